@@ -1,0 +1,120 @@
+# auditdist: audisp-dist (the auditd plugin and its forwarder) and auditdistd.
+#
+#   make            build into build/
+#   make check      install missing packages, build with -Werror, run every test
+#   make demo       install missing packages, build, run the demonstration
+#   make bench      build and print the benchmark table
+#   make install    install under DESTDIR/PREFIX
+
+PREFIX	?= /usr
+SBINDIR	?= $(PREFIX)/sbin
+MANDIR	?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+DESTDIR	?=
+
+CC	?= cc
+CFLAGS	?= -O2 -g
+WERROR	?=
+WARNINGS = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	   -Wpointer-arith -Wcast-qual -Wformat=2 -Wno-format-nonliteral
+CPPFLAGS += -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Icommon
+LDFLAGS	?=
+LDFLAGS	+= -Wl,--as-needed
+SAN	= -fsanitize=address,undefined -fno-omit-frame-pointer \
+	  -fno-sanitize-recover=undefined -DAUDITDIST_SANITIZE
+
+B	= build
+ALL_CFLAGS = $(CFLAGS) $(WARNINGS) $(WERROR) $(CPPFLAGS)
+
+COMMON_SRC  = $(sort $(wildcard common/*.c))
+PLUGIN_SRC  = $(sort $(filter-out plugin/main.c,$(wildcard plugin/*.c)))
+LIB_SRC     = $(COMMON_SRC) $(PLUGIN_SRC)
+UNIT_SRC    = $(sort $(wildcard tests/unit/*_test.c))
+HELPER_SRC  = $(sort $(wildcard tests/helpers/*.c))
+
+LIBS_PLUGIN = -laudit -lpthread
+
+LIB_OBJ      = $(LIB_SRC:%.c=$(B)/%.o)
+LIB_OBJ_SAN  = $(LIB_SRC:%.c=$(B)/san/%.o)
+UNIT_BIN     = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+UNIT_BIN_SAN = $(UNIT_SRC:tests/unit/%.c=$(B)/san/tests/%)
+HELPER_BIN   = $(HELPER_SRC:tests/helpers/%.c=$(B)/tests/%)
+PROGS        = $(B)/audisp-dist
+MANPAGES     = $(sort $(wildcard man/*.[0-9]))
+
+.PHONY: all check demo bench install clean deps unit lint FORCE
+all: $(PROGS)
+
+# Rebuild everything when the flags change (so "make check" really uses -Werror).
+$(B)/.flags: FORCE
+	@mkdir -p $(B)
+	@echo '$(ALL_CFLAGS) $(SAN)' | cmp -s - $@ || echo '$(ALL_CFLAGS) $(SAN)' > $@
+
+$(B)/%.o: %.c $(B)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/san/%.o: %.c $(B)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN) -MMD -MP -c -o $@ $<
+
+$(B)/libauditdist.a: $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/san/libauditdist.a: $(LIB_OBJ_SAN)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/audisp-dist: $(B)/plugin/main.o $(B)/libauditdist.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_PLUGIN)
+
+$(B)/tests/%: tests/unit/%.c $(B)/libauditdist.a tests/unit/harness.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Iplugin -o $@ $< $(B)/libauditdist.a $(LDFLAGS) $(LIBS_PLUGIN)
+
+$(B)/san/tests/%: tests/unit/%.c $(B)/san/libauditdist.a tests/unit/harness.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN) -Iplugin -o $@ $< $(B)/san/libauditdist.a $(LDFLAGS) $(LIBS_PLUGIN)
+
+$(B)/tests/%: tests/helpers/%.c $(B)/libauditdist.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Iplugin -o $@ $< $(B)/libauditdist.a $(LDFLAGS) $(LIBS_PLUGIN)
+
+deps:
+	@scripts/deps.sh
+
+unit: $(UNIT_BIN) $(UNIT_BIN_SAN)
+
+lint:
+	mandoc -Tlint -W warning $(MANPAGES)
+
+check: deps
+	$(MAKE) WERROR=-Werror all $(UNIT_BIN) $(UNIT_BIN_SAN) $(HELPER_BIN)
+	mandoc -Tlint -W warning $(MANPAGES)
+	B=$(B) tests/run.sh $(UNIT_BIN) $(UNIT_BIN_SAN) $(sort $(wildcard tests/integration/*.sh))
+
+demo: deps all
+	B=$(B) scripts/demo.sh
+
+$(B)/bench: bench/bench.c $(B)/libauditdist.a
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libauditdist.a $(LDFLAGS) $(LIBS_PLUGIN)
+
+bench: deps all $(HELPER_BIN) $(B)/bench
+	B=$(B) $(B)/bench
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(SYSCONFDIR)/audit/plugins.d $(DESTDIR)$(SYSCONFDIR)/audit/rules.d
+	install -m 0750 $(B)/audisp-dist $(DESTDIR)$(SBINDIR)/audisp-dist
+	install -m 0640 plugins.d/audisp-dist.conf $(DESTDIR)$(SYSCONFDIR)/audit/plugins.d/audisp-dist.conf
+	install -m 0640 rules/20-audisp-dist.rules $(DESTDIR)$(SYSCONFDIR)/audit/rules.d/20-audisp-dist.rules
+	[ -e $(DESTDIR)$(SYSCONFDIR)/audit/auditdistd.conf ] || \
+	    install -m 0600 auditdistd.conf.sample $(DESTDIR)$(SYSCONFDIR)/audit/auditdistd.conf
+	for m in $(MANPAGES); do \
+	    s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
+	    install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+	install -d -m 0700 $(DESTDIR)/var/spool/audisp-dist
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,95 @@
+/*
+ * auditdistd.conf: the syntax of FreeBSD's auditdistd.conf(5), extended
+ * for Linux.  One parser serves audisp-dist and auditdistd.
+ */
+#ifndef AUDITDIST_CONF_H
+#define AUDITDIST_CONF_H
+
+#include <stdint.h>
+
+#define CONF_DEFAULT_PATH	"/etc/audit/auditdistd.conf"
+#define CONF_DEFAULT_PORT	"7878"
+#define CONF_DEFAULT_SPOOL	"/var/spool/audisp-dist"
+#define CONF_DEFAULT_TRAILS	"/var/audit/remote"
+
+enum conf_flush {
+	FLUSH_NONE,		/* never sync on our own; the kernel writes back */
+	FLUSH_INCREMENTAL,	/* sync after every flush_records or flush_bytes */
+	FLUSH_DATA,		/* fdatasync after every write (group commit) */
+	FLUSH_SYNC,		/* fsync after every write (group commit) */
+};
+
+enum conf_full_action {
+	FULL_BLOCK,		/* stop reading stdin until there is room */
+	FULL_DROP_NEW,		/* discard incoming records, counted */
+	FULL_DROP_OLD,		/* delete oldest closed segments, counted */
+	FULL_SYSLOG,		/* warn once per episode, keep accepting */
+	FULL_EXEC,		/* run full_exec once per episode, keep accepting */
+};
+
+struct conf_host {
+	char			*name;
+	char			*remote;	/* "tls://ADDR[:PORT]" */
+	char			*fingerprint;	/* sender: "SHA256=AA:BB:..." */
+	char			*password;
+	char			*directory;	/* receiver: trail directory */
+	unsigned		 lineno;	/* where the host block starts */
+	struct conf_host	*next;
+};
+
+struct conf_sender {
+	int			 present;	/* a sender block was given */
+	char			*directory;	/* spool, CONF_DEFAULT_SPOOL */
+	char			*source;	/* local address to connect from */
+	uint64_t		 segment_size;	/* bytes, default 8 MiB */
+	unsigned		 segment_age;	/* seconds, default 60 */
+	enum conf_flush		 flush;		/* default FLUSH_INCREMENTAL */
+	uint64_t		 flush_records;	/* incremental: records, or 0 */
+	uint64_t		 flush_bytes;	/* incremental: bytes, or 0 */
+	uint64_t		 spool_max_size;/* bytes, 0 = no limit; 1 GiB */
+	uint64_t		 spool_min_free;/* bytes, when not a percentage */
+	unsigned		 spool_min_free_pct; /* percent, default 5 */
+	enum conf_full_action	 full_action;	/* default FULL_DROP_NEW */
+	char			*full_exec;	/* program for FULL_EXEC */
+	unsigned		 status_interval; /* seconds, default 10 */
+	char			*status_file;	/* default <directory>/status */
+	struct conf_host	*hosts;
+};
+
+struct conf_receiver {
+	int			 present;
+	char			**listen;	/* NULL-terminated; default */
+	unsigned		 nlisten;	/* "tls://[::]:7878" */
+	char			*directory;	/* CONF_DEFAULT_TRAILS */
+	char			*certfile;
+	char			*keyfile;
+	struct conf_host	*hosts;
+};
+
+struct conf {
+	char			*path;
+	char			*name;		/* default: the host name */
+	unsigned		 timeout;	/* seconds, default 20 */
+	char			*pidfile;	/* default per program, or NULL */
+	int			 has_secrets;	/* some password was given */
+	struct conf_sender	 sender;
+	struct conf_receiver	 receiver;
+};
+
+/*
+ * Parse the file at path.  On error return NULL and write a message that
+ * names the file and line ("FILE:LINE: ...") into err.  A file that holds
+ * a password and is readable by group or others is refused.
+ */
+struct conf	*conf_load(const char *path, char *err, size_t errlen);
+/* The same from a string, for tests; name is used in messages.  No mode check. */
+struct conf	*conf_parse(const char *name, const char *text, char *err,
+		    size_t errlen);
+void		 conf_free(struct conf *);
+
+/* "8M", "1G", "4096": a byte count with an optional K/M/G/T suffix (powers of 1024). */
+int		 conf_parse_size(const char *s, uint64_t *out);
+const char	*conf_flush_name(enum conf_flush);
+const char	*conf_full_action_name(enum conf_full_action);
+
+#endif

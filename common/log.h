@@ -1,0 +1,31 @@
+/*
+ * Logging: stderr in the foreground, syslog (and so the journal) otherwise.
+ * Payload bytes are never logged above debug level.
+ */
+#ifndef AUDITDIST_LOG_H
+#define AUDITDIST_LOG_H
+
+#include <stdarg.h>
+
+void	log_init(const char *progname, int foreground, int debug);
+void	log_setdebug(int debug);
+void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	fatal(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+void	fatalx(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+/* Exit with a sysexits code after logging; for setup failures. */
+void	fatalx_code(int code, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3), noreturn));
+
+/* Always-on check for invariants that protect data. */
+#define VERIFY(x) do {							\
+	if (!(x))							\
+		fatalx("%s:%d: invariant failed: %s",			\
+		    __FILE__, __LINE__, #x);				\
+} while (0)
+
+#endif

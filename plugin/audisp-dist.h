@@ -1,0 +1,184 @@
+/*
+ * audisp-dist: the auditd plugin.  The main thread moves records from
+ * auditd (stdin or the af_unix socket) into the spool and never waits on
+ * disk sync; a syncer thread does every fdatasync/fsync.
+ */
+#ifndef AUDISP_DIST_H
+#define AUDISP_DIST_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "conf.h"
+
+#define SEG_NAME_LEN	16		/* hex digits of the sequence number */
+#define SEG_OPEN_SUFFIX	".open"
+#define SEG_DONE_SUFFIX	".seg"
+#define SPOOL_ID_FILE	"spool.id"
+#define SPOOL_LOCK_FILE	"spool.lock"
+#define SPOOL_ID_LEN	32		/* hex digits */
+
+/* Counters shown in the status file; this process's lifetime. */
+struct counters {
+	uint64_t	records_in, bytes_in;		/* whole records read */
+	uint64_t	records_spooled, bytes_spooled;	/* written to segments */
+	uint64_t	rejected_records, rejected_bytes; /* malformed input */
+	uint64_t	dropped_records, dropped_bytes;	/* lost to limits/errors */
+};
+
+/* syncer.c */
+struct syncer;
+struct syncer	*syncer_new(int dirfd);
+void		 syncer_free(struct syncer *);
+/* Ask for fd (the open segment seq) to be made durable up to size. */
+void		 syncer_sync(struct syncer *, int fd, uint64_t seq, uint64_t size,
+		    int full);
+/* Hand over an open segment: sync it, rename seq.open to seq.seg, close. */
+void		 syncer_close_segment(struct syncer *, int fd, uint64_t seq);
+/* Wait until everything asked for so far is done; -1 on timeout. */
+int		 syncer_drain(struct syncer *, unsigned timeout_sec);
+/* Durable position of the open segment; 0 when nothing synced yet. */
+void		 syncer_durable(struct syncer *, uint64_t *seq, uint64_t *size);
+/* Last error (static string in the syncer) or NULL; clears it. */
+int		 syncer_take_error(struct syncer *, char *buf, size_t len);
+
+/* spool.c */
+struct spool_seg {
+	uint64_t	seq;
+	int		open;		/* .open rather than .seg */
+	uint64_t	size;
+};
+
+struct spool {
+	char		*path;
+	int		 dirfd;
+	int		 lockfd;
+	char		 id[SPOOL_ID_LEN + 1];
+	struct syncer	*syncer;
+	/* the open segment */
+	uint64_t	 seq;
+	int		 fd;
+	uint64_t	 size;		/* bytes, whole lines only */
+	struct timespec	 first_write;	/* CLOCK_MONOTONIC of its first record */
+	/* closed segments, from the last scan plus our own rotations */
+	uint64_t	 closed_bytes;
+	unsigned	 closed_count;
+	uint64_t	 oldest_seq;	/* 0 when there is no closed segment */
+	/* recovery report */
+	uint64_t	 torn_bytes;	/* cut from torn tails at open */
+	unsigned	 torn_records;
+};
+
+int		 seg_name(char *buf, size_t len, uint64_t seq, int open);
+int		 seg_parse_name(const char *name, uint64_t *seq, int *open);
+int		 spool_open(struct spool *, const char *path, char *err, size_t errlen);
+void		 spool_close(struct spool *);
+/*
+ * Append whole lines, splitting across segments only at line boundaries.
+ * Returns the bytes written (whole lines); less than len with errno set
+ * when the disk refused the rest.
+ */
+size_t		 spool_write(struct spool *, const char *buf, size_t len,
+		    uint64_t segment_size);
+int		 spool_rotate(struct spool *);
+int		 spool_scan(struct spool *);
+uint64_t	 spool_total(const struct spool *);
+/* Delete the oldest closed segment that nobody holds a lock on. */
+int		 spool_drop_oldest(struct spool *, uint64_t *records, uint64_t *bytes);
+/* Cut a torn tail from fd back to its last newline; returns bytes cut or -1. */
+int64_t		 seg_recover_fd(int fd, uint64_t *newsize);
+/* Whole-record time (seconds) of the oldest record in the spool, or -1. */
+int64_t		 spool_oldest_record_time(struct spool *);
+uint64_t	 count_lines(const char *buf, size_t len);
+
+/* intake.c */
+struct intake {
+	char		*buf;		/* buf[0] is the start of a record */
+	size_t		 cap, len;
+	size_t		 consumed_end;	/* input bytes framed by the last call */
+	size_t		 discard;	/* tail dropped by the last call */
+	int		 skipping;	/* inside an over-long line */
+	uint64_t	 skip_start;	/* its input offset */
+	uint64_t	 skipped;	/* its bytes so far */
+	uint64_t	 offset;	/* input offset of buf[0] */
+	unsigned	 warned;	/* rate limit for malformed-input warnings */
+};
+
+struct intake_out {
+	const char	*data;		/* whole, valid lines, contiguous */
+	size_t		 len;
+	uint64_t	 records;
+};
+
+#define INTAKE_MAX_RECORD	(128 * 1024)	/* auditd's are under 10 KiB */
+
+int		 intake_init(struct intake *, size_t cap);
+void		 intake_free(struct intake *);
+/* Where to read into, and how much room there is. */
+#define		 intake_space(in)	((in)->cap - (in)->len)
+#define		 intake_tail(in)	((in)->buf + (in)->len)
+/*
+ * Frame the n bytes just read into intake_tail(): valid whole lines are
+ * compacted to the front and described by out; malformed lines are counted
+ * in c and logged (rate-limited).  Then spool out, then intake_consume().
+ */
+void		 intake_frame(struct intake *, size_t n, struct intake_out *,
+		    struct counters *);
+void		 intake_consume(struct intake *);
+/* End of stream (or of a connection): discard a partial last line, counted. */
+void		 intake_eof(struct intake *, struct counters *);
+int		 record_valid(const char *line, size_t len);
+
+/* limits.c */
+enum limit_state { LIMIT_OK, LIMIT_FULL };
+struct limits {
+	enum limit_state state;
+	const char	*reason;	/* "spool_max_size" / "spool_min_free" */
+	uint64_t	 fs_free;	/* bytes available at the last statvfs */
+	uint64_t	 fs_size;
+	uint64_t	 written_since;	/* bytes written since that statvfs */
+	uint64_t	 episode_records, episode_bytes;
+	struct timespec	 episode_start;
+};
+int		 limits_refresh(struct limits *, struct spool *);
+/* Would writing len more bytes break a limit?  Sets reason. */
+int		 limits_over(struct limits *, const struct conf_sender *,
+		    const struct spool *, uint64_t len);
+void		 limits_episode_begin(struct limits *, const struct conf_sender *,
+		    const struct spool *);
+void		 limits_episode_end(struct limits *, const struct conf_sender *);
+int		 limits_run_exec(const char *prog, const char *reason);
+
+/* status.c */
+struct status {
+	char		*path;
+	int		 fd;
+	uint64_t	 size;
+	int		 auditfd;	/* netlink, for the kernel's counters */
+};
+int		 status_open(struct status *, const char *path);
+void		 status_close(struct status *);
+struct plugin;
+void		 status_write(struct status *, struct plugin *);
+size_t		 status_format(char *buf, size_t len, struct plugin *,
+		    const struct timespec *now);
+
+/* main.c: the plugin's state, shared with status.c and the tests. */
+enum plugin_state { ST_RUNNING, ST_BLOCKED, ST_DROPPING, ST_STOPPING, ST_STOPPED };
+struct plugin {
+	struct conf	*conf;
+	struct spool	 spool;
+	struct intake	 intake;
+	struct limits	 limits;
+	struct status	 status;
+	struct counters	 c;
+	enum plugin_state state;
+	char		 last_error[256];
+	int64_t		 kernel_lost, kernel_backlog;	/* -1 unknown */
+	uint64_t	 since_sync_records, since_sync_bytes;
+};
+const char	*plugin_state_name(enum plugin_state);
+
+#endif

@@ -1,0 +1,624 @@
+/*
+ * audisp-dist: started by auditd from plugins.d.  Reads auditd's record
+ * stream (format = string) on stdin, or from the af_unix plugin's socket
+ * with -s, and appends it to the spool.  This process does one thing fast:
+ * it never waits on disk sync (the syncer thread does that) nor on the
+ * network.
+ */
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audisp-dist.h"
+#include "log.h"
+
+#define READ_BUF_SIZE	(512 * 1024)
+#define RECONNECT_MAX	30		/* seconds between af_unix retries */
+
+static struct plugin pl;
+static const char *conf_path = CONF_DEFAULT_PATH;
+static const char *sock_path;		/* -s */
+static int infd = -1;			/* stdin or the af_unix socket */
+static int in_polled;			/* infd is in the epoll set */
+static int in_regular;			/* stdin is a file: always readable */
+static int in_eof;
+static int epfd = -1;
+static time_t reconnect_at;		/* CLOCK_MONOTONIC seconds */
+static unsigned reconnect_delay;
+static struct intake_out pending;	/* framed, not yet spooled */
+static int have_pending;
+static time_t last_status;
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: audisp-dist [-dfn] [-s socket] [config]\n");
+	exit(EX_USAGE);
+}
+
+const char *
+plugin_state_name(enum plugin_state s)
+{
+	switch (s) {
+	case ST_RUNNING:	return "running";
+	case ST_BLOCKED:	return "blocked";
+	case ST_DROPPING:	return "dropping";
+	case ST_STOPPING:	return "stopping";
+	case ST_STOPPED:	return "stopped";
+	}
+	return "unknown";
+}
+
+static time_t
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static void
+set_state(enum plugin_state s)
+{
+	if (pl.state == s)
+		return;
+	pl.state = s;
+	status_write(&pl.status, &pl);
+}
+
+static void
+set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+set_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(pl.last_error, sizeof(pl.last_error), fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * What auditd hands a plugin is not a clean process: almost every signal
+ * ignored, no environment, stray descriptors.  Start from a known state.
+ */
+static void
+sanitize_process(void)
+{
+	sigset_t none;
+	int fd, sig;
+
+	for (sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	umask(077);
+	/* Descriptors 1 and 2 must be taken, or a segment could land there. */
+	for (fd = 1; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) == -1) {
+			int n = open("/dev/null", O_RDWR);
+
+			if (n != -1 && n != fd) {
+				dup2(n, fd);
+				close(n);
+			}
+		}
+	close_range(3, ~0U, 0);
+	clearenv();
+	setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
+	setenv("LC_ALL", "C", 1);
+}
+
+static struct conf *
+load_conf(int exit_on_error)
+{
+	char err[1024];
+	struct conf *c;
+
+	if ((c = conf_load(conf_path, err, sizeof(err))) == NULL) {
+		if (exit_on_error)
+			fatalx_code(EX_CONFIG, "%s", err);
+		log_warnx("%s", err);
+		return NULL;
+	}
+	if (!c->sender.present) {
+		snprintf(err, sizeof(err), "%s: no sender block; audisp-dist "
+		    "needs one", conf_path);
+		conf_free(c);
+		if (exit_on_error)
+			fatalx_code(EX_CONFIG, "%s", err);
+		log_warnx("%s", err);
+		return NULL;
+	}
+	return c;
+}
+
+static void
+input_watch(int on)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = infd };
+
+	if (infd == -1 || in_regular || on == in_polled)
+		return;
+	if (epoll_ctl(epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, infd,
+	    &ev) == -1)
+		fatal("epoll_ctl input");
+	in_polled = on;
+}
+
+static void
+input_setup_stdin(void)
+{
+	struct stat st;
+
+	infd = STDIN_FILENO;
+	if (fstat(infd, &st) == -1)
+		fatal("stdin");
+	if (S_ISREG(st.st_mode)) {
+		in_regular = 1;		/* epoll refuses files */
+		return;
+	}
+	if (S_ISSOCK(st.st_mode) || S_ISFIFO(st.st_mode))
+		fcntl(infd, F_SETFL, fcntl(infd, F_GETFL) | O_NONBLOCK);
+	input_watch(1);
+}
+
+static void
+input_connect(void)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd;
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) == -1)
+		fatal("socket");
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock_path);
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		if (reconnect_delay == 0)
+			log_warn("connecting to %s (retrying with backoff)",
+			    sock_path);
+		set_error("connect %s: %s", sock_path, strerror(errno));
+		close(fd);
+		reconnect_delay = reconnect_delay ? reconnect_delay * 2 : 1;
+		if (reconnect_delay > RECONNECT_MAX)
+			reconnect_delay = RECONNECT_MAX;
+		reconnect_at = mono_now() + reconnect_delay;
+		return;
+	}
+	log_info("connected to %s", sock_path);
+	reconnect_delay = 0;
+	infd = fd;
+	input_watch(1);
+}
+
+static void
+input_lost(void)
+{
+	intake_eof(&pl.intake, &pl.c);
+	if (sock_path == NULL) {
+		in_eof = 1;
+		return;
+	}
+	log_warnx("lost the connection to %s; reconnecting", sock_path);
+	input_watch(0);
+	close(infd);
+	infd = -1;
+	reconnect_delay = 1;
+	reconnect_at = mono_now() + 1;
+}
+
+static void
+flush_policy(uint64_t records, uint64_t bytes)
+{
+	const struct conf_sender *cs = &pl.conf->sender;
+	struct spool *sp = &pl.spool;
+
+	pl.since_sync_records += records;
+	pl.since_sync_bytes += bytes;
+	switch (cs->flush) {
+	case FLUSH_NONE:
+		return;
+	case FLUSH_INCREMENTAL:
+		if ((cs->flush_records == 0 ||
+		    pl.since_sync_records < cs->flush_records) &&
+		    (cs->flush_bytes == 0 ||
+		    pl.since_sync_bytes < cs->flush_bytes))
+			return;
+		break;
+	case FLUSH_DATA:
+	case FLUSH_SYNC:
+		break;
+	}
+	syncer_sync(sp->syncer, sp->fd, sp->seq, sp->size,
+	    cs->flush == FLUSH_SYNC);
+	pl.since_sync_records = pl.since_sync_bytes = 0;
+}
+
+static void
+drop(uint64_t records, uint64_t bytes)
+{
+	pl.c.dropped_records += records;
+	pl.c.dropped_bytes += bytes;
+	pl.limits.episode_records += records;
+	pl.limits.episode_bytes += bytes;
+}
+
+/* drop_old: delete closed segments until the pending records fit. */
+static int
+drop_oldest_until_fits(void)
+{
+	const struct conf_sender *cs = &pl.conf->sender;
+	struct spool *sp = &pl.spool;
+	struct limits *l = &pl.limits;
+	uint64_t r, b;
+
+	while (limits_over(l, cs, sp, pending.len)) {
+		/* The open segment is never deleted. */
+		if (spool_drop_oldest(sp, &r, &b) == -1)
+			return 0;
+		drop(r, b);
+		log_warnx("spool full: deleted the oldest segment, %" PRIu64
+		    " records (%" PRIu64 " bytes)", r, b);
+	}
+	return 1;
+}
+
+/*
+ * Spool what intake framed.  Returns 0 when it is done with (written or
+ * dropped), -1 when it must wait (block): the caller stops reading.
+ */
+static int
+spool_pending(void)
+{
+	const struct conf_sender *cs = &pl.conf->sender;
+	struct spool *sp = &pl.spool;
+	struct limits *l = &pl.limits;
+	size_t written;
+
+	if (pending.len == 0)
+		return 0;
+	if (limits_over(l, cs, sp, pending.len)) {
+		if (l->state != LIMIT_FULL)
+			limits_episode_begin(l, cs, sp);
+		switch (cs->full_action) {
+		case FULL_BLOCK:
+			set_state(ST_BLOCKED);
+			return -1;
+		case FULL_DROP_OLD:
+			if (drop_oldest_until_fits())
+				break;
+			/* Nothing left that may be deleted: drop new. */
+			__attribute__((fallthrough));
+		case FULL_DROP_NEW:
+			drop(pending.records, pending.len);
+			set_state(ST_DROPPING);
+			pending.len = 0;
+			return 0;
+		case FULL_SYSLOG:
+		case FULL_EXEC:
+			break;
+		}
+	} else if (l->state == LIMIT_FULL) {
+		limits_episode_end(l, cs);
+	}
+
+	written = spool_write(sp, pending.data, pending.len, cs->segment_size);
+	l->written_since += written;
+	if (written > 0) {
+		uint64_t recs = written == pending.len ? pending.records :
+		    count_lines(pending.data, written);
+
+		pl.c.records_spooled += recs;
+		pl.c.bytes_spooled += written;
+		pending.records -= recs;
+		pending.data += written;
+		pending.len -= written;
+		flush_policy(recs, written);
+	}
+	if (pending.len == 0) {
+		set_state(ST_RUNNING);
+		return 0;
+	}
+	/* The disk refused: the filesystem is full or failing. */
+	set_error("writing segment %016" PRIx64 ": %s", sp->seq,
+	    strerror(errno));
+	if (l->state != LIMIT_FULL) {
+		log_warn("spool %s: writing segment %016" PRIx64, sp->path,
+		    sp->seq);
+		l->reason = "write error";
+		limits_episode_begin(l, cs, sp);
+	}
+	if (cs->full_action == FULL_BLOCK) {
+		set_state(ST_BLOCKED);
+		return -1;
+	}
+	drop(pending.records, pending.len);
+	set_state(ST_DROPPING);
+	pending.len = 0;
+	return 0;
+}
+
+/* Returns 1 if anything was read. */
+static int
+read_input(void)
+{
+	struct intake *in = &pl.intake;
+	ssize_t n;
+
+	if (have_pending || infd == -1 || in_eof)
+		return 0;
+	n = read(infd, intake_tail(in), intake_space(in));
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EINTR)
+			return 0;
+		log_warn("reading records");
+		set_error("reading records: %s", strerror(errno));
+		input_lost();
+		return 0;
+	}
+	if (n == 0) {
+		input_lost();
+		return 0;
+	}
+	intake_frame(in, (size_t)n, &pending, &pl.c);
+	have_pending = 1;
+	if (spool_pending() == -1) {
+		input_watch(0);
+		return 1;
+	}
+	intake_consume(in);
+	have_pending = 0;
+	return 1;
+}
+
+static void
+retry_pending(void)
+{
+	if (!have_pending)
+		return;
+	if (spool_pending() == -1)
+		return;
+	intake_consume(&pl.intake);
+	have_pending = 0;
+	input_watch(1);
+}
+
+static void
+reload(void)
+{
+	struct conf *c;
+
+	log_info("reloading %s", conf_path);
+	if ((c = load_conf(0)) == NULL) {
+		set_error("reload of %s failed; keeping the running "
+		    "configuration", conf_path);
+		return;
+	}
+	if (strcmp(c->sender.directory, pl.conf->sender.directory) != 0)
+		log_warnx("%s: a new spool directory takes effect at the next "
+		    "start; still using %s", conf_path,
+		    pl.conf->sender.directory);
+	free(c->sender.directory);
+	c->sender.directory = strdup(pl.conf->sender.directory);
+	if (c->sender.directory == NULL)
+		fatal("reload");
+	if (strcmp(c->sender.status_file, pl.conf->sender.status_file) != 0) {
+		status_close(&pl.status);
+		status_open(&pl.status, c->sender.status_file);
+	}
+	conf_free(pl.conf);
+	pl.conf = c;
+	limits_refresh(&pl.limits, &pl.spool);
+}
+
+static void
+tick(void)
+{
+	const struct conf_sender *cs = &pl.conf->sender;
+	struct spool *sp = &pl.spool;
+	struct timespec now;
+	char err[200];
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (sp->size > 0 && now.tv_sec - sp->first_write.tv_sec >=
+	    (time_t)cs->segment_age) {
+		if (spool_rotate(sp) == -1)
+			set_error("creating segment %016" PRIx64 ": %s",
+			    sp->seq + 1, strerror(errno));
+		pl.since_sync_records = pl.since_sync_bytes = 0;
+	}
+	if (syncer_take_error(sp->syncer, err, sizeof(err)))
+		set_error("%s", err);
+	if (limits_refresh(&pl.limits, sp) == -1)
+		log_warn("spool %s", sp->path);
+	retry_pending();
+	if (!have_pending && pl.limits.state == LIMIT_FULL &&
+	    !limits_over(&pl.limits, cs, sp, 0)) {
+		limits_episode_end(&pl.limits, cs);
+		set_state(ST_RUNNING);
+	}
+	if (sock_path != NULL && infd == -1 && now.tv_sec >= reconnect_at)
+		input_connect();
+	if (now.tv_sec - last_status >= (time_t)cs->status_interval) {
+		status_write(&pl.status, &pl);
+		last_status = now.tv_sec;
+	}
+}
+
+static int
+handle_signal(int sigfd)
+{
+	struct signalfd_siginfo si;
+
+	while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			log_info("signal %d: stopping", (int)si.ssi_signo);
+			return 1;
+		case SIGHUP:
+			reload();
+			break;
+		case SIGCHLD:
+			while (waitpid(-1, NULL, WNOHANG) > 0)
+				;
+			break;
+		}
+	}
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct itimerspec its = { { 1, 0 }, { 1, 0 } };
+	struct epoll_event ev;
+	int ch, debug = 0, fg = 0, check = 0, sigfd, tfd, stop = 0;
+	char err[1024];
+	sigset_t mask;
+
+	sanitize_process();
+	while ((ch = getopt(argc, argv, "dfns:")) != -1) {
+		switch (ch) {
+		case 'd':
+			debug = 1;
+			fg = 1;
+			break;
+		case 'f':
+			fg = 1;
+			break;
+		case 'n':
+			check = 1;
+			fg = 1;
+			break;
+		case 's':
+			sock_path = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 1)
+		usage();
+	if (argc == 1)
+		conf_path = argv[0];
+	if (sock_path != NULL && strlen(sock_path) >=
+	    sizeof(((struct sockaddr_un *)0)->sun_path))
+		fatalx_code(EX_USAGE, "socket path too long: %s", sock_path);
+	log_init("audisp-dist", fg, debug);
+
+	pl.conf = load_conf(1);
+	if (check) {
+		printf("configuration OK\n");
+		return 0;
+	}
+	pl.kernel_lost = pl.kernel_backlog = -1;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
+	/* Blocked before the syncer thread starts, so it inherits the mask. */
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (spool_open(&pl.spool, pl.conf->sender.directory, err,
+	    sizeof(err)) == -1)
+		fatalx_code(EX_CANTCREAT, "%s", err);
+	pl.c.dropped_records = pl.spool.torn_records;
+	pl.c.dropped_bytes = pl.spool.torn_bytes;
+	if (intake_init(&pl.intake, READ_BUF_SIZE) == -1)
+		fatal("input buffer");
+	status_open(&pl.status, pl.conf->sender.status_file);
+	limits_refresh(&pl.limits, &pl.spool);
+
+	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
+	    (sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) == -1 ||
+	    (tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC |
+	    TFD_NONBLOCK)) == -1 || timerfd_settime(tfd, 0, &its, NULL) == -1)
+		fatal("event loop setup");
+	ev.events = EPOLLIN;
+	ev.data.fd = sigfd;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, sigfd, &ev) == -1)
+		fatal("epoll_ctl");
+	ev.data.fd = tfd;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev) == -1)
+		fatal("epoll_ctl");
+	if (sock_path != NULL)
+		input_connect();
+	else
+		input_setup_stdin();
+
+	log_info("started: spool %s (id %s), segment %016" PRIx64 ", reading %s",
+	    pl.spool.path, pl.spool.id, pl.spool.seq,
+	    sock_path ? sock_path : "stdin");
+	status_write(&pl.status, &pl);
+	last_status = mono_now();
+
+	while (!stop && !in_eof) {
+		struct epoll_event evs[4];
+		int i, n, busy = in_regular && !have_pending;
+
+		n = epoll_wait(epfd, evs, 4, busy ? 0 : -1);
+		if (n == -1 && errno != EINTR)
+			fatal("epoll_wait");
+		for (i = 0; i < n; i++) {
+			uint64_t exp;
+
+			if (evs[i].data.fd == sigfd)
+				stop |= handle_signal(sigfd);
+			else if (evs[i].data.fd == tfd) {
+				if (read(tfd, &exp, sizeof(exp)) > 0)
+					tick();
+			} else if (evs[i].data.fd == infd)
+				read_input();
+		}
+		if (busy && !stop)
+			read_input();
+	}
+
+	set_state(ST_STOPPING);
+	if (have_pending) {
+		log_warnx("stopping while blocked: %" PRIu64 " framed records "
+		    "(%zu bytes) not spooled", pending.records, pending.len);
+		drop(pending.records, pending.len);
+	}
+	intake_eof(&pl.intake, &pl.c);
+	syncer_sync(pl.spool.syncer, pl.spool.fd, pl.spool.seq, pl.spool.size, 0);
+	if (syncer_drain(pl.spool.syncer, 20) == -1) {
+		log_warnx("spool %s: sync did not finish in 20 s; exiting "
+		    "anyway", pl.spool.path);
+		status_write(&pl.status, &pl);
+		_exit(1);
+	}
+	set_state(ST_STOPPED);
+	log_info("stopped: %" PRIu64 " records in, %" PRIu64 " spooled, %"
+	    PRIu64 " dropped, %" PRIu64 " rejected", pl.c.records_in,
+	    pl.c.records_spooled, pl.c.dropped_records, pl.c.rejected_records);
+	spool_close(&pl.spool);
+	intake_free(&pl.intake);
+	status_close(&pl.status);
+	conf_free(pl.conf);
+	return 0;
+}

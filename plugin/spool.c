@@ -1,0 +1,614 @@
+/*
+ * The spool: where bytes from auditd are written to disk.
+ *
+ *   spool.id			identity, 32 hex digits; a new one for a new spool
+ *   spool.lock			flock'ed by the one audisp-dist using the spool
+ *   0000000000000001.seg	closed segments, whole lines, never rewritten
+ *   0000000000000002.open	the segment being appended to
+ *
+ * Sequence numbers, not times, order segments, so a clock set back changes
+ * nothing.  The highest sequence number always exists as the .open file
+ * (the next one is created before the previous one is renamed), so the
+ * forwarder deleting shipped .seg files can never make a number be reused.
+ */
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audisp-dist.h"
+#include "log.h"
+
+#define RECOVER_CHUNK	65536
+
+int
+seg_name(char *buf, size_t len, uint64_t seq, int open)
+{
+	int n;
+
+	n = snprintf(buf, len, "%016" PRIx64 "%s", seq,
+	    open ? SEG_OPEN_SUFFIX : SEG_DONE_SUFFIX);
+	return (n < 0 || (size_t)n >= len) ? -1 : 0;
+}
+
+int
+seg_parse_name(const char *name, uint64_t *seq, int *open)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < SEG_NAME_LEN; i++) {
+		char ch = name[i];
+
+		if (ch >= '0' && ch <= '9')
+			v = (v << 4) | (uint64_t)(ch - '0');
+		else if (ch >= 'a' && ch <= 'f')
+			v = (v << 4) | (uint64_t)(ch - 'a' + 10);
+		else
+			return -1;
+	}
+	if (strcmp(name + SEG_NAME_LEN, SEG_OPEN_SUFFIX) == 0)
+		*open = 1;
+	else if (strcmp(name + SEG_NAME_LEN, SEG_DONE_SUFFIX) == 0)
+		*open = 0;
+	else
+		return -1;
+	if (v == 0)
+		return -1;
+	*seq = v;
+	return 0;
+}
+
+uint64_t
+count_lines(const char *buf, size_t len)
+{
+	const char *p = buf, *end = buf + len;
+	uint64_t n = 0;
+
+	while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		n++;
+		p++;
+	}
+	return n;
+}
+
+int64_t
+seg_recover_fd(int fd, uint64_t *newsize)
+{
+	char buf[4096];
+	struct stat st;
+	off_t end, pos;
+
+	if (fstat(fd, &st) == -1)
+		return -1;
+	end = st.st_size;
+	pos = end;
+	while (pos > 0) {
+		size_t n = pos > (off_t)sizeof(buf) ? sizeof(buf) : (size_t)pos;
+		ssize_t r;
+		char *nl;
+
+		pos -= (off_t)n;
+		if ((r = pread(fd, buf, n, pos)) != (ssize_t)n) {
+			if (r >= 0)
+				errno = EIO;
+			return -1;
+		}
+		if ((nl = memrchr(buf, '\n', n)) != NULL) {
+			pos += nl - buf + 1;
+			break;
+		}
+	}
+	*newsize = (uint64_t)pos;
+	if (pos == end)
+		return 0;
+	if (ftruncate(fd, pos) == -1 || fdatasync(fd) == -1)
+		return -1;
+	return (int64_t)(end - pos);
+}
+
+static int
+cmp_seq(const void *a, const void *b)
+{
+	const struct spool_seg *x = a, *y = b;
+
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* All segments in the spool, sorted by sequence number. */
+static int
+list_segments(int dirfd, struct spool_seg **out, size_t *nout)
+{
+	struct spool_seg *v = NULL, *nv;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	if ((fd = dup(dirfd)) == -1)
+		return -1;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL) {
+		struct spool_seg s;
+		struct stat st;
+
+		if (seg_parse_name(de->d_name, &s.seq, &s.open) == -1)
+			continue;
+		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		s.size = (uint64_t)st.st_size;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			if ((nv = reallocarray(v, cap, sizeof(*v))) == NULL) {
+				free(v);
+				closedir(d);
+				return -1;
+			}
+			v = nv;
+		}
+		v[n++] = s;
+	}
+	closedir(d);
+	if (n > 0)
+		qsort(v, n, sizeof(*v), cmp_seq);
+	*out = v;
+	*nout = n;
+	return 0;
+}
+
+static int
+read_id(struct spool *sp)
+{
+	char buf[SPOOL_ID_LEN + 2];
+	ssize_t r;
+	int fd, i;
+
+	if ((fd = openat(sp->dirfd, SPOOL_ID_FILE,
+	    O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+		return -1;
+	r = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (r != SPOOL_ID_LEN + 1 || buf[SPOOL_ID_LEN] != '\n') {
+		errno = EINVAL;
+		return -1;
+	}
+	for (i = 0; i < SPOOL_ID_LEN; i++)
+		if (!((buf[i] >= '0' && buf[i] <= '9') ||
+		    (buf[i] >= 'a' && buf[i] <= 'f'))) {
+			errno = EINVAL;
+			return -1;
+		}
+	memcpy(sp->id, buf, SPOOL_ID_LEN);
+	sp->id[SPOOL_ID_LEN] = '\0';
+	return 0;
+}
+
+static int
+write_new_id(struct spool *sp)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char rnd[SPOOL_ID_LEN / 2];
+	char buf[SPOOL_ID_LEN + 1];
+	size_t i;
+	int fd;
+
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return -1;
+	for (i = 0; i < sizeof(rnd); i++) {
+		buf[2 * i] = hex[rnd[i] >> 4];
+		buf[2 * i + 1] = hex[rnd[i] & 15];
+	}
+	buf[SPOOL_ID_LEN] = '\n';
+	if ((fd = openat(sp->dirfd, SPOOL_ID_FILE ".tmp", O_WRONLY | O_CREAT |
+	    O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600)) == -1)
+		return -1;
+	if (write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf) ||
+	    fsync(fd) == -1) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	if (renameat(sp->dirfd, SPOOL_ID_FILE ".tmp", sp->dirfd,
+	    SPOOL_ID_FILE) == -1 || fsync(sp->dirfd) == -1)
+		return -1;
+	memcpy(sp->id, buf, SPOOL_ID_LEN);
+	sp->id[SPOOL_ID_LEN] = '\0';
+	return 0;
+}
+
+/* Recover an .open segment left by a previous run and close it. */
+static int
+close_leftover(struct spool *sp, uint64_t seq, uint64_t *size)
+{
+	char from[SEG_NAME_LEN + 8], to[SEG_NAME_LEN + 8];
+	int64_t cut;
+	int fd;
+
+	seg_name(from, sizeof(from), seq, 1);
+	seg_name(to, sizeof(to), seq, 0);
+	if ((fd = openat(sp->dirfd, from, O_RDWR | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1)
+		return -1;
+	if ((cut = seg_recover_fd(fd, size)) == -1 || fdatasync(fd) == -1) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	if (cut > 0) {
+		log_warnx("spool %s: cut a torn record of %" PRId64 " bytes "
+		    "from the end of segment %s", sp->path, cut, from);
+		sp->torn_bytes += (uint64_t)cut;
+		sp->torn_records++;
+	}
+	if (*size == 0) {
+		/* Nothing in it: the name is not needed to keep the order. */
+		return unlinkat(sp->dirfd, from, 0);
+	}
+	return renameat(sp->dirfd, from, sp->dirfd, to);
+}
+
+static int
+create_segment(struct spool *sp, uint64_t seq)
+{
+	char name[SEG_NAME_LEN + 8];
+	int fd;
+
+	seg_name(name, sizeof(name), seq, 1);
+	fd = openat(sp->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_APPEND |
+	    O_CLOEXEC | O_NOFOLLOW, 0600);
+	return fd;
+}
+
+int
+spool_open(struct spool *sp, const char *path, char *err, size_t errlen)
+{
+	struct spool_seg *segs = NULL;
+	size_t nsegs = 0, i;
+	uint64_t maxseq = 0, size;
+	struct stat st;
+	int reuse = 0;
+
+	memset(sp, 0, sizeof(*sp));
+	sp->dirfd = sp->lockfd = sp->fd = -1;
+	if ((sp->path = strdup(path)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (mkdir(path, 0700) == -1 && errno != EEXIST) {
+		snprintf(err, errlen, "spool directory %s: mkdir: %s", path,
+		    strerror(errno));
+		goto fail;
+	}
+	if ((sp->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1) {
+		snprintf(err, errlen, "spool directory %s: %s", path,
+		    strerror(errno));
+		goto fail;
+	}
+	if (fstat(sp->dirfd, &st) == -1 || (st.st_mode & S_IWOTH)) {
+		snprintf(err, errlen, "spool directory %s is writable by others "
+		    "(mode %04o); chmod 700 it", path, st.st_mode & 07777);
+		goto fail;
+	}
+	if ((sp->lockfd = openat(sp->dirfd, SPOOL_LOCK_FILE, O_RDWR | O_CREAT |
+	    O_CLOEXEC | O_NOFOLLOW, 0600)) == -1) {
+		snprintf(err, errlen, "%s/%s: %s", path, SPOOL_LOCK_FILE,
+		    strerror(errno));
+		goto fail;
+	}
+	if (flock(sp->lockfd, LOCK_EX | LOCK_NB) == -1) {
+		snprintf(err, errlen, "spool %s is in use by another audisp-dist "
+		    "(%s/%s is locked)", path, path, SPOOL_LOCK_FILE);
+		goto fail;
+	}
+	if (list_segments(sp->dirfd, &segs, &nsegs) == -1) {
+		snprintf(err, errlen, "spool directory %s: %s", path,
+		    strerror(errno));
+		goto fail;
+	}
+	if (read_id(sp) == -1) {
+		if (errno != ENOENT)
+			log_warnx("spool %s: %s is unreadable or malformed; "
+			    "starting a new spool identity", path, SPOOL_ID_FILE);
+		else if (nsegs > 0)
+			log_warnx("spool %s: %s is missing; starting a new "
+			    "spool identity", path, SPOOL_ID_FILE);
+		if (write_new_id(sp) == -1) {
+			snprintf(err, errlen, "%s/%s: %s", path, SPOOL_ID_FILE,
+			    strerror(errno));
+			goto fail;
+		}
+	}
+
+	/* Close what a previous run left open; reuse the last if empty. */
+	for (i = 0; i < nsegs; i++) {
+		if (segs[i].seq > maxseq)
+			maxseq = segs[i].seq;
+		if (!segs[i].open)
+			continue;
+		if (i == nsegs - 1 && segs[i].size == 0) {
+			reuse = 1;
+			break;
+		}
+		if (i == nsegs - 1) {
+			/* Keep the highest number in use: create the next first. */
+			if ((sp->fd = create_segment(sp, maxseq + 1)) == -1 ||
+			    fsync(sp->dirfd) == -1) {
+				snprintf(err, errlen, "spool %s: creating segment: %s",
+				    path, strerror(errno));
+				goto fail;
+			}
+			sp->seq = maxseq + 1;
+		}
+		if (close_leftover(sp, segs[i].seq, &size) == -1) {
+			snprintf(err, errlen, "spool %s: recovering segment "
+			    "%016" PRIx64 ": %s", path, segs[i].seq,
+			    strerror(errno));
+			goto fail;
+		}
+		segs[i].size = size;
+		segs[i].open = size == 0 ? -1 : 0;	/* -1: removed */
+	}
+	if (reuse) {
+		char name[SEG_NAME_LEN + 8];
+
+		sp->seq = maxseq;
+		seg_name(name, sizeof(name), sp->seq, 1);
+		sp->fd = openat(sp->dirfd, name, O_WRONLY | O_APPEND |
+		    O_CLOEXEC | O_NOFOLLOW);
+	} else if (sp->fd == -1) {
+		sp->seq = maxseq + 1;
+		sp->fd = create_segment(sp, sp->seq);
+	}
+	if (sp->fd == -1 || fsync(sp->dirfd) == -1) {
+		snprintf(err, errlen, "spool %s: opening segment %016" PRIx64
+		    ": %s", path, sp->seq, strerror(errno));
+		goto fail;
+	}
+	free(segs);
+	if ((sp->syncer = syncer_new(sp->dirfd)) == NULL) {
+		snprintf(err, errlen, "starting the syncer thread: %s",
+		    strerror(errno));
+		goto fail;
+	}
+	if (spool_scan(sp) == -1) {
+		snprintf(err, errlen, "spool directory %s: %s", path,
+		    strerror(errno));
+		goto fail;
+	}
+	return 0;
+fail:
+	free(segs);
+	spool_close(sp);
+	return -1;
+}
+
+void
+spool_close(struct spool *sp)
+{
+	if (sp->syncer != NULL) {
+		if (sp->fd != -1) {
+			syncer_sync(sp->syncer, sp->fd, sp->seq, sp->size, 0);
+			syncer_drain(sp->syncer, 20);
+		}
+		syncer_free(sp->syncer);
+		sp->syncer = NULL;
+	}
+	if (sp->fd != -1)
+		close(sp->fd);
+	if (sp->lockfd != -1)
+		close(sp->lockfd);
+	if (sp->dirfd != -1)
+		close(sp->dirfd);
+	free(sp->path);
+	sp->path = NULL;
+	sp->fd = sp->lockfd = sp->dirfd = -1;
+}
+
+int
+spool_scan(struct spool *sp)
+{
+	struct spool_seg *segs;
+	size_t n, i;
+
+	if (list_segments(sp->dirfd, &segs, &n) == -1)
+		return -1;
+	sp->closed_bytes = 0;
+	sp->closed_count = 0;
+	sp->oldest_seq = 0;
+	for (i = 0; i < n; i++) {
+		if (segs[i].open || segs[i].seq >= sp->seq)
+			continue;
+		if (sp->oldest_seq == 0)
+			sp->oldest_seq = segs[i].seq;
+		sp->closed_bytes += segs[i].size;
+		sp->closed_count++;
+	}
+	free(segs);
+	return 0;
+}
+
+uint64_t
+spool_total(const struct spool *sp)
+{
+	return sp->closed_bytes + sp->size;
+}
+
+int
+spool_rotate(struct spool *sp)
+{
+	int fd;
+
+	if (sp->size == 0)
+		return 0;
+	if ((fd = create_segment(sp, sp->seq + 1)) == -1) {
+		log_warn("spool %s: creating segment %016" PRIx64, sp->path,
+		    sp->seq + 1);
+		return -1;
+	}
+	syncer_close_segment(sp->syncer, sp->fd, sp->seq);
+	if (sp->oldest_seq == 0)
+		sp->oldest_seq = sp->seq;
+	sp->closed_bytes += sp->size;
+	sp->closed_count++;
+	sp->fd = fd;
+	sp->seq++;
+	sp->size = 0;
+	return 0;
+}
+
+/*
+ * Write n bytes of whole lines to the open segment.  On failure keep only
+ * the whole lines that made it and cut the rest, so no torn line stays.
+ */
+static ssize_t
+seg_write_lines(struct spool *sp, const char *p, size_t n)
+{
+	size_t done = 0;
+	ssize_t w;
+
+	while (done < n) {
+		if ((w = write(sp->fd, p + done, n - done)) == -1) {
+			int saved = errno;
+			const char *nl;
+
+			if (errno == EINTR)
+				continue;
+			nl = done ? memrchr(p, '\n', done) : NULL;
+			done = nl ? (size_t)(nl - p) + 1 : 0;
+			if (ftruncate(sp->fd, (off_t)(sp->size + done)) == -1)
+				log_warn("spool %s: cutting a partial write",
+				    sp->path);
+			errno = saved;
+			return (ssize_t)done;
+		}
+		done += (size_t)w;
+	}
+	return (ssize_t)done;
+}
+
+size_t
+spool_write(struct spool *sp, const char *buf, size_t len,
+    uint64_t segment_size)
+{
+	size_t written = 0;
+
+	while (written < len) {
+		const char *p = buf + written, *nl;
+		size_t rem = len - written, room, chunk;
+		ssize_t w;
+
+		room = sp->size < segment_size ? segment_size - sp->size : 0;
+		if (rem <= room)
+			chunk = rem;
+		else if (room > 0 && (nl = memrchr(p, '\n', room)) != NULL)
+			chunk = (size_t)(nl - p) + 1;
+		else if (sp->size == 0) {
+			/* One line longer than a segment: it goes in whole. */
+			nl = memchr(p, '\n', rem);
+			VERIFY(nl != NULL);
+			chunk = (size_t)(nl - p) + 1;
+		} else {
+			if (spool_rotate(sp) == -1)
+				break;
+			continue;
+		}
+		if (sp->size == 0)
+			clock_gettime(CLOCK_MONOTONIC, &sp->first_write);
+		w = seg_write_lines(sp, p, chunk);
+		sp->size += (uint64_t)w;
+		written += (size_t)w;
+		if ((size_t)w < chunk)
+			break;
+		if (sp->size >= segment_size)
+			spool_rotate(sp);
+	}
+	return written;
+}
+
+int
+spool_drop_oldest(struct spool *sp, uint64_t *records, uint64_t *bytes)
+{
+	struct spool_seg *segs;
+	size_t n, i;
+	int rc = -1;
+
+	if (list_segments(sp->dirfd, &segs, &n) == -1)
+		return -1;
+	for (i = 0; i < n && rc == -1; i++) {
+		char name[SEG_NAME_LEN + 8], *buf;
+		uint64_t nrec = 0;
+		ssize_t r;
+		int fd;
+
+		if (segs[i].open || segs[i].seq >= sp->seq)
+			continue;
+		seg_name(name, sizeof(name), segs[i].seq, 0);
+		if ((fd = openat(sp->dirfd, name, O_RDONLY | O_CLOEXEC |
+		    O_NOFOLLOW)) == -1)
+			continue;
+		/* The forwarder holds a shared lock on what it is reading. */
+		if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+			close(fd);
+			continue;
+		}
+		if ((buf = malloc(RECOVER_CHUNK)) == NULL) {
+			close(fd);
+			break;
+		}
+		while ((r = read(fd, buf, RECOVER_CHUNK)) > 0)
+			nrec += count_lines(buf, (size_t)r);
+		free(buf);
+		if (unlinkat(sp->dirfd, name, 0) == 0) {
+			*records = nrec;
+			*bytes = segs[i].size;
+			rc = 0;
+		}
+		close(fd);
+	}
+	free(segs);
+	if (rc == 0)
+		spool_scan(sp);
+	return rc;
+}
+
+int64_t
+spool_oldest_record_time(struct spool *sp)
+{
+	char name[SEG_NAME_LEN + 8], buf[512], *p, *end;
+	uint64_t seq = sp->oldest_seq ? sp->oldest_seq : sp->seq;
+	int64_t t = 0;
+	ssize_t r;
+	int fd;
+
+	seg_name(name, sizeof(name), seq, seq == sp->seq);
+	if ((fd = openat(sp->dirfd, name, O_RDONLY | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1)
+		return -1;
+	r = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	if (r <= 0)
+		return -1;
+	buf[r] = '\0';
+	if ((end = memchr(buf, '\n', (size_t)r)) != NULL)
+		*end = '\0';
+	if ((p = strstr(buf, "msg=audit(")) == NULL)
+		return -1;
+	for (p += 10; *p >= '0' && *p <= '9'; p++)
+		t = t * 10 + (*p - '0');
+	return *p == '.' ? t : -1;
+}

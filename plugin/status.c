@@ -1,0 +1,194 @@
+/*
+ * The status file: one complete key=value snapshot per line, appended
+ * every status_interval and on each state change, so that `tail -f` shows
+ * live progress and any single line can be read alone.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libaudit.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audisp-dist.h"
+#include "log.h"
+
+#define STATUS_MAX_SIZE	(1024 * 1024)
+
+int
+status_open(struct status *st, const char *path)
+{
+	struct stat sb;
+
+	st->fd = -1;
+	st->auditfd = -2;		/* not tried yet */
+	if ((st->path = strdup(path)) == NULL)
+		return -1;
+	if ((st->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+	    O_NOFOLLOW, 0640)) == -1 || fstat(st->fd, &sb) == -1) {
+		log_warn("status file %s", path);
+		free(st->path);
+		st->path = NULL;
+		if (st->fd != -1)
+			close(st->fd);
+		st->fd = -1;
+		return -1;
+	}
+	st->size = (uint64_t)sb.st_size;
+	return 0;
+}
+
+void
+status_close(struct status *st)
+{
+	if (st->fd != -1)
+		close(st->fd);
+	if (st->auditfd >= 0)
+		audit_close(st->auditfd);
+	st->auditfd = -1;
+	st->fd = -1;
+	free(st->path);
+	st->path = NULL;
+}
+
+/* The kernel's lost and backlog counters; needs CAP_AUDIT_CONTROL. */
+static void
+kernel_counters(struct status *st, int64_t *lost, int64_t *backlog)
+{
+	struct audit_reply rep;
+	int i;
+
+	*lost = *backlog = -1;
+	if (st->auditfd == -2)
+		st->auditfd = audit_open();	/* first use; -1 if refused */
+	if (st->auditfd < 0 || audit_request_status(st->auditfd) <= 0)
+		return;
+	for (i = 0; i < 4; i++) {
+		struct pollfd pfd = { st->auditfd, POLLIN, 0 };
+
+		if (poll(&pfd, 1, 50) != 1)
+			return;
+		if (audit_get_reply(st->auditfd, &rep, GET_REPLY_NONBLOCKING,
+		    0) <= 0)
+			return;
+		if (rep.type == AUDIT_GET && rep.status != NULL) {
+			*lost = rep.status->lost;
+			*backlog = rep.status->backlog;
+			return;
+		}
+	}
+}
+
+static void
+put(char **p, char *end, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+put(char **p, char *end, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*p >= end)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(*p, (size_t)(end - *p), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*p += (size_t)n < (size_t)(end - *p) ? (size_t)n : (size_t)(end - *p);
+}
+
+size_t
+status_format(char *buf, size_t len, struct plugin *pl,
+    const struct timespec *now)
+{
+	const struct conf_sender *cs = &pl->conf->sender;
+	const struct spool *sp = &pl->spool;
+	const struct conf_host *h;
+	char *p = buf, *end = buf + len - 1, ts[32];
+	uint64_t dseq, dsize;
+	int64_t oldest;
+	struct tm tm;
+	const char *e;
+
+	gmtime_r(&now->tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	syncer_durable(sp->syncer, &dseq, &dsize);
+	oldest = spool_oldest_record_time(&pl->spool);
+	put(&p, end, "%s state=%s records_in=%" PRIu64 " bytes_in=%" PRIu64
+	    " records_spooled=%" PRIu64 " bytes_spooled=%" PRIu64
+	    " dropped_records=%" PRIu64 " dropped_bytes=%" PRIu64
+	    " rejected_records=%" PRIu64 " rejected_bytes=%" PRIu64,
+	    ts, plugin_state_name(pl->state), pl->c.records_in, pl->c.bytes_in,
+	    pl->c.records_spooled, pl->c.bytes_spooled,
+	    pl->c.dropped_records, pl->c.dropped_bytes,
+	    pl->c.rejected_records, pl->c.rejected_bytes);
+	put(&p, end, " segments=%u spool_bytes=%" PRIu64 " spool_max_size=%"
+	    PRIu64 " fs_free=%" PRIu64 " open_segment=%016" PRIx64
+	    " open_bytes=%" PRIu64 " durable_bytes=%" PRIu64,
+	    sp->closed_count + 1, spool_total(sp), cs->spool_max_size,
+	    pl->limits.fs_free, sp->seq, sp->size,
+	    dseq == sp->seq ? dsize : 0);
+	if (oldest >= 0 && spool_total(sp) > 0)
+		put(&p, end, " oldest_unshipped_age=%lld",
+		    (long long)(time(NULL) > oldest ? time(NULL) - oldest : 0));
+	else
+		put(&p, end, " oldest_unshipped_age=none");
+	/* Nothing ships yet: say so rather than print zeros. */
+	put(&p, end, " forwarder=none");
+	for (h = cs->hosts; h != NULL; h = h->next)
+		put(&p, end, " unacked.%s=unknown", h->name);
+	if (pl->kernel_lost >= 0)
+		put(&p, end, " kernel_lost=%lld kernel_backlog=%lld",
+		    (long long)pl->kernel_lost, (long long)pl->kernel_backlog);
+	else
+		put(&p, end, " kernel_lost=unknown kernel_backlog=unknown");
+	put(&p, end, " last_error=\"");
+	for (e = pl->last_error; *e != '\0' && p < end - 2; e++)
+		*p++ = (*e == '"' || *e < ' ') ? '\'' : *e;
+	put(&p, end, "\"\n");
+	if (p >= end) {		/* cut: still one whole line */
+		p = end;
+		p[-1] = '\n';
+	}
+	*p = '\0';
+	return (size_t)(p - buf);
+}
+
+void
+status_write(struct status *st, struct plugin *pl)
+{
+	char line[4096];
+	struct timespec now;
+	size_t n;
+
+	if (st->fd == -1)
+		return;
+	kernel_counters(st, &pl->kernel_lost, &pl->kernel_backlog);
+	clock_gettime(CLOCK_REALTIME, &now);
+	n = status_format(line, sizeof(line), pl, &now);
+	if (st->size + n > STATUS_MAX_SIZE) {
+		char old[4096];
+
+		snprintf(old, sizeof(old), "%s.1", st->path);
+		if (rename(st->path, old) == -1)
+			log_warn("rotating status file %s", st->path);
+		close(st->fd);
+		st->fd = open(st->path, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC |
+		    O_CLOEXEC | O_NOFOLLOW, 0640);
+		st->size = 0;
+		if (st->fd == -1) {
+			log_warn("status file %s", st->path);
+			return;
+		}
+	}
+	if (write(st->fd, line, n) == (ssize_t)n)
+		st->size += n;
+}
