@@ -5,6 +5,7 @@
 #ifndef AUDITDIST_CONF_H
 #define AUDITDIST_CONF_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define CONF_DEFAULT_PATH	"/etc/audit/auditdistd.conf"
@@ -32,7 +33,8 @@ struct conf_host {
 	char			*remote;	/* "tls://ADDR[:PORT]" */
 	char			*fingerprint;	/* sender: "SHA256=AA:BB:..." */
 	char			*password;
-	char			*directory;	/* receiver: trail directory */
+	char			*directory;	/* receiver: trail directory,
+					   always absolute once parsed */
 	unsigned		 lineno;	/* where the host block starts */
 	struct conf_host	*next;
 };
@@ -70,7 +72,7 @@ struct conf {
 	char			*path;
 	char			*name;		/* default: the host name */
 	unsigned		 timeout;	/* seconds, default 20 */
-	char			*pidfile;	/* default per program, or NULL */
+	char			*pidfile;	/* NULL: per program; "none": none */
 	int			 has_secrets;	/* some password was given */
 	struct conf_sender	 sender;
 	struct conf_receiver	 receiver;

@@ -35,8 +35,12 @@ void		 syncer_free(struct syncer *);
 /* Ask for fd (the open segment seq) to be made durable up to size. */
 void		 syncer_sync(struct syncer *, int fd, uint64_t seq, uint64_t size,
 		    int full);
-/* Hand over an open segment: sync it, rename seq.open to seq.seg, close. */
-void		 syncer_close_segment(struct syncer *, int fd, uint64_t seq);
+/*
+ * Hand over an open segment: sync it (if durable), rename seq.open to
+ * seq.seg, sync the directory (if durable), close it.
+ */
+void		 syncer_close_segment(struct syncer *, int fd, uint64_t seq,
+		    int durable);
 /* Wait until everything asked for so far is done; -1 on timeout. */
 int		 syncer_drain(struct syncer *, unsigned timeout_sec);
 /* Durable position of the open segment; 0 when nothing synced yet. */
@@ -57,6 +61,7 @@ struct spool {
 	int		 lockfd;
 	char		 id[SPOOL_ID_LEN + 1];
 	struct syncer	*syncer;
+	int		 durable;	/* sync segments when closing them */
 	/* the open segment */
 	uint64_t	 seq;
 	int		 fd;

@@ -34,7 +34,7 @@ intake_init(struct intake *in, size_t cap)
 	memset(in, 0, sizeof(*in));
 	if (cap < 2 * INTAKE_MAX_RECORD)
 		cap = 2 * INTAKE_MAX_RECORD;
-	if ((in->buf = malloc(cap)) == NULL)
+	if ((in->buf = malloc(cap + 1)) == NULL)	/* + the NUL sentinel */
 		return -1;
 	in->cap = cap;
 	return 0;
@@ -61,13 +61,52 @@ reject(struct intake *in, struct counters *c, uint64_t off, uint64_t len,
 		    "status file only");
 }
 
+/*
+ * Find the lines in buf[r..total) and compact the valid ones to buf[*wp..];
+ * return where the partial last line starts.  One strchrnul per line finds
+ * both its end and any NUL byte in it (buf[total] is a NUL sentinel).
+ */
+static size_t
+frame_lines(struct intake *in, size_t r, size_t total, size_t *wp,
+    struct intake_out *out, struct counters *c)
+{
+	char *buf = in->buf, *nl;
+	size_t w = *wp;
+
+	buf[total] = '\0';
+	while (r < total) {
+		char *p = buf + r, *e = strchrnul(p, '\n');
+		size_t len;
+
+		if (e == buf + total)
+			break;			/* partial line: wait for more */
+		if (*e == '\0') {
+			/* A NUL inside a line: refuse the whole line. */
+			if ((nl = memchr(e, '\n', total - (size_t)(e - buf))) ==
+			    NULL)
+				break;
+			len = (size_t)(nl - p) + 1;
+			reject(in, c, in->offset + r, len, "NUL byte in line");
+		} else if (has_prefix(p, len = (size_t)(e - p) + 1)) {
+			if (w != r)
+				memmove(buf + w, p, len);
+			w += len;
+			out->records++;
+		} else
+			reject(in, c, in->offset + r, len, "not an audit record "
+			    "(no type= or node= prefix)");
+		r += len;
+	}
+	*wp = w;
+	return r;
+}
+
 void
 intake_frame(struct intake *in, size_t n, struct intake_out *out,
     struct counters *c)
 {
 	size_t total = in->len + n, r = 0, w = 0;
 	char *buf = in->buf, *nl;
-	int has_nul;
 
 	VERIFY(total <= in->cap && in->consumed_end == 0 && in->discard == 0);
 	out->data = buf;
@@ -88,24 +127,7 @@ intake_frame(struct intake *in, size_t n, struct intake_out *out,
 		in->skipped = 0;
 		/* The compacted output starts at buf, before r: fine. */
 	}
-	has_nul = memchr(buf + r, '\0', total - r) != NULL;
-	while (r < total && (nl = memchr(buf + r, '\n', total - r)) != NULL) {
-		size_t linelen = (size_t)(nl - (buf + r)) + 1;
-		int ok;
-
-		ok = has_nul ? record_valid(buf + r, linelen) :
-		    has_prefix(buf + r, linelen);
-		if (ok) {
-			if (w != r)
-				memmove(buf + w, buf + r, linelen);
-			w += linelen;
-			out->records++;
-		} else
-			reject(in, c, in->offset + r, linelen,
-			    memchr(buf + r, '\0', linelen) ? "NUL byte in line" :
-			    "not an audit record (no type= or node= prefix)");
-		r += linelen;
-	}
+	r = frame_lines(in, r, total, &w, out, c);
 	out->len = w;
 	in->consumed_end = r;
 	in->len = total;

@@ -426,6 +426,7 @@ reload(void)
 	}
 	conf_free(pl.conf);
 	pl.conf = c;
+	pl.spool.durable = c->sender.flush != FLUSH_NONE;
 	limits_refresh(&pl.limits, &pl.spool);
 }
 
@@ -546,6 +547,7 @@ main(int argc, char *argv[])
 	if (spool_open(&pl.spool, pl.conf->sender.directory, err,
 	    sizeof(err)) == -1)
 		fatalx_code(EX_CANTCREAT, "%s", err);
+	pl.spool.durable = pl.conf->sender.flush != FLUSH_NONE;
 	pl.c.dropped_records = pl.spool.torn_records;
 	pl.c.dropped_bytes = pl.spool.torn_bytes;
 	if (intake_init(&pl.intake, READ_BUF_SIZE) == -1)
@@ -605,7 +607,9 @@ main(int argc, char *argv[])
 		drop(pending.records, pending.len);
 	}
 	intake_eof(&pl.intake, &pl.c);
-	syncer_sync(pl.spool.syncer, pl.spool.fd, pl.spool.seq, pl.spool.size, 0);
+	if (pl.spool.durable)
+		syncer_sync(pl.spool.syncer, pl.spool.fd, pl.spool.seq,
+		    pl.spool.size, 0);
 	if (syncer_drain(pl.spool.syncer, 20) == -1) {
 		log_warnx("spool %s: sync did not finish in 20 s; exiting "
 		    "anyway", pl.spool.path);

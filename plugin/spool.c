@@ -261,6 +261,33 @@ close_leftover(struct spool *sp, uint64_t seq, uint64_t *size)
 	return renameat(sp->dirfd, from, sp->dirfd, to);
 }
 
+/* Cut a torn tail off a closed segment (left by a power loss). */
+static int
+check_closed(struct spool *sp, struct spool_seg *seg)
+{
+	char name[SEG_NAME_LEN + 8];
+	uint64_t size;
+	int64_t cut;
+	int fd;
+
+	seg_name(name, sizeof(name), seg->seq, 0);
+	if ((fd = openat(sp->dirfd, name, O_RDWR | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1)
+		return -1;
+	cut = seg_recover_fd(fd, &size);
+	close(fd);
+	if (cut == -1)
+		return -1;
+	if (cut > 0) {
+		log_warnx("spool %s: cut a torn record of %" PRId64 " bytes "
+		    "from the end of closed segment %s", sp->path, cut, name);
+		sp->torn_bytes += (uint64_t)cut;
+		sp->torn_records++;
+		seg->size = size;
+	}
+	return 0;
+}
+
 static int
 create_segment(struct spool *sp, uint64_t seq)
 {
@@ -284,6 +311,7 @@ spool_open(struct spool *sp, const char *path, char *err, size_t errlen)
 
 	memset(sp, 0, sizeof(*sp));
 	sp->dirfd = sp->lockfd = sp->fd = -1;
+	sp->durable = 1;
 	if ((sp->path = strdup(path)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -338,8 +366,16 @@ spool_open(struct spool *sp, const char *path, char *err, size_t errlen)
 	for (i = 0; i < nsegs; i++) {
 		if (segs[i].seq > maxseq)
 			maxseq = segs[i].seq;
-		if (!segs[i].open)
+		if (!segs[i].open) {
+			/* Only a power loss with flush none tears these. */
+			if (check_closed(sp, &segs[i]) == -1) {
+				snprintf(err, errlen, "spool %s: checking segment "
+				    "%016" PRIx64 ": %s", path, segs[i].seq,
+				    strerror(errno));
+				goto fail;
+			}
 			continue;
+		}
 		if (i == nsegs - 1 && segs[i].size == 0) {
 			reuse = 1;
 			break;
@@ -401,7 +437,7 @@ void
 spool_close(struct spool *sp)
 {
 	if (sp->syncer != NULL) {
-		if (sp->fd != -1) {
+		if (sp->fd != -1 && sp->durable) {
 			syncer_sync(sp->syncer, sp->fd, sp->seq, sp->size, 0);
 			syncer_drain(sp->syncer, 20);
 		}
@@ -460,7 +496,7 @@ spool_rotate(struct spool *sp)
 		    sp->seq + 1);
 		return -1;
 	}
-	syncer_close_segment(sp->syncer, sp->fd, sp->seq);
+	syncer_close_segment(sp->syncer, sp->fd, sp->seq, sp->durable);
 	if (sp->oldest_seq == 0)
 		sp->oldest_seq = sp->seq;
 	sp->closed_bytes += sp->size;

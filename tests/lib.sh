@@ -1,0 +1,510 @@
+# tests/lib.sh: helpers shared by the integration tests (bash only).
+# shellcheck shell=bash disable=SC2015,SC2016,SC2034
+#
+# Source it from a test run at the repo root with B set (B=build):
+#	. tests/lib.sh
+# It creates a private temporary directory $T, removed at exit together with
+# everything registered with on_exit (run last-registered first).  Exit codes
+# follow the convention of tests/run.sh: 0 pass, 77 skip, anything else fail.
+#
+# The auditd helpers run a private auditd 3.x (auditd -n -c DIR) that owns the
+# kernel audit connection for the length of one test.  They refuse to run when
+# another auditd owns it, and put back the kernel state they change (enabled,
+# backlog_limit) and the rules they load.  KEEP_T=1 keeps $T for a post-mortem.
+
+: "${B:=build}"
+export LC_ALL=C
+TEST_NAME=${TEST_NAME:-$(basename "$0")}
+
+skip()
+{
+	printf 'SKIP: %s\n' "$*"
+	exit 77
+}
+
+fail()
+{
+	printf 'FAIL: %s\n' "$*"
+	exit 1
+}
+
+info()
+{
+	printf '# %s\n' "$*" >&2
+}
+
+need_root()
+{
+	[ "$(id -u)" -eq 0 ] || skip "needs root"
+}
+
+need_cmd()
+{
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || skip "needs $c (not in PATH)"
+	done
+}
+
+# --- temporary directory and cleanup ---------------------------------------
+
+_LIB_ON_EXIT=()
+_LIB_CLEANUP_FAILED=0
+
+# Register a command (a string, eval'd) to run at exit; last in, first out.
+# It runs in the test's shell, so it must not call fail or skip (exit).
+on_exit()
+{
+	_LIB_ON_EXIT+=("$1")
+}
+
+# A cleanup step that could not put things back calls this: the test then
+# fails even if its checks passed, because it left the machine dirty.
+cleanup_failed()
+{
+	printf 'FAIL: cleanup: %s\n' "$*"
+	_LIB_CLEANUP_FAILED=1
+}
+
+_lib_exit()
+{
+	local rc=$? i
+	trap - EXIT
+	set +e
+	for ((i = ${#_LIB_ON_EXIT[@]} - 1; i >= 0; i--)); do
+		eval "${_LIB_ON_EXIT[i]}"
+	done
+	if [ -n "${T:-}" ] && [ -d "$T" ]; then
+		if [ "${KEEP_T:-0}" = 1 ]; then
+			info "kept $T"
+		else
+			rm -rf -- "$T"
+		fi
+	fi
+	if [ "$_LIB_CLEANUP_FAILED" = 1 ] && { [ "$rc" -eq 0 ] || [ "$rc" -eq 77 ]; }; then
+		rc=1
+	fi
+	exit "$rc"
+}
+
+trap _lib_exit EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Plugin conf lines are read into 160-byte buffers by auditd 3.0.9 and split
+# on spaces, so keep $T short and free of blanks.
+T=$(mktemp -d "${TMPDIR:-/tmp}/adtest.XXXXXX") || { echo "FAIL: mktemp"; exit 1; }
+case $T in
+*[[:space:]]*) fail "temporary directory '$T' contains a blank; set TMPDIR" ;;
+esac
+[ "${#T}" -le 60 ] || fail "temporary directory '$T' is too long; set TMPDIR"
+chmod 0755 "$T"
+
+# Give up on the whole test after SECONDS: the shell gets SIGTERM, which runs
+# the cleanup as soon as the current command returns (use timeout on anything
+# that can block).
+deadline()
+{
+	local parent=$$
+	(
+		sleep "$1" || exit 0
+		printf 'FAIL: %s: deadline of %ss reached\n' "$TEST_NAME" "$1" >&3
+		kill -TERM "$parent"
+	) </dev/null >/dev/null 3>&2 2>/dev/null &
+	# the sleep first, so that the watchdog does not fire on its way out
+	on_exit "pkill -TERM -P $! sleep; kill $! 2>/dev/null"
+}
+
+# wait_for CMD TIMEOUT_SECONDS: poll (every 0.1 s) until CMD (eval'd, output
+# discarded) succeeds; returns 1 when TIMEOUT_SECONDS pass first.
+wait_for()
+{
+	local cmd=$1 timeout=$2 end
+	end=$(( $(date +%s%N) + timeout * 1000000000 ))
+	while :; do
+		if eval "$cmd" >/dev/null 2>&1; then
+			return 0
+		fi
+		[ "$(date +%s%N)" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
+
+# Milliseconds since the epoch, for timings.
+now_ms()
+{
+	echo $(( $(date +%s%N) / 1000000 ))
+}
+
+# True while PID exists and is not a zombie.
+pid_alive()
+{
+	local st
+	[ -r "/proc/$1/stat" ] || return 1
+	st=$(sed 's/^.*) \(.\).*$/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "$st" != Z ]
+}
+
+# All descendants of PID (children first), one per line.
+descendants()
+{
+	local c
+	for c in $(pgrep -P "$1" 2>/dev/null); do
+		echo "$c"
+		descendants "$c"
+	done
+}
+
+# --- kernel audit state ----------------------------------------------------
+
+# audit_status FIELD: one field of `auditctl -s` (enabled, pid, lost, ...).
+audit_status()
+{
+	timeout 10 auditctl -s 2>/dev/null | awk -v k="$1" '$1 == k { print $2; exit }'
+}
+
+_AUDIT_RULES=()
+_AUDIT_RULES_HOOKED=0
+
+# audit_rule_add RULE...: load one rule (auditctl -a RULE...) and remember
+# it, so that cleanup deletes exactly this rule and nothing else.
+audit_rule_add()
+{
+	local out
+	out=$(timeout 10 auditctl -a "$@" 2>&1) || fail "auditctl -a $*: $out"
+	_AUDIT_RULES+=("$*")
+	if [ "$_AUDIT_RULES_HOOKED" = 0 ]; then
+		_AUDIT_RULES_HOOKED=1
+		on_exit _audit_rules_cleanup
+	fi
+}
+
+# audit_rule_del RULE...: delete a rule loaded by audit_rule_add.
+audit_rule_del()
+{
+	local out i
+	out=$(timeout 10 auditctl -d "$@" 2>&1) || fail "auditctl -d $*: $out"
+	for i in "${!_AUDIT_RULES[@]}"; do
+		if [ "${_AUDIT_RULES[i]}" = "$*" ]; then
+			unset '_AUDIT_RULES[i]'
+			break
+		fi
+	done
+}
+
+_audit_rules_cleanup()
+{
+	local r
+	for r in "${_AUDIT_RULES[@]}"; do
+		# word splitting is intended: rules were given as words
+		# shellcheck disable=SC2086
+		timeout 10 auditctl -d $r >/dev/null 2>&1 ||
+		    cleanup_failed "could not delete rule: $r"
+	done
+	_AUDIT_RULES=()
+}
+
+# --- a private auditd ------------------------------------------------------
+
+AUDITD_PID=
+AUDITD_DIR=
+AUDITD_LOG=
+AUDITD_RC=
+_AUDITD_SAVED_ENABLED=
+_AUDITD_SAVED_BACKLOG=
+_AUDITD_LOCKED=0
+: "${AUDITD_LOG_FORMAT:=ENRICHED}"	# or RAW
+: "${AUDITD_NAME_FORMAT:=NONE}"		# or HOSTNAME, ...
+: "${AUDITD_CONF_EXTRA:=}"		# more auditd.conf lines (later wins)
+: "${AUDITD_BACKLOG_LIMIT:=8192}"	# raised for the test, then restored
+
+# Write DIR/auditd.conf for auditd 3.0.9.  auditd reads it from the -c
+# directory, requires it to be owned by root and not world-writable, and
+# chmods the log file's directory to 0700: DIR is given to auditd alone.
+_auditd_write_conf()
+{
+	local dir=$1 plugdir=$2
+	cat > "$dir/auditd.conf" <<EOF
+# written by tests/lib.sh for a private auditd
+local_events = yes
+write_logs = yes
+log_file = $dir/audit.log
+log_group = root
+log_format = $AUDITD_LOG_FORMAT
+flush = INCREMENTAL_ASYNC
+freq = 50
+max_log_file = 4096
+num_logs = 2
+max_log_file_action = IGNORE
+priority_boost = 4
+name_format = $AUDITD_NAME_FORMAT
+space_left = 2
+space_left_action = SYSLOG
+verify_email = no
+action_mail_acct = root
+admin_space_left = 1
+admin_space_left_action = SYSLOG
+disk_full_action = SYSLOG
+disk_error_action = SYSLOG
+use_libwrap = no
+tcp_listen_queue = 5
+tcp_max_per_addr = 1
+tcp_client_max_idle = 0
+transport = TCP
+distribute_network = no
+q_depth = 8000
+overflow_action = SYSLOG
+max_restarts = 10
+plugin_dir = $plugdir
+end_of_event_timeout = 2
+$AUDITD_CONF_EXTRA
+EOF
+	chmod 0600 "$dir/auditd.conf"
+}
+
+# auditd_private_start DIR PLUGIN_CONF_DIR
+# Start `auditd -n -c DIR` with DIR/audit.log as its log and PLUGIN_CONF_DIR
+# as plugin_dir.  Skips when the kernel's audit is unusable or another auditd
+# owns it.  Sets AUDITD_PID, AUDITD_DIR, AUDITD_LOG.  May be called again
+# after auditd_private_stop (with a new DIR); the kernel state saved by the
+# first call is what the exit cleanup restores.
+auditd_private_start()
+{
+	local dir=$1 plugdir=$2 out pid enabled lock
+	need_root
+	need_cmd auditd auditctl pgrep flock
+	[ -z "$AUDITD_PID" ] || fail "auditd_private_start: one is running (pid $AUDITD_PID); auditd_private_stop it first"
+
+	# Tests that need the kernel's audit connection take turns (fd 9 keeps
+	# the lock until the test exits, across several auditd runs).
+	if [ "$_AUDITD_LOCKED" = 0 ]; then
+		lock=/run/lock
+		[ -d "$lock" ] || lock=/tmp
+		exec 9>"$lock/auditdist-tests.lock"
+		flock -w 300 9 || skip "another test has held $lock/auditdist-tests.lock for 300 s"
+		_AUDITD_LOCKED=1
+	fi
+
+	out=$(timeout 10 auditctl -s 2>&1) ||
+	    skip "kernel audit not usable (auditctl -s: $(echo "$out" | head -1))"
+	pid=$(audit_status pid)
+	[ -n "$pid" ] || skip "cannot read the audit pid from auditctl -s"
+	if [ "$pid" != 0 ]; then
+		skip "another auditd (pid $pid, $(cat "/proc/$pid/comm" 2>/dev/null || echo '?')) owns the kernel audit connection"
+	fi
+	enabled=$(audit_status enabled)
+	[ "$enabled" != 2 ] || skip "kernel audit configuration is locked (enabled 2)"
+	# Save the state once: a second auditd in the same test must not take
+	# what the first one left as the state to restore.
+	if [ -z "$_AUDITD_SAVED_ENABLED" ]; then
+		_AUDITD_SAVED_ENABLED=$enabled
+		_AUDITD_SAVED_BACKLOG=$(audit_status backlog_limit)
+		on_exit _auditd_private_cleanup
+	fi
+
+	if [ -n "$_AUDITD_SAVED_BACKLOG" ] &&
+	    [ "$_AUDITD_SAVED_BACKLOG" -lt "$AUDITD_BACKLOG_LIMIT" ]; then
+		timeout 10 auditctl -b "$AUDITD_BACKLOG_LIMIT" >/dev/null ||
+		    fail "auditctl -b $AUDITD_BACKLOG_LIMIT"
+	fi
+
+	mkdir -p "$dir" && chmod 0700 "$dir" || fail "mkdir $dir"
+	[ -d "$plugdir" ] || fail "auditd_private_start: no plugin directory $plugdir"
+	_auditd_write_conf "$dir" "$plugdir"
+	AUDITD_DIR=$dir
+	AUDITD_LOG=$dir/audit.log
+
+	# -n: no fork, so $! is auditd.  (-f would also send the events to
+	# stderr instead of the log file.)  Its messages go to syslog.
+	auditd -n -c "$dir" </dev/null >"$dir/auditd.out" 2>&1 &
+	AUDITD_PID=$!
+	if ! wait_for '[ "$(audit_status pid)" = "$AUDITD_PID" ]' 10; then
+		if pid_alive "$AUDITD_PID"; then
+			fail "auditd (pid $AUDITD_PID) did not register with the kernel within 10 s"
+		fi
+		wait "$AUDITD_PID"
+		AUDITD_RC=$?
+		AUDITD_PID=
+		info "auditd exited with $AUDITD_RC; its complaint (auditd -f):"
+		timeout 3 auditd -f -n -c "$dir" </dev/null 2>&1 |
+		    grep -v 'parser called with' | head -20 >&2
+		fail "private auditd did not start (config $dir/auditd.conf)"
+	fi
+	info "auditd pid $AUDITD_PID, log $AUDITD_LOG; kernel had enabled=$_AUDITD_SAVED_ENABLED backlog_limit=$_AUDITD_SAVED_BACKLOG (restored at exit)"
+}
+
+# The plugins (and what they spawned) auditd is running now.
+auditd_plugin_pids()
+{
+	[ -n "$AUDITD_PID" ] && descendants "$AUDITD_PID"
+}
+
+# auditd_private_stop [TIMEOUT]: SIGTERM auditd and wait (bounded) until it
+# and every process it started have exited, so that its log and the plugins'
+# output are complete.  Returns 1, after SIGKILLing what is left, when
+# something did not exit in time.  Sets AUDITD_RC to auditd's exit status.
+auditd_private_stop()
+{
+	local timeout=${1:-20} kids p left rc=0
+	[ -n "$AUDITD_PID" ] || return 0
+	kids=$(descendants "$AUDITD_PID")
+	kill -TERM "$AUDITD_PID" 2>/dev/null
+	if ! wait_for '! pid_alive "$AUDITD_PID"' "$timeout"; then
+		echo "auditd (pid $AUDITD_PID) ignored SIGTERM for ${timeout}s; killing it" >&2
+		kill -KILL "$AUDITD_PID" 2>/dev/null
+		rc=1
+	fi
+	wait "$AUDITD_PID" 2>/dev/null
+	AUDITD_RC=$?
+	AUDITD_PID=
+	for p in $kids; do
+		if ! wait_for '! pid_alive "$p"' "$timeout"; then
+			echo "process $p ($(tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null)) still running ${timeout}s after auditd stopped; killing it" >&2
+			# shellcheck disable=SC2046
+			kill -KILL "$p" $(descendants "$p") 2>/dev/null
+			rc=1
+		fi
+	done
+	sleep 0.1
+	left=$(kids_alive "$kids")
+	[ -z "$left" ] || { echo "processes $left survived SIGKILL" >&2; rc=1; }
+	wait_for '[ "$(audit_status pid)" = 0 ]' 5 || {
+		echo "kernel still reports an audit pid after auditd stopped" >&2; rc=1; }
+	return $rc
+}
+
+# The pids among $1 (a list) still alive.
+kids_alive()
+{
+	local p out=
+	for p in $1; do
+		pid_alive "$p" && out="$out $p"
+	done
+	echo "${out# }"
+}
+
+_auditd_private_cleanup()
+{
+	if [ -n "$AUDITD_PID" ]; then
+		auditd_private_stop 10 || cleanup_failed "private auditd or its plugins did not stop cleanly"
+	fi
+	if [ -n "$_AUDITD_SAVED_BACKLOG" ] &&
+	    [ "$(audit_status backlog_limit)" != "$_AUDITD_SAVED_BACKLOG" ]; then
+		timeout 10 auditctl -b "$_AUDITD_SAVED_BACKLOG" >/dev/null ||
+		    cleanup_failed "could not restore backlog_limit $_AUDITD_SAVED_BACKLOG"
+	fi
+	# auditd 3.0.9 leaves the kernel enabled when it stops.
+	if [ -n "$_AUDITD_SAVED_ENABLED" ] &&
+	    [ "$(audit_status enabled)" != "$_AUDITD_SAVED_ENABLED" ]; then
+		timeout 10 auditctl -e "$_AUDITD_SAVED_ENABLED" >/dev/null ||
+		    cleanup_failed "could not restore enabled $_AUDITD_SAVED_ENABLED"
+	fi
+	[ "$(audit_status pid)" = 0 ] || cleanup_failed "an auditd still owns the kernel audit connection"
+}
+
+# --- plugins ---------------------------------------------------------------
+
+# plugin_install SRC [NAME]: copy an executable to $T/bin/NAME, root-owned
+# and mode 0750 (auditd 3.0.9 wants the plugin path owned by root, a
+# regular file, with at least u=rwx,g=rx), and print the new path.
+plugin_install()
+{
+	local src=$1 name=${2:-$(basename "$1")}
+	[ -f "$src" ] && [ -x "$src" ] || fail "plugin_install: $src is not an executable file"
+	mkdir -p "$T/bin" && chmod 0755 "$T/bin" || fail "mkdir $T/bin"
+	install -o root -g root -m 0750 "$src" "$T/bin/$name" || fail "install $src"
+	echo "$T/bin/$name"
+}
+
+# write_plugin_conf DIR PATH [ARGS] [NAME]: write DIR/NAME (default
+# audisp-dist.conf) declaring PATH as an always-running plugin fed the string
+# format.  auditd 3.0.9 skips files whose name has more than one dot, refuses
+# confs not owned by root or world-writable, splits lines on blanks, keeps
+# only the first 2 args and ignores lines of 160 bytes or more.
+write_plugin_conf()
+{
+	local dir=$1 path=$2 args=${3:-} name=${4:-audisp-dist.conf} st
+	local -a words
+
+	case $name in
+	*.*.*) fail "write_plugin_conf: auditd 3.0.9 ignores '$name' (more than one dot)" ;;
+	esac
+	case $path in
+	/*) ;;
+	*) fail "write_plugin_conf: path must be absolute: $path" ;;
+	esac
+	case $path in
+	*[[:space:]]*) fail "write_plugin_conf: blank in path: $path" ;;
+	esac
+	read -r -a words <<< "$args"
+	[ "${#words[@]}" -le 2 ] || fail "write_plugin_conf: auditd 3.0.9 passes at most 2 args: $args"
+	[ "${#path}" -lt 140 ] && [ "${#args}" -lt 140 ] ||
+	    fail "write_plugin_conf: line too long for auditd 3.0.9"
+	[ -f "$path" ] || fail "write_plugin_conf: $path is not a regular file"
+	st=$(stat -L -c '%u %a' "$path") || fail "write_plugin_conf: stat $path"
+	[ "${st% *}" = 0 ] || fail "write_plugin_conf: $path is not owned by root"
+	[ $(( 8#${st#* } & 8#750 )) -eq $(( 8#750 )) ] ||
+	    fail "write_plugin_conf: $path mode ${st#* } lacks u=rwx,g=rx (auditd 3.0.9 requires them)"
+
+	mkdir -p "$dir" && chmod 0750 "$dir" || fail "mkdir $dir"
+	{
+		echo "active = yes"
+		echo "direction = out"
+		echo "path = $path"
+		echo "type = always"
+		[ -z "$args" ] || echo "args = $args"
+		echo "format = string"
+	} > "$dir/$name"
+	chmod 0640 "$dir/$name"
+}
+
+# --- spool -----------------------------------------------------------------
+
+# spool_segments DIR: the segment files of a spool in name (= arrival) order.
+spool_segments()
+{
+	find "$1" -maxdepth 1 -type f -regextype posix-extended \
+	    -regex '.*/[0-9a-f]{16}\.(open|seg)' | sort
+}
+
+# Remove type=EOE records (auditd sends them to plugins, never to its log).
+strip_eoe()
+{
+	grep -Ev '^(node=[^ ]+ )?type=EOE msg=' || :
+}
+
+# --- test streams and status ------------------------------------------------
+
+# sample_stream SAMPLE BYTES OUT: write to OUT copies of the recorded stream
+# SAMPLE, at least BYTES in all, each copy's serial numbers moved past the
+# previous copy's (msg=audit(SEC.MSEC:SERIAL)), so that every event stays
+# unique and the stream stays one that auditd could have sent.
+sample_stream()
+{
+	need_cmd perl
+	perl -e '
+		my ($f, $want) = @ARGV;
+		open(my $fh, "<", $f) or die "$f: $!\n";
+		local $/;
+		my $s = <$fh>;
+		my $max = 0;
+		while ($s =~ /msg=audit\(\d+\.\d+:(\d+)\)/g) {
+			$max = $1 if $1 > $max;
+		}
+		die "$f: no msg=audit(...) serial numbers\n" if $max == 0;
+		my ($n, $r) = (0, 0);
+		while ($n < $want) {
+			my $add = $r * ($max + 1);
+			(my $t = $s) =~ s/(msg=audit\(\d+\.\d+:)(\d+)\)/$1 . ($2 + $add) . ")"/ge;
+			print $t;
+			$n += length($t);
+			$r++;
+		}' "$1" "$2" > "$3" || fail "sample_stream: could not build $3 from $1"
+}
+
+# status_value FILE KEY: the value of KEY in the last line of a status file.
+status_value()
+{
+	tail -n 1 "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1
+}

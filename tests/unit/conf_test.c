@@ -1,0 +1,1076 @@
+/*
+ * conf.c: every keyword, every default, the FreeBSD man page examples, and
+ * every error path with the line it must name.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "harness.h"
+
+static char err[1024];
+
+#define FP_UPPER "SHA256=8F:0A:FC:8A:3D:09:80:AF:D9:AA:38:CC:8A:86:53:E6:" \
+		 "8F:B6:1C:55:30:14:D7:F9:AA:8B:3E:73:CD:F5:76:2B"
+#define FP_LOWER "sha256=8f:0a:fc:8a:3d:09:80:af:d9:aa:38:cc:8a:86:53:e6:" \
+		 "8f:b6:1c:55:30:14:d7:f9:aa:8b:3e:73:cd:f5:76:2b"
+
+/* A complete sender host block, for tests about something else. */
+#define SHOST	"\thost backup {\n\t\tremote \"tls://10.0.0.4\"\n" \
+		"\t\tpassword \"pw\"\n\t}\n"
+
+static struct conf *
+parse(const char *text)
+{
+	strcpy(err, "(no message)");
+	return conf_parse("t.conf", text, err, sizeof(err));
+}
+
+/* text must be refused with "t.conf:LINE: " and each given word. */
+static int
+refused(const char *text, unsigned line, const char *w1, const char *w2)
+{
+	struct conf *c;
+	char prefix[64];
+
+	if ((c = parse(text)) != NULL) {
+		conf_free(c);
+		fprintf(stderr, "  accepted: %s\n", text);
+		return 0;
+	}
+	snprintf(prefix, sizeof(prefix), "t.conf:%u: ", line);
+	if (strncmp(err, prefix, strlen(prefix)) != 0 ||
+	    (w1 != NULL && strstr(err, w1) == NULL) ||
+	    (w2 != NULL && strstr(err, w2) == NULL)) {
+		fprintf(stderr, "  message: %s\n", err);
+		return 0;
+	}
+	return 1;
+}
+
+#define REFUSED(text, line, w1, w2)	CHECK(refused(text, line, w1, w2))
+
+static void
+test_defaults(void)
+{
+	char host[HOST_NAME_MAX + 1];
+	struct conf *c;
+
+	REQUIRE((c = parse("")) != NULL);
+	CHECK(gethostname(host, sizeof(host)) == 0);
+	CHECK_STR(c->name, host);
+	CHECK_STR(c->path, "t.conf");
+	CHECK(c->timeout == 20);
+	CHECK(c->pidfile == NULL);
+	CHECK(c->has_secrets == 0);
+	CHECK(c->sender.present == 0);
+	CHECK_STR(c->sender.directory, CONF_DEFAULT_SPOOL);
+	CHECK(c->sender.source == NULL);
+	CHECK(c->sender.segment_size == 8 * 1024 * 1024);
+	CHECK(c->sender.segment_age == 60);
+	CHECK(c->sender.flush == FLUSH_INCREMENTAL);
+	CHECK(c->sender.flush_records == 100);
+	CHECK(c->sender.flush_bytes == 0);
+	CHECK(c->sender.spool_max_size == 1024ULL * 1024 * 1024);
+	CHECK(c->sender.spool_min_free == 0);
+	CHECK(c->sender.spool_min_free_pct == 5);
+	CHECK(c->sender.full_action == FULL_DROP_NEW);
+	CHECK(c->sender.full_exec == NULL);
+	CHECK(c->sender.status_interval == 10);
+	CHECK_STR(c->sender.status_file, CONF_DEFAULT_SPOOL "/status");
+	CHECK(c->sender.hosts == NULL);
+	CHECK(c->receiver.present == 0);
+	CHECK(c->receiver.nlisten == 1);
+	CHECK_STR(c->receiver.listen[0], "tls://[::]:7878");
+	CHECK(c->receiver.listen[1] == NULL);
+	CHECK_STR(c->receiver.directory, CONF_DEFAULT_TRAILS);
+	CHECK(c->receiver.certfile == NULL);
+	CHECK(c->receiver.keyfile == NULL);
+	CHECK(c->receiver.hosts == NULL);
+	conf_free(c);
+
+	/* An empty sender block has the same defaults. */
+	REQUIRE((c = parse("sender {\n}\n")) != NULL);
+	CHECK(c->sender.present == 1);
+	CHECK(c->sender.segment_size == 8 * 1024 * 1024);
+	CHECK(c->sender.flush_records == 100);
+	CHECK_STR(c->sender.status_file, CONF_DEFAULT_SPOOL "/status");
+	conf_free(c);
+	conf_free(NULL);
+}
+
+static void
+test_global(void)
+{
+	struct conf *c;
+
+	REQUIRE((c = parse("# comment\n\nname \"web-1.example\"\n"
+	    "timeout 5   # seconds\npidfile /run/audisp-dist.pid\n")) != NULL);
+	CHECK_STR(c->name, "web-1.example");
+	CHECK(c->timeout == 5);
+	CHECK_STR(c->pidfile, "/run/audisp-dist.pid");
+	conf_free(c);
+
+	REQUIRE((c = parse("name web_1\ntimeout \"3600\"\npidfile none\n"))
+	    != NULL);
+	CHECK_STR(c->name, "web_1");
+	CHECK(c->timeout == 3600);
+	CHECK_STR(c->pidfile, "none");
+	conf_free(c);
+
+	REFUSED("timeout 0\n", 1, "out of range", "1 to 3600");
+	REFUSED("timeout 3601\n", 1, "out of range", "1 to 3600");
+	REFUSED("timeout 99999999999999999999999\n", 1, "out of range", NULL);
+	REFUSED("timeout -1\n", 1, "whole number", "\"-1\"");
+	REFUSED("timeout 5s\n", 1, "whole number", NULL);
+	REFUSED("\ntimeout\n", 2, "\"timeout\" needs a value", NULL);
+	REFUSED("timeout 5 6\n", 1, "takes one value, found 2", NULL);
+	REFUSED("timeout 5\ntimeout 6\n", 2, "duplicate \"timeout\"",
+	    "line 1");
+	REFUSED("pidfile run/x.pid\n", 1, "absolute path", "run/x.pid");
+	REFUSED("name \"a b\"\n", 1, "\"name\" must be", NULL);
+	REFUSED("name \"\"\n", 1, "\"name\" must be", NULL);
+	REFUSED("name ..\n", 1, "\"name\" must be", NULL);
+}
+
+static void
+test_sender(void)
+{
+	struct conf *c;
+
+	REQUIRE((c = parse("sender {\n"
+	    "\tdirectory \"/var/spool/ad/\"\n"
+	    "\tsource 192.0.2.7\n"
+	    "\tsegment_size 64k\n"
+	    "\tsegment_age 5\n"
+	    "\tflush incremental 7 records\n"
+	    "\tspool_max_size 2G\n"
+	    "\tspool_min_free 512M\n"
+	    "\tspool_full_action block\n"
+	    "\tstatus_interval 3\n"
+	    SHOST
+	    "}\n")) != NULL);
+	CHECK(c->sender.present == 1);
+	CHECK_STR(c->sender.directory, "/var/spool/ad");
+	CHECK_STR(c->sender.status_file, "/var/spool/ad/status");
+	CHECK_STR(c->sender.source, "192.0.2.7");
+	CHECK(c->sender.segment_size == 64 * 1024);
+	CHECK(c->sender.segment_age == 5);
+	CHECK(c->sender.flush == FLUSH_INCREMENTAL);
+	CHECK(c->sender.flush_records == 7);
+	CHECK(c->sender.flush_bytes == 0);
+	CHECK(c->sender.spool_max_size == 2048ULL * 1024 * 1024);
+	CHECK(c->sender.spool_min_free == 512ULL * 1024 * 1024);
+	CHECK(c->sender.spool_min_free_pct == 0);
+	CHECK(c->sender.full_action == FULL_BLOCK);
+	CHECK(c->sender.status_interval == 3);
+	REQUIRE(c->sender.hosts != NULL);
+	CHECK_STR(c->sender.hosts->name, "backup");
+	CHECK_STR(c->sender.hosts->remote, "tls://10.0.0.4");
+	CHECK_STR(c->sender.hosts->password, "pw");
+	CHECK(c->sender.hosts->fingerprint == NULL);
+	CHECK(c->sender.hosts->lineno == 11);
+	CHECK(c->sender.hosts->next == NULL);
+	CHECK(c->has_secrets == 1);
+	conf_free(c);
+
+	REQUIRE((c = parse("sender {\n flush incremental 64K bytes\n"
+	    " spool_max_size 0\n spool_min_free 0%\n"
+	    " spool_full_action exec \"/usr/local/sbin/spool full\"\n"
+	    " status_file /run/audisp-dist.status\n}\n")) != NULL);
+	CHECK(c->sender.flush == FLUSH_INCREMENTAL);
+	CHECK(c->sender.flush_records == 0);
+	CHECK(c->sender.flush_bytes == 64 * 1024);
+	CHECK(c->sender.spool_max_size == 0);
+	CHECK(c->sender.spool_min_free == 0);
+	CHECK(c->sender.spool_min_free_pct == 0);
+	CHECK(c->sender.full_action == FULL_EXEC);
+	CHECK_STR(c->sender.full_exec, "/usr/local/sbin/spool full");
+	CHECK_STR(c->sender.status_file, "/run/audisp-dist.status");
+	conf_free(c);
+
+	REQUIRE((c = parse("sender {\nflush none\nspool_min_free 12%\n"
+	    "spool_full_action drop_old\n}\n")) != NULL);
+	CHECK(c->sender.flush == FLUSH_NONE);
+	CHECK(c->sender.flush_records == 0 && c->sender.flush_bytes == 0);
+	CHECK(c->sender.spool_min_free_pct == 12);
+	CHECK(c->sender.spool_min_free == 0);
+	CHECK(c->sender.full_action == FULL_DROP_OLD);
+	conf_free(c);
+
+	REQUIRE((c = parse("sender {\nflush data\n"
+	    "spool_full_action syslog\n}\n")) != NULL);
+	CHECK(c->sender.flush == FLUSH_DATA);
+	CHECK(c->sender.full_action == FULL_SYSLOG);
+	conf_free(c);
+
+	REQUIRE((c = parse("sender {\nflush sync\n"
+	    "spool_full_action drop_new\n}\n")) != NULL);
+	CHECK(c->sender.flush == FLUSH_SYNC);
+	CHECK(c->sender.full_action == FULL_DROP_NEW);
+	conf_free(c);
+
+	REQUIRE((c = parse("sender {\nflush incremental 1 record\n}\n"))
+	    != NULL);
+	CHECK(c->sender.flush_records == 1);
+	conf_free(c);
+}
+
+static void
+test_sender_errors(void)
+{
+	REFUSED("sender {\n\tsegment_sise 8M\n}\n", 2,
+	    "unknown keyword \"segment_sise\" in sender block",
+	    "did you mean \"segment_size\"");
+	REFUSED("sender {\n directory /a\n directory /b\n}\n", 3,
+	    "duplicate \"directory\"", "line 2");
+	REFUSED("sender {\n directory spool\n}\n", 2, "absolute path", NULL);
+	REFUSED("sender {\n segment_size 1K\n}\n", 2, "out of range",
+	    "4K to 1G");
+	REFUSED("sender {\n segment_size 2G\n}\n", 2, "out of range",
+	    "4K to 1G");
+	REFUSED("sender {\n segment_size 8MB\n}\n", 2, "needs a size",
+	    "\"8MB\"");
+	REFUSED("sender {\n segment_age 0\n}\n", 2, "out of range",
+	    "1 to 86400 seconds");
+	REFUSED("sender {\n status_interval 0\n}\n", 2, "out of range",
+	    "1 to 86400");
+	REFUSED("sender {\n status_interval 86401\n}\n", 2, "out of range",
+	    NULL);
+	REFUSED("sender {\n status_file status\n}\n", 2, "absolute path",
+	    NULL);
+	REFUSED("sender {\n flush always\n}\n", 2,
+	    "unknown flush mode \"always\"", NULL);
+	REFUSED("sender {\n flush incremental\n}\n", 2,
+	    "\"flush incremental\" needs a count", NULL);
+	REFUSED("sender {\n flush incremental 100\n}\n", 2,
+	    "\"flush incremental\" needs a count", NULL);
+	REFUSED("sender {\n flush incremental 100 lines\n}\n", 2,
+	    "\"flush incremental\" needs a count", NULL);
+	REFUSED("sender {\n flush incremental 0 records\n}\n", 2,
+	    "out of range", "1 to 1000000 records");
+	REFUSED("sender {\n flush incremental 0 bytes\n}\n", 2,
+	    "out of range", "1 to 1G");
+	REFUSED("sender {\n flush incremental x records\n}\n", 2,
+	    "whole number", NULL);
+	REFUSED("sender {\n flush none now\n}\n", 2,
+	    "\"flush none\" takes no more values", NULL);
+	REFUSED("sender {\n flush incremental 1 records now\n}\n", 2,
+	    "takes at most 3 values, found 4", NULL);
+	REFUSED("sender {\n spool_max_size lots\n}\n", 2, "needs a size",
+	    NULL);
+	REFUSED("sender {\n spool_max_size 4M\n}\n", 2,
+	    "spool_max_size (4194304 bytes) is smaller than segment_size",
+	    NULL);
+	REFUSED("sender {\n spool_max_size 16M\n segment_size 1G\n}\n", 2,
+	    "is smaller than segment_size", NULL);
+	REFUSED("sender {\n segment_size 1G\n spool_max_size 16M\n}\n", 3,
+	    "is smaller than segment_size", NULL);
+	REFUSED("sender {\n spool_min_free 100%\n}\n", 2, "out of range",
+	    "0% to 99%");
+	REFUSED("sender {\n spool_min_free x%\n}\n", 2,
+	    "size or a percentage", NULL);
+	REFUSED("sender {\n spool_min_free lots\n}\n", 2,
+	    "size such as 512M or a percentage", NULL);
+	REFUSED("sender {\n spool_min_free 99999999999T\n}\n", 2,
+	    "too large", NULL);
+	REFUSED("sender {\n spool_full_action panic\n}\n", 2,
+	    "unknown spool_full_action \"panic\"", NULL);
+	REFUSED("sender {\n spool_full_action exec\n}\n", 2,
+	    "needs the absolute path", NULL);
+	REFUSED("sender {\n spool_full_action exec notify.sh\n}\n", 2,
+	    "absolute path", "notify.sh");
+	REFUSED("sender {\n spool_full_action block now\n}\n", 2,
+	    "takes no more values", NULL);
+	REFUSED("sender {\n source tcp://10.0.0.1\n}\n", 2,
+	    "only tls://", NULL);
+	REFUSED("sender {\n source \"10.0.0.1 x\"\n}\n", 2,
+	    "\"source\" address", NULL);
+	REFUSED("sender {\n}\nsender {\n}\n", 3, "duplicate \"sender\" block",
+	    "line 1");
+	REFUSED("sender foo {\n}\n", 1, "\"sender\" takes no value", NULL);
+	REFUSED("sender\ndirectory /x\n", 1,
+	    "\"sender\" must be followed by \"{\"", NULL);
+	REFUSED("sender {\n directory /x\n", 3,
+	    "missing \"}\" for the sender block opened at line 1", NULL);
+	REFUSED("\nsender {\n directory /x\n\n\n\n\n\n", 9,
+	    "missing \"}\" for the sender block opened at line 2", NULL);
+	/* Global keywords belong at the top. */
+	REFUSED("sender {\n timeout 5\n}\n", 2,
+	    "\"timeout\" is not allowed in sender block", "only at top level");
+	REFUSED("sender {\n listen \"tls://[::]:1\"\n}\n", 2,
+	    "\"listen\" is not allowed in sender block",
+	    "only in receiver block");
+	/* FreeBSD allows these in a sender host; we keep one spool. */
+	REFUSED("sender {\n host b {\n  directory /x\n }\n}\n", 3,
+	    "\"directory\" is not allowed in sender host block",
+	    "in sender block");
+	REFUSED("sender {\n host b {\n  source 10.0.0.1\n }\n}\n", 3,
+	    "\"source\" is not allowed in sender host block", NULL);
+	REFUSED("segment_size 8M\n", 1,
+	    "\"segment_size\" is not allowed at top level",
+	    "only in sender block");
+	REFUSED("sender {\n checksum sha256\n}\n", 2,
+	    "unknown keyword \"checksum\"", NULL);
+}
+
+static void
+test_hosts(void)
+{
+	struct conf *c;
+
+	REQUIRE((c = parse("sender {\n"
+	    "  host \"first\" {\n"
+	    "    remote \"tls://[2001:db8::1]:7879\"\n"
+	    "    fingerprint \"" FP_LOWER "\"\n"
+	    "    password \"a \\\"quoted\\\" \\\\ secret\"\n"
+	    "  }\n"
+	    "  host second {\n"
+	    "    remote tls://b.example.org\n"
+	    "    password pw2\n"
+	    "  }\n"
+	    "}\n")) != NULL);
+	REQUIRE(c->sender.hosts != NULL && c->sender.hosts->next != NULL);
+	CHECK_STR(c->sender.hosts->name, "first");
+	CHECK_STR(c->sender.hosts->remote, "tls://[2001:db8::1]:7879");
+	CHECK_STR(c->sender.hosts->fingerprint, FP_UPPER);
+	CHECK_STR(c->sender.hosts->password, "a \"quoted\" \\ secret");
+	CHECK(c->sender.hosts->lineno == 2);
+	CHECK_STR(c->sender.hosts->next->name, "second");
+	CHECK(c->sender.hosts->next->lineno == 7);
+	conf_free(c);
+
+	/* The same name may be a sender target and a receiver source. */
+	REQUIRE((c = parse("sender {\n" SHOST "}\nreceiver {\n" SHOST "}\n"))
+	    != NULL);
+	conf_free(c);
+
+	REFUSED("sender {\n" SHOST "\n\n\n" SHOST "}\n", 9,
+	    "host \"backup\" defined twice (lines 2 and 9)", NULL);
+	REFUSED("receiver {\n" SHOST SHOST "}\n", 6,
+	    "host \"backup\" defined twice (lines 2 and 6)", NULL);
+	REFUSED("sender {\n host b {\n  password p\n }\n}\n", 2,
+	    "host \"b\" has no \"remote\"", NULL);
+	REFUSED("sender {\n host b {\n  remote tls://x\n }\n}\n", 2,
+	    "host \"b\" has no \"password\"", NULL);
+	REFUSED("sender {\n host b {\n  remote tls://x\n  password \"\"\n"
+	    " }\n}\n", 4, "\"password\" is empty", NULL);
+	REFUSED("sender {\n host b {\n  remote tls://x\n  remote tls://y\n"
+	    " }\n}\n", 4, "duplicate \"remote\"", "line 3");
+	REFUSED("sender {\n host b {\n  password p\n  password q\n }\n}\n",
+	    4, "duplicate \"password\"", NULL);
+	REFUSED("sender {\n host b {\n  remote tls://x\n", 4,
+	    "missing \"}\" for the host \"b\" block opened at line 2", NULL);
+	REFUSED("sender {\n host {\n }\n}\n", 2, "\"host\" needs a value",
+	    NULL);
+	REFUSED("sender {\n host a b {\n }\n}\n", 2,
+	    "\"host\" takes one value, found 2", NULL);
+	REFUSED("sender {\n host \"\" {\n }\n}\n", 2, "host name \"\"", NULL);
+	REFUSED("sender {\n host . {\n }\n}\n", 2, "host name \".\"", NULL);
+	REFUSED("sender {\n host .. {\n }\n}\n", 2, "host name \"..\"", NULL);
+	REFUSED("sender {\n host a/b {\n }\n}\n", 2, "host name \"a/b\"",
+	    "names a directory");
+	REFUSED("sender {\n host \"a b\" {\n }\n}\n", 2, "host name", NULL);
+	REFUSED("host x {\n}\n", 1, "\"host\" is not allowed at top level",
+	    "only in sender block or in receiver block");
+	REFUSED("sender {\n host x {\n  host y {\n  }\n }\n}\n", 3,
+	    "\"host\" is not allowed in sender host block", NULL);
+
+	/* Host names: 255 characters are fine, 256 are not. */
+	{
+		char text[700], name[257];
+
+		memset(name, 'h', 255);
+		name[255] = '\0';
+		snprintf(text, sizeof(text), "sender {\n host %s {\n  remote "
+		    "tls://x\n  password p\n }\n}\n", name);
+		REQUIRE((c = parse(text)) != NULL);
+		CHECK(strlen(c->sender.hosts->name) == 255);
+		conf_free(c);
+		name[255] = 'h';
+		name[256] = '\0';
+		snprintf(text, sizeof(text), "sender {\n host %s {\n  remote "
+		    "tls://x\n  password p\n }\n}\n", name);
+		REFUSED(text, 2, "host name", NULL);
+	}
+}
+
+static void
+test_addresses(void)
+{
+	struct conf *c;
+
+#define REMOTE(addr) "sender {\n host b {\n  remote " addr "\n  password p\n }\n}\n"
+	REQUIRE((c = parse(REMOTE("tls://10.0.0.4:7878"))) != NULL);
+	conf_free(c);
+	REQUIRE((c = parse(REMOTE("\"tls://[::1]\""))) != NULL);
+	conf_free(c);
+	REQUIRE((c = parse(REMOTE("tls://backup-1.example.org"))) != NULL);
+	conf_free(c);
+	REFUSED(REMOTE("tcp://10.0.0.4"), 3, "only tls:// is supported",
+	    "no plaintext");
+	REFUSED(REMOTE("tcp4://10.0.0.4"), 3, "only tls://", NULL);
+	REFUSED(REMOTE("tcp6://[::1]"), 3, "only tls://", NULL);
+	REFUSED(REMOTE("uds:///var/run/x.sock"), 3, "only tls://", NULL);
+	REFUSED(REMOTE("10.0.0.4"), 3, "has no scheme",
+	    "write \"tls://10.0.0.4\"");
+	REFUSED(REMOTE("https://10.0.0.4"), 3, "unknown scheme", NULL);
+	REFUSED(REMOTE("tls://"), 3, "has no address", NULL);
+	REFUSED(REMOTE("tls://:7878"), 3, "has no address", NULL);
+	REFUSED(REMOTE("tls://::1"), 3, "brackets", NULL);
+	REFUSED(REMOTE("tls://[::1"), 3, "without \"]\"", NULL);
+	REFUSED(REMOTE("tls://[::1]x"), 3, "junk after", NULL);
+	REFUSED(REMOTE("tls://[zz]"), 3, "bad IPv6", NULL);
+	REFUSED(REMOTE("tls://10.0.0.4:0"), 3, "bad port", NULL);
+	REFUSED(REMOTE("tls://10.0.0.4:65536"), 3, "bad port", NULL);
+	REFUSED(REMOTE("tls://10.0.0.4:http"), 3, "bad port", NULL);
+	REFUSED(REMOTE("tls://a/b"), 3, "bad character", NULL);
+#undef REMOTE
+
+	REQUIRE((c = parse("receiver {\n listen tls://0.0.0.0:7878\n"
+	    " listen \"tls://[::]:7879\"\n}\n")) != NULL);
+	CHECK(c->receiver.present == 1);
+	CHECK(c->receiver.nlisten == 2);
+	CHECK_STR(c->receiver.listen[0], "tls://0.0.0.0:7878");
+	CHECK_STR(c->receiver.listen[1], "tls://[::]:7879");
+	CHECK(c->receiver.listen[2] == NULL);
+	conf_free(c);
+	REFUSED("receiver {\n listen tcp://0.0.0.0:7878\n}\n", 2,
+	    "\"listen\" address \"tcp://0.0.0.0:7878\"", "only tls://");
+	REFUSED("receiver {\n listen 0.0.0.0:7878\n}\n", 2, "no scheme",
+	    NULL);
+}
+
+static void
+test_fingerprint(void)
+{
+	char text[512];
+
+#define FP(v) (snprintf(text, sizeof(text), "sender {\n host b {\n" \
+	"  remote tls://x\n  password p\n  fingerprint \"%s\"\n }\n}\n", v), \
+	text)
+	REFUSED(FP("SHA1=8F:0A"), 5, "\"fingerprint\" must be \"SHA256=\"",
+	    "openssl x509");
+	REFUSED(FP("8F:0A:FC:8A:3D:09:80:AF:D9:AA:38:CC:8A:86:53:E6:8F:B6:1C:"
+	    "55:30:14:D7:F9:AA:8B:3E:73:CD:F5:76:2B"), 5, "fingerprint", NULL);
+	/* 31 bytes, 33 bytes, a non-hex digit, a missing colon. */
+	REFUSED(FP("SHA256=8F:0A:FC:8A:3D:09:80:AF:D9:AA:38:CC:8A:86:53:E6:"
+	    "8F:B6:1C:55:30:14:D7:F9:AA:8B:3E:73:CD:F5:76"), 5, "fingerprint",
+	    NULL);
+	REFUSED(FP(FP_UPPER ":00"), 5, "fingerprint", NULL);
+	REFUSED(FP("SHA256=8G:0A:FC:8A:3D:09:80:AF:D9:AA:38:CC:8A:86:53:E6:"
+	    "8F:B6:1C:55:30:14:D7:F9:AA:8B:3E:73:CD:F5:76:2B"), 5,
+	    "fingerprint", NULL);
+	REFUSED(FP("SHA256=8F0A:FC:8A:3D:09:80:AF:D9:AA:38:CC:8A:86:53:E6:"
+	    "8F:B6:1C:55:30:14:D7:F9:AA:8B:3E:73:CD:F5:76:2B:"), 5,
+	    "fingerprint", NULL);
+	REFUSED("receiver {\n host b {\n  fingerprint \"" FP_UPPER "\"\n"
+	    " }\n}\n", 3, "\"fingerprint\" is not allowed in receiver host "
+	    "block", "only in sender host block");
+#undef FP
+}
+
+static void
+test_receiver(void)
+{
+	struct conf *c;
+
+	REQUIRE((c = parse("receiver {\n"
+	    "\tdirectory /srv/trails/\n"
+	    "\tcertfile /etc/audit/auditdistd.cert.pem\n"
+	    "\tkeyfile \"/etc/audit/auditdistd.key.pem\"\n"
+	    "\thost web { remote tls://10.0.0.1\n password w }\n"
+	    "\thost mail {\n remote tls://10.0.0.2\n password m\n"
+	    "\t directory /data/mail/\n }\n"
+	    "\thost dns {\n remote tls://10.0.0.3\n password d\n"
+	    "\t directory dns.example\n }\n"
+	    "}\n")) != NULL);
+	CHECK(c->receiver.present == 1);
+	CHECK(c->sender.present == 0);
+	CHECK_STR(c->receiver.directory, "/srv/trails");
+	CHECK_STR(c->receiver.certfile, "/etc/audit/auditdistd.cert.pem");
+	CHECK_STR(c->receiver.keyfile, "/etc/audit/auditdistd.key.pem");
+	CHECK(c->receiver.nlisten == 1);
+	CHECK_STR(c->receiver.listen[0], "tls://[::]:7878");
+	CHECK(c->has_secrets == 1);
+	REQUIRE(c->receiver.hosts != NULL);
+	CHECK_STR(c->receiver.hosts->name, "web");
+	CHECK_STR(c->receiver.hosts->remote, "tls://10.0.0.1");
+	CHECK_STR(c->receiver.hosts->password, "w");
+	/* Default <directory>/<name>, absolute as given, relative joined. */
+	CHECK_STR(c->receiver.hosts->directory, "/srv/trails/web");
+	REQUIRE(c->receiver.hosts->next != NULL);
+	CHECK_STR(c->receiver.hosts->next->directory, "/data/mail");
+	REQUIRE(c->receiver.hosts->next->next != NULL);
+	CHECK_STR(c->receiver.hosts->next->next->directory,
+	    "/srv/trails/dns.example");
+	conf_free(c);
+
+	/* The receiver directory may come after the hosts that use it. */
+	REQUIRE((c = parse("receiver {\n host web {\n  remote tls://w\n"
+	    "  password w\n }\n directory /t\n}\n")) != NULL);
+	CHECK_STR(c->receiver.hosts->directory, "/t/web");
+	conf_free(c);
+
+	REFUSED("receiver {\n directory trails\n}\n", 2, "absolute path",
+	    NULL);
+	REFUSED("receiver {\n certfile cert.pem\n}\n", 2,
+	    "\"certfile\" must be an absolute path", NULL);
+	REFUSED("receiver {\n keyfile key.pem\n}\n", 2,
+	    "\"keyfile\" must be an absolute path", NULL);
+	REFUSED("receiver {\n certfile /a\n certfile /b\n}\n", 3,
+	    "duplicate \"certfile\"", NULL);
+	REFUSED("receiver {\n host a {\n  remote tls://a\n  password a\n"
+	    "  directory ../escape\n }\n}\n", 5, "must stay inside", NULL);
+	REFUSED("receiver {\n host a {\n  remote tls://a\n  password a\n"
+	    "  directory x/../../y\n }\n}\n", 5, "must stay inside", NULL);
+	REFUSED("receiver {\n host a {\n  remote tls://a\n  password a\n"
+	    "  directory \"\"\n }\n}\n", 5, "\"directory\" is empty", NULL);
+	REFUSED("receiver {\n host a {\n  remote tls://a\n  password a\n"
+	    " }\n host b {\n  remote tls://b\n  password b\n"
+	    "  directory /var/audit/remote/a\n }\n}\n", 6,
+	    "hosts \"a\" (line 2) and \"b\" share the directory", NULL);
+	REFUSED("receiver {\n source 10.0.0.1\n}\n", 2,
+	    "\"source\" is not allowed in receiver block", NULL);
+	REFUSED("receiver {\n}\nreceiver {\n}\n", 3,
+	    "duplicate \"receiver\" block", NULL);
+	REFUSED("receiver {\n host a {\n  remote tls://a\n }\n}\n", 2,
+	    "has no \"password\"", NULL);
+}
+
+/* FreeBSD auditdistd.conf(5), EXAMPLES: a web server and its backup. */
+static const char freebsd_sender[] =
+    "sender {\n"
+    "\thost backup {\n"
+    "\t\tremote 10.0.0.4\n"
+    "\t}\n"
+    "}\n";
+static const char freebsd_receiver[] =
+    "receiver {\n"
+    "\thost webserv {\n"
+    "\t\tremote 10.0.0.1\n"
+    "\t}\n"
+    "\thost mailserv {\n"
+    "\t\tremote 10.0.0.2\n"
+    "\t}\n"
+    "\thost dnsserv {\n"
+    "\t\tremote 10.0.0.3\n"
+    "\t}\n"
+    "}\n";
+
+static void
+test_freebsd_examples(void)
+{
+	struct conf *c;
+	struct conf_host *h;
+
+	/* Verbatim, only the bare address is refused: FreeBSD means TCP. */
+	REFUSED(freebsd_sender, 3, "has no scheme", "tls://10.0.0.4");
+	REFUSED(freebsd_receiver, 3, "has no scheme", "tls://10.0.0.1");
+
+	/* Adjusted: tls:// and a password, everything else as printed. */
+	REQUIRE((c = parse("sender {\n"
+	    "\thost backup {\n"
+	    "\t\tremote tls://10.0.0.4\n"
+	    "\t\tpassword \"8cGvTz0yqfO3\"\n"
+	    "\t}\n"
+	    "}\n")) != NULL);
+	CHECK(c->sender.present == 1);
+	CHECK_STR(c->sender.hosts->name, "backup");
+	CHECK_STR(c->sender.hosts->remote, "tls://10.0.0.4");
+	conf_free(c);
+
+	REQUIRE((c = parse("receiver {\n"
+	    "\thost webserv {\n\t\tremote tls://10.0.0.1\n"
+	    "\t\tpassword \"w3b\"\n\t}\n"
+	    "\thost mailserv {\n\t\tremote tls://10.0.0.2\n"
+	    "\t\tpassword \"m41l\"\n\t}\n"
+	    "\thost dnsserv {\n\t\tremote tls://10.0.0.3\n"
+	    "\t\tpassword \"dn5\"\n\t}\n"
+	    "}\n")) != NULL);
+	h = c->receiver.hosts;
+	REQUIRE(h != NULL && h->next != NULL && h->next->next != NULL);
+	CHECK_STR(h->name, "webserv");
+	CHECK_STR(h->directory, "/var/audit/remote/webserv");
+	CHECK_STR(h->next->name, "mailserv");
+	CHECK_STR(h->next->next->name, "dnsserv");
+	CHECK_STR(h->next->next->remote, "tls://10.0.0.3");
+	CHECK(h->next->next->next == NULL);
+	conf_free(c);
+
+	/*
+	 * The general syntax of auditdistd.conf(5) with its placeholders
+	 * filled in; the sender host's own source and directory are the
+	 * only lines left out (one spool per sender here).
+	 */
+	REQUIRE((c = parse(
+	    "## Global section.\n"
+	    "\n"
+	    "# Our name.\n"
+	    "# The default is first part of the hostname.\n"
+	    "name \"web1\"\n"
+	    "\n"
+	    "# Connection timeout.\n"
+	    "timeout 5\n"
+	    "\n"
+	    "# Path to pidfile.\n"
+	    "pidfile \"/var/run/auditdistd.pid\"\n"
+	    "\n"
+	    "sender {\n"
+	    "\t## Sender section.\n"
+	    "\n"
+	    "\t# Source address for connections.\n"
+	    "\tsource \"10.0.0.1\"\n"
+	    "\n"
+	    "\tdirectory \"/var/audit/dist\"\n"
+	    "\n"
+	    "\thost \"backup\" {\n"
+	    "\t\tremote \"tls://10.0.0.4\"\n"
+	    "\t\t# Example fingerprint:\n"
+	    "\t\t# " FP_UPPER "\n"
+	    "\t\tfingerprint \"" FP_UPPER "\"\n"
+	    "\n"
+	    "\t\t# Password used to authenticate in front of the receiver.\n"
+	    "\t\tpassword \"s3cret\"\n"
+	    "\t}\n"
+	    "}\n"
+	    "\n"
+	    "receiver {\n"
+	    "\tlisten \"tls://0.0.0.0:7878\"\n"
+	    "\tlisten \"tls://[::]:7878\"\n"
+	    "\tdirectory \"/var/audit/remote\"\n"
+	    "\tcertfile \"/etc/security/auditdistd.cert.pem\"\n"
+	    "\tkeyfile \"/etc/security/auditdistd.key.pem\"\n"
+	    "\thost \"web1\" {\n"
+	    "\t\tremote \"tls://10.0.0.1\"\n"
+	    "\t\tdirectory \"/var/audit/remote/web1\"\n"
+	    "\t\tpassword \"s3cret\"\n"
+	    "\t}\n"
+	    "}\n")) != NULL);
+	CHECK_STR(c->name, "web1");
+	CHECK(c->timeout == 5);
+	CHECK_STR(c->sender.source, "10.0.0.1");
+	CHECK_STR(c->sender.directory, "/var/audit/dist");
+	CHECK_STR(c->sender.hosts->fingerprint, FP_UPPER);
+	CHECK(c->receiver.nlisten == 2);
+	CHECK_STR(c->receiver.hosts->directory, "/var/audit/remote/web1");
+	conf_free(c);
+}
+
+static void
+test_layout(void)
+{
+	struct conf *c;
+
+	/* FreeBSD ignores newlines: "{" may open on the next line. */
+	REQUIRE((c = parse("sender\n\n# here it comes\n{\n host b\n {\n"
+	    "  remote tls://x\n  password p\n }\n}\n")) != NULL);
+	CHECK_STR(c->sender.hosts->name, "b");
+	conf_free(c);
+
+	/* One-line blocks, "}" after a value, "} }" on one line. */
+	REQUIRE((c = parse("sender { directory /s\n host b { remote tls://x\n"
+	    "password p } }\nreceiver{listen tls://[::]:1}\n")) != NULL);
+	CHECK_STR(c->sender.directory, "/s");
+	CHECK_STR(c->sender.hosts->password, "p");
+	CHECK_STR(c->receiver.listen[0], "tls://[::]:1");
+	conf_free(c);
+
+	/* CRLF line ends, tabs, comments after values and quoted '#'. */
+	REQUIRE((c = parse("name\t\"n1\"\t# the name\r\nsender {\r\n"
+	    " host b {\r\n  remote tls://x\r\n  password \"p#1\" # c\r\n"
+	    " }\r\n}\r\n")) != NULL);
+	CHECK_STR(c->name, "n1");
+	CHECK_STR(c->sender.hosts->password, "p#1");
+	conf_free(c);
+
+	REFUSED("}\n", 1, "\"}\" without an open block", NULL);
+	REFUSED("{\n", 1, "unexpected \"{\"", NULL);
+	REFUSED("sender {\n {\n}\n", 2, "unexpected \"{\"", NULL);
+	REFUSED("timeout 5 {\n", 1, "unexpected \"{\" after \"timeout\"",
+	    NULL);
+	REFUSED("\"timeout\" 5\n", 1, "expected a keyword, found a quoted",
+	    NULL);
+	REFUSED("timeout 5 name x\n", 1, "takes one value, found 3",
+	    "one statement per line");
+	REFUSED("nmae x\n", 1, "unknown keyword \"nmae\" at top level",
+	    "did you mean \"name\"");
+	REFUSED("frobnicate x\n", 1, "unknown keyword \"frobnicate\"", NULL);
+	REFUSED("sender {\n host b {\n  remote tls://x\n  passwd p\n", 4,
+	    "unknown keyword \"passwd\" in sender host block",
+	    "did you mean \"password\"");
+}
+
+static void
+test_lexer(void)
+{
+	struct conf *c;
+	char *big;
+	size_t n;
+
+	REFUSED("name \"abc\n", 1, "unterminated string", NULL);
+	REFUSED("\n\n\n\n\n\nname \"abc", 7, "unterminated string", NULL);
+	REFUSED("name \"ab\\\n\"\n", 1, "unterminated string", NULL);
+	REFUSED("name \"a\\tb\"\n", 1, "unknown escape \"\\t\"", NULL);
+	REFUSED("name \"a\tb\"\n", 1, "control character 0x09", NULL);
+	REFUSED("name \"a\"b\n", 1, "after a string", NULL);
+	REFUSED("name a\"b\"\n", 1, "inside a word", "quote");
+	REFUSED("sender {\n host b {\n  password pass#word\n", 3,
+	    "'#' inside a word", "quote");
+	REFUSED("name a;b\n", 1, "unexpected character ';'", NULL);
+	REFUSED("name $x\n", 1, "unexpected character '$'", NULL);
+	REFUSED("name caf\xc3\xa9\n", 1, "unexpected byte 0xc3", NULL);
+
+	/* Tokens are bounded: 4096 bytes fit, 4097 do not. */
+	REQUIRE((big = malloc(8192)) != NULL);
+	strcpy(big, "sender {\nhost b {\nremote tls://x\npassword \"");
+	n = strlen(big);
+	memset(big + n, 'p', 4096);
+	strcpy(big + n + 4096, "\"\n}\n}\n");
+	c = parse(big);
+	CHECK(c != NULL && strlen(c->sender.hosts->password) == 4096);
+	conf_free(c);
+	memset(big + n, 'p', 4097);
+	strcpy(big + n + 4097, "\"\n}\n}\n");
+	REFUSED(big, 4, "string longer than 4096 bytes", NULL);
+	memcpy(big, "name ", 5);
+	memset(big + 5, 'n', 5000);
+	strcpy(big + 5005, "\n");
+	REFUSED(big, 1, "word longer than 4096 bytes", NULL);
+	free(big);
+
+	/* Files are bounded too. */
+	REQUIRE((big = malloc(1024 * 1024 + 2)) != NULL);
+	memset(big, '\n', 1024 * 1024 + 1);
+	big[1024 * 1024 + 1] = '\0';
+	CHECK(parse(big) == NULL);
+	CHECK(strstr(err, "t.conf: larger than 1048576 bytes") != NULL);
+	big[1024 * 1024] = '\0';
+	REQUIRE((c = parse(big)) != NULL);
+	conf_free(c);
+	free(big);
+
+	CHECK(conf_parse("t.conf", NULL, err, sizeof(err)) == NULL);
+}
+
+static void
+test_secrets_not_echoed(void)
+{
+	/* A password never shows up in a message, whatever goes wrong. */
+	CHECK(parse("sender {\n host b {\n  remote tls://x\n"
+	    "  password hunter2 extra\n }\n}\n") == NULL);
+	CHECK(strstr(err, "t.conf:4:") != NULL);
+	CHECK(strstr(err, "hunter2") == NULL);
+	CHECK(parse("sender {\n host b {\n  remote tls://x\n"
+	    "  password hunter2\n  password hunter3\n }\n}\n") == NULL);
+	CHECK(strstr(err, "hunter") == NULL);
+}
+
+static void
+test_parse_size(void)
+{
+	uint64_t v;
+
+	CHECK(conf_parse_size("0", &v) == 0 && v == 0);
+	CHECK(conf_parse_size("4096", &v) == 0 && v == 4096);
+	CHECK(conf_parse_size("4k", &v) == 0 && v == 4096);
+	CHECK(conf_parse_size("4K", &v) == 0 && v == 4096);
+	CHECK(conf_parse_size("8M", &v) == 0 && v == 8ULL << 20);
+	CHECK(conf_parse_size("8m", &v) == 0 && v == 8ULL << 20);
+	CHECK(conf_parse_size("1G", &v) == 0 && v == 1ULL << 30);
+	CHECK(conf_parse_size("2t", &v) == 0 && v == 2ULL << 40);
+	CHECK(conf_parse_size("18446744073709551615", &v) == 0 &&
+	    v == UINT64_MAX);
+	errno = 0;
+	CHECK(conf_parse_size("18446744073709551616", &v) == -1 &&
+	    errno == ERANGE);
+	CHECK(conf_parse_size("16777216T", &v) == -1 && errno == ERANGE);
+	CHECK(conf_parse_size("16777215T", &v) == 0);
+	CHECK(conf_parse_size("", &v) == -1 && errno == EINVAL);
+	CHECK(conf_parse_size(NULL, &v) == -1);
+	CHECK(conf_parse_size("-1", &v) == -1);
+	CHECK(conf_parse_size("+1", &v) == -1);
+	CHECK(conf_parse_size(" 1", &v) == -1);
+	CHECK(conf_parse_size("1 ", &v) == -1);
+	CHECK(conf_parse_size("K", &v) == -1);
+	CHECK(conf_parse_size("1KB", &v) == -1);
+	CHECK(conf_parse_size("1KiB", &v) == -1);
+	CHECK(conf_parse_size("1P", &v) == -1);
+	CHECK(conf_parse_size("1.5G", &v) == -1);
+	CHECK(conf_parse_size("0x10", &v) == -1);
+}
+
+static void
+test_names(void)
+{
+	CHECK_STR(conf_flush_name(FLUSH_NONE), "none");
+	CHECK_STR(conf_flush_name(FLUSH_INCREMENTAL), "incremental");
+	CHECK_STR(conf_flush_name(FLUSH_DATA), "data");
+	CHECK_STR(conf_flush_name(FLUSH_SYNC), "sync");
+	CHECK_STR(conf_full_action_name(FULL_BLOCK), "block");
+	CHECK_STR(conf_full_action_name(FULL_DROP_NEW), "drop_new");
+	CHECK_STR(conf_full_action_name(FULL_DROP_OLD), "drop_old");
+	CHECK_STR(conf_full_action_name(FULL_SYSLOG), "syslog");
+	CHECK_STR(conf_full_action_name(FULL_EXEC), "exec");
+}
+
+/* Write text (len bytes) to a new temporary file with the given mode. */
+static int
+tmpconf(char *path, const char *text, size_t len, mode_t mode)
+{
+	int fd;
+
+	strcpy(path, "/tmp/conf_test.XXXXXX");
+	if ((fd = mkstemp(path)) == -1)
+		return -1;
+	if (write(fd, text, len) != (ssize_t)len || fchmod(fd, mode) == -1) {
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static const char secret_conf[] = "sender {\n" SHOST "}\n";
+static const char plain_conf[] = "timeout 9\n";
+
+static void
+test_load_modes(void)
+{
+	char path[64], want[256];
+	struct conf *c;
+
+	REQUIRE(tmpconf(path, secret_conf, strlen(secret_conf), 0600) == 0);
+	c = conf_load(path, err, sizeof(err));
+	CHECK(c != NULL);
+	if (c != NULL) {
+		CHECK_STR(c->path, path);
+		CHECK(c->has_secrets == 1);
+		CHECK_STR(c->sender.hosts->password, "pw");
+	}
+	conf_free(c);
+
+	/* Passwords readable by the group: refused, with the fix. */
+	CHECK(chmod(path, 0640) == 0);
+	CHECK(conf_load(path, err, sizeof(err)) == NULL);
+	snprintf(want, sizeof(want), "%s: holds passwords but is readable by "
+	    "group or others (mode 0640); chmod 600 %s", path, path);
+	CHECK_STR(err, want);
+	CHECK(chmod(path, 0604) == 0);
+	CHECK(conf_load(path, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "mode 0604") != NULL);
+	CHECK(chmod(path, 0400) == 0);
+	CHECK((c = conf_load(path, err, sizeof(err))) != NULL);
+	conf_free(c);
+	CHECK(unlink(path) == 0);
+
+	/* No passwords: readable is fine, writable is not. */
+	REQUIRE(tmpconf(path, plain_conf, strlen(plain_conf), 0644) == 0);
+	c = conf_load(path, err, sizeof(err));
+	CHECK(c != NULL && c->timeout == 9 && c->has_secrets == 0);
+	conf_free(c);
+	CHECK(chmod(path, 0664) == 0);
+	CHECK(conf_load(path, err, sizeof(err)) == NULL);
+	snprintf(want, sizeof(want), "%s: writable by group or others (mode "
+	    "0664); chmod go-w %s", path, path);
+	CHECK_STR(err, want);
+	CHECK(chmod(path, 0602) == 0);
+	CHECK(conf_load(path, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "writable by group or others (mode 0602)") != NULL);
+
+	/* Someone else's file decides nothing for us. */
+	CHECK(chmod(path, 0600) == 0);
+	if (geteuid() == 0 && chown(path, 1, 1) == 0) {
+		CHECK(conf_load(path, err, sizeof(err)) == NULL);
+		CHECK(strstr(err, "owned by uid 1") != NULL);
+	}
+	CHECK(unlink(path) == 0);
+}
+
+static void
+test_load_files(void)
+{
+	char path[64], link[80], dir[64], want[256];
+	struct conf *c;
+	char *big;
+
+	CHECK(conf_load("/nonexistent/auditdistd.conf", err,
+	    sizeof(err)) == NULL);
+	CHECK_STR(err, "/nonexistent/auditdistd.conf: No such file or "
+	    "directory");
+	CHECK(conf_load("/tmp", err, sizeof(err)) == NULL);
+	CHECK_STR(err, "/tmp: not a regular file");
+
+	strcpy(dir, "/tmp/conf_test.d.XXXXXX");
+	REQUIRE(mkdtemp(dir) != NULL);
+	snprintf(link, sizeof(link), "%s/fifo", dir);
+	REQUIRE(mkfifo(link, 0600) == 0);
+	CHECK(conf_load(link, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "not a regular file") != NULL);
+	CHECK(unlink(link) == 0);
+
+	/* A symbolic link under /etc is normal; its target is checked. */
+	REQUIRE(tmpconf(path, secret_conf, strlen(secret_conf), 0600) == 0);
+	snprintf(link, sizeof(link), "%s/link.conf", dir);
+	REQUIRE(symlink(path, link) == 0);
+	CHECK((c = conf_load(link, err, sizeof(err))) != NULL);
+	conf_free(c);
+	CHECK(chmod(path, 0644) == 0);
+	CHECK(conf_load(link, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "holds passwords") != NULL);
+	CHECK(unlink(link) == 0);
+	CHECK(unlink(path) == 0);
+	CHECK(rmdir(dir) == 0);
+
+	/* Errors inside a loaded file name it and the line. */
+	REQUIRE(tmpconf(path, "\n\nsender {\n\tsegment_sise 8M\n}\n", 31,
+	    0600) == 0);
+	CHECK(conf_load(path, err, sizeof(err)) == NULL);
+	snprintf(want, sizeof(want), "%s:4: unknown keyword \"segment_sise\" "
+	    "in sender block (did you mean \"segment_size\"?)", path);
+	CHECK_STR(err, want);
+	CHECK(unlink(path) == 0);
+
+	/* NUL bytes: only a file can hold them. */
+	REQUIRE(tmpconf(path, "name \"a\0b\"\n", 11, 0600) == 0);
+	CHECK(conf_load(path, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, ":1: NUL byte inside a string") != NULL);
+	CHECK(unlink(path) == 0);
+	REQUIRE(tmpconf(path, "\ntimeout 1\0\n", 12, 0600) == 0);
+	CHECK(conf_load(path, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, ":2: NUL byte") != NULL);
+	CHECK(unlink(path) == 0);
+
+	/* More than 1 MiB is refused before parsing. */
+	REQUIRE((big = malloc(1024 * 1024 + 1)) != NULL);
+	memset(big, '#', 1024 * 1024 + 1);
+	REQUIRE(tmpconf(path, big, 1024 * 1024 + 1, 0600) == 0);
+	CHECK(conf_load(path, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "larger than 1048576 bytes") != NULL);
+	CHECK(unlink(path) == 0);
+	REQUIRE(tmpconf(path, big, 1024 * 1024, 0600) == 0);
+	CHECK((c = conf_load(path, err, sizeof(err))) != NULL);
+	conf_free(c);
+	CHECK(unlink(path) == 0);
+	free(big);
+}
+
+/* Read the shipped sample from the top of the tree, wherever we run. */
+static char *
+read_sample(void)
+{
+	static const char *paths[] = {
+		"auditdistd.conf.sample", "../auditdistd.conf.sample",
+		"../../auditdistd.conf.sample",
+	};
+	char *buf;
+	size_t i;
+	ssize_t n;
+	int fd = -1;
+
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]) && fd == -1; i++)
+		fd = open(paths[i], O_RDONLY | O_CLOEXEC);
+	if (fd == -1 || (buf = calloc(1, 65536)) == NULL)
+		return NULL;
+	n = read(fd, buf, 65535);
+	close(fd);
+	if (n <= 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static void
+check_defaults_equal(const struct conf *a, const struct conf *b)
+{
+	const struct conf_sender *x = &a->sender, *y = &b->sender;
+
+	CHECK(a->timeout == b->timeout);
+	CHECK_STR(x->directory, y->directory);
+	CHECK(x->segment_size == y->segment_size);
+	CHECK(x->segment_age == y->segment_age);
+	CHECK(x->flush == y->flush);
+	CHECK(x->flush_records == y->flush_records);
+	CHECK(x->flush_bytes == y->flush_bytes);
+	CHECK(x->spool_max_size == y->spool_max_size);
+	CHECK(x->spool_min_free == y->spool_min_free);
+	CHECK(x->spool_min_free_pct == y->spool_min_free_pct);
+	CHECK(x->full_action == y->full_action);
+	CHECK(x->status_interval == y->status_interval);
+	CHECK_STR(x->status_file, y->status_file);
+}
+
+static void
+test_sample(void)
+{
+	struct conf *def, *c;
+	char *text, *line, *q;
+
+	if ((text = read_sample()) == NULL) {
+		fprintf(stderr, "  auditdistd.conf.sample not found; "
+		    "run from the top of the tree\n");
+		CHECK(0);
+		return;
+	}
+	REQUIRE((def = parse("sender {\n}\n")) != NULL);
+	/* As shipped: a sender with every setting at its default. */
+	c = parse(text);
+	CHECK(c != NULL);
+	if (c != NULL) {
+		CHECK(c->sender.present == 1 && c->sender.hosts == NULL);
+		check_defaults_equal(c, def);
+	}
+	conf_free(c);
+
+	/* Uncommented, the values it shows must be the defaults too. */
+	for (line = text; *line != '\0'; line = q + (*q == '\n')) {
+		for (q = line; *q == ' ' || *q == '\t'; q++)
+			;
+		if (q[0] == '#' && ((q[1] >= 'a' && q[1] <= 'z') ||
+		    q[1] == '}' || q[1] == '\t'))
+			*q = ' ';
+		q = q + strcspn(q, "\n");
+	}
+	c = parse(text);
+	CHECK(c != NULL);
+	if (c != NULL) {
+		CHECK_STR(c->name, "webserv");
+		check_defaults_equal(c, def);
+		CHECK(c->sender.hosts != NULL &&
+		    c->sender.hosts->fingerprint != NULL);
+	} else
+		fprintf(stderr, "  %s\n", err);
+	conf_free(c);
+	conf_free(def);
+	free(text);
+}
+
+static const struct h_test tests[] = {
+	TEST(test_defaults),
+	TEST(test_global),
+	TEST(test_sender),
+	TEST(test_sender_errors),
+	TEST(test_hosts),
+	TEST(test_addresses),
+	TEST(test_fingerprint),
+	TEST(test_receiver),
+	TEST(test_freebsd_examples),
+	TEST(test_layout),
+	TEST(test_lexer),
+	TEST(test_secrets_not_echoed),
+	TEST(test_parse_size),
+	TEST(test_names),
+	TEST(test_load_modes),
+	TEST(test_load_files),
+	TEST(test_sample),
+};
+
+RUN_TESTS("conf", tests)
