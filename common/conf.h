@@ -31,8 +31,18 @@ enum conf_full_action {
 struct conf_host {
 	char			*name;
 	char			*remote;	/* "tls://ADDR[:PORT]" */
-	char			*fingerprint;	/* sender: "SHA256=AA:BB:..." */
-	char			*password;
+	/*
+	 * Sender host: the receiver's certificate pin, public-key pin
+	 * and/or CA file (at least one), and optionally a client
+	 * certificate.  Receiver host: fingerprint pins the sender's
+	 * client certificate.
+	 */
+	char			*fingerprint;	/* "SHA256=AA:BB:..." */
+	char			*pubkey;	/* sender: "sha256//BASE64" */
+	char			*cafile;	/* sender */
+	char			*certfile;	/* sender: client certificate */
+	char			*keyfile;	/* sender: its key */
+	char			*password;	/* and/or the certificate */
 	char			*directory;	/* receiver: trail directory,
 					   always absolute once parsed */
 	unsigned		 lineno;	/* where the host block starts */
@@ -55,6 +65,7 @@ struct conf_sender {
 	char			*full_exec;	/* program for FULL_EXEC */
 	unsigned		 status_interval; /* seconds, default 10 */
 	char			*status_file;	/* default <directory>/status */
+	char			*user;		/* forwarder's user, "auditdist" */
 	struct conf_host	*hosts;
 };
 
@@ -65,6 +76,9 @@ struct conf_receiver {
 	char			*directory;	/* CONF_DEFAULT_TRAILS */
 	char			*certfile;
 	char			*keyfile;
+	uint64_t		 trail_size;	/* rotate trail files, 64 MiB */
+	unsigned		 trail_keep;	/* files per host, 0 = all */
+	uint64_t		 trail_max_size;/* bytes per host, 0 = no limit */
 	struct conf_host	*hosts;
 };
 

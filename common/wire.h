@@ -1,0 +1,165 @@
+/*
+ * The auditdist protocol, version 1: framing and messages.  Described for
+ * people in auditdist-protocol(7).  Every integer is big-endian; every
+ * message is length-prefixed and bounded; decoding goes through a cursor
+ * whose getters fail instead of reading past the end.
+ */
+#ifndef AUDITDIST_WIRE_H
+#define AUDITDIST_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define WIRE_MAGIC		0x41445354u	/* "ADST" */
+#define WIRE_VERSION		1
+#define WIRE_HDR_LEN		8		/* u32 length, u8 type, 3 zero */
+#define WIRE_MAX_DATA		(1024 * 1024)	/* bytes of records per DATA */
+#define WIRE_MAX_PAYLOAD	(WIRE_MAX_DATA + 64)
+#define WIRE_MAX_HOST		255
+#define WIRE_MAX_REASON		1024
+#define WIRE_ID_LEN		16		/* spool identity, raw bytes */
+#define WIRE_NONCE_LEN		32
+#define WIRE_MAC_LEN		32		/* HMAC-SHA256 */
+
+enum wire_type {
+	MSG_HELLO = 1,		/* S->R: magic, version, host, spool id, nonce */
+	MSG_CHALLENGE = 2,	/* R->S: version, nonce */
+	MSG_AUTH = 3,		/* S->R: proof (or empty: certificate only) */
+	MSG_WELCOME = 4,	/* R->S: proof, what the receiver holds */
+	MSG_DATA = 5,		/* S->R: seq, offset, whole lines */
+	MSG_SEGEND = 6,		/* S->R: seq, size: segment closed */
+	MSG_ACK = 7,		/* R->S: seq, size, complete: durable up to */
+	MSG_PING = 8,		/* either: token */
+	MSG_PONG = 9,		/* either: token */
+	MSG_ERROR = 10,		/* either: code, reason; then close */
+	MSG_BYE = 11,		/* either: orderly close */
+};
+
+enum wire_error {
+	ERR_PROTOCOL = 1,	/* malformed or unexpected message */
+	ERR_VERSION = 2,	/* no common protocol version */
+	ERR_AUTH = 3,		/* authentication failed */
+	ERR_UNKNOWN_HOST = 4,	/* no such host, or not from that address */
+	ERR_OFFSET = 5,		/* DATA does not continue the stored copy */
+	ERR_DISK_FULL = 6,	/* receiver cannot store now: retry later */
+	ERR_IO = 7,		/* receiver storage error: retry later */
+	ERR_BUSY = 8,		/* too many connections: retry later */
+	ERR_SHUTDOWN = 9,	/* receiver stopping: retry later */
+	ERR_TIMEOUT = 10,	/* peer too slow */
+};
+
+/* A bounded reader over bytes from outside. */
+struct cursor {
+	const uint8_t	*p;
+	size_t		 left;
+	int		 bad;		/* a getter failed: everything after fails */
+};
+
+void	cursor_init(struct cursor *, const void *buf, size_t len);
+int	wire_get_u8(struct cursor *, uint8_t *);
+int	wire_get_u16(struct cursor *, uint16_t *);
+int	wire_get_u32(struct cursor *, uint32_t *);
+int	wire_get_u64(struct cursor *, uint64_t *);
+int	wire_get_bytes(struct cursor *, void *out, size_t len);
+/* Point *out into the buffer; no copy. */
+int	wire_get_ref(struct cursor *, const uint8_t **out, size_t len);
+/* 0 if every byte was consumed and no getter failed, else -1. */
+int	wire_end(const struct cursor *);
+
+/* A growable output buffer. */
+struct wbuf {
+	uint8_t		*buf;
+	size_t		 len, cap, off;	/* off: bytes already sent */
+};
+
+void	wbuf_init(struct wbuf *);
+void	wbuf_free(struct wbuf *);
+int	wbuf_reserve(struct wbuf *, size_t more);
+void	wbuf_put_u8(struct wbuf *, uint8_t);	/* after wbuf_reserve */
+void	wbuf_put_u16(struct wbuf *, uint16_t);
+void	wbuf_put_u32(struct wbuf *, uint32_t);
+void	wbuf_put_u64(struct wbuf *, uint64_t);
+void	wbuf_put_bytes(struct wbuf *, const void *, size_t);
+/* Drop what was sent (off) from the front. */
+void	wbuf_compact(struct wbuf *);
+#define	wbuf_pending(w)	((w)->len - (w)->off)
+
+/* Decoded messages.  Pointers point into the frame buffer. */
+struct msg_hello {
+	uint16_t	 version;
+	char		 host[WIRE_MAX_HOST + 1];	/* validated name */
+	uint8_t		 spool_id[WIRE_ID_LEN];
+	uint8_t		 nonce[WIRE_NONCE_LEN];
+};
+struct msg_challenge {
+	uint16_t	 version;
+	uint8_t		 nonce[WIRE_NONCE_LEN];
+};
+struct msg_auth {
+	int		 has_proof;
+	uint8_t		 proof[WIRE_MAC_LEN];
+};
+struct msg_welcome {
+	int		 has_proof;
+	uint8_t		 proof[WIRE_MAC_LEN];
+	uint8_t		 spool_id[WIRE_ID_LEN];	/* all zero: nothing stored */
+	uint64_t	 seq, size;
+	uint8_t		 complete;
+};
+struct msg_data {
+	uint64_t	 seq, offset;
+	const uint8_t	*data;		/* ends with '\n' */
+	size_t		 len;		/* 1..WIRE_MAX_DATA */
+};
+struct msg_pos {			/* SEGEND and ACK */
+	uint64_t	 seq, size;
+	uint8_t		 complete;	/* ACK only */
+};
+struct msg_error {
+	uint16_t	 code;
+	char		 reason[WIRE_MAX_REASON + 1];	/* made printable */
+};
+
+/*
+ * Frame header: returns 0 and fills type/len for a well-formed header
+ * (len <= WIRE_MAX_PAYLOAD, zero padding), -1 otherwise.
+ */
+int	wire_parse_header(const uint8_t hdr[WIRE_HDR_LEN], uint8_t *type,
+	    uint32_t *len);
+
+/* Decoders: -1 for anything malformed (including trailing bytes). */
+int	wire_dec_hello(const uint8_t *, size_t, struct msg_hello *);
+int	wire_dec_challenge(const uint8_t *, size_t, struct msg_challenge *);
+int	wire_dec_auth(const uint8_t *, size_t, struct msg_auth *);
+int	wire_dec_welcome(const uint8_t *, size_t, struct msg_welcome *);
+int	wire_dec_data(const uint8_t *, size_t, struct msg_data *);
+int	wire_dec_pos(const uint8_t *, size_t, int with_complete,
+	    struct msg_pos *);
+int	wire_dec_token(const uint8_t *, size_t, uint64_t *);
+int	wire_dec_error(const uint8_t *, size_t, struct msg_error *);
+
+/* Encoders append a whole frame to the buffer; -1 only on ENOMEM. */
+int	wire_enc_hello(struct wbuf *, const char *host,
+	    const uint8_t id[WIRE_ID_LEN], const uint8_t nonce[WIRE_NONCE_LEN]);
+int	wire_enc_challenge(struct wbuf *, const uint8_t nonce[WIRE_NONCE_LEN]);
+int	wire_enc_auth(struct wbuf *, const uint8_t *proof);	/* NULL: none */
+int	wire_enc_welcome(struct wbuf *, const uint8_t *proof,
+	    const uint8_t id[WIRE_ID_LEN], uint64_t seq, uint64_t size,
+	    int complete);
+/* DATA header only; the caller appends len bytes of data after it. */
+int	wire_enc_data_hdr(struct wbuf *, uint64_t seq, uint64_t offset,
+	    size_t len);
+int	wire_enc_data(struct wbuf *, uint64_t seq, uint64_t offset,
+	    const void *data, size_t len);
+int	wire_enc_segend(struct wbuf *, uint64_t seq, uint64_t size);
+int	wire_enc_ack(struct wbuf *, uint64_t seq, uint64_t size, int complete);
+int	wire_enc_token(struct wbuf *, enum wire_type, uint64_t token);
+int	wire_enc_error(struct wbuf *, enum wire_error, const char *reason);
+int	wire_enc_bye(struct wbuf *);
+
+const char *wire_type_name(int type);
+const char *wire_error_name(int code);
+/* A host name as the config allows it: 1..255 of [A-Za-z0-9._-], not . or .. */
+int	wire_valid_host(const char *, size_t len);
+
+#endif
