@@ -26,20 +26,28 @@ SAN	= -fsanitize=address,undefined -fno-omit-frame-pointer \
 B	= build
 ALL_CFLAGS = $(CFLAGS) $(WARNINGS) $(WERROR) $(CPPFLAGS)
 
+# Every .c file but the mains goes into one archive; each program links
+# only the members it needs.
+MAINS       = plugin/main.c plugin/fwd_main.c receiver/main.c
 COMMON_SRC  = $(sort $(wildcard common/*.c))
-PLUGIN_SRC  = $(sort $(filter-out plugin/main.c,$(wildcard plugin/*.c)))
-LIB_SRC     = $(COMMON_SRC) $(PLUGIN_SRC)
+PLUGIN_SRC  = $(sort $(filter-out $(MAINS),$(wildcard plugin/*.c)))
+RECV_SRC    = $(sort $(filter-out $(MAINS),$(wildcard receiver/*.c)))
+LIB_SRC     = $(COMMON_SRC) $(PLUGIN_SRC) $(RECV_SRC)
 UNIT_SRC    = $(sort $(wildcard tests/unit/*_test.c))
 HELPER_SRC  = $(sort $(wildcard tests/helpers/*.c))
 
 LIBS_PLUGIN = -laudit -lpthread
+LIBS_TLS    = -lssl -lcrypto
+LIBS_ALL    = $(LIBS_PLUGIN) $(LIBS_TLS) -lsystemd
 
 LIB_OBJ      = $(LIB_SRC:%.c=$(B)/%.o)
 LIB_OBJ_SAN  = $(LIB_SRC:%.c=$(B)/san/%.o)
 UNIT_BIN     = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 UNIT_BIN_SAN = $(UNIT_SRC:tests/unit/%.c=$(B)/san/tests/%)
 HELPER_BIN   = $(HELPER_SRC:tests/helpers/%.c=$(B)/tests/%)
-PROGS        = $(B)/audisp-dist
+PROGS        = $(B)/audisp-dist \
+	       $(if $(wildcard plugin/fwd_main.c),$(B)/audisp-dist-forwarder) \
+	       $(if $(wildcard receiver/main.c),$(B)/auditdistd)
 MANPAGES     = $(sort $(wildcard man/*.[0-9]))
 
 .PHONY: all check demo bench install clean deps unit lint FORCE
@@ -67,17 +75,23 @@ $(B)/san/libauditdist.a: $(LIB_OBJ_SAN)
 $(B)/audisp-dist: $(B)/plugin/main.o $(B)/libauditdist.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_PLUGIN)
 
+$(B)/audisp-dist-forwarder: $(B)/plugin/fwd_main.o $(B)/libauditdist.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_TLS) -lpthread
+
+$(B)/auditdistd: $(B)/receiver/main.o $(B)/libauditdist.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_TLS) -lsystemd -lpthread
+
 $(B)/tests/%: tests/unit/%.c $(B)/libauditdist.a tests/unit/harness.h
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Iplugin -o $@ $< $(B)/libauditdist.a $(LDFLAGS) $(LIBS_PLUGIN)
+	$(CC) $(ALL_CFLAGS) -Iplugin -Ireceiver -o $@ $< $(B)/libauditdist.a $(LDFLAGS) $(LIBS_ALL)
 
 $(B)/san/tests/%: tests/unit/%.c $(B)/san/libauditdist.a tests/unit/harness.h
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(SAN) -Iplugin -o $@ $< $(B)/san/libauditdist.a $(LDFLAGS) $(LIBS_PLUGIN)
+	$(CC) $(ALL_CFLAGS) $(SAN) -Iplugin -Ireceiver -o $@ $< $(B)/san/libauditdist.a $(LDFLAGS) $(LIBS_ALL)
 
 $(B)/tests/%: tests/helpers/%.c $(B)/libauditdist.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Iplugin -o $@ $< $(B)/libauditdist.a $(LDFLAGS) $(LIBS_PLUGIN)
+	$(CC) $(ALL_CFLAGS) -Iplugin -Ireceiver -o $@ $< $(B)/libauditdist.a $(LDFLAGS) $(LIBS_ALL)
 
 deps:
 	@scripts/deps.sh
@@ -104,7 +118,7 @@ bench: deps all $(HELPER_BIN) $(B)/bench
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(SYSCONFDIR)/audit/plugins.d $(DESTDIR)$(SYSCONFDIR)/audit/rules.d
-	install -m 0750 $(B)/audisp-dist $(DESTDIR)$(SBINDIR)/audisp-dist
+	for p in $(PROGS); do install -m 0750 $$p $(DESTDIR)$(SBINDIR)/; done
 	install -m 0640 plugins.d/audisp-dist.conf $(DESTDIR)$(SYSCONFDIR)/audit/plugins.d/audisp-dist.conf
 	install -m 0640 rules/20-audisp-dist.rules $(DESTDIR)$(SYSCONFDIR)/audit/rules.d/20-audisp-dist.rules
 	[ -e $(DESTDIR)$(SYSCONFDIR)/audit/auditdistd.conf ] || \
