@@ -1,0 +1,288 @@
+/* The protocol codec: round trips, and every malformed input refused. */
+#include "harness.h"
+#include "wire.h"
+
+static const uint8_t id[WIRE_ID_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+    11, 12, 13, 14, 15, 16 };
+static uint8_t nonce[WIRE_NONCE_LEN] = { 0xaa, 0xbb };
+
+/* Split a frame in w into type and payload, checking the header. */
+static int
+frame(const struct wbuf *w, uint8_t *type, const uint8_t **payload,
+    uint32_t *len)
+{
+	if (w->len < WIRE_HDR_LEN || wire_parse_header(w->buf, type, len) == -1)
+		return -1;
+	if (w->len != WIRE_HDR_LEN + *len)
+		return -1;
+	*payload = w->buf + WIRE_HDR_LEN;
+	return 0;
+}
+
+static void
+test_cursor(void)
+{
+	const uint8_t b[] = { 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
+	    0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f };
+	struct cursor c;
+	uint64_t v64;
+	uint32_t v32;
+	uint16_t v16;
+	uint8_t v8;
+
+	cursor_init(&c, b, sizeof(b));
+	CHECK(wire_get_u8(&c, &v8) == 0 && v8 == 1);
+	CHECK(wire_get_u16(&c, &v16) == 0 && v16 == 0x0203);
+	CHECK(wire_get_u32(&c, &v32) == 0 && v32 == 0x04050607);
+	CHECK(wire_get_u64(&c, &v64) == 0 && v64 == 0x08090a0b0c0d0e0full);
+	CHECK(wire_end(&c) == 0);
+	CHECK(wire_get_u8(&c, &v8) == -1);
+	CHECK(wire_end(&c) == -1);	/* a failed getter poisons the cursor */
+	cursor_init(&c, b, 3);
+	CHECK(wire_get_u32(&c, &v32) == -1);
+	CHECK(wire_get_u8(&c, &v8) == -1);	/* even though 3 bytes remain */
+}
+
+static void
+test_header(void)
+{
+	uint8_t h[WIRE_HDR_LEN] = { 0, 0, 0, 5, MSG_DATA, 0, 0, 0 }, t;
+	uint32_t len;
+
+	CHECK(wire_parse_header(h, &t, &len) == 0 && t == MSG_DATA && len == 5);
+	h[5] = 1;
+	CHECK(wire_parse_header(h, &t, &len) == -1);	/* padding */
+	h[5] = 0;
+	h[4] = 0;
+	CHECK(wire_parse_header(h, &t, &len) == -1);	/* type 0 */
+	h[4] = 12;
+	CHECK(wire_parse_header(h, &t, &len) == -1);	/* unknown type */
+	h[4] = MSG_DATA;
+	h[0] = 0xff;
+	CHECK(wire_parse_header(h, &t, &len) == -1);	/* 4 GiB */
+	h[0] = 0;
+	h[1] = 0x10;
+	h[2] = 0x00;
+	h[3] = 0x41;		/* WIRE_MAX_PAYLOAD + 1 */
+	CHECK(wire_parse_header(h, &t, &len) == -1);
+	h[3] = 0x40;
+	CHECK(wire_parse_header(h, &t, &len) == 0);
+}
+
+static void
+test_hello(void)
+{
+	struct msg_hello m;
+	const uint8_t *p;
+	struct wbuf w;
+	uint32_t len;
+	uint8_t t;
+
+	wbuf_init(&w);
+	REQUIRE(wire_enc_hello(&w, "web-1.example", id, nonce) == 0);
+	REQUIRE(frame(&w, &t, &p, &len) == 0);
+	CHECK(t == MSG_HELLO);
+	REQUIRE(wire_dec_hello(p, len, &m) == 0);
+	CHECK_STR(m.host, "web-1.example");
+	CHECK(m.version == WIRE_VERSION);
+	CHECK(memcmp(m.spool_id, id, WIRE_ID_LEN) == 0);
+	CHECK(memcmp(m.nonce, nonce, WIRE_NONCE_LEN) == 0);
+	/* truncated, trailing byte, bad magic */
+	CHECK(wire_dec_hello(p, len - 1, &m) == -1);
+	CHECK(wire_dec_hello(p, len + 1, &m) == -1);
+	((uint8_t *)w.buf)[WIRE_HDR_LEN] ^= 1;
+	CHECK(wire_dec_hello(p, len, &m) == -1);
+	wbuf_free(&w);
+	/* names that must never become a directory */
+	wbuf_init(&w);
+	CHECK(wire_enc_hello(&w, "a/b", id, nonce) == -1);
+	CHECK(wire_enc_hello(&w, "..", id, nonce) == -1);
+	CHECK(wire_enc_hello(&w, "", id, nonce) == -1);
+	wbuf_free(&w);
+	CHECK(wire_valid_host("a.b-c_d", 7));
+	CHECK(!wire_valid_host("a\0b", 3));
+	CHECK(!wire_valid_host(".", 1));
+	CHECK(!wire_valid_host("a b", 3));
+}
+
+static void
+test_hello_bad_host(void)
+{
+	/* A HELLO built by hand with "../x" as the host. */
+	uint8_t p[4 + 2 + 2 + 4 + WIRE_ID_LEN + WIRE_NONCE_LEN] = { 0x41, 0x44,
+	    0x53, 0x54, 0, 1, 0, 4, '.', '.', '/', 'x' };
+	struct msg_hello m;
+
+	CHECK(wire_dec_hello(p, sizeof(p), &m) == -1);
+	p[10] = 'a';
+	CHECK(wire_dec_hello(p, sizeof(p), &m) == 0);
+	p[10] = '\0';
+	CHECK(wire_dec_hello(p, sizeof(p), &m) == -1);
+	/* host length pointing past the end */
+	p[7] = 200;
+	CHECK(wire_dec_hello(p, sizeof(p), &m) == -1);
+}
+
+static void
+test_auth_welcome(void)
+{
+	uint8_t proof[WIRE_MAC_LEN];
+	struct msg_welcome wm;
+	struct msg_challenge cm;
+	struct msg_auth am;
+	const uint8_t *p;
+	struct wbuf w;
+	uint32_t len;
+	uint8_t t;
+
+	memset(proof, 0x5a, sizeof(proof));
+	wbuf_init(&w);
+	REQUIRE(wire_enc_challenge(&w, nonce) == 0);
+	REQUIRE(frame(&w, &t, &p, &len) == 0 && t == MSG_CHALLENGE);
+	CHECK(wire_dec_challenge(p, len, &cm) == 0 && cm.version == 1);
+	CHECK(wire_dec_challenge(p, len - 1, &cm) == -1);
+	w.len = 0;
+	REQUIRE(wire_enc_auth(&w, proof) == 0);
+	REQUIRE(frame(&w, &t, &p, &len) == 0 && t == MSG_AUTH);
+	CHECK(wire_dec_auth(p, len, &am) == 0 && am.has_proof);
+	CHECK(memcmp(am.proof, proof, WIRE_MAC_LEN) == 0);
+	CHECK(wire_dec_auth(p, 31, &am) == -1);
+	w.len = 0;
+	REQUIRE(wire_enc_auth(&w, NULL) == 0);
+	REQUIRE(frame(&w, &t, &p, &len) == 0);
+	CHECK(wire_dec_auth(p, len, &am) == 0 && !am.has_proof);
+	w.len = 0;
+	REQUIRE(wire_enc_welcome(&w, proof, id, 7, 12345, 1) == 0);
+	REQUIRE(frame(&w, &t, &p, &len) == 0 && t == MSG_WELCOME);
+	REQUIRE(wire_dec_welcome(p, len, &wm) == 0);
+	CHECK(wm.has_proof && wm.seq == 7 && wm.size == 12345 && wm.complete);
+	CHECK(memcmp(wm.spool_id, id, WIRE_ID_LEN) == 0);
+	CHECK(wire_dec_welcome(p, len - 1, &wm) == -1);
+	((uint8_t *)w.buf)[WIRE_HDR_LEN] = 2;	/* has_proof must be 0/1 */
+	CHECK(wire_dec_welcome(p, len, &wm) == -1);
+	w.len = 0;
+	REQUIRE(wire_enc_welcome(&w, NULL, id, 1, 0, 0) == 0);
+	REQUIRE(frame(&w, &t, &p, &len) == 0);
+	CHECK(wire_dec_welcome(p, len, &wm) == 0 && !wm.has_proof);
+	wbuf_free(&w);
+}
+
+static void
+test_data(void)
+{
+	struct msg_data m;
+	struct msg_pos pos;
+	const uint8_t *p;
+	struct wbuf w;
+	uint32_t len;
+	uint64_t tok;
+	uint8_t t;
+	char *big;
+
+	wbuf_init(&w);
+	REQUIRE(wire_enc_data(&w, 3, 100, "type=A x\n", 9) == 0);
+	REQUIRE(frame(&w, &t, &p, &len) == 0 && t == MSG_DATA);
+	REQUIRE(wire_dec_data(p, len, &m) == 0);
+	CHECK(m.seq == 3 && m.offset == 100 && m.len == 9);
+	CHECK(memcmp(m.data, "type=A x\n", 9) == 0);
+	w.len = 0;
+	/* not ending in a newline: refused */
+	REQUIRE(wire_enc_data(&w, 3, 100, "type=A x", 8) == 0);
+	REQUIRE(frame(&w, &t, &p, &len) == 0);
+	CHECK(wire_dec_data(p, len, &m) == -1);
+	/* empty and oversized payloads */
+	CHECK(wire_enc_data_hdr(&w, 1, 0, 0) == -1);
+	CHECK(wire_enc_data_hdr(&w, 1, 0, WIRE_MAX_DATA + 1) == -1);
+	big = malloc(WIRE_MAX_DATA);
+	REQUIRE(big != NULL);
+	memset(big, 'x', WIRE_MAX_DATA);
+	big[WIRE_MAX_DATA - 1] = '\n';
+	w.len = 0;
+	REQUIRE(wire_enc_data(&w, 1, 0, big, WIRE_MAX_DATA) == 0);
+	REQUIRE(frame(&w, &t, &p, &len) == 0);
+	CHECK(wire_dec_data(p, len, &m) == 0 && m.len == WIRE_MAX_DATA);
+	free(big);
+	/* offset + length must not wrap */
+	w.len = 0;
+	REQUIRE(wire_enc_data(&w, 1, UINT64_MAX - 2, "ab\n", 3) == 0);
+	REQUIRE(frame(&w, &t, &p, &len) == 0);
+	CHECK(wire_dec_data(p, len, &m) == -1);
+	w.len = 0;
+	REQUIRE(wire_enc_segend(&w, 9, 4096) == 0);
+	REQUIRE(frame(&w, &t, &p, &len) == 0 && t == MSG_SEGEND);
+	CHECK(wire_dec_pos(p, len, 0, &pos) == 0 && pos.seq == 9 &&
+	    pos.size == 4096);
+	CHECK(wire_dec_pos(p, len, 1, &pos) == -1);
+	w.len = 0;
+	REQUIRE(wire_enc_ack(&w, 9, 4096, 1) == 0);
+	REQUIRE(frame(&w, &t, &p, &len) == 0 && t == MSG_ACK);
+	CHECK(wire_dec_pos(p, len, 1, &pos) == 0 && pos.complete == 1);
+	CHECK(wire_dec_pos(p, len, 0, &pos) == -1);
+	w.len = 0;
+	REQUIRE(wire_enc_token(&w, MSG_PING, 77) == 0);
+	REQUIRE(frame(&w, &t, &p, &len) == 0 && t == MSG_PING);
+	CHECK(wire_dec_token(p, len, &tok) == 0 && tok == 77);
+	CHECK(wire_dec_token(p, len - 1, &tok) == -1);
+	wbuf_free(&w);
+}
+
+static void
+test_error(void)
+{
+	struct msg_error m;
+	const uint8_t *p;
+	struct wbuf w;
+	uint32_t len;
+	uint8_t t;
+	char longr[2000];
+
+	wbuf_init(&w);
+	REQUIRE(wire_enc_error(&w, ERR_OFFSET, "expected \x01 offset") == 0);
+	REQUIRE(frame(&w, &t, &p, &len) == 0 && t == MSG_ERROR);
+	REQUIRE(wire_dec_error(p, len, &m) == 0);
+	CHECK(m.code == ERR_OFFSET);
+	CHECK_STR(m.reason, "expected ? offset");	/* made printable */
+	w.len = 0;
+	memset(longr, 'r', sizeof(longr) - 1);
+	longr[sizeof(longr) - 1] = '\0';
+	REQUIRE(wire_enc_error(&w, ERR_IO, longr) == 0);	/* cut to 1024 */
+	REQUIRE(frame(&w, &t, &p, &len) == 0);
+	CHECK(wire_dec_error(p, len, &m) == 0 && strlen(m.reason) == 1024);
+	CHECK(wire_dec_error(p, len - 1, &m) == -1);
+	CHECK_STR(wire_error_name(ERR_DISK_FULL), "disk-full");
+	CHECK_STR(wire_type_name(MSG_ACK), "ACK");
+	CHECK_STR(wire_type_name(99), "unknown");
+	w.len = 0;
+	REQUIRE(wire_enc_bye(&w) == 0);
+	REQUIRE(frame(&w, &t, &p, &len) == 0 && t == MSG_BYE && len == 0);
+	wbuf_free(&w);
+}
+
+static void
+test_wbuf(void)
+{
+	struct wbuf w;
+	int i;
+
+	wbuf_init(&w);
+	for (i = 0; i < 1000; i++)
+		REQUIRE(wire_enc_token(&w, MSG_PONG, (uint64_t)i) == 0);
+	CHECK(w.len == 1000 * 16);
+	w.off = 16 * 999;
+	wbuf_compact(&w);
+	CHECK(w.len == 16 && w.off == 0 && wbuf_pending(&w) == 16);
+	wbuf_free(&w);
+}
+
+static const struct h_test tests[] = {
+	TEST(test_cursor),
+	TEST(test_header),
+	TEST(test_hello),
+	TEST(test_hello_bad_host),
+	TEST(test_auth_welcome),
+	TEST(test_data),
+	TEST(test_error),
+	TEST(test_wbuf),
+};
+
+RUN_TESTS("wire", tests)
