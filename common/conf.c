@@ -1,6 +1,7 @@
 /*
  * auditdistd.conf: a hand-written lexer and parser for the syntax of
- * FreeBSD's auditdistd.conf(5), with the Linux spool settings added.
+ * FreeBSD's auditdistd.conf(5), with the Linux spool, TLS and trail
+ * settings added.
  *
  * Statements end at the end of a line, at a "{" or at a "}".  FreeBSD's
  * yacc grammar ignores newlines altogether; we keep lines so that a missing
@@ -48,7 +49,17 @@
 #define DEF_STATUS_INTERVAL	10
 #define DEF_TIMEOUT		20
 #define MAX_TIMEOUT		3600
+#define DEF_USER		"auditdist"
+#define USER_NAME_MAX		32	/* useradd's limit */
+#define PUBKEY_PREFIX		"sha256//"
+#define PUBKEY_B64_LEN		44	/* base64 of 32 bytes, one '=' */
+
+/* Receiver defaults. */
 #define DEF_LISTEN		"tls://[::]:" CONF_DEFAULT_PORT
+#define DEF_TRAIL_SIZE		(64 * MIB)
+#define MIN_TRAIL_SIZE		(64 * KIB)
+#define MAX_TRAIL_SIZE		(64 * GIB)
+#define MAX_TRAIL_KEEP		1000000
 
 enum tok {
 	TOK_EOF,
@@ -86,7 +97,8 @@ enum kw {
 	KW_DIRECTORY, KW_SOURCE, KW_HOST, KW_SEGMENT_SIZE, KW_SEGMENT_AGE,
 	KW_FLUSH, KW_SPOOL_MAX_SIZE, KW_SPOOL_MIN_FREE, KW_SPOOL_FULL_ACTION,
 	KW_STATUS_INTERVAL, KW_STATUS_FILE, KW_LISTEN, KW_CERTFILE, KW_KEYFILE,
-	KW_REMOTE, KW_FINGERPRINT, KW_PASSWORD, KW_MAX,
+	KW_REMOTE, KW_FINGERPRINT, KW_PASSWORD, KW_USER, KW_PUBKEY, KW_CAFILE,
+	KW_TRAIL_SIZE, KW_TRAIL_KEEP, KW_TRAIL_MAX_SIZE, KW_MAX,
 };
 
 #define IN(s)	(1U << (s))
@@ -119,12 +131,22 @@ static const struct keyword {
 	[KW_STATUS_INTERVAL] =	{ "status_interval", IN(SC_SENDER), 1, 1, 0, 0 },
 	[KW_STATUS_FILE] =	{ "status_file", IN(SC_SENDER), 1, 1, 0, 0 },
 	[KW_LISTEN] =		{ "listen", IN(SC_RECEIVER), 1, 1, 1, 0 },
-	[KW_CERTFILE] =		{ "certfile", IN(SC_RECEIVER), 1, 1, 0, 0 },
-	[KW_KEYFILE] =		{ "keyfile", IN(SC_RECEIVER), 1, 1, 0, 0 },
+	[KW_CERTFILE] =		{ "certfile", IN(SC_RECEIVER) | IN(SC_SHOST),
+				    1, 1, 0, 0 },
+	[KW_KEYFILE] =		{ "keyfile", IN(SC_RECEIVER) | IN(SC_SHOST),
+				    1, 1, 0, 0 },
 	[KW_REMOTE] =		{ "remote", IN(SC_SHOST) | IN(SC_RHOST),
 				    1, 1, 0, 0 },
-	[KW_FINGERPRINT] =	{ "fingerprint", IN(SC_SHOST), 1, 1, 0, 0 },
+	[KW_FINGERPRINT] =	{ "fingerprint", IN(SC_SHOST) | IN(SC_RHOST),
+				    1, 1, 0, 0 },
 	[KW_PASSWORD] =		{ "password", IN(SC_SHOST) | IN(SC_RHOST),
+				    1, 1, 0, 0 },
+	[KW_USER] =		{ "user", IN(SC_SENDER), 1, 1, 0, 0 },
+	[KW_PUBKEY] =		{ "pubkey", IN(SC_SHOST), 1, 1, 0, 0 },
+	[KW_CAFILE] =		{ "cafile", IN(SC_SHOST), 1, 1, 0, 0 },
+	[KW_TRAIL_SIZE] =	{ "trail_size", IN(SC_RECEIVER), 1, 1, 0, 0 },
+	[KW_TRAIL_KEEP] =	{ "trail_keep", IN(SC_RECEIVER), 1, 1, 0, 0 },
+	[KW_TRAIL_MAX_SIZE] =	{ "trail_max_size", IN(SC_RECEIVER),
 				    1, 1, 0, 0 },
 };
 
@@ -490,6 +512,22 @@ host_name_ok(const char *s)
 	return 1;
 }
 
+/* The portable subset that useradd(8) accepts, so the name means one user. */
+static int
+user_name_ok(const char *s)
+{
+	size_t i, len = strlen(s);
+
+	if (len == 0 || len > USER_NAME_MAX ||
+	    !((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
+		return 0;
+	for (i = 1; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
 /* "host", "host:port", "[v6]", "[v6]:port"; NULL when fine, else why not. */
 static const char *
 hostport_problem(const char *s)
@@ -787,6 +825,51 @@ bad:
 }
 
 static int
+b64_value(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/* "sha256//" and the standard base64 of 32 bytes, as curl pins keys. */
+static int
+set_pubkey(struct parser *p, struct stmt *st, struct conf_host *h)
+{
+	const char *v = st->arg[0], *b;
+	int i, d = -1;
+
+	if (strncmp(v, PUBKEY_PREFIX, strlen(PUBKEY_PREFIX)) != 0)
+		goto bad;
+	b = v + strlen(PUBKEY_PREFIX);
+	if (strlen(b) != PUBKEY_B64_LEN || b[PUBKEY_B64_LEN - 1] != '=')
+		goto bad;
+	for (i = 0; i < PUBKEY_B64_LEN - 1; i++)
+		if ((d = b64_value((unsigned char)b[i])) == -1)
+			goto bad;
+	/*
+	 * 43 digits carry 258 bits: the last digit's two spare bits must be
+	 * zero, or the pin has a typo and, compared as text, never matches.
+	 */
+	if ((d & 3) != 0)
+		goto bad;
+	take_arg(st, 0, &h->pubkey);
+	return 0;
+bad:
+	return perr(p, st->line, "\"pubkey\" must be \"sha256//\" and the "
+	    "base64 of a SHA-256 digest (44 characters ending in \"=\"); "
+	    "auditdistd.conf(5) shows how to print it");
+}
+
+static int
 add_listen(struct parser *p, struct stmt *st, struct conf_receiver *r)
 {
 	char **nl;
@@ -847,7 +930,9 @@ apply(struct parser *p, struct stmt *st, enum scope sc, struct conf_host *h)
 {
 	struct conf *c = p->conf;
 	struct conf_sender *s = &c->sender;
+	struct conf_receiver *r = &c->receiver;
 	const char *v = st->arg[0], *why;
+	uint64_t n = 0;
 
 	switch (st->kw) {
 	case KW_NAME:
@@ -900,13 +985,48 @@ apply(struct parser *p, struct stmt *st, enum scope sc, struct conf_host *h)
 		return 0;
 	case KW_LISTEN:
 		return add_listen(p, st, &c->receiver);
+	case KW_USER:
+		if (!user_name_ok(v))
+			return perr(p, st->line, "\"user\" must be 1 to %d "
+			    "lower-case letters, digits, '_' or '-', starting "
+			    "with a letter or '_', not \"%s\"", USER_NAME_MAX,
+			    v);
+		if (strcmp(v, "root") == 0)
+			return perr(p, st->line, "\"user\" must be an "
+			    "unprivileged user such as \"%s\", not root",
+			    DEF_USER);
+		take_arg(st, 0, &s->user);
+		return 0;
 	case KW_CERTFILE:
 	case KW_KEYFILE:
 		if (check_path(p, st, st->word, v) == -1)
 			return -1;
-		take_arg(st, 0, st->kw == KW_CERTFILE ? &c->receiver.certfile :
-		    &c->receiver.keyfile);
+		/* A sender host's pair is its client certificate. */
+		if (sc == SC_RECEIVER)
+			take_arg(st, 0, st->kw == KW_CERTFILE ?
+			    &c->receiver.certfile : &c->receiver.keyfile);
+		else
+			take_arg(st, 0, st->kw == KW_CERTFILE ? &h->certfile :
+			    &h->keyfile);
 		return 0;
+	case KW_CAFILE:
+		if (check_path(p, st, st->word, v) == -1)
+			return -1;
+		take_arg(st, 0, &h->cafile);
+		return 0;
+	case KW_PUBKEY:
+		return set_pubkey(p, st, h);
+	case KW_TRAIL_SIZE:
+		return get_size(p, st, v, MIN_TRAIL_SIZE, MAX_TRAIL_SIZE,
+		    "64K to 64G", &r->trail_size);
+	case KW_TRAIL_KEEP:
+		if (get_uint(p, st, v, 0, MAX_TRAIL_KEEP, "files", &n) == -1)
+			return -1;
+		r->trail_keep = (unsigned)n;
+		return 0;
+	case KW_TRAIL_MAX_SIZE:
+		return get_size(p, st, v, 0, UINT64_MAX, "0 for no limit, or "
+		    "at least trail_size", &r->trail_max_size);
 	case KW_REMOTE:
 		if (check_addr(p, st, v) == -1)
 			return -1;
@@ -1034,15 +1154,36 @@ host_new(struct parser *p, struct stmt *st, enum scope sc)
 }
 
 static int
-host_end(struct parser *p, const struct conf_host *h)
+shost_end(struct parser *p, const struct conf_host *h, const unsigned *seen)
 {
 	if (h->remote == NULL)
 		return perr(p, h->lineno, "host \"%s\" has no \"remote\"",
 		    h->name);
-	/* Without it the receiver would take any peer that claims the name. */
-	if (h->password == NULL)
-		return perr(p, h->lineno, "host \"%s\" has no \"password\"; "
-		    "every host needs one to authenticate", h->name);
+	if ((h->certfile == NULL) != (h->keyfile == NULL))
+		return perr(p, h->certfile != NULL ? seen[KW_CERTFILE] :
+		    seen[KW_KEYFILE], "host \"%s\": \"%s\" without \"%s\": "
+		    "a client certificate needs both", h->name,
+		    h->certfile != NULL ? "certfile" : "keyfile",
+		    h->certfile != NULL ? "keyfile" : "certfile");
+	/* No plaintext and no unverified TLS, ever. */
+	if (h->fingerprint == NULL && h->pubkey == NULL && h->cafile == NULL)
+		return perr(p, h->lineno, "host \"%s\": no fingerprint, pubkey "
+		    "or cafile: the receiver could not be verified", h->name);
+	if (h->password == NULL && h->certfile == NULL)
+		return perr(p, h->lineno, "host \"%s\": no password and no "
+		    "certfile and keyfile: this sender could not authenticate "
+		    "itself", h->name);
+	return 0;
+}
+
+static int
+rhost_end(struct parser *p, const struct conf_host *h)
+{
+	/* Without either, any peer that claims the name would be taken. */
+	if (h->password == NULL && h->fingerprint == NULL)
+		return perr(p, h->lineno, "host \"%s\": no password and no "
+		    "fingerprint: the sender could not be authenticated",
+		    h->name);
 	return 0;
 }
 
@@ -1064,11 +1205,20 @@ sender_end(struct parser *p, const unsigned *seen, unsigned open_line)
 }
 
 static int
-receiver_end(struct parser *p, unsigned open_line)
+receiver_end(struct parser *p, const unsigned *seen, unsigned open_line)
 {
 	struct conf_receiver *r = &p->conf->receiver;
 	struct conf_host *h, *o;
 	char *d;
+
+	if (r->certfile == NULL || r->keyfile == NULL)
+		return perr(p, open_line, "receiver block needs certfile and "
+		    "keyfile: TLS is the only transport");
+	if (r->trail_max_size != 0 && r->trail_max_size < r->trail_size)
+		return perr(p, seen[KW_TRAIL_MAX_SIZE], "trail_max_size (%llu "
+		    "bytes) is smaller than trail_size (%llu bytes)",
+		    (unsigned long long)r->trail_max_size,
+		    (unsigned long long)r->trail_size);
 
 	if (r->directory == NULL &&
 	    (r->directory = strdup(CONF_DEFAULT_TRAILS)) == NULL)
@@ -1094,6 +1244,25 @@ receiver_end(struct parser *p, unsigned open_line)
 				    "\"%s\"", h->name, h->lineno, o->name,
 				    o->directory);
 	return 0;
+}
+
+/* Checks that need the whole block: what is missing, what conflicts. */
+static int
+block_end(struct parser *p, enum scope sc, const struct conf_host *h,
+    const unsigned *seen, unsigned open_line)
+{
+	switch (sc) {
+	case SC_SENDER:
+		return sender_end(p, seen, open_line);
+	case SC_RECEIVER:
+		return receiver_end(p, seen, open_line);
+	case SC_SHOST:
+		return shost_end(p, h, seen);
+	case SC_RHOST:
+		return rhost_end(p, h);
+	default:
+		return 0;
+	}
 }
 
 static void
@@ -1209,8 +1378,6 @@ parse_statement(struct parser *p, enum scope sc, struct conf_host *cur,
 		p->conf->receiver.present = 1;
 		rc = parse_block(p, SC_RECEIVER, NULL, "receiver block",
 		    st.line);
-		if (rc == 0)
-			rc = receiver_end(p, st.line);
 		break;
 	case KW_HOST:
 		if ((h = host_new(p, &st, sc)) == NULL)
@@ -1218,8 +1385,6 @@ parse_statement(struct parser *p, enum scope sc, struct conf_host *cur,
 		inner = sc == SC_SENDER ? SC_SHOST : SC_RHOST;
 		snprintf(what, sizeof(what), "host \"%s\" block", h->name);
 		rc = parse_block(p, inner, h, what, st.line);
-		if (rc == 0)
-			rc = host_end(p, h);
 		break;
 	default:
 		perr(p, st.line, "internal error: block \"%s\"", st.word);
@@ -1256,9 +1421,7 @@ parse_block(struct parser *p, enum scope sc, struct conf_host *h,
 			if (sc == SC_GLOBAL)
 				return perr(p, t->line, "\"}\" without an open "
 				    "block");
-			if (sc == SC_SENDER)
-				return sender_end(p, seen, open_line);
-			return 0;
+			return block_end(p, sc, h, seen, open_line);
 		case TOK_OPEN:
 			return perr(p, t->line, "unexpected \"{\"");
 		case TOK_STRING:
@@ -1282,6 +1445,10 @@ hosts_free(struct conf_host *h)
 		free(h->name);
 		free(h->remote);
 		free(h->fingerprint);
+		free(h->pubkey);
+		free(h->cafile);
+		free(h->certfile);
+		free(h->keyfile);
 		wipe_free(h->password);
 		free(h->directory);
 		free(h);
@@ -1302,6 +1469,7 @@ conf_free(struct conf *c)
 	free(c->sender.source);
 	free(c->sender.full_exec);
 	free(c->sender.status_file);
+	free(c->sender.user);
 	hosts_free(c->sender.hosts);
 	for (i = 0; i < c->receiver.nlisten; i++)
 		free(c->receiver.listen[i]);
@@ -1329,6 +1497,7 @@ conf_new(void)
 	c->sender.spool_min_free_pct = DEF_MIN_FREE_PCT;
 	c->sender.full_action = FULL_DROP_NEW;
 	c->sender.status_interval = DEF_STATUS_INTERVAL;
+	c->receiver.trail_size = DEF_TRAIL_SIZE;
 	return c;
 }
 
@@ -1358,6 +1527,9 @@ finish(struct parser *p)
 	if (c->sender.status_file == NULL &&
 	    (c->sender.status_file = path_join(c->sender.directory,
 	    "status")) == NULL)
+		goto nomem;
+	if (c->sender.user == NULL &&
+	    (c->sender.user = strdup(DEF_USER)) == NULL)
 		goto nomem;
 	if (r->directory == NULL &&
 	    (r->directory = strdup(CONF_DEFAULT_TRAILS)) == NULL)

@@ -21,9 +21,15 @@ static char err[1024];
 #define FP_LOWER "sha256=8f:0a:fc:8a:3d:09:80:af:d9:aa:38:cc:8a:86:53:e6:" \
 		 "8f:b6:1c:55:30:14:d7:f9:aa:8b:3e:73:cd:f5:76:2b"
 
+/* A P-256 key's pin, printed as auditdistd.conf(5) shows. */
+#define PIN	"sha256//5Jy5EFkwUN9ZSiPwDTItB6l/DsB0MJT5IRAffBz8wkc="
+
 /* A complete sender host block, for tests about something else. */
 #define SHOST	"\thost backup {\n\t\tremote \"tls://10.0.0.4\"\n" \
+		"\t\tfingerprint \"" FP_UPPER "\"\n" \
 		"\t\tpassword \"pw\"\n\t}\n"
+/* What every receiver block needs. */
+#define RCERT	" certfile /etc/audit/r.pem\n keyfile /etc/audit/r.key\n"
 
 static struct conf *
 parse(const char *text)
@@ -84,6 +90,7 @@ test_defaults(void)
 	CHECK(c->sender.full_exec == NULL);
 	CHECK(c->sender.status_interval == 10);
 	CHECK_STR(c->sender.status_file, CONF_DEFAULT_SPOOL "/status");
+	CHECK_STR(c->sender.user, "auditdist");
 	CHECK(c->sender.hosts == NULL);
 	CHECK(c->receiver.present == 0);
 	CHECK(c->receiver.nlisten == 1);
@@ -92,6 +99,9 @@ test_defaults(void)
 	CHECK_STR(c->receiver.directory, CONF_DEFAULT_TRAILS);
 	CHECK(c->receiver.certfile == NULL);
 	CHECK(c->receiver.keyfile == NULL);
+	CHECK(c->receiver.trail_size == 64ULL * 1024 * 1024);
+	CHECK(c->receiver.trail_keep == 0);
+	CHECK(c->receiver.trail_max_size == 0);
 	CHECK(c->receiver.hosts == NULL);
 	conf_free(c);
 
@@ -174,7 +184,11 @@ test_sender(void)
 	CHECK_STR(c->sender.hosts->name, "backup");
 	CHECK_STR(c->sender.hosts->remote, "tls://10.0.0.4");
 	CHECK_STR(c->sender.hosts->password, "pw");
-	CHECK(c->sender.hosts->fingerprint == NULL);
+	CHECK_STR(c->sender.hosts->fingerprint, FP_UPPER);
+	CHECK(c->sender.hosts->pubkey == NULL);
+	CHECK(c->sender.hosts->cafile == NULL);
+	CHECK(c->sender.hosts->certfile == NULL);
+	CHECK(c->sender.hosts->keyfile == NULL);
 	CHECK(c->sender.hosts->lineno == 11);
 	CHECK(c->sender.hosts->next == NULL);
 	CHECK(c->has_secrets == 1);
@@ -333,6 +347,7 @@ test_hosts(void)
 	    "  }\n"
 	    "  host second {\n"
 	    "    remote tls://b.example.org\n"
+	    "    cafile /etc/ssl/certs/ca-certificates.crt\n"
 	    "    password pw2\n"
 	    "  }\n"
 	    "}\n")) != NULL);
@@ -347,18 +362,16 @@ test_hosts(void)
 	conf_free(c);
 
 	/* The same name may be a sender target and a receiver source. */
-	REQUIRE((c = parse("sender {\n" SHOST "}\nreceiver {\n" SHOST "}\n"))
-	    != NULL);
+	REQUIRE((c = parse("sender {\n" SHOST "}\nreceiver {\n" SHOST RCERT
+	    "}\n")) != NULL);
 	conf_free(c);
 
-	REFUSED("sender {\n" SHOST "\n\n\n" SHOST "}\n", 9,
-	    "host \"backup\" defined twice (lines 2 and 9)", NULL);
-	REFUSED("receiver {\n" SHOST SHOST "}\n", 6,
-	    "host \"backup\" defined twice (lines 2 and 6)", NULL);
-	REFUSED("sender {\n host b {\n  password p\n }\n}\n", 2,
-	    "host \"b\" has no \"remote\"", NULL);
-	REFUSED("sender {\n host b {\n  remote tls://x\n }\n}\n", 2,
-	    "host \"b\" has no \"password\"", NULL);
+	REFUSED("sender {\n" SHOST "\n\n\n" SHOST "}\n", 10,
+	    "host \"backup\" defined twice (lines 2 and 10)", NULL);
+	REFUSED("receiver {\n" SHOST SHOST "}\n", 7,
+	    "host \"backup\" defined twice (lines 2 and 7)", NULL);
+	REFUSED("sender {\n host b {\n  password p\n  pubkey " PIN "\n }\n"
+	    "}\n", 2, "host \"b\" has no \"remote\"", NULL);
 	REFUSED("sender {\n host b {\n  remote tls://x\n  password \"\"\n"
 	    " }\n}\n", 4, "\"password\" is empty", NULL);
 	REFUSED("sender {\n host b {\n  remote tls://x\n  remote tls://y\n"
@@ -389,7 +402,8 @@ test_hosts(void)
 		memset(name, 'h', 255);
 		name[255] = '\0';
 		snprintf(text, sizeof(text), "sender {\n host %s {\n  remote "
-		    "tls://x\n  password p\n }\n}\n", name);
+		    "tls://x\n  password p\n  pubkey %s\n }\n}\n", name,
+		    PIN);
 		REQUIRE((c = parse(text)) != NULL);
 		CHECK(strlen(c->sender.hosts->name) == 255);
 		conf_free(c);
@@ -406,7 +420,8 @@ test_addresses(void)
 {
 	struct conf *c;
 
-#define REMOTE(addr) "sender {\n host b {\n  remote " addr "\n  password p\n }\n}\n"
+#define REMOTE(addr) "sender {\n host b {\n  remote " addr "\n  password p\n" \
+	"  pubkey " PIN "\n }\n}\n"
 	REQUIRE((c = parse(REMOTE("tls://10.0.0.4:7878"))) != NULL);
 	conf_free(c);
 	REQUIRE((c = parse(REMOTE("\"tls://[::1]\""))) != NULL);
@@ -434,7 +449,7 @@ test_addresses(void)
 #undef REMOTE
 
 	REQUIRE((c = parse("receiver {\n listen tls://0.0.0.0:7878\n"
-	    " listen \"tls://[::]:7879\"\n}\n")) != NULL);
+	    " listen \"tls://[::]:7879\"\n" RCERT "}\n")) != NULL);
 	CHECK(c->receiver.present == 1);
 	CHECK(c->receiver.nlisten == 2);
 	CHECK_STR(c->receiver.listen[0], "tls://0.0.0.0:7878");
@@ -470,9 +485,12 @@ test_fingerprint(void)
 	REFUSED(FP("SHA256=8F0A:FC:8A:3D:09:80:AF:D9:AA:38:CC:8A:86:53:E6:"
 	    "8F:B6:1C:55:30:14:D7:F9:AA:8B:3E:73:CD:F5:76:2B:"), 5,
 	    "fingerprint", NULL);
+	/* The receiver checks the sender's client certificate the same way. */
+	REFUSED("receiver {\n host b {\n  fingerprint \"SHA256=8F:0A\"\n"
+	    " }\n}\n", 3, "\"fingerprint\" must be \"SHA256=\"", NULL);
 	REFUSED("receiver {\n host b {\n  fingerprint \"" FP_UPPER "\"\n"
-	    " }\n}\n", 3, "\"fingerprint\" is not allowed in receiver host "
-	    "block", "only in sender host block");
+	    "  fingerprint \"" FP_UPPER "\"\n }\n}\n", 4,
+	    "duplicate \"fingerprint\"", "line 3");
 #undef FP
 }
 
@@ -491,6 +509,9 @@ test_receiver(void)
 	    "\thost dns {\n remote tls://10.0.0.3\n password d\n"
 	    "\t directory dns.example\n }\n"
 	    "}\n")) != NULL);
+	CHECK(c->receiver.trail_size == 64ULL * 1024 * 1024);
+	CHECK(c->receiver.trail_keep == 0);
+	CHECK(c->receiver.trail_max_size == 0);
 	CHECK(c->receiver.present == 1);
 	CHECK(c->sender.present == 0);
 	CHECK_STR(c->receiver.directory, "/srv/trails");
@@ -514,7 +535,7 @@ test_receiver(void)
 
 	/* The receiver directory may come after the hosts that use it. */
 	REQUIRE((c = parse("receiver {\n host web {\n  remote tls://w\n"
-	    "  password w\n }\n directory /t\n}\n")) != NULL);
+	    "  password w\n }\n directory /t\n" RCERT "}\n")) != NULL);
 	CHECK_STR(c->receiver.hosts->directory, "/t/web");
 	conf_free(c);
 
@@ -534,14 +555,325 @@ test_receiver(void)
 	    "  directory \"\"\n }\n}\n", 5, "\"directory\" is empty", NULL);
 	REFUSED("receiver {\n host a {\n  remote tls://a\n  password a\n"
 	    " }\n host b {\n  remote tls://b\n  password b\n"
-	    "  directory /var/audit/remote/a\n }\n}\n", 6,
+	    "  directory /var/audit/remote/a\n }\n" RCERT "}\n", 6,
 	    "hosts \"a\" (line 2) and \"b\" share the directory", NULL);
 	REFUSED("receiver {\n source 10.0.0.1\n}\n", 2,
 	    "\"source\" is not allowed in receiver block", NULL);
-	REFUSED("receiver {\n}\nreceiver {\n}\n", 3,
+	REFUSED("receiver {\n" RCERT "}\nreceiver {\n}\n", 5,
 	    "duplicate \"receiver\" block", NULL);
 	REFUSED("receiver {\n host a {\n  remote tls://a\n }\n}\n", 2,
-	    "has no \"password\"", NULL);
+	    "host \"a\": no password and no fingerprint: the sender could "
+	    "not be authenticated", NULL);
+}
+
+static void
+test_sender_tls(void)
+{
+	struct conf *c;
+	const struct conf_host *h;
+
+	/* Every way to check the receiver, and both ways to log in. */
+	REQUIRE((c = parse("sender {\n"
+	    " host b {\n"
+	    "  remote tls://backup.example.org\n"
+	    "  fingerprint " FP_LOWER "\n"
+	    "  pubkey \"" PIN "\"\n"
+	    "  cafile /etc/audit/ca.pem\n"
+	    "  certfile /etc/audit/client.pem\n"
+	    "  keyfile \"/etc/audit/client.key\"\n"
+	    "  password pw\n"
+	    " }\n"
+	    "}\n")) != NULL);
+	h = c->sender.hosts;
+	REQUIRE(h != NULL);
+	CHECK_STR(h->fingerprint, FP_UPPER);
+	CHECK_STR(h->pubkey, PIN);
+	CHECK_STR(h->cafile, "/etc/audit/ca.pem");
+	CHECK_STR(h->certfile, "/etc/audit/client.pem");
+	CHECK_STR(h->keyfile, "/etc/audit/client.key");
+	CHECK_STR(h->password, "pw");
+	CHECK(c->has_secrets == 1);
+	conf_free(c);
+
+	/* A pin and a client certificate, no password: nothing secret here. */
+	REQUIRE((c = parse("sender {\n host b {\n  remote tls://x\n"
+	    "  pubkey " PIN "\n  certfile /c.pem\n  keyfile /k.pem\n }\n}\n"))
+	    != NULL);
+	h = c->sender.hosts;
+	CHECK(h->password == NULL && h->fingerprint == NULL);
+	CHECK(h->cafile == NULL);
+	CHECK_STR(h->keyfile, "/k.pem");
+	CHECK(c->has_secrets == 0);
+	conf_free(c);
+
+	/* A CA file alone checks the receiver too. */
+	REQUIRE((c = parse("sender {\n host b {\n  remote tls://x\n"
+	    "  cafile /ca.pem\n  password p\n }\n}\n")) != NULL);
+	CHECK_STR(c->sender.hosts->cafile, "/ca.pem");
+	CHECK(c->sender.hosts->fingerprint == NULL);
+	CHECK(c->sender.hosts->pubkey == NULL);
+	conf_free(c);
+
+	/* No plaintext and no unverified TLS. */
+	REFUSED("sender {\n host b {\n  remote tls://x\n  password p\n }\n}\n",
+	    2, "host \"b\": no fingerprint, pubkey or cafile: the receiver "
+	    "could not be verified", NULL);
+	REFUSED("sender {\n host b {\n  remote tls://x\n  certfile /c\n"
+	    "  keyfile /k\n }\n}\n", 2, "no fingerprint, pubkey or cafile",
+	    NULL);
+	REFUSED("sender {\n host b {\n  remote tls://x\n  fingerprint "
+	    FP_UPPER "\n }\n}\n", 2, "host \"b\": no password and no "
+	    "certfile and keyfile", "could not authenticate itself");
+	REFUSED("sender {\n host b {\n  remote tls://x\n  cafile /ca\n"
+	    "  certfile /c\n }\n}\n", 5, "host \"b\": \"certfile\" without "
+	    "\"keyfile\"", "needs both");
+	REFUSED("sender {\n host b {\n  remote tls://x\n  keyfile /k\n"
+	    "  cafile /ca\n  password p\n }\n}\n", 4, "host \"b\": \"keyfile\" "
+	    "without \"certfile\"", NULL);
+	REFUSED("sender {\n host b {\n  cafile ca.pem\n }\n}\n", 3,
+	    "\"cafile\" must be an absolute path", "ca.pem");
+	REFUSED("sender {\n host b {\n  certfile c.pem\n }\n}\n", 3,
+	    "\"certfile\" must be an absolute path", NULL);
+	REFUSED("sender {\n host b {\n  keyfile k.pem\n }\n}\n", 3,
+	    "\"keyfile\" must be an absolute path", NULL);
+	REFUSED("sender {\n host b {\n  cafile /a\n  cafile /b\n }\n}\n", 4,
+	    "duplicate \"cafile\"", "line 3");
+	REFUSED("sender {\n host b {\n  pubkey " PIN "\n  pubkey " PIN "\n"
+	    " }\n}\n", 4, "duplicate \"pubkey\"", "line 3");
+	REFUSED("sender {\n host b {\n  certfile /a\n  certfile /b\n }\n}\n",
+	    4, "duplicate \"certfile\"", NULL);
+	REFUSED("sender {\n cafile /ca\n}\n", 2,
+	    "\"cafile\" is not allowed in sender block",
+	    "only in sender host block");
+	REFUSED("sender {\n certfile /c\n}\n", 2,
+	    "\"certfile\" is not allowed in sender block",
+	    "only in receiver block or in sender host block");
+	REFUSED("receiver {\n host b {\n  pubkey " PIN "\n }\n}\n", 3,
+	    "\"pubkey\" is not allowed in receiver host block",
+	    "only in sender host block");
+	REFUSED("receiver {\n host b {\n  cafile /ca\n }\n}\n", 3,
+	    "\"cafile\" is not allowed in receiver host block", NULL);
+	REFUSED("receiver {\n host b {\n  keyfile /k\n }\n}\n", 3,
+	    "\"keyfile\" is not allowed in receiver host block", NULL);
+	REFUSED("pubkey " PIN "\n", 1, "\"pubkey\" is not allowed at top "
+	    "level", NULL);
+	REFUSED("sender {\n host b {\n  remote tls://x\n  pubkye " PIN "\n",
+	    4, "unknown keyword \"pubkye\"", "did you mean \"pubkey\"");
+}
+
+static void
+test_pubkey(void)
+{
+	struct conf *c;
+	char text[512];
+
+#define PK(v) (snprintf(text, sizeof(text), "sender {\n host b {\n" \
+	"  remote tls://x\n  password p\n  pubkey \"%s\"\n }\n}\n", v), \
+	text)
+#define ZERO "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+	REQUIRE((c = parse(PK(ZERO))) != NULL);
+	CHECK_STR(c->sender.hosts->pubkey, ZERO);
+#undef ZERO
+	conf_free(c);
+	/* '+' and '/', and a last digit with no spare bits set. */
+	REQUIRE((c = parse(PK("sha256//"
+	    "+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/8="))) != NULL);
+	conf_free(c);
+
+	/* The prefix, spelled as curl spells it. */
+	REFUSED(PK("5Jy5EFkwUN9ZSiPwDTItB6l/DsB0MJT5IRAffBz8wkc="), 5,
+	    "\"pubkey\" must be \"sha256//\"", "44 characters");
+	REFUSED(PK("SHA256//5Jy5EFkwUN9ZSiPwDTItB6l/DsB0MJT5IRAffBz8wkc="), 5,
+	    "\"pubkey\" must be", NULL);
+	REFUSED(PK("sha1//5Jy5EFkwUN9ZSiPwDTItB6l/DsB0MJT5IRAffBz8wkc="), 5,
+	    "\"pubkey\" must be", NULL);
+	REFUSED(PK("sha256/5Jy5EFkwUN9ZSiPwDTItB6l/DsB0MJT5IRAffBz8wkc="), 5,
+	    "\"pubkey\" must be", NULL);
+	REFUSED(PK(""), 5, "\"pubkey\" must be", NULL);
+	REFUSED(PK("sha256//"), 5, "\"pubkey\" must be", NULL);
+	/* 43 characters, 45, no padding, two '=' (31 bytes). */
+	REFUSED(PK("sha256//5Jy5EFkwUN9ZSiPwDTItB6l/DsB0MJT5IRAffBz8wk="), 5,
+	    "\"pubkey\" must be", NULL);
+	REFUSED(PK("sha256//5Jy5EFkwUN9ZSiPwDTItB6l/DsB0MJT5IRAffBz8wkcA="), 5,
+	    "\"pubkey\" must be", NULL);
+	REFUSED(PK("sha256//5Jy5EFkwUN9ZSiPwDTItB6l/DsB0MJT5IRAffBz8wkcA"), 5,
+	    "\"pubkey\" must be", NULL);
+	REFUSED(PK("sha256//5Jy5EFkwUN9ZSiPwDTItB6l/DsB0MJT5IRAffBz8wA=="), 5,
+	    "\"pubkey\" must be", NULL);
+	/* URL-safe digits, a '=' inside, a space. */
+	REFUSED(PK("sha256//5Jy5EFkwUN9ZSiPwDTItB6l_DsB0MJT5IRAffBz8wkc="), 5,
+	    "\"pubkey\" must be", NULL);
+	REFUSED(PK("sha256//5Jy5EFkwUN9ZSiPwDTItB6l-DsB0MJT5IRAffBz8wkc="), 5,
+	    "\"pubkey\" must be", NULL);
+	REFUSED(PK("sha256//5Jy5EFkwUN9ZSiPwDTItB6l=DsB0MJT5IRAffBz8wkc="), 5,
+	    "\"pubkey\" must be", NULL);
+	REFUSED(PK("sha256//5Jy5EFkwUN9ZSiPwDTItB6l DsB0MJT5IRAffBz8wkc="), 5,
+	    "\"pubkey\" must be", NULL);
+	/* "c" is 28; "d" (29) would leave a set bit past the 32 bytes. */
+	REFUSED(PK("sha256//5Jy5EFkwUN9ZSiPwDTItB6l/DsB0MJT5IRAffBz8wkd="), 5,
+	    "\"pubkey\" must be", NULL);
+	REFUSED(PK("sha256//5Jy5EFkwUN9ZSiPwDTItB6l/DsB0MJT5IRAffBz8wk/="), 5,
+	    "\"pubkey\" must be", NULL);
+#undef PK
+}
+
+static void
+test_user(void)
+{
+	struct conf *c;
+	char text[128];
+
+	REQUIRE((c = parse("sender {\n user _audit-fwd0\n}\n")) != NULL);
+	CHECK_STR(c->sender.user, "_audit-fwd0");
+	conf_free(c);
+	REQUIRE((c = parse("sender {\n user \"auditdist\"\n}\n")) != NULL);
+	CHECK_STR(c->sender.user, "auditdist");
+	conf_free(c);
+	/* 32 characters are fine, 33 are not. */
+	snprintf(text, sizeof(text), "sender {\n user a%031d\n}\n", 0);
+	REQUIRE((c = parse(text)) != NULL);
+	CHECK(strlen(c->sender.user) == 32);
+	conf_free(c);
+	snprintf(text, sizeof(text), "sender {\n user a%032d\n}\n", 0);
+	REFUSED(text, 2, "\"user\" must be 1 to 32 lower-case letters", NULL);
+
+	REFUSED("sender {\n user Auditdist\n}\n", 2, "\"user\" must be",
+	    "not \"Auditdist\"");
+	REFUSED("sender {\n user 1ad\n}\n", 2, "starting with a letter or '_'",
+	    NULL);
+	REFUSED("sender {\n user -ad\n}\n", 2, "\"user\" must be", NULL);
+	REFUSED("sender {\n user a.d\n}\n", 2, "\"user\" must be", NULL);
+	REFUSED("sender {\n user \"a d\"\n}\n", 2, "\"user\" must be", NULL);
+	REFUSED("sender {\n user \"\"\n}\n", 2, "\"user\" must be", NULL);
+	REFUSED("sender {\n user ad$\n}\n", 2, "unexpected character '$'",
+	    NULL);
+	REFUSED("sender {\n user root\n}\n", 2, "unprivileged user",
+	    "not root");
+	REFUSED("sender {\n user a\n user b\n}\n", 3, "duplicate \"user\"",
+	    "line 2");
+	REFUSED("sender {\n user\n}\n", 2, "\"user\" needs a value", NULL);
+	REFUSED("user auditdist\n", 1, "\"user\" is not allowed at top level",
+	    "only in sender block");
+	REFUSED("receiver {\n user auditdist\n}\n", 2,
+	    "\"user\" is not allowed in receiver block", NULL);
+	REFUSED("sender {\n host b {\n  user x\n", 3,
+	    "\"user\" is not allowed in sender host block", NULL);
+}
+
+static void
+test_trails(void)
+{
+	struct conf *c;
+
+	REQUIRE((c = parse("receiver {\n trail_size 64K\n trail_keep 1000000\n"
+	    " trail_max_size 64k\n" RCERT "}\n")) != NULL);
+	CHECK(c->receiver.trail_size == 64 * 1024);
+	CHECK(c->receiver.trail_keep == 1000000);
+	CHECK(c->receiver.trail_max_size == 64 * 1024);
+	conf_free(c);
+	REQUIRE((c = parse("receiver {\n trail_size 64G\n trail_keep 0\n"
+	    " trail_max_size 0\n" RCERT "}\n")) != NULL);
+	CHECK(c->receiver.trail_size == 64ULL << 30);
+	CHECK(c->receiver.trail_keep == 0);
+	CHECK(c->receiver.trail_max_size == 0);
+	conf_free(c);
+	REQUIRE((c = parse("receiver {\n trail_keep \"30\"\n"
+	    " trail_max_size 10T\n" RCERT "}\n")) != NULL);
+	CHECK(c->receiver.trail_size == 64ULL << 20);
+	CHECK(c->receiver.trail_keep == 30);
+	CHECK(c->receiver.trail_max_size == 10ULL << 40);
+	conf_free(c);
+
+	REFUSED("receiver {\n trail_size 65535\n}\n", 2, "\"trail_size\" "
+	    "65535 is out of range", "64K to 64G");
+	REFUSED("receiver {\n trail_size 65G\n}\n", 2, "out of range",
+	    "64K to 64G");
+	REFUSED("receiver {\n trail_size 0\n}\n", 2, "out of range", NULL);
+	REFUSED("receiver {\n trail_size 64MB\n}\n", 2, "needs a size",
+	    "\"64MB\"");
+	REFUSED("receiver {\n trail_keep 1000001\n}\n", 2, "out of range",
+	    "0 to 1000000 files");
+	REFUSED("receiver {\n trail_keep -1\n}\n", 2, "whole number", NULL);
+	REFUSED("receiver {\n trail_keep 5k\n}\n", 2, "whole number", NULL);
+	REFUSED("receiver {\n trail_max_size lots\n}\n", 2, "needs a size",
+	    NULL);
+	REFUSED("receiver {\n trail_max_size 99999999999999999999\n}\n", 2,
+	    "out of range", "at least trail_size");
+	/* A limit below one file could only ever hold a torn history. */
+	REFUSED("receiver {\n" RCERT " trail_max_size 32M\n}\n", 4,
+	    "trail_max_size (33554432 bytes) is smaller than trail_size "
+	    "(67108864 bytes)", NULL);
+	REFUSED("receiver {\n trail_max_size 1G\n" RCERT " trail_size 2G\n}\n",
+	    2, "trail_max_size (1073741824 bytes) is smaller", NULL);
+	REFUSED("receiver {\n trail_keep 1\n trail_keep 2\n}\n", 3,
+	    "duplicate \"trail_keep\"", "line 2");
+	REFUSED("receiver {\n trail_size\n}\n", 2, "needs a value", NULL);
+	REFUSED("sender {\n trail_size 64M\n}\n", 2,
+	    "\"trail_size\" is not allowed in sender block",
+	    "only in receiver block");
+	REFUSED("trail_keep 3\n", 1, "\"trail_keep\" is not allowed at top "
+	    "level", NULL);
+	REFUSED("receiver {\n host a {\n  trail_max_size 1G\n", 3,
+	    "\"trail_max_size\" is not allowed in receiver host block", NULL);
+	REFUSED("receiver {\n trail_sise 64M\n}\n", 2,
+	    "unknown keyword \"trail_sise\"", "did you mean \"trail_size\"");
+}
+
+static void
+test_receiver_tls(void)
+{
+	struct conf *c;
+	const struct conf_host *h;
+
+	/* The receiver's own certificate is never optional. */
+	REFUSED("receiver {\n}\n", 1, "receiver block needs certfile and "
+	    "keyfile: TLS is the only transport", NULL);
+	REFUSED("\n\nreceiver\n{\n certfile /c\n}\n", 3,
+	    "receiver block needs certfile and keyfile", NULL);
+	REFUSED("receiver {\n keyfile /k\n host a {\n  password p\n }\n}\n",
+	    1, "receiver block needs certfile and keyfile", NULL);
+
+	/* remote is optional; a password, a pin or both authenticate. */
+	REQUIRE((c = parse("receiver {\n" RCERT
+	    " host pw { password p }\n"
+	    " host pin {\n  fingerprint " FP_LOWER "\n }\n"
+	    " host both {\n  remote tls://10.0.0.3\n  password b\n"
+	    "  fingerprint \"" FP_UPPER "\"\n }\n"
+	    "}\n")) != NULL);
+	h = c->receiver.hosts;
+	REQUIRE(h != NULL && h->next != NULL && h->next->next != NULL);
+	CHECK_STR(h->name, "pw");
+	CHECK(h->remote == NULL && h->fingerprint == NULL);
+	CHECK_STR(h->password, "p");
+	h = h->next;
+	CHECK(h->remote == NULL && h->password == NULL);
+	CHECK_STR(h->fingerprint, FP_UPPER);
+	CHECK_STR(h->directory, "/var/audit/remote/pin");
+	h = h->next;
+	CHECK_STR(h->remote, "tls://10.0.0.3");
+	CHECK_STR(h->password, "b");
+	CHECK_STR(h->fingerprint, FP_UPPER);
+	CHECK_STR(c->receiver.certfile, "/etc/audit/r.pem");
+	CHECK_STR(c->receiver.keyfile, "/etc/audit/r.key");
+	conf_free(c);
+
+	/* Pins only: nothing secret in the file. */
+	REQUIRE((c = parse("receiver {\n" RCERT " host a {\n  fingerprint "
+	    FP_UPPER "\n }\n}\n")) != NULL);
+	CHECK(c->has_secrets == 0);
+	conf_free(c);
+
+	REFUSED("receiver {\n" RCERT " host a {\n  remote tls://a\n"
+	    "  directory /srv/a\n }\n}\n", 4, "host \"a\": no password and no "
+	    "fingerprint: the sender could not be authenticated", NULL);
+	REFUSED("receiver {\n" RCERT " host a {\n }\n}\n", 4,
+	    "no password and no fingerprint", NULL);
+	REFUSED("receiver {\n host a {\n  remote tcp://10.0.0.1\n", 3,
+	    "only tls://", "no plaintext");
+	REFUSED("receiver {\n host a {\n  remote 10.0.0.1\n", 3,
+	    "has no scheme", NULL);
+	REFUSED("receiver {\n host a {\n  password \"\"\n", 3,
+	    "\"password\" is empty", NULL);
 }
 
 /* FreeBSD auditdistd.conf(5), EXAMPLES: a web server and its backup. */
@@ -574,11 +906,15 @@ test_freebsd_examples(void)
 	REFUSED(freebsd_sender, 3, "has no scheme", "tls://10.0.0.4");
 	REFUSED(freebsd_receiver, 3, "has no scheme", "tls://10.0.0.1");
 
-	/* Adjusted: tls:// and a password, everything else as printed. */
+	/*
+	 * Adjusted: tls://, a password, the receiver's pin and the
+	 * receiver's certificate; everything else as printed.
+	 */
 	REQUIRE((c = parse("sender {\n"
 	    "\thost backup {\n"
 	    "\t\tremote tls://10.0.0.4\n"
 	    "\t\tpassword \"8cGvTz0yqfO3\"\n"
+	    "\t\tfingerprint \"" FP_UPPER "\"\n"
 	    "\t}\n"
 	    "}\n")) != NULL);
 	CHECK(c->sender.present == 1);
@@ -593,6 +929,7 @@ test_freebsd_examples(void)
 	    "\t\tpassword \"m41l\"\n\t}\n"
 	    "\thost dnsserv {\n\t\tremote tls://10.0.0.3\n"
 	    "\t\tpassword \"dn5\"\n\t}\n"
+	    RCERT
 	    "}\n")) != NULL);
 	h = c->receiver.hosts;
 	REQUIRE(h != NULL && h->next != NULL && h->next->next != NULL);
@@ -670,13 +1007,15 @@ test_layout(void)
 
 	/* FreeBSD ignores newlines: "{" may open on the next line. */
 	REQUIRE((c = parse("sender\n\n# here it comes\n{\n host b\n {\n"
-	    "  remote tls://x\n  password p\n }\n}\n")) != NULL);
+	    "  remote tls://x\n  password p\n  pubkey " PIN "\n }\n}\n"))
+	    != NULL);
 	CHECK_STR(c->sender.hosts->name, "b");
 	conf_free(c);
 
 	/* One-line blocks, "}" after a value, "} }" on one line. */
 	REQUIRE((c = parse("sender { directory /s\n host b { remote tls://x\n"
-	    "password p } }\nreceiver{listen tls://[::]:1}\n")) != NULL);
+	    "cafile /ca.pem\npassword p } }\nreceiver{listen tls://[::]:1\n"
+	    "certfile /c\nkeyfile /k}\n")) != NULL);
 	CHECK_STR(c->sender.directory, "/s");
 	CHECK_STR(c->sender.hosts->password, "p");
 	CHECK_STR(c->receiver.listen[0], "tls://[::]:1");
@@ -685,7 +1024,7 @@ test_layout(void)
 	/* CRLF line ends, tabs, comments after values and quoted '#'. */
 	REQUIRE((c = parse("name\t\"n1\"\t# the name\r\nsender {\r\n"
 	    " host b {\r\n  remote tls://x\r\n  password \"p#1\" # c\r\n"
-	    " }\r\n}\r\n")) != NULL);
+	    "  pubkey \"" PIN "\"\r\n }\r\n}\r\n")) != NULL);
 	CHECK_STR(c->name, "n1");
 	CHECK_STR(c->sender.hosts->password, "p#1");
 	conf_free(c);
@@ -732,7 +1071,7 @@ test_lexer(void)
 	strcpy(big, "sender {\nhost b {\nremote tls://x\npassword \"");
 	n = strlen(big);
 	memset(big + n, 'p', 4096);
-	strcpy(big + n + 4096, "\"\n}\n}\n");
+	strcpy(big + n + 4096, "\"\ncafile /ca\n}\n}\n");
 	c = parse(big);
 	CHECK(c != NULL && strlen(c->sender.hosts->password) == 4096);
 	conf_free(c);
@@ -840,6 +1179,11 @@ tmpconf(char *path, const char *text, size_t len, mode_t mode)
 
 static const char secret_conf[] = "sender {\n" SHOST "}\n";
 static const char plain_conf[] = "timeout 9\n";
+/* Certificates and pins only: a key file's path is no secret. */
+static const char cert_conf[] = "sender {\n host b {\n  remote tls://b\n"
+    "  pubkey " PIN "\n  certfile /etc/audit/c.pem\n"
+    "  keyfile /etc/audit/c.key\n }\n}\nreceiver {\n" RCERT
+    " host b {\n  fingerprint " FP_UPPER "\n }\n}\n";
 
 static void
 test_load_modes(void)
@@ -884,6 +1228,14 @@ test_load_modes(void)
 	CHECK(chmod(path, 0602) == 0);
 	CHECK(conf_load(path, err, sizeof(err)) == NULL);
 	CHECK(strstr(err, "writable by group or others (mode 0602)") != NULL);
+	CHECK(unlink(path) == 0);
+
+	REQUIRE(tmpconf(path, cert_conf, strlen(cert_conf), 0644) == 0);
+	c = conf_load(path, err, sizeof(err));
+	CHECK(c != NULL && c->has_secrets == 0);
+	if (c != NULL)
+		CHECK_STR(c->sender.hosts->keyfile, "/etc/audit/c.key");
+	conf_free(c);
 
 	/* Someone else's file decides nothing for us. */
 	CHECK(chmod(path, 0600) == 0);
@@ -1006,6 +1358,13 @@ check_defaults_equal(const struct conf *a, const struct conf *b)
 	CHECK(x->full_action == y->full_action);
 	CHECK(x->status_interval == y->status_interval);
 	CHECK_STR(x->status_file, y->status_file);
+	CHECK_STR(x->user, y->user);
+	CHECK(a->receiver.nlisten == b->receiver.nlisten);
+	CHECK_STR(a->receiver.listen[0], b->receiver.listen[0]);
+	CHECK_STR(a->receiver.directory, b->receiver.directory);
+	CHECK(a->receiver.trail_size == b->receiver.trail_size);
+	CHECK(a->receiver.trail_keep == b->receiver.trail_keep);
+	CHECK(a->receiver.trail_max_size == b->receiver.trail_max_size);
 }
 
 static void
@@ -1026,6 +1385,7 @@ test_sample(void)
 	CHECK(c != NULL);
 	if (c != NULL) {
 		CHECK(c->sender.present == 1 && c->sender.hosts == NULL);
+		CHECK(c->receiver.present == 0);
 		check_defaults_equal(c, def);
 	}
 	conf_free(c);
@@ -1042,10 +1402,21 @@ test_sample(void)
 	c = parse(text);
 	CHECK(c != NULL);
 	if (c != NULL) {
+		const struct conf_host *h = c->sender.hosts;
+
 		CHECK_STR(c->name, "webserv");
 		check_defaults_equal(c, def);
-		CHECK(c->sender.hosts != NULL &&
-		    c->sender.hosts->fingerprint != NULL);
+		/* Every TLS option is shown, and they go together. */
+		CHECK(h != NULL && h->fingerprint != NULL &&
+		    h->pubkey != NULL && h->cafile != NULL &&
+		    h->certfile != NULL && h->keyfile != NULL &&
+		    h->password != NULL);
+		CHECK(c->receiver.present == 1);
+		CHECK(c->receiver.certfile != NULL &&
+		    c->receiver.keyfile != NULL);
+		h = c->receiver.hosts;
+		CHECK(h != NULL && h->fingerprint != NULL &&
+		    h->password != NULL && h->remote != NULL);
 	} else
 		fprintf(stderr, "  %s\n", err);
 	conf_free(c);
@@ -1062,6 +1433,11 @@ static const struct h_test tests[] = {
 	TEST(test_addresses),
 	TEST(test_fingerprint),
 	TEST(test_receiver),
+	TEST(test_sender_tls),
+	TEST(test_pubkey),
+	TEST(test_user),
+	TEST(test_trails),
+	TEST(test_receiver_tls),
 	TEST(test_freebsd_examples),
 	TEST(test_layout),
 	TEST(test_lexer),
