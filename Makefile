@@ -1,6 +1,6 @@
 # auditdist: audisp-dist (the auditd plugin and its forwarder) and auditdistd.
 #
-#   make            build into build/
+#   make            build into build/ (warnings are errors; WERROR= to relax)
 #   make check      install missing packages, build with -Werror, run every test
 #   make demo       install missing packages, build, run the demonstration
 #   make bench      build and print the benchmark table
@@ -14,7 +14,7 @@ DESTDIR	?=
 
 CC	?= cc
 CFLAGS	?= -O2 -g
-WERROR	?=
+WERROR	?= -Werror
 WARNINGS = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wpointer-arith -Wcast-qual -Wformat=2 -Wno-format-nonliteral
 CPPFLAGS += -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Icommon
