@@ -75,6 +75,10 @@ $(B)/san/libauditdist.a: $(LIB_OBJ_SAN)
 $(B)/audisp-dist: $(B)/plugin/main.o $(B)/libauditdist.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_PLUGIN)
 
+# The plugin built with ASan+UBSan, for the tests that feed it bad input.
+$(B)/san/audisp-dist: $(B)/san/plugin/main.o $(B)/san/libauditdist.a
+	$(CC) $(CFLAGS) $(SAN) $(LDFLAGS) -o $@ $^ $(LIBS_PLUGIN)
+
 $(B)/audisp-dist-forwarder: $(B)/plugin/fwd_main.o $(B)/libauditdist.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_TLS) -lpthread
 
@@ -102,7 +106,7 @@ lint:
 	mandoc -Tlint -W warning $(MANPAGES)
 
 check: deps
-	$(MAKE) WERROR=-Werror all $(UNIT_BIN) $(UNIT_BIN_SAN) $(HELPER_BIN)
+	$(MAKE) WERROR=-Werror all $(UNIT_BIN) $(UNIT_BIN_SAN) $(HELPER_BIN) $(B)/san/audisp-dist
 	mandoc -Tlint -W warning $(MANPAGES)
 	B=$(B) tests/run.sh $(UNIT_BIN) $(UNIT_BIN_SAN) $(sort $(wildcard tests/integration/*.sh))
 

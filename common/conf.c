@@ -1039,7 +1039,8 @@ apply(struct parser *p, struct stmt *st, enum scope sc, struct conf_host *h)
 		if (*v == '\0')
 			return perr(p, st->line, "\"password\" is empty");
 		take_arg(st, 0, &h->password);
-		c->has_secrets = 1;
+		if (c->has_secrets == 0)
+			c->has_secrets = (int)st->line;
 		return 0;
 	default:
 		break;
@@ -1665,7 +1666,8 @@ conf_load(const char *path, char *err, size_t errlen)
 	if ((c = parse_buf(path, buf, len, err, errlen)) == NULL)
 		goto out;
 	if (c->has_secrets && (st.st_mode & 077) != 0) {
-		perr(&ep, 0, "holds passwords but is readable by group or "
+		perr(&ep, (unsigned)c->has_secrets, "holds passwords but is "
+		    "readable by group or "
 		    "others (mode %04o); chmod 600 %s",
 		    (unsigned)(st.st_mode & 07777), path);
 		conf_free(c);

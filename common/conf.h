@@ -87,7 +87,7 @@ struct conf {
 	char			*name;		/* default: the host name */
 	unsigned		 timeout;	/* seconds, default 20 */
 	char			*pidfile;	/* NULL: per program; "none": none */
-	int			 has_secrets;	/* some password was given */
+	int			 has_secrets;	/* line of the first password, or 0 */
 	struct conf_sender	 sender;
 	struct conf_receiver	 receiver;
 };

@@ -6,6 +6,8 @@
 #ifndef AUDISP_DIST_H
 #define AUDISP_DIST_H
 
+#include <sys/types.h>
+
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -41,6 +43,8 @@ void		 syncer_sync(struct syncer *, int fd, uint64_t seq, uint64_t size,
  */
 void		 syncer_close_segment(struct syncer *, int fd, uint64_t seq,
 		    int durable);
+/* Closed segments waiting for the syncer. */
+unsigned	 syncer_backlog(struct syncer *);
 /* Wait until everything asked for so far is done; -1 on timeout. */
 int		 syncer_drain(struct syncer *, unsigned timeout_sec);
 /* Durable position of the open segment; 0 when nothing synced yet. */
@@ -58,6 +62,7 @@ struct spool_seg {
 struct spool {
 	char		*path;
 	int		 dirfd;
+	gid_t		 gid;		/* the forwarder's group, or -1 */
 	int		 lockfd;
 	char		 id[SPOOL_ID_LEN + 1];
 	struct syncer	*syncer;
@@ -79,6 +84,13 @@ struct spool {
 int		 seg_name(char *buf, size_t len, uint64_t seq, int open);
 int		 seg_parse_name(const char *name, uint64_t *seq, int *open);
 int		 spool_open(struct spool *, const char *path, char *err, size_t errlen);
+/* Every segment in dirfd, sorted by sequence number. */
+int		 spool_list(int dirfd, struct spool_seg **, size_t *);
+/*
+ * Let group gid (the forwarder's) read the spool: the directory 0750,
+ * spool.id and segments 0640, now and as segments are created.
+ */
+int		 spool_share(struct spool *, gid_t gid);
 void		 spool_close(struct spool *);
 /*
  * Append whole lines, splitting across segments only at line boundaries.
@@ -96,6 +108,8 @@ int		 spool_drop_oldest(struct spool *, uint64_t *records, uint64_t *bytes);
 int64_t		 seg_recover_fd(int fd, uint64_t *newsize);
 /* Whole-record time (seconds) of the oldest record in the spool, or -1. */
 int64_t		 spool_oldest_record_time(struct spool *);
+/* The same for the record at offset off of segment seq. */
+int64_t		 spool_record_time(struct spool *, uint64_t seq, uint64_t off);
 uint64_t	 count_lines(const char *buf, size_t len);
 
 /* intake.c */
@@ -146,7 +160,10 @@ struct limits {
 	uint64_t	 written_since;	/* bytes written since that statvfs */
 	uint64_t	 episode_records, episode_bytes;
 	struct timespec	 episode_start;
+	time_t		 last_refusal;	/* CLOCK_MONOTONIC s: last time over */
 };
+/* An episode ends after this long with nothing refused. */
+#define LIMITS_QUIET	5
 int		 limits_refresh(struct limits *, struct spool *);
 /* Would writing len more bytes break a limit?  Sets reason. */
 int		 limits_over(struct limits *, const struct conf_sender *,
@@ -172,8 +189,10 @@ size_t		 status_format(char *buf, size_t len, struct plugin *,
 
 /* main.c: the plugin's state, shared with status.c and the tests. */
 enum plugin_state { ST_RUNNING, ST_BLOCKED, ST_DROPPING, ST_STOPPING, ST_STOPPED };
+struct fwdsup;
 struct plugin {
 	struct conf	*conf;
+	struct fwdsup	*fwd;		/* forwarder.h */
 	struct spool	 spool;
 	struct intake	 intake;
 	struct limits	 limits;

@@ -87,7 +87,11 @@ frame_lines(struct intake *in, size_t r, size_t total, size_t *wp,
 				break;
 			len = (size_t)(nl - p) + 1;
 			reject(in, c, in->offset + r, len, "NUL byte in line");
-		} else if (has_prefix(p, len = (size_t)(e - p) + 1)) {
+		} else if ((len = (size_t)(e - p) + 1) > INTAKE_MAX_RECORD) {
+			/* Whole, but too long to be a record, however it was read. */
+			reject(in, c, in->offset + r, len,
+			    "line longer than 128 KiB");
+		} else if (has_prefix(p, len)) {
 			if (w != r)
 				memmove(buf + w, p, len);
 			w += len;

@@ -25,12 +25,14 @@
 #include <unistd.h>
 
 #include "audisp-dist.h"
+#include "forwarder.h"
 #include "log.h"
 
 #define READ_BUF_SIZE	(512 * 1024)
 #define RECONNECT_MAX	30		/* seconds between af_unix retries */
 
 static struct plugin pl;
+static struct fwdsup fwd;		/* the forwarder, supervised */
 static const char *conf_path = CONF_DEFAULT_PATH;
 static const char *sock_path;		/* -s */
 static int infd = -1;			/* stdin or the af_unix socket */
@@ -271,8 +273,14 @@ drop_oldest_until_fits(void)
 	uint64_t r, b;
 
 	while (limits_over(l, cs, sp, pending.len)) {
-		/* The open segment is never deleted. */
-		if (spool_drop_oldest(sp, &r, &b) == -1)
+		/*
+		 * The open segment is never deleted.  Rotated segments the
+		 * syncer has not renamed yet are not deletable either: let
+		 * it catch up once (a full spool is the slow path anyway).
+		 */
+		if (spool_drop_oldest(sp, &r, &b) == -1 &&
+		    (syncer_drain(sp->syncer, 2) == -1 ||
+		    spool_drop_oldest(sp, &r, &b) == -1))
 			return 0;
 		drop(r, b);
 		log_warnx("spool full: deleted the oldest segment, %" PRIu64
@@ -296,6 +304,7 @@ spool_pending(void)
 	if (pending.len == 0)
 		return 0;
 	if (limits_over(l, cs, sp, pending.len)) {
+		l->last_refusal = mono_now();
 		if (l->state != LIMIT_FULL)
 			limits_episode_begin(l, cs, sp);
 		switch (cs->full_action) {
@@ -316,8 +325,6 @@ spool_pending(void)
 		case FULL_EXEC:
 			break;
 		}
-	} else if (l->state == LIMIT_FULL) {
-		limits_episode_end(l, cs);
 	}
 
 	written = spool_write(sp, pending.data, pending.len, cs->segment_size);
@@ -428,6 +435,8 @@ reload(void)
 	pl.conf = c;
 	pl.spool.durable = c->sender.flush != FLUSH_NONE;
 	limits_refresh(&pl.limits, &pl.spool);
+	if (fwdsup_configure(&fwd, c) == -1)
+		log_warn("reload: forwarder hosts");
 }
 
 static void
@@ -441,7 +450,7 @@ tick(void)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (sp->size > 0 && now.tv_sec - sp->first_write.tv_sec >=
 	    (time_t)cs->segment_age) {
-		if (spool_rotate(sp) == -1)
+		if (spool_rotate(sp) == -1 && errno != EAGAIN)
 			set_error("creating segment %016" PRIx64 ": %s",
 			    sp->seq + 1, strerror(errno));
 		pl.since_sync_records = pl.since_sync_bytes = 0;
@@ -451,13 +460,16 @@ tick(void)
 	if (limits_refresh(&pl.limits, sp) == -1)
 		log_warn("spool %s", sp->path);
 	retry_pending();
+	/* Quiet for a while and under the limits: the episode is over. */
 	if (!have_pending && pl.limits.state == LIMIT_FULL &&
+	    now.tv_sec - pl.limits.last_refusal >= LIMITS_QUIET &&
 	    !limits_over(&pl.limits, cs, sp, 0)) {
 		limits_episode_end(&pl.limits, cs);
 		set_state(ST_RUNNING);
 	}
 	if (sock_path != NULL && infd == -1 && now.tv_sec >= reconnect_at)
 		input_connect();
+	fwdsup_tick(&fwd);
 	if (now.tv_sec - last_status >= (time_t)cs->status_interval) {
 		status_write(&pl.status, &pl);
 		last_status = now.tv_sec;
@@ -478,10 +490,15 @@ handle_signal(int sigfd)
 		case SIGHUP:
 			reload();
 			break;
-		case SIGCHLD:
-			while (waitpid(-1, NULL, WNOHANG) > 0)
-				;
+		case SIGCHLD: {
+			pid_t pid;
+			int st;
+
+			/* The forwarder, or a spool_full_action program. */
+			while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+				fwdsup_reaped(&fwd, pid, st);
 			break;
+		}
 		}
 	}
 	return 0;
@@ -571,6 +588,11 @@ main(int argc, char *argv[])
 		input_connect();
 	else
 		input_setup_stdin();
+	if (fwdsup_init(&fwd, &pl, conf_path, debug ? 'd' : fg ? 'f' : 0,
+	    epfd) == -1 || fwdsup_configure(&fwd, pl.conf) == -1)
+		fatal("forwarder setup");
+	pl.fwd = &fwd;
+	fwdsup_tick(&fwd);
 
 	log_info("started: spool %s (id %s), segment %016" PRIx64 ", reading %s",
 	    pl.spool.path, pl.spool.id, pl.spool.seq,
@@ -595,11 +617,15 @@ main(int argc, char *argv[])
 					tick();
 			} else if (evs[i].data.fd == infd)
 				read_input();
+			else if (evs[i].data.fd == fwd.fd)
+				fwdsup_read(&fwd);
 		}
 		if (busy && !stop)
 			read_input();
 	}
 
+	/* Bounded (2 s): auditd may be waiting for us in waitpid. */
+	fwdsup_stop(&fwd);
 	set_state(ST_STOPPING);
 	if (have_pending) {
 		log_warnx("stopping while blocked: %" PRIu64 " framed records "
@@ -607,6 +633,8 @@ main(int argc, char *argv[])
 		drop(pending.records, pending.len);
 	}
 	intake_eof(&pl.intake, &pl.c);
+	if (pl.limits.state == LIMIT_FULL)	/* report its drops all the same */
+		limits_episode_end(&pl.limits, &pl.conf->sender);
 	if (pl.spool.durable)
 		syncer_sync(pl.spool.syncer, pl.spool.fd, pl.spool.seq,
 		    pl.spool.size, 0);
@@ -623,6 +651,8 @@ main(int argc, char *argv[])
 	spool_close(&pl.spool);
 	intake_free(&pl.intake);
 	status_close(&pl.status);
+	fwdsup_free(&fwd);
+	pl.fwd = NULL;
 	conf_free(pl.conf);
 	return 0;
 }

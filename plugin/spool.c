@@ -28,7 +28,8 @@
 #include "audisp-dist.h"
 #include "log.h"
 
-#define RECOVER_CHUNK	65536
+#define RECOVER_CHUNK		65536
+#define SYNCER_MAX_BACKLOG	64
 
 int
 seg_name(char *buf, size_t len, uint64_t seq, int open)
@@ -124,9 +125,8 @@ cmp_seq(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* All segments in the spool, sorted by sequence number. */
-static int
-list_segments(int dirfd, struct spool_seg **out, size_t *nout)
+int
+spool_list(int dirfd, struct spool_seg **out, size_t *nout)
 {
 	struct spool_seg *v = NULL, *nv;
 	size_t n = 0, cap = 0;
@@ -288,6 +288,8 @@ check_closed(struct spool *sp, struct spool_seg *seg)
 	return 0;
 }
 
+static int	share_fd(int, gid_t, mode_t);
+
 static int
 create_segment(struct spool *sp, uint64_t seq)
 {
@@ -297,7 +299,65 @@ create_segment(struct spool *sp, uint64_t seq)
 	seg_name(name, sizeof(name), seq, 1);
 	fd = openat(sp->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_APPEND |
 	    O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd != -1 && sp->gid != (gid_t)-1 && share_fd(fd, sp->gid,
+	    0640) == -1) {
+		log_warn("spool %s: segment %s: giving it to group %u",
+		    sp->path, name, (unsigned)sp->gid);
+		/* Still written: the forwarder will say it cannot read it. */
+	}
 	return fd;
+}
+
+/* Root owns everything; the forwarder's group may read. */
+static int
+share_fd(int fd, gid_t gid, mode_t mode)
+{
+	if (fchown(fd, 0, gid) == -1 || fchmod(fd, mode) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+share_name(struct spool *sp, const char *name, gid_t gid)
+{
+	int fd, rc;
+
+	if ((fd = openat(sp->dirfd, name, O_RDONLY | O_CLOEXEC |
+	    O_NOFOLLOW | O_NONBLOCK)) == -1)
+		return errno == ENOENT ? 0 : -1;
+	rc = share_fd(fd, gid, 0640);
+	close(fd);
+	return rc;
+}
+
+int
+spool_share(struct spool *sp, gid_t gid)
+{
+	struct spool_seg *segs;
+	char name[SEG_NAME_LEN + 8];
+	size_t n, i;
+	int rc = 0;
+
+	/* New segments first, so that none is missed by the walk below. */
+	sp->gid = gid;
+	if (share_fd(sp->dirfd, gid, 0750) == -1 ||
+	    share_name(sp, SPOOL_ID_FILE, gid) == -1) {
+		log_warn("spool %s: giving it to group %u", sp->path,
+		    (unsigned)gid);
+		return -1;
+	}
+	if (spool_list(sp->dirfd, &segs, &n) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		seg_name(name, sizeof(name), segs[i].seq, segs[i].open);
+		if (share_name(sp, name, gid) == -1) {
+			log_warn("spool %s: segment %s: giving it to group %u",
+			    sp->path, name, (unsigned)gid);
+			rc = -1;
+		}
+	}
+	free(segs);
+	return rc;
 }
 
 int
@@ -307,10 +367,10 @@ spool_open(struct spool *sp, const char *path, char *err, size_t errlen)
 	size_t nsegs = 0, i;
 	uint64_t maxseq = 0, size;
 	struct stat st;
-	int reuse = 0;
 
 	memset(sp, 0, sizeof(*sp));
 	sp->dirfd = sp->lockfd = sp->fd = -1;
+	sp->gid = (gid_t)-1;
 	sp->durable = 1;
 	if ((sp->path = strdup(path)) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -343,7 +403,7 @@ spool_open(struct spool *sp, const char *path, char *err, size_t errlen)
 		    "(%s/%s is locked)", path, path, SPOOL_LOCK_FILE);
 		goto fail;
 	}
-	if (list_segments(sp->dirfd, &segs, &nsegs) == -1) {
+	if (spool_list(sp->dirfd, &segs, &nsegs) == -1) {
 		snprintf(err, errlen, "spool directory %s: %s", path,
 		    strerror(errno));
 		goto fail;
@@ -362,7 +422,12 @@ spool_open(struct spool *sp, const char *path, char *err, size_t errlen)
 		}
 	}
 
-	/* Close what a previous run left open; reuse the last if empty. */
+	/*
+	 * Close what a previous run left open.  Its number is never reused,
+	 * even when it is empty: a crash may have emptied it after the
+	 * forwarder shipped part of it, and a receiver holding those bytes
+	 * must not be sent different ones under the same number.
+	 */
 	for (i = 0; i < nsegs; i++) {
 		if (segs[i].seq > maxseq)
 			maxseq = segs[i].seq;
@@ -375,10 +440,6 @@ spool_open(struct spool *sp, const char *path, char *err, size_t errlen)
 				goto fail;
 			}
 			continue;
-		}
-		if (i == nsegs - 1 && segs[i].size == 0) {
-			reuse = 1;
-			break;
 		}
 		if (i == nsegs - 1) {
 			/* Keep the highest number in use: create the next first. */
@@ -399,14 +460,7 @@ spool_open(struct spool *sp, const char *path, char *err, size_t errlen)
 		segs[i].size = size;
 		segs[i].open = size == 0 ? -1 : 0;	/* -1: removed */
 	}
-	if (reuse) {
-		char name[SEG_NAME_LEN + 8];
-
-		sp->seq = maxseq;
-		seg_name(name, sizeof(name), sp->seq, 1);
-		sp->fd = openat(sp->dirfd, name, O_WRONLY | O_APPEND |
-		    O_CLOEXEC | O_NOFOLLOW);
-	} else if (sp->fd == -1) {
+	if (sp->fd == -1) {
 		sp->seq = maxseq + 1;
 		sp->fd = create_segment(sp, sp->seq);
 	}
@@ -461,13 +515,17 @@ spool_scan(struct spool *sp)
 	struct spool_seg *segs;
 	size_t n, i;
 
-	if (list_segments(sp->dirfd, &segs, &n) == -1)
+	if (spool_list(sp->dirfd, &segs, &n) == -1)
 		return -1;
 	sp->closed_bytes = 0;
 	sp->closed_count = 0;
 	sp->oldest_seq = 0;
 	for (i = 0; i < n; i++) {
-		if (segs[i].open || segs[i].seq >= sp->seq)
+		/*
+		 * Everything before the open segment counts, including
+		 * segments rotated but not yet renamed by the syncer.
+		 */
+		if (segs[i].seq >= sp->seq)
 			continue;
 		if (sp->oldest_seq == 0)
 			sp->oldest_seq = segs[i].seq;
@@ -491,6 +549,15 @@ spool_rotate(struct spool *sp)
 
 	if (sp->size == 0)
 		return 0;
+	/*
+	 * Each closed segment keeps its descriptor until the syncer is done
+	 * with it; tiny segments in a burst must not run us out of them.
+	 * The open segment just grows past segment_size meanwhile.
+	 */
+	if (syncer_backlog(sp->syncer) >= SYNCER_MAX_BACKLOG) {
+		errno = EAGAIN;
+		return -1;
+	}
 	if ((fd = create_segment(sp, sp->seq + 1)) == -1) {
 		log_warn("spool %s: creating segment %016" PRIx64, sp->path,
 		    sp->seq + 1);
@@ -558,11 +625,12 @@ spool_write(struct spool *sp, const char *buf, size_t len,
 			nl = memchr(p, '\n', rem);
 			VERIFY(nl != NULL);
 			chunk = (size_t)(nl - p) + 1;
-		} else {
-			if (spool_rotate(sp) == -1)
-				break;
+		} else if (spool_rotate(sp) == 0)
 			continue;
-		}
+		else if (errno == EAGAIN)
+			chunk = rem;		/* the syncer is behind: grow */
+		else
+			break;
 		if (sp->size == 0)
 			clock_gettime(CLOCK_MONOTONIC, &sp->first_write);
 		w = seg_write_lines(sp, p, chunk);
@@ -570,8 +638,9 @@ spool_write(struct spool *sp, const char *buf, size_t len,
 		written += (size_t)w;
 		if ((size_t)w < chunk)
 			break;
-		if (sp->size >= segment_size)
-			spool_rotate(sp);
+		if (sp->size >= segment_size && spool_rotate(sp) == -1 &&
+		    errno != EAGAIN)
+			break;
 	}
 	return written;
 }
@@ -583,7 +652,7 @@ spool_drop_oldest(struct spool *sp, uint64_t *records, uint64_t *bytes)
 	size_t n, i;
 	int rc = -1;
 
-	if (list_segments(sp->dirfd, &segs, &n) == -1)
+	if (spool_list(sp->dirfd, &segs, &n) == -1)
 		return -1;
 	for (i = 0; i < n && rc == -1; i++) {
 		char name[SEG_NAME_LEN + 8], *buf;
@@ -625,17 +694,31 @@ spool_drop_oldest(struct spool *sp, uint64_t *records, uint64_t *bytes)
 int64_t
 spool_oldest_record_time(struct spool *sp)
 {
+	return spool_record_time(sp, sp->oldest_seq ? sp->oldest_seq :
+	    sp->seq, 0);
+}
+
+int64_t
+spool_record_time(struct spool *sp, uint64_t seq, uint64_t off)
+{
 	char name[SEG_NAME_LEN + 8], buf[512], *p, *end;
-	uint64_t seq = sp->oldest_seq ? sp->oldest_seq : sp->seq;
 	int64_t t = 0;
 	ssize_t r;
 	int fd;
 
+	/*
+	 * The open one may be closed meanwhile, and a closed one may not be
+	 * renamed by the syncer yet: try both names.
+	 */
 	seg_name(name, sizeof(name), seq, seq == sp->seq);
 	if ((fd = openat(sp->dirfd, name, O_RDONLY | O_CLOEXEC |
-	    O_NOFOLLOW)) == -1)
-		return -1;
-	r = pread(fd, buf, sizeof(buf) - 1, 0);
+	    O_NOFOLLOW)) == -1) {
+		seg_name(name, sizeof(name), seq, seq != sp->seq);
+		if ((fd = openat(sp->dirfd, name, O_RDONLY | O_CLOEXEC |
+		    O_NOFOLLOW)) == -1)
+			return -1;
+	}
+	r = pread(fd, buf, sizeof(buf) - 1, (off_t)off);
 	close(fd);
 	if (r <= 0)
 		return -1;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "audisp-dist.h"
+#include "forwarder.h"
 #include "log.h"
 
 #define STATUS_MAX_SIZE	(1024 * 1024)
@@ -105,6 +106,35 @@ put(char **p, char *end, const char *fmt, ...)
 		*p += (size_t)n < (size_t)(end - *p) ? (size_t)n : (size_t)(end - *p);
 }
 
+/*
+ * Time of the oldest record that some host has not acknowledged; with no
+ * host, of the oldest record in the spool.  -1: none.
+ */
+static int64_t
+oldest_unshipped(struct plugin *pl, const struct spool_seg *segs, size_t n)
+{
+	struct fwd_pos at, first = { 0, 0, 0 };
+	const struct conf_host *h;
+	int any = 0;
+
+	if (pl->conf->sender.hosts == NULL)
+		return spool_total(&pl->spool) > 0 ?
+		    spool_oldest_record_time(&pl->spool) : -1;
+	for (h = pl->conf->sender.hosts; h != NULL; h = h->next) {
+		struct fwd_hoststat *hs = pl->fwd != NULL ?
+		    fwdsup_host(pl->fwd, h->name) : NULL;
+		static const struct fwd_pos none;
+
+		if (!fwd_first_unacked(hs != NULL ? &hs->ack : &none, segs, n,
+		    &at))
+			continue;
+		if (!any || fwd_pos_cmp(&at, &first) < 0)
+			first = at;
+		any = 1;
+	}
+	return any ? spool_record_time(&pl->spool, first.seq, first.size) : -1;
+}
+
 size_t
 status_format(char *buf, size_t len, struct plugin *pl,
     const struct timespec *now)
@@ -113,7 +143,9 @@ status_format(char *buf, size_t len, struct plugin *pl,
 	const struct spool *sp = &pl->spool;
 	const struct conf_host *h;
 	char *p = buf, *end = buf + len - 1, ts[32];
+	struct spool_seg *segs;
 	uint64_t dseq, dsize;
+	size_t nsegs;
 	int64_t oldest;
 	struct tm tm;
 	const char *e;
@@ -121,7 +153,11 @@ status_format(char *buf, size_t len, struct plugin *pl,
 	gmtime_r(&now->tv_sec, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	syncer_durable(sp->syncer, &dseq, &dsize);
-	oldest = spool_oldest_record_time(&pl->spool);
+	if (spool_list(sp->dirfd, &segs, &nsegs) == -1) {
+		segs = NULL;
+		nsegs = 0;
+	}
+	oldest = oldest_unshipped(pl, segs, nsegs);
 	put(&p, end, "%s state=%s records_in=%" PRIu64 " bytes_in=%" PRIu64
 	    " records_spooled=%" PRIu64 " bytes_spooled=%" PRIu64
 	    " dropped_records=%" PRIu64 " dropped_bytes=%" PRIu64
@@ -136,15 +172,23 @@ status_format(char *buf, size_t len, struct plugin *pl,
 	    sp->closed_count + 1, spool_total(sp), cs->spool_max_size,
 	    pl->limits.fs_free, sp->seq, sp->size,
 	    dseq == sp->seq ? dsize : 0);
-	if (oldest >= 0 && spool_total(sp) > 0)
+	if (oldest >= 0)
 		put(&p, end, " oldest_unshipped_age=%lld",
 		    (long long)(time(NULL) > oldest ? time(NULL) - oldest : 0));
 	else
 		put(&p, end, " oldest_unshipped_age=none");
-	/* Nothing ships yet: say so rather than print zeros. */
-	put(&p, end, " forwarder=none");
-	for (h = cs->hosts; h != NULL; h = h->next)
-		put(&p, end, " unacked.%s=unknown", h->name);
+	put(&p, end, " forwarder=%s", pl->fwd != NULL ?
+	    fwdsup_run_name(pl->fwd) : "none");
+	for (h = cs->hosts; h != NULL; h = h->next) {
+		struct fwd_hoststat *hs = pl->fwd != NULL ?
+		    fwdsup_host(pl->fwd, h->name) : NULL;
+		static const struct fwd_pos none;
+
+		put(&p, end, " receiver.%s=%s unacked.%s=%" PRIu64, h->name,
+		    fwd_rstate_name(hs != NULL ? hs->state : RS_UNKNOWN),
+		    h->name, fwd_unacked_bytes(hs != NULL ? &hs->ack : &none,
+		    segs, nsegs));
+	}
 	if (pl->kernel_lost >= 0)
 		put(&p, end, " kernel_lost=%lld kernel_backlog=%lld",
 		    (long long)pl->kernel_lost, (long long)pl->kernel_backlog);
@@ -159,6 +203,7 @@ status_format(char *buf, size_t len, struct plugin *pl,
 		p[-1] = '\n';
 	}
 	*p = '\0';
+	free(segs);
 	return (size_t)(p - buf);
 }
 

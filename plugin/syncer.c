@@ -239,6 +239,19 @@ syncer_drain(struct syncer *s, unsigned timeout_sec)
 	return rc;
 }
 
+unsigned
+syncer_backlog(struct syncer *s)
+{
+	struct close_job *j;
+	unsigned n = 0;
+
+	pthread_mutex_lock(&s->mtx);
+	for (j = s->jobs; j != NULL; j = j->next)
+		n++;
+	pthread_mutex_unlock(&s->mtx);
+	return n;
+}
+
 void
 syncer_durable(struct syncer *s, uint64_t *seq, uint64_t *size)
 {

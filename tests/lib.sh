@@ -508,3 +508,198 @@ status_value()
 {
 	tail -n 1 "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1
 }
+
+# --- shipping: background processes, TLS material, receiver, trails ----------
+# Used by the tests of the shipping path (tests/integration/5*.sh, 6*.sh).
+
+declare -A _BG_PIDS=()
+_BG_HOOKED=0
+BG_PID=
+
+# bg_start NAME LOG CMD [ARG...]: run CMD in the background, stdin from
+# /dev/null, stdout and stderr appended to LOG.  Its pid goes to BG_PID and
+# is remembered under NAME: at exit it is SIGKILLed with what it started.
+bg_start()
+{
+	local name=$1 log=$2
+	shift 2
+	"$@" </dev/null >>"$log" 2>&1 &
+	BG_PID=$!
+	_BG_PIDS[$name]=$BG_PID
+	if [ "$_BG_HOOKED" = 0 ]; then
+		_BG_HOOKED=1
+		on_exit _bg_cleanup
+	fi
+}
+
+# bg_pid NAME: the pid of NAME if it is still running, else nothing.
+bg_pid()
+{
+	local p=${_BG_PIDS[$1]:-}
+	[ -n "$p" ] && pid_alive "$p" && echo "$p"
+	return 0
+}
+
+# bg_stop NAME [SIGNAL] [TIMEOUT]: send SIGNAL (default TERM; 0 sends
+# nothing, to wait for an exit caused otherwise) to NAME, wait (bounded,
+# default 10 s) for it to exit, and reap it; then its exit status is in
+# BG_RC.  After the timeout it is SIGKILLed, with what it started, and
+# bg_stop returns 1.
+bg_stop()
+{
+	local name=$1 sig=${2:-TERM} timeout=${3:-10} p kids rc=0
+	p=${_BG_PIDS[$name]:-}
+	BG_RC=
+	[ -n "$p" ] || return 0
+	kids=$(descendants "$p")
+	kill "-$sig" "$p" 2>/dev/null
+	if ! wait_for '! pid_alive "$p"' "$timeout"; then
+		# shellcheck disable=SC2086
+		kill -KILL "$p" $kids 2>/dev/null
+		rc=1
+	fi
+	wait "$p" 2>/dev/null
+	BG_RC=$?
+	unset '_BG_PIDS[$name]'
+	return $rc
+}
+
+_bg_cleanup()
+{
+	local n p
+	for n in "${!_BG_PIDS[@]}"; do
+		p=${_BG_PIDS[$n]}
+		# shellcheck disable=SC2046
+		kill -KILL "$p" $(descendants "$p") 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	_BG_PIDS=()
+}
+
+# free_port: a random TCP port from 20000-59999 that nothing on this host
+# listens on or uses.
+free_port()
+{
+	local p i
+	need_cmd ss
+	for ((i = 0; i < 200; i++)); do
+		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		if [ -z "$(ss -Htan "( sport = :$p or dport = :$p )" 2>/dev/null)" ]; then
+			echo "$p"
+			return 0
+		fi
+	done
+	fail "free_port: no free port after 200 tries"
+}
+
+# port_listening PORT: true when something listens on TCP PORT.
+port_listening()
+{
+	[ -n "$(ss -Hltn "( sport = :$1 )" 2>/dev/null)" ]
+}
+
+# rand_password: a fresh random password.
+rand_password()
+{
+	openssl rand -base64 24
+}
+
+# tls_ca DIR NAME: a throwaway CA, DIR/NAME.pem and DIR/NAME.key.
+tls_ca()
+{
+	need_cmd openssl
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+	    -nodes -days 2 -subj "/CN=adtest CA $2" \
+	    -addext basicConstraints=critical,CA:TRUE \
+	    -addext keyUsage=critical,keyCertSign,cRLSign \
+	    -keyout "$1/$2.key" -out "$1/$2.pem" >/dev/null 2>&1 ||
+	    fail "tls_ca: openssl req failed"
+	chmod 0600 "$1/$2.key"
+}
+
+# tls_cert DIR NAME [CA]: an EC P-256 key DIR/NAME.key and certificate
+# DIR/NAME.pem for localhost and 127.0.0.1: self-signed, or signed by the
+# CA made by tls_ca DIR CA.
+tls_cert()
+{
+	local dir=$1 name=$2 ca=${3:-}
+	local san="subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1"
+	need_cmd openssl
+	if [ -z "$ca" ]; then
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+		    -nodes -days 2 -subj "/CN=localhost" -addext "$san" \
+		    -keyout "$dir/$name.key" -out "$dir/$name.pem" >/dev/null 2>&1 ||
+		    fail "tls_cert: openssl req failed"
+	else
+		openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+		    -nodes -subj "/CN=localhost" -keyout "$dir/$name.key" \
+		    -out "$dir/$name.csr" >/dev/null 2>&1 &&
+		printf '%s\n' "$san" "basicConstraints=CA:FALSE" \
+		    "extendedKeyUsage=serverAuth,clientAuth" > "$dir/$name.ext" &&
+		openssl x509 -req -in "$dir/$name.csr" -CA "$dir/$ca.pem" \
+		    -CAkey "$dir/$ca.key" -CAcreateserial -days 2 \
+		    -extfile "$dir/$name.ext" -out "$dir/$name.pem" >/dev/null 2>&1 ||
+		    fail "tls_cert: could not sign $name with $ca"
+	fi
+	chmod 0600 "$dir/$name.key"
+}
+
+# tls_fingerprint CERT: "SHA256=AA:BB:..." as `openssl x509 -fingerprint
+# -sha256` prints it.
+tls_fingerprint()
+{
+	openssl x509 -in "$1" -noout -fingerprint -sha256 |
+	    sed 's/^[^=]*Fingerprint=/SHA256=/'
+}
+
+# tls_pubkey_pin CERT: "sha256//BASE64" of the certificate's public key.
+tls_pubkey_pin()
+{
+	printf 'sha256//%s\n' "$(openssl x509 -in "$1" -noout -pubkey |
+	    openssl pkey -pubin -outform DER | openssl dgst -sha256 -binary |
+	    openssl base64 -A)"
+}
+
+# trail_files DIR: the names ausearch -if DIR reads, oldest first
+# (audit.log.N ... audit.log.1 audit.log), stopping at the first gap.
+trail_files()
+{
+	local d=$1 n=1
+	while [ -e "$d/audit.log.$n" ]; do
+		n=$((n + 1))
+	done
+	while ((--n >= 1)); do
+		echo "$d/audit.log.$n"
+	done
+	[ ! -e "$d/audit.log" ] || echo "$d/audit.log"
+}
+
+# trail_cat DIR: a host's whole trail, oldest first, as ausearch reads it.
+trail_cat()
+{
+	local f
+	for f in $(trail_files "$1"); do
+		cat "$f"
+	done
+}
+
+# trail_size DIR: bytes in a host's trail (0 when there is none).
+trail_size()
+{
+	local f n=0
+	for f in $(trail_files "$1"); do
+		n=$((n + $(stat -c %s "$f")))
+	done
+	echo "$n"
+}
+
+# feed_input INPUT OUT: OUT is INPUT plus one more record.  Feed OUT with
+# `feed -w SIZE:GOFILE` (SIZE the size of INPUT, less the -o offset) and the
+# plugin gets all of INPUT but stays running, with no partial line, until
+# GOFILE exists: feed pauses before the extra record, and sends the end of
+# input only after it.
+feed_input()
+{
+	{ cat "$1"; printf 'type=EOE msg=audit(4000000000.000:4294967295):\n'; } > "$2" ||
+	    fail "feed_input: cannot write $2"
+}

@@ -4,7 +4,7 @@
  * killing it with SIGKILL after a delay.
  *
  *   feed [-b BYTES] [-k USEC] [-o OFFSET] [-p FILE] [-r RATE] [-t SEC]
- *	INPUT CMD [ARG...]
+ *	[-w BYTES:FILE] INPUT CMD [ARG...]
  *
  *   -b BYTES	socket send buffer (SO_SNDBUFFORCE as root), so that the
  *		command can read more than the default ~200 KB at a time
@@ -12,9 +12,10 @@
  *		(0: at once, possibly before it even runs)
  *   -o OFFSET	start at byte OFFSET of INPUT
  *   -p FILE	keep the number of bytes written so far in FILE (replaced
- *		atomically, at most every 20 ms and at the end)
+ *		atomically after each write)
  *   -r RATE	write at most RATE bytes per second on average
  *   -t SEC	give up after SEC seconds (default 120): SIGKILL, exit 124
+ *   -w BYTES:FILE  after writing BYTES, pause until FILE exists
  *
  * At the end of INPUT the socket is shut down for writing (the command
  * sees EOF); feed then waits for the command.  Its exit status is the
@@ -69,7 +70,7 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: feed [-b bytes] [-k usec] [-o offset] [-p file] "
-	    "[-r rate] [-t sec] input cmd [arg ...]\n");
+	    "[-r rate] [-t sec] [-w bytes:file] input cmd [arg ...]\n");
 	exit(2);
 }
 
@@ -77,17 +78,26 @@ int
 main(int argc, char *argv[])
 {
 	static char buf[BUF_SIZE];
-	const char *prog_path = NULL;
-	int64_t kill_us = -1, start, deadline, last_prog = 0;
-	uint64_t offset = 0, fed = 0, rate = 0;
+	const char *prog_path = NULL, *go_path = NULL;
+	int64_t kill_us = -1, start, deadline;
+	uint64_t offset = 0, fed = 0, rate = 0, pause_at = UINT64_MAX;
+	uint64_t shown = 0;
 	size_t have = 0, off = 0;
 	int sndbuf = 0;
 	unsigned timeout = 120;
 	int ch, sv[2], in, status, eof = 0, dead = 0, killed = 0;
 	pid_t pid;
 
-	while ((ch = getopt(argc, argv, "+b:k:o:p:r:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "+b:k:o:p:r:t:w:")) != -1) {
+		char *colon;
+
 		switch (ch) {
+		case 'w':
+			pause_at = strtoull(optarg, &colon, 10);
+			if (*colon != ':' || colon[1] == '\0')
+				usage();
+			go_path = colon + 1;
+			break;
 		case 'b':
 			sndbuf = atoi(optarg);
 			break;
@@ -206,6 +216,17 @@ main(int argc, char *argv[])
 		if (wait_ms > 20)
 			wait_ms = 20;
 		len = have - off;
+		if (fed >= pause_at && go_path != NULL) {
+			struct timespec nap = { 0, 5000000 };
+
+			if (access(go_path, F_OK) == -1) {
+				nanosleep(&nap, NULL);
+				goto prog;
+			}
+			go_path = NULL;
+		}
+		if (go_path != NULL && len > pause_at - fed)
+			len = (size_t)(pause_at - fed);
 		if (rate > 0) {
 			/* What the rate allows by now; else nap until it does. */
 			uint64_t allowed = (uint64_t)(t - start) * rate / 1000000;
@@ -233,9 +254,9 @@ main(int argc, char *argv[])
 		off += (size_t)w;
 		fed += (uint64_t)w;
 prog:
-		if (prog_path != NULL && t - last_prog >= 20000) {
+		if (prog_path != NULL && fed != shown) {
 			progress(prog_path, fed);
-			last_prog = t;
+			shown = fed;
 		}
 	}
 	if (!dead && waitpid(pid, &status, 0) != pid) {

@@ -18,7 +18,7 @@ set -eu -o pipefail
 # shellcheck source=tests/lib.sh
 . tests/lib.sh
 
-ROUNDS=${ADTEST_CRASH_ROUNDS:-30}
+ROUNDS=${ADTEST_CRASH_ROUNDS:-40}
 MB=${ADTEST_CRASH_MB:-48}
 SAMPLE=${ADTEST_SAMPLE:-tests/data/sample-enriched.log}
 SEED=${ADTEST_SEED:-$$}
@@ -35,7 +35,7 @@ t0=$(now_ms)
 info "seed $SEED (ADTEST_SEED=$SEED replays this run)"
 
 # The sample must be a stream of whole records, as auditd sends them.
-if grep -avqE '^(node=[^ ]+ )?type=[^ ]+ msg=audit\([0-9]+\.[0-9]+:[0-9]+\): ' "$SAMPLE"; then
+if grep -avqE '^(node=[^ ]+ )?type=[^ ]+ msg=audit\([0-9]+\.[0-9]+:[0-9]+\):( |$)' "$SAMPLE"; then
 	fail "$SAMPLE holds a line that is not an audit record"
 fi
 [ "$(tail -c 1 "$SAMPLE" | od -An -tx1 | tr -d ' ')" = 0a ] ||
@@ -64,24 +64,6 @@ seq_of()	# PATH: the segment's sequence number
 	echo $((16#${n%%.*}))
 }
 
-ends_with_newline()
-{
-	[ "$(tail -c 1 "$1" | od -An -tx1 | tr -d ' ')" = 0a ]
-}
-
-# Bytes after the last newline of a file (all of it if it has none).
-torn_length()
-{
-	perl -e '
-		my $f = shift; my $sz = -s $f;
-		open(my $fh, "<", $f) or die "$f: $!\n";
-		my $n = $sz < 1048576 ? $sz : 1048576;
-		seek($fh, $sz - $n, 0); read($fh, my $b, $n) == $n or die;
-		my $i = rindex($b, "\n");
-		die "$f: no newline in its last MiB\n" if $i < 0 && $n < $sz;
-		print $n - $i - 1, "\n";' "$1"
-}
-
 # The line of FILE starting at byte OFFSET, or its first LEN bytes.
 line_at()	# FILE OFFSET [LEN]
 {
@@ -93,32 +75,51 @@ line_at()	# FILE OFFSET [LEN]
 }
 
 # Look at the spool after a run.  Sets segs (paths in name order), TOT
-# (bytes in all), TORN (bytes after the last newline) and LASTNE (the last
-# non-empty segment).  Fails unless the names are strictly increasing, only
-# the last non-empty segment may end inside a line, and all of it is a
-# byte prefix of the input.
-check_spool()	# WHEN
+# (bytes in all), TORN (bytes after the last newline), LASTNE (the last
+# non-empty segment) and OPENS (.open files).  Fails unless the numbers are
+# strictly increasing, only the last non-empty segment ends inside a line
+# (WHOLE=1: none does), and all of it is a byte prefix of the input.
+check_spool()	# WHEN [WHOLE]
 {
-	local s prev=0 q n i last_ne=-1
+	local out
 	mapfile -t segs < <(spool_segments "$spool")
-	TOT=0 TORN=0 LASTNE=
-	for i in "${!segs[@]}"; do
-		s=${segs[i]}
-		q=$(seq_of "$s")
-		[ "$q" -gt "$prev" ] || fail "$1: segment ${s##*/} does not come after number $prev (duplicate or disorder)"
-		prev=$q
-		n=$(stat -c %s "$s")
-		TOT=$((TOT + n))
-		[ "$n" -gt 0 ] && last_ne=$i
-	done
-	[ "$last_ne" -ge 0 ] || return 0
-	for ((i = 0; i < last_ne; i++)); do
-		s=${segs[i]}
-		[ ! -s "$s" ] || ends_with_newline "$s" ||
-		    fail "$1: segment ${s##*/} ends inside a record and is not the last one written"
-	done
-	LASTNE=${segs[last_ne]}
-	TORN=$(torn_length "$LASTNE")
+	TOT=0 TORN=0 LASTNE='' OPENS=0
+	[ "${#segs[@]}" -gt 0 ] || return 0
+	# One pass over all segments (forks per segment would dominate).
+	out=$(perl -e '
+		my ($prev, $tot, $last, $opens, @bad) = (0, 0, -1, 0);
+		for my $i (0 .. $#ARGV) {
+			my $f = $ARGV[$i];
+			my ($hex) = $f =~ m{([0-9a-f]{16})\.(open|seg)$} or die "$f\n";
+			my $q = hex($hex);
+			$q > $prev or die "segment $hex does not come after number $prev (duplicate or disorder)\n";
+			$prev = $q;
+			$opens++ if $f =~ /\.open$/;
+			my $sz = -s $f;
+			$tot += $sz;
+			next if $sz == 0;
+			$last = $i;
+			open(my $fh, "<", $f) or die "$f: $!\n";
+			my $n = $sz < 1048576 ? $sz : 1048576;
+			seek($fh, $sz - $n, 0);
+			read($fh, my $b, $n) == $n or die "$f: short read\n";
+			my $j = rindex($b, "\n");
+			die "$hex: no newline in its last MiB\n" if $j < 0 && $n < $sz;
+			push @bad, [$hex, $n - $j - 1];
+		}
+		my $torn = 0;
+		for my $b (@bad) {
+			next if $b->[1] == 0;
+			die "segment $b->[0] ends inside a record and is not the last one written\n"
+			    if $b != $bad[-1];
+			$torn = $b->[1];
+		}
+		print "$tot $torn $last $opens\n";' "${segs[@]}" 2>&1) ||
+	    fail "$1: $out"
+	read -r TOT TORN last OPENS <<< "$out"
+	[ "$last" -lt 0 ] || LASTNE=${segs[last]}
+	[ "${2:-0}" = 0 ] || [ "$TORN" = 0 ] ||
+	    fail "$1: ${LASTNE##*/} ends with a torn record of $TORN bytes"
 	if ! cat "${segs[@]}" | cmp -n "$TOT" - "$input" >&2; then
 		fail "$1: the spool ($TOT bytes in ${#segs[@]} segments) is not a prefix of the input"
 	fi
@@ -145,13 +146,13 @@ check_cuts()	# LOG WHEN
 		fi
 		cut_logged=$((cut_logged + 1))
 		cut_bytes=$((cut_bytes + n))
-		pend_name= pend_len=0
+		pend_name='' pend_len=0
 	done < <(grep -E 'cut a torn record of [0-9]+ bytes' "$1" || :)
 }
 
 K=0 kills=0 early_kills=0 finished=0 natural=0 simulated=0
 cut_logged=0 cut_bytes=0 silent=0 max_open=0
-pend_name= pend_len=0
+pend_name='' pend_len=0
 declare -A may_vanish=()	# segments that held nothing but a torn tail
 
 for ((i = 1; i <= ROUNDS; i++)); do
@@ -171,7 +172,7 @@ for ((i = 1; i <= ROUNDS; i++)); do
 	3)	delay=$((2000 + RANDOM % 18000)) ;;	# full speed
 	*)	delay=$((2000 + (RANDOM * 32768 + RANDOM) % 148000))
 		# Pace the stream so that the kills keep landing inside it.
-		rate=$(( (size - K) / (ROUNDS - i + 4) * 1000000 / delay ))
+		rate=$(( (size - K) * 1000000 / (ROUNDS - i + 4) / delay ))
 		[ "$rate" -gt 0 ] || rate=1000 ;;
 	esac
 
@@ -190,8 +191,7 @@ for ((i = 1; i <= ROUNDS; i++)); do
 	check_cuts "$T/log.$i" "round $i"
 	check_spool "round $i"
 
-	opens=$(printf '%s\n' "${segs[@]}" | grep -c '\.open$' || :)
-	[ "$opens" -le "$max_open" ] || max_open=$opens
+	[ "$OPENS" -le "$max_open" ] || max_open=$OPENS
 
 	if [ -n "$pend_name" ]; then
 		if [ "$TORN" -gt 0 ] && [ "${LASTNE##*/}" = "$pend_name" ] &&
@@ -202,7 +202,7 @@ for ((i = 1; i <= ROUNDS; i++)); do
 		elif ! grep -q 'started: spool' "$T/log.$i"; then
 			# Cut by a recovery killed before it could log it.
 			silent=$((silent + 1))
-			pend_name= pend_len=0
+			pend_name='' pend_len=0
 		else
 			fail "round $i: the torn tail ($pend_len bytes of $pend_name) vanished without a log line"
 		fi
@@ -223,6 +223,7 @@ for ((i = 1; i <= ROUNDS; i++)); do
 		case $last in
 		*.open)
 			linelen=$(line_at "$input" "$k2" | wc -c)
+			[ "$linelen" -ge 2 ] || fail "round $i: empty line at byte $k2 of the input"
 			len=$((1 + RANDOM % (linelen - 1)))
 			[ -s "$last" ] || may_vanish[$(seq_of "$last")]=1
 			line_at "$input" "$k2" "$len" >> "$last"
@@ -233,7 +234,7 @@ for ((i = 1; i <= ROUNDS; i++)); do
 		esac
 	fi
 	K=$k2
-	info "round $i: kill after $((delay / 1000)).$(printf %03d $((delay % 1000))) ms (${rate:+$((rate / 1024)) KiB/s, }segments $segsize, flush $flush): records end at $start_k -> $K, ${#segs[@]} segments, $opens .open$how"
+	info "round $i: kill after $((delay / 1000)).$(printf %03d $((delay % 1000))) ms (${rate:+$((rate / 1024)) KiB/s, }segments $segsize, flush $flush): records end at $start_k -> $K, ${#segs[@]} segments, $OPENS .open$how"
 done
 
 # The last run reads the rest to EOF and exits on its own.
@@ -245,30 +246,26 @@ sanity_log "$T/log.final" "final run"
 [ "$rc" = 0 ] || { sed 's/^/  | /' "$T/log.final" | tail -20; fail "final run: audisp-dist exited with status $rc"; }
 check_cuts "$T/log.final" "final run"
 [ -z "$pend_name" ] || fail "final run: the torn tail of $pend_name ($pend_len bytes) was not cut"
-check_spool "final run"
-[ "$TORN" = 0 ] || fail "final run: ${LASTNE##*/} ends with a torn record of $TORN bytes"
+check_spool "final run" 1
 [ "$TOT" = "$size" ] || fail "final run: the spool holds $TOT bytes, the input $size"
 cat "${segs[@]}" | cmp - "$input" || fail "final run: the spool differs from the input"
 
-# Whole lines in every segment; one .open, the last; numbers from 1 with
-# no gap but where a segment held only a torn tail that recovery removed.
+# One .open, the last; numbers from 1 with no gap but where a segment held
+# only a torn tail that recovery removed.  (check_spool saw whole lines.)
 nseg=${#segs[@]} prev=0 gaps=0
 for ((j = 0; j < nseg; j++)); do
-	s=${segs[j]}
-	q=$(seq_of "$s")
+	s=${segs[j]##*/}
+	q=$((16#${s%%.*}))
 	while ((++prev < q)); do
 		[ -n "${may_vanish[$prev]:-}" ] ||
 		    fail "segment number $prev is missing and never held only a torn tail"
 		gaps=$((gaps + 1))
 	done
 	case $s in
-	*.open) [ "$j" = $((nseg - 1)) ] || fail "${s##*/} is still open after a clean exit" ;;
+	*.open) [ "$j" = $((nseg - 1)) ] || fail "$s is still open after a clean exit" ;;
 	*.seg)	[ "$j" -lt $((nseg - 1)) ] || fail "no .open segment after a clean exit" ;;
 	esac
-	[ ! -s "$s" ] || ends_with_newline "$s" || fail "${s##*/} does not end with a newline"
 done
-# Records are whole lines, so the line counts of the files add up.
-# shellcheck disable=SC2046
 spooled=$(cat "${segs[@]}" | wc -l)
 [ "$spooled" = "$records" ] || fail "the spool holds $spooled records, the input $records"
 

@@ -110,6 +110,35 @@ test_long_line(void)
 }
 
 static void
+test_long_whole_line(void)
+{
+	size_t biglen = 200 * 1024, len, n;
+	struct counters c = { 0 };
+	struct intake in;
+	char *s, out[64];
+
+	/* Whole in one read, or in many: refused either way. */
+	s = malloc(biglen + 32);
+	REQUIRE(s != NULL);
+	memset(s, 'a', biglen);
+	memcpy(s, "type=EXECVE a0=", 15);
+	s[biglen - 1] = '\n';
+	memcpy(s + biglen, "type=B b\n", 9);
+	len = biglen + 9;
+	REQUIRE(intake_init(&in, 512 * 1024) == 0);
+	n = feed(&in, &c, s, len, len, out, sizeof(out));
+	CHECK(n == 9 && memcmp(out, "type=B b\n", 9) == 0);
+	CHECK(c.rejected_records == 1 && c.rejected_bytes == biglen);
+	intake_free(&in);
+	memset(&c, 0, sizeof(c));
+	REQUIRE(intake_init(&in, 512 * 1024) == 0);
+	n = feed(&in, &c, s, len, 32768, out, sizeof(out));
+	CHECK(n == 9 && c.rejected_records == 1 && c.rejected_bytes == biglen);
+	intake_free(&in);
+	free(s);
+}
+
+static void
 test_partial_at_eof(void)
 {
 	const char *s = "type=A a\ntype=B trunc";
@@ -156,6 +185,7 @@ static const struct h_test tests[] = {
 	TEST(test_split_reads),
 	TEST(test_garbage),
 	TEST(test_long_line),
+	TEST(test_long_whole_line),
 	TEST(test_partial_at_eof),
 	TEST(test_empty),
 	TEST(test_record_valid),

@@ -1,0 +1,248 @@
+/*
+ * The forwarder: audisp-dist-forwarder reads the spool and ships it to
+ * every receiver of the sender block, each on its own connection and at
+ * its own pace.  audisp-dist starts and supervises it (fwd_super.c) and
+ * hears from it, over a socketpair, what each receiver has made durable;
+ * only then may a segment be deleted.
+ *
+ * This header is shared by both processes, so it declares nothing that
+ * needs OpenSSL: audisp-dist itself must not link it.
+ */
+#ifndef AUDISP_DIST_FORWARDER_H
+#define AUDISP_DIST_FORWARDER_H
+
+#include <sys/types.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "audisp-dist.h"
+#include "wire.h"
+
+#define FWD_PROG		"audisp-dist-forwarder"
+#define FWD_IPC_FD		3	/* the socketpair to audisp-dist */
+#define FWD_SPOOL_FD		4	/* the spool directory, read-only */
+#define FWD_LINE_MAX		1024	/* one message, newline included */
+#define FWD_REASON_MAX		400
+#define FWD_HOST_MAX		255
+#define FWD_BACKOFF_MIN		1	/* seconds */
+#define FWD_BACKOFF_MAX		60
+
+/*
+ * A position in the spool's stream: byte offset size of segment seq, and
+ * whether that segment is complete there.  seq 0 is "nothing".
+ */
+struct fwd_pos {
+	uint64_t	seq;
+	uint64_t	size;
+	int		complete;
+};
+
+/* (seq, size) order; complete is not compared. */
+int		 fwd_pos_cmp(const struct fwd_pos *, const struct fwd_pos *);
+
+/*
+ * fwd_ipc.c: what the forwarder tells audisp-dist, one text line each:
+ *   state HOST connecting|connected|backoff|error [REASON]
+ *   ack HOST SEQ SIZE COMPLETE
+ * SEQ is 16 hex digits as in segment names (0 when the receiver holds
+ * nothing of this spool), SIZE decimal, COMPLETE 0 or 1.  An ack says
+ * where the receiver's durable copy ends, and may go backwards (the
+ * receiver lost its copy): the last one counts.
+ */
+enum fwd_rstate {
+	RS_UNKNOWN,		/* nothing heard yet */
+	RS_CONNECTING,		/* resolving, connecting, handshaking */
+	RS_CONNECTED,		/* welcomed: shipping or up to date */
+	RS_BACKOFF,		/* waiting to retry after a failure */
+	RS_ERROR,		/* waiting longer: configuration or peer
+				   refuses (authentication, pins, resume) */
+};
+
+enum fwd_msg_type { FWD_MSG_STATE, FWD_MSG_ACK };
+
+struct fwd_msg {
+	enum fwd_msg_type type;
+	char		 host[FWD_HOST_MAX + 1];
+	enum fwd_rstate	 state;			/* FWD_MSG_STATE */
+	char		 reason[FWD_REASON_MAX + 1];
+	struct fwd_pos	 ack;			/* FWD_MSG_ACK */
+};
+
+const char	*fwd_rstate_name(enum fwd_rstate);
+/* The line with its newline; -1 if it does not fit (reasons are cut). */
+int		 fwd_msg_format(char *buf, size_t len, const struct fwd_msg *);
+/* One line without its newline; -1 unless it is exactly well formed. */
+int		 fwd_msg_parse(const char *line, size_t len, struct fwd_msg *);
+
+/*
+ * fwd_acks.c: the plugin's side of acknowledgements.  ack is what a host
+ * reported (seq 0: nothing, or nothing reported yet).
+ */
+/* Bytes of segment seg that the receiver holds durably. */
+uint64_t	 fwd_acked_bytes(const struct fwd_pos *ack,
+		    const struct spool_seg *seg);
+/* Bytes of the spool (segs, sorted) that it does not hold yet. */
+uint64_t	 fwd_unacked_bytes(const struct fwd_pos *ack,
+		    const struct spool_seg *segs, size_t n);
+/* Where its first missing byte is; 0 if it holds all of segs. */
+int		 fwd_first_unacked(const struct fwd_pos *ack,
+		    const struct spool_seg *segs, size_t n, struct fwd_pos *at);
+/*
+ * May closed segment seg be deleted: every one of the nhosts (at least
+ * one) holds all of it?  The open segment (open_seq) never may.
+ */
+int		 fwd_may_delete(const struct fwd_pos *const *acks,
+		    size_t nhosts, const struct spool_seg *seg, uint64_t open_seq);
+
+/*
+ * fwd_plan.c: the forwarder's pure decisions.
+ *
+ * Resume: given what the receiver holds (its WELCOME) and our segments,
+ * where to start.  Sending starts at the first segment whose seq is at
+ * least from.seq: at from.size if it is segment from.seq, else at 0.
+ */
+enum fwd_resume_act { FWD_RESUME_SEND, FWD_RESUME_REFUSE };
+struct fwd_resume {
+	enum fwd_resume_act act;
+	struct fwd_pos	 from;
+	struct fwd_pos	 acked;		/* acknowledged by the WELCOME */
+	int		 new_series;	/* receiver holds another spool's */
+	char		 note[200];	/* why REFUSE; a warning for SEND */
+};
+void		 fwd_resume(const uint8_t our_id[WIRE_ID_LEN],
+		    const struct spool_seg *segs, size_t n,
+		    const uint8_t their_id[WIRE_ID_LEN],
+		    const struct fwd_pos *theirs, struct fwd_resume *);
+/*
+ * "tls://HOST[:PORT]", "tls://[V6]:PORT" or the same without the scheme;
+ * numeric: HOST is an address, no lookup needed.  defport may be NULL
+ * (then a port is optional and port is "" without one).
+ */
+int		 fwd_split_hostport(const char *, char *host, size_t hostlen,
+		    char *port, size_t portlen, const char *defport,
+		    int *numeric);
+/* Length of buf up to and including its last newline; 0 if none. */
+size_t		 fwd_cut_lines(const char *buf, size_t len);
+/*
+ * Is ack believable: not beyond what was sent (complete only after
+ * SEGEND), not behind the previous ack?  A receiver that acks what it
+ * was never sent must not get segments deleted.
+ */
+int		 fwd_ack_ok(const struct fwd_pos *sent,
+		    const struct fwd_pos *last, const struct fwd_pos *ack);
+
+/*
+ * The window: DATA bytes sent and not acknowledged yet.  It remembers
+ * where each segment started being sent, in sent-byte counts, to turn a
+ * cumulative ACK (seq, size) into a byte count.
+ */
+struct fwd_window {
+	struct fwd_wseg {
+		uint64_t seq, start, base;	/* sent from start at base */
+	}		*v;
+	size_t		 n, cap;
+	uint64_t	 sent, acked;		/* DATA bytes, this connection */
+};
+void		 fwd_window_init(struct fwd_window *);
+void		 fwd_window_free(struct fwd_window *);
+int		 fwd_window_sent(struct fwd_window *, uint64_t seq,
+		    uint64_t off, uint64_t len);
+void		 fwd_window_ack(struct fwd_window *, uint64_t seq,
+		    uint64_t size);
+#define		 fwd_window_inflight(w)	((w)->sent - (w)->acked)
+
+/*
+ * fwd_super.c: audisp-dist's side.  It starts the forwarder, restarts it
+ * with backoff when it dies, reads its messages without ever blocking
+ * intake, deletes the segments every host has, and feeds the status file.
+ */
+enum fwd_run { FWD_NONE, FWD_RUNNING, FWD_RESTARTING, FWD_STOPPED };
+
+struct fwd_hoststat {
+	char		*name;
+	struct fwd_pos	 ack;
+	enum fwd_rstate	 state;
+};
+
+struct fwdsup {
+	struct plugin	*pl;
+	char		*prog;		/* the forwarder's path */
+	const char	*conf_path;
+	int		 log_flag;	/* 'd', 'f' or 0: passed on */
+	int		 epfd;
+	enum fwd_run	 run;
+	pid_t		 pid;		/* -1: none */
+	int		 fd;		/* our end of the socketpair, -1 */
+	int		 restart_now;	/* stopped for a reload */
+	time_t		 started;	/* CLOCK_MONOTONIC seconds */
+	time_t		 restart_at;
+	time_t		 kill_at;	/* SIGKILL if not gone by then, or 0 */
+	time_t		 collect_at;
+	unsigned	 delay;		/* next restart backoff, seconds */
+	char		*user;
+	int		 warned;	/* the same start failure said once */
+	char		 buf[2 * FWD_LINE_MAX];
+	size_t		 len;
+	struct fwd_hoststat *hosts;
+	size_t		 nhosts;
+	int		 acks_changed;	/* look for segments to delete */
+};
+
+int		 fwdsup_init(struct fwdsup *, struct plugin *,
+		    const char *conf_path, int log_flag, int epfd);
+/* Take the hosts of a (re)loaded configuration; (re)start the forwarder. */
+int		 fwdsup_configure(struct fwdsup *, const struct conf *);
+/* Once a second: start, restart or kill as due; delete acked segments. */
+void		 fwdsup_tick(struct fwdsup *);
+/* Its socket is readable. */
+void		 fwdsup_read(struct fwdsup *);
+/* waitpid reaped pid: returns 1 if it was the forwarder. */
+int		 fwdsup_reaped(struct fwdsup *, pid_t, int status);
+/* At exit: SIGTERM, wait at most 2 s, then SIGKILL. */
+void		 fwdsup_stop(struct fwdsup *);
+void		 fwdsup_free(struct fwdsup *);
+const char	*fwdsup_run_name(const struct fwdsup *);
+/* Delete the closed segments every host holds; returns how many. */
+unsigned	 fwdsup_collect(struct fwdsup *);
+struct fwd_hoststat *fwdsup_host(struct fwdsup *, const char *name);
+
+/*
+ * fwd_main.c, fwd_conn.c: the forwarder process alone.
+ */
+#define FWD_SIG_RESOLVED	SIGUSR1	/* a getaddrinfo_a lookup finished */
+
+/* What an epoll event's data.ptr points to starts with one of these. */
+enum fwd_ev { EV_SIGNAL = 1, EV_TIMER, EV_INOTIFY, EV_PLUGIN, EV_CONN };
+
+struct addrinfo;
+struct fwd_env {
+	int		 epfd;
+	int		 dirfd;			/* the spool, read-only */
+	uint8_t		 spool_id[WIRE_ID_LEN];
+	const char	*name;			/* ours, sent in HELLO */
+	unsigned	 timeout;		/* seconds */
+	char		*scratch;		/* WIRE_MAX_DATA bytes */
+	struct addrinfo	*source;		/* bind to it, or NULL */
+};
+extern struct fwd_env fwd_env;
+
+int64_t		 fwd_now_ms(void);		/* CLOCK_MONOTONIC */
+/* Tell audisp-dist (coalesced: only the latest of each is sent). */
+void		 fwd_report_state(unsigned host, enum fwd_rstate,
+		    const char *reason);
+void		 fwd_report_ack(unsigned host, const struct fwd_pos *);
+
+struct fwd_conn;
+/* Never NULL; a host whose configuration cannot work stays disabled. */
+struct fwd_conn	*fwd_conn_new(unsigned idx, const struct conf_host *);
+void		 fwd_conn_free(struct fwd_conn *, int bye);
+void		 fwd_conn_io(struct fwd_conn *, uint32_t events);
+/* Deadlines are due (connect, backoff, keepalive, dead peer). */
+void		 fwd_conn_timer(struct fwd_conn *, int64_t now);
+int64_t		 fwd_conn_deadline(const struct fwd_conn *);
+void		 fwd_conn_spool_changed(struct fwd_conn *);
+/* FWD_SIG_RESOLVED arrived: see whether its lookup is done. */
+void		 fwd_conn_resolved(struct fwd_conn *);
+
+#endif

@@ -1,0 +1,1148 @@
+/*
+ * One receiver, seen from the forwarder: connect, verify it, authenticate
+ * both ways, resume where its durable copy ends, then stream the spool to
+ * it (docs/protocol.md).  Every host has its own connection, cursor and
+ * backoff; none waits for another, and nothing here ever blocks: name
+ * lookups run through getaddrinfo_a, sockets and TLS are non-blocking.
+ *
+ * Failures are of two kinds.  Transient ones (refused, reset, timed out,
+ * receiver busy or full) retry with exponential backoff and jitter from
+ * 1 s to 60 s.  The others need a person (wrong pin or password, version,
+ * a receiver that disagrees about offsets) and retry at the slowest pace.
+ * Either way the forwarder never gives up on a host: the network is not a
+ * reason to stop.
+ */
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/ssl.h>
+
+#include "auth.h"
+#include "forwarder.h"
+#include "log.h"
+#include "tlsio.h"
+#include "wire.h"
+
+#define RX_MAX		2048		/* longest R->S payload: ERROR */
+#define OUT_LOW		(1024 * 1024)	/* refill the output below this */
+#define WINDOW		(4 * 1024 * 1024) /* unacknowledged DATA bytes */
+#define PUMP_ROUNDS	16		/* produce/flush per event */
+#define ADDR_MAX	256
+
+enum cstate {
+	C_IDLE,			/* waiting for next_try */
+	C_DISABLED,		/* its configuration cannot work */
+	C_RESOLVING,
+	C_CONNECTING,
+	C_TLS,
+	C_HELLO,		/* HELLO sent, CHALLENGE expected */
+	C_AUTH,			/* AUTH sent, WELCOME expected */
+	C_STREAM,
+};
+
+static const char *const cstate_doing[] = {
+	[C_IDLE] = "waiting",
+	[C_DISABLED] = "disabled",
+	[C_RESOLVING] = "resolving its name",
+	[C_CONNECTING] = "connecting",
+	[C_TLS] = "in the TLS handshake",
+	[C_HELLO] = "waiting for CHALLENGE",
+	[C_AUTH] = "waiting for WELCOME",
+	[C_STREAM] = "streaming",
+};
+
+enum fail_kind { F_TRANSIENT, F_SERIOUS };
+
+struct fwd_conn {
+	enum fwd_ev		 ev;		/* EV_CONN: epoll dispatch */
+	unsigned		 idx;
+	const struct conf_host	*ch;
+	char			 host[ADDR_MAX];	/* from remote: name or address */
+	char			 port[8];
+	int			 numeric;	/* host is an address literal */
+	SSL_CTX			*ctx;
+	enum cstate		 st;
+	int			 fd;
+	uint32_t		 events;	/* registered with epoll, 0: not */
+	struct tlsio		*tls;
+	/* name lookup; the request may outlive an attempt that gave up */
+	struct gaicb		 gai;
+	struct addrinfo		 hints;
+	int			 gai_busy;
+	struct addrinfo		*ai, *ai_cur;
+	int			 last_errno;
+	char			 peer[ADDR_MAX + 16];	/* for messages */
+	/* times, fwd_now_ms() */
+	int64_t			 deadline;	/* of the attempt, until WELCOME */
+	int64_t			 next_try;
+	int64_t			 last_rx, last_tx;
+	int64_t			 up_since;
+	/* failure episodes */
+	unsigned		 failures;
+	unsigned		 backoff;	/* seconds, the current base */
+	int			 healthy;
+	int			 said_connected;
+	char			 logged[FWD_REASON_MAX + 1];
+	/* protocol */
+	uint8_t			 nonce_s[WIRE_NONCE_LEN];
+	uint8_t			 nonce_r[WIRE_NONCE_LEN];
+	uint8_t			 ekm[TLSIO_EKM_LEN];
+	struct wbuf		 out;
+	int			 write_blocked;	/* waiting for EPOLLOUT */
+	int			 read_wants_write;
+	uint8_t			 in[WIRE_HDR_LEN + RX_MAX];
+	size_t			 inlen;
+	uint64_t		 token;
+	/* the stream */
+	struct fwd_pos		 cur;		/* next byte to send */
+	int			 segfd;
+	int			 seg_closed;
+	uint64_t		 noread_seq;	/* unreadable segment, said once */
+	struct fwd_pos		 sent;		/* end of what was sent */
+	struct fwd_pos		 acked;
+	struct fwd_window	 win;
+};
+
+static void	conn_fail(struct fwd_conn *, enum fail_kind, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+static int	pump(struct fwd_conn *);
+
+static void
+watch(struct fwd_conn *c, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = c };
+
+	if (c->fd == -1 || events == c->events)
+		return;
+	if (epoll_ctl(fwd_env.epfd, c->events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD,
+	    c->fd, &ev) == -1)
+		fatal("epoll_ctl %s", c->ch->name);
+	c->events = events;
+}
+
+struct fwd_conn *
+fwd_conn_new(unsigned idx, const struct conf_host *ch)
+{
+	struct fwd_conn *c;
+	char err[512];
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		fatal("host %s", ch->name);
+	c->ev = EV_CONN;
+	c->idx = idx;
+	c->ch = ch;
+	c->fd = c->segfd = -1;
+	wbuf_init(&c->out);
+	fwd_window_init(&c->win);
+	c->st = C_DISABLED;
+	if (ch->remote == NULL || fwd_split_hostport(ch->remote, c->host,
+	    sizeof(c->host), c->port, sizeof(c->port), CONF_DEFAULT_PORT,
+	    &c->numeric) == -1) {
+		snprintf(err, sizeof(err), "its remote \"%s\" is not "
+		    "tls://ADDRESS[:PORT]", ch->remote ? ch->remote : "");
+		goto disable;
+	}
+	if (ch->fingerprint == NULL && ch->pubkey == NULL &&
+	    ch->cafile == NULL) {
+		snprintf(err, sizeof(err), "it has no fingerprint, pubkey or "
+		    "cafile, so the receiver cannot be verified");
+		goto disable;
+	}
+	if (ch->password == NULL && ch->certfile == NULL) {
+		snprintf(err, sizeof(err), "it has neither a password nor a "
+		    "certfile to authenticate with");
+		goto disable;
+	}
+	/* Now, as root: the key and CA files may be readable by root only. */
+	if ((c->ctx = tlsio_client_ctx(ch->cafile, ch->certfile, ch->keyfile,
+	    err, sizeof(err))) == NULL)
+		goto disable;
+	c->st = C_IDLE;
+	c->next_try = 0;
+	return c;
+disable:
+	log_warnx("host %s (line %u): %s; not shipping to it", ch->name,
+	    ch->lineno, err);
+	fwd_report_state(c->idx, RS_ERROR, err);
+	return c;
+}
+
+static void
+close_segment(struct fwd_conn *c)
+{
+	if (c->segfd != -1)
+		close(c->segfd);	/* and with it the shared lock */
+	c->segfd = -1;
+	c->seg_closed = 0;
+}
+
+/* Drop the connection, whatever its state; bye: say so to the receiver. */
+static void
+conn_close(struct fwd_conn *c, int bye)
+{
+	if (c->tls != NULL) {
+		if (bye && c->st == C_STREAM) {
+			c->out.len = c->out.off = 0;
+			if (wire_enc_bye(&c->out) == 0)
+				(void)tlsio_write(c->tls, c->out.buf,
+				    c->out.len);
+		}
+		tlsio_shutdown(c->tls);
+		tlsio_free(c->tls);
+		c->tls = NULL;
+	}
+	if (c->fd != -1) {
+		if (c->events)
+			epoll_ctl(fwd_env.epfd, EPOLL_CTL_DEL, c->fd, NULL);
+		close(c->fd);
+	}
+	c->fd = -1;
+	c->events = 0;
+	if (c->ai != NULL) {
+		freeaddrinfo(c->ai);
+		c->ai = c->ai_cur = NULL;
+	}
+	close_segment(c);
+	wbuf_free(&c->out);
+	wbuf_init(&c->out);
+	fwd_window_free(&c->win);
+	c->inlen = 0;
+	c->write_blocked = c->read_wants_write = 0;
+	OPENSSL_cleanse(c->ekm, sizeof(c->ekm));
+}
+
+static void
+conn_fail(struct fwd_conn *c, enum fail_kind kind, const char *fmt, ...)
+{
+	char reason[FWD_REASON_MAX + 1];
+	unsigned delay_ms;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	conn_close(c, 0);
+	if (kind == F_SERIOUS)
+		c->backoff = FWD_BACKOFF_MAX;
+	else if (c->backoff == 0)
+		c->backoff = FWD_BACKOFF_MIN;
+	else
+		c->backoff = c->backoff * 2 > FWD_BACKOFF_MAX ?
+		    FWD_BACKOFF_MAX : c->backoff * 2;
+	/* Jitter: hosts that failed together do not come back together. */
+	delay_ms = c->backoff * 750 + arc4random_uniform(c->backoff * 250 + 1);
+	if (delay_ms < FWD_BACKOFF_MIN * 1000)
+		delay_ms = FWD_BACKOFF_MIN * 1000;
+	c->next_try = fwd_now_ms() + delay_ms;
+	c->st = C_IDLE;
+	c->failures++;
+	c->healthy = 0;
+	/* Once per episode, and again only when the reason changes. */
+	if (strcmp(reason, c->logged) != 0) {
+		log_warnx("host %s: %s; retrying%s with backoff", c->ch->name,
+		    reason, kind == F_SERIOUS ? " slowly" : "");
+		snprintf(c->logged, sizeof(c->logged), "%s", reason);
+	} else
+		log_debug("host %s: %s; retry in %u ms", c->ch->name, reason,
+		    delay_ms);
+	fwd_report_state(c->idx, kind == F_SERIOUS ? RS_ERROR : RS_BACKOFF,
+	    reason);
+}
+
+/* An error of the receiver's: tell it, then fail. */
+static void
+proto_error(struct fwd_conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+proto_error(struct fwd_conn *c, const char *fmt, ...)
+{
+	char reason[FWD_REASON_MAX + 1];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	if (c->tls != NULL) {
+		c->out.len = c->out.off = 0;
+		if (wire_enc_error(&c->out, ERR_PROTOCOL, reason) == 0)
+			(void)tlsio_write(c->tls, c->out.buf, c->out.len);
+	}
+	conn_fail(c, F_SERIOUS, "receiver %s: protocol error: %s", c->peer,
+	    reason);
+}
+
+static void
+set_peer(struct fwd_conn *c, const struct addrinfo *ai)
+{
+	char a[INET6_ADDRSTRLEN], p[8];
+
+	if (getnameinfo(ai->ai_addr, ai->ai_addrlen, a, sizeof(a), p,
+	    sizeof(p), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+		snprintf(c->peer, sizeof(c->peer), "%s:%s", c->host, c->port);
+	else
+		snprintf(c->peer, sizeof(c->peer), ai->ai_family == AF_INET6 ?
+		    "[%s]:%s" : "%s:%s", a, p);
+}
+
+static void	tls_step(struct fwd_conn *);
+
+/* Try the addresses from ai_cur on; fail when none is left. */
+static void
+try_connect(struct fwd_conn *c)
+{
+	const struct addrinfo *src = fwd_env.source;
+	int one = 1;
+
+	for (; c->ai_cur != NULL; c->ai_cur = c->ai_cur->ai_next) {
+		struct addrinfo *ai = c->ai_cur;
+
+		if (c->fd != -1) {
+			close(c->fd);
+			c->fd = -1;
+			c->events = 0;
+		}
+		if (src != NULL && src->ai_family != ai->ai_family) {
+			c->last_errno = EAFNOSUPPORT;
+			continue;
+		}
+		set_peer(c, ai);
+		if ((c->fd = socket(ai->ai_family, ai->ai_socktype |
+		    SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol)) == -1) {
+			c->last_errno = errno;
+			continue;
+		}
+		setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (src != NULL && bind(c->fd, src->ai_addr,
+		    src->ai_addrlen) == -1) {
+			c->last_errno = errno;
+			continue;
+		}
+		if (connect(c->fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
+		    errno == EINPROGRESS) {
+			c->st = C_CONNECTING;
+			watch(c, EPOLLOUT);
+			return;
+		}
+		c->last_errno = errno;
+	}
+	conn_fail(c, F_TRANSIENT, "connecting to %s: %s", c->peer,
+	    strerror(c->last_errno));
+}
+
+static void
+take_addresses(struct fwd_conn *c, struct addrinfo *ai)
+{
+	c->ai = c->ai_cur = ai;
+	c->last_errno = EADDRNOTAVAIL;
+	try_connect(c);
+}
+
+static void
+start_attempt(struct fwd_conn *c)
+{
+	struct gaicb *list[1];
+	struct sigevent sev;
+	struct addrinfo *ai;
+	int rc;
+
+	c->deadline = fwd_now_ms() + (int64_t)fwd_env.timeout * 1000;
+	snprintf(c->peer, sizeof(c->peer), strchr(c->host, ':') ? "[%s]:%s" :
+	    "%s:%s", c->host, c->port);
+	fwd_report_state(c->idx, RS_CONNECTING, "");
+	memset(&c->hints, 0, sizeof(c->hints));
+	c->hints.ai_family = AF_UNSPEC;
+	c->hints.ai_socktype = SOCK_STREAM;
+	c->hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
+	if (c->numeric) {
+		/* An address: no lookup, nothing to wait for. */
+		c->hints.ai_flags |= AI_NUMERICHOST;
+		if ((rc = getaddrinfo(c->host, c->port, &c->hints, &ai)) != 0) {
+			conn_fail(c, F_SERIOUS, "address %s: %s", c->host,
+			    gai_strerror(rc));
+			return;
+		}
+		take_addresses(c, ai);
+		return;
+	}
+	c->st = C_RESOLVING;
+	if (c->gai_busy)
+		return;		/* the last lookup is still running */
+	memset(&c->gai, 0, sizeof(c->gai));
+	c->gai.ar_name = c->host;
+	c->gai.ar_service = c->port;
+	c->gai.ar_request = &c->hints;
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_SIGNAL;
+	sev.sigev_signo = FWD_SIG_RESOLVED;
+	list[0] = &c->gai;
+	if ((rc = getaddrinfo_a(GAI_NOWAIT, list, 1, &sev)) != 0) {
+		conn_fail(c, F_TRANSIENT, "looking up %s: %s", c->host,
+		    gai_strerror(rc));
+		return;
+	}
+	c->gai_busy = 1;
+}
+
+void
+fwd_conn_resolved(struct fwd_conn *c)
+{
+	int rc;
+
+	if (!c->gai_busy || (rc = gai_error(&c->gai)) == EAI_INPROGRESS)
+		return;
+	c->gai_busy = 0;
+	if (c->st != C_RESOLVING) {
+		/* The attempt gave up waiting for it. */
+		if (rc == 0)
+			freeaddrinfo(c->gai.ar_result);
+		return;
+	}
+	if (rc != 0) {
+		conn_fail(c, F_TRANSIENT, "looking up %s: %s", c->host,
+		    rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+		return;
+	}
+	take_addresses(c, c->gai.ar_result);
+}
+
+static void
+connected(struct fwd_conn *c)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	if (err != 0) {
+		c->last_errno = err;
+		log_debug("host %s: connecting to %s: %s", c->ch->name,
+		    c->peer, strerror(err));
+		c->ai_cur = c->ai_cur->ai_next;
+		try_connect(c);
+		return;
+	}
+	if ((c->tls = tlsio_new(c->ctx, c->fd, 0, c->host)) == NULL) {
+		conn_fail(c, F_TRANSIENT, "TLS with %s: out of memory",
+		    c->peer);
+		return;
+	}
+	c->st = C_TLS;
+	tls_step(c);
+}
+
+static int
+send_frames(struct fwd_conn *c)
+{
+	ssize_t n;
+
+	while (wbuf_pending(&c->out) > 0) {
+		n = tlsio_write(c->tls, c->out.buf + c->out.off,
+		    wbuf_pending(&c->out));
+		if (n > 0) {
+			c->out.off += (size_t)n;
+			c->last_tx = fwd_now_ms();
+			continue;
+		}
+		if (n == TLSIO_WANT_WRITE || n == TLSIO_WANT_READ) {
+			/* A TLS 1.3 write never waits for a read for long. */
+			c->write_blocked = 1;
+			return 0;
+		}
+		conn_fail(c, F_TRANSIENT, "writing to %s: %s", c->peer,
+		    tlsio_error(c->tls));
+		return -1;
+	}
+	c->write_blocked = 0;
+	c->out.len = c->out.off = 0;
+	return 0;
+}
+
+static void
+rearm(struct fwd_conn *c)
+{
+	uint32_t ev = EPOLLIN;
+
+	if (c->fd == -1 || c->st < C_TLS)
+		return;
+	if ((c->write_blocked && wbuf_pending(&c->out) > 0) ||
+	    c->read_wants_write)
+		ev |= EPOLLOUT;
+	watch(c, ev);
+}
+
+/* The receiver is who the configuration says, before it hears anything. */
+static int
+verify_receiver(struct fwd_conn *c)
+{
+	const struct conf_host *ch = c->ch;
+	char fp[TLSIO_FP_LEN], pin[TLSIO_PIN_LEN];
+
+	if (ch->fingerprint != NULL) {
+		if (tlsio_peer_fingerprint(c->tls, fp) == -1) {
+			conn_fail(c, F_SERIOUS, "receiver %s presented no "
+			    "certificate", c->peer);
+			return -1;
+		}
+		if (!auth_pin_equal(fp, ch->fingerprint)) {
+			conn_fail(c, F_SERIOUS, "receiver %s presented %s but "
+			    "fingerprint says %s", c->peer, fp,
+			    ch->fingerprint);
+			return -1;
+		}
+	}
+	if (ch->pubkey != NULL) {
+		if (tlsio_peer_pubkey_pin(c->tls, pin) == -1) {
+			conn_fail(c, F_SERIOUS, "receiver %s presented no "
+			    "public key", c->peer);
+			return -1;
+		}
+		if (!auth_pin_equal(pin, ch->pubkey)) {
+			conn_fail(c, F_SERIOUS, "receiver %s presented key %s "
+			    "but pubkey says %s", c->peer, pin, ch->pubkey);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+tls_step(struct fwd_conn *c)
+{
+	int r = tlsio_handshake(c->tls);
+
+	if (r == TLSIO_WANT_READ) {
+		watch(c, EPOLLIN);
+		return;
+	}
+	if (r == TLSIO_WANT_WRITE) {
+		watch(c, EPOLLOUT);
+		return;
+	}
+	if (r != 1) {
+		conn_fail(c, F_TRANSIENT, "TLS handshake with %s: %s", c->peer,
+		    tlsio_error(c->tls));
+		return;
+	}
+	if (verify_receiver(c) == -1)
+		return;
+	if (tlsio_exporter(c->tls, c->ekm) == -1 ||
+	    auth_random(c->nonce_s, sizeof(c->nonce_s)) == -1) {
+		conn_fail(c, F_TRANSIENT, "TLS with %s: no keying material",
+		    c->peer);
+		return;
+	}
+	if (wire_enc_hello(&c->out, fwd_env.name, fwd_env.spool_id,
+	    c->nonce_s) == -1)
+		fatal("host %s: HELLO", c->ch->name);
+	c->st = C_HELLO;
+	c->last_rx = fwd_now_ms();
+	if (send_frames(c) == 0)
+		rearm(c);
+}
+
+static int
+on_challenge(struct fwd_conn *c, const uint8_t *p, size_t len)
+{
+	struct msg_challenge m;
+	uint8_t proof[WIRE_MAC_LEN];
+	int rc;
+
+	if (wire_dec_challenge(p, len, &m) == -1) {
+		proto_error(c, "malformed CHALLENGE");
+		return -1;
+	}
+	if (m.version != WIRE_VERSION) {
+		conn_fail(c, F_SERIOUS, "receiver %s speaks protocol version "
+		    "%u, not %u", c->peer, m.version, WIRE_VERSION);
+		return -1;
+	}
+	memcpy(c->nonce_r, m.nonce, sizeof(c->nonce_r));
+	if (c->ch->password != NULL) {
+		if (auth_proof(c->ch->password, AUTH_SENDER, c->ekm,
+		    c->nonce_s, c->nonce_r, fwd_env.name, proof) == -1)
+			fatalx("host %s: computing the password proof",
+			    c->ch->name);
+		rc = wire_enc_auth(&c->out, proof);
+		OPENSSL_cleanse(proof, sizeof(proof));
+	} else
+		rc = wire_enc_auth(&c->out, NULL);	/* certificate only */
+	if (rc == -1)
+		fatal("host %s: AUTH", c->ch->name);
+	c->st = C_AUTH;
+	return 0;
+}
+
+static int
+on_welcome(struct fwd_conn *c, const uint8_t *p, size_t len)
+{
+	struct msg_welcome m;
+	struct spool_seg *segs;
+	struct fwd_resume r;
+	struct fwd_pos theirs;
+	size_t n;
+
+	if (wire_dec_welcome(p, len, &m) == -1) {
+		proto_error(c, "malformed WELCOME");
+		return -1;
+	}
+	/* A receiver that does not know the password gets nothing. */
+	if (c->ch->password != NULL && (!m.has_proof ||
+	    auth_check(c->ch->password, AUTH_RECEIVER, c->ekm, c->nonce_s,
+	    c->nonce_r, fwd_env.name, m.proof) != 1)) {
+		conn_fail(c, F_SERIOUS, "receiver %s %s", c->peer, m.has_proof ?
+		    "does not prove it knows the password (different "
+		    "passwords?)" : "sent no password proof");
+		return -1;
+	}
+	if (spool_list(fwd_env.dirfd, &segs, &n) == -1) {
+		conn_fail(c, F_TRANSIENT, "listing the spool: %s",
+		    strerror(errno));
+		return -1;
+	}
+	theirs.seq = m.seq;
+	theirs.size = m.size;
+	theirs.complete = m.complete != 0;
+	fwd_resume(fwd_env.spool_id, segs, n, m.spool_id, &theirs, &r);
+	free(segs);
+	if (r.act == FWD_RESUME_REFUSE) {
+		conn_fail(c, F_SERIOUS, "receiver %s: %s", c->peer, r.note);
+		return -1;
+	}
+	if (r.note[0] != '\0')
+		log_info("host %s: %s", c->ch->name, r.note);
+	c->cur = r.from;
+	c->acked = r.acked;
+	c->sent = r.acked;
+	c->up_since = fwd_now_ms();
+	c->st = C_STREAM;
+	fwd_report_ack(c->idx, &r.acked);
+	fwd_report_state(c->idx, RS_CONNECTED, "");
+	if (!c->said_connected) {
+		if (r.new_series)
+			log_info("host %s: connected to %s (%s)%s; it holds "
+			    "nothing of this spool: sending all of it",
+			    c->ch->name, c->peer, tlsio_version(c->tls),
+			    c->failures ? " after failed attempts" : "");
+		else
+			log_info("host %s: connected to %s (%s)%s; it holds "
+			    "segment %016" PRIx64 " up to %" PRIu64 "%s",
+			    c->ch->name, c->peer, tlsio_version(c->tls),
+			    c->failures ? " after failed attempts" : "",
+			    r.acked.seq, r.acked.size, r.acked.complete ?
+			    " (complete)" : "");
+		c->said_connected = 1;
+	}
+	return 0;
+}
+
+/* The connection has proved itself: the next failure is a new episode. */
+static void
+healthy(struct fwd_conn *c)
+{
+	if (c->healthy)
+		return;
+	c->healthy = 1;
+	c->failures = 0;
+	c->backoff = 0;
+	c->logged[0] = '\0';
+	c->said_connected = 0;
+}
+
+static int
+on_ack(struct fwd_conn *c, const uint8_t *p, size_t len)
+{
+	struct msg_pos m;
+	struct fwd_pos a;
+
+	if (wire_dec_pos(p, len, 1, &m) == -1) {
+		proto_error(c, "malformed ACK");
+		return -1;
+	}
+	a.seq = m.seq;
+	a.size = m.size;
+	a.complete = m.complete != 0;
+	if (!fwd_ack_ok(&c->sent, &c->acked, &a)) {
+		proto_error(c, "ACK of segment %016" PRIx64 " offset %" PRIu64
+		    "%s, but sent up to %016" PRIx64 " offset %" PRIu64
+		    " and acknowledged up to %016" PRIx64 " offset %" PRIu64,
+		    a.seq, a.size, a.complete ? " complete" : "", c->sent.seq,
+		    c->sent.size, c->acked.seq, c->acked.size);
+		return -1;
+	}
+	c->acked = a;
+	fwd_window_ack(&c->win, a.seq, a.size);
+	fwd_report_ack(c->idx, &a);
+	healthy(c);
+	return 0;
+}
+
+static int
+on_error(struct fwd_conn *c, const uint8_t *p, size_t len)
+{
+	struct msg_error m;
+
+	if (wire_dec_error(p, len, &m) == -1) {
+		conn_fail(c, F_SERIOUS, "receiver %s sent a malformed ERROR",
+		    c->peer);
+		return -1;
+	}
+	switch (m.code) {
+	case ERR_DISK_FULL:
+	case ERR_IO:
+	case ERR_BUSY:
+	case ERR_SHUTDOWN:
+	case ERR_TIMEOUT:
+		conn_fail(c, F_TRANSIENT, "receiver %s: %s: %s", c->peer,
+		    wire_error_name(m.code), m.reason);
+		break;
+	default:
+		conn_fail(c, F_SERIOUS, "receiver %s: %s: %s", c->peer,
+		    wire_error_name(m.code), m.reason);
+		break;
+	}
+	return -1;
+}
+
+static int
+on_frame(struct fwd_conn *c, uint8_t type, const uint8_t *p, size_t len)
+{
+	uint64_t token;
+
+	if (type == MSG_ERROR)
+		return on_error(c, p, len);
+	if (c->st == C_HELLO && type == MSG_CHALLENGE)
+		return on_challenge(c, p, len);
+	if (c->st == C_AUTH && type == MSG_WELCOME)
+		return on_welcome(c, p, len);
+	if (c->st == C_STREAM) {
+		switch (type) {
+		case MSG_ACK:
+			return on_ack(c, p, len);
+		case MSG_PING:
+		case MSG_PONG:
+			if (wire_dec_token(p, len, &token) == -1) {
+				proto_error(c, "malformed %s",
+				    wire_type_name(type));
+				return -1;
+			}
+			if (type == MSG_PING &&
+			    wire_enc_token(&c->out, MSG_PONG, token) == -1)
+				fatal("host %s: PONG", c->ch->name);
+			return 0;
+		case MSG_BYE:
+			if (len != 0) {
+				proto_error(c, "malformed BYE");
+				return -1;
+			}
+			conn_fail(c, F_TRANSIENT, "receiver %s closed the "
+			    "connection (BYE)", c->peer);
+			return -1;
+		}
+	}
+	proto_error(c, "unexpected %s while %s", wire_type_name(type),
+	    cstate_doing[c->st]);
+	return -1;
+}
+
+/* Read and handle what the receiver sent; -1 if the connection is gone. */
+static int
+receive(struct fwd_conn *c)
+{
+	size_t done;
+	ssize_t n;
+
+	c->read_wants_write = 0;
+	for (;;) {
+		n = tlsio_read(c->tls, c->in + c->inlen,
+		    sizeof(c->in) - c->inlen);
+		if (n == TLSIO_WANT_READ)
+			return 0;
+		if (n == TLSIO_WANT_WRITE) {
+			c->read_wants_write = 1;
+			return 0;
+		}
+		if (n == 0) {
+			conn_fail(c, F_TRANSIENT, "receiver %s closed the "
+			    "connection", c->peer);
+			return -1;
+		}
+		if (n < 0) {
+			conn_fail(c, F_TRANSIENT, "reading from %s: %s",
+			    c->peer, tlsio_error(c->tls));
+			return -1;
+		}
+		c->inlen += (size_t)n;
+		c->last_rx = fwd_now_ms();
+		for (done = 0; c->inlen - done >= WIRE_HDR_LEN;) {
+			uint8_t type;
+			uint32_t plen;
+
+			if (wire_parse_header(c->in + done, &type, &plen) ==
+			    -1) {
+				proto_error(c, "malformed frame header");
+				return -1;
+			}
+			if (plen > RX_MAX) {
+				proto_error(c, "%s of %u bytes is too long",
+				    wire_type_name(type), plen);
+				return -1;
+			}
+			if (c->inlen - done < WIRE_HDR_LEN + plen)
+				break;
+			if (on_frame(c, type, c->in + done + WIRE_HDR_LEN,
+			    plen) == -1)
+				return -1;
+			done += WIRE_HDR_LEN + plen;
+		}
+		memmove(c->in, c->in + done, c->inlen - done);
+		c->inlen -= done;
+	}
+}
+
+/*
+ * Open the first segment at or after the cursor, under a shared lock so
+ * that drop_old leaves it alone.  1: open; 0: nothing to read now (the
+ * spool will say when, through inotify); -1: the connection failed.
+ */
+static int
+open_segment(struct fwd_conn *c)
+{
+	char name[SEG_NAME_LEN + 8];
+	struct spool_seg *segs, *s;
+	struct stat st;
+	size_t n, i;
+	int tries, fd, closed;
+
+	for (tries = 0; tries < 4; tries++) {
+		if (spool_list(fwd_env.dirfd, &segs, &n) == -1) {
+			log_warn("host %s: listing the spool", c->ch->name);
+			return 0;
+		}
+		for (s = NULL, i = 0; i < n && s == NULL; i++)
+			if (segs[i].seq >= c->cur.seq)
+				s = &segs[i];
+		if (s == NULL) {
+			free(segs);
+			return 0;
+		}
+		if (s->seq != c->cur.seq) {
+			if (c->cur.size > 0)
+				log_warnx("host %s: segment %016" PRIx64 " was "
+				    "deleted (spool_full_action drop_old?) "
+				    "after %" PRIu64 " of its bytes were sent",
+				    c->ch->name, c->cur.seq, c->cur.size);
+			c->cur.seq = s->seq;
+			c->cur.size = 0;
+		}
+		closed = !s->open;
+		free(segs);
+		/* A segment is only ever renamed from .open to .seg. */
+		seg_name(name, sizeof(name), c->cur.seq, 0);
+		fd = -1;
+		if (!closed) {
+			seg_name(name, sizeof(name), c->cur.seq, 1);
+			fd = openat(fwd_env.dirfd, name, O_RDONLY | O_CLOEXEC |
+			    O_NOFOLLOW);
+			if (fd == -1 && errno == ENOENT) {
+				closed = 1;
+				seg_name(name, sizeof(name), c->cur.seq, 0);
+			}
+		}
+		if (fd == -1 && closed)
+			fd = openat(fwd_env.dirfd, name, O_RDONLY | O_CLOEXEC |
+			    O_NOFOLLOW);
+		if (fd == -1) {
+			if (errno == ENOENT)
+				continue;	/* deleted meanwhile */
+			if (c->noread_seq != c->cur.seq)
+				log_warn("host %s: reading spool segment %s",
+				    c->ch->name, name);
+			c->noread_seq = c->cur.seq;
+			return 0;
+		}
+		if (flock(fd, LOCK_SH | LOCK_NB) == -1) {
+			/* drop_old is deleting it right now. */
+			close(fd);
+			return 0;
+		}
+		if (fstat(fd, &st) == -1 || st.st_nlink == 0) {
+			close(fd);
+			continue;
+		}
+		c->segfd = fd;
+		c->seg_closed = closed;
+		if (c->cur.size > 0) {
+			char last;
+
+			/* Where the receiver's copy ends must be a line end. */
+			if (pread(fd, &last, 1, (off_t)c->cur.size - 1) != 1 ||
+			    last != '\n') {
+				conn_fail(c, F_SERIOUS, "segment %016" PRIx64
+				    " has no line end at offset %" PRIu64
+				    ", where the receiver's copy ends",
+				    c->cur.seq, c->cur.size);
+				return -1;
+			}
+		}
+		return 1;
+	}
+	return 0;
+}
+
+/* The size of the current segment; closed tells that it is final. */
+static int
+segment_size(struct fwd_conn *c, uint64_t *size)
+{
+	char name[SEG_NAME_LEN + 8];
+	struct stat st;
+
+	/* Closed first: then the size read after it is the final one. */
+	if (!c->seg_closed) {
+		seg_name(name, sizeof(name), c->cur.seq, 0);
+		if (fstatat(fwd_env.dirfd, name, &st,
+		    AT_SYMLINK_NOFOLLOW) == 0)
+			c->seg_closed = 1;
+	}
+	if (fstat(c->segfd, &st) == -1)
+		return -1;
+	if (st.st_nlink == 0)
+		c->seg_closed = 1;	/* only closed ones are deleted */
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
+/*
+ * Queue DATA (whole lines, at most 1 MiB each) and SEGEND while the
+ * window and the output buffer have room.  Returns the bytes queued, or
+ * -1 if the connection failed.
+ */
+static ssize_t
+produce(struct fwd_conn *c)
+{
+	size_t queued = 0;
+	uint64_t size;
+	ssize_t n;
+	size_t len, want;
+
+	while (c->st == C_STREAM && wbuf_pending(&c->out) < OUT_LOW &&
+	    fwd_window_inflight(&c->win) < WINDOW) {
+		if (c->segfd == -1) {
+			int r = open_segment(c);
+
+			if (r <= 0)
+				return r < 0 ? -1 : (ssize_t)queued;
+		}
+		if (segment_size(c, &size) == -1) {
+			conn_fail(c, F_TRANSIENT, "segment %016" PRIx64 ": %s",
+			    c->cur.seq, strerror(errno));
+			return -1;
+		}
+		if (c->cur.size < size) {
+			want = size - c->cur.size > WIRE_MAX_DATA ?
+			    WIRE_MAX_DATA : (size_t)(size - c->cur.size);
+			n = pread(c->segfd, fwd_env.scratch, want,
+			    (off_t)c->cur.size);
+			if (n <= 0) {
+				conn_fail(c, F_TRANSIENT, "reading segment %016"
+				    PRIx64 ": %s", c->cur.seq, n == 0 ?
+				    "end of file" : strerror(errno));
+				return -1;
+			}
+			/* A read may race a write: whole lines only. */
+			len = fwd_cut_lines(fwd_env.scratch, (size_t)n);
+			if (len == 0) {
+				if ((size_t)n == WIRE_MAX_DATA ||
+				    (c->seg_closed && (size_t)n == want)) {
+					conn_fail(c, F_SERIOUS, "segment %016"
+					    PRIx64 " has no line end within %zd "
+					    "bytes of offset %" PRIu64,
+					    c->cur.seq, n, c->cur.size);
+					return -1;
+				}
+				break;	/* the rest of the line comes later */
+			}
+			if (wire_enc_data(&c->out, c->cur.seq, c->cur.size,
+			    fwd_env.scratch, len) == -1 ||
+			    fwd_window_sent(&c->win, c->cur.seq, c->cur.size,
+			    len) == -1)
+				fatal("host %s: DATA", c->ch->name);
+			c->cur.size += len;
+			c->sent = c->cur;
+			c->sent.complete = 0;
+			queued += len;
+			continue;
+		}
+		if (!c->seg_closed)
+			break;		/* tailing the open segment */
+		if (c->cur.size > size) {
+			conn_fail(c, F_SERIOUS, "segment %016" PRIx64 " shrank "
+			    "to %" PRIu64 " bytes, below %" PRIu64 " sent",
+			    c->cur.seq, size, c->cur.size);
+			return -1;
+		}
+		if (wire_enc_segend(&c->out, c->cur.seq, size) == -1)
+			fatal("host %s: SEGEND", c->ch->name);
+		c->sent.seq = c->cur.seq;
+		c->sent.size = size;
+		c->sent.complete = 1;
+		close_segment(c);
+		c->cur.seq++;
+		c->cur.size = 0;
+		queued++;
+	}
+	return (ssize_t)queued;
+}
+
+/* Move bytes: produce and send until blocked or nothing is left. */
+static int
+pump(struct fwd_conn *c)
+{
+	ssize_t q;
+	int i;
+
+	for (i = 0; i < PUMP_ROUNDS; i++) {
+		if ((q = produce(c)) == -1)
+			return -1;
+		if (send_frames(c) == -1)
+			return -1;
+		if (q == 0 || c->write_blocked)
+			break;
+	}
+	if (wbuf_pending(&c->out) > 0 && c->out.off > OUT_LOW)
+		wbuf_compact(&c->out);
+	rearm(c);
+	return 0;
+}
+
+void
+fwd_conn_io(struct fwd_conn *c, uint32_t events)
+{
+	switch (c->st) {
+	case C_CONNECTING:
+		if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+			connected(c);
+		return;
+	case C_TLS:
+		tls_step(c);
+		return;
+	case C_HELLO:
+	case C_AUTH:
+	case C_STREAM:
+		break;
+	default:
+		return;
+	}
+	if ((events & (EPOLLIN | EPOLLERR | EPOLLHUP)) ||
+	    (c->read_wants_write && (events & EPOLLOUT))) {
+		if (receive(c) == -1)
+			return;
+	}
+	if (events & EPOLLOUT)
+		c->write_blocked = 0;
+	if (c->st == C_STREAM)
+		pump(c);
+	else if (send_frames(c) == 0)
+		rearm(c);
+}
+
+void
+fwd_conn_spool_changed(struct fwd_conn *c)
+{
+	if (c->st == C_STREAM && !c->write_blocked)
+		pump(c);
+}
+
+void
+fwd_conn_timer(struct fwd_conn *c, int64_t now)
+{
+	int64_t t = (int64_t)fwd_env.timeout * 1000;
+
+	switch (c->st) {
+	case C_DISABLED:
+		return;
+	case C_IDLE:
+		if (now >= c->next_try)
+			start_attempt(c);
+		return;
+	case C_STREAM:
+		break;
+	default:
+		if (now >= c->deadline)
+			conn_fail(c, F_TRANSIENT, "%s: no progress in %u s "
+			    "while %s", c->peer,
+			    fwd_env.timeout, cstate_doing[c->st]);
+		return;
+	}
+	if (now - c->last_rx >= t) {
+		conn_fail(c, F_TRANSIENT, "receiver %s silent for %u s",
+		    c->peer, fwd_env.timeout);
+		return;
+	}
+	if (!c->healthy && now - c->up_since >= t)
+		healthy(c);
+	if (now - c->last_tx >= t / 3) {
+		if (wire_enc_token(&c->out, MSG_PING, ++c->token) == -1)
+			fatal("host %s: PING", c->ch->name);
+		c->last_tx = now;	/* once, even if it waits for room */
+	}
+	/* Also catches anything inotify could not say (queue overflow). */
+	if (c->write_blocked) {
+		if (send_frames(c) == 0)
+			rearm(c);
+	} else
+		pump(c);
+}
+
+int64_t
+fwd_conn_deadline(const struct fwd_conn *c)
+{
+	int64_t t = (int64_t)fwd_env.timeout * 1000, d, p;
+
+	switch (c->st) {
+	case C_DISABLED:
+		return INT64_MAX;
+	case C_IDLE:
+		return c->next_try;
+	case C_STREAM:
+		d = c->last_rx + t;
+		p = c->last_tx + t / 3;
+		if (!c->healthy && c->up_since + t < d)
+			d = c->up_since + t;
+		return p < d ? p : d;
+	default:
+		return c->deadline;
+	}
+}
+
+void
+fwd_conn_free(struct fwd_conn *c, int bye)
+{
+	if (c == NULL)
+		return;
+	conn_close(c, bye);
+	if (c->gai_busy && gai_cancel(&c->gai) == EAI_CANCELED)
+		c->gai_busy = 0;
+	if (c->ctx != NULL)
+		SSL_CTX_free(c->ctx);
+	/* A lookup that cannot be cancelled still writes into c: keep it. */
+	if (!c->gai_busy)
+		free(c);
+}

@@ -1,0 +1,511 @@
+/*
+ * audisp-dist-forwarder: ships the spool to every receiver of the sender
+ * block.  audisp-dist starts it as root with two descriptors: 3, a
+ * socketpair on which it reports each receiver's state and durable
+ * position, and 4, the spool directory opened read-only.  It reads what
+ * only root may (the configuration with its passwords, keys and CA files,
+ * the spool identity), then becomes the sender block's user for good.
+ * It never writes to the spool: audisp-dist deletes what every receiver
+ * holds.
+ *
+ * One thread, one epoll loop: a signalfd, a timerfd armed for the nearest
+ * deadline of any host, an inotify watch on the spool (new data is sent
+ * at once, without polling), the socketpair, and one socket per receiver.
+ * getaddrinfo_a runs name lookups on glibc's threads and signals the end.
+ */
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "forwarder.h"
+#include "log.h"
+
+#define SAFETY_TICK_MS	5000	/* wake at least this often */
+#define IPC_BUF		8192
+
+struct fwd_env fwd_env;
+
+static const enum fwd_ev ev_signal = EV_SIGNAL, ev_timer = EV_TIMER,
+    ev_inotify = EV_INOTIFY, ev_plugin = EV_PLUGIN;
+
+static struct conf *conf;
+static struct fwd_conn **conns;
+static unsigned nconns;
+static int sigfd = -1, tfd = -1, inofd = -1;
+
+/* What audisp-dist has not been told yet: the latest of each, per host. */
+static struct report {
+	const char	*host;
+	int		 state_dirty, ack_dirty;
+	enum fwd_rstate	 state;
+	char		 reason[FWD_REASON_MAX + 1];
+	struct fwd_pos	 ack;
+} *reports;
+static char obuf[IPC_BUF];
+static size_t olen;
+static int ipc_out;		/* EPOLLOUT is asked for */
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: %s [-df] -c config\n", FWD_PROG);
+	exit(EX_USAGE);
+}
+
+int64_t
+fwd_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+fwd_report_state(unsigned host, enum fwd_rstate st, const char *reason)
+{
+	struct report *r = &reports[host];
+
+	r->state = st;
+	snprintf(r->reason, sizeof(r->reason), "%s", reason);
+	r->state_dirty = 1;
+}
+
+void
+fwd_report_ack(unsigned host, const struct fwd_pos *ack)
+{
+	reports[host].ack = *ack;
+	reports[host].ack_dirty = 1;
+}
+
+static void
+queue_report(struct report *r, enum fwd_msg_type type)
+{
+	struct fwd_msg m;
+	char line[FWD_LINE_MAX + 1];
+	int n;
+
+	memset(&m, 0, sizeof(m));
+	m.type = type;
+	snprintf(m.host, sizeof(m.host), "%s", r->host);
+	m.state = r->state;
+	snprintf(m.reason, sizeof(m.reason), "%s", r->reason);
+	m.ack = r->ack;
+	n = fwd_msg_format(line, sizeof(line), &m);
+	VERIFY(n > 0);
+	if (olen + (size_t)n > sizeof(obuf))
+		return;		/* stays dirty: next time */
+	memcpy(obuf + olen, line, (size_t)n);
+	olen += (size_t)n;
+	if (type == FWD_MSG_ACK)
+		r->ack_dirty = 0;
+	else
+		r->state_dirty = 0;
+}
+
+/* Returns -1 when audisp-dist is gone. */
+static int
+flush_reports(void)
+{
+	struct epoll_event ev;
+	unsigned i;
+	ssize_t n;
+
+	for (i = 0; i < nconns; i++) {
+		if (reports[i].ack_dirty)
+			queue_report(&reports[i], FWD_MSG_ACK);
+		if (reports[i].state_dirty)
+			queue_report(&reports[i], FWD_MSG_STATE);
+	}
+	while (olen > 0) {
+		n = write(FWD_IPC_FD, obuf, olen);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			break;
+		if (n <= 0)
+			return -1;
+		memmove(obuf, obuf + n, olen - (size_t)n);
+		olen -= (size_t)n;
+	}
+	if ((olen > 0) != ipc_out) {
+		ipc_out = olen > 0;
+		ev.events = EPOLLIN | (ipc_out ? EPOLLOUT : 0);
+		ev.data.ptr = (void *)(uintptr_t)&ev_plugin;
+		if (epoll_ctl(fwd_env.epfd, EPOLL_CTL_MOD, FWD_IPC_FD,
+		    &ev) == -1)
+			fatal("epoll_ctl");
+	}
+	return 0;
+}
+
+/* The descriptors audisp-dist passes; anything else is a usage error. */
+static void
+check_descriptors(void)
+{
+	struct stat st;
+
+	if (fstat(FWD_IPC_FD, &st) == -1 || !S_ISSOCK(st.st_mode) ||
+	    fstat(FWD_SPOOL_FD, &st) == -1 || !S_ISDIR(st.st_mode))
+		fatalx_code(EX_USAGE, "%s is started by audisp-dist, which "
+		    "passes it a socket as descriptor %d and the spool "
+		    "directory as %d", FWD_PROG, FWD_IPC_FD, FWD_SPOOL_FD);
+	close_range(FWD_SPOOL_FD + 1, ~0U, 0);
+	fcntl(FWD_IPC_FD, F_SETFD, FD_CLOEXEC);
+	fcntl(FWD_SPOOL_FD, F_SETFD, FD_CLOEXEC);
+	fcntl(FWD_IPC_FD, F_SETFL, fcntl(FWD_IPC_FD, F_GETFL) | O_NONBLOCK);
+	fwd_env.dirfd = FWD_SPOOL_FD;
+}
+
+static void
+read_spool_id(void)
+{
+	char buf[SPOOL_ID_LEN + 2];
+	ssize_t r;
+	int fd, i;
+
+	if ((fd = openat(fwd_env.dirfd, SPOOL_ID_FILE, O_RDONLY | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1)
+		fatal("spool: %s", SPOOL_ID_FILE);
+	r = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (r != SPOOL_ID_LEN + 1 || buf[SPOOL_ID_LEN] != '\n')
+		fatalx("spool: %s is malformed", SPOOL_ID_FILE);
+	for (i = 0; i < SPOOL_ID_LEN; i++) {
+		int c = buf[i], v;
+
+		if (c >= '0' && c <= '9')
+			v = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v = c - 'a' + 10;
+		else
+			fatalx("spool: %s is malformed", SPOOL_ID_FILE);
+		fwd_env.spool_id[i / 2] |= (uint8_t)(i % 2 ? v : v << 4);
+	}
+}
+
+static void
+resolve_source(const char *source)
+{
+	struct addrinfo hints;
+	char host[256], port[8];
+	int numeric, rc;
+
+	if (source == NULL)
+		return;
+	if (fwd_split_hostport(source, host, sizeof(host), port,
+	    sizeof(port), NULL, &numeric) == -1)
+		fatalx_code(EX_CONFIG, "%s: source \"%s\" is not an address",
+		    conf->path, source);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV |
+	    (numeric ? AI_NUMERICHOST : 0);
+	/* Once, at start: a name here may block for a moment. */
+	if ((rc = getaddrinfo(host, port[0] ? port : NULL, &hints,
+	    &fwd_env.source)) != 0)
+		fatalx_code(EX_CONFIG, "%s: source \"%s\": %s", conf->path,
+		    source, gai_strerror(rc));
+}
+
+/*
+ * For good: the user's own group only, no way back, no way up through
+ * an executable.  What needed root is done.
+ */
+static void
+drop_privileges(const char *user)
+{
+	struct passwd *pw;
+	uid_t uid;
+	gid_t gid;
+
+	errno = 0;
+	if ((pw = getpwnam(user)) == NULL)
+		fatalx_code(EX_CONFIG, "user %s does not exist; create it "
+		    "(make install does) or set user in the sender block",
+		    user);
+	uid = pw->pw_uid;
+	gid = pw->pw_gid;
+	if (uid == 0)
+		fatalx_code(EX_CONFIG, "user %s is root; the forwarder needs "
+		    "an unprivileged user", user);
+	if (geteuid() != 0) {
+		if (geteuid() != uid)
+			log_info("not started as root: staying uid %u",
+			    (unsigned)geteuid());
+	} else if (setgroups(1, &gid) == -1 ||
+	    setresgid(gid, gid, gid) == -1 ||
+	    setresuid(uid, uid, uid) == -1)
+		fatal("becoming user %s", user);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		fatal("no_new_privs");
+	VERIFY(geteuid() != 0 && setuid(0) == -1);
+}
+
+static void
+add_fd(int fd, uint32_t events, const enum fwd_ev *tag)
+{
+	struct epoll_event ev = { .events = events,
+	    .data.ptr = (void *)(uintptr_t)tag };
+
+	if (epoll_ctl(fwd_env.epfd, EPOLL_CTL_ADD, fd, &ev) == -1)
+		fatal("epoll_ctl");
+}
+
+static void
+arm_timer(void)
+{
+	struct itimerspec its;
+	int64_t next = fwd_now_ms() + SAFETY_TICK_MS, d;
+	unsigned i;
+
+	for (i = 0; i < nconns; i++)
+		if ((d = fwd_conn_deadline(conns[i])) < next)
+			next = d;
+	if (next <= 0)
+		next = 1;
+	memset(&its, 0, sizeof(its));
+	its.it_value.tv_sec = next / 1000;
+	its.it_value.tv_nsec = (next % 1000) * 1000000;
+	/* Absolute: a deadline already past fires at once. */
+	if (timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL) == -1)
+		fatal("timerfd_settime");
+}
+
+/* Returns 1 when it is time to stop. */
+static int
+on_signal(void)
+{
+	struct signalfd_siginfo si;
+	unsigned i;
+
+	while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			log_info("signal %d: stopping", (int)si.ssi_signo);
+			return 1;
+		case FWD_SIG_RESOLVED:
+			for (i = 0; i < nconns; i++)
+				fwd_conn_resolved(conns[i]);
+			break;
+		case SIGHUP:
+			/* It cannot read the configuration again as itself. */
+			log_info("SIGHUP ignored: audisp-dist restarts the "
+			    "forwarder when it reloads");
+			break;
+		}
+	}
+	return 0;
+}
+
+/* Did anything happen to a segment? */
+static int
+on_inotify(void)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(
+	    struct inotify_event))));
+	const struct inotify_event *e;
+	uint64_t seq;
+	int open, any = 0;
+	ssize_t n;
+	char *p;
+
+	while ((n = read(inofd, buf, sizeof(buf))) > 0) {
+		for (p = buf; p < buf + n; p += sizeof(*e) + e->len) {
+			e = (const struct inotify_event *)(void *)p;
+			if ((e->mask & IN_Q_OVERFLOW) || (e->len > 0 &&
+			    seg_parse_name(e->name, &seq, &open) == 0))
+				any = 1;
+		}
+	}
+	return any;
+}
+
+/* Returns 1 when audisp-dist is gone. */
+static int
+on_plugin(uint32_t events)
+{
+	char buf[256];
+	ssize_t n;
+
+	if (events & EPOLLIN) {
+		/* It sends nothing; end of file means it died. */
+		while ((n = read(FWD_IPC_FD, buf, sizeof(buf))) > 0)
+			;
+		if (n == 0 || (n == -1 && errno != EAGAIN &&
+		    errno != EINTR)) {
+			log_info("audisp-dist is gone: stopping");
+			return 1;
+		}
+	} else if (events & (EPOLLHUP | EPOLLERR)) {
+		log_info("audisp-dist is gone: stopping");
+		return 1;
+	}
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	const struct conf_host *h;
+	struct epoll_event evs[16];
+	int ch, debug = 0, fg = 0, stop = 0, n, i;
+	const char *path = NULL;
+	char err[1024];
+	sigset_t mask;
+	unsigned k;
+
+	for (i = 1; i < NSIG; i++)
+		if (i != SIGKILL && i != SIGSTOP)
+			signal(i, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	umask(077);
+	while ((ch = getopt(argc, argv, "c:df")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'd':
+			debug = fg = 1;
+			break;
+		case 'f':
+			fg = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (path == NULL || optind != argc)
+		usage();
+	log_init(FWD_PROG, fg, debug);
+	check_descriptors();
+
+	/* Everything that needs root, first. */
+	if ((conf = conf_load(path, err, sizeof(err))) == NULL)
+		fatalx_code(EX_CONFIG, "%s", err);
+	if (!wire_valid_host(conf->name, strlen(conf->name)))
+		fatalx_code(EX_CONFIG, "%s: name \"%s\" cannot be sent to "
+		    "receivers: 1 to %d letters, digits, '.', '_' or '-'",
+		    path, conf->name, WIRE_MAX_HOST);
+	fwd_env.name = conf->name;
+	fwd_env.timeout = conf->timeout >= 3 ? conf->timeout : 3;
+	read_spool_id();
+	resolve_source(conf->sender.source);
+	if ((fwd_env.scratch = malloc(WIRE_MAX_DATA)) == NULL)
+		fatal("buffer");
+	if ((fwd_env.epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		fatal("epoll_create1");
+	add_fd(FWD_IPC_FD, EPOLLIN, &ev_plugin);
+	/* /proc/self/fd is closed to us once we are no longer root. */
+	if ((inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1 ||
+	    inotify_add_watch(inofd, "/proc/self/fd/4", IN_MODIFY |
+	    IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE |
+	    IN_ATTRIB | IN_ONLYDIR) == -1)
+		fatal("inotify on the spool");
+	add_fd(inofd, EPOLLIN, &ev_inotify);
+
+	for (h = conf->sender.hosts; h != NULL; h = h->next)
+		nconns++;
+	if (nconns == 0) {
+		log_info("no host in the sender block of %s: nothing to ship",
+		    path);
+		return 0;
+	}
+	if ((conns = calloc(nconns, sizeof(*conns))) == NULL ||
+	    (reports = calloc(nconns, sizeof(*reports))) == NULL)
+		fatal("hosts");
+	for (k = 0, h = conf->sender.hosts; h != NULL; h = h->next, k++) {
+		reports[k].host = h->name;
+		conns[k] = fwd_conn_new(k, h);	/* loads keys: as root */
+	}
+	drop_privileges(conf->sender.user);
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, FWD_SIG_RESOLVED);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	if ((sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) == -1 ||
+	    (tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC |
+	    TFD_NONBLOCK)) == -1)
+		fatal("event loop setup");
+	add_fd(sigfd, EPOLLIN, &ev_signal);
+	add_fd(tfd, EPOLLIN, &ev_timer);
+	log_info("started: %u host%s, spool as uid %u, timeout %u s", nconns,
+	    nconns == 1 ? "" : "s", (unsigned)geteuid(), fwd_env.timeout);
+
+	for (k = 0; k < nconns; k++)
+		fwd_conn_timer(conns[k], fwd_now_ms());
+	while (!stop) {
+		if (flush_reports() == -1) {
+			log_info("audisp-dist is gone: stopping");
+			break;
+		}
+		arm_timer();
+		if ((n = epoll_wait(fwd_env.epfd, evs, 16, -1)) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("epoll_wait");
+		}
+		for (i = 0; i < n; i++) {
+			const enum fwd_ev *tag = evs[i].data.ptr;
+			uint64_t exp;
+
+			switch (*tag) {
+			case EV_SIGNAL:
+				stop |= on_signal();
+				break;
+			case EV_TIMER:
+				if (read(tfd, &exp, sizeof(exp)) > 0)
+					for (k = 0; k < nconns; k++)
+						fwd_conn_timer(conns[k],
+						    fwd_now_ms());
+				break;
+			case EV_INOTIFY:
+				if (on_inotify())
+					for (k = 0; k < nconns; k++)
+						fwd_conn_spool_changed(
+						    conns[k]);
+				break;
+			case EV_PLUGIN:
+				if (evs[i].events & EPOLLOUT)
+					flush_reports();
+				stop |= on_plugin(evs[i].events);
+				break;
+			case EV_CONN:
+				fwd_conn_io(evs[i].data.ptr, evs[i].events);
+				break;
+			}
+		}
+	}
+
+	for (k = 0; k < nconns; k++)
+		fwd_conn_free(conns[k], 1);
+	free(conns);
+	free(reports);
+	free(fwd_env.scratch);
+	if (fwd_env.source != NULL)
+		freeaddrinfo(fwd_env.source);
+	conf_free(conf);
+	return 0;
+}
