@@ -113,8 +113,9 @@ check: deps
 demo: deps all
 	B=$(B) scripts/demo.sh
 
-$(B)/bench: bench/bench.c $(B)/libauditdist.a
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libauditdist.a $(LDFLAGS) $(LIBS_PLUGIN)
+BENCH_SRC = $(sort $(wildcard bench/*.c))
+$(B)/bench: $(BENCH_SRC) $(wildcard bench/*.h) $(B)/libauditdist.a
+	$(CC) $(ALL_CFLAGS) -Ibench -o $@ $(BENCH_SRC) $(B)/libauditdist.a $(LDFLAGS) $(LIBS_ALL)
 
 bench: deps all $(HELPER_BIN) $(B)/bench
 	B=$(B) $(B)/bench
