@@ -1,0 +1,957 @@
+/*
+ * One sender's connection: the TLS handshake, the protocol handshake
+ * (HELLO, CHALLENGE, AUTH, WELCOME), then DATA and SEGEND into the host's
+ * trail.  Everything is non-blocking except the trail's own writes and
+ * syncs; memory per connection is one frame of input and a little output.
+ *
+ * Acknowledgements are batched: the connection reads and stores what is
+ * readable (up to READ_BUDGET), syncs the trail once, and only then sends
+ * one ACK for all of it.
+ */
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "auditdistd.h"
+#include "auth.h"
+#include "log.h"
+#include "tlsio.h"
+
+#define HS_BUF		512		/* handshake frames are small */
+#define HS_MAX_PAYLOAD	(4 + 2 + 2 + WIRE_MAX_HOST + WIRE_ID_LEN + \
+			    WIRE_NONCE_LEN)	/* HELLO, the largest */
+#define DATA_BUF	(256 * 1024)	/* grows to one maximal frame */
+#define FRAME_MAX	(WIRE_HDR_LEN + WIRE_MAX_PAYLOAD)
+#define READ_BUDGET	(16 * 1024 * 1024)	/* then sync, ack, others */
+#define OUT_MAX		(64 * 1024)	/* stop reading while this is unsent */
+#define AUTH_DELAY_MS	1000
+#define CLOSE_LINGER_MS	2000		/* to flush a last message */
+
+static int	 flush(struct conn *);
+static void	 update_interest(struct conn *);
+
+static int
+is_pending(enum conn_state s)
+{
+	return s == C_TLS || s == C_HELLO || s == C_AUTH || s == C_AUTHFAIL;
+}
+
+static const char *
+state_name(enum conn_state s)
+{
+	switch (s) {
+	case C_TLS:		return "TLS handshake";
+	case C_HELLO:		return "waiting for HELLO";
+	case C_AUTH:		return "waiting for AUTH";
+	case C_AUTHFAIL:	return "refusing";
+	case C_READY:		return "receiving";
+	case C_CLOSING:		return "closing";
+	case C_DEAD:		return "closed";
+	}
+	return "?";
+}
+
+static void
+format_addr(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+			inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], a,
+			    sizeof(a));
+			snprintf(buf, len, "%s:%u", a, ntohs(s6->sin6_port));
+		} else {
+			inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof(a));
+			snprintf(buf, len, "[%s]:%u", a, ntohs(s6->sin6_port));
+		}
+	} else if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+
+		inet_ntop(AF_INET, &s4->sin_addr, a, sizeof(a));
+		snprintf(buf, len, "%s:%u", a, ntohs(s4->sin_port));
+	} else
+		snprintf(buf, len, "?");
+}
+
+/* "1.2.3.4:5 (host web1)" once the peer said who it is. */
+static const char *
+who(const struct conn *c)
+{
+	static char buf[sizeof(c->addr) + WIRE_MAX_HOST + 16];
+
+	if (c->host[0] == '\0')
+		return c->addr;
+	snprintf(buf, sizeof(buf), "%s (host %s)", c->addr, c->host);
+	return buf;
+}
+
+static unsigned
+timeout_ms(const struct conn *c)
+{
+	unsigned t = c->srv->conf->timeout;
+
+	return (t ? t : 20) * 1000;
+}
+
+void
+conn_accept(struct server *srv, int fd, const struct sockaddr_storage *ss,
+    socklen_t sslen)
+{
+	static uint64_t last_busy_log;
+	struct conn *c;
+	uint64_t now = now_ms();
+
+	(void)sslen;
+	if (srv->nconns >= MAX_CONNS || srv->npending >= MAX_PENDING ||
+	    srv->stopping) {
+		/* A flood must not become a flood of log lines. */
+		if (!srv->stopping && now - last_busy_log > 10000) {
+			log_warnx("too many connections (%u, %u not "
+			    "authenticated); refusing new ones", srv->nconns,
+			    srv->npending);
+			last_busy_log = now;
+		}
+		close(fd);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->rbuf = malloc(HS_BUF)) == NULL) {
+		log_warn("connection");
+		free(c);
+		close(fd);
+		return;
+	}
+	c->evtype = EV_CONN;
+	c->srv = srv;
+	c->fd = fd;
+	c->peer = *ss;
+	c->rcap = HS_BUF;
+	c->state = C_TLS;
+	wbuf_init(&c->out);
+	format_addr(ss, c->addr, sizeof(c->addr));
+	if ((c->tls = tlsio_new(srv->ctx, fd, 1, NULL)) == NULL) {
+		log_warnx("%s: cannot set up TLS", c->addr);
+		free(c->rbuf);
+		free(c);
+		close(fd);
+		return;
+	}
+	c->events = EPOLLIN;
+	if (ev_mod(srv, fd, c, EPOLLIN) == -1) {
+		log_warn("epoll");
+		tlsio_free(c->tls);
+		free(c->rbuf);
+		free(c);
+		close(fd);
+		return;
+	}
+	c->next = srv->conns;
+	if (srv->conns != NULL)
+		srv->conns->prev = c;
+	srv->conns = c;
+	srv->nconns++;
+	srv->npending++;
+	c->deadline = now + timeout_ms(c);
+	timer_want(srv, c->deadline);
+	log_debug("%s: connected", c->addr);
+}
+
+/* Immediately, without a word: the peer is gone or hopeless. */
+void
+conn_drop(struct conn *c)
+{
+	struct server *srv = c->srv;
+
+	if (c->state == C_DEAD)
+		return;
+	if (is_pending(c->state))
+		srv->npending--;
+	/* What arrived whole is kept (durable for the next WELCOME). */
+	if (c->rh != NULL && c->rh->trail != NULL &&
+	    trail_pending(c->rh->trail) && trail_sync(c->rh->trail) == -1)
+		rhost_store_error(c->rh, errno, "syncing the trail");
+	if (c->rh != NULL && c->rh->conn == c)
+		c->rh->conn = NULL;
+	c->rh = NULL;
+	epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	tlsio_free(c->tls);
+	c->tls = NULL;
+	close(c->fd);
+	c->fd = -1;
+	c->state = C_DEAD;
+	/* Freed after this round of events, which may still name it. */
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		srv->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	c->prev = NULL;
+	c->next = srv->dead;
+	srv->dead = c;
+	srv->nconns--;
+}
+
+void
+conn_free(struct conn *c)
+{
+	struct conn **pp;
+
+	if (c == NULL)
+		return;
+	if (c->on_ready)
+		for (pp = &c->srv->ready; *pp != NULL; pp = &(*pp)->ready_next)
+			if (*pp == c) {
+				*pp = c->ready_next;
+				break;
+			}
+	wbuf_free(&c->out);
+	free(c->rbuf);
+	free(c);
+}
+
+/*
+ * Make what this connection wrote durable and say so.  On failure the
+ * host's trail is given up (the next connection recovers it) and errno
+ * says why.
+ */
+static int
+sync_ack(struct conn *c)
+{
+	struct rhost *rh = c->rh;
+	struct trail *t;
+	char why[256];
+	int saved;
+
+	if (rh == NULL || (t = rh->trail) == NULL || !trail_pending(t))
+		return 0;
+	if (trail_sync(t) == -1) {
+		saved = errno;
+		snprintf(why, sizeof(why), "syncing the trail: %s",
+		    strerror(saved));
+		rhost_store_error(rh, saved, why);
+		errno = saved;
+		return -1;
+	}
+	if (!t->failed)
+		rhost_store_ok(rh);
+	if (wire_enc_ack(&c->out, t->dpos.seq, t->dpos.size,
+	    t->dpos.complete) == -1)
+		fatal("ACK");
+	c->acked_bytes = t->dpos.size;
+	c->ping_at = now_ms() + timeout_ms(c) / 3;
+	return 0;
+}
+
+/*
+ * Say why (when the protocol allows it) and close once that is sent.
+ * Whatever the connection stored is synced and acked first.
+ */
+void
+conn_close(struct conn *c, enum wire_error code, const char *reason)
+{
+	if (c->state == C_DEAD || c->state == C_CLOSING)
+		return;
+	if (c->state == C_TLS) {
+		conn_drop(c);
+		return;
+	}
+	if (c->state == C_READY)
+		(void)sync_ack(c);
+	if (code != 0 && wire_enc_error(&c->out, code, reason) == -1)
+		fatal("ERROR");
+	if (is_pending(c->state))
+		c->srv->npending--;
+	if (c->rh != NULL && c->rh->conn == c)
+		c->rh->conn = NULL;
+	c->rh = NULL;
+	c->state = C_CLOSING;
+	c->close_at = now_ms() + CLOSE_LINGER_MS;
+	timer_want(c->srv, c->close_at);
+	if (flush(c) == 0)
+		update_interest(c);
+}
+
+static void
+protocol_error(struct conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+protocol_error(struct conn *c, const char *fmt, ...)
+{
+	char why[WIRE_MAX_REASON];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	log_warnx("%s: protocol error: %s", who(c), why);
+	conn_close(c, ERR_PROTOCOL, why);
+}
+
+/* A storage error while taking this connection's data. */
+static void
+store_failed(struct conn *c, int err, const char *what)
+{
+	struct rhost *rh = c->rh;
+	char why[256];
+	int full = err == ENOSPC || err == EDQUOT;
+
+	/* The whole frames before the failed one can still be acked. */
+	(void)sync_ack(c);
+	snprintf(why, sizeof(why), "%s the trail: %s", what, strerror(err));
+	if (rh != NULL && rh->trail != NULL)
+		rhost_store_error(rh, err, why);
+	conn_close(c, full ? ERR_DISK_FULL : ERR_IO, full ?
+	    "receiver disk full; retry later" :
+	    "receiver storage error; retry later");
+}
+
+static void
+on_hello(struct conn *c, const uint8_t *p, size_t len)
+{
+	static const uint8_t zero[WIRE_ID_LEN];
+	struct msg_hello m;
+	char why[128];
+
+	if (wire_dec_hello(p, len, &m) == -1) {
+		protocol_error(c, len >= 4 && memcmp(p, "ADST", 4) != 0 ?
+		    "HELLO without the magic \"ADST\"" :
+		    "malformed HELLO (or a bad host name)");
+		return;
+	}
+	memcpy(c->host, m.host, sizeof(c->host));
+	if (m.version != WIRE_VERSION) {
+		snprintf(why, sizeof(why), "protocol version %u is not "
+		    "supported; this receiver speaks %d", m.version,
+		    WIRE_VERSION);
+		log_warnx("%s: %s", who(c), why);
+		conn_close(c, ERR_VERSION, why);
+		return;
+	}
+	if (memcmp(m.spool_id, zero, sizeof(zero)) == 0) {
+		protocol_error(c, "the spool id is all zero");
+		return;
+	}
+	memcpy(c->spool_id, m.spool_id, sizeof(c->spool_id));
+	memcpy(c->nonce_s, m.nonce, sizeof(c->nonce_s));
+	/*
+	 * Unknown hosts get a challenge too, and fail at AUTH like a wrong
+	 * password: the answer must not tell which host names exist.
+	 */
+	if (auth_random(c->nonce_r, sizeof(c->nonce_r)) == -1)
+		fatalx("no random bytes for a challenge");
+	if (wire_enc_challenge(&c->out, c->nonce_r) == -1)
+		fatal("CHALLENGE");
+	c->state = C_AUTH;
+}
+
+/* NULL when the peer proved to be the host it named, else why not. */
+static const char *
+auth_problem(struct conn *c, const struct rhost *rh,
+    const struct msg_auth *m)
+{
+	static char why[TLSIO_FP_LEN + 64];
+	uint8_t ekm[TLSIO_EKM_LEN];
+	char fp[TLSIO_FP_LEN];
+	const struct conf_host *ch;
+	int ok;
+
+	if (rh == NULL)
+		return "unknown host";
+	ch = rh->ch;
+	if (!rhost_addr_ok(rh, &c->peer)) {
+		snprintf(why, sizeof(why), "address not allowed by remote "
+		    "\"%s\"%s%s", ch->remote, rh->resolve_err ? ": " : "",
+		    rh->resolve_err ? rh->resolve_err : "");
+		return why;
+	}
+	if (ch->password == NULL && ch->fingerprint == NULL)
+		return "the host has neither a password nor a fingerprint";
+	if (ch->password != NULL) {
+		if (!m->has_proof)
+			return "no password proof (the host has a password)";
+		if (tlsio_exporter(c->tls, ekm) == -1)
+			return "no TLS keying material";
+		ok = auth_check(ch->password, AUTH_SENDER, ekm, c->nonce_s,
+		    c->nonce_r, c->host, m->proof);
+		OPENSSL_cleanse(ekm, sizeof(ekm));
+		if (!ok)
+			return "wrong password proof";
+	} else if (m->has_proof)
+		return "a password proof, but the host has no password";
+	if (ch->fingerprint != NULL) {
+		if (tlsio_peer_fingerprint(c->tls, fp) == -1)
+			return "no client certificate (the host has a "
+			    "fingerprint)";
+		if (!auth_pin_equal(fp, ch->fingerprint)) {
+			snprintf(why, sizeof(why), "client certificate %s "
+			    "does not match the fingerprint", fp);
+			return why;
+		}
+	}
+	return NULL;
+}
+
+static void
+on_auth(struct conn *c, const uint8_t *p, size_t len)
+{
+	struct server *srv = c->srv;
+	struct msg_auth m;
+	struct rhost *rh;
+	struct trail *t;
+	uint8_t ekm[TLSIO_EKM_LEN], proof[WIRE_MAC_LEN], *nb;
+	const char *why;
+	char pos[160];
+	int err;
+
+	if (wire_dec_auth(p, len, &m) == -1) {
+		protocol_error(c, "malformed AUTH");
+		return;
+	}
+	rh = hosts_find(srv, c->host);
+	if ((why = auth_problem(c, rh, &m)) != NULL) {
+		log_warnx("%s: authentication failed: %s", who(c), why);
+		OPENSSL_cleanse(&m, sizeof(m));
+		/* Slow down guessing without holding up anyone else. */
+		c->state = C_AUTHFAIL;
+		c->authfail_at = now_ms() + AUTH_DELAY_MS;
+		timer_want(srv, c->authfail_at);
+		return;
+	}
+	OPENSSL_cleanse(&m, sizeof(m));
+	if (rh->conn != NULL) {
+		log_info("host %s: the connection from %s replaces the one "
+		    "from %s", rh->name, c->addr, rh->conn->addr);
+		conn_close(rh->conn, ERR_BUSY, "replaced by a newer "
+		    "connection from the same host");
+	}
+	if (rhost_trail(srv, rh) == -1) {
+		err = errno;
+		conn_close(c, err == ENOSPC || err == EDQUOT ? ERR_DISK_FULL :
+		    ERR_IO, "receiver storage unavailable; retry later");
+		return;
+	}
+	t = rh->trail;
+	/* The replaced connection synced; WELCOME says only what is durable. */
+	VERIFY(!trail_pending(t));
+	if (rh->ch->password != NULL) {
+		if (tlsio_exporter(c->tls, ekm) == -1 ||
+		    auth_proof(rh->ch->password, AUTH_RECEIVER, ekm,
+		    c->nonce_s, c->nonce_r, c->host, proof) == -1) {
+			OPENSSL_cleanse(ekm, sizeof(ekm));
+			log_warnx("%s: cannot compute the receiver's proof",
+			    who(c));
+			conn_close(c, ERR_AUTH, "authentication failed");
+			return;
+		}
+		OPENSSL_cleanse(ekm, sizeof(ekm));
+	}
+	if (wire_enc_welcome(&c->out, rh->ch->password ? proof : NULL,
+	    t->dpos.id, t->dpos.seq, t->dpos.size, t->dpos.complete) == -1)
+		fatal("WELCOME");
+	OPENSSL_cleanse(proof, sizeof(proof));
+	if ((nb = realloc(c->rbuf, DATA_BUF)) == NULL) {
+		log_warn("%s", who(c));
+		conn_close(c, ERR_BUSY, "receiver out of memory");
+		return;
+	}
+	c->rbuf = nb;
+	c->rcap = DATA_BUF;
+	c->rh = rh;
+	rh->conn = c;
+	c->state = C_READY;
+	srv->npending--;
+	c->ping_at = now_ms() + timeout_ms(c) / 3;
+	trail_pos_str(&t->dpos, pos, sizeof(pos));
+	log_info("host %s: connected from %s (%s, %s), resuming after %s",
+	    rh->name, c->addr, tlsio_version(c->tls),
+	    rh->ch->password && rh->ch->fingerprint ? "password and "
+	    "certificate" : rh->ch->password ? "password" : "certificate",
+	    pos);
+}
+
+static void
+on_data(struct conn *c, const uint8_t *p, size_t len)
+{
+	struct trail *t = c->rh->trail;
+	struct msg_data m;
+	char why[WIRE_MAX_REASON];
+
+	if (len > 16 && p[len - 1] != '\n') {
+		protocol_error(c, "DATA does not end with a newline");
+		return;
+	}
+	if (wire_dec_data(p, len, &m) == -1) {
+		protocol_error(c, "malformed DATA");
+		return;
+	}
+	VERIFY(t != NULL);
+	if (trail_check(t, c->spool_id, m.seq, m.offset) == TRAIL_REJECT) {
+		trail_expected(t, c->spool_id, m.seq, m.offset, "offset", why,
+		    sizeof(why));
+		log_warnx("%s: DATA refused: %s", who(c), why);
+		conn_close(c, ERR_OFFSET, why);
+		return;
+	}
+	if (trail_append(t, c->spool_id, m.seq, m.offset, m.data,
+	    m.len) == -1) {
+		VERIFY(errno != EINVAL);
+		store_failed(c, errno, "writing");
+	}
+}
+
+static void
+on_segend(struct conn *c, const uint8_t *p, size_t len)
+{
+	struct trail *t = c->rh->trail;
+	struct msg_pos m;
+	char why[WIRE_MAX_REASON], exp[WIRE_MAX_REASON - 64];
+
+	if (wire_dec_pos(p, len, 0, &m) == -1) {
+		protocol_error(c, "malformed SEGEND");
+		return;
+	}
+	VERIFY(t != NULL);
+	if (trail_segend(t, c->spool_id, m.seq, m.size) == 0)
+		return;
+	if (errno != EINVAL) {
+		store_failed(c, errno, "writing the index of");
+		return;
+	}
+	trail_expected(t, c->spool_id, m.seq, m.size, "size", exp, sizeof(exp));
+	snprintf(why, sizeof(why), "SEGEND: %s", exp);
+	log_warnx("%s: %s", who(c), why);
+	conn_close(c, ERR_OFFSET, why);
+}
+
+static void
+on_frame(struct conn *c, uint8_t type, const uint8_t *p, size_t len)
+{
+	struct msg_error e;
+	uint64_t token;
+
+	switch (c->state) {
+	case C_HELLO:
+		if (type != MSG_HELLO)
+			protocol_error(c, "expected HELLO, got %s",
+			    wire_type_name(type));
+		else
+			on_hello(c, p, len);
+		return;
+	case C_AUTH:
+		if (type != MSG_AUTH)
+			protocol_error(c, "expected AUTH, got %s",
+			    wire_type_name(type));
+		else
+			on_auth(c, p, len);
+		return;
+	case C_READY:
+		break;
+	default:
+		return;
+	}
+	switch (type) {
+	case MSG_DATA:
+		on_data(c, p, len);
+		break;
+	case MSG_SEGEND:
+		on_segend(c, p, len);
+		break;
+	case MSG_PING:
+		if (wire_dec_token(p, len, &token) == -1)
+			protocol_error(c, "malformed PING");
+		else if (wire_enc_token(&c->out, MSG_PONG, token) == -1)
+			fatal("PONG");
+		break;
+	case MSG_PONG:
+		if (wire_dec_token(p, len, &token) == -1)
+			protocol_error(c, "malformed PONG");
+		break;
+	case MSG_BYE:
+		if (len != 0) {
+			protocol_error(c, "malformed BYE");
+			break;
+		}
+		log_info("host %s: %s said goodbye (%" PRIu64 " bytes in)",
+		    c->rh->name, c->addr, c->bytes_in);
+		conn_close(c, 0, NULL);
+		break;
+	case MSG_ERROR:
+		if (wire_dec_error(p, len, &e) == -1)
+			protocol_error(c, "malformed ERROR");
+		else {
+			log_warnx("%s: the sender says: %s: %s", who(c),
+			    wire_error_name(e.code), e.reason);
+			conn_close(c, 0, NULL);
+		}
+		break;
+	default:
+		protocol_error(c, "unexpected %s", wire_type_name(type));
+		break;
+	}
+}
+
+static void
+bad_header(struct conn *c, const uint8_t *h)
+{
+	uint32_t len = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 |
+	    (uint32_t)h[2] << 8 | h[3];
+
+	if (h[5] != 0 || h[6] != 0 || h[7] != 0)
+		protocol_error(c, "frame header padding is not zero");
+	else if (len > WIRE_MAX_PAYLOAD)
+		protocol_error(c, "frame of %u bytes (at most %d)", len,
+		    WIRE_MAX_PAYLOAD);
+	else
+		protocol_error(c, "unknown frame type %u", h[4]);
+}
+
+/* Handle every whole frame in the buffer; keep a partial one. */
+static void
+frames(struct conn *c)
+{
+	size_t off = 0, need;
+	uint32_t len;
+	uint8_t type, *nb;
+
+	while (c->rlen - off >= WIRE_HDR_LEN &&
+	    (c->state == C_HELLO || c->state == C_AUTH ||
+	    c->state == C_READY)) {
+		if (wire_parse_header(c->rbuf + off, &type, &len) == -1) {
+			bad_header(c, c->rbuf + off);
+			return;
+		}
+		/* No large buffer for anyone not yet authenticated. */
+		if (c->state != C_READY && len > HS_MAX_PAYLOAD) {
+			protocol_error(c, "%s of %u bytes before "
+			    "authentication", wire_type_name(type), len);
+			return;
+		}
+		if (c->rlen - off < WIRE_HDR_LEN + len)
+			break;
+		c->frames_in++;
+		on_frame(c, type, c->rbuf + off + WIRE_HDR_LEN, len);
+		off += WIRE_HDR_LEN + len;
+	}
+	if (c->state == C_DEAD)
+		return;
+	if (off > 0) {
+		memmove(c->rbuf, c->rbuf + off, c->rlen - off);
+		c->rlen -= off;
+	}
+	/* Room for the whole of the next frame: at most one maximal frame. */
+	if (c->state == C_READY && c->rlen >= WIRE_HDR_LEN &&
+	    wire_parse_header(c->rbuf, &type, &len) == 0 &&
+	    (need = WIRE_HDR_LEN + len) > c->rcap) {
+		if ((nb = realloc(c->rbuf, FRAME_MAX)) == NULL) {
+			log_warn("%s", who(c));
+			conn_close(c, ERR_BUSY, "receiver out of memory");
+			return;
+		}
+		c->rbuf = nb;
+		c->rcap = FRAME_MAX;
+	}
+}
+
+static int
+reading(const struct conn *c)
+{
+	return c->state == C_HELLO || c->state == C_AUTH ||
+	    c->state == C_READY;
+}
+
+/* Read and handle frames until the socket is dry or the budget is spent. */
+static void
+input(struct conn *c)
+{
+	size_t budget = READ_BUDGET;
+	ssize_t n;
+
+	c->read_wants_write = 0;
+	while (reading(c)) {
+		if (wbuf_pending(&c->out) > OUT_MAX)
+			return;			/* flush() resumes us */
+		if (budget == 0) {
+			ready_add(c->srv, c);	/* after the others */
+			return;
+		}
+		VERIFY(c->rlen < c->rcap);
+		n = tlsio_read(c->tls, c->rbuf + c->rlen, c->rcap - c->rlen);
+		if (n == TLSIO_WANT_READ)
+			return;
+		if (n == TLSIO_WANT_WRITE) {
+			c->read_wants_write = 1;
+			return;
+		}
+		if (n == TLSIO_ERROR || n == 0) {
+			if (n == 0 && c->state == C_READY)
+				log_info("host %s: %s closed the connection "
+				    "(%" PRIu64 " bytes in)", c->rh->name,
+				    c->addr, c->bytes_in);
+			else if (n == 0)
+				log_info("%s: closed the connection while %s",
+				    who(c), state_name(c->state));
+			else
+				log_warnx("%s: %s", who(c),
+				    tlsio_error(c->tls));
+			conn_drop(c);
+			return;
+		}
+		c->rlen += (size_t)n;
+		c->bytes_in += (uint64_t)n;
+		budget = (size_t)n > budget ? 0 : budget - (size_t)n;
+		c->deadline = now_ms() + timeout_ms(c);
+		frames(c);
+	}
+}
+
+/* Send what is queued; -1 when the connection went away. */
+static int
+flush(struct conn *c)
+{
+	ssize_t n;
+
+	c->write_wants_read = 0;
+	while (wbuf_pending(&c->out) > 0) {
+		n = tlsio_write(c->tls, c->out.buf + c->out.off,
+		    wbuf_pending(&c->out));
+		if (n == TLSIO_WANT_WRITE)
+			break;
+		if (n == TLSIO_WANT_READ) {
+			c->write_wants_read = 1;
+			break;
+		}
+		if (n <= 0) {
+			log_info("%s: %s", who(c), tlsio_error(c->tls));
+			conn_drop(c);
+			return -1;
+		}
+		c->out.off += (size_t)n;
+	}
+	wbuf_compact(&c->out);
+	if (wbuf_pending(&c->out) == 0 && c->state == C_CLOSING &&
+	    !c->draining) {
+		/*
+		 * Closing with unread input makes the kernel send a reset,
+		 * which can destroy our last message before the peer reads
+		 * it (a sender pipelines DATA).  So: end our side, then
+		 * discard what still comes until the peer closes too.
+		 */
+		tlsio_shutdown(c->tls);
+		if (shutdown(c->fd, SHUT_WR) == -1) {
+			conn_drop(c);
+			return -1;
+		}
+		c->draining = 1;
+	}
+	return 0;
+}
+
+/* After our last message: read and discard until the peer closes. */
+static void
+drain(struct conn *c)
+{
+	char buf[16384];
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < 64; i++) {
+		if ((n = read(c->fd, buf, sizeof(buf))) > 0)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		conn_drop(c);
+		return;
+	}
+}
+
+static void
+update_interest(struct conn *c)
+{
+	uint32_t ev = 0;
+
+	if (c->state == C_DEAD)
+		return;
+	if ((reading(c) && wbuf_pending(&c->out) <= OUT_MAX) ||
+	    c->write_wants_read || c->hs_want == TLSIO_WANT_READ ||
+	    c->draining)
+		ev |= EPOLLIN;
+	if (!c->draining && (wbuf_pending(&c->out) > 0 ||
+	    c->read_wants_write || c->hs_want == TLSIO_WANT_WRITE))
+		ev |= EPOLLOUT;
+	if (ev != c->events) {
+		if (ev_mod(c->srv, c->fd, c, ev) == -1)
+			log_warn("%s: epoll", c->addr);
+		c->events = ev;
+	}
+}
+
+static void
+tls_handshake(struct conn *c)
+{
+	int rc = tlsio_handshake(c->tls);
+
+	if (rc == TLSIO_WANT_READ || rc == TLSIO_WANT_WRITE) {
+		c->hs_want = rc;
+		return;
+	}
+	c->hs_want = 0;
+	if (rc != 1) {
+		/* Plain TCP, a scanner, a client that distrusts our cert. */
+		log_info("%s: TLS handshake failed: %s", c->addr,
+		    tlsio_error(c->tls));
+		conn_drop(c);
+		return;
+	}
+	log_debug("%s: %s", c->addr, tlsio_version(c->tls));
+	c->state = C_HELLO;
+}
+
+void
+conn_run(struct conn *c)
+{
+	if (c->state == C_TLS) {
+		tls_handshake(c);
+		if (c->state == C_TLS) {
+			update_interest(c);
+			return;
+		}
+		if (c->state == C_DEAD)
+			return;
+	}
+	if (c->state == C_CLOSING) {
+		if (c->draining)
+			drain(c);
+		else if (flush(c) == 0 && c->draining)
+			drain(c);
+		if (c->state != C_DEAD)
+			update_interest(c);
+		return;
+	}
+	/* A TLS write that waited for input may go on now. */
+	if (c->write_wants_read && flush(c) == -1)
+		return;
+	input(c);
+	if (c->state == C_DEAD)
+		return;
+	if (c->state == C_READY && sync_ack(c) == -1) {
+		store_failed(c, errno, "syncing");
+		return;
+	}
+	if (c->state == C_DEAD || flush(c) == -1)
+		return;
+	/* Output drained below the limit: input may be waiting in TLS. */
+	if (reading(c) && wbuf_pending(&c->out) <= OUT_MAX &&
+	    tlsio_pending(c->tls) > 0)
+		ready_add(c->srv, c);
+	update_interest(c);
+	timer_want(c->srv, conn_next_deadline(c));
+}
+
+void
+conn_event(struct conn *c, uint32_t events)
+{
+	if (c->state == C_DEAD)
+		return;
+	/* Not reading: an error or hang-up would be reported forever. */
+	if ((events & (EPOLLERR | EPOLLHUP)) && !(c->events & EPOLLIN) &&
+	    c->state != C_TLS) {
+		log_debug("%s: hung up while %s", who(c), state_name(c->state));
+		conn_drop(c);
+		return;
+	}
+	conn_run(c);
+}
+
+uint64_t
+conn_next_deadline(const struct conn *c)
+{
+	switch (c->state) {
+	case C_TLS:
+	case C_HELLO:
+	case C_AUTH:
+		return c->deadline;
+	case C_AUTHFAIL:
+		return c->authfail_at;
+	case C_READY:
+		return c->deadline < c->ping_at ? c->deadline : c->ping_at;
+	case C_CLOSING:
+		return c->close_at;
+	case C_DEAD:
+		break;
+	}
+	return UINT64_MAX;
+}
+
+void
+conn_timers(struct conn *c, uint64_t now)
+{
+	char why[64];
+
+	switch (c->state) {
+	case C_TLS:
+	case C_HELLO:
+	case C_AUTH:
+		if (now < c->deadline)
+			return;
+		log_warnx("%s: handshake timed out (%s)", who(c),
+		    state_name(c->state));
+		conn_close(c, ERR_TIMEOUT, "handshake timed out");
+		return;
+	case C_AUTHFAIL:
+		if (now < c->authfail_at)
+			return;
+		if (wire_enc_error(&c->out, ERR_AUTH,
+		    "authentication failed") == -1)
+			fatal("ERROR");
+		c->srv->npending--;
+		c->state = C_CLOSING;
+		c->close_at = now + CLOSE_LINGER_MS;
+		if (flush(c) == 0)
+			update_interest(c);
+		return;
+	case C_READY:
+		if (now >= c->deadline) {
+			snprintf(why, sizeof(why), "nothing received for %u s",
+			    timeout_ms(c) / 1000);
+			log_warnx("%s: %s", who(c), why);
+			conn_close(c, ERR_TIMEOUT, why);
+			return;
+		}
+		if (now >= c->ping_at) {
+			if (wire_enc_token(&c->out, MSG_PING,
+			    ++c->ping_token) == -1)
+				fatal("PING");
+			c->ping_at = now + timeout_ms(c) / 3;
+			if (flush(c) == 0)
+				update_interest(c);
+		}
+		return;
+	case C_CLOSING:
+		if (now >= c->close_at) {
+			log_debug("%s: %s", who(c), c->draining ? "the peer "
+			    "did not close in time" : "gave up sending the "
+			    "last message");
+			conn_drop(c);
+		}
+		return;
+	case C_DEAD:
+		return;
+	}
+}

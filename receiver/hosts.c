@@ -1,0 +1,305 @@
+/*
+ * The hosts the receiver accepts: who may connect from where, with which
+ * secret, and the trail each one writes.  A host's state outlives its
+ * connections and configuration reloads; its trail is opened (and
+ * recovered) at start-up and again after any storage error.
+ */
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auditdistd.h"
+#include "log.h"
+
+/* v4-mapped v6 addresses (from a dual-stack socket) compare as v4. */
+static void
+normalize(const struct sockaddr_storage *in, struct sockaddr_storage *out)
+{
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)in;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)out;
+
+	memset(out, 0, sizeof(*out));
+	if (in->ss_family == AF_INET6 &&
+	    IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+		s4->sin_family = AF_INET;
+		memcpy(&s4->sin_addr, &s6->sin6_addr.s6_addr[12], 4);
+	} else
+		memcpy(out, in, in->ss_family == AF_INET6 ?
+		    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+}
+
+/* "tls://ADDR[:PORT]" -> ADDR (without brackets). */
+static int
+remote_addr(const char *remote, char *out, size_t len)
+{
+	const char *p = remote, *end;
+
+	if (strncmp(p, "tls://", 6) == 0)
+		p += 6;
+	if (*p == '[') {
+		if ((end = strchr(++p, ']')) == NULL)
+			return -1;
+	} else if ((end = strchr(p, ':')) == NULL)
+		end = p + strlen(p);
+	if (end == p || (size_t)(end - p) >= len)
+		return -1;
+	memcpy(out, p, (size_t)(end - p));
+	out[end - p] = '\0';
+	return 0;
+}
+
+/*
+ * The sender's address, resolved once at load (a blocking lookup would
+ * stall every connection).  The port of "remote" is the sender's own
+ * business: its source port is whatever the kernel picks.
+ */
+static void
+resolve(struct rhost *rh)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	struct sockaddr_storage *a;
+	char host[256], why[512];
+	size_t n = 0;
+	int rc;
+
+	free(rh->addrs);
+	free(rh->resolve_err);
+	rh->addrs = NULL;
+	rh->naddrs = 0;
+	rh->any = 0;
+	rh->resolve_err = NULL;
+	/* No remote: any address (the password or certificate decides). */
+	if (rh->ch->remote == NULL) {
+		rh->any = 1;
+		return;
+	}
+	if (remote_addr(rh->ch->remote, host, sizeof(host)) == -1) {
+		snprintf(why, sizeof(why), "bad remote \"%s\"",
+		    rh->ch->remote);
+		goto fail;
+	}
+	/* A wildcard address means the same. */
+	if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 ||
+	    strcmp(host, "*") == 0) {
+		rh->any = 1;
+		return;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	if ((rc = getaddrinfo(host, NULL, &hints, &res)) != 0) {
+		snprintf(why, sizeof(why), "remote \"%s\": %s", rh->ch->remote,
+		    gai_strerror(rc));
+		goto fail;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next)
+		n++;
+	if ((rh->addrs = calloc(n, sizeof(*rh->addrs))) == NULL) {
+		snprintf(why, sizeof(why), "%s", strerror(errno));
+		freeaddrinfo(res);
+		goto fail;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		struct sockaddr_storage ss;
+
+		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
+		    ai->ai_addrlen > sizeof(ss))
+			continue;
+		memset(&ss, 0, sizeof(ss));
+		memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+		a = &rh->addrs[rh->naddrs++];
+		normalize(&ss, a);
+	}
+	freeaddrinfo(res);
+	return;
+fail:
+	log_warnx("host %s: %s; it cannot connect until this is fixed and "
+	    "the configuration reloaded", rh->name, why);
+	rh->resolve_err = strdup(why);
+}
+
+int
+rhost_addr_ok(const struct rhost *rh, const struct sockaddr_storage *peer)
+{
+	struct sockaddr_storage p;
+	size_t i;
+
+	if (rh->any)
+		return 1;
+	normalize(peer, &p);
+	for (i = 0; i < rh->naddrs; i++) {
+		const struct sockaddr_storage *a = &rh->addrs[i];
+
+		if (a->ss_family != p.ss_family)
+			continue;
+		if (a->ss_family == AF_INET &&
+		    memcmp(&((const struct sockaddr_in *)a)->sin_addr,
+		    &((struct sockaddr_in *)&p)->sin_addr, 4) == 0)
+			return 1;
+		if (a->ss_family == AF_INET6 &&
+		    memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		    &((struct sockaddr_in6 *)&p)->sin6_addr, 16) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+void
+trail_limits_from(const struct conf *c, struct trail_limits *lim)
+{
+	memset(lim, 0, sizeof(*lim));
+	lim->size = c->receiver.trail_size;
+	lim->keep = c->receiver.trail_keep;
+	lim->max_size = c->receiver.trail_max_size;
+}
+
+struct rhost *
+hosts_find(struct server *srv, const char *name)
+{
+	struct rhost *rh;
+
+	for (rh = srv->hosts; rh != NULL; rh = rh->next)
+		if (strcmp(rh->name, name) == 0)
+			return rh;
+	return NULL;
+}
+
+static void
+rhost_free(struct rhost *rh)
+{
+	if (rh == NULL)
+		return;
+	if (rh->conn != NULL)
+		conn_close(rh->conn, ERR_AUTH, "host removed from the "
+		    "receiver's configuration");
+	trail_free(rh->trail);
+	free(rh->addrs);
+	free(rh->resolve_err);
+	free(rh->name);
+	free(rh);
+}
+
+/*
+ * Take the host list of conf.  Hosts that stay keep their trail and their
+ * connection, with the new password from now on; a host whose directory
+ * changed starts over there; a host that is gone loses its connection.
+ */
+int
+hosts_load(struct server *srv, struct conf *conf, char *err, size_t errlen)
+{
+	struct rhost *list = NULL, **tail = &list, *rh, **pp;
+	const struct conf_host *ch;
+	struct trail_limits lim;
+
+	trail_limits_from(conf, &lim);
+	for (ch = conf->receiver.hosts; ch != NULL; ch = ch->next) {
+		for (pp = &srv->hosts; *pp != NULL; pp = &(*pp)->next)
+			if (strcmp((*pp)->name, ch->name) == 0)
+				break;
+		if ((rh = *pp) != NULL) {
+			*pp = rh->next;		/* taken over */
+			if (strcmp(rh->ch->directory, ch->directory) != 0) {
+				log_info("host %s: directory is now %s",
+				    rh->name, ch->directory);
+				if (rh->conn != NULL)
+					conn_close(rh->conn, ERR_SHUTDOWN,
+					    "trail directory changed");
+				trail_free(rh->trail);
+				rh->trail = NULL;
+			}
+		} else {
+			if ((rh = calloc(1, sizeof(*rh))) == NULL ||
+			    (rh->name = strdup(ch->name)) == NULL) {
+				snprintf(err, errlen, "%s", strerror(errno));
+				free(rh);
+				goto fail;
+			}
+		}
+		rh->ch = ch;
+		rh->next = NULL;
+		if (rh->trail != NULL)
+			trail_set_limits(rh->trail, &lim);
+		resolve(rh);
+		*tail = rh;
+		tail = &rh->next;
+	}
+	/* What is left was removed from the configuration. */
+	while ((rh = srv->hosts) != NULL) {
+		srv->hosts = rh->next;
+		log_info("host %s: no longer configured", rh->name);
+		rhost_free(rh);
+	}
+	srv->hosts = list;
+	return 0;
+fail:
+	/* Put back what was taken over, and drop what was new. */
+	while ((rh = list) != NULL) {
+		list = rh->next;
+		rh->next = srv->hosts;
+		srv->hosts = rh;
+	}
+	return -1;
+}
+
+void
+hosts_free(struct server *srv)
+{
+	struct rhost *rh;
+
+	while ((rh = srv->hosts) != NULL) {
+		srv->hosts = rh->next;
+		rhost_free(rh);
+	}
+}
+
+int
+rhost_trail(struct server *srv, struct rhost *rh)
+{
+	struct trail_limits lim;
+	char err[1024];
+	int fd, saved;
+
+	if (rh->trail != NULL)
+		return 0;
+	trail_limits_from(srv->conf, &lim);
+	if ((fd = store_open_dir(srv->recvfd, srv->recvdir, rh->ch->directory,
+	    err, sizeof(err))) == -1 ||
+	    (rh->trail = trail_open(fd, rh->name, &lim, err,
+	    sizeof(err))) == NULL) {
+		saved = errno ? errno : EIO;
+		rhost_store_error(rh, saved, err);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+void
+rhost_store_error(struct rhost *rh, int err, const char *what)
+{
+	/* Once per episode: a sender retrying must not flood the log. */
+	if (rh->store_errno != err)
+		log_warnx("host %s: %s; its data is refused until this is "
+		    "fixed", rh->name, what);
+	else
+		log_debug("host %s: %s (still)", rh->name, what);
+	rh->store_errno = err;
+	/* The next connection recovers the trail from disk. */
+	trail_free(rh->trail);
+	rh->trail = NULL;
+}
+
+void
+rhost_store_ok(struct rhost *rh)
+{
+	if (rh->store_errno == 0)
+		return;
+	log_info("host %s: the trail can be written again", rh->name);
+	rh->store_errno = 0;
+}

@@ -1,0 +1,660 @@
+/*
+ * auditdistd: the receiver.  It runs in the foreground under a service
+ * manager (Type=notify), listens on every "listen" address, and serves
+ * every sender from one epoll loop: signals come through a signalfd and
+ * every timer (handshake, idle, keepalive, the delay after a failed
+ * authentication) through one timerfd.
+ */
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "auditdistd.h"
+#include "log.h"
+#include "tlsio.h"
+
+#define MAX_EVENTS	64
+#define MAX_LISTEN	64		/* sockets, after name resolution */
+#define STOP_LINGER_MS	3000		/* to say ERR_SHUTDOWN and flush */
+#define ACCEPT_PAUSE_MS	1000		/* out of descriptors: wait */
+#define DEFAULT_PIDFILE	"/run/auditdistd.pid"
+
+struct listener {
+	int		 evtype;	/* EV_LISTEN, first member */
+	int		 fd;
+	char		 name[80];
+};
+
+static struct server srv;
+static struct listener listeners[MAX_LISTEN];
+static size_t nlisteners;
+static uint64_t accept_paused_until;
+static const char *conf_path = CONF_DEFAULT_PATH;
+static char *pidfile;
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: auditdistd [-dfn] [-c config | config]\n");
+	exit(EX_USAGE);
+}
+
+uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The timer fires at the earliest deadline anyone asked for. */
+void
+timer_want(struct server *s, uint64_t at)
+{
+	struct itimerspec its;
+
+	if (at == UINT64_MAX || (s->timer_armed != 0 && s->timer_armed <= at))
+		return;
+	memset(&its, 0, sizeof(its));
+	if (at == 0)
+		at = 1;
+	its.it_value.tv_sec = (time_t)(at / 1000);
+	its.it_value.tv_nsec = (long)(at % 1000) * 1000000;
+	if (timerfd_settime(s->timerfd, TFD_TIMER_ABSTIME, &its, NULL) == -1)
+		fatal("timerfd_settime");
+	s->timer_armed = at;
+}
+
+int
+ev_mod(struct server *s, int fd, void *ptr, uint32_t events)
+{
+	struct epoll_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = events;
+	ev.data.ptr = ptr;
+	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev) == -1) {
+		if (errno != ENOENT)
+			return -1;
+		return epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev);
+	}
+	return 0;
+}
+
+void
+ready_add(struct server *s, struct conn *c)
+{
+	if (c->on_ready || c->state == C_DEAD)
+		return;
+	c->on_ready = 1;
+	c->ready_next = s->ready;
+	s->ready = c;
+}
+
+static struct conf *
+load_conf(const char *path, int check)
+{
+	struct conf *c;
+	char err[1024];
+	int code = EX_CONFIG;
+
+	if ((c = conf_load(path, err, sizeof(err))) == NULL)
+		goto bad;
+	if (!c->receiver.present) {
+		snprintf(err, sizeof(err), "%s: no \"receiver\" block", path);
+		goto bad;
+	}
+	if (c->receiver.certfile == NULL || c->receiver.keyfile == NULL) {
+		snprintf(err, sizeof(err), "%s: the receiver block needs "
+		    "\"certfile\" and \"keyfile\"", path);
+		goto bad;
+	}
+	return c;
+bad:
+	conf_free(c);
+	if (check) {
+		fprintf(stderr, "auditdistd: %s\n", err);
+		exit(code);
+	}
+	fatalx_code(code, "%s", err);
+}
+
+/* "tls://ADDR:PORT" -> host and port, brackets removed. */
+static int
+split_listen(const char *spec, char *host, size_t hlen, char *port,
+    size_t plen)
+{
+	const char *p = spec, *end, *colon;
+
+	if (strncmp(p, "tls://", 6) == 0)
+		p += 6;
+	if (*p == '[') {
+		if ((end = strchr(++p, ']')) == NULL)
+			return -1;
+		colon = end[1] == ':' ? end + 1 : NULL;
+	} else {
+		colon = strrchr(p, ':');
+		end = colon != NULL ? colon : p + strlen(p);
+	}
+	if ((size_t)(end - p) >= hlen)
+		return -1;
+	memcpy(host, p, (size_t)(end - p));
+	host[end - p] = '\0';
+	snprintf(port, plen, "%s", colon != NULL ? colon + 1 :
+	    CONF_DEFAULT_PORT);
+	return 0;
+}
+
+static int
+listen_one(const struct addrinfo *ai, int dual, const char *spec)
+{
+	struct listener *l;
+	char host[NI_MAXHOST], port[NI_MAXSERV];
+	int fd, on = 1, off = 0;
+
+	if (nlisteners == MAX_LISTEN)
+		fatalx_code(EX_CONFIG, "%s: too many addresses", spec);
+	if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, ai->ai_protocol)) == -1)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	/* [::] takes IPv4 too; any other v6 address only itself. */
+	if (ai->ai_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, dual ? &off : &on, sizeof(on)) == -1)
+		goto fail;
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
+	    listen(fd, 128) == -1)
+		goto fail;
+	l = &listeners[nlisteners++];
+	l->evtype = EV_LISTEN;
+	l->fd = fd;
+	if (getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof(host), port,
+	    sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+		snprintf(host, sizeof(host), "?");
+	snprintf(l->name, sizeof(l->name), ai->ai_family == AF_INET6 ?
+	    "[%s]:%s" : "%s:%s", host, port);
+	if (ev_mod(&srv, fd, l, EPOLLIN) == -1)
+		fatal("epoll");
+	log_debug("listening on %s%s", l->name, dual ? " (and IPv4)" : "");
+	return 0;
+fail:
+	close(fd);
+	return -1;
+}
+
+static void
+listen_all(void)
+{
+	struct addrinfo hints, *res, *ai;
+	char host[256], port[32];
+	unsigned i;
+	int rc, dual;
+
+	for (i = 0; i < srv.conf->receiver.nlisten; i++) {
+		const char *spec = srv.conf->receiver.listen[i];
+
+		if (split_listen(spec, host, sizeof(host), port,
+		    sizeof(port)) == -1)
+			fatalx_code(EX_CONFIG, "listen \"%s\": bad address",
+			    spec);
+		dual = strcmp(host, "::") == 0;
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_socktype = SOCK_STREAM;
+		hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+		if ((rc = getaddrinfo(host, port, &hints, &res)) != 0)
+			fatalx_code(EX_CONFIG, "listen \"%s\": %s", spec,
+			    gai_strerror(rc));
+		for (ai = res; ai != NULL; ai = ai->ai_next) {
+			if (listen_one(ai, dual, spec) == 0)
+				continue;
+			/* No IPv6 in this kernel: [::] falls back to IPv4. */
+			if (dual && (errno == EAFNOSUPPORT ||
+			    errno == EADDRNOTAVAIL)) {
+				struct addrinfo *r4;
+
+				hints.ai_family = AF_INET;
+				if (getaddrinfo("0.0.0.0", port, &hints,
+				    &r4) == 0) {
+					rc = listen_one(r4, 0, spec);
+					freeaddrinfo(r4);
+					if (rc == 0) {
+						log_info("no IPv6: listening "
+						    "on 0.0.0.0:%s", port);
+						continue;
+					}
+				}
+			}
+			fatalx_code(EX_OSERR, "listen \"%s\": %s", spec,
+			    strerror(errno));
+		}
+		freeaddrinfo(res);
+	}
+}
+
+static void
+listeners_enable(int on)
+{
+	size_t i;
+
+	for (i = 0; i < nlisteners; i++)
+		if (ev_mod(&srv, listeners[i].fd, &listeners[i],
+		    on ? EPOLLIN : 0) == -1)
+			log_warn("epoll");
+}
+
+static void
+listeners_close(void)
+{
+	size_t i;
+
+	for (i = 0; i < nlisteners; i++)
+		close(listeners[i].fd);
+	nlisteners = 0;
+}
+
+static void
+on_accept(struct listener *l)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd;
+
+	for (;;) {
+		len = sizeof(ss);
+		fd = accept4(l->fd, (struct sockaddr *)&ss, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EAGAIN || errno == EINTR ||
+			    errno == ECONNABORTED)
+				return;
+			/* Out of descriptors or memory: do not spin. */
+			log_warn("accept on %s; pausing for a second", l->name);
+			listeners_enable(0);
+			accept_paused_until = now_ms() + ACCEPT_PAUSE_MS;
+			timer_want(&srv, accept_paused_until);
+			return;
+		}
+		conn_accept(&srv, fd, &ss, len);
+	}
+}
+
+static void
+write_pidfile(void)
+{
+	char buf[32];
+	int fd, n;
+
+	if (pidfile == NULL)
+		return;
+	if ((fd = open(pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0644)) == -1)
+		fatalx_code(EX_CANTCREAT, "%s: %s", pidfile, strerror(errno));
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (write(fd, buf, (size_t)n) != n)
+		fatalx_code(EX_CANTCREAT, "%s: %s", pidfile, strerror(errno));
+	close(fd);
+}
+
+/* Only our own: another instance may have written the file since. */
+static void
+remove_pidfile(void)
+{
+	char buf[32], want[32];
+	ssize_t n;
+	int fd;
+
+	if (pidfile == NULL ||
+	    (fd = open(pidfile, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	snprintf(want, sizeof(want), "%ld\n", (long)getpid());
+	if (n > 0 && (buf[n] = '\0', strcmp(buf, want) == 0))
+		unlink(pidfile);
+}
+
+static void
+open_receiver_dir(void)
+{
+	char err[1024];
+	int fd;
+
+	if ((srv.recvdir = strdup(srv.conf->receiver.directory)) == NULL)
+		fatal("strdup");
+	if ((fd = store_open_dir(-1, NULL, srv.recvdir, err,
+	    sizeof(err))) == -1)
+		fatalx_code(EX_CANTCREAT, "receiver directory %s", err);
+	/* One receiver per directory: two would interleave trails. */
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1)
+		fatalx_code(EX_TEMPFAIL, "%s: %s", srv.recvdir,
+		    errno == EWOULDBLOCK ? "in use by another auditdistd" :
+		    strerror(errno));
+	srv.recvfd = fd;
+}
+
+static void
+open_trails(void)
+{
+	struct rhost *rh;
+
+	/* Recovery and rebuilt names now, not at the first connection. */
+	for (rh = srv.hosts; rh != NULL; rh = rh->next)
+		(void)rhost_trail(&srv, rh);
+}
+
+static void
+reload(void)
+{
+	struct conf *nc, *old = srv.conf;
+	char err[1024];
+	SSL_CTX *ctx;
+	unsigned i;
+	int same;
+
+	sd_notify(0, "RELOADING=1");
+	log_info("reloading %s", conf_path);
+	if ((nc = conf_load(conf_path, err, sizeof(err))) == NULL ||
+	    !nc->receiver.present) {
+		log_warnx("reload: %s; keeping the old configuration",
+		    nc == NULL ? err : "no receiver block");
+		conf_free(nc);
+		goto out;
+	}
+	if (strcmp(nc->receiver.directory, old->receiver.directory) != 0) {
+		log_warnx("reload: the receiver directory changed; restart "
+		    "auditdistd for that.  Keeping the old configuration");
+		conf_free(nc);
+		goto out;
+	}
+	same = nc->receiver.nlisten == old->receiver.nlisten;
+	for (i = 0; same && i < nc->receiver.nlisten; i++)
+		same = strcmp(nc->receiver.listen[i],
+		    old->receiver.listen[i]) == 0;
+	if (!same)
+		log_warnx("reload: \"listen\" changes take effect at the "
+		    "next start");
+	/* A renewed certificate is used for the next connections. */
+	if (nc->receiver.certfile != NULL && nc->receiver.keyfile != NULL &&
+	    (ctx = tlsio_server_ctx(nc->receiver.certfile,
+	    nc->receiver.keyfile, err, sizeof(err))) != NULL) {
+		SSL_CTX_free(srv.ctx);
+		srv.ctx = ctx;
+	} else
+		log_warnx("reload: %s; keeping the old certificate",
+		    nc->receiver.certfile == NULL ? "no certfile" : err);
+	srv.conf = nc;
+	if (hosts_load(&srv, nc, err, sizeof(err)) == -1) {
+		log_warnx("reload: %s; keeping the old configuration", err);
+		srv.conf = old;
+		conf_free(nc);
+		goto out;
+	}
+	conf_free(old);
+	open_trails();
+	log_info("configuration reloaded");
+out:
+	sd_notify(0, "READY=1");
+}
+
+static void
+on_timer(void)
+{
+	struct conn *c, *next;
+	uint64_t now, next_at = UINT64_MAX, t;
+	uint64_t expirations;
+
+	if (read(srv.timerfd, &expirations, sizeof(expirations)) == -1 &&
+	    errno != EAGAIN)
+		log_warn("timerfd");
+	srv.timer_armed = 0;
+	now = now_ms();
+	if (accept_paused_until != 0) {
+		if (now >= accept_paused_until) {
+			accept_paused_until = 0;
+			if (!srv.stopping)
+				listeners_enable(1);
+		} else
+			next_at = accept_paused_until;
+	}
+	for (c = srv.conns; c != NULL; c = next) {
+		next = c->next;
+		conn_timers(c, now);
+	}
+	for (c = srv.conns; c != NULL; c = c->next)
+		if ((t = conn_next_deadline(c)) < next_at)
+			next_at = t;
+	timer_want(&srv, next_at);
+}
+
+/* Returns 1 when a signal asks to stop. */
+static int
+on_signal(int sigfd)
+{
+	struct signalfd_siginfo si;
+	int stop = 0;
+
+	while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGHUP:
+			reload();
+			break;
+		case SIGTERM:
+		case SIGINT:
+			log_info("stopping on signal %u", si.ssi_signo);
+			stop = 1;
+			break;
+		}
+	}
+	return stop;
+}
+
+static void
+begin_stop(void)
+{
+	struct conn *c, *next;
+
+	srv.stopping = 1;
+	sd_notify(0, "STOPPING=1");
+	listeners_close();
+	for (c = srv.conns; c != NULL; c = next) {
+		next = c->next;
+		conn_close(c, ERR_SHUTDOWN, "receiver stopping; retry later");
+	}
+}
+
+static void
+free_dead(void)
+{
+	struct conn *c;
+
+	while ((c = srv.dead) != NULL) {
+		srv.dead = c->next;
+		conn_free(c);
+	}
+}
+
+static void
+run_ready(void)
+{
+	struct conn *list = srv.ready, *c;
+
+	srv.ready = NULL;
+	while ((c = list) != NULL) {
+		list = c->ready_next;
+		c->on_ready = 0;
+		c->ready_next = NULL;
+		if (c->state != C_DEAD)
+			conn_run(c);
+	}
+}
+
+static void
+loop(int sigfd)
+{
+	struct epoll_event ev[MAX_EVENTS];
+	uint64_t stop_deadline = 0;
+	int i, n, *type;
+
+	for (;;) {
+		if (srv.stopping && (srv.conns == NULL ||
+		    now_ms() >= stop_deadline))
+			break;
+		n = epoll_wait(srv.epfd, ev, MAX_EVENTS, srv.ready ? 0 :
+		    srv.stopping ? 100 : -1);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("epoll_wait");
+		}
+		for (i = 0; i < n; i++) {
+			type = ev[i].data.ptr;
+			switch (*type) {
+			case EV_LISTEN:
+				if (!srv.stopping)
+					on_accept((struct listener *)type);
+				break;
+			case EV_SIGNAL:
+				if (on_signal(sigfd) && !srv.stopping) {
+					begin_stop();
+					stop_deadline = now_ms() +
+					    STOP_LINGER_MS;
+				}
+				break;
+			case EV_TIMER:
+				on_timer();
+				break;
+			case EV_CONN:
+				conn_event((struct conn *)type, ev[i].events);
+				break;
+			}
+		}
+		run_ready();
+		free_dead();
+	}
+	/* Whoever did not take the last message in time. */
+	while (srv.conns != NULL)
+		conn_drop(srv.conns);
+	free_dead();
+}
+
+int
+main(int argc, char *argv[])
+{
+	static int sigtype = EV_SIGNAL, timertype = EV_TIMER;
+	struct rhost *rh;
+	unsigned nhosts;
+	int ch, debug = 0, fg = 0, check = 0, sigfd;
+	char err[1024];
+	sigset_t mask;
+
+	while ((ch = getopt(argc, argv, "c:dfn")) != -1) {
+		switch (ch) {
+		case 'c':
+			conf_path = optarg;
+			break;
+		case 'd':
+			debug = 1;
+			fg = 1;
+			break;
+		case 'f':
+			fg = 1;
+			break;
+		case 'n':
+			check = 1;
+			fg = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 1)
+		usage();
+	if (argc == 1)
+		conf_path = argv[0];
+	log_init("auditdistd", fg, debug);
+	umask(027);
+
+	srv.conf = load_conf(conf_path, check);
+	if ((srv.ctx = tlsio_server_ctx(srv.conf->receiver.certfile,
+	    srv.conf->receiver.keyfile, err, sizeof(err))) == NULL) {
+		if (check) {
+			fprintf(stderr, "auditdistd: %s\n", err);
+			return EX_CONFIG;
+		}
+		fatalx_code(EX_CONFIG, "%s", err);
+	}
+	if (check) {
+		printf("configuration OK\n");
+		return 0;
+	}
+	if (srv.conf->pidfile == NULL)
+		pidfile = DEFAULT_PIDFILE;
+	else if (strcmp(srv.conf->pidfile, "none") != 0)
+		pidfile = srv.conf->pidfile;
+
+	/* Whatever our parent ignored or blocked, these come to the loop. */
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigprocmask(SIG_SETMASK, &mask, NULL);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+
+	if ((srv.epfd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
+	    (sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1 ||
+	    (srv.timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK |
+	    TFD_CLOEXEC)) == -1)
+		fatal("event setup");
+	if (ev_mod(&srv, sigfd, &sigtype, EPOLLIN) == -1 ||
+	    ev_mod(&srv, srv.timerfd, &timertype, EPOLLIN) == -1)
+		fatal("epoll");
+
+	open_receiver_dir();
+	if (hosts_load(&srv, srv.conf, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	open_trails();
+	listen_all();
+	write_pidfile();
+	for (rh = srv.hosts, nhosts = 0; rh != NULL; rh = rh->next)
+		nhosts++;
+	log_info("listening on %u socket%s for %u host%s; trails in %s",
+	    (unsigned)nlisteners, nlisteners == 1 ? "" : "s", nhosts,
+	    nhosts == 1 ? "" : "s", srv.recvdir);
+	sd_notify(0, "READY=1");
+
+	loop(sigfd);
+
+	hosts_free(&srv);
+	remove_pidfile();
+	SSL_CTX_free(srv.ctx);
+	conf_free(srv.conf);
+	close(srv.recvfd);
+	free(srv.recvdir);
+	log_info("stopped");
+	return 0;
+}

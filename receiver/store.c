@@ -1,0 +1,662 @@
+/*
+ * The files of a host's trail: the .store directory, the audit.log names
+ * that point into it, new files, retention.  trail.c decides what to write;
+ * this file keeps the directory in the shape ausearch reads.
+ *
+ * Every name is reached through a directory descriptor; nothing here
+ * follows a symbolic link below the receiver directory, and a host's
+ * descriptors are the only ones its trail code holds.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auditdistd.h"
+#include "log.h"
+
+#define MAX_FILES	(1U << 20)	/* per host; far beyond any disk */
+
+int
+store_name(char *buf, size_t len, uint64_t num, int idx)
+{
+	int n;
+
+	n = snprintf(buf, len, "%016" PRIx64 "%s", num,
+	    idx ? TRAIL_IDX_SUFFIX : "");
+	return (n < 0 || (size_t)n >= len) ? -1 : 0;
+}
+
+int
+store_parse_name(const char *name, uint64_t *num, int *idx)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < TRAIL_NAME_LEN; i++) {
+		char c = name[i];
+
+		if (c >= '0' && c <= '9')
+			v = (v << 4) | (uint64_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v = (v << 4) | (uint64_t)(c - 'a' + 10);
+		else
+			return -1;
+	}
+	if (name[TRAIL_NAME_LEN] == '\0')
+		*idx = 0;
+	else if (strcmp(name + TRAIL_NAME_LEN, TRAIL_IDX_SUFFIX) == 0)
+		*idx = 1;
+	else
+		return -1;
+	if (v == 0)
+		return -1;
+	*num = v;
+	return 0;
+}
+
+/* The k-th name: audit.log for 0, audit.log.k after. */
+static void
+log_name(char *buf, size_t len, size_t k)
+{
+	if (k == 0)
+		snprintf(buf, len, "%s", TRAIL_LOG);
+	else
+		snprintf(buf, len, "%s.%zu", TRAIL_LOG, k);
+}
+
+/* "audit.log" -> 0, "audit.log.12" -> 12, anything else -> -1. */
+static int
+parse_log_name(const char *name, size_t *k)
+{
+	size_t v = 0, n = strlen(TRAIL_LOG);
+	const char *p;
+
+	if (strncmp(name, TRAIL_LOG, n) != 0)
+		return -1;
+	if (name[n] == '\0') {
+		*k = 0;
+		return 0;
+	}
+	if (name[n] != '.' || name[n + 1] < '1' || name[n + 1] > '9')
+		return -1;
+	for (p = name + n + 1; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9' || v > MAX_FILES)
+			return -1;
+		v = v * 10 + (size_t)(*p - '0');
+	}
+	*k = v;
+	return 0;
+}
+
+/* A directory we keep trails in: ours, and nobody else may add names. */
+static int
+check_dir(int fd, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a directory", path);
+		errno = ENOTDIR;
+		return -1;
+	}
+	if (st.st_uid != geteuid()) {
+		snprintf(err, errlen, "%s: owned by uid %u, not by us (uid %u)",
+		    path, (unsigned)st.st_uid, (unsigned)geteuid());
+		errno = EPERM;
+		return -1;
+	}
+	if ((st.st_mode & 022) != 0) {
+		snprintf(err, errlen, "%s: writable by group or others "
+		    "(mode %04o); chmod go-w it", path,
+		    (unsigned)(st.st_mode & 07777));
+		errno = EPERM;
+		return -1;
+	}
+	return 0;
+}
+
+/* Why a component could not be opened as a directory. */
+static const char *
+why_not_dir(int parent, const char *name, int err)
+{
+	struct stat st;
+
+	if ((err == ELOOP || err == ENOTDIR) &&
+	    fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return S_ISLNK(st.st_mode) ? "a symbolic link, not a directory" :
+		    "not a directory";
+	return strerror(err);
+}
+
+/* mkdirat + openat of one component; nofollow refuses a symbolic link. */
+static int
+open_component(int parent, const char *name, int nofollow, int *created)
+{
+	int fd, flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+
+	if (nofollow)
+		flags |= O_NOFOLLOW;
+	*created = 0;
+	if ((fd = openat(parent, name, flags)) != -1 || errno != ENOENT)
+		return fd;
+	if (mkdirat(parent, name, TRAIL_DIR_MODE) == -1 && errno != EEXIST)
+		return -1;
+	*created = 1;
+	return openat(parent, name, flags);
+}
+
+int
+store_subdir(int parent, const char *name, const char *what, char *err,
+    size_t errlen)
+{
+	int fd, created;
+
+	if ((fd = open_component(parent, name, 1, &created)) == -1) {
+		snprintf(err, errlen, "%s: %s", what,
+		    why_not_dir(parent, name, errno));
+		return -1;
+	}
+	if (check_dir(fd, what, err, errlen) == -1) {
+		close(fd);
+		return -1;
+	}
+	/* A new directory entry is durable only once its parent is synced. */
+	if (created && fsync(parent) == -1) {
+		snprintf(err, errlen, "%s: fsync of its parent: %s", what,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+store_open_dir(int basefd, const char *base_path, const char *path,
+    char *err, size_t errlen)
+{
+	char *copy, *p, *slash;
+	size_t blen = base_path != NULL ? strlen(base_path) : 0;
+	int fd, next, created, nofollow;
+
+	if (path[0] != '/') {
+		snprintf(err, errlen, "%s: not an absolute path", path);
+		errno = EINVAL;
+		return -1;
+	}
+	/*
+	 * Below the receiver directory every component must be a real
+	 * directory: a link planted there must not send a host's trail
+	 * elsewhere.  Above it the administrator chose the path.
+	 */
+	if (basefd != -1 && strncmp(path, base_path, blen) == 0 &&
+	    path[blen] == '/') {
+		if ((fd = dup(basefd)) == -1) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			return -1;
+		}
+		nofollow = 1;
+		p = copy = strdup(path + blen + 1);
+	} else {
+		if ((fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+			snprintf(err, errlen, "/: %s", strerror(errno));
+			return -1;
+		}
+		nofollow = 0;
+		p = copy = strdup(path + 1);
+	}
+	if (copy == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	while (*p != '\0') {
+		if ((slash = strchr(p, '/')) != NULL)
+			*slash = '\0';
+		if (*p == '\0' || strcmp(p, ".") == 0) {
+			/* "a//b", "a/./b": nothing to open */
+		} else if (strcmp(p, "..") == 0 && nofollow) {
+			snprintf(err, errlen, "%s: \"..\" below %s", path,
+			    base_path);
+			errno = EINVAL;
+			goto fail;
+		} else {
+			next = open_component(fd, p, nofollow ||
+			    slash == NULL, &created);
+			if (next == -1) {
+				snprintf(err, errlen, "%s: %s: %s", path, p,
+				    why_not_dir(fd, p, errno));
+				goto fail;
+			}
+			if (created && fsync(fd) == -1) {
+				snprintf(err, errlen, "%s: fsync: %s", path,
+				    strerror(errno));
+				close(next);
+				goto fail;
+			}
+			close(fd);
+			fd = next;
+		}
+		if (slash == NULL)
+			break;
+		p = slash + 1;
+	}
+	free(copy);
+	if (check_dir(fd, path, err, errlen) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+fail:
+	free(copy);
+	close(fd);
+	return -1;
+}
+
+static int
+cmp_tfile(const void *a, const void *b)
+{
+	const struct tfile *x = a, *y = b;
+
+	return x->num < y->num ? -1 : x->num > y->num;
+}
+
+static int
+add_file(struct trail *t, const struct tfile *f)
+{
+	struct tfile *nf;
+	size_t cap;
+
+	if (t->nfiles == t->capfiles) {
+		if (t->nfiles >= MAX_FILES) {
+			errno = EMFILE;
+			return -1;
+		}
+		cap = t->capfiles ? t->capfiles * 2 : 16;
+		if ((nf = reallocarray(t->files, cap, sizeof(*nf))) == NULL)
+			return -1;
+		t->files = nf;
+		t->capfiles = cap;
+	}
+	t->files[t->nfiles++] = *f;
+	return 0;
+}
+
+static int
+has_file(const struct trail *t, uint64_t num)
+{
+	struct tfile key = { .num = num };
+
+	if (t->nfiles == 0)
+		return 0;
+	return bsearch(&key, t->files, t->nfiles, sizeof(key),
+	    cmp_tfile) != NULL;
+}
+
+/* Read .store: the trail files in order; indexes without a file go. */
+int
+store_scan(struct trail *t, char *err, size_t errlen)
+{
+	struct dirent *de;
+	struct stat st;
+	struct tfile f;
+	char name[32];
+	uint64_t num;
+	DIR *d;
+	int fd, idx, removed = 0;
+
+	t->nfiles = 0;
+	if ((fd = openat(t->storefd, ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1 || (d = fdopendir(fd)) == NULL) {
+		snprintf(err, errlen, "%s/%s: %s", t->host, TRAIL_STORE,
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	while ((errno = 0, de = readdir(d)) != NULL) {
+		if (store_parse_name(de->d_name, &num, &idx) == -1 || idx)
+			continue;
+		if (fstatat(t->storefd, de->d_name, &st,
+		    AT_SYMLINK_NOFOLLOW) == -1)
+			goto fail;
+		if (!S_ISREG(st.st_mode)) {
+			log_warnx("host %s: %s/%s is not a regular file; "
+			    "ignored", t->host, TRAIL_STORE, de->d_name);
+			continue;
+		}
+		memset(&f, 0, sizeof(f));
+		f.num = num;
+		f.size = (uint64_t)st.st_size;
+		f.ino = st.st_ino;
+		f.dev = st.st_dev;
+		if (add_file(t, &f) == -1)
+			goto fail;
+	}
+	if (errno != 0)
+		goto fail;
+	if (t->nfiles > 1)
+		qsort(t->files, t->nfiles, sizeof(*t->files), cmp_tfile);
+
+	/* Retention removes a file before its index; finish that. */
+	rewinddir(d);
+	while ((errno = 0, de = readdir(d)) != NULL) {
+		if (store_parse_name(de->d_name, &num, &idx) == -1 || !idx ||
+		    has_file(t, num))
+			continue;
+		store_name(name, sizeof(name), num, 1);
+		if (unlinkat(t->storefd, name, 0) == -1 && errno != ENOENT)
+			goto fail;
+		removed = 1;
+	}
+	if (errno != 0)
+		goto fail;
+	closedir(d);
+	if (removed && fsync(t->storefd) == -1) {
+		snprintf(err, errlen, "%s/%s: fsync: %s", t->host, TRAIL_STORE,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+fail:
+	snprintf(err, errlen, "%s/%s: %s", t->host, TRAIL_STORE,
+	    strerror(errno));
+	closedir(d);
+	return -1;
+}
+
+/*
+ * Point audit.log, audit.log.1, ... at the store files, newest first.
+ * Each name is replaced by a rename, from the highest number down, so a
+ * reader (or a crash) may see a name pointing at its neighbour's file but
+ * never a missing number.  Names beyond the last file go, highest first.
+ */
+int
+store_names(struct trail *t, char *err, size_t errlen)
+{
+	struct dirent *de;
+	struct stat st;
+	char name[64], sname[32];
+	size_t k, i, maxk = 0, n = t->nfiles;
+	int fd, have_any = 0, changed = 0, ours;
+	DIR *d;
+
+	if (unlinkat(t->dirfd, TRAIL_TMP, 0) == -1 && errno != ENOENT) {
+		snprintf(err, errlen, "%s/%s: %s", t->host, TRAIL_TMP,
+		    strerror(errno));
+		return -1;
+	}
+	/* Refuse to replace a file that is not part of the trail. */
+	if ((fd = openat(t->dirfd, ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1 || (d = fdopendir(fd)) == NULL) {
+		snprintf(err, errlen, "%s: %s", t->host, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	while ((errno = 0, de = readdir(d)) != NULL) {
+		if (parse_log_name(de->d_name, &k) == -1)
+			continue;
+		if (fstatat(t->dirfd, de->d_name, &st,
+		    AT_SYMLINK_NOFOLLOW) == -1) {
+			if (errno == ENOENT)
+				continue;
+			break;
+		}
+		ours = 0;
+		for (i = 0; i < n + t->ngone && S_ISREG(st.st_mode); i++) {
+			const struct tfile *f = i < n ? &t->files[i] :
+			    &t->gone[i - n];
+
+			if (f->ino == st.st_ino && f->dev == st.st_dev) {
+				ours = 1;
+				break;
+			}
+		}
+		if (!ours) {
+			snprintf(err, errlen, "host %s: %s is not a trail file "
+			    "of %s/; move it away", t->host, de->d_name,
+			    TRAIL_STORE);
+			closedir(d);
+			errno = EEXIST;
+			return -1;
+		}
+		if (!have_any || k > maxk)
+			maxk = k;
+		have_any = 1;
+	}
+	if (errno != 0) {
+		snprintf(err, errlen, "host %s: %s", t->host, strerror(errno));
+		closedir(d);
+		return -1;
+	}
+	closedir(d);
+
+	for (k = n; k-- > 0;) {
+		const struct tfile *f = &t->files[n - 1 - k];
+
+		log_name(name, sizeof(name), k);
+		if (fstatat(t->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    st.st_ino == f->ino && st.st_dev == f->dev)
+			continue;
+		store_name(sname, sizeof(sname), f->num, 0);
+		if (linkat(t->storefd, sname, t->dirfd, TRAIL_TMP, 0) == -1 ||
+		    renameat(t->dirfd, TRAIL_TMP, t->dirfd, name) == -1) {
+			snprintf(err, errlen, "host %s: %s -> %s/%s: %s",
+			    t->host, name, TRAIL_STORE, sname,
+			    strerror(errno));
+			unlinkat(t->dirfd, TRAIL_TMP, 0);
+			return -1;
+		}
+		changed = 1;
+		t->renamed++;
+	}
+	for (k = maxk + 1; have_any && k-- > n;) {
+		log_name(name, sizeof(name), k);
+		if (unlinkat(t->dirfd, name, 0) == -1 && errno != ENOENT) {
+			snprintf(err, errlen, "host %s: %s: %s", t->host, name,
+			    strerror(errno));
+			return -1;
+		}
+		changed = 1;
+	}
+	if (changed && fsync(t->dirfd) == -1) {
+		snprintf(err, errlen, "host %s: fsync: %s", t->host,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Create the next trail file and its index; they become current. */
+int
+store_new_file(struct trail *t, char *err, size_t errlen)
+{
+	const int flags = O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+	const struct tfile *cur = trail_current(t);
+	struct tfile f;
+	struct stat st;
+	char name[32], iname[32];
+	int fd = -1, ifd = -1;
+
+	VERIFY(t->fd == -1 && t->idxfd == -1);
+	memset(&f, 0, sizeof(f));
+	f.num = cur != NULL ? cur->num + 1 : 1;
+	store_name(name, sizeof(name), f.num, 0);
+	store_name(iname, sizeof(iname), f.num, 1);
+	if ((fd = openat(t->storefd, name, flags, TRAIL_MODE)) == -1 ||
+	    (ifd = openat(t->storefd, iname, flags, TRAIL_MODE)) == -1 ||
+	    fstat(fd, &st) == -1 || fsync(t->storefd) == -1) {
+		snprintf(err, errlen, "host %s: %s/%s: %s", t->host,
+		    TRAIL_STORE, name, strerror(errno));
+		goto fail;
+	}
+	f.ino = st.st_ino;
+	f.dev = st.st_dev;
+	if (add_file(t, &f) == -1) {
+		snprintf(err, errlen, "host %s: %s", t->host, strerror(errno));
+		goto fail;
+	}
+	t->fd = fd;
+	t->idxfd = ifd;
+	/*
+	 * From here a failure leaves an empty file without an index entry,
+	 * which start-up recovery removes, and names it rebuilds.
+	 */
+	return store_names(t, err, errlen);
+fail:
+	if (fd != -1) {
+		close(fd);
+		unlinkat(t->storefd, name, 0);
+	}
+	if (ifd != -1) {
+		close(ifd);
+		unlinkat(t->storefd, iname, 0);
+	}
+	return -1;
+}
+
+/*
+ * Forget the newest file: it is empty and no index entry points into it.
+ * Its names are replaced by store_names before store_purge unlinks it.
+ */
+int
+store_forget_newest(struct trail *t)
+{
+	struct tfile *ng;
+
+	VERIFY(t->nfiles > 0 && t->files[t->nfiles - 1].size == 0);
+	if ((ng = reallocarray(t->gone, t->ngone + 1, sizeof(*ng))) == NULL)
+		return -1;
+	t->gone = ng;
+	t->gone[t->ngone++] = t->files[--t->nfiles];
+	return 0;
+}
+
+int
+store_purge(struct trail *t, char *err, size_t errlen)
+{
+	char name[32];
+	int idx;
+
+	for (; t->ngone > 0; t->ngone--)
+		for (idx = 0; idx <= 1; idx++) {
+			store_name(name, sizeof(name),
+			    t->gone[t->ngone - 1].num, idx);
+			if (unlinkat(t->storefd, name, 0) == -1 &&
+			    errno != ENOENT) {
+				snprintf(err, errlen, "host %s: %s/%s: %s",
+				    t->host, TRAIL_STORE, name,
+				    strerror(errno));
+				return -1;
+			}
+		}
+	if (fsync(t->storefd) == -1) {
+		snprintf(err, errlen, "host %s: fsync %s: %s", t->host,
+		    TRAIL_STORE, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Rotated files are read-only, as auditd leaves them. */
+int
+store_protect_rotated(struct trail *t, char *err, size_t errlen)
+{
+	struct stat st;
+	char name[32];
+	size_t i;
+	int idx;
+
+	for (i = 0; i + 1 < t->nfiles; i++)
+		for (idx = 0; idx <= 1; idx++) {
+			store_name(name, sizeof(name), t->files[i].num, idx);
+			if (fstatat(t->storefd, name, &st,
+			    AT_SYMLINK_NOFOLLOW) == -1) {
+				if (errno == ENOENT && idx)
+					continue;
+				goto fail;
+			}
+			if (!S_ISREG(st.st_mode) ||
+			    (st.st_mode & 07777) == TRAIL_RO_MODE)
+				continue;
+			if (fchmodat(t->storefd, name, TRAIL_RO_MODE, 0) == -1)
+				goto fail;
+		}
+	return 0;
+fail:
+	snprintf(err, errlen, "host %s: %s/%s: %s", t->host, TRAIL_STORE,
+	    name, strerror(errno));
+	return -1;
+}
+
+/*
+ * trail_keep and trail_max_size: the oldest files go, the highest name
+ * first (so the names stay without a gap), then the store file.  The
+ * current file always stays.
+ */
+int
+store_retain(struct trail *t, char *err, size_t errlen)
+{
+	struct stat st;
+	char name[64];
+	size_t i;
+	int removed = 0;
+
+	t->total = 0;
+	for (i = 0; i < t->nfiles; i++)
+		t->total += t->files[i].size;
+	while (t->nfiles > 1 &&
+	    ((t->lim.keep != 0 && t->nfiles > t->lim.keep) ||
+	    (t->lim.max_size != 0 && t->total > t->lim.max_size))) {
+		const struct tfile *f = &t->files[0];
+
+		log_name(name, sizeof(name), t->nfiles - 1);
+		if (fstatat(t->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    (st.st_ino != f->ino || st.st_dev != f->dev)) {
+			snprintf(err, errlen, "host %s: %s does not point at "
+			    "the oldest file; not removing it", t->host, name);
+			errno = EEXIST;
+			return -1;
+		}
+		if (unlinkat(t->dirfd, name, 0) == -1 && errno != ENOENT)
+			goto fail;
+		store_name(name, sizeof(name), f->num, 0);
+		if (unlinkat(t->storefd, name, 0) == -1 && errno != ENOENT)
+			goto fail;
+		store_name(name, sizeof(name), f->num, 1);
+		if (unlinkat(t->storefd, name, 0) == -1 && errno != ENOENT)
+			goto fail;
+		log_info("host %s: removed the oldest trail file %s/%016"
+		    PRIx64 " (%" PRIu64 " bytes) to keep within %s", t->host,
+		    TRAIL_STORE, f->num, f->size,
+		    t->lim.keep != 0 && t->nfiles > t->lim.keep ?
+		    "trail_keep" : "trail_max_size");
+		t->total -= f->size;
+		memmove(&t->files[0], &t->files[1],
+		    (t->nfiles - 1) * sizeof(*t->files));
+		t->nfiles--;
+		removed = 1;
+	}
+	if (removed && (fsync(t->dirfd) == -1 || fsync(t->storefd) == -1)) {
+		snprintf(err, errlen, "host %s: fsync: %s", t->host,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+fail:
+	snprintf(err, errlen, "host %s: %s: %s", t->host, name,
+	    strerror(errno));
+	return -1;
+}

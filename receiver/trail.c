@@ -1,0 +1,711 @@
+/*
+ * A host's trail: where the bytes a sender ships are appended, and where
+ * the resume point comes from.  Only whole frames (whole lines) are ever
+ * left on disk, and trail_sync is the only way a position becomes
+ * something an ACK may carry.
+ *
+ * The index of a trail file has one line per sender segment start,
+ *   S <spool id, 32 hex> <seq, 16 hex> <offset in the trail file>
+ * and one per segment the sender declared complete,
+ *   E <seq, 16 hex> <size>
+ * An S line is made durable before any byte of its segment is written, so
+ * after a crash every byte of the file belongs to the last S line at or
+ * before it: the resume point is computed from the files alone.
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auditdistd.h"
+#include "log.h"
+
+#define IDX_LINE_MAX	96
+
+static const uint8_t zero_id[WIRE_ID_LEN];
+
+static void
+hex(char *out, const uint8_t *p, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+void
+trail_pos_str(const struct trail_pos *p, char *buf, size_t len)
+{
+	char id[2 * WIRE_ID_LEN + 1];
+
+	if (memcmp(p->id, zero_id, sizeof(zero_id)) == 0) {
+		snprintf(buf, len, "nothing");
+		return;
+	}
+	hex(id, p->id, WIRE_ID_LEN);
+	snprintf(buf, len, "spool %s seq %" PRIu64 " size %" PRIu64 "%s", id,
+	    p->seq, p->size, p->complete ? " complete" : "");
+}
+
+/* Cursor over one index line. */
+static int
+get_hex(const char **pp, const char *end, size_t ndig, uint8_t *bytes,
+    uint64_t *val)
+{
+	const char *p = *pp;
+	uint64_t v = 0;
+	size_t i;
+	int d;
+
+	if ((size_t)(end - p) < ndig)
+		return -1;
+	for (i = 0; i < ndig; i++) {
+		char c = p[i];
+
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			d = c - 'a' + 10;
+		else
+			return -1;
+		if (bytes != NULL) {
+			if (i % 2 == 0)
+				bytes[i / 2] = (uint8_t)(d << 4);
+			else
+				bytes[i / 2] |= (uint8_t)d;
+		} else
+			v = (v << 4) | (uint64_t)d;
+	}
+	if (val != NULL)
+		*val = v;
+	*pp = p + ndig;
+	return 0;
+}
+
+static int
+get_dec(const char **pp, const char *end, uint64_t *val)
+{
+	const char *p = *pp;
+	uint64_t v = 0;
+
+	if (p == end || *p < '0' || *p > '9' || (*p == '0' && p + 1 < end &&
+	    p[1] >= '0' && p[1] <= '9'))
+		return -1;
+	for (; p < end && *p >= '0' && *p <= '9'; p++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	*val = v;
+	*pp = p;
+	return 0;
+}
+
+static int
+get_char(const char **pp, const char *end, char c)
+{
+	if (*pp == end || **pp != c)
+		return -1;
+	(*pp)++;
+	return 0;
+}
+
+/* Cut a torn last line: bytes after the last newline were never acked. */
+static int
+cut_to_newline(int fd, uint64_t *size)
+{
+	char buf[8192];
+	struct stat st;
+	off_t pos, end;
+	ssize_t r;
+	size_t n;
+	char *nl;
+
+	if (fstat(fd, &st) == -1)
+		return -1;
+	end = pos = st.st_size;
+	while (pos > 0) {
+		n = pos > (off_t)sizeof(buf) ? sizeof(buf) : (size_t)pos;
+		pos -= (off_t)n;
+		if ((r = pread(fd, buf, n, pos)) != (ssize_t)n) {
+			if (r >= 0)
+				errno = EIO;
+			return -1;
+		}
+		if ((nl = memrchr(buf, '\n', n)) != NULL) {
+			pos += nl - buf + 1;
+			break;
+		}
+	}
+	if (pos != end && (ftruncate(fd, pos) == -1 || fdatasync(fd) == -1))
+		return -1;
+	*size = (uint64_t)end - (uint64_t)pos;
+	return 0;
+}
+
+/*
+ * Read the current file's index against the file's size.  Lines after
+ * the first one that cannot be right (torn, malformed, pointing past the
+ * end of the file, out of order) describe writes that never became
+ * durable, so were never acked: they are cut.  The resume point is the
+ * last S line; complete if its E line matches.
+ */
+static int
+recover_index(struct trail *t, uint64_t *fsize, char *err, size_t errlen)
+{
+	struct stat st;
+	char *buf = NULL;
+	const char *p, *end, *nl, *good;
+	uint8_t id[WIRE_ID_LEN];
+	uint64_t seq, off, size, esize = 0;
+	int have_s = 0, have_e = 0;
+	ssize_t r;
+	size_t len;
+
+	memset(&t->pos, 0, sizeof(t->pos));
+	t->segstart = 0;
+	if (fstat(t->idxfd, &st) == -1)
+		goto fail;
+	if (st.st_size > TRAIL_IDX_MAX) {
+		snprintf(err, errlen, "host %s: index of %016" PRIx64 " is "
+		    "larger than %d bytes", t->host, trail_current(t)->num,
+		    TRAIL_IDX_MAX);
+		errno = EFBIG;
+		return -1;
+	}
+	len = (size_t)st.st_size;
+	if ((buf = malloc(len + 1)) == NULL)
+		goto fail;
+	if ((r = pread(t->idxfd, buf, len, 0)) != (ssize_t)len) {
+		if (r >= 0)
+			errno = EIO;
+		goto fail;
+	}
+	p = good = buf;
+	end = buf + len;
+	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		if (*p == 'S') {
+			p++;
+			if (get_char(&p, nl, ' ') == -1 ||
+			    get_hex(&p, nl, 2 * WIRE_ID_LEN, id, NULL) == -1 ||
+			    get_char(&p, nl, ' ') == -1 ||
+			    get_hex(&p, nl, TRAIL_NAME_LEN, NULL, &seq) == -1 ||
+			    get_char(&p, nl, ' ') == -1 ||
+			    get_dec(&p, nl, &off) == -1 || p != nl)
+				break;
+			if (off > *fsize || (have_s && off < t->segstart))
+				break;
+			memcpy(t->pos.id, id, sizeof(id));
+			t->pos.seq = seq;
+			t->segstart = off;
+			have_s = 1;
+			have_e = 0;
+		} else if (*p == 'E') {
+			p++;
+			if (get_char(&p, nl, ' ') == -1 ||
+			    get_hex(&p, nl, TRAIL_NAME_LEN, NULL, &seq) == -1 ||
+			    get_char(&p, nl, ' ') == -1 ||
+			    get_dec(&p, nl, &size) == -1 || p != nl)
+				break;
+			if (!have_s || have_e || seq != t->pos.seq ||
+			    size > *fsize - t->segstart)
+				break;
+			esize = size;
+			have_e = 1;
+		} else
+			break;
+		p = good = nl + 1;
+	}
+	if (good != end) {
+		t->cut_idx_bytes = (uint64_t)(end - good);
+		log_warnx("host %s: cut %" PRIu64 " bytes of index %s/%016"
+		    PRIx64 "%s that were never acknowledged", t->host,
+		    t->cut_idx_bytes, TRAIL_STORE, trail_current(t)->num,
+		    TRAIL_IDX_SUFFIX);
+		if (ftruncate(t->idxfd, good - buf) == -1 ||
+		    fdatasync(t->idxfd) == -1)
+			goto fail;
+	}
+	t->idxsize = (uint64_t)(good - buf);
+	free(buf);
+	buf = NULL;
+	if (!have_s)
+		return 0;
+	/*
+	 * Bytes after a complete segment and before the next S line cannot
+	 * be anybody's: the next segment's S line is durable before its data.
+	 */
+	if (have_e && *fsize - t->segstart > esize) {
+		log_warnx("host %s: cut %" PRIu64 " bytes after the end of "
+		    "segment %" PRIu64, t->host, *fsize - t->segstart - esize,
+		    t->pos.seq);
+		t->cut_bytes += *fsize - t->segstart - esize;
+		*fsize = t->segstart + esize;
+		if (ftruncate(t->fd, (off_t)*fsize) == -1 ||
+		    fdatasync(t->fd) == -1)
+			goto fail;
+	}
+	t->pos.size = *fsize - t->segstart;
+	t->pos.complete = have_e;
+	return 0;
+fail:
+	snprintf(err, errlen, "host %s: index of %s/%016" PRIx64 ": %s",
+	    t->host, TRAIL_STORE, trail_current(t)->num, strerror(errno));
+	free(buf);
+	return -1;
+}
+
+static int
+open_current(struct trail *t, char *err, size_t errlen)
+{
+	const int flags = O_RDWR | O_NOFOLLOW | O_CLOEXEC;
+	struct tfile *f = trail_current(t);
+	char name[32];
+
+	store_name(name, sizeof(name), f->num, 0);
+	if ((t->fd = openat(t->storefd, name, flags)) == -1)
+		goto fail;
+	store_name(name, sizeof(name), f->num, 1);
+	if ((t->idxfd = openat(t->storefd, name, flags | O_CREAT,
+	    TRAIL_MODE)) == -1)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "host %s: %s/%s: %s", t->host, TRAIL_STORE, name,
+	    strerror(errno));
+	return -1;
+}
+
+static void
+close_current(struct trail *t)
+{
+	if (t->fd != -1)
+		close(t->fd);
+	if (t->idxfd != -1)
+		close(t->idxfd);
+	t->fd = t->idxfd = -1;
+}
+
+/* The newest file holds the resume point; empty unindexed ones go. */
+static int
+recover(struct trail *t, char *err, size_t errlen)
+{
+	struct tfile *f;
+	uint64_t cut, fsize;
+	char pos[128];
+
+	while ((f = trail_current(t)) != NULL) {
+		if (open_current(t, err, errlen) == -1)
+			return -1;
+		if (cut_to_newline(t->fd, &cut) == -1) {
+			snprintf(err, errlen, "host %s: %s/%016" PRIx64 ": %s",
+			    t->host, TRAIL_STORE, f->num, strerror(errno));
+			return -1;
+		}
+		if (cut > 0) {
+			log_warnx("host %s: cut a torn last line (%" PRIu64
+			    " bytes, never acknowledged) from %s/%016" PRIx64,
+			    t->host, cut, TRAIL_STORE, f->num);
+			t->cut_bytes += cut;
+		}
+		fsize = f->size - cut;
+		if (recover_index(t, &fsize, err, errlen) == -1)
+			return -1;
+		f->size = fsize;
+		if (memcmp(t->pos.id, zero_id, sizeof(zero_id)) != 0 ||
+		    fsize > 0)
+			break;
+		/* Created just before a crash: nothing was written to it. */
+		close_current(t);
+		if (store_forget_newest(t) == -1) {
+			snprintf(err, errlen, "host %s: %s", t->host,
+			    strerror(errno));
+			return -1;
+		}
+	}
+	if (f == NULL)
+		return 0;
+	if (memcmp(t->pos.id, zero_id, sizeof(zero_id)) == 0)
+		log_warnx("host %s: %s/%016" PRIx64 " has no index entry; the "
+		    "sender will start a new series", t->host, TRAIL_STORE,
+		    f->num);
+	/* It may have been rotated once, then newer files were removed. */
+	if (fchmod(t->fd, TRAIL_MODE) == -1 ||
+	    fchmod(t->idxfd, TRAIL_MODE) == -1) {
+		snprintf(err, errlen, "host %s: %s/%016" PRIx64 ": %s", t->host,
+		    TRAIL_STORE, f->num, strerror(errno));
+		return -1;
+	}
+	trail_pos_str(&t->pos, pos, sizeof(pos));
+	log_debug("host %s: %zu trail files, resume at %s", t->host,
+	    t->nfiles, pos);
+	return 0;
+}
+
+struct trail *
+trail_open(int dirfd, const char *host, const struct trail_limits *lim,
+    char *err, size_t errlen)
+{
+	struct trail *t;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL ||
+	    (t->host = strdup(host)) == NULL) {
+		snprintf(err, errlen, "host %s: %s", host, strerror(errno));
+		free(t);
+		close(dirfd);
+		return NULL;
+	}
+	t->dirfd = dirfd;
+	t->storefd = t->fd = t->idxfd = -1;
+	trail_set_limits(t, lim);
+	/* Two writers would interleave their files. */
+	if (flock(dirfd, LOCK_EX | LOCK_NB) == -1) {
+		snprintf(err, errlen, "host %s: %s", host,
+		    errno == EWOULDBLOCK ? "its directory is in use by "
+		    "another auditdistd" : strerror(errno));
+		goto fail;
+	}
+	if ((t->storefd = store_subdir(dirfd, TRAIL_STORE, TRAIL_STORE, err,
+	    errlen)) == -1 ||
+	    store_scan(t, err, errlen) == -1 ||
+	    recover(t, err, errlen) == -1 ||
+	    store_names(t, err, errlen) == -1 ||
+	    store_purge(t, err, errlen) == -1 ||
+	    store_protect_rotated(t, err, errlen) == -1 ||
+	    store_retain(t, err, errlen) == -1)
+		goto fail;
+	t->dpos = t->pos;
+	t->dfsize = t->nfiles ? trail_current(t)->size : 0;
+	t->didxsize = t->idxsize;
+	return t;
+fail:
+	trail_free(t);
+	return NULL;
+}
+
+void
+trail_free(struct trail *t)
+{
+	if (t == NULL)
+		return;
+	close_current(t);
+	if (t->storefd != -1)
+		close(t->storefd);
+	if (t->dirfd != -1)
+		close(t->dirfd);
+	free(t->files);
+	free(t->gone);
+	free(t->host);
+	free(t);
+}
+
+void
+trail_set_limits(struct trail *t, const struct trail_limits *lim)
+{
+	t->lim = *lim;
+	if (t->lim.size == 0)
+		t->lim.size = TRAIL_DEFAULT_SIZE;
+}
+
+int
+trail_pending(const struct trail *t)
+{
+	return t->dirty_data || t->dirty_idx;
+}
+
+enum trail_verdict
+trail_check(const struct trail *t, const uint8_t id[WIRE_ID_LEN],
+    uint64_t seq, uint64_t offset)
+{
+	const struct trail_pos *p = &t->pos;
+
+	if (memcmp(p->id, zero_id, sizeof(zero_id)) == 0 ||
+	    memcmp(p->id, id, WIRE_ID_LEN) != 0)
+		return offset == 0 ? TRAIL_NEWSERIES : TRAIL_REJECT;
+	if (seq == p->seq && offset == p->size && !p->complete)
+		return TRAIL_CONTINUE;
+	if (seq > p->seq && offset == 0)
+		return TRAIL_NEWSEG;
+	return TRAIL_REJECT;
+}
+
+void
+trail_expected(const struct trail *t, const uint8_t id[WIRE_ID_LEN],
+    uint64_t seq, uint64_t off, const char *what, char *buf, size_t len)
+{
+	const struct trail_pos *p = &t->pos;
+
+	if (memcmp(p->id, zero_id, sizeof(zero_id)) == 0 ||
+	    memcmp(p->id, id, WIRE_ID_LEN) != 0)
+		snprintf(buf, len, "expected %s 0 to start a new series, "
+		    "got seq %" PRIu64 " %s %" PRIu64, what, seq, what, off);
+	else if (p->complete)
+		snprintf(buf, len, "expected a seq after %" PRIu64 " at "
+		    "%s 0 (%" PRIu64 " is complete), got seq %" PRIu64
+		    " %s %" PRIu64, p->seq, what, p->seq, seq, what, off);
+	else
+		snprintf(buf, len, "expected seq %" PRIu64 " %s %" PRIu64
+		    ", got seq %" PRIu64 " %s %" PRIu64, p->seq, what, p->size,
+		    seq, what, off);
+}
+
+static int
+write_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+	const uint8_t *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = pwrite(fd, p, len, (off_t)off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0) {
+			errno = ENOSPC;
+			return -1;
+		}
+		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Append an index line; on failure nothing of it stays. */
+static int
+idx_append(struct trail *t, const char *line, size_t len)
+{
+	int saved;
+
+	if (write_all(t->idxfd, line, len, t->idxsize) == -1) {
+		saved = errno;
+		if (ftruncate(t->idxfd, (off_t)t->idxsize) == -1)
+			log_warn("host %s: cutting the index back", t->host);
+		errno = saved;
+		return -1;
+	}
+	t->idxsize += len;
+	t->dirty_idx = 1;
+	return 0;
+}
+
+/* The current file is full or belongs to another series: start a new one. */
+static int
+rotate(struct trail *t)
+{
+	char err[512];
+
+	if (t->nfiles > 0) {
+		if (trail_sync(t) == -1)
+			return -1;
+		/* Read-only from now on, as auditd leaves rotated logs. */
+		if (fchmod(t->fd, TRAIL_RO_MODE) == -1 ||
+		    fchmod(t->idxfd, TRAIL_RO_MODE) == -1)
+			log_warn("host %s: chmod of a rotated file", t->host);
+		close_current(t);
+	}
+	t->idxsize = t->dfsize = t->didxsize = 0;
+	t->segstart = 0;
+	if (store_new_file(t, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	log_info("host %s: new trail file %s/%016" PRIx64, t->host,
+	    TRAIL_STORE, trail_current(t)->num);
+	/* Retention is housekeeping: the new data is safe either way. */
+	if (store_retain(t, err, sizeof(err)) == -1)
+		log_warnx("%s", err);
+	return 0;
+}
+
+/* Record where segment seq starts; durable before any of its bytes. */
+static int
+begin_segment(struct trail *t, enum trail_verdict v,
+    const uint8_t id[WIRE_ID_LEN], uint64_t seq)
+{
+	const struct tfile *f = trail_current(t);
+	char line[IDX_LINE_MAX], idh[2 * WIRE_ID_LEN + 1], old[128];
+	int n;
+
+	if (f == NULL || (v == TRAIL_NEWSERIES && f->size > 0) ||
+	    (v == TRAIL_NEWSEG && f->size >= t->lim.size)) {
+		if (rotate(t) == -1)
+			return -1;
+		f = trail_current(t);
+	}
+	if (v == TRAIL_NEWSERIES) {
+		trail_pos_str(&t->pos, old, sizeof(old));
+		hex(idh, id, WIRE_ID_LEN);
+		log_info("host %s: new series: spool %s from seq %" PRIu64
+		    " (held %s)", t->host, idh, seq, old);
+	} else if (seq > t->pos.seq + 1)
+		log_warnx("host %s: the sender skipped segments %" PRIu64
+		    " to %" PRIu64 " (it no longer has them)", t->host,
+		    t->pos.seq + 1, seq - 1);
+	hex(idh, id, WIRE_ID_LEN);
+	n = snprintf(line, sizeof(line), "S %s %016" PRIx64 " %" PRIu64 "\n",
+	    idh, seq, f->size);
+	VERIFY(n > 0 && (size_t)n < sizeof(line));
+	if (idx_append(t, line, (size_t)n) == -1)
+		return -1;
+	if (fdatasync(t->idxfd) == -1)
+		return -1;
+	memcpy(t->pos.id, id, WIRE_ID_LEN);
+	t->pos.seq = seq;
+	t->pos.size = 0;
+	t->pos.complete = 0;
+	t->segstart = f->size;
+	return 0;
+}
+
+/* Undo the frame being stored; what was before it stays. */
+static void
+undo(struct trail *t, const struct trail_pos *pos, uint64_t segstart,
+    uint64_t idxsize)
+{
+	struct tfile *f = trail_current(t);
+	int saved = errno;
+
+	if (f != NULL && t->fd != -1 &&
+	    ftruncate(t->fd, (off_t)f->size) == -1)
+		log_warn("host %s: cutting back a failed write", t->host);
+	if (t->idxfd != -1 && t->idxsize != idxsize &&
+	    ftruncate(t->idxfd, (off_t)idxsize) == -1)
+		log_warn("host %s: cutting back the index", t->host);
+	if (t->idxsize != idxsize) {
+		t->idxsize = idxsize;
+		t->dirty_idx = 1;
+	}
+	t->pos = *pos;
+	t->segstart = segstart;
+	t->failed = 1;
+	errno = saved;
+}
+
+int
+trail_append(struct trail *t, const uint8_t id[WIRE_ID_LEN], uint64_t seq,
+    uint64_t offset, const void *data, size_t len)
+{
+	struct trail_pos pos = t->pos;
+	uint64_t segstart = t->segstart, idxsize = t->idxsize;
+	uint64_t fnum = t->nfiles ? trail_current(t)->num : 0;
+	enum trail_verdict v;
+	struct tfile *f;
+
+	if (t->failed) {
+		errno = EIO;
+		return -1;
+	}
+	if (len == 0 || ((const uint8_t *)data)[len - 1] != '\n' ||
+	    (v = trail_check(t, id, seq, offset)) == TRAIL_REJECT) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (v != TRAIL_CONTINUE && begin_segment(t, v, id, seq) == -1)
+		goto fail;
+	f = trail_current(t);
+	if (write_all(t->fd, data, len, f->size) == -1)
+		goto fail;
+	f->size += len;
+	t->total += len;
+	t->pos.size += len;
+	t->dirty_data = 1;
+	return 0;
+fail:
+	/* After a rotation, the whole new file belongs to this frame. */
+	if (t->nfiles == 0 || trail_current(t)->num != fnum)
+		idxsize = 0;
+	undo(t, &pos, segstart, idxsize);
+	return -1;
+}
+
+int
+trail_segend(struct trail *t, const uint8_t id[WIRE_ID_LEN], uint64_t seq,
+    uint64_t size)
+{
+	struct trail_pos pos = t->pos;
+	uint64_t segstart = t->segstart, idxsize = t->idxsize;
+	uint64_t fnum = t->nfiles ? trail_current(t)->num : 0;
+	enum trail_verdict v;
+	char line[IDX_LINE_MAX];
+	int n;
+
+	if (t->failed) {
+		errno = EIO;
+		return -1;
+	}
+	v = trail_check(t, id, seq, size);
+	if (memcmp(t->pos.id, id, WIRE_ID_LEN) == 0 && seq == t->pos.seq &&
+	    size == t->pos.size && t->pos.complete)
+		return 0;		/* said twice: nothing new */
+	/* An empty segment ends where it starts. */
+	if (v == TRAIL_NEWSEG || v == TRAIL_NEWSERIES) {
+		if (begin_segment(t, v, id, seq) == -1)
+			goto fail;
+	} else if (v != TRAIL_CONTINUE) {
+		errno = EINVAL;
+		return -1;
+	}
+	n = snprintf(line, sizeof(line), "E %016" PRIx64 " %" PRIu64 "\n",
+	    seq, size);
+	VERIFY(n > 0 && (size_t)n < sizeof(line));
+	if (idx_append(t, line, (size_t)n) == -1)
+		goto fail;
+	t->pos.complete = 1;
+	return 0;
+fail:
+	if (t->nfiles == 0 || trail_current(t)->num != fnum)
+		idxsize = 0;
+	undo(t, &pos, segstart, idxsize);
+	return -1;
+}
+
+int
+trail_sync(struct trail *t)
+{
+	char err[512];
+	int saved;
+
+	if (!trail_pending(t))
+		return 0;
+	if ((t->dirty_data && fdatasync(t->fd) == -1) ||
+	    (t->dirty_idx && fdatasync(t->idxfd) == -1)) {
+		saved = errno;
+		/*
+		 * After a failed fdatasync the kernel may have dropped the
+		 * pages: only what was durable before can be trusted.
+		 */
+		if (ftruncate(t->fd, (off_t)t->dfsize) == -1 ||
+		    ftruncate(t->idxfd, (off_t)t->didxsize) == -1)
+			log_warn("host %s: cutting back to the last sync",
+			    t->host);
+		t->total -= trail_current(t)->size - t->dfsize;
+		trail_current(t)->size = t->dfsize;
+		t->idxsize = t->didxsize;
+		t->pos = t->dpos;
+		t->failed = 1;
+		t->dirty_data = t->dirty_idx = 0;
+		errno = saved;
+		return -1;
+	}
+	t->dirty_data = t->dirty_idx = 0;
+	t->dpos = t->pos;
+	t->dfsize = trail_current(t)->size;
+	t->didxsize = t->idxsize;
+	/* trail_max_size holds at every sync, not only at rotation. */
+	if (t->lim.max_size != 0 && t->total > t->lim.max_size &&
+	    t->nfiles > 1 && store_retain(t, err, sizeof(err)) == -1)
+		log_warnx("%s", err);
+	return 0;
+}

@@ -1,0 +1,222 @@
+/*
+ * The receiver's host table: which addresses a host may connect from
+ * (IPv4 through a dual-stack socket included), and a reload that keeps
+ * the state of hosts that stay.
+ */
+#include <sys/stat.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "auditdistd.h"
+#include "harness.h"
+#include "log.h"
+
+/* The event loop lives in main.c; conn.c only needs these from it. */
+uint64_t
+now_ms(void)
+{
+	return 0;
+}
+
+void
+timer_want(struct server *s, uint64_t at)
+{
+	(void)s;
+	(void)at;
+}
+
+int
+ev_mod(struct server *s, int fd, void *p, uint32_t ev)
+{
+	(void)s;
+	(void)fd;
+	(void)p;
+	(void)ev;
+	return 0;
+}
+
+void
+ready_add(struct server *s, struct conn *c)
+{
+	(void)s;
+	(void)c;
+}
+
+static struct sockaddr_storage
+v4(const char *a)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+	memset(&ss, 0, sizeof(ss));
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons(40000);
+	if (inet_pton(AF_INET, a, &s4->sin_addr) != 1)
+		abort();
+	return ss;
+}
+
+static struct sockaddr_storage
+v6(const char *a)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+	memset(&ss, 0, sizeof(ss));
+	s6->sin6_family = AF_INET6;
+	s6->sin6_port = htons(40000);
+	if (inet_pton(AF_INET6, a, &s6->sin6_addr) != 1)
+		abort();
+	return ss;
+}
+
+static struct conf *
+parse(const char *text)
+{
+	char err[512];
+	struct conf *c;
+
+	if ((c = conf_parse("test.conf", text, err, sizeof(err))) == NULL)
+		fprintf(stderr, "conf_parse: %s\n", err);
+	return c;
+}
+
+static const char conf1[] =
+	"receiver {\n"
+	"	directory \"/tmp/recvhosts_test.d\"\n"
+	"	certfile \"/nonexistent/c.pem\"\n"
+	"	keyfile \"/nonexistent/k.pem\"\n"
+	"	trail_size 1M\n"
+	"	host a {\n"
+	"		remote \"tls://127.0.0.1\"\n"
+	"		password \"pa\"\n"
+	"	}\n"
+	"	host b {\n"
+	"		remote \"tls://[::1]:7878\"\n"
+	"		password \"pb\"\n"
+	"	}\n"
+	"	host c {\n"
+	"		password \"pc\"\n"
+	"	}\n"
+	"	host d {\n"
+	"		remote \"tls://0.0.0.0\"\n"
+	"		password \"pd\"\n"
+	"	}\n"
+	"	host e {\n"
+	"		remote \"tls://localhost\"\n"
+	"		password \"pe\"\n"
+	"	}\n"
+	"}\n";
+
+static const char conf2[] =
+	"receiver {\n"
+	"	directory \"/tmp/recvhosts_test.d\"\n"
+	"	certfile \"/nonexistent/c.pem\"\n"
+	"	keyfile \"/nonexistent/k.pem\"\n"
+	"	trail_size 2M\n"
+	"	host a {\n"
+	"		remote \"tls://127.0.0.2\"\n"
+	"		password \"new\"\n"
+	"	}\n"
+	"	host f {\n"
+	"		password \"pf\"\n"
+	"	}\n"
+	"}\n";
+
+static void
+test_addresses(void)
+{
+	struct server srv;
+	struct conf *c;
+	struct rhost *a, *b, *cc, *d, *e;
+	struct sockaddr_storage lo4 = v4("127.0.0.1"), other = v4("10.1.2.3");
+	struct sockaddr_storage mapped = v6("::ffff:127.0.0.1");
+	struct sockaddr_storage lo6 = v6("::1");
+	char err[256];
+
+	memset(&srv, 0, sizeof(srv));
+	REQUIRE((c = parse(conf1)) != NULL);
+	srv.conf = c;
+	REQUIRE(hosts_load(&srv, c, err, sizeof(err)) == 0);
+	REQUIRE((a = hosts_find(&srv, "a")) != NULL);
+	REQUIRE((b = hosts_find(&srv, "b")) != NULL);
+	REQUIRE((cc = hosts_find(&srv, "c")) != NULL);
+	REQUIRE((d = hosts_find(&srv, "d")) != NULL);
+	REQUIRE((e = hosts_find(&srv, "e")) != NULL);
+	CHECK(hosts_find(&srv, "z") == NULL);
+	CHECK(rhost_addr_ok(a, &lo4));
+	CHECK(rhost_addr_ok(a, &mapped));	/* IPv4 on a [::] socket */
+	CHECK(!rhost_addr_ok(a, &other));
+	CHECK(!rhost_addr_ok(a, &lo6));
+	CHECK(rhost_addr_ok(b, &lo6));		/* the port does not matter */
+	CHECK(!rhost_addr_ok(b, &lo4));
+	CHECK(rhost_addr_ok(cc, &other));	/* no remote: anywhere */
+	CHECK(rhost_addr_ok(d, &other));	/* a wildcard: anywhere */
+	CHECK(rhost_addr_ok(e, &lo4) || rhost_addr_ok(e, &lo6));
+	CHECK(!rhost_addr_ok(e, &other));
+	hosts_free(&srv);
+	conf_free(c);
+}
+
+static void
+test_reload_keeps_state(void)
+{
+	struct server srv;
+	struct conf *c1, *c2;
+	struct rhost *a, *a2;
+	struct sockaddr_storage lo4 = v4("127.0.0.1"), lo42 = v4("127.0.0.2");
+	char err[256];
+	int rc;
+
+	rc = system("rm -rf /tmp/recvhosts_test.d");
+	(void)rc;
+	memset(&srv, 0, sizeof(srv));
+	REQUIRE((c1 = parse(conf1)) != NULL && (c2 = parse(conf2)) != NULL);
+	srv.conf = c1;
+	srv.recvdir = strdup("/tmp/recvhosts_test.d");
+	srv.recvfd = store_open_dir(-1, NULL, srv.recvdir, err, sizeof(err));
+	REQUIRE(srv.recvfd != -1);
+	REQUIRE(hosts_load(&srv, c1, err, sizeof(err)) == 0);
+	a = hosts_find(&srv, "a");
+	REQUIRE(a != NULL);
+	CHECK(rhost_trail(&srv, a) == 0);
+	REQUIRE(a->trail != NULL);
+	CHECK(a->trail->lim.size == 1024 * 1024);
+	CHECK(access("/tmp/recvhosts_test.d/a/.store", F_OK) == 0);
+
+	srv.conf = c2;
+	REQUIRE(hosts_load(&srv, c2, err, sizeof(err)) == 0);
+	conf_free(c1);
+	a2 = hosts_find(&srv, "a");
+	CHECK(a2 == a);				/* the same state */
+	CHECK(a2->trail != NULL);		/* the trail stays open */
+	CHECK(a2->trail->lim.size == 2 * 1024 * 1024);
+	CHECK_STR(a2->ch->password, "new");
+	CHECK(!rhost_addr_ok(a2, &lo4));
+	CHECK(rhost_addr_ok(a2, &lo42));
+	CHECK(hosts_find(&srv, "b") == NULL);
+	CHECK(hosts_find(&srv, "f") != NULL);
+	hosts_free(&srv);
+	conf_free(c2);
+	close(srv.recvfd);
+	free(srv.recvdir);
+	rc = system("rm -rf /tmp/recvhosts_test.d");
+	(void)rc;
+}
+
+static const struct h_test tests[] = {
+	TEST(test_addresses),
+	TEST(test_reload_keeps_state),
+};
+
+int
+main(void)
+{
+	log_init("recvhosts_test", 1, 0);
+	umask(022);
+	return h_run("recvhosts", tests, sizeof(tests) / sizeof(tests[0]));
+}
