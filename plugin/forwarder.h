@@ -153,6 +153,37 @@ void		 fwd_window_ack(struct fwd_window *, uint64_t seq,
 #define		 fwd_window_inflight(w)	((w)->sent - (w)->acked)
 
 /*
+ * fwd_read.c: reading the spool for one host.  cur is the next byte to
+ * send; the segment it is in stays open under a shared flock (drop_old
+ * skips it) until all of it was read and it is closed.
+ */
+struct fwd_reader {
+	int		 dirfd;
+	const char	*host;		/* for messages */
+	struct fwd_pos	 cur;
+	int		 fd;		/* segment cur.seq, or -1 */
+	int		 closed;	/* its size is final */
+	uint64_t	 noread_seq;	/* an unreadable segment */
+	int64_t		 noread_since;	/* CLOCK_MONOTONIC ms */
+	int		 noread_said;	/* logged */
+};
+enum fwd_chunk {
+	CHUNK_DATA,		/* len bytes of whole lines at *at, in buf */
+	CHUNK_SEGEND,		/* segment at->seq is closed at at->size */
+	CHUNK_WAIT,		/* nothing now; the spool will change */
+	CHUNK_FAIL,		/* an I/O error: why */
+	CHUNK_BAD,		/* the spool disagrees with the stream: why */
+};
+void		 fwd_reader_init(struct fwd_reader *, int dirfd,
+		    const char *host);
+void		 fwd_reader_close(struct fwd_reader *);
+/* Start at at: its segment from at->size, or the first after it from 0. */
+void		 fwd_reader_seek(struct fwd_reader *, const struct fwd_pos *at);
+/* What to send next, at most max bytes; moves the cursor past it. */
+enum fwd_chunk	 fwd_reader_next(struct fwd_reader *, char *buf, size_t max,
+		    struct fwd_pos *at, size_t *len, char *why, size_t whylen);
+
+/*
  * fwd_super.c: audisp-dist's side.  It starts the forwarder, restarts it
  * with backoff when it dies, reads its messages without ever blocking
  * intake, deletes the segments every host has, and feeds the status file.

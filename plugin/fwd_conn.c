@@ -13,15 +13,12 @@
  * reason to stop.
  */
 #include <sys/epoll.h>
-#include <sys/file.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <netdb.h>
 #include <signal.h>
@@ -111,10 +108,7 @@ struct fwd_conn {
 	size_t			 inlen;
 	uint64_t		 token;
 	/* the stream */
-	struct fwd_pos		 cur;		/* next byte to send */
-	int			 segfd;
-	int			 seg_closed;
-	uint64_t		 noread_seq;	/* unreadable segment, said once */
+	struct fwd_reader	 rd;		/* what comes next */
 	struct fwd_pos		 sent;		/* end of what was sent */
 	struct fwd_pos		 acked;
 	struct fwd_window	 win;
@@ -148,7 +142,8 @@ fwd_conn_new(unsigned idx, const struct conf_host *ch)
 	c->ev = EV_CONN;
 	c->idx = idx;
 	c->ch = ch;
-	c->fd = c->segfd = -1;
+	c->fd = -1;
+	fwd_reader_init(&c->rd, fwd_env.dirfd, ch->name);
 	wbuf_init(&c->out);
 	fwd_window_init(&c->win);
 	c->st = C_DISABLED;
@@ -184,15 +179,6 @@ disable:
 	return c;
 }
 
-static void
-close_segment(struct fwd_conn *c)
-{
-	if (c->segfd != -1)
-		close(c->segfd);	/* and with it the shared lock */
-	c->segfd = -1;
-	c->seg_closed = 0;
-}
-
 /* Drop the connection, whatever its state; bye: say so to the receiver. */
 static void
 conn_close(struct fwd_conn *c, int bye)
@@ -219,7 +205,7 @@ conn_close(struct fwd_conn *c, int bye)
 		freeaddrinfo(c->ai);
 		c->ai = c->ai_cur = NULL;
 	}
-	close_segment(c);
+	fwd_reader_close(&c->rd);	/* drop_old may take it now */
 	wbuf_free(&c->out);
 	wbuf_init(&c->out);
 	fwd_window_free(&c->win);
@@ -433,8 +419,6 @@ connected(struct fwd_conn *c)
 		err = errno;
 	if (err != 0) {
 		c->last_errno = err;
-		log_debug("host %s: connecting to %s: %s", c->ch->name,
-		    c->peer, strerror(err));
 		c->ai_cur = c->ai_cur->ai_next;
 		try_connect(c);
 		return;
@@ -628,7 +612,7 @@ on_welcome(struct fwd_conn *c, const uint8_t *p, size_t len)
 	}
 	if (r.note[0] != '\0')
 		log_info("host %s: %s", c->ch->name, r.note);
-	c->cur = r.from;
+	fwd_reader_seek(&c->rd, &r.from);
 	c->acked = r.acked;
 	c->sent = r.acked;
 	c->up_since = fwd_now_ms();
@@ -687,10 +671,15 @@ on_ack(struct fwd_conn *c, const uint8_t *p, size_t len)
 		    c->sent.size, c->acked.seq, c->acked.size);
 		return -1;
 	}
+	/*
+	 * Progress proves the connection works; an ACK that only repeats
+	 * where it was (a full receiver acking what it had) does not.
+	 */
+	if (fwd_pos_cmp(&a, &c->acked) > 0 || a.complete > c->acked.complete)
+		healthy(c);
 	c->acked = a;
 	fwd_window_ack(&c->win, a.seq, a.size);
 	fwd_report_ack(c->idx, &a);
-	healthy(c);
 	return 0;
 }
 
@@ -818,118 +807,6 @@ receive(struct fwd_conn *c)
 }
 
 /*
- * Open the first segment at or after the cursor, under a shared lock so
- * that drop_old leaves it alone.  1: open; 0: nothing to read now (the
- * spool will say when, through inotify); -1: the connection failed.
- */
-static int
-open_segment(struct fwd_conn *c)
-{
-	char name[SEG_NAME_LEN + 8];
-	struct spool_seg *segs, *s;
-	struct stat st;
-	size_t n, i;
-	int tries, fd, closed;
-
-	for (tries = 0; tries < 4; tries++) {
-		if (spool_list(fwd_env.dirfd, &segs, &n) == -1) {
-			log_warn("host %s: listing the spool", c->ch->name);
-			return 0;
-		}
-		for (s = NULL, i = 0; i < n && s == NULL; i++)
-			if (segs[i].seq >= c->cur.seq)
-				s = &segs[i];
-		if (s == NULL) {
-			free(segs);
-			return 0;
-		}
-		if (s->seq != c->cur.seq) {
-			if (c->cur.size > 0)
-				log_warnx("host %s: segment %016" PRIx64 " was "
-				    "deleted (spool_full_action drop_old?) "
-				    "after %" PRIu64 " of its bytes were sent",
-				    c->ch->name, c->cur.seq, c->cur.size);
-			c->cur.seq = s->seq;
-			c->cur.size = 0;
-		}
-		closed = !s->open;
-		free(segs);
-		/* A segment is only ever renamed from .open to .seg. */
-		seg_name(name, sizeof(name), c->cur.seq, 0);
-		fd = -1;
-		if (!closed) {
-			seg_name(name, sizeof(name), c->cur.seq, 1);
-			fd = openat(fwd_env.dirfd, name, O_RDONLY | O_CLOEXEC |
-			    O_NOFOLLOW);
-			if (fd == -1 && errno == ENOENT) {
-				closed = 1;
-				seg_name(name, sizeof(name), c->cur.seq, 0);
-			}
-		}
-		if (fd == -1 && closed)
-			fd = openat(fwd_env.dirfd, name, O_RDONLY | O_CLOEXEC |
-			    O_NOFOLLOW);
-		if (fd == -1) {
-			if (errno == ENOENT)
-				continue;	/* deleted meanwhile */
-			if (c->noread_seq != c->cur.seq)
-				log_warn("host %s: reading spool segment %s",
-				    c->ch->name, name);
-			c->noread_seq = c->cur.seq;
-			return 0;
-		}
-		if (flock(fd, LOCK_SH | LOCK_NB) == -1) {
-			/* drop_old is deleting it right now. */
-			close(fd);
-			return 0;
-		}
-		if (fstat(fd, &st) == -1 || st.st_nlink == 0) {
-			close(fd);
-			continue;
-		}
-		c->segfd = fd;
-		c->seg_closed = closed;
-		if (c->cur.size > 0) {
-			char last;
-
-			/* Where the receiver's copy ends must be a line end. */
-			if (pread(fd, &last, 1, (off_t)c->cur.size - 1) != 1 ||
-			    last != '\n') {
-				conn_fail(c, F_SERIOUS, "segment %016" PRIx64
-				    " has no line end at offset %" PRIu64
-				    ", where the receiver's copy ends",
-				    c->cur.seq, c->cur.size);
-				return -1;
-			}
-		}
-		return 1;
-	}
-	return 0;
-}
-
-/* The size of the current segment; closed tells that it is final. */
-static int
-segment_size(struct fwd_conn *c, uint64_t *size)
-{
-	char name[SEG_NAME_LEN + 8];
-	struct stat st;
-
-	/* Closed first: then the size read after it is the final one. */
-	if (!c->seg_closed) {
-		seg_name(name, sizeof(name), c->cur.seq, 0);
-		if (fstatat(fwd_env.dirfd, name, &st,
-		    AT_SYMLINK_NOFOLLOW) == 0)
-			c->seg_closed = 1;
-	}
-	if (fstat(c->segfd, &st) == -1)
-		return -1;
-	if (st.st_nlink == 0)
-		c->seg_closed = 1;	/* only closed ones are deleted */
-	*size = (uint64_t)st.st_size;
-	return 0;
-}
-
-/*
  * Queue DATA (whole lines, at most 1 MiB each) and SEGEND while the
  * window and the output buffer have room.  Returns the bytes queued, or
  * -1 if the connection failed.
@@ -937,76 +814,40 @@ segment_size(struct fwd_conn *c, uint64_t *size)
 static ssize_t
 produce(struct fwd_conn *c)
 {
-	size_t queued = 0;
-	uint64_t size;
-	ssize_t n;
-	size_t len, want;
+	char why[FWD_REASON_MAX];
+	struct fwd_pos at;
+	size_t queued = 0, len;
 
 	while (c->st == C_STREAM && wbuf_pending(&c->out) < OUT_LOW &&
 	    fwd_window_inflight(&c->win) < WINDOW) {
-		if (c->segfd == -1) {
-			int r = open_segment(c);
-
-			if (r <= 0)
-				return r < 0 ? -1 : (ssize_t)queued;
-		}
-		if (segment_size(c, &size) == -1) {
-			conn_fail(c, F_TRANSIENT, "segment %016" PRIx64 ": %s",
-			    c->cur.seq, strerror(errno));
-			return -1;
-		}
-		if (c->cur.size < size) {
-			want = size - c->cur.size > WIRE_MAX_DATA ?
-			    WIRE_MAX_DATA : (size_t)(size - c->cur.size);
-			n = pread(c->segfd, fwd_env.scratch, want,
-			    (off_t)c->cur.size);
-			if (n <= 0) {
-				conn_fail(c, F_TRANSIENT, "reading segment %016"
-				    PRIx64 ": %s", c->cur.seq, n == 0 ?
-				    "end of file" : strerror(errno));
-				return -1;
-			}
-			/* A read may race a write: whole lines only. */
-			len = fwd_cut_lines(fwd_env.scratch, (size_t)n);
-			if (len == 0) {
-				if ((size_t)n == WIRE_MAX_DATA ||
-				    (c->seg_closed && (size_t)n == want)) {
-					conn_fail(c, F_SERIOUS, "segment %016"
-					    PRIx64 " has no line end within %zd "
-					    "bytes of offset %" PRIu64,
-					    c->cur.seq, n, c->cur.size);
-					return -1;
-				}
-				break;	/* the rest of the line comes later */
-			}
-			if (wire_enc_data(&c->out, c->cur.seq, c->cur.size,
+		switch (fwd_reader_next(&c->rd, fwd_env.scratch, WIRE_MAX_DATA,
+		    &at, &len, why, sizeof(why))) {
+		case CHUNK_DATA:
+			if (wire_enc_data(&c->out, at.seq, at.size,
 			    fwd_env.scratch, len) == -1 ||
-			    fwd_window_sent(&c->win, c->cur.seq, c->cur.size,
+			    fwd_window_sent(&c->win, at.seq, at.size,
 			    len) == -1)
 				fatal("host %s: DATA", c->ch->name);
-			c->cur.size += len;
-			c->sent = c->cur;
+			c->sent.seq = at.seq;
+			c->sent.size = at.size + len;
 			c->sent.complete = 0;
 			queued += len;
-			continue;
-		}
-		if (!c->seg_closed)
-			break;		/* tailing the open segment */
-		if (c->cur.size > size) {
-			conn_fail(c, F_SERIOUS, "segment %016" PRIx64 " shrank "
-			    "to %" PRIu64 " bytes, below %" PRIu64 " sent",
-			    c->cur.seq, size, c->cur.size);
+			break;
+		case CHUNK_SEGEND:
+			if (wire_enc_segend(&c->out, at.seq, at.size) == -1)
+				fatal("host %s: SEGEND", c->ch->name);
+			c->sent = at;
+			queued++;
+			break;
+		case CHUNK_WAIT:
+			return (ssize_t)queued;
+		case CHUNK_FAIL:
+			conn_fail(c, F_TRANSIENT, "%s", why);
+			return -1;
+		case CHUNK_BAD:
+			conn_fail(c, F_SERIOUS, "%s", why);
 			return -1;
 		}
-		if (wire_enc_segend(&c->out, c->cur.seq, size) == -1)
-			fatal("host %s: SEGEND", c->ch->name);
-		c->sent.seq = c->cur.seq;
-		c->sent.size = size;
-		c->sent.complete = 1;
-		close_segment(c);
-		c->cur.seq++;
-		c->cur.size = 0;
-		queued++;
 	}
 	return (ssize_t)queued;
 }

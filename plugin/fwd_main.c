@@ -353,11 +353,11 @@ on_plugin(uint32_t events)
 			;
 		if (n == 0 || (n == -1 && errno != EAGAIN &&
 		    errno != EINTR)) {
-			log_info("audisp-dist is gone: stopping");
+			log_info("audisp-dist closed our channel: stopping");
 			return 1;
 		}
 	} else if (events & (EPOLLHUP | EPOLLERR)) {
-		log_info("audisp-dist is gone: stopping");
+		log_info("audisp-dist closed our channel: stopping");
 		return 1;
 	}
 	return 0;
@@ -458,7 +458,7 @@ main(int argc, char *argv[])
 		fwd_conn_timer(conns[k], fwd_now_ms());
 	while (!stop) {
 		if (flush_reports() == -1) {
-			log_info("audisp-dist is gone: stopping");
+			log_info("audisp-dist closed our channel: stopping");
 			break;
 		}
 		arm_timer();

@@ -181,14 +181,13 @@ fwdsup_configure(struct fwdsup *fs, const struct conf *c)
 		fs->restart_now = 1;
 		terminate(fs, SIGTERM, RELOAD_WAIT);
 	}
-	if (n == 0) {
-		set_run(fs, FWD_NONE);
-		return 0;
-	}
-	if (fs->pid <= 0) {
+	/* The status says so at the next start or change. */
+	if (n == 0)
+		fs->run = FWD_NONE;
+	else if (fs->pid <= 0) {
 		fs->restart_at = 0;
 		fs->delay = FWD_BACKOFF_MIN;
-		set_run(fs, FWD_RESTARTING);
+		fs->run = FWD_RESTARTING;
 	}
 	return 0;
 }
@@ -253,10 +252,13 @@ spawn(struct fwdsup *fs, time_t now)
 		return -1;
 	}
 	if (pw->pw_gid != sp->gid && spool_share(sp, pw->pw_gid) == -1)
-		last_error(fs, "spool: giving it to group %u: %s", (unsigned)pw->pw_gid,
-		    strerror(errno));
+		last_error(fs, "spool: giving it to group %u: %s",
+		    (unsigned)pw->pw_gid, strerror(errno));
 
-	/* Its own open file description: readdir offsets are shared. */
+	/*
+	 * The spool directory under a description of its own: a shared one
+	 * would share the readdir offset with ours.
+	 */
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1 ||
 	    (sv[1] = fd_above_4(sv[1])) == -1 ||
 	    (dirfd = openat(sp->dirfd, ".", O_RDONLY | O_DIRECTORY |
@@ -295,7 +297,8 @@ spawn(struct fwdsup *fs, time_t now)
 		errno = rc;
 		if (!fs->warned++)
 			log_warn("forwarder: starting %s", fs->prog);
-		last_error(fs, "forwarder: starting %s: %s", fs->prog, strerror(rc));
+		last_error(fs, "forwarder: starting %s: %s", fs->prog,
+		    strerror(rc));
 		goto fail;
 	}
 	close(sv[1]);
@@ -305,14 +308,19 @@ spawn(struct fwdsup *fs, time_t now)
 	fs->started = now;
 	fs->kill_at = 0;
 	fs->len = 0;
+	fs->warned = 0;
 	fcntl(fs->fd, F_SETFL, fcntl(fs->fd, F_GETFL) | O_NONBLOCK);
+	log_info("forwarder started (pid %d)", (int)pid);
+	set_run(fs, FWD_RUNNING);
 	ev.events = EPOLLIN;
 	ev.data.fd = fs->fd;
-	if (epoll_ctl(fs->epfd, EPOLL_CTL_ADD, fs->fd, &ev) == -1)
-		fatal("epoll_ctl forwarder");
-	log_info("forwarder started (pid %d)", (int)pid);
-	fs->warned = 0;
-	set_run(fs, FWD_RUNNING);
+	if (epoll_ctl(fs->epfd, EPOLL_CTL_ADD, fs->fd, &ev) == -1) {
+		/* Unheard, it is no use: again later, like any death. */
+		log_warn("forwarder: watching its socket");
+		fs->fd = -1;
+		close(sv[0]);
+		terminate(fs, SIGKILL, 0);
+	}
 	return 0;
 fail:
 	if (sv[0] != -1)

@@ -589,9 +589,11 @@ main(int argc, char *argv[])
 	else
 		input_setup_stdin();
 	if (fwdsup_init(&fwd, &pl, conf_path, debug ? 'd' : fg ? 'f' : 0,
-	    epfd) == -1 || fwdsup_configure(&fwd, pl.conf) == -1)
+	    epfd) == -1)
 		fatal("forwarder setup");
 	pl.fwd = &fwd;
+	if (fwdsup_configure(&fwd, pl.conf) == -1)
+		fatal("forwarder setup");
 	fwdsup_tick(&fwd);
 
 	log_info("started: spool %s (id %s), segment %016" PRIx64 ", reading %s",

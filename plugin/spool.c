@@ -10,6 +10,8 @@
  * nothing.  The highest sequence number always exists as the .open file
  * (the next one is created before the previous one is renamed), so the
  * forwarder deleting shipped .seg files can never make a number be reused.
+ * Nothing is written to a segment once the next number exists: the
+ * forwarder takes that as closed, before the syncer renames it.
  */
 #include <sys/file.h>
 #include <sys/random.h>
@@ -117,16 +119,9 @@ seg_recover_fd(int fd, uint64_t *newsize)
 	return (int64_t)(end - pos);
 }
 
+/* One pass over the directory, unsorted. */
 static int
-cmp_seq(const void *a, const void *b)
-{
-	const struct spool_seg *x = a, *y = b;
-
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-int
-spool_list(int dirfd, struct spool_seg **out, size_t *nout)
+list_once(int dirfd, struct spool_seg **out, size_t *nout)
 {
 	struct spool_seg *v = NULL, *nv;
 	size_t n = 0, cap = 0;
@@ -163,8 +158,53 @@ spool_list(int dirfd, struct spool_seg **out, size_t *nout)
 		v[n++] = s;
 	}
 	closedir(d);
-	if (n > 0)
-		qsort(v, n, sizeof(*v), cmp_seq);
+	*out = v;
+	*nout = n;
+	return 0;
+}
+
+/* By number; for one number .open before .seg, then by size. */
+static int
+cmp_entry(const void *a, const void *b)
+{
+	const struct spool_seg *x = a, *y = b;
+
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	if (x->open != y->open)
+		return x->open ? -1 : 1;
+	return x->size < y->size ? -1 : x->size > y->size;
+}
+
+/*
+ * A readdir that races a rename (the syncer's .open to .seg) may return
+ * neither name, or both; a fstatat may miss the old one.  The forwarder
+ * would skip a segment it does not see, so: two passes, merged, one entry
+ * per number, the newest state of it (a segment is renamed only once, so
+ * one of the passes sees it).
+ */
+int
+spool_list(int dirfd, struct spool_seg **out, size_t *nout)
+{
+	struct spool_seg *a, *b, *v;
+	size_t na, nb, n, i;
+
+	if (list_once(dirfd, &a, &na) == -1)
+		return -1;
+	if (list_once(dirfd, &b, &nb) == -1 ||
+	    (v = reallocarray(a, na + nb + 1, sizeof(*a))) == NULL) {
+		free(a);
+		return -1;
+	}
+	if (nb > 0)
+		memcpy(v + na, b, nb * sizeof(*b));
+	free(b);
+	qsort(v, na + nb, sizeof(*v), cmp_entry);
+	for (n = 0, i = 0; i < na + nb; i++) {
+		if (n > 0 && v[n - 1].seq == v[i].seq)
+			n--;		/* the later entry is the newer */
+		v[n++] = v[i];
+	}
 	*out = v;
 	*nout = n;
 	return 0;
@@ -338,12 +378,18 @@ spool_share(struct spool *sp, gid_t gid)
 	size_t n, i;
 	int rc = 0;
 
-	/* New segments first, so that none is missed by the walk below. */
-	sp->gid = gid;
-	if (share_fd(sp->dirfd, gid, 0750) == -1 ||
-	    share_name(sp, SPOOL_ID_FILE, gid) == -1) {
+	if (share_fd(sp->dirfd, gid, 0750) == -1) {
+		/* Not root (a test?): then it is not done per segment either. */
 		log_warn("spool %s: giving it to group %u", sp->path,
 		    (unsigned)gid);
+		sp->gid = (gid_t)-1;
+		return -1;
+	}
+	/* New segments first, so that none is missed by the walk below. */
+	sp->gid = gid;
+	if (share_name(sp, SPOOL_ID_FILE, gid) == -1) {
+		log_warn("spool %s: %s: giving it to group %u", sp->path,
+		    SPOOL_ID_FILE, (unsigned)gid);
 		return -1;
 	}
 	if (spool_list(sp->dirfd, &segs, &n) == -1)

@@ -106,6 +106,18 @@ put(char **p, char *end, const char *fmt, ...)
 		*p += (size_t)n < (size_t)(end - *p) ? (size_t)n : (size_t)(end - *p);
 }
 
+/* What the forwarder last said of a host: nothing acked, state unknown. */
+static const struct fwd_hoststat *
+host_stat(struct plugin *pl, const char *name)
+{
+	static const struct fwd_hoststat unknown;
+	const struct fwd_hoststat *hs = NULL;
+
+	if (pl->fwd != NULL)
+		hs = fwdsup_host(pl->fwd, name);
+	return hs != NULL ? hs : &unknown;
+}
+
 /*
  * Time of the oldest record that some host has not acknowledged; with no
  * host, of the oldest record in the spool.  -1: none.
@@ -121,11 +133,7 @@ oldest_unshipped(struct plugin *pl, const struct spool_seg *segs, size_t n)
 		return spool_total(&pl->spool) > 0 ?
 		    spool_oldest_record_time(&pl->spool) : -1;
 	for (h = pl->conf->sender.hosts; h != NULL; h = h->next) {
-		struct fwd_hoststat *hs = pl->fwd != NULL ?
-		    fwdsup_host(pl->fwd, h->name) : NULL;
-		static const struct fwd_pos none;
-
-		if (!fwd_first_unacked(hs != NULL ? &hs->ack : &none, segs, n,
+		if (!fwd_first_unacked(&host_stat(pl, h->name)->ack, segs, n,
 		    &at))
 			continue;
 		if (!any || fwd_pos_cmp(&at, &first) < 0)
@@ -180,14 +188,11 @@ status_format(char *buf, size_t len, struct plugin *pl,
 	put(&p, end, " forwarder=%s", pl->fwd != NULL ?
 	    fwdsup_run_name(pl->fwd) : "none");
 	for (h = cs->hosts; h != NULL; h = h->next) {
-		struct fwd_hoststat *hs = pl->fwd != NULL ?
-		    fwdsup_host(pl->fwd, h->name) : NULL;
-		static const struct fwd_pos none;
+		const struct fwd_hoststat *hs = host_stat(pl, h->name);
 
 		put(&p, end, " receiver.%s=%s unacked.%s=%" PRIu64, h->name,
-		    fwd_rstate_name(hs != NULL ? hs->state : RS_UNKNOWN),
-		    h->name, fwd_unacked_bytes(hs != NULL ? &hs->ack : &none,
-		    segs, nsegs));
+		    fwd_rstate_name(hs->state), h->name,
+		    fwd_unacked_bytes(&hs->ack, segs, nsegs));
 	}
 	if (pl->kernel_lost >= 0)
 		put(&p, end, " kernel_lost=%lld kernel_backlog=%lld",

@@ -1,0 +1,593 @@
+/*
+ * The forwarder's pure parts: resume decisions (docs/protocol.md,
+ * "Resume"), cutting reads at line ends, believing ACKs, the window, the
+ * messages to audisp-dist, and the plugin's acknowledgement bookkeeping
+ * (what each host lacks, which segments may be deleted); and the spool
+ * reader on a real directory.
+ */
+#include <sys/file.h>
+
+#include <fcntl.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "forwarder.h"
+#include "harness.h"
+
+static const uint8_t id_a[WIRE_ID_LEN] = { 0xa1, 0xa2, 0xa3, 4, 5, 6, 7, 8,
+    9, 10, 11, 12, 13, 14, 15, 16 };
+static const uint8_t id_b[WIRE_ID_LEN] = { 0xb1, 0xb2, 0xb3, 4, 5, 6, 7, 8,
+    9, 10, 11, 12, 13, 14, 15, 16 };
+static const uint8_t id_zero[WIRE_ID_LEN];
+
+/* Closed 3 (100), 4 (200), 5 (50), open 6 (30). */
+static const struct spool_seg segs[] = {
+	{ 3, 0, 100 }, { 4, 0, 200 }, { 5, 0, 50 }, { 6, 1, 30 },
+};
+#define NSEGS	(sizeof(segs) / sizeof(segs[0]))
+
+static struct fwd_resume
+resume(const uint8_t *their_id, uint64_t seq, uint64_t size, int complete)
+{
+	struct fwd_pos t = { seq, size, complete };
+	struct fwd_resume r;
+
+	fwd_resume(id_a, segs, NSEGS, their_id, &t, &r);
+	return r;
+}
+
+static void
+test_resume_new_series(void)
+{
+	struct fwd_resume r;
+
+	/* Nothing stored, or another spool's: all of ours from the oldest. */
+	r = resume(id_zero, 0, 0, 0);
+	CHECK(r.act == FWD_RESUME_SEND && r.new_series);
+	CHECK(r.from.seq == 0 && r.from.size == 0);
+	CHECK(r.acked.seq == 0);
+	r = resume(id_b, 9, 1000, 1);
+	CHECK(r.act == FWD_RESUME_SEND && r.new_series);
+	CHECK(r.from.seq == 0 && r.from.size == 0);
+	CHECK(r.acked.seq == 0 && r.acked.size == 0);
+	/* Our id with seq 0: nothing of ours either. */
+	r = resume(id_a, 0, 0, 0);
+	CHECK(r.act == FWD_RESUME_SEND && r.new_series);
+}
+
+static void
+test_resume_continue(void)
+{
+	struct fwd_resume r;
+
+	/* Middle of a closed segment: continue there. */
+	r = resume(id_a, 4, 120, 0);
+	CHECK(r.act == FWD_RESUME_SEND && !r.new_series);
+	CHECK(r.from.seq == 4 && r.from.size == 120);
+	CHECK(r.acked.seq == 4 && r.acked.size == 120 && !r.acked.complete);
+	CHECK(r.note[0] == '\0');
+	/* Complete: the next segment, at 0. */
+	r = resume(id_a, 4, 200, 1);
+	CHECK(r.act == FWD_RESUME_SEND);
+	CHECK(r.from.seq == 5 && r.from.size == 0);
+	CHECK(r.acked.complete);
+	/* All of a closed one but no SEGEND yet: send SEGEND from there. */
+	r = resume(id_a, 4, 200, 0);
+	CHECK(r.act == FWD_RESUME_SEND);
+	CHECK(r.from.seq == 4 && r.from.size == 200);
+	/* The open segment: tail it from where the receiver is. */
+	r = resume(id_a, 6, 10, 0);
+	CHECK(r.act == FWD_RESUME_SEND);
+	CHECK(r.from.seq == 6 && r.from.size == 10);
+	r = resume(id_a, 6, 30, 0);
+	CHECK(r.act == FWD_RESUME_SEND);
+	CHECK(r.from.seq == 6 && r.from.size == 30);
+	/* Start of the oldest. */
+	r = resume(id_a, 3, 0, 0);
+	CHECK(r.act == FWD_RESUME_SEND);
+	CHECK(r.from.seq == 3 && r.from.size == 0);
+}
+
+static void
+test_resume_lost_segments(void)
+{
+	struct fwd_resume r;
+
+	/* It holds 1 (complete); 2 is gone: start at our oldest, 3. */
+	r = resume(id_a, 1, 500, 1);
+	CHECK(r.act == FWD_RESUME_SEND);
+	CHECK(r.from.seq == 3 && r.from.size == 0);
+	CHECK(r.note[0] != '\0');
+	/* It holds part of 2, which is gone. */
+	r = resume(id_a, 2, 70, 0);
+	CHECK(r.act == FWD_RESUME_SEND);
+	CHECK(r.from.seq == 3 && r.from.size == 0);
+	CHECK(r.acked.seq == 2 && r.acked.size == 70);
+	CHECK(r.note[0] != '\0');
+	/* It holds all of 2, the one just before our oldest: no note. */
+	r = resume(id_a, 2, 70, 1);
+	CHECK(r.act == FWD_RESUME_SEND);
+	CHECK(r.from.seq == 3 && r.note[0] == '\0');
+}
+
+static void
+test_resume_refuse(void)
+{
+	struct fwd_resume r;
+
+	/* Newer than anything here: never overwrite. */
+	r = resume(id_a, 7, 10, 0);
+	CHECK(r.act == FWD_RESUME_REFUSE);
+	CHECK(r.acked.seq == 0);
+	CHECK(strstr(r.note, "0000000000000007") != NULL);
+	/* More of the open segment than was written here. */
+	r = resume(id_a, 6, 31, 0);
+	CHECK(r.act == FWD_RESUME_REFUSE);
+	/* The open segment cannot be complete. */
+	r = resume(id_a, 6, 30, 1);
+	CHECK(r.act == FWD_RESUME_REFUSE);
+	/* More of a closed one than it has now (a crash cut it): go on. */
+	r = resume(id_a, 5, 70, 0);
+	CHECK(r.act == FWD_RESUME_SEND);
+	CHECK(r.from.seq == 6 && r.from.size == 0);
+	CHECK(r.note[0] != '\0');
+}
+
+static void
+test_cut_lines(void)
+{
+	CHECK(fwd_cut_lines("", 0) == 0);
+	CHECK(fwd_cut_lines("type=A", 6) == 0);
+	CHECK(fwd_cut_lines("type=A\n", 7) == 7);
+	CHECK(fwd_cut_lines("type=A\ntype=B", 13) == 7);
+	CHECK(fwd_cut_lines("a\nb\nc\n", 6) == 6);
+	CHECK(fwd_cut_lines("\n", 1) == 1);
+	/* Only within len. */
+	CHECK(fwd_cut_lines("ab\n", 2) == 0);
+}
+
+static void
+test_ack_ok(void)
+{
+	struct fwd_pos sent = { 5, 300, 0 }, last = { 4, 100, 0 }, a;
+
+	a = (struct fwd_pos){ 5, 300, 0 };
+	CHECK(fwd_ack_ok(&sent, &last, &a));
+	a = (struct fwd_pos){ 5, 100, 0 };
+	CHECK(fwd_ack_ok(&sent, &last, &a));
+	a = (struct fwd_pos){ 4, 100, 0 };
+	CHECK(fwd_ack_ok(&sent, &last, &a));
+	a = (struct fwd_pos){ 4, 250, 1 };	/* 4 completed earlier */
+	CHECK(fwd_ack_ok(&sent, &last, &a));
+	/* Beyond what was sent. */
+	a = (struct fwd_pos){ 5, 301, 0 };
+	CHECK(!fwd_ack_ok(&sent, &last, &a));
+	a = (struct fwd_pos){ 6, 0, 0 };
+	CHECK(!fwd_ack_ok(&sent, &last, &a));
+	/* Complete before SEGEND. */
+	a = (struct fwd_pos){ 5, 300, 1 };
+	CHECK(!fwd_ack_ok(&sent, &last, &a));
+	sent.complete = 1;
+	CHECK(fwd_ack_ok(&sent, &last, &a));
+	a = (struct fwd_pos){ 5, 200, 1 };	/* complete at another size */
+	CHECK(!fwd_ack_ok(&sent, &last, &a));
+	/* Backwards. */
+	a = (struct fwd_pos){ 4, 99, 0 };
+	CHECK(!fwd_ack_ok(&sent, &last, &a));
+	last = (struct fwd_pos){ 5, 300, 1 };
+	a = (struct fwd_pos){ 5, 300, 0 };
+	CHECK(!fwd_ack_ok(&sent, &last, &a));
+	/* Nothing is not an ack. */
+	a = (struct fwd_pos){ 0, 0, 0 };
+	last = (struct fwd_pos){ 0, 0, 0 };
+	CHECK(!fwd_ack_ok(&sent, &last, &a));
+}
+
+static void
+test_window(void)
+{
+	struct fwd_window w;
+
+	fwd_window_init(&w);
+	/* Resumed in the middle of 4. */
+	REQUIRE(fwd_window_sent(&w, 4, 120, 80) == 0);
+	REQUIRE(fwd_window_sent(&w, 5, 0, 30) == 0);
+	REQUIRE(fwd_window_sent(&w, 5, 30, 20) == 0);
+	REQUIRE(fwd_window_sent(&w, 7, 0, 100) == 0);
+	CHECK(fwd_window_inflight(&w) == 230);
+	/* An ack of where we started from covers nothing. */
+	fwd_window_ack(&w, 4, 120);
+	CHECK(fwd_window_inflight(&w) == 230);
+	fwd_window_ack(&w, 4, 150);
+	CHECK(fwd_window_inflight(&w) == 200);
+	fwd_window_ack(&w, 5, 30);
+	CHECK(fwd_window_inflight(&w) == 120);
+	/* 6 was never sent (a gap): an ack there covers all of 5. */
+	fwd_window_ack(&w, 6, 0);
+	CHECK(fwd_window_inflight(&w) == 100);
+	fwd_window_ack(&w, 7, 60);
+	CHECK(fwd_window_inflight(&w) == 40);
+	fwd_window_ack(&w, 7, 100);
+	CHECK(fwd_window_inflight(&w) == 0);
+	CHECK(w.n == 1);
+	/* An ack beyond everything sent takes all, never more. */
+	REQUIRE(fwd_window_sent(&w, 8, 0, 10) == 0);
+	fwd_window_ack(&w, 9, 0);
+	CHECK(fwd_window_inflight(&w) == 0 && w.acked == w.sent);
+	/* Many small frames of many segments. */
+	{
+		uint64_t s;
+
+		for (s = 10; s < 1000; s++)
+			REQUIRE(fwd_window_sent(&w, s, 0, 7) == 0);
+		CHECK(fwd_window_inflight(&w) == 990 * 7);
+		fwd_window_ack(&w, 500, 7);
+		CHECK(fwd_window_inflight(&w) == 499 * 7);
+	}
+	fwd_window_free(&w);
+}
+
+static void
+test_msg_roundtrip(void)
+{
+	struct fwd_msg m, p;
+	char line[FWD_LINE_MAX + 1];
+	int n;
+
+	memset(&m, 0, sizeof(m));
+	m.type = FWD_MSG_ACK;
+	strcpy(m.host, "central-1.example.org");
+	m.ack = (struct fwd_pos){ 0x1a, 123456789, 1 };
+	n = fwd_msg_format(line, sizeof(line), &m);
+	REQUIRE(n > 0);
+	CHECK_STR(line, "ack central-1.example.org 000000000000001a "
+	    "123456789 1\n");
+	REQUIRE(fwd_msg_parse(line, (size_t)n - 1, &p) == 0);
+	CHECK(p.type == FWD_MSG_ACK);
+	CHECK_STR(p.host, m.host);
+	CHECK(p.ack.seq == 0x1a && p.ack.size == 123456789 && p.ack.complete);
+
+	memset(&m, 0, sizeof(m));
+	m.type = FWD_MSG_STATE;
+	strcpy(m.host, "h");
+	m.state = RS_BACKOFF;
+	strcpy(m.reason, "connecting to 10.0.0.1:7878: Connection\n\x01refused");
+	n = fwd_msg_format(line, sizeof(line), &m);
+	REQUIRE(n > 0);
+	CHECK_STR(line, "state h backoff connecting to 10.0.0.1:7878: "
+	    "Connection??refused\n");
+	REQUIRE(fwd_msg_parse(line, (size_t)n - 1, &p) == 0);
+	CHECK(p.type == FWD_MSG_STATE && p.state == RS_BACKOFF);
+	CHECK_STR(p.reason, "connecting to 10.0.0.1:7878: Connection??refused");
+
+	m.state = RS_CONNECTED;
+	m.reason[0] = '\0';
+	n = fwd_msg_format(line, sizeof(line), &m);
+	CHECK_STR(line, "state h connected\n");
+	REQUIRE(fwd_msg_parse(line, (size_t)n - 1, &p) == 0);
+	CHECK(p.state == RS_CONNECTED && p.reason[0] == '\0');
+
+	/* A long reason is cut, never the line. */
+	memset(m.reason, 'x', FWD_REASON_MAX);
+	m.reason[FWD_REASON_MAX] = '\0';
+	strcpy(m.host, "h");
+	memset(m.host, 'a', FWD_HOST_MAX);
+	m.host[FWD_HOST_MAX] = '\0';
+	n = fwd_msg_format(line, sizeof(line), &m);
+	REQUIRE(n > 0 && n <= FWD_LINE_MAX);
+	CHECK(fwd_msg_parse(line, (size_t)n - 1, &p) == 0);
+	/* A host name that is not one is not sent. */
+	strcpy(m.host, "a b");
+	CHECK(fwd_msg_format(line, sizeof(line), &m) == -1);
+}
+
+static void
+test_msg_parse_strict(void)
+{
+	static const char *bad[] = {
+		"",
+		"ack",
+		"ack h",
+		"ack h 0000000000000001 5",
+		"ack h 0000000000000001 5 2",
+		"ack h 0000000000000001 5 1 ",
+		"ack h 0000000000000001 5 1 extra",
+		"ack h 1 5 1",				/* not 16 digits */
+		"ack h 000000000000000G 5 1",
+		"ack h 000000000000000A 5 1",		/* upper case */
+		"ack h 0000000000000001 -5 1",
+		"ack h 0000000000000001 18446744073709551616 0",
+		"ack h 0000000000000000 5 0",		/* nothing, sized */
+		"ack  h 0000000000000001 5 1",
+		"ack h/x 0000000000000001 5 1",
+		"ack .. 0000000000000001 5 1",
+		"state h",
+		"state h sleeping",
+		"state h unknown",
+		"state h connected ",
+		"state h error \x7f",
+		"nack h 0000000000000001 5 1",
+	};
+	struct fwd_msg m;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (fwd_msg_parse(bad[i], strlen(bad[i]), &m) != -1) {
+			fprintf(stderr, "accepted: \"%s\"\n", bad[i]);
+			CHECK(0);
+		}
+#define PARSE(s)	fwd_msg_parse(s, strlen(s), &m)
+	CHECK(PARSE("ack h 0000000000000000 0 0") == 0);
+	CHECK(m.ack.seq == 0);
+	CHECK(PARSE("ack h ffffffffffffffff 18446744073709551615 0") == 0);
+	CHECK(m.ack.seq == UINT64_MAX && m.ack.size == UINT64_MAX);
+	CHECK(PARSE("state h error bad  pin") == 0);
+	CHECK_STR(m.reason, "bad  pin");
+	/* An embedded NUL or newline. */
+	CHECK(fwd_msg_parse("state h error a\0b", 17, &m) == -1);
+	CHECK(fwd_msg_parse("state h error a\nb", 17, &m) == -1);
+}
+
+static void
+test_acked_bytes(void)
+{
+	struct fwd_pos none = { 0, 0, 0 }, a;
+	struct fwd_pos at;
+
+	CHECK(fwd_unacked_bytes(&none, segs, NSEGS) == 380);
+	CHECK(fwd_first_unacked(&none, segs, NSEGS, &at));
+	CHECK(at.seq == 3 && at.size == 0);
+
+	a = (struct fwd_pos){ 4, 120, 0 };
+	CHECK(fwd_acked_bytes(&a, &segs[0]) == 100);
+	CHECK(fwd_acked_bytes(&a, &segs[1]) == 120);
+	CHECK(fwd_acked_bytes(&a, &segs[2]) == 0);
+	CHECK(fwd_unacked_bytes(&a, segs, NSEGS) == 80 + 50 + 30);
+	CHECK(fwd_first_unacked(&a, segs, NSEGS, &at));
+	CHECK(at.seq == 4 && at.size == 120);
+
+	/* Complete, or all of it, or the next segment's start. */
+	a = (struct fwd_pos){ 4, 200, 1 };
+	CHECK(fwd_unacked_bytes(&a, segs, NSEGS) == 80);
+	CHECK(fwd_first_unacked(&a, segs, NSEGS, &at));
+	CHECK(at.seq == 5 && at.size == 0);
+	a = (struct fwd_pos){ 5, 0, 0 };
+	CHECK(fwd_unacked_bytes(&a, segs, NSEGS) == 80);
+
+	/* All of it, open segment included. */
+	a = (struct fwd_pos){ 6, 30, 0 };
+	CHECK(fwd_unacked_bytes(&a, segs, NSEGS) == 0);
+	CHECK(!fwd_first_unacked(&a, segs, NSEGS, &at));
+	/* Holding more than a segment a crash cut counts as all of it. */
+	a = (struct fwd_pos){ 5, 70, 0 };
+	CHECK(fwd_acked_bytes(&a, &segs[2]) == 50);
+}
+
+static void
+test_may_delete(void)
+{
+	struct fwd_pos a = { 5, 50, 0 }, b = { 4, 200, 1 }, c = { 0, 0, 0 };
+	const struct fwd_pos *one[] = { &a }, *two[] = { &a, &b },
+	    *three[] = { &a, &b, &c };
+
+	/* No host: nothing is ever deleted. */
+	CHECK(!fwd_may_delete(one, 0, &segs[0], 6));
+	/* One host with all of 3, 4, 5. */
+	CHECK(fwd_may_delete(one, 1, &segs[0], 6));
+	CHECK(fwd_may_delete(one, 1, &segs[1], 6));
+	CHECK(fwd_may_delete(one, 1, &segs[2], 6));
+	/* Never the open one, even if acked. */
+	a = (struct fwd_pos){ 6, 30, 0 };
+	CHECK(!fwd_may_delete(one, 1, &segs[3], 6));
+	/* Not the open one by number either (still being renamed). */
+	{
+		struct spool_seg s = { 6, 0, 30 };
+
+		CHECK(!fwd_may_delete(one, 1, &s, 6));
+	}
+	/* Every host must hold it: b lacks 5. */
+	a = (struct fwd_pos){ 5, 50, 0 };
+	CHECK(fwd_may_delete(two, 2, &segs[1], 6));
+	CHECK(!fwd_may_delete(two, 2, &segs[2], 6));
+	/* One host with nothing (or not heard from) keeps everything. */
+	CHECK(!fwd_may_delete(three, 3, &segs[0], 6));
+	/* Part of a segment is not enough. */
+	a = (struct fwd_pos){ 4, 199, 0 };
+	CHECK(!fwd_may_delete(one, 1, &segs[1], 6));
+	CHECK(fwd_may_delete(one, 1, &segs[0], 6));
+	/* A host that went back (lost its copy) keeps them again. */
+	a = (struct fwd_pos){ 0, 0, 0 };
+	CHECK(!fwd_may_delete(one, 1, &segs[0], 6));
+}
+
+static void
+test_split_hostport(void)
+{
+	char host[64], port[8];
+	int num;
+
+	CHECK(fwd_split_hostport("tls://logs.example.org", host, sizeof(host),
+	    port, sizeof(port), "7878", &num) == 0);
+	CHECK_STR(host, "logs.example.org");
+	CHECK_STR(port, "7878");
+	CHECK(!num);
+	CHECK(fwd_split_hostport("tls://10.1.2.3:9000", host, sizeof(host),
+	    port, sizeof(port), "7878", &num) == 0);
+	CHECK_STR(host, "10.1.2.3");
+	CHECK_STR(port, "9000");
+	CHECK(num);
+	CHECK(fwd_split_hostport("tls://[::1]:7879", host, sizeof(host),
+	    port, sizeof(port), "7878", &num) == 0);
+	CHECK_STR(host, "::1");
+	CHECK_STR(port, "7879");
+	CHECK(num);
+	CHECK(fwd_split_hostport("[fe80::1]", host, sizeof(host), port,
+	    sizeof(port), "7878", &num) == 0);
+	CHECK_STR(port, "7878");
+	/* A source: the port is optional. */
+	CHECK(fwd_split_hostport("192.0.2.7", host, sizeof(host), port,
+	    sizeof(port), NULL, &num) == 0);
+	CHECK_STR(port, "");
+	CHECK(fwd_split_hostport("tls://", host, sizeof(host), port,
+	    sizeof(port), "7878", &num) == -1);
+	CHECK(fwd_split_hostport("tls://h:", host, sizeof(host), port,
+	    sizeof(port), "7878", &num) == -1);
+	CHECK(fwd_split_hostport("tls://h:x1", host, sizeof(host), port,
+	    sizeof(port), "7878", &num) == -1);
+	CHECK(fwd_split_hostport("tls://[::1", host, sizeof(host), port,
+	    sizeof(port), "7878", &num) == -1);
+	CHECK(fwd_split_hostport("tls://[::1]x", host, sizeof(host), port,
+	    sizeof(port), "7878", &num) == -1);
+	CHECK(fwd_split_hostport("tls://::1", host, sizeof(host), port,
+	    sizeof(port), "7878", &num) == -1);
+	CHECK(fwd_split_hostport("tls://h:123456789", host, sizeof(host),
+	    port, sizeof(port), "7878", &num) == -1);
+}
+
+static char dir[64];
+static int dirfd = -1;
+
+static void
+put(const char *name, const char *data, int append)
+{
+	int fd;
+
+	fd = openat(dirfd, name, O_WRONLY | O_CREAT | (append ? O_APPEND :
+	    O_TRUNC), 0600);
+	if (fd == -1 || write(fd, data, strlen(data)) != (ssize_t)strlen(data))
+		abort();
+	close(fd);
+}
+
+static enum fwd_chunk
+next(struct fwd_reader *r, size_t max, struct fwd_pos *at, char *out)
+{
+	static char buf[256];
+	char why[256];
+	enum fwd_chunk k;
+	size_t len = 0;
+
+	why[0] = '\0';
+	k = fwd_reader_next(r, buf, max, at, &len, why, sizeof(why));
+	out[0] = '\0';
+	if (k == CHUNK_DATA) {
+		memcpy(out, buf, len);
+		out[len] = '\0';
+	} else if (k == CHUNK_BAD || k == CHUNK_FAIL)
+		strcpy(out, why);
+	return k;
+}
+
+static void
+test_reader(void)
+{
+	struct fwd_reader r;
+	struct fwd_pos at, p;
+	char out[256];
+	int fd;
+
+	snprintf(dir, sizeof(dir), "/tmp/fwd_test.XXXXXX");
+	REQUIRE(mkdtemp(dir) != NULL);
+	REQUIRE((dirfd = open(dir, O_RDONLY | O_DIRECTORY)) != -1);
+	put("0000000000000001.seg", "type=A\ntype=B\n", 0);
+	put("0000000000000002.open", "type=C\ntype=D", 0);
+	fwd_reader_init(&r, dirfd, "h");
+
+	/* From nothing: the oldest, whole lines, then its end. */
+	CHECK(next(&r, 100, &at, out) == CHUNK_DATA);
+	CHECK(at.seq == 1 && at.size == 0);
+	CHECK_STR(out, "type=A\ntype=B\n");
+	CHECK(next(&r, 100, &at, out) == CHUNK_SEGEND);
+	CHECK(at.seq == 1 && at.size == 14 && at.complete);
+	/* The open one, up to its last newline: a write may be half done. */
+	CHECK(next(&r, 100, &at, out) == CHUNK_DATA);
+	CHECK(at.seq == 2 && at.size == 0);
+	CHECK_STR(out, "type=C\n");
+	CHECK(next(&r, 100, &at, out) == CHUNK_WAIT);
+	/* While it is read, drop_old cannot take it. */
+	fd = openat(dirfd, "0000000000000002.open", O_RDONLY);
+	CHECK(fd != -1 && flock(fd, LOCK_EX | LOCK_NB) == -1);
+	close(fd);
+	put("0000000000000002.open", "\ntype=E\n", 1);
+	CHECK(next(&r, 100, &at, out) == CHUNK_DATA);
+	CHECK(at.seq == 2 && at.size == 7);
+	CHECK_STR(out, "type=D\ntype=E\n");
+	CHECK(next(&r, 100, &at, out) == CHUNK_WAIT);
+	/* The next one exists: 2 is written no more, so it ends. */
+	put("0000000000000003.open", "", 0);
+	CHECK(next(&r, 100, &at, out) == CHUNK_SEGEND);
+	CHECK(at.seq == 2 && at.size == 21);
+	CHECK(next(&r, 100, &at, out) == CHUNK_WAIT);
+	CHECK(r.cur.seq == 3 && r.cur.size == 0);
+
+	/* Small reads stop at a line end. */
+	p = (struct fwd_pos){ 1, 0, 0 };
+	fwd_reader_seek(&r, &p);
+	CHECK(next(&r, 10, &at, out) == CHUNK_DATA);
+	CHECK_STR(out, "type=A\n");
+	CHECK(next(&r, 10, &at, out) == CHUNK_DATA);
+	CHECK_STR(out, "type=B\n");
+	/* A line longer than a frame cannot be sent. */
+	p = (struct fwd_pos){ 1, 0, 0 };
+	fwd_reader_seek(&r, &p);
+	CHECK(next(&r, 5, &at, out) == CHUNK_BAD);
+
+	/* Resuming inside a line: the spool disagrees with the receiver. */
+	p = (struct fwd_pos){ 1, 3, 0 };
+	fwd_reader_seek(&r, &p);
+	CHECK(next(&r, 100, &at, out) == CHUNK_BAD);
+	CHECK(strstr(out, "no line end at offset 3") != NULL);
+	p = (struct fwd_pos){ 1, 7, 0 };
+	fwd_reader_seek(&r, &p);
+	CHECK(next(&r, 100, &at, out) == CHUNK_DATA);
+	CHECK(at.seq == 1 && at.size == 7);
+	CHECK_STR(out, "type=B\n");
+
+	/* A segment deleted (drop_old): on with the next, from 0. */
+	CHECK(unlinkat(dirfd, "0000000000000001.seg", 0) == 0);
+	p = (struct fwd_pos){ 1, 7, 0 };
+	fwd_reader_seek(&r, &p);
+	CHECK(next(&r, 100, &at, out) == CHUNK_DATA);
+	CHECK(at.seq == 2 && at.size == 0);
+	/* Renamed while read: still the same, and closed. */
+	CHECK(renameat(dirfd, "0000000000000002.open", dirfd,
+	    "0000000000000002.seg") == 0);
+	CHECK(next(&r, 100, &at, out) == CHUNK_SEGEND);
+	CHECK(at.seq == 2 && at.size == 21);
+	/* Beyond the newest: wait for it. */
+	p = (struct fwd_pos){ 9, 0, 0 };
+	fwd_reader_seek(&r, &p);
+	CHECK(next(&r, 100, &at, out) == CHUNK_WAIT);
+	/* Held exclusively (drop_old deleting it): wait. */
+	p = (struct fwd_pos){ 2, 0, 0 };
+	fwd_reader_seek(&r, &p);
+	fd = openat(dirfd, "0000000000000002.seg", O_RDONLY);
+	REQUIRE(fd != -1 && flock(fd, LOCK_EX) == 0);
+	CHECK(next(&r, 100, &at, out) == CHUNK_WAIT);
+	close(fd);
+	CHECK(next(&r, 100, &at, out) == CHUNK_DATA);
+	fwd_reader_close(&r);
+
+	close(dirfd);
+	snprintf(out, sizeof(out), "rm -rf '%s'", dir);
+	CHECK(system(out) == 0);
+}
+
+static const struct h_test tests[] = {
+	TEST(test_resume_new_series),
+	TEST(test_resume_continue),
+	TEST(test_resume_lost_segments),
+	TEST(test_resume_refuse),
+	TEST(test_cut_lines),
+	TEST(test_ack_ok),
+	TEST(test_window),
+	TEST(test_msg_roundtrip),
+	TEST(test_msg_parse_strict),
+	TEST(test_acked_bytes),
+	TEST(test_may_delete),
+	TEST(test_split_hostport),
+	TEST(test_reader),
+};
+
+RUN_TESTS("fwd", tests)
