@@ -558,7 +558,7 @@ bg_stop()
 		kill -KILL "$p" $kids 2>/dev/null
 		rc=1
 	fi
-	wait "$p" 2>/dev/null
+	{ wait "$p"; } 2>/dev/null
 	BG_RC=$?
 	unset '_BG_PIDS[$name]'
 	return $rc
@@ -571,9 +571,15 @@ _bg_cleanup()
 		p=${_BG_PIDS[$n]}
 		# shellcheck disable=SC2046
 		kill -KILL "$p" $(descendants "$p") 2>/dev/null
-		wait "$p" 2>/dev/null
+		{ wait "$p"; } 2>/dev/null
 	done
 	_BG_PIDS=()
+}
+
+# child_pid PID: the oldest child of PID, or nothing (never fails).
+child_pid()
+{
+	{ pgrep -o -P "$1" 2>/dev/null || :; } | head -n 1
 }
 
 # free_port: a random TCP port from 20000-59999 that nothing on this host
