@@ -1,0 +1,244 @@
+/*
+ * bench: what the files of build/bench share.  main.c holds the options,
+ * the table and the row groups; every other file is one group or one
+ * kind of helper (see the headings below).
+ */
+#ifndef AUDITDIST_BENCH_H
+#define AUDITDIST_BENCH_H
+
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include <limits.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DEFAULT_SAMPLE	"tests/data/sample-enriched.log"
+#define DEFAULT_DIR	"/var/tmp"
+#define DEFAULT_MIB	256
+#define DEFAULT_RUNS	5
+#define DEFAULT_E2E_MIB	128
+#define DEFAULT_E2E_RUNS 3
+#define DEFAULT_AR_RECS	200000
+#define DEFAULT_LAT_SEC	5
+#define DEFAULT_FANIN	50
+#define CAT_PATH	"/bin/cat"
+#define OPENSSL_PATH	"/usr/bin/openssl"
+#define AUDITD_PATH	"/usr/sbin/auditd"
+#define FEED_CHUNK	(64 * 1024)	/* what the brief says auditd writes */
+#define RUN_TIMEOUT	300.0		/* seconds; a hung run aborts the bench */
+#define TLS_SETTLE_MS	100.0	/* s_client's handshake, after the connect */
+#define MAX_ROWS	64
+#define MAX_NOTES	16
+
+/* Groups, for -g. */
+#define G_INTAKE	0x01
+#define G_E2E		0x02
+#define G_LATENCY	0x04
+#define G_MEMORY	0x08
+
+/* What every group may use: options, paths and the recorded stream. */
+struct bench {
+	const char	*bindir;	/* $B, where the programs live */
+	const char	*sample;	/* recorded real audit records */
+	unsigned	 runs;		/* intake: per variant and program */
+	unsigned	 e2e_runs;	/* end to end: per program */
+	unsigned	 lat_secs;	/* latency: seconds per rate */
+	unsigned	 fanin;		/* senders for the receiver's memory */
+	unsigned	 groups;	/* G_* selected with -g */
+	uint64_t	 size;		/* wanted stream size, bytes */
+	uint64_t	 e2e_size;	/* end-to-end stream, bytes (at most) */
+	uint64_t	 ar_records;	/* audisp-remote's stream, records */
+	char		*tmpdir;	/* private dir on the bench filesystem */
+	char		 stream[PATH_MAX];
+	char		 conf[PATH_MAX];  /* intake config: spool below */
+	char		 spool[PATH_MAX];
+	char		 catout[PATH_MAX];
+	char		 errlog[PATH_MAX];	/* stderr of the last run */
+	uint64_t	 stream_bytes;
+	uint64_t	 stream_records;
+	uint64_t	 sample_records;
+	uint64_t	 repeats;
+
+	/* TLS material for the receiver, made once (pipeline.c). */
+	int		 tls_ready;
+	char		 cert[PATH_MAX];
+	char		 key[PATH_MAX];
+	char		 fingerprint[128];
+	char		 password[65];
+	const char	*fwd_user;
+
+	/* Peaks seen by the shipping groups, KiB; 0: not measured. */
+	long		 fwd_hwm_kib;		/* forwarder VmHWM */
+	long		 fwd_anon_kib;		/* its RssAnon, sampled */
+	long		 plugin_hwm_kib;	/* audisp-dist VmHWM, shipping */
+	long		 recv_hwm_kib;		/* receiver VmHWM, one sender */
+	long		 tls_hwm_kib;		/* openssl s_client VmHWM */
+	long		 tls_anon_kib;		/* and its RssAnon at the end */
+};
+
+enum target_kind {
+	TGT_NONE,		/* informative row */
+	TGT_RATIO_MIN,		/* ours / baseline >= target */
+	TGT_OURS_BELOW,		/* ours < target */
+};
+
+/*
+ * One line of the table, filled by a group with designated initializers.
+ * ours and base are always given: NAN when there is nothing to show.
+ */
+struct row {
+	const char	*figure;
+	double		 ours;		/* NAN: not measured */
+	double		 base;		/* NAN: no baseline */
+	const char	*base_name;	/* e.g. "cat"; NULL when none */
+	int		 prec;		/* decimals for ours and base */
+	int		 no_ratio;	/* ours/base means nothing here */
+	enum target_kind kind;
+	double		 target;
+	const char	*target_text;	/* NULL: "-" */
+};
+
+struct table {
+	struct row	 rows[MAX_ROWS];
+	size_t		 n;
+	char		*notes[MAX_NOTES];	/* printed under the table */
+	size_t		 nnotes;
+};
+
+/* A prefix of the stream that ends with a whole record. */
+struct prefix {
+	uint64_t	 bytes;
+	uint64_t	 records;
+	uint64_t	 eoe;		/* type=EOE records among them */
+};
+
+/* main.c */
+extern volatile sig_atomic_t interrupted;
+extern int bench_incomplete;	/* a figure could not be measured */
+void		 row_add(struct table *, const struct row *);
+void		 note_add(struct table *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+void		 group_intake(struct bench *, struct table *);	/* intake.c */
+void		 group_e2e(struct bench *, struct table *);	/* e2e.c */
+void		 group_latency(struct bench *, struct table *);	/* latency.c */
+void		 group_memory(struct bench *, struct table *);	/* fanin.c */
+
+/* util.c: processes, files, sockets, numbers */
+struct spawn {
+	const char *const *argv;
+	int		 in_fd;		/* -1: /dev/null */
+	int		 out_fd;	/* -1: out_path, else /dev/null */
+	const char	*out_path;	/* created; must not exist */
+	int		 err_fd;	/* -1: err_path */
+	const char	*err_path;	/* truncated; NULL: /dev/null */
+	/* In a private mount namespace: bind src over dst, tmpfs on /run. */
+	const char	*bind_src, *bind_dst;
+	int		 private_run;
+};
+double		 now(void);
+void		 sleep_s(double);
+void		 rm_path(const char *);
+char		*utoa(uint64_t, char *);
+void		 child_fail(const char *, ...)
+		    __attribute__((format(printf, 1, 2), noreturn));
+pid_t		 spawn_ex(const struct spawn *);
+pid_t		 spawn(const char *const *, int, const char *, const char *);
+pid_t		 spawn_feeder(const char *, uint64_t, int, int);
+void		 show_errlog(const char *);
+int		 pidfd_of(pid_t);
+void		 reap_checked(pid_t, const char *, struct rusage *,
+		    const char *);
+int		 proc_alive(pid_t);
+int		 stop_proc(pid_t, int, double, int *);
+void		 track_pid(pid_t);
+void		 untrack_pid(pid_t);
+void		 kill_tracked(void);
+long		 proc_kib(pid_t, const char *);
+pid_t		 child_of(pid_t);
+int		 free_port(void);
+int		 tcp_count(int, int, int);
+void		 pathf(char *, size_t, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+int		 write_file(const char *, int, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+int64_t		 file_size(const char *);
+double		 median(const double *, size_t);
+double		 percentile(double *, size_t, double);
+int		 compare_files(const char *const *, size_t, const char *,
+		    uint64_t, char *, size_t);
+
+/* stream.c */
+void		 build_stream(struct bench *);
+void		 stream_prefix(const struct bench *, uint64_t, uint64_t,
+		    struct prefix *);
+
+/* pipeline.c: our receiver and sender, as the shipping groups run them */
+struct recv {
+	pid_t		 pid;
+	int		 port;
+	char		 dir[PATH_MAX];		/* trail root */
+	char		 conf[PATH_MAX];
+	char		 log[PATH_MAX];
+};
+
+struct ack {
+	double		 t;		/* when the bench read it */
+	uint64_t	 seq, size;
+};
+
+struct sender {
+	pid_t		 pid;		/* audisp-dist */
+	pid_t		 fwd;		/* its forwarder, once seen */
+	int		 sock;		/* our end of its stdin socketpair */
+	int		 err;		/* read end of its stderr */
+	int		 logfd;		/* a copy of its stderr */
+	int		 eof;		/* stderr closed */
+	char		 spool[PATH_MAX];
+	char		 conf[PATH_MAX];
+	char		 log[PATH_MAX];
+	char		 line[2048];
+	size_t		 linelen;
+	int		 connected;
+	long		 fwd_anon_kib;	/* largest RssAnon sampled */
+	struct ack	*acks;
+	size_t		 nacks, acap;
+};
+
+struct seqmap {
+	uint64_t	*seq, *start;	/* stream offset where seq starts */
+	size_t		 n;
+};
+
+#define SENDER_HOST	"bench"
+
+void		 tls_setup(struct bench *);
+void		 recv_start(struct bench *, struct recv *, const char *,
+		    unsigned, unsigned);
+void		 recv_stop(struct recv *, long *);
+void		 recv_host_dir(const struct recv *, const char *, char *,
+		    size_t);
+void		 sender_start(struct bench *, struct sender *,
+		    const struct recv *, const char *);
+void		 sender_read(struct sender *);
+void		 sender_wait_connected(struct sender *, const struct recv *);
+void		 sender_sample(struct sender *);
+void		 sender_stop(struct sender *, long *, long *);
+void		 sender_free(struct sender *);
+void		 sender_fail(struct sender *, const struct recv *,
+		    const char *, ...)
+		    __attribute__((format(printf, 3, 4), noreturn));
+uint64_t	 trail_bytes(const char *);
+int		 trail_seqmap(const char *, struct seqmap *);
+int64_t		 seqmap_offset(const struct seqmap *, uint64_t, uint64_t);
+void		 seqmap_free(struct seqmap *);
+void		 trail_verify(const struct bench *, const char *, uint64_t);
+
+/* baseline.c */
+double		 run_raw_tls(struct bench *, uint64_t, int, double *);
+double		 run_audisp_remote(struct bench *, const struct prefix *,
+		    int *);
+int		 audisp_remote_path(char *, size_t);
+
+#endif
