@@ -131,7 +131,11 @@ install: all
 	for m in $(MANPAGES); do \
 	    s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
 	    install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
-	install -d -m 0700 $(DESTDIR)/var/spool/audisp-dist
+	install -d -m 0750 $(DESTDIR)/var/spool/audisp-dist
+	# The forwarder's unprivileged user (only on the real system).
+	if [ -z "$(DESTDIR)" ] && ! getent passwd auditdist >/dev/null; then \
+	    useradd --system --user-group --no-create-home \
+	        --home-dir /nonexistent --shell /usr/sbin/nologin auditdist; fi
 
 clean:
 	rm -rf $(B)

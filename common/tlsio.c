@@ -56,8 +56,9 @@ ctx_common(const SSL_METHOD *method, char *err, size_t errlen)
 	    SSL_OP_NO_COMPRESSION | SSL_OP_NO_TICKET |
 	    SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	/* Idle connections give their buffers back: a receiver holds many. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
 	return ctx;
 }
 
@@ -232,8 +233,13 @@ tlsio_handshake(struct tlsio *t)
 	errno = 0;
 	if ((rc = SSL_do_handshake(t->ssl)) == 1)
 		return 1;
-	rc = map(t, rc, "TLS handshake");
-	return rc == 0 ? TLSIO_ERROR : rc;	/* EOF in a handshake: error */
+	if ((rc = map(t, rc, "TLS handshake")) == 0) {
+		/* EOF in a handshake is an error, and the log says which. */
+		snprintf(t->err, sizeof(t->err), "TLS handshake: the peer "
+		    "closed the connection");
+		return TLSIO_ERROR;
+	}
+	return rc;
 }
 
 ssize_t

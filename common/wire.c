@@ -391,7 +391,9 @@ wire_dec_data(const uint8_t *p, size_t len, struct msg_data *m)
 	if (m->len == 0 || m->len > WIRE_MAX_DATA ||
 	    wire_get_ref(&c, &m->data, m->len) == -1)
 		return -1;
-	if (m->data[m->len - 1] != '\n' || m->offset > UINT64_MAX - m->len)
+	/* Segments are numbered from 1: 0 would read as "nothing stored". */
+	if (m->seq == 0 || m->data[m->len - 1] != '\n' ||
+	    m->offset > UINT64_MAX - m->len)
 		return -1;
 	return wire_end(&c);
 }

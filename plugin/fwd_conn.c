@@ -38,7 +38,7 @@
 #include "wire.h"
 
 #define RX_MAX		2048		/* longest R->S payload: ERROR */
-#define OUT_LOW		(1024 * 1024)	/* refill the output below this */
+#define OUT_LOW		FWD_FRAME	/* refill the output below this */
 #define WINDOW		(4 * 1024 * 1024) /* unacknowledged DATA bytes */
 #define PUMP_ROUNDS	16		/* produce/flush per event */
 #define ADDR_MAX	256
@@ -820,7 +820,7 @@ produce(struct fwd_conn *c)
 
 	while (c->st == C_STREAM && wbuf_pending(&c->out) < OUT_LOW &&
 	    fwd_window_inflight(&c->win) < WINDOW) {
-		switch (fwd_reader_next(&c->rd, fwd_env.scratch, WIRE_MAX_DATA,
+		switch (fwd_reader_next(&c->rd, fwd_env.scratch, FWD_FRAME,
 		    &at, &len, why, sizeof(why))) {
 		case CHUNK_DATA:
 			if (wire_enc_data(&c->out, at.seq, at.size,

@@ -410,7 +410,7 @@ main(int argc, char *argv[])
 	fwd_env.timeout = conf->timeout >= 3 ? conf->timeout : 3;
 	read_spool_id();
 	resolve_source(conf->sender.source);
-	if ((fwd_env.scratch = malloc(WIRE_MAX_DATA)) == NULL)
+	if ((fwd_env.scratch = malloc(FWD_FRAME)) == NULL)
 		fatal("buffer");
 	if ((fwd_env.epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		fatal("epoll_create1");

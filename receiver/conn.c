@@ -108,6 +108,29 @@ timeout_ms(const struct conn *c)
 	return (t ? t : 20) * 1000;
 }
 
+static void
+evict_oldest_pending(struct server *srv, uint64_t now)
+{
+	static uint64_t last_log;
+	static unsigned evicted;
+	struct conn *c, *oldest = NULL;
+
+	/* New connections go to the front: the last pending one is oldest. */
+	for (c = srv->conns; c != NULL; c = c->next)
+		if (is_pending(c->state))
+			oldest = c;
+	if (oldest == NULL)
+		return;
+	evicted++;
+	if (now - last_log > 10000) {
+		log_warnx("%u unauthenticated connections: closing the oldest "
+		    "to make room (%u closed so far; %s is one)", srv->npending,
+		    evicted, oldest->addr);
+		last_log = now;
+	}
+	conn_drop(oldest);
+}
+
 void
 conn_accept(struct server *srv, int fd, const struct sockaddr_storage *ss,
     socklen_t sslen)
@@ -117,6 +140,14 @@ conn_accept(struct server *srv, int fd, const struct sockaddr_storage *ss,
 	uint64_t now = now_ms();
 
 	(void)sslen;
+	/*
+	 * Unauthenticated connections cost an attacker nothing: when they
+	 * fill the table, the oldest makes room, so that a flood of idle
+	 * sockets cannot lock out a sender that completes its handshake.
+	 */
+	if (!srv->stopping && srv->npending >= MAX_PENDING &&
+	    srv->nconns < MAX_CONNS)
+		evict_oldest_pending(srv, now);
 	if (srv->nconns >= MAX_CONNS || srv->npending >= MAX_PENDING ||
 	    srv->stopping) {
 		/* A flood must not become a flood of log lines. */

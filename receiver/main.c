@@ -13,6 +13,7 @@
 #include <sys/timerfd.h>
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -276,7 +277,7 @@ on_accept(struct listener *l)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	int fd;
+	int fd, one = 1;
 
 	for (;;) {
 		len = sizeof(ss);
@@ -293,6 +294,10 @@ on_accept(struct listener *l)
 			timer_want(&srv, accept_paused_until);
 			return;
 		}
+		/* ACKs are small and waited for: Nagle would hold them ~40 ms. */
+		if (ss.ss_family != AF_UNIX)
+			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+			    sizeof(one));
 		conn_accept(&srv, fd, &ss, len);
 	}
 }

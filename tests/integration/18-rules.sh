@@ -10,6 +10,7 @@ deadline 90
 
 # The rules file names the installed binary; point it at the one under test.
 bin=$(plugin_install "$B/audisp-dist")
+[ ! -x "$B/audisp-dist-forwarder" ] || plugin_install "$B/audisp-dist-forwarder" >/dev/null
 sed "s|/usr/sbin/audisp-dist|$bin|" rules/20-audisp-dist.rules > "$T/20.rules"
 grep -q "exe=$bin" "$T/20.rules" || fail "the rules file has no never rule for /usr/sbin/audisp-dist"
 
@@ -37,7 +38,7 @@ while read -r line; do
 	*) fail "unexpected line in the rules file: $line" ;;
 	esac
 done < "$T/20.rules"
-[ "$n" = 5 ] || fail "loaded $n rules, the file has 5"
+[ "$n" = 7 ] || fail "loaded $n rules, the file has 7"
 listed=$(auditctl -l)
 grep -q "exe=$bin" <<< "$listed" || fail "the never rule is not listed: $listed"
 grep -q 'auditdist-config' <<< "$listed" || fail "the config watch is not listed"

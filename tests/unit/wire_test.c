@@ -202,6 +202,11 @@ test_data(void)
 	REQUIRE(frame(&w, &t, &p, &len) == 0);
 	CHECK(wire_dec_data(p, len, &m) == 0 && m.len == WIRE_MAX_DATA);
 	free(big);
+	/* segment numbers start at 1 */
+	w.len = 0;
+	REQUIRE(wire_enc_data(&w, 0, 0, "ab\n", 3) == 0);
+	REQUIRE(frame(&w, &t, &p, &len) == 0);
+	CHECK(wire_dec_data(p, len, &m) == -1);
 	/* offset + length must not wrap */
 	w.len = 0;
 	REQUIRE(wire_enc_data(&w, 1, UINT64_MAX - 2, "ab\n", 3) == 0);
