@@ -6,7 +6,7 @@ set -eu
 
 PKGS="build-essential pkg-config clang libaudit-dev libauparse-dev libssl-dev
 libsystemd-dev libseccomp-dev auditd audispd-plugins mandoc openssl iproute2
-procps psmisc"
+procps psmisc faketime"
 
 missing=""
 for p in $PKGS; do
