@@ -709,3 +709,24 @@ feed_input()
 	{ cat "$1"; printf 'type=EOE msg=audit(4000000000.000:4294967295):\n'; } > "$2" ||
 	    fail "feed_input: cannot write $2"
 }
+
+# --- shipping tests -----------------------------------------------------
+
+# The forwarder's user in test configs: auditdist where make install made
+# it, else nobody.
+FWD_USER=nobody
+id auditdist >/dev/null 2>&1 && FWD_USER=auditdist
+
+# show_tails [-n LINES] FILE...: the end of each log, for a failure report.
+show_tails()
+{
+	local n=25 f
+	if [ "${1:-}" = -n ]; then
+		n=$2
+		shift 2
+	fi
+	for f in "$@"; do
+		echo "--- $f (last $n lines)"
+		tail -n "$n" "$f" 2>/dev/null | cut -c1-300 | sed 's/^/  | /'
+	done
+}

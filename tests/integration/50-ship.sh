@@ -32,8 +32,6 @@ done
 [ -s "$SAMPLE" ] || skip "no recorded sample $SAMPLE"
 deadline 240
 t0=$(now_ms)
-FWD_USER=nobody
-id auditdist >/dev/null 2>&1 && FWD_USER=auditdist
 
 # --- TLS material: a CA signs the receiver's certificate -----------------
 pki=$T/pki
@@ -127,18 +125,9 @@ sanity()	# LOG WHAT
 	fi
 }
 
-show_logs()
-{
-	local f
-	for f in "$@"; do
-		echo "--- $f (last 25 lines)"
-		tail -n 25 "$f" 2>/dev/null | cut -c1-300 | sed 's/^/  | /'
-	done
-}
-
 bg_start recv "$T/recv.log" "$RECV" "${RECV_ARGS[@]}" "$rconf"
 if ! wait_for "port_listening $PORT" 10; then
-	show_logs "$T/recv.log"
+	show_tails "$T/recv.log"
 	fail "auditdistd did not listen on 127.0.0.1:$PORT within 10 s"
 fi
 
@@ -161,7 +150,7 @@ for n in s-fp s-pubkey s-cafile; do
 	case $n in s-fp) input=$T/big ;; *) input=$T/sample ;; esac
 	size=$(stat -c %s "$input")
 	if ! wait_for '[ "$(trail_size "$trails/$n")" -ge "$size" ]' 120; then
-		show_logs "$T/$n.log" "$T/recv.log"
+		show_tails "$T/$n.log" "$T/recv.log"
 		echo "status: $(tail -n 1 "$T/spool-$n/status" 2>/dev/null)"
 		fail "$n: the trail holds $(trail_size "$trails/$n") of $size bytes after 120 s"
 	fi
@@ -217,7 +206,7 @@ for n in s-badfp s-badpin s-badca; do
 	s-badca)	re='certificate|verif|issuer' ;;
 	esac
 	wait_for "grep -qiE '$re' '$T/$n.log'" 10 || {
-		show_logs "$T/$n.log"
+		show_tails "$T/$n.log"
 		fail "$n: no log line about the receiver's certificate (/$re/) in 10 s"; }
 	sz=$(trail_size "$trails/$n")
 	[ "$sz" = 0 ] || fail "$n: a sender that cannot verify the receiver got $sz bytes into its trail"
@@ -238,20 +227,20 @@ done
 for v in "${VARIANTS[@]}"; do
 	n=${v%%|*}
 	p=$(bg_pid "$n")
-	[ -n "$p" ] || { show_logs "$T/$n.log"; fail "$n: the feeder (and plugin) died early"; }
+	[ -n "$p" ] || { show_tails "$T/$n.log"; fail "$n: the feeder (and plugin) died early"; }
 	plug=$(child_pid "$p")
 	[ -n "$plug" ] || fail "$n: no plugin process under feed $p"
 	kids=$(descendants "$plug")
 	[ -n "$kids" ] || fail "$n: the plugin (pid $plug) runs no forwarder"
 	kill -TERM "$plug"
 	bg_stop "$n" 0 15 || fail "$n: audisp-dist did not exit within 15 s of SIGTERM"
-	[ "$BG_RC" = 0 ] || { show_logs "$T/$n.log"; fail "$n: audisp-dist exited with status $BG_RC after SIGTERM"; }
+	[ "$BG_RC" = 0 ] || { show_tails "$T/$n.log"; fail "$n: audisp-dist exited with status $BG_RC after SIGTERM"; }
 	wait_for "[ -z \"\$(kids_alive '$kids')\" ]" 10 ||
 	    fail "$n: the forwarder (pid $(kids_alive "$kids")) outlived its plugin by 10 s"
 	sanity "$T/$n.log" "$n"
 done
 bg_stop recv TERM 15 || fail "auditdistd did not exit within 15 s of SIGTERM"
-[ "$BG_RC" = 0 ] || { show_logs "$T/recv.log"; fail "auditdistd exited with status $BG_RC after SIGTERM"; }
+[ "$BG_RC" = 0 ] || { show_tails "$T/recv.log"; fail "auditdistd exited with status $BG_RC after SIGTERM"; }
 sanity "$T/recv.log" auditdistd
 
 t1=$(now_ms)

@@ -29,16 +29,10 @@ for b in "$RECV" "$PLUGIN" "$FWD"; do
 done
 deadline 300
 t0=$(now_ms)
-FWD_USER=nobody
-id auditdist >/dev/null 2>&1 && FWD_USER=auditdist
 
 show_logs()
 {
-	local f
-	for f in "$@"; do
-		echo "--- $f (last 25 lines)"
-		tail -n 25 "$f" 2>/dev/null | cut -c1-300 | sed 's/^/  | /'
-	done
+	show_tails "$@"
 	if command -v journalctl >/dev/null 2>&1; then
 		echo "--- journal of audisp-dist since the start"
 		journalctl -q --no-pager -o short-precise --since "@$((t0 / 1000))" \

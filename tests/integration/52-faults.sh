@@ -45,8 +45,6 @@ done
 deadline 300
 t0=$(now_ms)
 info "seed $SEED (ADTEST_SEED=$SEED replays this run's schedule)"
-FWD_USER=nobody
-id auditdist >/dev/null 2>&1 && FWD_USER=auditdist
 
 input=$T/input
 sample_stream "$SAMPLE" $((MB * 1024 * 1024)) "$input"
@@ -108,15 +106,6 @@ sender {
 EOF
 chmod 0600 "$conf"
 
-show_logs()
-{
-	local f
-	for f in "$@"; do
-		echo "--- $f (last 30 lines)"
-		tail -n 30 "$f" 2>/dev/null | cut -c1-300 | sed 's/^/  | /'
-	done
-}
-
 sanity()	# LOG WHAT
 {
 	if grep -qE 'invariant failed|AddressSanitizer|runtime error|LeakSanitizer' "$1"; then
@@ -133,7 +122,7 @@ recv_start()
 	RECV_PID=$BG_PID
 	recv_starts=$((recv_starts + 1))
 	if ! wait_for "port_listening $PORT" 10; then
-		show_logs "$T/recv.log"
+		show_tails -n 30 "$T/recv.log"
 		fail "auditdistd (start $recv_starts) did not listen on port $PORT within 10 s"
 	fi
 }
@@ -142,7 +131,7 @@ recv_check()	# the receiver must not die on its own
 {
 	if ! pid_alive "$RECV_PID"; then
 		{ wait "$RECV_PID"; } 2>/dev/null && rc=0 || rc=$?
-		show_logs "$T/recv.log"
+		show_tails -n 30 "$T/recv.log"
 		fail "auditdistd died on its own (status $rc)"
 	fi
 }
@@ -181,7 +170,7 @@ send_check()
 {
 	if ! pid_alive "$FEED_PID"; then
 		{ wait "$FEED_PID"; } 2>/dev/null && rc=0 || rc=$?
-		show_logs "$T/send.$feeds.log"
+		show_tails -n 30 "$T/send.$feeds.log"
 		fail "audisp-dist died on its own (feed status $rc)"
 	fi
 }
@@ -280,7 +269,7 @@ kill_forwarder()
 	local f t1
 	t1=$(now_ms)
 	if ! wait_for '[ -n "$(fwd_pid)" ]' 30; then
-		show_logs "$T/send.$feeds.log"
+		show_tails -n 30 "$T/send.$feeds.log"
 		fail "the plugin (pid $PLUG_PID) has run no forwarder for 30 s"
 	fi
 	t1=$(( $(now_ms) - t1 ))
@@ -300,7 +289,7 @@ plugin_down()
 	wait_for '! pid_alive "$FEED_PID"' 10 || fail "feed did not exit after its plugin was killed"
 	{ wait "$FEED_PID"; } 2>/dev/null && rc=0 || rc=$?
 	unset '_BG_PIDS[send]'
-	[ "$rc" = 137 ] || { show_logs "$T/send.$feeds.log"; fail "feed: status $rc, expected 137 (SIGKILL)"; }
+	[ "$rc" = 137 ] || { show_tails -n 30 "$T/send.$feeds.log"; fail "feed: status $rc, expected 137 (SIGKILL)"; }
 	sanity "$T/send.$feeds.log" audisp-dist
 	if [ -n "$f" ] && ! wait_for '! pid_alive "$f"' 10; then
 		fail "the forwarder (pid $f) still runs 10 s after its plugin was SIGKILLed"
@@ -359,9 +348,9 @@ sched=("${sched[@]:0:mid}" wipe "${sched[@]:mid}")
 
 recv_start
 send_start
-wait_for '[ -n "$(fwd_pid)" ]' 10 || { show_logs "$T/send.1.log"; fail "the plugin started no forwarder"; }
+wait_for '[ -n "$(fwd_pid)" ]' 10 || { show_tails -n 30 "$T/send.1.log"; fail "the plugin started no forwarder"; }
 wait_for '[ "$(trail_size "$tdir")" -gt 0 ]' 20 ||
-    { show_logs "$T/recv.log" "$T/send.1.log"; fail "nothing reached the receiver within 20 s"; }
+    { show_tails -n 30 "$T/recv.log" "$T/send.1.log"; fail "nothing reached the receiver within 20 s"; }
 
 step=0
 for ev in "${sched[@]}"; do
@@ -393,7 +382,7 @@ t_faults=$(now_ms)
 recv_check
 send_check
 if ! wait_for '[ "$(trail_size "$tdir")" -ge "$size" ]' 120; then
-	show_logs "$T/recv.log" "$T/send.$feeds.log"
+	show_tails -n 30 "$T/recv.log" "$T/send.$feeds.log"
 	echo "status: $(tail -n 1 "$spool/status" 2>/dev/null)"
 	fail "the trail holds $(trail_size "$tdir") of $size bytes 120 s after the last fault"
 fi
@@ -423,7 +412,7 @@ done
 kill -TERM "$PLUG_PID"
 bg_stop send 0 15 || fail "audisp-dist did not exit within 15 s of SIGTERM"
 bg_stop recv TERM 15 || fail "auditdistd did not exit within 15 s of SIGTERM"
-[ "$BG_RC" = 0 ] || { show_logs "$T/recv.log"; fail "auditdistd exited with status $BG_RC after SIGTERM"; }
+[ "$BG_RC" = 0 ] || { show_tails -n 30 "$T/recv.log"; fail "auditdistd exited with status $BG_RC after SIGTERM"; }
 sanity "$T/recv.log" auditdistd
 for ((i = 1; i <= feeds; i++)); do
 	sanity "$T/send.$i.log" "audisp-dist (feed $i)"

@@ -36,8 +36,6 @@ done
 [ -s "$SAMPLE" ] || skip "no recorded sample $SAMPLE"
 deadline 270
 t0=$(now_ms)
-FWD_USER=nobody
-id auditdist >/dev/null 2>&1 && FWD_USER=auditdist
 
 pki=$T/pki
 mkdir -m 0755 "$pki"
@@ -94,15 +92,6 @@ sender {
 EOF
 chmod 0600 "$conf"
 
-show_logs()
-{
-	local f
-	for f in "$@"; do
-		echo "--- $f (last 25 lines)"
-		tail -n 25 "$f" 2>/dev/null | cut -c1-300 | sed 's/^/  | /'
-	done
-}
-
 input=$T/input
 sample_stream "$SAMPLE" $((MB * 1024 * 1024)) "$input"
 feed_input "$input" "$input.feed"
@@ -110,13 +99,13 @@ size=$(stat -c %s "$input")
 
 bg_start recv "$T/recv.log" "$RECV" "${RECV_ARGS[@]}" "$rconf"
 RECV_PID=$BG_PID
-wait_for "port_listening $PORT" 10 || { show_logs "$T/recv.log"; fail "auditdistd did not listen on $ADDR"; }
+wait_for "port_listening $PORT" 10 || { show_tails "$T/recv.log"; fail "auditdistd did not listen on $ADDR"; }
 
 # The legitimate sender ships steadily through the whole hostile phase.
 bg_start legit "$T/legit.log" "$FEED" -b 4194304 -t 900 -r $((size / 60)) \
     -w "$size:$T/go.never" "$input.feed" "$PLUGIN" -f "$conf"
 wait_for '[ "$(trail_size "$trails/legit")" -gt 0 ]' 20 ||
-    { show_logs "$T/recv.log" "$T/legit.log"; fail "the legitimate sender shipped nothing within 20 s"; }
+    { show_tails "$T/recv.log" "$T/legit.log"; fail "the legitimate sender shipped nothing within 20 s"; }
 
 # adpeer ships two segments as "other": the hostile scenarios then run
 # against a host with a stored series (and continue it, with -i).
@@ -125,7 +114,7 @@ head -n 1500 "$SAMPLE" > "$T/part1"
 sed -n '1501,3000p' "$SAMPLE" > "$T/part2"
 tail -n +3001 "$SAMPLE" > "$T/part3"
 out=$(timeout 30 "$ADPEER" -t 10 -n other -W "$T/pw.other" -i "$ID" "$ADDR" good "$T/part1" "$T/part2") ||
-    { echo "$out"; show_logs "$T/recv.log"; fail "adpeer could not ship as other"; }
+    { echo "$out"; show_tails "$T/recv.log"; fail "adpeer could not ship as other"; }
 echo "$out" | grep -q '^WELCOME .*proof=ok' || fail "adpeer good: no WELCOME with a good proof: $out"
 echo "$out" | grep -q "^ACK 2 $(stat -c %s "$T/part2") 1$" || fail "adpeer good: no final ACK of seq 2: $out"
 
@@ -332,21 +321,21 @@ fi
 if [ -n "$(find "$T" / -maxdepth 1 -name '*adpeer-escape*' 2>/dev/null)" ]; then
 	failures+=("a host name with '/' made a file outside the trails")
 fi
-pid_alive "$RECV_PID" || { show_logs "$T/recv.log"; fail "auditdistd died during the hostile phase"; }
+pid_alive "$RECV_PID" || { show_tails "$T/recv.log"; fail "auditdistd died during the hostile phase"; }
 legit1=$(legit_conns)
 [ "$legit1" = "$legit0" ] ||
     failures+=("the legitimate sender connected $((legit1 - legit0)) more times during the hostile phase (was it kicked out?)")
 
 if [ "${#failures[@]}" -gt 0 ]; then
 	printf '  - %s\n' "${failures[@]}"
-	show_logs "$T/recv.log"
+	show_tails "$T/recv.log"
 	fail "${#failures[@]} hostile scenario check(s) failed"
 fi
 t_hostile=$(now_ms)
 
 # --- the legitimate trail is intact -------------------------------------------------------
 if ! wait_for '[ "$(trail_size "$trails/legit")" -ge "$size" ]' 120; then
-	show_logs "$T/recv.log" "$T/legit.log"
+	show_tails "$T/recv.log" "$T/legit.log"
 	fail "the legitimate trail holds $(trail_size "$trails/legit") of $size bytes"
 fi
 wait_for '[ "$(status_value "$spool/status" unacked.recv)" = 0 ]' 15 ||
@@ -371,13 +360,13 @@ out=$(timeout 30 "$ADPEER" $A "$ADDR" wrong-offset) || :
 echo "$out" | grep -q '^ERROR 5 .*seq 4' || fail "wrong offset after seq 3: $out"
 
 p=$(child_pid "$(bg_pid legit)")
-[ -n "$p" ] || { show_logs "$T/legit.log"; fail "the legitimate audisp-dist is not running"; }
+[ -n "$p" ] || { show_tails "$T/legit.log"; fail "the legitimate audisp-dist is not running"; }
 kill -TERM "$p"
 bg_stop legit 0 15 || fail "audisp-dist did not exit within 15 s of SIGTERM"
 bg_stop recv TERM 15 || fail "auditdistd did not exit within 15 s of SIGTERM"
-[ "$BG_RC" = 0 ] || { show_logs "$T/recv.log"; fail "auditdistd exited with status $BG_RC"; }
+[ "$BG_RC" = 0 ] || { show_tails "$T/recv.log"; fail "auditdistd exited with status $BG_RC"; }
 if grep -qE 'invariant failed|AddressSanitizer|runtime error' "$T/recv.log" "$T/legit.log"; then
-	show_logs "$T/recv.log"
+	show_tails "$T/recv.log"
 	fail "an internal error was reported"
 fi
 

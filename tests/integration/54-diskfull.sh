@@ -30,8 +30,6 @@ done
 [ -s "$SAMPLE" ] || skip "no recorded sample $SAMPLE"
 deadline 240
 t0=$(now_ms)
-FWD_USER=nobody
-id auditdist >/dev/null 2>&1 && FWD_USER=auditdist
 
 trails=$T/trails
 mkdir -m 0750 "$trails"
@@ -41,15 +39,6 @@ fi
 # Registered before anything is started in it: runs last.
 on_exit "umount '$trails' 2>/dev/null || umount -l '$trails' 2>/dev/null || cleanup_failed 'could not unmount $trails'"
 tdir=$trails/$HOST
-
-show_logs()
-{
-	local f
-	for f in "$@"; do
-		echo "--- $f (last 25 lines)"
-		tail -n 25 "$f" 2>/dev/null | cut -c1-300 | sed 's/^/  | /'
-	done
-}
 
 input=$T/input
 sample_stream "$SAMPLE" $((MB * 1024 * 1024)) "$input"
@@ -106,13 +95,13 @@ chmod 0600 "$conf"
 FULL_RE='no space|disk full|ENOSPC|file system is full'
 
 bg_start recv "$T/recv.log" "$RECV" "${RECV_ARGS[@]}" "$rconf"
-wait_for "port_listening $PORT" 10 || { show_logs "$T/recv.log"; fail "auditdistd did not listen on port $PORT"; }
+wait_for "port_listening $PORT" 10 || { show_tails "$T/recv.log"; fail "auditdistd did not listen on port $PORT"; }
 bg_start send "$T/send.log" "$FEED" -b 4194304 -t 900 -w "$size:$T/go.never" \
     "$input.feed" "$PLUGIN" -f "$conf"
 FEED_PID=$BG_PID
 
 if ! wait_for "grep -qiE '$FULL_RE' '$T/recv.log'" 60; then
-	show_logs "$T/recv.log" "$T/send.log"
+	show_tails "$T/recv.log" "$T/send.log"
 	df -k "$trails" | sed 's/^/  | /'
 	fail "the receiver logged no full disk within 60 s (trail $(trail_size "$tdir") bytes on a 2 MiB tmpfs)"
 fi
@@ -121,8 +110,8 @@ info "disk full after $(( (t_full - t0) / 1000 )) s: $(grep -iE "$FULL_RE" "$T/r
 
 # Watch the full disk for a while: the sender retries, the receiver holds.
 sleep "$WATCH"
-pid_alive "$FEED_PID" || { show_logs "$T/send.log"; fail "audisp-dist died while the receiver's disk was full"; }
-pid_alive "${_BG_PIDS[recv]}" || { show_logs "$T/recv.log"; fail "auditdistd died with a full disk"; }
+pid_alive "$FEED_PID" || { show_tails "$T/send.log"; fail "audisp-dist died while the receiver's disk was full"; }
+pid_alive "${_BG_PIDS[recv]}" || { show_tails "$T/recv.log"; fail "auditdistd died with a full disk"; }
 full_lines=$(grep -ciE "$FULL_RE" "$T/recv.log" || :)
 [ "$full_lines" = 1 ] || {
 	grep -iE "$FULL_RE" "$T/recv.log" | head -5 | cut -c1-200 | sed 's/^/  | /'
@@ -173,7 +162,7 @@ info "while full: receiver holds $held bytes, spool $spooled, unacked.recv=$u, $
 mount -o remount,size=64m "$trails" || fail "could not grow the tmpfs"
 t_grow=$(now_ms)
 if ! wait_for '[ "$(trail_size "$tdir")" -ge "$size" ]' 120; then
-	show_logs "$T/recv.log" "$T/send.log"
+	show_tails "$T/recv.log" "$T/send.log"
 	echo "status: $(tail -n 1 "$spool/status" 2>/dev/null)"
 	fail "the trail holds $(trail_size "$tdir") of $size bytes 120 s after the disk grew"
 fi
@@ -186,13 +175,13 @@ wait_for '[ -z "$(find "$spool" -maxdepth 1 -name "*.seg")" ]' 10 ||
 full_lines=$(grep -ciE "$FULL_RE" "$T/recv.log" || :)
 
 p=$(child_pid "$FEED_PID")
-[ -n "$p" ] || { show_logs "$T/send.log"; fail "audisp-dist is not running"; }
+[ -n "$p" ] || { show_tails "$T/send.log"; fail "audisp-dist is not running"; }
 kill -TERM "$p"
 bg_stop send 0 15 || fail "audisp-dist did not exit within 15 s of SIGTERM"
 bg_stop recv TERM 15 || fail "auditdistd did not exit within 15 s of SIGTERM"
-[ "$BG_RC" = 0 ] || { show_logs "$T/recv.log"; fail "auditdistd exited with status $BG_RC"; }
+[ "$BG_RC" = 0 ] || { show_tails "$T/recv.log"; fail "auditdistd exited with status $BG_RC"; }
 if grep -qE 'invariant failed|AddressSanitizer|runtime error' "$T/recv.log" "$T/send.log"; then
-	show_logs "$T/recv.log" "$T/send.log"
+	show_tails "$T/recv.log" "$T/send.log"
 	fail "an internal error was reported"
 fi
 

@@ -31,17 +31,6 @@ done
     skip "cannot open $FLOOD descriptors (ulimit -n $(ulimit -n))"
 deadline 180
 t0=$(now_ms)
-FWD_USER=nobody
-id auditdist >/dev/null 2>&1 && FWD_USER=auditdist
-
-show_logs()
-{
-	local f
-	for f in "$@"; do
-		echo "--- $f (last 15 lines)"
-		tail -n 15 "$f" 2>/dev/null | cut -c1-300 | sed 's/^/  | /'
-	done
-}
 
 pki=$T/pki
 mkdir -m 0755 "$pki"
@@ -103,15 +92,15 @@ feed_input "$input" "$input.feed"
 size=$(stat -c %s "$input")
 
 bg_start recv "$T/recv.log" "$RECV" "${RECV_ARGS[@]}" "$rconf"
-wait_for "port_listening $PORT" 10 || { show_logs "$T/recv.log"; fail "auditdistd did not listen on $ADDR"; }
+wait_for "port_listening $PORT" 10 || { show_tails -n 15 "$T/recv.log"; fail "auditdistd did not listen on $ADDR"; }
 # Shipping for about 25 s, through the flood.
 bg_start legit "$T/legit.log" "$FEED" -b 4194304 -t 900 -r $((size / 25)) \
     -w "$size:$T/go.never" "$input.feed" "$PLUGIN" -f "$conf"
 wait_for '[ "$(trail_size "$trails/legit")" -gt 0 ]' 20 ||
-    { show_logs "$T/recv.log" "$T/legit.log"; fail "the sender shipped nothing within 20 s"; }
+    { show_tails -n 15 "$T/recv.log" "$T/legit.log"; fail "the sender shipped nothing within 20 s"; }
 
 bg_start flood "$T/flood.out" "$ADPEER" -t $((TIMEOUT * 2)) "$ADDR" stall-tcp "$FLOOD"
-wait_for "grep -q '^OPENED' '$T/flood.out'" 20 || { show_logs "$T/flood.out"; fail "adpeer could not open $FLOOD connections"; }
+wait_for "grep -q '^OPENED' '$T/flood.out'" 20 || { show_tails -n 15 "$T/flood.out"; fail "adpeer could not open $FLOOD connections"; }
 before=$(trail_size "$trails/legit")
 sleep 2
 
@@ -125,7 +114,7 @@ full=$(grep -c 'too many connections' "$T/recv.log" || :)
 [ "$during" -gt "$before" ] || fail "the connected sender shipped nothing during the flood ($before -> $during bytes)"
 
 if ! wait_for '[ "$(trail_size "$trails/legit")" -ge "$size" ]' 90; then
-	show_logs "$T/recv.log" "$T/legit.log"
+	show_tails -n 15 "$T/recv.log" "$T/legit.log"
 	fail "the trail holds $(trail_size "$trails/legit") of $size bytes"
 fi
 trail_cat "$trails/legit" | cmp - "$input" || fail "the legitimate trail is not the input byte for byte"
@@ -136,11 +125,11 @@ if [ "$rc" != 0 ]; then
 fi
 
 p=$(child_pid "$(bg_pid legit)")
-[ -n "$p" ] || { show_logs "$T/legit.log"; fail "audisp-dist is not running"; }
+[ -n "$p" ] || { show_tails -n 15 "$T/legit.log"; fail "audisp-dist is not running"; }
 kill -TERM "$p"
 bg_stop legit 0 15 || fail "audisp-dist did not exit within 15 s of SIGTERM"
 bg_stop recv TERM 15 || fail "auditdistd did not exit within 15 s of SIGTERM"
-[ "$BG_RC" = 0 ] || { show_logs "$T/recv.log"; fail "auditdistd exited with status $BG_RC"; }
+[ "$BG_RC" = 0 ] || { show_tails -n 15 "$T/recv.log"; fail "auditdistd exited with status $BG_RC"; }
 
 t1=$(now_ms)
 echo "flood: $FLOOD idle connections; the connected sender kept shipping ($before -> $during bytes)," \

@@ -35,17 +35,6 @@ done
 [ -s "$SAMPLE" ] || skip "no recorded sample $SAMPLE"
 deadline 240
 t0=$(now_ms)
-FWD_USER=nobody
-id auditdist >/dev/null 2>&1 && FWD_USER=auditdist
-
-show_logs()
-{
-	local f
-	for f in "$@"; do
-		echo "--- $f (last 25 lines)"
-		tail -n 25 "$f" 2>/dev/null | cut -c1-300 | sed 's/^/  | /'
-	done
-}
 
 pki=$T/pki
 mkdir -m 0755 "$pki"
@@ -106,7 +95,7 @@ feed_input "$input" "$input.feed"
 size=$(stat -c %s "$input")
 
 bg_start recv "$T/recv.log" "$RECV" "${RECV_ARGS[@]}" "$rconf"
-wait_for "port_listening $PORT" 10 || { show_logs "$T/recv.log"; fail "auditdistd did not listen on $ADDR"; }
+wait_for "port_listening $PORT" 10 || { show_tails "$T/recv.log"; fail "auditdistd did not listen on $ADDR"; }
 
 bg_start real "$T/real.log" "$FEED" -b 4194304 -t 900 -r $((size / SECS)) \
     -w "$size:$T/go.never" "$input.feed" "$PLUGIN" -f "$conf"
@@ -115,7 +104,7 @@ bg_start load "$T/load.out" "$ADPEER" -t 30 -n fan -W "$T/pw" -r "$RATE" \
 
 # In the middle of it: the receiver still answers at once.
 wait_for "grep -q '^LOAD $N connections up' '$T/load.out'" 60 ||
-    { show_logs "$T/load.out" "$T/recv.log"; fail "adpeer could not open $N connections"; }
+    { show_tails "$T/load.out" "$T/recv.log"; fail "adpeer could not open $N connections"; }
 sleep $((SECS / 2))
 ping_out=$(timeout 30 "$ADPEER" -t 10 -n pinger -W "$T/pw" "$ADDR" ping) || :
 ping_ms=$(echo "$ping_out" | sed -n 's/^ELAPSED //p')
@@ -123,7 +112,7 @@ ping_ms=$(echo "$ping_out" | sed -n 's/^ELAPSED //p')
 bg_stop load 0 $((SECS + 60)) || fail "adpeer load did not finish within $((SECS + 60)) s"
 rc=$BG_RC
 if [ "$rc" != 0 ]; then
-	show_logs "$T/load.out" "$T/recv.log"
+	show_tails "$T/load.out" "$T/recv.log"
 	fail "adpeer load exited with status $rc"
 fi
 summary=$(grep '^LOAD n=' "$T/load.out") || fail "adpeer printed no summary"
@@ -158,7 +147,7 @@ raw=$(timeout 60 ausearch -if "$trails/fan-1" --raw 2>/dev/null | wc -l)
 
 # The real sender.
 if ! wait_for '[ "$(trail_size "$trails/real")" -ge "$size" ]' 90; then
-	show_logs "$T/real.log" "$T/recv.log"
+	show_tails "$T/real.log" "$T/recv.log"
 	fail "the real sender's trail holds $(trail_size "$trails/real") of $size bytes"
 fi
 trail_cat "$trails/real" | cmp - "$input" || fail "the real sender's trail is not its input byte for byte"
@@ -167,13 +156,13 @@ trail_cat "$trails/real" | cmp - "$input" || fail "the real sender's trail is no
     fail "a PING during the fan-in took ${ping_ms:-?} ms (or failed: $(echo "$ping_out" | tr '\n' ' '))"
 
 p=$(child_pid "$(bg_pid real)")
-[ -n "$p" ] || { show_logs "$T/real.log"; fail "the real audisp-dist is not running"; }
+[ -n "$p" ] || { show_tails "$T/real.log"; fail "the real audisp-dist is not running"; }
 kill -TERM "$p"
 bg_stop real 0 15 || fail "audisp-dist did not exit within 15 s of SIGTERM"
 bg_stop recv TERM 15 || fail "auditdistd did not exit within 15 s of SIGTERM"
-[ "$BG_RC" = 0 ] || { show_logs "$T/recv.log"; fail "auditdistd exited with status $BG_RC"; }
+[ "$BG_RC" = 0 ] || { show_tails "$T/recv.log"; fail "auditdistd exited with status $BG_RC"; }
 if grep -qE 'invariant failed|AddressSanitizer|runtime error' "$T/recv.log" "$T/real.log"; then
-	show_logs "$T/recv.log"
+	show_tails "$T/recv.log"
 	fail "an internal error was reported"
 fi
 
