@@ -148,7 +148,6 @@ void		 intake_frame(struct intake *, size_t n, struct intake_out *,
 void		 intake_consume(struct intake *);
 /* End of stream (or of a connection): discard a partial last line, counted. */
 void		 intake_eof(struct intake *, struct counters *);
-int		 record_valid(const char *line, size_t len);
 
 /* limits.c */
 enum limit_state { LIMIT_OK, LIMIT_FULL };

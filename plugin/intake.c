@@ -22,13 +22,6 @@ has_prefix(const char *line, size_t len)
 }
 
 int
-record_valid(const char *line, size_t len)
-{
-	return has_prefix(line, len) && line[len - 1] == '\n' &&
-	    memchr(line, '\0', len) == NULL;
-}
-
-int
 intake_init(struct intake *in, size_t cap)
 {
 	memset(in, 0, sizeof(*in));

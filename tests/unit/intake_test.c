@@ -170,15 +170,22 @@ test_empty(void)
 	intake_free(&in);
 }
 
+/* What counts as a record, through the framing that runs. */
 static void
-test_record_valid(void)
+test_what_is_a_record(void)
 {
-	CHECK(record_valid("type=A\n", 7));
-	CHECK(record_valid("node=x type=A\n", 14));
-	CHECK(!record_valid("type=A", 6));
-	CHECK(!record_valid("typ=AA\n", 7));
-	CHECK(!record_valid("type=\0\n", 7));
-	CHECK(!record_valid("\n", 1));
+	const char s[] = "type=A\nnode=x type=B\ntyp=AA\ntype=\0\n\nnode=\n";
+	const char want[] = "type=A\nnode=x type=B\nnode=\n";
+	struct counters c = { 0 };
+	struct intake in;
+	char out[64];
+	size_t n;
+
+	REQUIRE(intake_init(&in, 0) == 0);
+	n = feed(&in, &c, s, sizeof(s) - 1, sizeof(s), out, sizeof(out));
+	CHECK(n == strlen(want) && memcmp(out, want, n) == 0);
+	CHECK(c.records_in == 3 && c.rejected_records == 3);
+	intake_free(&in);
 }
 
 static const struct h_test tests[] = {
@@ -188,7 +195,7 @@ static const struct h_test tests[] = {
 	TEST(test_long_whole_line),
 	TEST(test_partial_at_eof),
 	TEST(test_empty),
-	TEST(test_record_valid),
+	TEST(test_what_is_a_record),
 };
 
 int
