@@ -730,3 +730,22 @@ show_tails()
 		tail -n "$n" "$f" 2>/dev/null | cut -c1-300 | sed 's/^/  | /'
 	done
 }
+
+# test_sender_conf FILE NAME SPOOL ADDR FP PASSWORD TIMEOUT [LINES]: write a
+# sender config (mode 0600) that ships SPOOL, created here, to one receiver
+# "recv" at ADDR (HOST:PORT), pinned by the certificate fingerprint FP.
+# LINES are more sender-block settings, one per line.
+test_sender_conf()
+{
+	local file=$1 name=$2 spool=$3 addr=$4 fp=$5 pw=$6 timeout=$7 lines=${8:-}
+	mkdir -m 0700 "$spool" || fail "mkdir $spool"
+	{
+		printf 'name "%s"\ntimeout %s\nsender {\n' "$name" "$timeout"
+		printf '\tdirectory "%s"\n\tsegment_age 1\n\tspool_min_free 0\n' "$spool"
+		printf '\tstatus_interval 1\n\tuser %s\n' "$FWD_USER"
+		[ -z "$lines" ] || printf '%s\n' "$lines" | sed 's/^/\t/'
+		printf '\thost recv {\n\t\tremote "tls://%s"\n' "$addr"
+		printf '\t\tfingerprint "%s"\n\t\tpassword "%s"\n\t}\n}\n' "$fp" "$pw"
+	} > "$file"
+	chmod 0600 "$file"
+}

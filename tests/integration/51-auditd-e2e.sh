@@ -68,26 +68,9 @@ EOF
 chmod 0600 "$rconf"
 
 spool=$T/spool
-mkdir -m 0700 "$spool"
 conf=$T/sender.conf
-cat > "$conf" <<EOF
-name "$HOST"
-timeout 5
-sender {
-	directory "$spool"
-	segment_size 256K
-	segment_age 1
-	spool_min_free 0
-	status_interval 1
-	user $FWD_USER
-	host recv {
-		remote "tls://127.0.0.1:$PORT"
-		fingerprint "$FP"
-		password "$PW"
-	}
-}
-EOF
-chmod 0600 "$conf"
+test_sender_conf "$conf" "$HOST" "$spool" "127.0.0.1:$PORT" "$FP" "$PW" 5 \
+    "segment_size 256K"
 
 bg_start recv "$T/recv.log" "$RECV" "${RECV_ARGS[@]}" "$rconf"
 wait_for "port_listening $PORT" 10 || { show_logs "$T/recv.log"; fail "auditdistd did not listen on port $PORT"; }

@@ -83,28 +83,9 @@ EOF
 chmod 0600 "$rconf"
 
 spool=$T/spool
-mkdir -m 0700 "$spool"
 conf=$T/sender.conf
-cat > "$conf" <<EOF
-name "$HOST"
-timeout 3
-sender {
-	directory "$spool"
-	segment_size 128K
-	segment_age 1
-	flush none
-	spool_max_size 0
-	spool_min_free 0
-	status_interval 1
-	user $FWD_USER
-	host recv {
-		remote "tls://127.0.0.1:$PORT"
-		fingerprint "$FP"
-		password "$PW"
-	}
-}
-EOF
-chmod 0600 "$conf"
+test_sender_conf "$conf" "$HOST" "$spool" "127.0.0.1:$PORT" "$FP" "$PW" 3 \
+    "$(printf '%s\n' "segment_size 128K" "flush none" "spool_max_size 0")"
 
 sanity()	# LOG WHAT
 {

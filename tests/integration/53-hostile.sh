@@ -71,26 +71,9 @@ EOF
 chmod 0600 "$rconf"
 
 spool=$T/spool
-mkdir -m 0700 "$spool"
 conf=$T/sender.conf
-cat > "$conf" <<EOF
-name "legit"
-timeout 5
-sender {
-	directory "$spool"
-	segment_size 128K
-	segment_age 1
-	spool_min_free 0
-	status_interval 1
-	user $FWD_USER
-	host recv {
-		remote "tls://$ADDR"
-		fingerprint "$FP"
-		password "$PWL"
-	}
-}
-EOF
-chmod 0600 "$conf"
+test_sender_conf "$conf" "legit" "$spool" "$ADDR" "$FP" "$PWL" 5 \
+    "segment_size 128K"
 
 input=$T/input
 sample_stream "$SAMPLE" $((MB * 1024 * 1024)) "$input"

@@ -70,27 +70,9 @@ EOF
 chmod 0600 "$rconf"
 
 spool=$T/spool
-mkdir -m 0700 "$spool"
 conf=$T/sender.conf
-cat > "$conf" <<EOF
-name "$HOST"
-timeout 5
-sender {
-	directory "$spool"
-	segment_size 64K
-	segment_age 1
-	spool_max_size 0
-	spool_min_free 0
-	status_interval 1
-	user $FWD_USER
-	host recv {
-		remote "tls://127.0.0.1:$PORT"
-		fingerprint "$FP"
-		password "$PW"
-	}
-}
-EOF
-chmod 0600 "$conf"
+test_sender_conf "$conf" "$HOST" "$spool" "127.0.0.1:$PORT" "$FP" "$PW" 5 \
+    "$(printf '%s\n' "segment_size 64K" "spool_max_size 0")"
 
 FULL_RE='no space|disk full|ENOSPC|file system is full'
 

@@ -65,26 +65,9 @@ EOF
 chmod 0600 "$rconf"
 
 spool=$T/spool
-mkdir -m 0700 "$spool"
 conf=$T/sender.conf
-cat > "$conf" <<EOF
-name "legit"
-timeout $TIMEOUT
-sender {
-	directory "$spool"
-	segment_size 128K
-	segment_age 1
-	spool_min_free 0
-	status_interval 1
-	user $FWD_USER
-	host recv {
-		remote "tls://$ADDR"
-		fingerprint "$FP"
-		password "$PW"
-	}
-}
-EOF
-chmod 0600 "$conf"
+test_sender_conf "$conf" "legit" "$spool" "$ADDR" "$FP" "$PW" $TIMEOUT \
+    "segment_size 128K"
 
 input=$T/input
 sample_stream "$SAMPLE" $((6 * 1024 * 1024)) "$input"

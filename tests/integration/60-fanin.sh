@@ -68,26 +68,9 @@ rconf=$T/recv.conf
 chmod 0600 "$rconf"
 
 spool=$T/spool
-mkdir -m 0700 "$spool"
 conf=$T/sender.conf
-cat > "$conf" <<EOF
-name "real"
-timeout 10
-sender {
-	directory "$spool"
-	segment_size 128K
-	segment_age 1
-	spool_min_free 0
-	status_interval 1
-	user $FWD_USER
-	host recv {
-		remote "tls://$ADDR"
-		fingerprint "$FP"
-		password "$PW"
-	}
-}
-EOF
-chmod 0600 "$conf"
+test_sender_conf "$conf" "real" "$spool" "$ADDR" "$FP" "$PW" 10 \
+    "segment_size 128K"
 
 input=$T/input
 sample_stream "$SAMPLE" $((8 * 1024 * 1024)) "$input"
