@@ -13,7 +13,7 @@
 #   - once, with the plugin stopped, its spool is wiped: the plugin starts a
 #     new series (new spool id), fed from where the receiver's trail ends;
 #     the receiver must add it after what it holds and overwrite nothing,
-#   - the sender's clock is set back (with faketime, when installed).
+#   - the sender's clock is set back (with libfaketime, when installed).
 # At the end the receiver's trail must be the input byte for byte: no gap,
 # no duplicate, no torn line, EOE records kept.
 #
@@ -138,10 +138,13 @@ send_start()	# [WRAPPER...]: feed the input from K
 	FEED_PID=$BG_PID
 	wait_for '[ -n "$(pgrep -P "$FEED_PID")" ]' 5 || fail "feed started no plugin"
 	PLUG_PID=$(child_pid "$FEED_PID")
+	# A wrapper must exec the plugin: the kills below aim at this pid.
+	wait_for '[ "$(ps -o comm= -p "$PLUG_PID" 2>/dev/null)" = audisp-dist ]' 5 ||
+	    fail "the feed's child (pid $PLUG_PID) is not audisp-dist"
 }
 
-# The forwarder: the plugin's child (through a wrapper such as faketime, the
-# plugin is the wrapper's exec).
+# The forwarder: the plugin's child (a wrapper such as env(1) execs the
+# plugin in its own process).
 fwd_pid()
 {
 	child_pid "$PLUG_PID"
@@ -301,16 +304,23 @@ wipe_spool()
 
 clock_back()
 {
-	if ! command -v faketime >/dev/null 2>&1; then
-		clock_note="clock set back: skipped (faketime is not installed; the real clock is never changed)"
+	local lib
+	# libfaketime preloaded through env(1), which execs: the faketime(1)
+	# wrapper forks and would sit between the feed and the plugin.
+	lib=$(dpkg -L libfaketime 2>/dev/null | grep '/libfaketimeMT\.so\.1$' | head -n 1 || :)
+	if [ -z "$lib" ] || [ ! -f "$lib" ]; then
+		clock_note="clock set back: skipped (libfaketime is not installed; the real clock is never changed)"
 		info "$clock_note"
 		return 0
 	fi
 	n_clock=$((n_clock + 1))
-	# The plugin clears its environment, so only it runs an hour behind;
-	# its segment names must not depend on the clock.
-	kill_plugin faketime -f -3600s
-	clock_note="clock set back one hour for the plugin (faketime), feed $feeds"
+	# The plugin clears its environment, so only it runs an hour behind
+	# (its forwarder does not); its segment names must not depend on the
+	# clock.
+	kill_plugin env LD_PRELOAD="$lib" FAKETIME=-3600s
+	grep -q libfaketime "/proc/$PLUG_PID/maps" ||
+	    fail "the plugin (pid $PLUG_PID) runs without libfaketime"
+	clock_note="clock set back one hour for the plugin (libfaketime), feed $feeds"
 }
 
 # A shuffled schedule: KILLS kills of each kind, an outage, a stall, a
