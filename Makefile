@@ -36,8 +36,8 @@ LIB_SRC     = $(COMMON_SRC) $(PLUGIN_SRC) $(RECV_SRC)
 UNIT_SRC    = $(sort $(wildcard tests/unit/*_test.c))
 HELPER_SRC  = $(sort $(wildcard tests/helpers/*.c))
 
-LIBS_PLUGIN = -laudit -lpthread
-LIBS_TLS    = -lssl -lcrypto
+LIBS_PLUGIN = -laudit -lpthread -lseccomp
+LIBS_TLS    = -lssl -lcrypto -lseccomp
 LIBS_ALL    = $(LIBS_PLUGIN) $(LIBS_TLS) -lsystemd
 
 LIB_OBJ      = $(LIB_SRC:%.c=$(B)/%.o)
@@ -120,12 +120,16 @@ $(B)/bench: $(BENCH_SRC) $(wildcard bench/*.h) $(B)/libauditdist.a
 bench: deps all $(HELPER_BIN) $(B)/bench
 	B=$(B) $(B)/bench
 
+SYSTEMDUNITDIR ?= $(or $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null),/lib/systemd/system)
+
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
-	    $(DESTDIR)$(SYSCONFDIR)/audit/plugins.d $(DESTDIR)$(SYSCONFDIR)/audit/rules.d
+	    $(DESTDIR)$(SYSCONFDIR)/audit/plugins.d $(DESTDIR)$(SYSCONFDIR)/audit/rules.d \
+	    $(DESTDIR)$(SYSTEMDUNITDIR)
 	for p in $(PROGS); do install -m 0750 $$p $(DESTDIR)$(SBINDIR)/; done
 	install -m 0640 plugins.d/audisp-dist.conf $(DESTDIR)$(SYSCONFDIR)/audit/plugins.d/audisp-dist.conf
 	install -m 0640 rules/20-audisp-dist.rules $(DESTDIR)$(SYSCONFDIR)/audit/rules.d/20-audisp-dist.rules
+	install -m 0644 systemd/auditdistd.service systemd/audisp-dist.service $(DESTDIR)$(SYSTEMDUNITDIR)/
 	[ -e $(DESTDIR)$(SYSCONFDIR)/audit/auditdistd.conf ] || \
 	    install -m 0600 auditdistd.conf.sample $(DESTDIR)$(SYSCONFDIR)/audit/auditdistd.conf
 	for m in $(MANPAGES); do \

@@ -276,6 +276,7 @@ struct fwd_conn;
 /* Never NULL; a host whose configuration cannot work stays disabled. */
 struct fwd_conn	*fwd_conn_new(unsigned idx, const struct conf_host *);
 void		 fwd_conn_free(struct fwd_conn *, int bye);
+uint16_t	 fwd_conn_port(const struct fwd_conn *);
 void		 fwd_conn_io(struct fwd_conn *, uint32_t events);
 /* Deadlines are due (connect, backoff, keepalive, dead peer). */
 void		 fwd_conn_timer(struct fwd_conn *, int64_t now);

@@ -973,6 +973,21 @@ fwd_conn_deadline(const struct fwd_conn *c)
 	}
 }
 
+/* The receiver's TCP port, 0 when it is a service name (or unusable). */
+uint16_t
+fwd_conn_port(const struct fwd_conn *c)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(c->port, &end, 10);
+	if (c->port[0] == '\0' || *end != '\0' || errno != 0 || v == 0 ||
+	    v > 65535)
+		return 0;
+	return (uint16_t)v;
+}
+
 void
 fwd_conn_free(struct fwd_conn *c, int bye)
 {

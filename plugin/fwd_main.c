@@ -15,7 +15,6 @@
  */
 #include <sys/epoll.h>
 #include <sys/inotify.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -23,7 +22,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <inttypes.h>
 #include <netdb.h>
 #include <pwd.h>
@@ -37,6 +35,7 @@
 
 #include "forwarder.h"
 #include "log.h"
+#include "sandbox.h"
 
 #define SAFETY_TICK_MS	5000	/* wake at least this often */
 #define IPC_BUF		8192
@@ -227,15 +226,25 @@ resolve_source(const char *source)
 }
 
 /*
- * For good: the user's own group only, no way back, no way up through
- * an executable.  What needed root is done.
+ * For good: the user's own group only, no capabilities, no way back, no
+ * way up through an executable; then the sandbox: the spool read-only, the
+ * resolver's files, TCP connections to the receivers' ports only, and the
+ * system calls of an event loop with TLS sockets.  What needed root is
+ * done.
  */
 static void
-drop_privileges(const char *user)
+drop_privileges(const char *user, struct fwd_conn **cs, unsigned n)
 {
+	static const char *const resolver[] = { "/etc/hosts",
+	    "/etc/resolv.conf", "/etc/nsswitch.conf", "/etc/gai.conf",
+	    "/etc/host.conf", "/etc/services" };
+	struct sandbox *sb;
 	struct passwd *pw;
 	uid_t uid;
 	gid_t gid;
+	unsigned i;
+	uint16_t port;
+	int anyport = 0;
 
 	errno = 0;
 	if ((pw = getpwnam(user)) == NULL)
@@ -247,17 +256,28 @@ drop_privileges(const char *user)
 	if (uid == 0)
 		fatalx_code(EX_CONFIG, "user %s is root; the forwarder needs "
 		    "an unprivileged user", user);
-	if (geteuid() != 0) {
-		if (geteuid() != uid)
-			log_info("not started as root: staying uid %u",
-			    (unsigned)geteuid());
-	} else if (setgroups(1, &gid) == -1 ||
-	    setresgid(gid, gid, gid) == -1 ||
-	    setresuid(uid, uid, uid) == -1)
-		fatal("becoming user %s", user);
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
-		fatal("no_new_privs");
+	if (geteuid() != 0 && geteuid() != uid)
+		log_info("not started as root: staying uid %u",
+		    (unsigned)geteuid());
+	sb = sandbox_new("forwarder", SB_INET | SB_NETLINK | SB_THREADS |
+	    SB_INOTIFY);
+	sandbox_fd(sb, FWD_SPOOL_FD, SB_READ);
+	for (i = 0; i < sizeof(resolver) / sizeof(resolver[0]); i++)
+		sandbox_path(sb, resolver[i], SB_READ);
+	for (i = 0; i < n; i++) {
+		if ((port = fwd_conn_port(cs[i])) == 0)
+			anyport = 1;
+		else
+			sandbox_connect_port(sb, port);
+	}
+	if (anyport)
+		sandbox_connect_port(sb, 0);
+	sandbox_become(uid, gid, user);
 	VERIFY(geteuid() != 0 && setuid(0) == -1);
+	sandbox_limits(0, 1);
+	sandbox_test_hook("/etc/passwd", SB_TEST_EXECVE);
+	sandbox_apply(sb);
+	log_debug("sandboxed (%s)", sandbox_landlock_status());
 }
 
 static void
@@ -437,7 +457,7 @@ main(int argc, char *argv[])
 		reports[k].host = h->name;
 		conns[k] = fwd_conn_new(k, h);	/* loads keys: as root */
 	}
-	drop_privileges(conf->sender.user);
+	drop_privileges(conf->sender.user, conns, nconns);
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);

@@ -13,6 +13,8 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include <linux/capability.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -27,6 +29,7 @@
 #include "audisp-dist.h"
 #include "forwarder.h"
 #include "log.h"
+#include "sandbox.h"
 
 #define READ_BUF_SIZE	(512 * 1024)
 #define RECONNECT_MAX	30		/* seconds between af_unix retries */
@@ -504,6 +507,34 @@ handle_signal(int sigfd)
 	return 0;
 }
 
+/*
+ * Keep of root only what the plugin and the programs it starts need: to
+ * start the forwarder, which becomes its own user (setuid, setgid), to
+ * signal it (kill), to read the kernel's audit counters (audit_control),
+ * and to give the spool to the forwarder's group (chown).  No new
+ * privileges through any executable, and a system call filter that
+ * refuses what none of them makes (ptrace, mount, modules, raw sockets,
+ * keyrings, bpf, ...).  No Landlock ruleset here: the forwarder and the
+ * spool_full_action program would inherit it; the forwarder confines
+ * itself further.
+ */
+static void
+confine(void)
+{
+	struct sandbox *sb;
+
+	if (geteuid() == 0)
+		sandbox_caps(1ULL << CAP_SETUID | 1ULL << CAP_SETGID |
+		    1ULL << CAP_KILL | 1ULL << CAP_AUDIT_CONTROL |
+		    1ULL << CAP_CHOWN);
+	sandbox_limits(0, 1);
+	sb = sandbox_new("audisp-dist", SB_FILES | SB_SPAWN | SB_THREADS |
+	    SB_INET | SB_NETLINK | SB_INOTIFY);
+	/* Nothing beneath any path is restricted: see above. */
+	sandbox_test_hook("/nonexistent", SB_TEST_PTRACE);
+	sandbox_apply_syscalls(sb);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -551,6 +582,7 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	pl.kernel_lost = pl.kernel_backlog = -1;
+	confine();
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
