@@ -141,7 +141,7 @@ static const struct keyword {
 				    1, 1, 0, 0 },
 	[KW_PASSWORD] =		{ "password", IN(SC_SHOST) | IN(SC_RHOST),
 				    1, 1, 0, 0 },
-	[KW_USER] =		{ "user", IN(SC_SENDER), 1, 1, 0, 0 },
+	[KW_USER] =		{ "user", IN(SC_SENDER) | IN(SC_RECEIVER), 1, 1, 0, 0 },
 	[KW_PUBKEY] =		{ "pubkey", IN(SC_SHOST), 1, 1, 0, 0 },
 	[KW_CAFILE] =		{ "cafile", IN(SC_SHOST), 1, 1, 0, 0 },
 	[KW_TRAIL_SIZE] =	{ "trail_size", IN(SC_RECEIVER), 1, 1, 0, 0 },
@@ -995,7 +995,8 @@ apply(struct parser *p, struct stmt *st, enum scope sc, struct conf_host *h)
 			return perr(p, st->line, "\"user\" must be an "
 			    "unprivileged user such as \"%s\", not root",
 			    DEF_USER);
-		take_arg(st, 0, &s->user);
+		take_arg(st, 0, sc == SC_RECEIVER ? &c->receiver.user :
+		    &s->user);
 		return 0;
 	case KW_CERTFILE:
 	case KW_KEYFILE:
@@ -1471,6 +1472,7 @@ conf_free(struct conf *c)
 	free(c->sender.full_exec);
 	free(c->sender.status_file);
 	free(c->sender.user);
+	free(c->receiver.user);
 	hosts_free(c->sender.hosts);
 	for (i = 0; i < c->receiver.nlisten; i++)
 		free(c->receiver.listen[i]);
@@ -1534,6 +1536,8 @@ finish(struct parser *p)
 		goto nomem;
 	if (r->directory == NULL &&
 	    (r->directory = strdup(CONF_DEFAULT_TRAILS)) == NULL)
+		goto nomem;
+	if (r->user == NULL && (r->user = strdup(DEF_USER)) == NULL)
 		goto nomem;
 	if (r->nlisten == 0) {
 		if ((r->listen = calloc(2, sizeof(*r->listen))) == NULL ||
@@ -1680,4 +1684,24 @@ out:
 	}
 	close(fd);
 	return c;
+}
+
+static void
+forget_hosts(struct conf_host *h)
+{
+	for (; h != NULL; h = h->next)
+		if (h->password != NULL) {
+			explicit_bzero(h->password, strlen(h->password));
+			free(h->password);
+			h->password = NULL;
+		}
+}
+
+void
+conf_forget_secrets(struct conf *c)
+{
+	if (c == NULL)
+		return;
+	forget_hosts(c->sender.hosts);
+	forget_hosts(c->receiver.hosts);
 }

@@ -79,6 +79,7 @@ struct conf_receiver {
 	uint64_t		 trail_size;	/* rotate trail files, 64 MiB */
 	unsigned		 trail_keep;	/* files per host, 0 = all */
 	uint64_t		 trail_max_size;/* bytes per host, 0 = no limit */
+	char			*user;		/* run as, "auditdist" */
 	struct conf_host	*hosts;
 };
 
@@ -98,6 +99,8 @@ struct conf {
  * a password and is readable by group or others is refused.
  */
 struct conf	*conf_load(const char *path, char *err, size_t errlen);
+/* Wipe and free every password, for a process that does not need them. */
+void		 conf_forget_secrets(struct conf *);
 /* The same from a string, for tests; name is used in messages.  No mode check. */
 struct conf	*conf_parse(const char *name, const char *text, char *err,
 		    size_t errlen);

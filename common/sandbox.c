@@ -225,7 +225,7 @@ landlock(struct sandbox *sb)
 	}
 	if (abi >= 6) {
 		/* Signals only within the domain; no abstract sockets. */
-		ra.scoped = LL_SCOPE_SIGNAL |
+		ra.scoped = ((sb->syscalls & SB_SIGNAL) ? 0 : LL_SCOPE_SIGNAL) |
 		    ((sb->syscalls & SB_NOTIFY) ? 0 : LL_SCOPE_ABSTRACT_UNIX);
 		rasize = sizeof(ra);
 	}

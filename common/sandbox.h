@@ -30,6 +30,7 @@
 #define SB_INOTIFY	0x020	/* watch a directory */
 #define SB_NETLINK	0x040	/* netlink sockets (audit status, routes) */
 #define SB_NOTIFY	0x080	/* sd_notify: AF_UNIX datagrams */
+#define SB_SIGNAL	0x100	/* signal processes outside its domain */
 
 struct sandbox;
 

@@ -1,7 +1,14 @@
 /*
- * auditdistd: the receiver.  One process, one epoll loop: it accepts TLS
- * connections from forwarders, authenticates them, and appends what they
- * send to one trail per host, acknowledging only what is on stable storage.
+ * auditdistd: the receiver.  Three kinds of process (see auditdistd(8),
+ * "Privilege separation"):
+ *   - the parent (super.c) binds, opens the receiver directory, starts the
+ *     others and never reads a byte from the network;
+ *   - the network process (main.c, conn.c, hosts.c, wchan.c) accepts TLS
+ *     connections, authenticates senders and checks every frame, in one
+ *     epoll loop, with no access to any file;
+ *   - one writer per host (writer.c, trail.c, store.c) appends to that
+ *     host's trail and syncs it, and can reach no other directory.
+ * A host's trail is acknowledged only once its writer says it is durable.
  *
  * Per host directory (see docs/protocol.md, "Receiver storage"):
  *   .store/0000000000000001		trail files, the receiver's own sequence
@@ -119,6 +126,18 @@ void		 trail_free(struct trail *);
 void		 trail_set_limits(struct trail *, const struct trail_limits *);
 enum trail_verdict trail_check(const struct trail *,
 		    const uint8_t id[WIRE_ID_LEN], uint64_t seq, uint64_t offset);
+/* The same decisions on a position alone (the network process's copy). */
+enum trail_verdict trail_pos_check(const struct trail_pos *,
+		    const uint8_t id[WIRE_ID_LEN], uint64_t seq, uint64_t offset);
+/* Where DATA or SEGEND leaves the position; -1 if it is refused. */
+int		 trail_pos_data(struct trail_pos *,
+		    const uint8_t id[WIRE_ID_LEN], uint64_t seq, uint64_t offset,
+		    size_t len);
+int		 trail_pos_segend(struct trail_pos *,
+		    const uint8_t id[WIRE_ID_LEN], uint64_t seq, uint64_t size);
+void		 trail_pos_expected(const struct trail_pos *,
+		    const uint8_t id[WIRE_ID_LEN], uint64_t seq, uint64_t off,
+		    const char *what, char *buf, size_t len);
 /* "expected seq S offset O, got seq s offset o"; what: "offset", "size". */
 void		 trail_expected(const struct trail *,
 		    const uint8_t id[WIRE_ID_LEN], uint64_t seq, uint64_t off,
@@ -148,9 +167,9 @@ struct rhost {
 	size_t			 naddrs;
 	int			 any;		/* remote is a wildcard */
 	char			*resolve_err;	/* why naddrs is 0 */
-	struct trail		*trail;		/* NULL until first needed */
+	struct wchan		*w;		/* its writer, NULL until asked */
+	int			 w_asked;	/* asked the parent for one */
 	struct conn		*conn;		/* the one live connection */
-	int			 store_errno;	/* storage episode, 0: none */
 };
 
 struct server;
@@ -160,12 +179,91 @@ void		 hosts_free(struct server *);
 struct rhost	*hosts_find(struct server *, const char *name);
 int		 rhost_addr_ok(const struct rhost *,
 		    const struct sockaddr_storage *);
-/* Open (recovering it) the host's trail if it is not open; -1 with errno. */
-int		 rhost_trail(struct server *, struct rhost *);
-/* A storage error: log once per episode, free the trail for recovery. */
-void		 rhost_store_error(struct rhost *, int err, const char *what);
-void		 rhost_store_ok(struct rhost *);
+/* Ask the host's writer what is durable (asking the parent for a writer
+ * first if there is none); the answer comes to conn_opened. */
+void		 rhost_open(struct server *, struct rhost *);
 void		 trail_limits_from(const struct conf *, struct trail_limits *);
+
+/* wchan.c: the network process's end of a writer's channel */
+#define WMSG_HDR_LEN	8		/* u32 length, u8 type, 3 zero */
+#define WMSG_MAX	(WIRE_MAX_PAYLOAD + 64)
+enum wmsg_type {
+	WMSG_HELLO = 'H',	/* -> writer: sync, then say what is durable */
+	WMSG_DATA = 'D',	/* -> writer: id, seq, offset, lines */
+	WMSG_SEGEND = 'E',	/* -> writer: id, seq, size */
+	WMSG_SYNC = 'Y',	/* -> writer: token */
+	WMSG_STATE = 'S',	/* <- writer: HELLO's answer */
+	WMSG_DURABLE = 'A',	/* <- writer: token, durable position */
+	WMSG_FAIL = 'F',	/* <- writer: errno, reason */
+};
+#define WCHAN_MAX_OUT	(4 * 1024 * 1024)	/* then stop reading the peer */
+
+struct wchan {
+	int			 evtype;	/* EV_WRITER, first member */
+	int			 fd;
+	struct server		*srv;
+	struct rhost		*rh;		/* NULL once the host is gone */
+	struct wbuf		 out;
+	uint8_t			 in[WMSG_HDR_LEN + 512];
+	size_t			 inlen;
+	uint32_t		 events;
+	struct trail_pos	 pos;		/* after what was sent */
+	uint64_t		 token;		/* last SYNC sent */
+	int			 sync_out;	/* a SYNC not yet answered */
+	int			 dirty;		/* sent since the last SYNC */
+	unsigned		 hello_out;	/* HELLOs not yet answered */
+	int			 failed;	/* FAIL seen: until next HELLO */
+	struct wchan		*dead_next;	/* closed, to free */
+};
+
+struct wchan	*wchan_new(struct server *, struct rhost *, int fd);
+void		 wchan_free(struct wchan *);	/* closes; freed later */
+void		 wchan_reap(struct server *);	/* after a round of events */
+void		 wchan_hello(struct wchan *);
+void		 wchan_data(struct wchan *, const uint8_t id[WIRE_ID_LEN],
+		    uint64_t seq, uint64_t offset, const void *, size_t);
+void		 wchan_segend(struct wchan *, const uint8_t id[WIRE_ID_LEN],
+		    uint64_t seq, uint64_t size);
+/* A SYNC if anything was sent since the last one (one at a time). */
+void		 wchan_sync(struct wchan *);
+void		 wchan_event(struct wchan *, uint32_t events);
+#define		 wchan_backlog(w)	wbuf_pending(&(w)->out)
+
+/* writer.c: the process that owns one host's trail */
+struct writer_args {
+	const char		*host;
+	const char		*directory;	/* the host's, from conf */
+	int			 recvfd;	/* the receiver directory */
+	const char		*recvdir;
+	struct trail_limits	 lim;
+};
+void		 writer_main(int chan, const struct writer_args *)
+		    __attribute__((noreturn));
+
+/* super.c: the parent */
+struct super_args {
+	const char		*conf_path;
+	struct conf		*conf;		/* taken over */
+	int			 recvfd;
+	const char		*recvdir;
+	uid_t			 uid;		/* run as */
+	gid_t			 gid;
+	const char		*user;
+	/* The network process, run in the child with the control socket. */
+	void			(*net)(int ctl);
+	/* In the parent once the child runs: drop the key and sockets. */
+	void			(*forget)(void);
+};
+int		 super_run(struct super_args *);
+
+/* Control messages between the parent and the network process. */
+enum ctl_type {
+	CTL_WRITER = 'W',	/* -> parent: host; <- parent: host + fd */
+	CTL_NOWRITER = 'X',	/* <- parent: host, reason */
+	CTL_READY = 'R',	/* -> parent: serving */
+	CTL_PING = 'P',		/* both ways: the watchdog's proof of life */
+};
+#define CTL_MAX		(WIRE_MAX_HOST + 256)
 
 /* conn.c */
 enum conn_state {
@@ -173,6 +271,7 @@ enum conn_state {
 	C_HELLO,	/* waiting for HELLO */
 	C_AUTH,		/* CHALLENGE sent, waiting for AUTH */
 	C_AUTHFAIL,	/* the one-second delay before ERROR(ERR_AUTH) */
+	C_OPENING,	/* authenticated: waiting for the writer's position */
 	C_READY,	/* WELCOME sent: DATA, SEGEND, PING... */
 	C_CLOSING,	/* flushing a last message */
 	C_DEAD,		/* freed after this round of events */
@@ -192,6 +291,8 @@ struct conn {
 	uint8_t			 spool_id[WIRE_ID_LEN];
 	uint8_t			 nonce_s[WIRE_NONCE_LEN];
 	uint8_t			 nonce_r[WIRE_NONCE_LEN];
+	uint8_t			 proof[WIRE_MAC_LEN];	/* for WELCOME */
+	uint64_t		 sync_token;	/* ACK when this is durable */
 	uint8_t			*rbuf;
 	size_t			 rlen, rcap;
 	struct wbuf		 out;
@@ -220,9 +321,17 @@ void	 conn_close(struct conn *, enum wire_error, const char *reason);
 void	 conn_drop(struct conn *);
 void	 conn_free(struct conn *);
 uint64_t conn_next_deadline(const struct conn *);
+/* From the host's writer. */
+void	 conn_opened(struct conn *, const struct trail_pos *durable);
+void	 conn_durable(struct conn *, uint64_t token,
+	    const struct trail_pos *durable);
+void	 conn_store_failed(struct conn *, int err, const char *reason);
+/* The writer is flushed below its limit: input may go on. */
+void	 conn_unblocked(struct conn *);
 
 /* main.c */
-enum ev_type { EV_LISTEN = 1, EV_SIGNAL, EV_TIMER, EV_CONN };
+enum ev_type { EV_LISTEN = 1, EV_SIGNAL, EV_TIMER, EV_CONN, EV_WRITER,
+    EV_CTL };
 
 struct server {
 	struct conf		*conf;
@@ -230,12 +339,12 @@ struct server {
 	int			 epfd;
 	int			 timerfd;
 	uint64_t		 timer_armed;	/* ms, 0: not armed */
-	int			 recvfd;	/* receiver directory, flock'ed */
-	char			*recvdir;
+	int			 ctlfd;		/* to the parent */
 	struct rhost		*hosts;
 	struct conn		*conns;		/* every connection */
 	struct conn		*ready;		/* has decrypted input waiting */
 	struct conn		*dead;		/* freed after the event round */
+	struct wchan		*wdead;		/* the same for writer channels */
 	unsigned		 nconns, npending;
 	int			 stopping;
 };
@@ -244,6 +353,8 @@ struct server {
 #define MAX_PENDING		256	/* not yet authenticated */
 
 uint64_t now_ms(void);
+/* Ask the parent for a writer for this host. */
+void	 ctl_ask_writer(struct server *, const char *host);
 void	 timer_want(struct server *, uint64_t at);
 int	 ev_mod(struct server *, int fd, void *ptr, uint32_t events);
 void	 ready_add(struct server *, struct conn *);

@@ -1,12 +1,13 @@
 /*
  * One sender's connection: the TLS handshake, the protocol handshake
- * (HELLO, CHALLENGE, AUTH, WELCOME), then DATA and SEGEND into the host's
- * trail.  Everything is non-blocking except the trail's own writes and
- * syncs; memory per connection is one frame of input and a little output.
+ * (HELLO, CHALLENGE, AUTH, WELCOME), then DATA and SEGEND, checked here
+ * and passed to the host's writer process (wchan.c).  Everything is
+ * non-blocking; memory per connection is one frame of input, a little
+ * output, and at most WCHAN_MAX_OUT queued for the writer.
  *
- * Acknowledgements are batched: the connection reads and stores what is
- * readable (up to READ_BUDGET), syncs the trail once, and only then sends
- * one ACK for all of it.
+ * Acknowledgements are batched: the connection reads and passes on what
+ * is readable (up to READ_BUDGET), asks the writer for one sync, and sends
+ * one ACK for all of it when the writer says it is durable.
  */
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -56,6 +57,7 @@ state_name(enum conn_state s)
 	case C_HELLO:		return "waiting for HELLO";
 	case C_AUTH:		return "waiting for AUTH";
 	case C_AUTHFAIL:	return "refusing";
+	case C_OPENING:		return "opening the trail";
 	case C_READY:		return "receiving";
 	case C_CLOSING:		return "closing";
 	case C_DEAD:		return "closed";
@@ -213,9 +215,8 @@ conn_drop(struct conn *c)
 	if (is_pending(c->state))
 		srv->npending--;
 	/* What arrived whole is kept (durable for the next WELCOME). */
-	if (c->rh != NULL && c->rh->trail != NULL &&
-	    trail_pending(c->rh->trail) && trail_sync(c->rh->trail) == -1)
-		rhost_store_error(c->rh, errno, "syncing the trail");
+	if (c->rh != NULL && c->rh->w != NULL && c->rh->conn == c)
+		wchan_sync(c->rh->w);
 	if (c->rh != NULL && c->rh->conn == c)
 		c->rh->conn = NULL;
 	c->rh = NULL;
@@ -256,42 +257,39 @@ conn_free(struct conn *c)
 	free(c);
 }
 
-/*
- * Make what this connection wrote durable and say so.  On failure the
- * host's trail is given up (the next connection recovers it) and errno
- * says why.
- */
-static int
-sync_ack(struct conn *c)
+/* Ask the writer to make what this connection passed on durable. */
+static void
+request_sync(struct conn *c)
 {
-	struct rhost *rh = c->rh;
-	struct trail *t;
-	char why[256];
-	int saved;
+	if (c->state == C_READY && c->rh != NULL && c->rh->w != NULL)
+		wchan_sync(c->rh->w);
+}
 
-	if (rh == NULL || (t = rh->trail) == NULL || !trail_pending(t))
-		return 0;
-	if (trail_sync(t) == -1) {
-		saved = errno;
-		snprintf(why, sizeof(why), "syncing the trail: %s",
-		    strerror(saved));
-		rhost_store_error(rh, saved, why);
-		errno = saved;
-		return -1;
-	}
-	if (!t->failed)
-		rhost_store_ok(rh);
-	if (wire_enc_ack(&c->out, t->dpos.seq, t->dpos.size,
-	    t->dpos.complete) == -1)
+void
+conn_durable(struct conn *c, uint64_t token, const struct trail_pos *p)
+{
+	(void)token;
+	if (c->state != C_READY)
+		return;
+	if (wire_enc_ack(&c->out, p->seq, p->size, p->complete) == -1)
 		fatal("ACK");
-	c->acked_bytes = t->dpos.size;
+	c->acked_bytes = p->size;
 	c->ping_at = now_ms() + timeout_ms(c) / 3;
-	return 0;
+	if (flush(c) == 0)
+		update_interest(c);
+	timer_want(c->srv, conn_next_deadline(c));
+}
+
+void
+conn_unblocked(struct conn *c)
+{
+	ready_add(c->srv, c);
 }
 
 /*
  * Say why (when the protocol allows it) and close once that is sent.
- * Whatever the connection stored is synced and acked first.
+ * What the connection passed on is synced by its writer (the next WELCOME
+ * says how far).
  */
 void
 conn_close(struct conn *c, enum wire_error code, const char *reason)
@@ -303,7 +301,7 @@ conn_close(struct conn *c, enum wire_error code, const char *reason)
 		return;
 	}
 	if (c->state == C_READY)
-		(void)sync_ack(c);
+		request_sync(c);
 	if (code != 0 && wire_enc_error(&c->out, code, reason) == -1)
 		fatal("ERROR");
 	if (is_pending(c->state))
@@ -335,19 +333,16 @@ protocol_error(struct conn *c, const char *fmt, ...)
 	conn_close(c, ERR_PROTOCOL, why);
 }
 
-/* A storage error while taking this connection's data. */
-static void
-store_failed(struct conn *c, int err, const char *what)
+/* The writer could not store what this connection sent (or open). */
+void
+conn_store_failed(struct conn *c, int err, const char *reason)
 {
-	struct rhost *rh = c->rh;
-	char why[256];
 	int full = err == ENOSPC || err == EDQUOT;
 
-	/* The whole frames before the failed one can still be acked. */
-	(void)sync_ack(c);
-	snprintf(why, sizeof(why), "%s the trail: %s", what, strerror(err));
-	if (rh != NULL && rh->trail != NULL)
-		rhost_store_error(rh, err, why);
+	if (c->state == C_DEAD || c->state == C_CLOSING)
+		return;
+	/* The writer logged it, once per episode. */
+	log_debug("%s: %s", who(c), reason);
 	conn_close(c, full ? ERR_DISK_FULL : ERR_IO, full ?
 	    "receiver disk full; retry later" :
 	    "receiver storage error; retry later");
@@ -445,11 +440,8 @@ on_auth(struct conn *c, const uint8_t *p, size_t len)
 	struct server *srv = c->srv;
 	struct msg_auth m;
 	struct rhost *rh;
-	struct trail *t;
-	uint8_t ekm[TLSIO_EKM_LEN], proof[WIRE_MAC_LEN], *nb;
+	uint8_t ekm[TLSIO_EKM_LEN];
 	const char *why;
-	char pos[160];
-	int err;
 
 	if (wire_dec_auth(p, len, &m) == -1) {
 		protocol_error(c, "malformed AUTH");
@@ -466,25 +458,10 @@ on_auth(struct conn *c, const uint8_t *p, size_t len)
 		return;
 	}
 	OPENSSL_cleanse(&m, sizeof(m));
-	if (rh->conn != NULL) {
-		log_info("host %s: the connection from %s replaces the one "
-		    "from %s", rh->name, c->addr, rh->conn->addr);
-		conn_close(rh->conn, ERR_BUSY, "replaced by a newer "
-		    "connection from the same host");
-	}
-	if (rhost_trail(srv, rh) == -1) {
-		err = errno;
-		conn_close(c, err == ENOSPC || err == EDQUOT ? ERR_DISK_FULL :
-		    ERR_IO, "receiver storage unavailable; retry later");
-		return;
-	}
-	t = rh->trail;
-	/* The replaced connection synced; WELCOME says only what is durable. */
-	VERIFY(!trail_pending(t));
 	if (rh->ch->password != NULL) {
 		if (tlsio_exporter(c->tls, ekm) == -1 ||
 		    auth_proof(rh->ch->password, AUTH_RECEIVER, ekm,
-		    c->nonce_s, c->nonce_r, c->host, proof) == -1) {
+		    c->nonce_s, c->nonce_r, c->host, c->proof) == -1) {
 			OPENSSL_cleanse(ekm, sizeof(ekm));
 			log_warnx("%s: cannot compute the receiver's proof",
 			    who(c));
@@ -493,10 +470,34 @@ on_auth(struct conn *c, const uint8_t *p, size_t len)
 		}
 		OPENSSL_cleanse(ekm, sizeof(ekm));
 	}
-	if (wire_enc_welcome(&c->out, rh->ch->password ? proof : NULL,
-	    t->dpos.id, t->dpos.seq, t->dpos.size, t->dpos.complete) == -1)
+	if (rh->conn != NULL) {
+		log_info("host %s: the connection from %s replaces the one "
+		    "from %s", rh->name, c->addr, rh->conn->addr);
+		conn_close(rh->conn, ERR_BUSY, "replaced by a newer "
+		    "connection from the same host");
+	}
+	c->rh = rh;
+	rh->conn = c;
+	c->state = C_OPENING;
+	srv->npending--;
+	/* Its writer syncs what the replaced connection sent, then answers
+	 * with what is durable: conn_opened. */
+	rhost_open(srv, rh);
+}
+
+void
+conn_opened(struct conn *c, const struct trail_pos *dpos)
+{
+	struct rhost *rh = c->rh;
+	char pos[160];
+	uint8_t *nb;
+
+	if (c->state != C_OPENING)
+		return;
+	if (wire_enc_welcome(&c->out, rh->ch->password ? c->proof : NULL,
+	    dpos->id, dpos->seq, dpos->size, dpos->complete) == -1)
 		fatal("WELCOME");
-	OPENSSL_cleanse(proof, sizeof(proof));
+	OPENSSL_cleanse(c->proof, sizeof(c->proof));
 	if ((nb = realloc(c->rbuf, DATA_BUF)) == NULL) {
 		log_warn("%s", who(c));
 		conn_close(c, ERR_BUSY, "receiver out of memory");
@@ -504,23 +505,22 @@ on_auth(struct conn *c, const uint8_t *p, size_t len)
 	}
 	c->rbuf = nb;
 	c->rcap = DATA_BUF;
-	c->rh = rh;
-	rh->conn = c;
 	c->state = C_READY;
-	srv->npending--;
+	c->deadline = now_ms() + timeout_ms(c);
 	c->ping_at = now_ms() + timeout_ms(c) / 3;
-	trail_pos_str(&t->dpos, pos, sizeof(pos));
+	trail_pos_str(dpos, pos, sizeof(pos));
 	log_info("host %s: connected from %s (%s, %s), resuming after %s",
 	    rh->name, c->addr, tlsio_version(c->tls),
 	    rh->ch->password && rh->ch->fingerprint ? "password and "
 	    "certificate" : rh->ch->password ? "password" : "certificate",
 	    pos);
+	conn_run(c);
 }
 
 static void
 on_data(struct conn *c, const uint8_t *p, size_t len)
 {
-	struct trail *t = c->rh->trail;
+	struct wchan *w = c->rh->w;
 	struct msg_data m;
 	char why[WIRE_MAX_REASON];
 
@@ -532,25 +532,26 @@ on_data(struct conn *c, const uint8_t *p, size_t len)
 		protocol_error(c, "malformed DATA");
 		return;
 	}
-	VERIFY(t != NULL);
-	if (trail_check(t, c->spool_id, m.seq, m.offset) == TRAIL_REJECT) {
-		trail_expected(t, c->spool_id, m.seq, m.offset, "offset", why,
-		    sizeof(why));
+	if (w == NULL || w->failed) {
+		conn_store_failed(c, EIO, "the trail writer is gone");
+		return;
+	}
+	if (trail_pos_check(&w->pos, c->spool_id, m.seq, m.offset) ==
+	    TRAIL_REJECT) {
+		trail_pos_expected(&w->pos, c->spool_id, m.seq, m.offset,
+		    "offset", why, sizeof(why));
 		log_warnx("%s: DATA refused: %s", who(c), why);
 		conn_close(c, ERR_OFFSET, why);
 		return;
 	}
-	if (trail_append(t, c->spool_id, m.seq, m.offset, m.data,
-	    m.len) == -1) {
-		VERIFY(errno != EINVAL);
-		store_failed(c, errno, "writing");
-	}
+	wchan_data(w, c->spool_id, m.seq, m.offset, m.data, m.len);
 }
 
 static void
 on_segend(struct conn *c, const uint8_t *p, size_t len)
 {
-	struct trail *t = c->rh->trail;
+	struct wchan *w = c->rh->w;
+	struct trail_pos next;
 	struct msg_pos m;
 	char why[WIRE_MAX_REASON], exp[WIRE_MAX_REASON - 64];
 
@@ -558,14 +559,17 @@ on_segend(struct conn *c, const uint8_t *p, size_t len)
 		protocol_error(c, "malformed SEGEND");
 		return;
 	}
-	VERIFY(t != NULL);
-	if (trail_segend(t, c->spool_id, m.seq, m.size) == 0)
-		return;
-	if (errno != EINVAL) {
-		store_failed(c, errno, "writing the index of");
+	if (w == NULL || w->failed) {
+		conn_store_failed(c, EIO, "the trail writer is gone");
 		return;
 	}
-	trail_expected(t, c->spool_id, m.seq, m.size, "size", exp, sizeof(exp));
+	next = w->pos;
+	if (trail_pos_segend(&next, c->spool_id, m.seq, m.size) == 0) {
+		wchan_segend(w, c->spool_id, m.seq, m.size);
+		return;
+	}
+	trail_pos_expected(&w->pos, c->spool_id, m.seq, m.size, "size", exp,
+	    sizeof(exp));
 	snprintf(why, sizeof(why), "SEGEND: %s", exp);
 	log_warnx("%s: %s", who(c), why);
 	conn_close(c, ERR_OFFSET, why);
@@ -700,6 +704,14 @@ frames(struct conn *c)
 	}
 }
 
+/* The writer has a backlog: stop reading until it drains. */
+static int
+writer_full(const struct conn *c)
+{
+	return c->state == C_READY && c->rh != NULL && c->rh->w != NULL &&
+	    wchan_backlog(c->rh->w) > WCHAN_MAX_OUT;
+}
+
 static int
 reading(const struct conn *c)
 {
@@ -718,6 +730,8 @@ input(struct conn *c)
 	while (reading(c)) {
 		if (wbuf_pending(&c->out) > OUT_MAX)
 			return;			/* flush() resumes us */
+		if (writer_full(c))
+			return;			/* conn_unblocked() does */
 		if (budget == 0) {
 			ready_add(c->srv, c);	/* after the others */
 			return;
@@ -819,7 +833,8 @@ update_interest(struct conn *c)
 
 	if (c->state == C_DEAD)
 		return;
-	if ((reading(c) && wbuf_pending(&c->out) <= OUT_MAX) ||
+	if ((reading(c) && wbuf_pending(&c->out) <= OUT_MAX &&
+	    !writer_full(c)) ||
 	    c->write_wants_read || c->hs_want == TLSIO_WANT_READ ||
 	    c->draining)
 		ev |= EPOLLIN;
@@ -881,15 +896,12 @@ conn_run(struct conn *c)
 	input(c);
 	if (c->state == C_DEAD)
 		return;
-	if (c->state == C_READY && sync_ack(c) == -1) {
-		store_failed(c, errno, "syncing");
-		return;
-	}
+	request_sync(c);
 	if (c->state == C_DEAD || flush(c) == -1)
 		return;
 	/* Output drained below the limit: input may be waiting in TLS. */
 	if (reading(c) && wbuf_pending(&c->out) <= OUT_MAX &&
-	    tlsio_pending(c->tls) > 0)
+	    !writer_full(c) && tlsio_pending(c->tls) > 0)
 		ready_add(c->srv, c);
 	update_interest(c);
 	timer_want(c->srv, conn_next_deadline(c));
@@ -917,6 +929,7 @@ conn_next_deadline(const struct conn *c)
 	case C_TLS:
 	case C_HELLO:
 	case C_AUTH:
+	case C_OPENING:
 		return c->deadline;
 	case C_AUTHFAIL:
 		return c->authfail_at;
@@ -944,6 +957,14 @@ conn_timers(struct conn *c, uint64_t now)
 		log_warnx("%s: handshake timed out (%s)", who(c),
 		    state_name(c->state));
 		conn_close(c, ERR_TIMEOUT, "handshake timed out");
+		return;
+	case C_OPENING:
+		if (now < c->deadline)
+			return;
+		log_warnx("%s: the trail writer did not answer in time",
+		    who(c));
+		conn_close(c, ERR_IO, "receiver storage unavailable; retry "
+		    "later");
 		return;
 	case C_AUTHFAIL:
 		if (now < c->authfail_at)

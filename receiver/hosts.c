@@ -178,7 +178,7 @@ rhost_free(struct rhost *rh)
 	if (rh->conn != NULL)
 		conn_close(rh->conn, ERR_AUTH, "host removed from the "
 		    "receiver's configuration");
-	trail_free(rh->trail);
+	wchan_free(rh->w);
 	free(rh->addrs);
 	free(rh->resolve_err);
 	free(rh->name);
@@ -195,9 +195,7 @@ hosts_load(struct server *srv, struct conf *conf, char *err, size_t errlen)
 {
 	struct rhost *list = NULL, **tail = &list, *rh, **pp;
 	const struct conf_host *ch;
-	struct trail_limits lim;
 
-	trail_limits_from(conf, &lim);
 	for (ch = conf->receiver.hosts; ch != NULL; ch = ch->next) {
 		for (pp = &srv->hosts; *pp != NULL; pp = &(*pp)->next)
 			if (strcmp((*pp)->name, ch->name) == 0)
@@ -210,8 +208,9 @@ hosts_load(struct server *srv, struct conf *conf, char *err, size_t errlen)
 				if (rh->conn != NULL)
 					conn_close(rh->conn, ERR_SHUTDOWN,
 					    "trail directory changed");
-				trail_free(rh->trail);
-				rh->trail = NULL;
+				/* The next writer opens the new one. */
+				wchan_free(rh->w);
+				rh->w_asked = 0;
 			}
 		} else {
 			if ((rh = calloc(1, sizeof(*rh))) == NULL ||
@@ -223,8 +222,6 @@ hosts_load(struct server *srv, struct conf *conf, char *err, size_t errlen)
 		}
 		rh->ch = ch;
 		rh->next = NULL;
-		if (rh->trail != NULL)
-			trail_set_limits(rh->trail, &lim);
 		resolve(rh);
 		*tail = rh;
 		tail = &rh->next;
@@ -258,48 +255,16 @@ hosts_free(struct server *srv)
 	}
 }
 
-int
-rhost_trail(struct server *srv, struct rhost *rh)
-{
-	struct trail_limits lim;
-	char err[1024];
-	int fd, saved;
-
-	if (rh->trail != NULL)
-		return 0;
-	trail_limits_from(srv->conf, &lim);
-	if ((fd = store_open_dir(srv->recvfd, srv->recvdir, rh->ch->directory,
-	    err, sizeof(err))) == -1 ||
-	    (rh->trail = trail_open(fd, rh->name, &lim, err,
-	    sizeof(err))) == NULL) {
-		saved = errno ? errno : EIO;
-		rhost_store_error(rh, saved, err);
-		errno = saved;
-		return -1;
-	}
-	return 0;
-}
-
 void
-rhost_store_error(struct rhost *rh, int err, const char *what)
+rhost_open(struct server *srv, struct rhost *rh)
 {
-	/* Once per episode: a sender retrying must not flood the log. */
-	if (rh->store_errno != err)
-		log_warnx("host %s: %s; its data is refused until this is "
-		    "fixed", rh->name, what);
-	else
-		log_debug("host %s: %s (still)", rh->name, what);
-	rh->store_errno = err;
-	/* The next connection recovers the trail from disk. */
-	trail_free(rh->trail);
-	rh->trail = NULL;
-}
-
-void
-rhost_store_ok(struct rhost *rh)
-{
-	if (rh->store_errno == 0)
+	if (rh->w != NULL) {
+		wchan_hello(rh->w);
 		return;
-	log_info("host %s: the trail can be written again", rh->name);
-	rh->store_errno = 0;
+	}
+	/* ctl.c hands the writer over with rhost_writer(); then HELLO. */
+	if (!rh->w_asked) {
+		rh->w_asked = 1;
+		ctl_ask_writer(srv, rh->name);
+	}
 }

@@ -1,9 +1,12 @@
 /*
- * auditdistd: the receiver.  It runs in the foreground under a service
- * manager (Type=notify), listens on every "listen" address, and serves
- * every sender from one epoll loop: signals come through a signalfd and
- * every timer (handshake, idle, keepalive, the delay after a failed
- * authentication) through one timerfd.
+ * auditdistd: the receiver.  main() does what needs the privileges it was
+ * started with (the configuration, the TLS key, the listening sockets,
+ * the receiver directory), then super.c forks the network process, whose
+ * loop is here: it serves every sender from one epoll loop, signals come
+ * through a signalfd and every timer (handshake, idle, keepalive, the
+ * delay after a failed authentication) through one timerfd; each host's
+ * trail is written by its own writer process (writer.c), reached through
+ * wchan.c.
  */
 #include <sys/epoll.h>
 #include <sys/file.h>
@@ -11,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <sys/uio.h>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -18,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +35,7 @@
 
 #include "auditdistd.h"
 #include "log.h"
+#include "sandbox.h"
 #include "tlsio.h"
 
 #define MAX_EVENTS	64
@@ -45,6 +51,7 @@ struct listener {
 };
 
 static struct server srv;
+static void	 on_ctl(uint32_t);
 static struct listener listeners[MAX_LISTEN];
 static size_t nlisteners;
 static uint64_t accept_paused_until;
@@ -337,33 +344,61 @@ remove_pidfile(void)
 		unlink(pidfile);
 }
 
+/*
+ * The receiver directory, made ours: when started as root, a directory
+ * root owns (or one just created) is given to the user the writers run
+ * as, since they create the host directories in it.
+ */
 static void
-open_receiver_dir(void)
+open_receiver_dir(struct super_args *a)
 {
+	struct stat st;
 	char err[1024];
 	int fd;
 
-	if ((srv.recvdir = strdup(srv.conf->receiver.directory)) == NULL)
-		fatal("strdup");
-	if ((fd = store_open_dir(-1, NULL, srv.recvdir, err,
-	    sizeof(err))) == -1)
+	if (geteuid() == 0 && a->uid != 0 && mkdir(a->recvdir, 0750) == 0 &&
+	    chown(a->recvdir, a->uid, a->gid) == -1)
+		fatalx_code(EX_CANTCREAT, "receiver directory %s: %s",
+		    a->recvdir, strerror(errno));
+	if (geteuid() == 0 && a->uid != 0 && lstat(a->recvdir, &st) == 0 &&
+	    S_ISDIR(st.st_mode) && st.st_uid == 0) {
+		if (chown(a->recvdir, a->uid, a->gid) == -1)
+			fatalx_code(EX_CANTCREAT, "receiver directory %s: %s",
+			    a->recvdir, strerror(errno));
+		log_info("receiver directory %s now belongs to user %s",
+		    a->recvdir, a->user);
+	}
+	/* Checked as the user the writers run as. */
+	if (geteuid() == 0 && a->uid != 0 &&
+	    (setegid(a->gid) == -1 || seteuid(a->uid) == -1))
+		fatal("checking the receiver directory as %s", a->user);
+	fd = store_open_dir(-1, NULL, a->recvdir, err, sizeof(err));
+	if (geteuid() != getuid() && (seteuid(0) == -1 || setegid(0) == -1))
+		fatal("seteuid");
+	if (fd == -1)
 		fatalx_code(EX_CANTCREAT, "receiver directory %s", err);
 	/* One receiver per directory: two would interleave trails. */
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1)
-		fatalx_code(EX_TEMPFAIL, "%s: %s", srv.recvdir,
+		fatalx_code(EX_TEMPFAIL, "%s: %s", a->recvdir,
 		    errno == EWOULDBLOCK ? "in use by another auditdistd" :
 		    strerror(errno));
-	srv.recvfd = fd;
+	a->recvfd = fd;
 }
 
+/* Close every writer channel (each writer syncs and exits); the next
+ * connection of each host gets a new writer. */
 static void
-open_trails(void)
+writers_restart(void)
 {
 	struct rhost *rh;
 
-	/* Recovery and rebuilt names now, not at the first connection. */
-	for (rh = srv.hosts; rh != NULL; rh = rh->next)
-		(void)rhost_trail(&srv, rh);
+	for (rh = srv.hosts; rh != NULL; rh = rh->next) {
+		if (rh->conn != NULL)
+			conn_close(rh->conn, ERR_SHUTDOWN, "receiver "
+			    "reloaded; retry");
+		wchan_free(rh->w);
+		rh->w_asked = 0;
+	}
 }
 
 static void
@@ -375,7 +410,6 @@ reload(void)
 	unsigned i;
 	int same;
 
-	sd_notify(0, "RELOADING=1");
 	log_info("reloading %s", conf_path);
 	if ((nc = conf_load(conf_path, err, sizeof(err))) == NULL ||
 	    !nc->receiver.present) {
@@ -406,6 +440,11 @@ reload(void)
 	} else
 		log_warnx("reload: %s; keeping the old certificate",
 		    nc->receiver.certfile == NULL ? "no certfile" : err);
+	/* New trail limits: the writers start again with them. */
+	if (nc->receiver.trail_size != old->receiver.trail_size ||
+	    nc->receiver.trail_keep != old->receiver.trail_keep ||
+	    nc->receiver.trail_max_size != old->receiver.trail_max_size)
+		writers_restart();
 	srv.conf = nc;
 	if (hosts_load(&srv, nc, err, sizeof(err)) == -1) {
 		log_warnx("reload: %s; keeping the old configuration", err);
@@ -414,10 +453,9 @@ reload(void)
 		goto out;
 	}
 	conf_free(old);
-	open_trails();
 	log_info("configuration reloaded");
 out:
-	sd_notify(0, "READY=1");
+	return;
 }
 
 static void
@@ -478,7 +516,6 @@ begin_stop(void)
 	struct conn *c, *next;
 
 	srv.stopping = 1;
-	sd_notify(0, "STOPPING=1");
 	listeners_close();
 	for (c = srv.conns; c != NULL; c = next) {
 		next = c->next;
@@ -550,10 +587,18 @@ loop(int sigfd)
 			case EV_CONN:
 				conn_event((struct conn *)type, ev[i].events);
 				break;
+			case EV_WRITER:
+				wchan_event((struct wchan *)type,
+				    ev[i].events);
+				break;
+			case EV_CTL:
+				on_ctl(ev[i].events);
+				break;
 			}
 		}
 		run_ready();
 		free_dead();
+		wchan_reap(&srv);
 	}
 	/* Whoever did not take the last message in time. */
 	while (srv.conns != NULL)
@@ -561,15 +606,205 @@ loop(int sigfd)
 	free_dead();
 }
 
+/* --- the control channel to the parent ---------------------------------- */
+
+static void
+ctl_send(uint8_t type, const char *text)
+{
+	char buf[CTL_MAX];
+	size_t n = strlen(text);
+
+	if (n + 1 > sizeof(buf))
+		n = sizeof(buf) - 1;
+	buf[0] = (char)type;
+	memcpy(buf + 1, text, n);
+	if (send(srv.ctlfd, buf, n + 1, MSG_NOSIGNAL) == -1)
+		log_warn("telling the parent");
+}
+
+void
+ctl_ask_writer(struct server *s, const char *host)
+{
+	(void)s;
+	ctl_send(CTL_WRITER, host);
+}
+
+static void
+on_writer(const char *host, int fd)
+{
+	struct rhost *rh = hosts_find(&srv, host);
+
+	if (rh == NULL || rh->w != NULL) {
+		close(fd);		/* removed, or already has one */
+		return;
+	}
+	rh->w_asked = 0;
+	if (fd == -1) {
+		if (rh->conn != NULL && rh->conn->state == C_OPENING)
+			conn_store_failed(rh->conn, EIO, "no trail writer");
+		return;
+	}
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1 ||
+	    (rh->w = wchan_new(&srv, rh, fd)) == NULL) {
+		log_warn("host %s: its writer", host);
+		close(fd);
+		if (rh->conn != NULL && rh->conn->state == C_OPENING)
+			conn_store_failed(rh->conn, EIO, "no trail writer");
+		return;
+	}
+	if (rh->conn != NULL && rh->conn->state == C_OPENING)
+		wchan_hello(rh->w);
+}
+
+static void
+on_ctl(uint32_t events)
+{
+	char buf[CTL_MAX + 1], cbuf[CMSG_SPACE(sizeof(int))];
+	struct msghdr mh;
+	struct iovec iov;
+	struct cmsghdr *cm;
+	ssize_t n;
+	int fd;
+
+	for (;;) {
+		iov.iov_base = buf;
+		iov.iov_len = sizeof(buf) - 1;
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		n = recvmsg(srv.ctlfd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			if (!srv.stopping)
+				fatalx("the parent is gone");
+			return;
+		}
+		buf[n] = '\0';
+		fd = -1;
+		for (cm = CMSG_FIRSTHDR(&mh); cm != NULL;
+		    cm = CMSG_NXTHDR(&mh, cm))
+			if (cm->cmsg_level == SOL_SOCKET &&
+			    cm->cmsg_type == SCM_RIGHTS)
+				memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+		switch (buf[0]) {
+		case CTL_WRITER:
+			on_writer(buf + 1, fd);
+			break;
+		case CTL_NOWRITER:
+			on_writer(buf + 1, -1);
+			break;
+		case CTL_PING:
+			ctl_send(CTL_PING, "");
+			break;
+		default:
+			fatalx("parent: unknown message %u",
+			    (unsigned char)buf[0]);
+		}
+	}
+	(void)events;
+}
+
+/* The parent's copy of what is the network process's alone. */
+static void
+parent_forget(void)
+{
+	SSL_CTX_free(srv.ctx);
+	srv.ctx = NULL;
+	listeners_close();
+	close(srv.epfd);
+	srv.epfd = -1;
+}
+
+static void
+net_confine(void)
+{
+	static const char *const resolver[] = { "/etc/hosts",
+	    "/etc/resolv.conf", "/etc/nsswitch.conf", "/etc/gai.conf",
+	    "/etc/host.conf", "/etc/services" };
+	const struct conf_receiver *r = &srv.conf->receiver;
+	struct sandbox *sb;
+	size_t i;
+
+	/* Reading its configuration and certificate again (SIGHUP), the
+	 * names of "remote" resolved: nothing else. */
+	sb = sandbox_new("network process", SB_ACCEPT | SB_INET | SB_NETLINK);
+	sandbox_path(sb, conf_path, SB_READ);
+	sandbox_path(sb, r->certfile, SB_READ);
+	sandbox_path(sb, r->keyfile, SB_READ);
+	for (i = 0; i < sizeof(resolver) / sizeof(resolver[0]); i++)
+		sandbox_path(sb, resolver[i], SB_READ);
+	sandbox_connect_port(sb, 53);		/* DNS over TCP */
+	sandbox_limits(MAX_CONNS + MAX_LISTEN + 4096, 0);
+	sandbox_test_hook("/etc/passwd", SB_TEST_EXECVE);
+	sandbox_apply(sb);
+}
+
+static struct super_args sargs;
+
+static void
+net_main(int ctlfd)
+{
+	static int sigtype = EV_SIGNAL, timertype = EV_TIMER, ctltype = EV_CTL;
+	struct rhost *rh;
+	unsigned nhosts;
+	int sigfd;
+	char err[1024];
+	sigset_t mask;
+
+	sandbox_become(sargs.uid, sargs.gid, sargs.user);
+	sandbox_parent_death();
+	srv.ctlfd = ctlfd;
+	/* Whatever our parent ignored or blocked, these come to the loop. */
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigprocmask(SIG_SETMASK, &mask, NULL);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+
+	if ((sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1 ||
+	    (srv.timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK |
+	    TFD_CLOEXEC)) == -1)
+		fatal("event setup");
+	if (ev_mod(&srv, sigfd, &sigtype, EPOLLIN) == -1 ||
+	    ev_mod(&srv, srv.timerfd, &timertype, EPOLLIN) == -1 ||
+	    ev_mod(&srv, ctlfd, &ctltype, EPOLLIN) == -1)
+		fatal("epoll");
+	if (hosts_load(&srv, srv.conf, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	net_confine();
+	for (rh = srv.hosts, nhosts = 0; rh != NULL; rh = rh->next)
+		nhosts++;
+	log_info("listening on %u socket%s for %u host%s; trails in %s",
+	    (unsigned)nlisteners, nlisteners == 1 ? "" : "s", nhosts,
+	    nhosts == 1 ? "" : "s", sargs.recvdir);
+	ctl_send(CTL_READY, "");
+
+	loop(sigfd);
+
+	hosts_free(&srv);
+	wchan_reap(&srv);
+	SSL_CTX_free(srv.ctx);
+	conf_free(srv.conf);
+	log_debug("network process stopped");
+	exit(0);
+}
+
 int
 main(int argc, char *argv[])
 {
-	static int sigtype = EV_SIGNAL, timertype = EV_TIMER;
-	struct rhost *rh;
-	unsigned nhosts;
-	int ch, debug = 0, fg = 0, check = 0, sigfd;
+	int ch, debug = 0, fg = 0, check = 0, rc;
 	char err[1024];
-	sigset_t mask;
+	struct passwd *pw;
 
 	while ((ch = getopt(argc, argv, "c:dfn")) != -1) {
 		switch (ch) {
@@ -613,53 +848,51 @@ main(int argc, char *argv[])
 		printf("configuration OK\n");
 		return 0;
 	}
+	/* Under systemd (Type=notify) the manager knows our pid. */
 	if (srv.conf->pidfile == NULL)
-		pidfile = DEFAULT_PIDFILE;
+		pidfile = getenv("NOTIFY_SOCKET") ? NULL : DEFAULT_PIDFILE;
 	else if (strcmp(srv.conf->pidfile, "none") != 0)
 		pidfile = srv.conf->pidfile;
 
-	/* Whatever our parent ignored or blocked, these come to the loop. */
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&mask);
-	sigprocmask(SIG_SETMASK, &mask, NULL);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-
-	if ((srv.epfd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
-	    (sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1 ||
-	    (srv.timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK |
-	    TFD_CLOEXEC)) == -1)
-		fatal("event setup");
-	if (ev_mod(&srv, sigfd, &sigtype, EPOLLIN) == -1 ||
-	    ev_mod(&srv, srv.timerfd, &timertype, EPOLLIN) == -1)
-		fatal("epoll");
-
-	open_receiver_dir();
-	if (hosts_load(&srv, srv.conf, err, sizeof(err)) == -1)
-		fatalx("%s", err);
-	open_trails();
+	sargs.conf_path = conf_path;
+	sargs.recvdir = srv.conf->receiver.directory;
+	sargs.user = srv.conf->receiver.user;
+	if (geteuid() == 0) {
+		errno = 0;
+		if ((pw = getpwnam(sargs.user)) == NULL)
+			fatalx_code(EX_CONFIG, "user %s does not exist; create "
+			    "it (make install does) or set user in the "
+			    "receiver block", sargs.user);
+		if (pw->pw_uid == 0)
+			fatalx_code(EX_CONFIG, "user %s is root; auditdistd "
+			    "needs an unprivileged user", sargs.user);
+		sargs.uid = pw->pw_uid;
+		sargs.gid = pw->pw_gid;
+	} else {
+		sargs.uid = geteuid();
+		sargs.gid = getegid();
+	}
+	open_receiver_dir(&sargs);
+	if ((srv.epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		fatal("epoll_create1");
 	listen_all();
 	write_pidfile();
-	for (rh = srv.hosts, nhosts = 0; rh != NULL; rh = rh->next)
-		nhosts++;
-	log_info("listening on %u socket%s for %u host%s; trails in %s",
-	    (unsigned)nlisteners, nlisteners == 1 ? "" : "s", nhosts,
-	    nhosts == 1 ? "" : "s", srv.recvdir);
-	sd_notify(0, "READY=1");
 
-	loop(sigfd);
+	sargs.net = net_main;
+	sargs.forget = parent_forget;
+	{
+		/* The parent keeps a copy without the passwords. */
+		struct conf *pc = load_conf(conf_path, 0);
 
-	hosts_free(&srv);
+		conf_forget_secrets(pc);
+		sargs.conf = pc;
+	}
+	rc = super_run(&sargs);
+
 	remove_pidfile();
-	SSL_CTX_free(srv.ctx);
+	conf_free(sargs.conf);
 	conf_free(srv.conf);
-	close(srv.recvfd);
-	free(srv.recvdir);
+	close(sargs.recvfd);
 	log_info("stopped");
-	return 0;
+	return rc;
 }

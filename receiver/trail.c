@@ -424,11 +424,9 @@ trail_pending(const struct trail *t)
 }
 
 enum trail_verdict
-trail_check(const struct trail *t, const uint8_t id[WIRE_ID_LEN],
+trail_pos_check(const struct trail_pos *p, const uint8_t id[WIRE_ID_LEN],
     uint64_t seq, uint64_t offset)
 {
-	const struct trail_pos *p = &t->pos;
-
 	if (memcmp(p->id, zero_id, sizeof(zero_id)) == 0 ||
 	    memcmp(p->id, id, WIRE_ID_LEN) != 0)
 		return offset == 0 ? TRAIL_NEWSERIES : TRAIL_REJECT;
@@ -439,12 +437,61 @@ trail_check(const struct trail *t, const uint8_t id[WIRE_ID_LEN],
 	return TRAIL_REJECT;
 }
 
+enum trail_verdict
+trail_check(const struct trail *t, const uint8_t id[WIRE_ID_LEN],
+    uint64_t seq, uint64_t offset)
+{
+	return trail_pos_check(&t->pos, id, seq, offset);
+}
+
+int
+trail_pos_data(struct trail_pos *p, const uint8_t id[WIRE_ID_LEN],
+    uint64_t seq, uint64_t offset, size_t len)
+{
+	switch (trail_pos_check(p, id, seq, offset)) {
+	case TRAIL_REJECT:
+		return -1;
+	case TRAIL_CONTINUE:
+		break;
+	case TRAIL_NEWSEG:
+	case TRAIL_NEWSERIES:
+		memcpy(p->id, id, WIRE_ID_LEN);
+		p->seq = seq;
+		p->size = 0;
+		p->complete = 0;
+		break;
+	}
+	p->size += len;
+	return 0;
+}
+
+int
+trail_pos_segend(struct trail_pos *p, const uint8_t id[WIRE_ID_LEN],
+    uint64_t seq, uint64_t size)
+{
+	if (memcmp(p->id, id, WIRE_ID_LEN) == 0 && seq == p->seq &&
+	    size == p->size && p->complete)
+		return 0;
+	switch (trail_pos_check(p, id, seq, size)) {
+	case TRAIL_REJECT:
+		return -1;
+	case TRAIL_CONTINUE:
+		break;
+	case TRAIL_NEWSEG:
+	case TRAIL_NEWSERIES:
+		memcpy(p->id, id, WIRE_ID_LEN);
+		p->seq = seq;
+		p->size = 0;
+		break;
+	}
+	p->complete = 1;
+	return 0;
+}
+
 void
-trail_expected(const struct trail *t, const uint8_t id[WIRE_ID_LEN],
+trail_pos_expected(const struct trail_pos *p, const uint8_t id[WIRE_ID_LEN],
     uint64_t seq, uint64_t off, const char *what, char *buf, size_t len)
 {
-	const struct trail_pos *p = &t->pos;
-
 	if (memcmp(p->id, zero_id, sizeof(zero_id)) == 0 ||
 	    memcmp(p->id, id, WIRE_ID_LEN) != 0)
 		snprintf(buf, len, "expected %s 0 to start a new series, "
@@ -457,6 +504,13 @@ trail_expected(const struct trail *t, const uint8_t id[WIRE_ID_LEN],
 		snprintf(buf, len, "expected seq %" PRIu64 " %s %" PRIu64
 		    ", got seq %" PRIu64 " %s %" PRIu64, p->seq, what, p->size,
 		    seq, what, off);
+}
+
+void
+trail_expected(const struct trail *t, const uint8_t id[WIRE_ID_LEN],
+    uint64_t seq, uint64_t off, const char *what, char *buf, size_t len)
+{
+	trail_pos_expected(&t->pos, id, seq, off, what, buf, len);
 }
 
 static int

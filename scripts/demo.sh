@@ -48,6 +48,7 @@ cat > "$D/receiver.conf" <<CONF
 receiver {
 	listen "tls://127.0.0.1:$port"
 	directory "$D/trails"
+	user $user
 	certfile "$D/pki/receiver.pem"
 	keyfile "$D/pki/receiver.key"
 	trail_size 256K

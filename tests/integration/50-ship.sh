@@ -73,6 +73,7 @@ rconf=$T/recv.conf
 	echo "receiver {"
 	echo "	listen \"tls://127.0.0.1:$PORT\""
 	echo "	directory \"$trails\""
+	echo "	user \"$FWD_USER\""
 	echo "	certfile \"$pki/recv.pem\""
 	echo "	keyfile \"$pki/recv.key\""
 	echo "	trail_size 1M"

@@ -56,6 +56,7 @@ timeout 5
 receiver {
 	listen "tls://127.0.0.1:$PORT"
 	directory "$trails"
+	user "$FWD_USER"
 	certfile "$pki/recv.pem"
 	keyfile "$pki/recv.key"
 	trail_size 1M

@@ -71,6 +71,7 @@ timeout 3
 receiver {
 	listen "tls://127.0.0.1:$PORT"
 	directory "$trails"
+	user "$FWD_USER"
 	certfile "$pki/recv.pem"
 	keyfile "$pki/recv.key"
 	trail_size 4M

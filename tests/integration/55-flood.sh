@@ -50,6 +50,7 @@ timeout $TIMEOUT
 receiver {
 	listen "tls://$ADDR"
 	directory "$trails"
+	user "$FWD_USER"
 	certfile "$pki/recv.pem"
 	keyfile "$pki/recv.key"
 	host legit {

@@ -54,6 +54,7 @@ rconf=$T/recv.conf
 	echo "receiver {"
 	echo "	listen \"tls://$ADDR\""
 	echo "	directory \"$trails\""
+	echo "	user \"$FWD_USER\""
 	echo "	certfile \"$pki/recv.pem\""
 	echo "	keyfile \"$pki/recv.key\""
 	echo "	trail_size 1M"

@@ -1,0 +1,345 @@
+/*
+ * The network process's end of a writer's channel: a stream socket to the
+ * one process that may write this host's trail.  Requests are queued
+ * without blocking (the queue is bounded: past WCHAN_MAX_OUT the
+ * connection stops reading its peer); answers come back in order.
+ *
+ * Messages: an 8-byte header (u32 payload length, u8 type, 3 zero bytes)
+ * and the payload, integers big-endian:
+ *   HELLO	-
+ *   DATA	id[16] seq u64 offset u64 lines...
+ *   SEGEND	id[16] seq u64 size u64
+ *   SYNC	token u64
+ *   STATE	ok u8, then id[16] seq u64 size u64 complete u8 | errno u32 text
+ *   DURABLE	token u64 id[16] seq u64 size u64 complete u8
+ *   FAIL	errno u32 text
+ */
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auditdistd.h"
+#include "log.h"
+
+struct wchan *
+wchan_new(struct server *srv, struct rhost *rh, int fd)
+{
+	struct wchan *w;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return NULL;
+	w->evtype = EV_WRITER;
+	w->fd = fd;
+	w->srv = srv;
+	w->rh = rh;
+	wbuf_init(&w->out);
+	w->events = EPOLLIN;
+	if (ev_mod(srv, fd, w, EPOLLIN) == -1) {
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+/*
+ * Close at once; freed after this round of events (callers up the stack
+ * may still hold the pointer).  The writer syncs what it has and exits
+ * when its end reads EOF.
+ */
+void
+wchan_free(struct wchan *w)
+{
+	if (w == NULL || w->fd == -1)
+		return;
+	epoll_ctl(w->srv->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+	close(w->fd);
+	w->fd = -1;
+	if (w->rh != NULL && w->rh->w == w)
+		w->rh->w = NULL;
+	w->rh = NULL;
+	wbuf_free(&w->out);
+	w->dead_next = w->srv->wdead;
+	w->srv->wdead = w;
+}
+
+static void
+interest(struct wchan *w)
+{
+	uint32_t ev = EPOLLIN | (wbuf_pending(&w->out) > 0 ? EPOLLOUT : 0);
+
+	if (ev != w->events && ev_mod(w->srv, w->fd, w, ev) == 0)
+		w->events = ev;
+}
+
+static void
+header(struct wchan *w, enum wmsg_type type, size_t len)
+{
+	if (wbuf_reserve(&w->out, WMSG_HDR_LEN + len) == -1)
+		fatal("writer channel");
+	wbuf_put_u32(&w->out, (uint32_t)len);
+	wbuf_put_u8(&w->out, (uint8_t)type);
+	wbuf_put_u8(&w->out, 0);
+	wbuf_put_u16(&w->out, 0);
+}
+
+/* Gone: the host's connection cannot be stored any more. */
+static void
+lost(struct wchan *w, const char *why)
+{
+	struct rhost *rh = w->rh;
+	struct conn *c = rh != NULL ? rh->conn : NULL;
+
+	if (rh != NULL)
+		log_warnx("host %s: trail writer %s", rh->name, why);
+	wchan_free(w);
+	if (c != NULL)
+		conn_store_failed(c, EIO, "the trail writer is gone");
+}
+
+/* Send what is queued; 0, or -1 when the channel was lost. */
+static int
+flush(struct wchan *w)
+{
+	size_t before = wbuf_pending(&w->out);
+	ssize_t n;
+
+	if (w->fd == -1)
+		return -1;
+	while (wbuf_pending(&w->out) > 0) {
+		n = write(w->fd, w->out.buf + w->out.off,
+		    wbuf_pending(&w->out));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			break;
+		if (n <= 0) {
+			lost(w, "closed its channel");
+			return -1;
+		}
+		w->out.off += (size_t)n;
+	}
+	wbuf_compact(&w->out);
+	if (before > WCHAN_MAX_OUT / 2 &&
+	    wbuf_pending(&w->out) <= WCHAN_MAX_OUT / 2 && w->rh != NULL &&
+	    w->rh->conn != NULL)
+		conn_unblocked(w->rh->conn);
+	interest(w);
+	return 0;
+}
+
+void
+wchan_hello(struct wchan *w)
+{
+	if (w->fd == -1)
+		return;
+	header(w, WMSG_HELLO, 0);
+	w->hello_out++;
+	w->failed = 0;
+	w->dirty = 0;
+	(void)flush(w);
+}
+
+void
+wchan_data(struct wchan *w, const uint8_t id[WIRE_ID_LEN], uint64_t seq,
+    uint64_t offset, const void *data, size_t len)
+{
+	if (w->fd == -1)
+		return;
+	VERIFY(trail_pos_data(&w->pos, id, seq, offset, len) == 0);
+	header(w, WMSG_DATA, WIRE_ID_LEN + 16 + len);
+	wbuf_put_bytes(&w->out, id, WIRE_ID_LEN);
+	wbuf_put_u64(&w->out, seq);
+	wbuf_put_u64(&w->out, offset);
+	wbuf_put_bytes(&w->out, data, len);
+	w->dirty = 1;
+	/* Large: out now, while the next frame is being read. */
+	if (wbuf_pending(&w->out) >= 64 * 1024)
+		(void)flush(w);
+}
+
+void
+wchan_segend(struct wchan *w, const uint8_t id[WIRE_ID_LEN], uint64_t seq,
+    uint64_t size)
+{
+	if (w->fd == -1)
+		return;
+	VERIFY(trail_pos_segend(&w->pos, id, seq, size) == 0);
+	header(w, WMSG_SEGEND, WIRE_ID_LEN + 16);
+	wbuf_put_bytes(&w->out, id, WIRE_ID_LEN);
+	wbuf_put_u64(&w->out, seq);
+	wbuf_put_u64(&w->out, size);
+	w->dirty = 1;
+}
+
+void
+wchan_sync(struct wchan *w)
+{
+	struct conn *c = w->rh != NULL ? w->rh->conn : NULL;
+
+	if (w->fd == -1)
+		return;
+	if (w->dirty && !w->sync_out && !w->failed) {
+		header(w, WMSG_SYNC, 8);
+		wbuf_put_u64(&w->out, ++w->token);
+		w->sync_out = 1;
+		w->dirty = 0;
+		if (c != NULL)
+			c->sync_token = w->token;
+	}
+	(void)flush(w);
+}
+
+static int
+get_pos(struct cursor *cur, struct trail_pos *p)
+{
+	uint8_t complete;
+
+	memset(p, 0, sizeof(*p));
+	if (wire_get_bytes(cur, p->id, WIRE_ID_LEN) == -1 ||
+	    wire_get_u64(cur, &p->seq) == -1 ||
+	    wire_get_u64(cur, &p->size) == -1 ||
+	    wire_get_u8(cur, &complete) == -1 || complete > 1)
+		return -1;
+	p->complete = complete;
+	return 0;
+}
+
+/* err and a printable reason, from FAIL or a failed STATE. */
+static void
+get_failure(struct cursor *cur, int *err, char *why, size_t len)
+{
+	uint32_t e = EIO;
+	size_t n;
+
+	(void)wire_get_u32(cur, &e);
+	n = cur->left < len - 1 ? cur->left : len - 1;
+	(void)wire_get_bytes(cur, why, n);
+	why[n] = '\0';
+	*err = (int)e;
+}
+
+/* One answer from the writer: our own sibling, so anything odd is a bug. */
+static int
+answer(struct wchan *w, uint8_t type, const uint8_t *p, size_t len)
+{
+	struct conn *c = w->rh != NULL ? w->rh->conn : NULL;
+	struct trail_pos pos;
+	struct cursor cur;
+	uint64_t token;
+	uint8_t ok;
+	char why[400];
+	int err;
+
+	cursor_init(&cur, p, len);
+	switch (type) {
+	case WMSG_STATE:
+		if (w->hello_out == 0 || wire_get_u8(&cur, &ok) == -1)
+			return -1;
+		w->hello_out--;
+		if (!ok) {
+			/* A new writer for the next try: a fresh start. */
+			get_failure(&cur, &err, why, sizeof(why));
+			wchan_free(w);
+			if (c != NULL)
+				conn_store_failed(c, err, why);
+			return 0;
+		}
+		if (get_pos(&cur, &pos) == -1 || wire_end(&cur) == -1)
+			return -1;
+		w->pos = pos;
+		w->sync_out = 0;
+		if (c != NULL && c->state == C_OPENING)
+			conn_opened(c, &pos);
+		return 0;
+	case WMSG_DURABLE:
+		if (wire_get_u64(&cur, &token) == -1 ||
+		    get_pos(&cur, &pos) == -1 || wire_end(&cur) == -1)
+			return -1;
+		if (token == w->token)
+			w->sync_out = 0;
+		if (c != NULL)
+			conn_durable(c, token, &pos);
+		/* What came in meanwhile: the next group commit. */
+		if (w->dirty)
+			wchan_sync(w);
+		return 0;
+	case WMSG_FAIL:
+		get_failure(&cur, &err, why, sizeof(why));
+		w->failed = 1;
+		w->sync_out = 0;
+		if (c != NULL)
+			conn_store_failed(c, err, why);
+		return 0;
+	}
+	return -1;
+}
+
+static void
+input(struct wchan *w)
+{
+	uint32_t len;
+	uint8_t type;
+	ssize_t n;
+	size_t off;
+
+	for (;;) {
+		n = read(w->fd, w->in + w->inlen, sizeof(w->in) - w->inlen);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			lost(w, n == 0 ? "exited" : "channel failed");
+			return;
+		}
+		w->inlen += (size_t)n;
+		off = 0;
+		while (w->inlen - off >= WMSG_HDR_LEN) {
+			len = (uint32_t)w->in[off] << 24 |
+			    (uint32_t)w->in[off + 1] << 16 |
+			    (uint32_t)w->in[off + 2] << 8 | w->in[off + 3];
+			type = w->in[off + 4];
+			if (len > sizeof(w->in) - WMSG_HDR_LEN)
+				fatalx("writer: answer of %u bytes", len);
+			if (w->inlen - off < WMSG_HDR_LEN + len)
+				break;
+			if (answer(w, type, w->in + off + WMSG_HDR_LEN,
+			    len) == -1)
+				fatalx("writer: malformed answer (type %u)",
+				    type);
+			off += WMSG_HDR_LEN + len;
+			/* The answer may have freed us (a lost writer). */
+			if (w->fd == -1)
+				return;
+		}
+		memmove(w->in, w->in + off, w->inlen - off);
+		w->inlen -= off;
+	}
+}
+
+void
+wchan_event(struct wchan *w, uint32_t events)
+{
+	if (w->fd == -1)
+		return;
+	if ((events & EPOLLOUT) && flush(w) == -1)
+		return;
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+		input(w);
+}
+
+void
+wchan_reap(struct server *srv)
+{
+	struct wchan *w;
+
+	while ((w = srv->wdead) != NULL) {
+		srv->wdead = w->dead_next;
+		free(w);
+	}
+}

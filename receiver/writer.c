@@ -1,0 +1,346 @@
+/*
+ * A writer: the one process that may write one host's trail.  The parent
+ * forks it when the network process first needs the host; it opens the
+ * host's directory, confines itself to it (Landlock: that directory only;
+ * seccomp: file and socket I/O, nothing else), and then serves requests
+ * from the network process in order, blocking: append, end a segment,
+ * sync and say what is durable.  See wchan.c for the messages.
+ *
+ * The network process parses what senders send, so its requests are
+ * checked again here: a frame that does not continue the stored copy is
+ * refused by trail_append as it would be from the network.
+ */
+#include <sys/file.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auditdistd.h"
+#include "log.h"
+#include "sandbox.h"
+
+#define LOCK_WAIT_MS	10000	/* a writer that is still exiting */
+
+struct writer {
+	const struct writer_args *a;
+	int		 chan;
+	int		 dirfd;
+	struct trail	*t;
+	int		 failed;	/* until the next HELLO */
+	int		 store_errno;	/* storage episode, 0: none */
+	uint8_t		*buf;
+	struct wbuf	 out;
+};
+
+static int
+read_full(int fd, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = read(fd, p, len)) == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void
+send_out(struct writer *w)
+{
+	ssize_t n;
+
+	while (wbuf_pending(&w->out) > 0) {
+		n = write(w->chan, w->out.buf + w->out.off,
+		    wbuf_pending(&w->out));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			_exit(0);	/* the network process is gone */
+		w->out.off += (size_t)n;
+	}
+	wbuf_compact(&w->out);
+}
+
+static void
+header(struct writer *w, enum wmsg_type type, size_t len)
+{
+	if (wbuf_reserve(&w->out, WMSG_HDR_LEN + len) == -1)
+		fatal("writer");
+	wbuf_put_u32(&w->out, (uint32_t)len);
+	wbuf_put_u8(&w->out, (uint8_t)type);
+	wbuf_put_u8(&w->out, 0);
+	wbuf_put_u16(&w->out, 0);
+}
+
+static void
+put_pos(struct writer *w, const struct trail_pos *p)
+{
+	wbuf_put_bytes(&w->out, p->id, WIRE_ID_LEN);
+	wbuf_put_u64(&w->out, p->seq);
+	wbuf_put_u64(&w->out, p->size);
+	wbuf_put_u8(&w->out, p->complete ? 1 : 0);
+}
+
+static void
+put_failure(struct writer *w, enum wmsg_type type, int err, const char *why)
+{
+	size_t n = strlen(why);
+
+	if (n > 300)
+		n = 300;
+	header(w, type, (type == WMSG_STATE ? 1 : 0) + 4 + n);
+	if (type == WMSG_STATE)
+		wbuf_put_u8(&w->out, 0);
+	wbuf_put_u32(&w->out, (uint32_t)err);
+	wbuf_put_bytes(&w->out, why, n);
+}
+
+/* Once per episode: a sender retrying must not flood the log. */
+static void
+store_error(struct writer *w, int err, const char *what)
+{
+	if (w->store_errno != err)
+		log_warnx("host %s: %s; its data is refused until this is "
+		    "fixed", w->a->host, what);
+	else
+		log_debug("host %s: %s (still)", w->a->host, what);
+	w->store_errno = err;
+	/* The next HELLO recovers the trail from disk. */
+	trail_free(w->t);
+	w->t = NULL;
+	w->failed = 1;
+}
+
+static void
+fail(struct writer *w, int err, const char *what)
+{
+	char why[400];
+
+	snprintf(why, sizeof(why), "%s the trail: %s", what, strerror(err));
+	store_error(w, err, why);
+	put_failure(w, WMSG_FAIL, err, why);
+}
+
+/* The host's directory, locked, or -1 (err says why). */
+static int
+open_dir(struct writer *w, char *err, size_t errlen)
+{
+	struct timespec ts = { 0, 50 * 1000000 };
+	int fd, waited;
+
+	if ((fd = store_open_dir(w->a->recvfd, w->a->recvdir,
+	    w->a->directory, err, errlen)) == -1)
+		return -1;
+	/* A writer of this host that is still exiting: wait for it. */
+	for (waited = 0; flock(fd, LOCK_EX | LOCK_NB) == -1; waited += 50) {
+		if (errno != EWOULDBLOCK || waited >= LOCK_WAIT_MS) {
+			snprintf(err, errlen, "host %s: %s", w->a->host,
+			    errno == EWOULDBLOCK ? "its directory is in use "
+			    "by another auditdistd" : strerror(errno));
+			close(fd);
+			errno = EWOULDBLOCK;
+			return -1;
+		}
+		nanosleep(&ts, NULL);
+	}
+	return fd;
+}
+
+/* Sync, then say what is durable; (re)open the trail if it is not open. */
+static void
+hello(struct writer *w)
+{
+	char err[1024];
+	int saved, fd = -1;
+
+	w->failed = 0;
+	if (w->dirfd == -1) {
+		put_failure(w, WMSG_STATE, EIO, "the host's directory could "
+		    "not be opened");
+		return;
+	}
+	/* The trail takes a descriptor of its own; the lock is shared. */
+	if (w->t == NULL) {
+		if ((fd = fcntl(w->dirfd, F_DUPFD_CLOEXEC, 0)) == -1 ||
+		    (w->t = trail_open(fd, w->a->host, &w->a->lim, err,
+		    sizeof(err))) == NULL) {
+			saved = errno ? errno : EIO;
+			if (fd == -1)
+				snprintf(err, sizeof(err), "host %s: %s",
+				    w->a->host, strerror(saved));
+			store_error(w, saved, err);
+			put_failure(w, WMSG_STATE, saved, err);
+			return;
+		}
+	}
+	if (trail_sync(w->t) == -1) {
+		saved = errno;
+		snprintf(err, sizeof(err), "syncing the trail: %s",
+		    strerror(saved));
+		store_error(w, saved, err);
+		put_failure(w, WMSG_STATE, saved, err);
+		return;
+	}
+	header(w, WMSG_STATE, 1 + WIRE_ID_LEN + 17);
+	wbuf_put_u8(&w->out, 1);
+	put_pos(w, &w->t->dpos);
+}
+
+static void
+request(struct writer *w, uint8_t type, const uint8_t *p, size_t len)
+{
+	uint8_t id[WIRE_ID_LEN];
+	uint64_t seq, off, token;
+	struct cursor cur;
+	const uint8_t *data;
+	char why[WIRE_MAX_REASON];
+	int pending;
+
+	cursor_init(&cur, p, len);
+	if (type == WMSG_HELLO) {
+		if (wire_end(&cur) == -1)
+			fatalx("writer: malformed HELLO");
+		hello(w);
+		return;
+	}
+	/* After a failure nothing is taken until the next HELLO. */
+	if (w->failed || w->t == NULL) {
+		if (type == WMSG_SYNC) {
+			(void)wire_get_u64(&cur, &token);
+			put_failure(w, WMSG_FAIL, EIO, "the trail failed");
+		}
+		return;
+	}
+	switch (type) {
+	case WMSG_DATA:
+		if (wire_get_bytes(&cur, id, sizeof(id)) == -1 ||
+		    wire_get_u64(&cur, &seq) == -1 ||
+		    wire_get_u64(&cur, &off) == -1 || cur.left == 0 ||
+		    wire_get_ref(&cur, &data, cur.left) == -1)
+			fatalx("writer: malformed DATA");
+		if (trail_append(w->t, id, seq, off, data, len - WIRE_ID_LEN -
+		    16) == 0)
+			return;
+		if (errno == EINVAL) {
+			trail_expected(w->t, id, seq, off, "offset", why,
+			    sizeof(why));
+			fatalx("host %s: DATA the network process should have "
+			    "refused: %s", w->a->host, why);
+		}
+		fail(w, errno, "writing");
+		return;
+	case WMSG_SEGEND:
+		if (wire_get_bytes(&cur, id, sizeof(id)) == -1 ||
+		    wire_get_u64(&cur, &seq) == -1 ||
+		    wire_get_u64(&cur, &off) == -1 || wire_end(&cur) == -1)
+			fatalx("writer: malformed SEGEND");
+		if (trail_segend(w->t, id, seq, off) == 0)
+			return;
+		if (errno == EINVAL)
+			fatalx("host %s: SEGEND the network process should "
+			    "have refused", w->a->host);
+		fail(w, errno, "writing the index of");
+		return;
+	case WMSG_SYNC:
+		if (wire_get_u64(&cur, &token) == -1 || wire_end(&cur) == -1)
+			fatalx("writer: malformed SYNC");
+		pending = trail_pending(w->t);
+		if (trail_sync(w->t) == -1) {
+			fail(w, errno, "syncing");
+			return;
+		}
+		/* Data written and durable: the episode is over. */
+		if (pending && w->store_errno != 0) {
+			log_info("host %s: the trail can be written again",
+			    w->a->host);
+			w->store_errno = 0;
+		}
+		header(w, WMSG_DURABLE, 8 + WIRE_ID_LEN + 17);
+		wbuf_put_u64(&w->out, token);
+		put_pos(w, &w->t->dpos);
+		return;
+	}
+	fatalx("writer: unknown request %u", type);
+}
+
+static void
+confine(struct writer *w)
+{
+	struct sandbox *sb;
+	char who[WIRE_MAX_HOST + 32];
+
+	snprintf(who, sizeof(who), "writer for host %s", w->a->host);
+	sb = sandbox_new(who, SB_FILES);
+	sandbox_fd(sb, w->dirfd, SB_READ | SB_WRITE);
+	sandbox_limits(64, 0);
+	sandbox_test_hook("/etc/passwd", SB_TEST_EXECVE);
+	sandbox_apply(sb);
+}
+
+void
+writer_main(int chan, const struct writer_args *a)
+{
+	struct writer w;
+	uint8_t hdr[WMSG_HDR_LEN];
+	uint32_t len;
+	char err[1024];
+
+	memset(&w, 0, sizeof(w));
+	w.a = a;
+	w.chan = chan;
+	wbuf_init(&w.out);
+	if ((w.buf = malloc(WMSG_MAX)) == NULL)
+		fatal("writer");
+	/*
+	 * The directory first (created if needed, as the user we run as),
+	 * then nothing else is reachable.  If it cannot be opened, the
+	 * writer still serves: every HELLO says why.
+	 */
+	if ((w.dirfd = open_dir(&w, err, sizeof(err))) == -1) {
+		log_warnx("%s", err);
+		w.dirfd = -1;
+	}
+	close(a->recvfd);
+	if (w.dirfd != -1)
+		confine(&w);
+	else {
+		/* Nothing to write to: no file at all. */
+		struct sandbox *sb = sandbox_new("writer", 0);
+
+		sandbox_limits(64, 0);
+		sandbox_apply(sb);
+	}
+	log_debug("host %s: writer started", a->host);
+	for (;;) {
+		if (read_full(chan, hdr, sizeof(hdr)) == -1)
+			break;
+		len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
+		    (uint32_t)hdr[2] << 8 | hdr[3];
+		if (len > WMSG_MAX || hdr[5] != 0 || hdr[6] != 0 ||
+		    hdr[7] != 0)
+			fatalx("writer: malformed request header");
+		if (read_full(chan, w.buf, len) == -1)
+			break;
+		request(&w, hdr[4], w.buf, len);
+		send_out(&w);
+	}
+	/* The network process closed the channel: keep what came whole. */
+	if (w.t != NULL && trail_sync(w.t) == -1)
+		log_warn("host %s: syncing the trail", a->host);
+	trail_free(w.t);
+	if (w.dirfd != -1)
+		close(w.dirfd);
+	log_debug("host %s: writer done", a->host);
+	_exit(0);
+}
