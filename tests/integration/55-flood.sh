@@ -1,7 +1,7 @@
 #!/bin/bash
 # shellcheck disable=SC2016 # wait_for takes code in single quotes
 # A flood of idle connections.  While a legitimate audisp-dist ships, one
-# unauthenticated client opens 300 TCP connections to the receiver and
+# unauthenticated client opens 1,000 TCP connections to the receiver and
 # sends nothing on them (more than auditdistd's limit of connections not
 # yet authenticated).  The connected sender must keep shipping, and a
 # sender that connects during the flood must be served: a receiver that
@@ -11,7 +11,7 @@ set -eu -o pipefail
 # shellcheck source=tests/lib.sh
 . tests/lib.sh
 
-FLOOD=${ADTEST_FLOOD_N:-300}
+FLOOD=${ADTEST_FLOOD_N:-1000}
 TIMEOUT=${ADTEST_FLOOD_TIMEOUT:-10}	# the receiver's timeout
 SAMPLE=${ADTEST_SAMPLE:-tests/data/sample-enriched.log}
 RECV=$B/auditdistd
