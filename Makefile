@@ -37,7 +37,7 @@ UNIT_SRC    = $(sort $(wildcard tests/unit/*_test.c))
 HELPER_SRC  = $(sort $(wildcard tests/helpers/*.c))
 
 LIBS_PLUGIN = -laudit -lpthread -lseccomp
-LIBS_TLS    = -lssl -lcrypto -lseccomp
+LIBS_TLS    = -lssl -lcrypto -lseccomp -lzstd
 LIBS_ALL    = $(LIBS_PLUGIN) $(LIBS_TLS) -lsystemd
 
 LIB_OBJ      = $(LIB_SRC:%.c=$(B)/%.o)
@@ -85,6 +85,23 @@ $(B)/audisp-dist-forwarder: $(B)/plugin/fwd_main.o $(B)/libauditdist.a
 $(B)/auditdistd: $(B)/receiver/main.o $(B)/libauditdist.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_TLS) -lsystemd -lpthread
 
+# Test builds: the release programs with the sandbox's test trigger
+# (SIGUSR2: try what the sandbox forbids), for 74-sandbox only.
+TEST_PROGS = $(B)/test/audisp-dist $(B)/test/audisp-dist-forwarder \
+	     $(B)/test/auditdistd
+$(B)/test/common/sandbox.o: common/sandbox.c $(B)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -DAUDITDIST_TEST_HOOKS -MMD -MP -c -o $@ $<
+
+$(B)/test/audisp-dist: $(B)/plugin/main.o $(B)/test/common/sandbox.o $(B)/libauditdist.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_PLUGIN)
+
+$(B)/test/audisp-dist-forwarder: $(B)/plugin/fwd_main.o $(B)/test/common/sandbox.o $(B)/libauditdist.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_TLS) -lpthread
+
+$(B)/test/auditdistd: $(B)/receiver/main.o $(B)/test/common/sandbox.o $(B)/libauditdist.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_TLS) -lsystemd -lpthread
+
 $(B)/tests/%: tests/unit/%.c $(B)/libauditdist.a tests/unit/harness.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Iplugin -Ireceiver -o $@ $< $(B)/libauditdist.a $(LDFLAGS) $(LIBS_ALL)
@@ -106,7 +123,7 @@ lint:
 	mandoc -Tlint -W warning $(MANPAGES)
 
 check: deps
-	$(MAKE) WERROR=-Werror all $(UNIT_BIN) $(UNIT_BIN_SAN) $(HELPER_BIN) $(B)/san/audisp-dist
+	$(MAKE) WERROR=-Werror all $(UNIT_BIN) $(UNIT_BIN_SAN) $(HELPER_BIN) $(B)/san/audisp-dist $(TEST_PROGS)
 	mandoc -Tlint -W warning $(MANPAGES)
 	B=$(B) tests/run.sh $(UNIT_BIN) $(UNIT_BIN_SAN) $(sort $(wildcard tests/integration/*.sh))
 

@@ -98,7 +98,7 @@ enum kw {
 	KW_FLUSH, KW_SPOOL_MAX_SIZE, KW_SPOOL_MIN_FREE, KW_SPOOL_FULL_ACTION,
 	KW_STATUS_INTERVAL, KW_STATUS_FILE, KW_LISTEN, KW_CERTFILE, KW_KEYFILE,
 	KW_REMOTE, KW_FINGERPRINT, KW_PASSWORD, KW_USER, KW_PUBKEY, KW_CAFILE,
-	KW_TRAIL_SIZE, KW_TRAIL_KEEP, KW_TRAIL_MAX_SIZE, KW_MAX,
+	KW_TRAIL_SIZE, KW_TRAIL_KEEP, KW_TRAIL_MAX_SIZE, KW_COMPRESSION, KW_MAX,
 };
 
 #define IN(s)	(1U << (s))
@@ -141,9 +141,11 @@ static const struct keyword {
 				    1, 1, 0, 0 },
 	[KW_PASSWORD] =		{ "password", IN(SC_SHOST) | IN(SC_RHOST),
 				    1, 1, 0, 0 },
-	[KW_USER] =		{ "user", IN(SC_SENDER) | IN(SC_RECEIVER), 1, 1, 0, 0 },
+	[KW_USER] =		{ "user", IN(SC_SENDER) | IN(SC_RECEIVER),
+				    1, 1, 0, 0 },
 	[KW_PUBKEY] =		{ "pubkey", IN(SC_SHOST), 1, 1, 0, 0 },
 	[KW_CAFILE] =		{ "cafile", IN(SC_SHOST), 1, 1, 0, 0 },
+	[KW_COMPRESSION] =	{ "compression", IN(SC_SHOST), 1, 1, 0, 0 },
 	[KW_TRAIL_SIZE] =	{ "trail_size", IN(SC_RECEIVER), 1, 1, 0, 0 },
 	[KW_TRAIL_KEEP] =	{ "trail_keep", IN(SC_RECEIVER), 1, 1, 0, 0 },
 	[KW_TRAIL_MAX_SIZE] =	{ "trail_max_size", IN(SC_RECEIVER),
@@ -1017,6 +1019,15 @@ apply(struct parser *p, struct stmt *st, enum scope sc, struct conf_host *h)
 		return 0;
 	case KW_PUBKEY:
 		return set_pubkey(p, st, h);
+	case KW_COMPRESSION:
+		if (strcmp(v, "zstd") == 0)
+			h->compression = CONF_COMPRESS_ZSTD;
+		else if (strcmp(v, "none") == 0)
+			h->compression = CONF_COMPRESS_NONE;
+		else
+			return perr(p, st->line, "\"compression\" is \"zstd\" "
+			    "or \"none\", not \"%s\"", v);
+		return 0;
 	case KW_TRAIL_SIZE:
 		return get_size(p, st, v, MIN_TRAIL_SIZE, MAX_TRAIL_SIZE,
 		    "64K to 64G", &r->trail_size);

@@ -43,6 +43,7 @@ struct conf_host {
 	char			*certfile;	/* sender: client certificate */
 	char			*keyfile;	/* sender: its key */
 	char			*password;	/* and/or the certificate */
+	int			 compression;	/* sender: CONF_COMPRESS_* */
 	char			*directory;	/* receiver: trail directory,
 					   always absolute once parsed */
 	unsigned		 lineno;	/* where the host block starts */
@@ -98,6 +99,9 @@ struct conf {
  * names the file and line ("FILE:LINE: ...") into err.  A file that holds
  * a password and is readable by group or others is refused.
  */
+#define CONF_COMPRESS_NONE	0
+#define CONF_COMPRESS_ZSTD	1
+
 struct conf	*conf_load(const char *path, char *err, size_t errlen);
 /* Wipe and free every password, for a process that does not need them. */
 void		 conf_forget_secrets(struct conf *);

@@ -186,7 +186,7 @@ wire_parse_header(const uint8_t hdr[WIRE_HDR_LEN], uint8_t *type,
 	    wire_get_bytes(&c, pad, sizeof(pad)) == -1)
 		return -1;
 	if (pad[0] || pad[1] || pad[2] || *len > WIRE_MAX_PAYLOAD ||
-	    *type < MSG_HELLO || *type > MSG_BYE)
+	    *type < MSG_HELLO || *type > MSG_LAST)
 		return -1;
 	return 0;
 }
@@ -399,6 +399,42 @@ wire_dec_data(const uint8_t *p, size_t len, struct msg_data *m)
 }
 
 int
+wire_enc_dataz(struct wbuf *w, uint64_t seq, uint64_t offset, size_t rawlen,
+    const void *z, size_t zlen)
+{
+	if (rawlen == 0 || rawlen > WIRE_MAX_DATA || zlen == 0 ||
+	    zlen > WIRE_MAX_PAYLOAD - 20) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (begin(w, MSG_DATAZ, 20 + zlen) == -1)
+		return -1;
+	wbuf_put_u64(w, seq);
+	wbuf_put_u64(w, offset);
+	wbuf_put_u32(w, (uint32_t)rawlen);
+	wbuf_put_bytes(w, z, zlen);
+	return 0;
+}
+
+int
+wire_dec_dataz(const uint8_t *p, size_t len, struct msg_dataz *m)
+{
+	struct cursor c;
+
+	cursor_init(&c, p, len);
+	if (wire_get_u64(&c, &m->seq) == -1 ||
+	    wire_get_u64(&c, &m->offset) == -1 ||
+	    wire_get_u32(&c, &m->rawlen) == -1)
+		return -1;
+	m->zlen = c.left;
+	if (m->seq == 0 || m->rawlen == 0 || m->rawlen > WIRE_MAX_DATA ||
+	    m->offset > UINT64_MAX - m->rawlen || m->zlen == 0 ||
+	    wire_get_ref(&c, &m->z, m->zlen) == -1)
+		return -1;
+	return wire_end(&c);
+}
+
+int
 wire_enc_segend(struct wbuf *w, uint64_t seq, uint64_t size)
 {
 	if (begin(w, MSG_SEGEND, 16) == -1)
@@ -501,9 +537,10 @@ wire_type_name(int type)
 {
 	static const char *names[] = { "?", "HELLO", "CHALLENGE", "AUTH",
 	    "WELCOME", "DATA", "SEGEND", "ACK", "PING", "PONG", "ERROR",
-	    "BYE" };
+	    "BYE", "DATAZ" };
 
-	return (type >= MSG_HELLO && type <= MSG_BYE) ? names[type] : "unknown";
+	return (type >= MSG_HELLO && type <= MSG_LAST) ? names[type] :
+	    "unknown";
 }
 
 const char *

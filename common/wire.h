@@ -33,7 +33,9 @@ enum wire_type {
 	MSG_PONG = 9,		/* either: token */
 	MSG_ERROR = 10,		/* either: code, reason; then close */
 	MSG_BYE = 11,		/* either: orderly close */
+	MSG_DATAZ = 12,		/* S->R: seq, offset, length, zstd frame */
 };
+#define MSG_LAST	MSG_DATAZ
 
 enum wire_error {
 	ERR_PROTOCOL = 1,	/* malformed or unexpected message */
@@ -111,6 +113,12 @@ struct msg_data {
 	const uint8_t	*data;		/* ends with '\n' */
 	size_t		 len;		/* 1..WIRE_MAX_DATA */
 };
+struct msg_dataz {
+	uint64_t	 seq, offset;
+	uint32_t	 rawlen;	/* 1..WIRE_MAX_DATA: the lines' length */
+	const uint8_t	*z;		/* one zstd frame */
+	size_t		 zlen;
+};
 struct msg_pos {			/* SEGEND and ACK */
 	uint64_t	 seq, size;
 	uint8_t		 complete;	/* ACK only */
@@ -133,6 +141,10 @@ int	wire_dec_challenge(const uint8_t *, size_t, struct msg_challenge *);
 int	wire_dec_auth(const uint8_t *, size_t, struct msg_auth *);
 int	wire_dec_welcome(const uint8_t *, size_t, struct msg_welcome *);
 int	wire_dec_data(const uint8_t *, size_t, struct msg_data *);
+/* The lines of a DATAZ, compressed, with their length (rawlen). */
+int	wire_enc_dataz(struct wbuf *, uint64_t seq, uint64_t offset,
+	    size_t rawlen, const void *z, size_t zlen);
+int	wire_dec_dataz(const uint8_t *, size_t, struct msg_dataz *);
 int	wire_dec_pos(const uint8_t *, size_t, int with_complete,
 	    struct msg_pos *);
 int	wire_dec_token(const uint8_t *, size_t, uint64_t *);

@@ -262,6 +262,8 @@ struct fwd_env {
 	const char	*name;			/* ours, sent in HELLO */
 	unsigned	 timeout;		/* seconds */
 	char		*scratch;		/* FWD_FRAME bytes */
+	char		*zscratch;		/* compressed, or NULL */
+	size_t		 zcap;
 	struct addrinfo	*source;		/* bind to it, or NULL */
 };
 extern struct fwd_env fwd_env;

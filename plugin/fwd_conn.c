@@ -32,6 +32,7 @@
 #include <openssl/ssl.h>
 
 #include "auth.h"
+#include "compress.h"
 #include "forwarder.h"
 #include "log.h"
 #include "tlsio.h"
@@ -816,15 +817,21 @@ produce(struct fwd_conn *c)
 {
 	char why[FWD_REASON_MAX];
 	struct fwd_pos at;
-	size_t queued = 0, len;
+	size_t queued = 0, len, zlen;
 
 	while (c->st == C_STREAM && wbuf_pending(&c->out) < OUT_LOW &&
 	    fwd_window_inflight(&c->win) < WINDOW) {
 		switch (fwd_reader_next(&c->rd, fwd_env.scratch, FWD_FRAME,
 		    &at, &len, why, sizeof(why))) {
 		case CHUNK_DATA:
-			if (wire_enc_data(&c->out, at.seq, at.size,
-			    fwd_env.scratch, len) == -1 ||
+			/* Compressed only where that makes it smaller. */
+			zlen = c->ch->compression == CONF_COMPRESS_ZSTD ?
+			    compress_chunk(fwd_env.zscratch, fwd_env.zcap,
+			    fwd_env.scratch, len) : 0;
+			if ((zlen > 0 ? wire_enc_dataz(&c->out, at.seq,
+			    at.size, len, fwd_env.zscratch, zlen) :
+			    wire_enc_data(&c->out, at.seq, at.size,
+			    fwd_env.scratch, len)) == -1 ||
 			    fwd_window_sent(&c->win, at.seq, at.size,
 			    len) == -1)
 				fatal("host %s: DATA", c->ch->name);

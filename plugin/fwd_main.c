@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "forwarder.h"
+#include "compress.h"
 #include "log.h"
 #include "sandbox.h"
 
@@ -432,6 +433,13 @@ main(int argc, char *argv[])
 	resolve_source(conf->sender.source);
 	if ((fwd_env.scratch = malloc(FWD_FRAME)) == NULL)
 		fatal("buffer");
+	for (h = conf->sender.hosts; h != NULL; h = h->next)
+		if (h->compression == CONF_COMPRESS_ZSTD &&
+		    fwd_env.zscratch == NULL) {
+			fwd_env.zcap = compress_bound(FWD_FRAME);
+			if ((fwd_env.zscratch = malloc(fwd_env.zcap)) == NULL)
+				fatal("buffer");
+		}
 	if ((fwd_env.epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		fatal("epoll_create1");
 	add_fd(FWD_IPC_FD, EPOLLIN, &ev_plugin);
@@ -524,6 +532,7 @@ main(int argc, char *argv[])
 	free(conns);
 	free(reports);
 	free(fwd_env.scratch);
+	free(fwd_env.zscratch);
 	if (fwd_env.source != NULL)
 		freeaddrinfo(fwd_env.source);
 	conf_free(conf);

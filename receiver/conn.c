@@ -27,6 +27,7 @@
 
 #include "auditdistd.h"
 #include "auth.h"
+#include "compress.h"
 #include "log.h"
 #include "tlsio.h"
 
@@ -38,6 +39,9 @@
 #define READ_BUDGET	(16 * 1024 * 1024)	/* then sync, ack, others */
 #define OUT_MAX		(64 * 1024)	/* stop reading while this is unsent */
 #define AUTH_DELAY_MS	1000
+#define MAX_PENDING_PER_ADDR 64		/* of MAX_PENDING, from one address */
+#define PEER_LOG_BURST	200		/* lines about unauthenticated peers */
+#define PEER_LOG_RATE	1		/* ... then this many per second */
 #define CLOSE_LINGER_MS	2000		/* to flush a last message */
 
 static int	 flush(struct conn *);
@@ -110,6 +114,85 @@ timeout_ms(const struct conn *c)
 	return (t ? t : 20) * 1000;
 }
 
+/*
+ * Whether a line about a connection may be logged.  Lines about peers not
+ * yet authenticated come from a token bucket, so that a flood of them
+ * cannot fill the disk; how many were left out is said with the next one.
+ */
+static int
+peer_log(const struct conn *c)
+{
+	static double tokens = PEER_LOG_BURST;
+	static uint64_t last;
+	static unsigned long suppressed;
+	uint64_t now;
+
+	if (c->rh != NULL)
+		return 1;
+	now = now_ms();
+	tokens += (double)(now - last) * PEER_LOG_RATE / 1000.0;
+	if (tokens > PEER_LOG_BURST)
+		tokens = PEER_LOG_BURST;
+	last = now;
+	if (tokens < 1) {
+		suppressed++;
+		return 0;
+	}
+	tokens -= 1;
+	if (suppressed > 0) {
+		log_warnx("%lu lines about unauthenticated connections left "
+		    "out (at most %d per second after %d)", suppressed,
+		    PEER_LOG_RATE, PEER_LOG_BURST);
+		suppressed = 0;
+	}
+	return 1;
+}
+
+static int
+same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	const struct sockaddr_in6 *a6 = (const void *)a, *b6 = (const void *)b;
+	const struct sockaddr_in *a4 = (const void *)a, *b4 = (const void *)b;
+
+	if (a->ss_family != b->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET6)
+		return memcmp(&a6->sin6_addr, &b6->sin6_addr,
+		    sizeof(a6->sin6_addr)) == 0;
+	if (a->ss_family == AF_INET)
+		return a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+	return 0;
+}
+
+/*
+ * One address may hold at most MAX_PENDING_PER_ADDR of the slots for
+ * connections not yet authenticated: past that, its own oldest goes.
+ * Others keep theirs, and a sender behind the same address still gets
+ * in, as with the global limit.
+ */
+static void
+limit_per_addr(struct server *srv, const struct sockaddr_storage *ss,
+    uint64_t now)
+{
+	static uint64_t last_log;
+	struct conn *c, *oldest = NULL;
+	unsigned n = 0;
+
+	for (c = srv->conns; c != NULL; c = c->next)
+		if (is_pending(c->state) && same_addr(&c->peer, ss)) {
+			n++;
+			oldest = c;
+		}
+	if (n < MAX_PENDING_PER_ADDR || oldest == NULL)
+		return;
+	if (now - last_log > 10000) {
+		log_warnx("%s: %u connections not yet authenticated from this "
+		    "address: closing its oldest", oldest->addr, n);
+		last_log = now;
+	}
+	conn_drop(oldest);
+}
+
 static void
 evict_oldest_pending(struct server *srv, uint64_t now)
 {
@@ -147,6 +230,9 @@ conn_accept(struct server *srv, int fd, const struct sockaddr_storage *ss,
 	 * fill the table, the oldest makes room, so that a flood of idle
 	 * sockets cannot lock out a sender that completes its handshake.
 	 */
+	if (!srv->stopping && (ss->ss_family == AF_INET ||
+	    ss->ss_family == AF_INET6))
+		limit_per_addr(srv, ss, now);
 	if (!srv->stopping && srv->npending >= MAX_PENDING &&
 	    srv->nconns < MAX_CONNS)
 		evict_oldest_pending(srv, now);
@@ -329,7 +415,8 @@ protocol_error(struct conn *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	log_warnx("%s: protocol error: %s", who(c), why);
+	if (peer_log(c))
+		log_warnx("%s: protocol error: %s", who(c), why);
 	conn_close(c, ERR_PROTOCOL, why);
 }
 
@@ -366,7 +453,8 @@ on_hello(struct conn *c, const uint8_t *p, size_t len)
 		snprintf(why, sizeof(why), "protocol version %u is not "
 		    "supported; this receiver speaks %d", m.version,
 		    WIRE_VERSION);
-		log_warnx("%s: %s", who(c), why);
+		if (peer_log(c))
+			log_warnx("%s: %s", who(c), why);
 		conn_close(c, ERR_VERSION, why);
 		return;
 	}
@@ -449,7 +537,9 @@ on_auth(struct conn *c, const uint8_t *p, size_t len)
 	}
 	rh = hosts_find(srv, c->host);
 	if ((why = auth_problem(c, rh, &m)) != NULL) {
-		log_warnx("%s: authentication failed: %s", who(c), why);
+		if (peer_log(c))
+			log_warnx("%s: authentication failed: %s", who(c),
+			    why);
 		OPENSSL_cleanse(&m, sizeof(m));
 		/* Slow down guessing without holding up anyone else. */
 		c->state = C_AUTHFAIL;
@@ -517,12 +607,33 @@ conn_opened(struct conn *c, const struct trail_pos *dpos)
 	conn_run(c);
 }
 
+/* Lines for the trail, from DATA or a decompressed DATAZ. */
+static void
+take_data(struct conn *c, uint64_t seq, uint64_t offset, const uint8_t *data,
+    size_t len)
+{
+	struct wchan *w = c->rh->w;
+	char why[WIRE_MAX_REASON];
+
+	if (w == NULL || w->failed) {
+		conn_store_failed(c, EIO, "the trail writer is gone");
+		return;
+	}
+	if (trail_pos_check(&w->pos, c->spool_id, seq, offset) ==
+	    TRAIL_REJECT) {
+		trail_pos_expected(&w->pos, c->spool_id, seq, offset,
+		    "offset", why, sizeof(why));
+		log_warnx("%s: DATA refused: %s", who(c), why);
+		conn_close(c, ERR_OFFSET, why);
+		return;
+	}
+	wchan_data(w, c->spool_id, seq, offset, data, len);
+}
+
 static void
 on_data(struct conn *c, const uint8_t *p, size_t len)
 {
-	struct wchan *w = c->rh->w;
 	struct msg_data m;
-	char why[WIRE_MAX_REASON];
 
 	if (len > 16 && p[len - 1] != '\n') {
 		protocol_error(c, "DATA does not end with a newline");
@@ -532,19 +643,35 @@ on_data(struct conn *c, const uint8_t *p, size_t len)
 		protocol_error(c, "malformed DATA");
 		return;
 	}
-	if (w == NULL || w->failed) {
-		conn_store_failed(c, EIO, "the trail writer is gone");
+	take_data(c, m.seq, m.offset, m.data, m.len);
+}
+
+/* Compressed lines: restored exactly, or the connection is refused. */
+static void
+on_dataz(struct conn *c, const uint8_t *p, size_t len)
+{
+	static uint8_t *raw;
+	struct msg_dataz m;
+	const char *why;
+
+	if (wire_dec_dataz(p, len, &m) == -1) {
+		protocol_error(c, "malformed DATAZ");
 		return;
 	}
-	if (trail_pos_check(&w->pos, c->spool_id, m.seq, m.offset) ==
-	    TRAIL_REJECT) {
-		trail_pos_expected(&w->pos, c->spool_id, m.seq, m.offset,
-		    "offset", why, sizeof(why));
-		log_warnx("%s: DATA refused: %s", who(c), why);
-		conn_close(c, ERR_OFFSET, why);
+	if (raw == NULL && (raw = malloc(WIRE_MAX_DATA)) == NULL) {
+		log_warn("%s", who(c));
+		conn_close(c, ERR_BUSY, "receiver out of memory");
 		return;
 	}
-	wchan_data(w, c->spool_id, m.seq, m.offset, m.data, m.len);
+	if (decompress_chunk(raw, m.rawlen, m.z, m.zlen, &why) == -1) {
+		protocol_error(c, "DATAZ: %s", why);
+		return;
+	}
+	if (raw[m.rawlen - 1] != '\n') {
+		protocol_error(c, "DATAZ does not end with a newline");
+		return;
+	}
+	take_data(c, m.seq, m.offset, raw, m.rawlen);
 }
 
 static void
@@ -604,6 +731,9 @@ on_frame(struct conn *c, uint8_t type, const uint8_t *p, size_t len)
 	switch (type) {
 	case MSG_DATA:
 		on_data(c, p, len);
+		break;
+	case MSG_DATAZ:
+		on_dataz(c, p, len);
 		break;
 	case MSG_SEGEND:
 		on_segend(c, p, len);
@@ -681,6 +811,13 @@ frames(struct conn *c)
 		if (c->rlen - off < WIRE_HDR_LEN + len)
 			break;
 		c->frames_in++;
+		/*
+		 * Only whole frames keep a connection alive: a peer that
+		 * trickles bytes (slow loris) times out like a silent one.
+		 * The handshake's deadline, set at accept, never moves.
+		 */
+		if (c->state == C_READY)
+			c->deadline = now_ms() + timeout_ms(c);
 		on_frame(c, type, c->rbuf + off + WIRE_HDR_LEN, len);
 		off += WIRE_HDR_LEN + len;
 	}
@@ -749,10 +886,10 @@ input(struct conn *c)
 				log_info("host %s: %s closed the connection "
 				    "(%" PRIu64 " bytes in)", c->rh->name,
 				    c->addr, c->bytes_in);
-			else if (n == 0)
+			else if (n == 0 && peer_log(c))
 				log_info("%s: closed the connection while %s",
 				    who(c), state_name(c->state));
-			else
+			else if (n != 0 && peer_log(c))
 				log_warnx("%s: %s", who(c),
 				    tlsio_error(c->tls));
 			conn_drop(c);
@@ -761,7 +898,6 @@ input(struct conn *c)
 		c->rlen += (size_t)n;
 		c->bytes_in += (uint64_t)n;
 		budget = (size_t)n > budget ? 0 : budget - (size_t)n;
-		c->deadline = now_ms() + timeout_ms(c);
 		frames(c);
 	}
 }
@@ -860,7 +996,8 @@ tls_handshake(struct conn *c)
 	c->hs_want = 0;
 	if (rc != 1) {
 		/* Plain TCP, a scanner, a client that distrusts our cert. */
-		log_info("%s: TLS handshake failed: %s", c->addr,
+		if (peer_log(c))
+			log_info("%s: TLS handshake failed: %s", c->addr,
 		    tlsio_error(c->tls));
 		conn_drop(c);
 		return;
@@ -954,8 +1091,9 @@ conn_timers(struct conn *c, uint64_t now)
 	case C_AUTH:
 		if (now < c->deadline)
 			return;
-		log_warnx("%s: handshake timed out (%s)", who(c),
-		    state_name(c->state));
+		if (peer_log(c))
+			log_warnx("%s: handshake timed out (%s)", who(c),
+			    state_name(c->state));
 		conn_close(c, ERR_TIMEOUT, "handshake timed out");
 		return;
 	case C_OPENING:

@@ -53,9 +53,10 @@ PORT=$(free_port)
 trails=$T/trails
 mkdir -m 0750 "$trails"
 
-# Name, how the sender checks the receiver, and its input.
+# Name, how the sender checks the receiver, its input, another line.
 VARIANTS=(
 	"s-fp|fingerprint \"$FP\"|big"
+	"s-zstd|fingerprint \"$FP\"|big|compression zstd"
 	"s-pubkey|pubkey \"$PIN\"|sample"
 	"s-cafile|cafile \"$pki/ca.pem\"|sample"
 	"s-badfp|fingerprint \"$BADFP\"|sample"
@@ -86,7 +87,7 @@ rconf=$T/recv.conf
 } > "$rconf"
 chmod 0600 "$rconf"
 
-sender_conf()	# NAME VERIFY-LINE
+sender_conf()	# NAME VERIFY-LINE [LINE]
 {
 	local c=$T/$1.conf
 	mkdir -m 0700 "$T/spool-$1"
@@ -103,6 +104,7 @@ sender {
 	host recv {
 		remote "tls://127.0.0.1:$PORT"
 		$2
+		${3:-}
 		password "${PW[$1]}"
 	}
 }
@@ -133,8 +135,8 @@ if ! wait_for "port_listening $PORT" 10; then
 fi
 
 for v in "${VARIANTS[@]}"; do
-	IFS='|' read -r n verify input <<< "$v"
-	sender_conf "$n" "$verify"
+	IFS='|' read -r n verify input extra <<< "$v"
+	sender_conf "$n" "$verify" "$extra"
 	size=$(stat -c %s "$T/$input")
 	bg_start "$n" "$T/$n.log" "$FEED" -b 4194304 -t 900 -w "$size:$T/$n.go" \
 	    "$T/$input.feed" "$PLUGIN" -f "$T/$n.conf"
@@ -147,8 +149,8 @@ unacked()	# NAME
 	status_value "$T/spool-$1/status" unacked.recv
 }
 
-for n in s-fp s-pubkey s-cafile; do
-	case $n in s-fp) input=$T/big ;; *) input=$T/sample ;; esac
+for n in s-fp s-zstd s-pubkey s-cafile; do
+	case $n in s-fp|s-zstd) input=$T/big ;; *) input=$T/sample ;; esac
 	size=$(stat -c %s "$input")
 	if ! wait_for '[ "$(trail_size "$trails/$n")" -ge "$size" ]' 120; then
 		show_tails "$T/$n.log" "$T/recv.log"
@@ -240,6 +242,16 @@ for v in "${VARIANTS[@]}"; do
 	    fail "$n: the forwarder (pid $(kids_alive "$kids")) outlived its plugin by 10 s"
 	sanity "$T/$n.log" "$n"
 done
+# Compression: the s-zstd connection carried far fewer bytes than it
+# stored (its goodbye line counts what arrived, TLS payload).
+zin=$(sed -n 's/.*host s-zstd: .* said goodbye (\([0-9]*\) bytes in).*/\1/p' "$T/recv.log" | tail -n 1)
+big=$(stat -c %s "$T/big")
+[ -n "$zin" ] || { show_tails "$T/recv.log"; fail "s-zstd: no goodbye line in the receiver's log"; }
+# The same stream from s-fp, uncompressed, for the ratio.
+fin=$(sed -n 's/.*host s-fp: .* said goodbye (\([0-9]*\) bytes in).*/\1/p' "$T/recv.log" | tail -n 1)
+[ "$zin" -lt $((big / 2)) ] ||
+    fail "s-zstd: $zin bytes arrived for $big bytes of records: not compressed"
+info "s-zstd: $zin bytes on the wire for $big bytes stored (s-fp: ${fin:-?}), byte-identical"
 bg_stop recv TERM 15 || fail "auditdistd did not exit within 15 s of SIGTERM"
 [ "$BG_RC" = 0 ] || { show_tails "$T/recv.log"; fail "auditdistd exited with status $BG_RC after SIGTERM"; }
 sanity "$T/recv.log" auditdistd
@@ -250,4 +262,5 @@ echo "ship: $big bytes, $(wc -l < "$T/big") records in $big_segs segments -> $bi
     "in $((big_ms / 1000)).$((big_ms % 1000 / 100)) s" \
     "($(( big * 1000 / (big_ms > 0 ? big_ms : 1) / 1024 )) KiB/s with 64K segments);" \
     "fingerprint, pubkey and cafile verified; wrong fingerprint, pin and CA refused;" \
+    "zstd: $zin bytes in for $big;" \
     "$(( (t1 - t0) / 1000 )) s in all"

@@ -753,9 +753,14 @@ test_user(void)
 	    "line 2");
 	REFUSED("sender {\n user\n}\n", 2, "\"user\" needs a value", NULL);
 	REFUSED("user auditdist\n", 1, "\"user\" is not allowed at top level",
-	    "only in sender block");
-	REFUSED("receiver {\n user auditdist\n}\n", 2,
-	    "\"user\" is not allowed in receiver block", NULL);
+	    "only in sender block or in receiver block");
+	/* The receiver's processes run as a user of their own too. */
+	REQUIRE((c = parse("receiver {\n" RCERT " user trails\n}\n")) != NULL);
+	CHECK_STR(c->receiver.user, "trails");
+	conf_free(c);
+	REQUIRE((c = parse("receiver {\n" RCERT "}\n")) != NULL);
+	CHECK_STR(c->receiver.user, "auditdist");
+	conf_free(c);
 	REFUSED("sender {\n host b {\n  user x\n", 3,
 	    "\"user\" is not allowed in sender host block", NULL);
 }
@@ -1427,6 +1432,25 @@ test_sample(void)
 	free(text);
 }
 
+static void
+test_compression(void)
+{
+	struct conf *c;
+
+	REQUIRE((c = parse("sender {\n" SHOST "}\n")) != NULL);
+	CHECK(c->sender.hosts->compression == CONF_COMPRESS_NONE);
+	conf_free(c);
+	REQUIRE((c = parse("sender {\n\thost backup {\n\t\tremote "
+	    "\"tls://10.0.0.4\"\n\t\tfingerprint \"" FP_UPPER "\"\n"
+	    "\t\tpassword \"pw\"\n\t\tcompression zstd\n\t}\n}\n")) != NULL);
+	CHECK(c->sender.hosts->compression == CONF_COMPRESS_ZSTD);
+	conf_free(c);
+	REFUSED("sender {\n host b {\n  remote tls://x\n  compression lz4\n"
+	    " }\n}\n", 4, "\"compression\" is \"zstd\" or \"none\"", "lz4");
+	REFUSED("receiver {\n" RCERT " host b {\n  compression zstd\n }\n}\n",
+	    5, "compression", NULL);
+}
+
 static const struct h_test tests[] = {
 	TEST(test_defaults),
 	TEST(test_global),
@@ -1450,6 +1474,7 @@ static const struct h_test tests[] = {
 	TEST(test_load_modes),
 	TEST(test_load_files),
 	TEST(test_sample),
+	TEST(test_compression),
 };
 
 RUN_TESTS("conf", tests)

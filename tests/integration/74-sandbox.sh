@@ -1,0 +1,184 @@
+#!/bin/bash
+# shellcheck disable=SC2016 # wait_for takes code in single quotes
+# The sandbox of every process, read from the kernel: a sender (plugin and
+# forwarder) ships to a receiver (parent, network process, one writer per
+# host), all built as test builds (build/test/: the release code plus a
+# SIGUSR2 trigger that makes a process try what its sandbox forbids).
+# For each process /proc/PID/status must show the expected uid,
+# NoNewPrivs 1, Seccomp 2 (a filter) and the expected effective
+# capabilities.  Then, from inside:
+#   - a writer, the forwarder and the network process try to open
+#     /etc/passwd (Landlock must refuse) and to execve /bin/true (the
+#     seccomp filter must kill them);
+#   - the plugin and the receiver's parent, which may start programs,
+#     try ptrace (killed);
+# and shipping must go on after the writer and the forwarder were killed
+# (new ones are started), the trail byte-identical to the input.
+# The release binaries must not contain the trigger.
+set -eu -o pipefail
+# shellcheck source=tests/lib.sh
+. tests/lib.sh
+
+TB=$B/test
+SAMPLE=${ADTEST_SAMPLE:-tests/data/sample-enriched.log}
+FEED=$B/tests/feed
+
+need_root
+need_cmd openssl ss cmp perl stat strings pgrep
+for b in "$TB/auditdistd" "$TB/audisp-dist" "$TB/audisp-dist-forwarder" "$FEED"; do
+	[ -x "$b" ] || skip "no $b (not built yet: make check builds it)"
+done
+deadline 180
+
+# The trigger exists in test builds only.
+for p in auditdistd audisp-dist audisp-dist-forwarder; do
+	[ -x "$B/$p" ] || skip "no $B/$p"
+	n=$(strings "$B/$p" | grep -c 'sandbox test' || :)
+	[ "$n" = 0 ] || fail "the release build $B/$p contains the sandbox test trigger"
+	n=$(strings "$TB/$p" | grep -c 'sandbox test' || :)
+	[ "$n" -gt 0 ] || fail "the test build $TB/$p lacks the sandbox test trigger"
+done
+
+uid_of() { id -u "$1"; }
+want_uid=$(uid_of "$FWD_USER")
+
+pki=$T/pki
+mkdir -m 0755 "$pki"
+tls_cert "$pki" recv
+FP=$(tls_fingerprint "$pki/recv.pem")
+PW=$(rand_password)
+PORT=$(free_port)
+ADDR=127.0.0.1:$PORT
+trails=$T/trails
+mkdir -m 0750 "$trails"
+rconf=$T/recv.conf
+cat > "$rconf" <<EOF
+pidfile none
+timeout 5
+receiver {
+	listen "tls://$ADDR"
+	directory "$trails"
+	user "$FWD_USER"
+	certfile "$pki/recv.pem"
+	keyfile "$pki/recv.key"
+	host boxed {
+		remote "tls://127.0.0.1"
+		password "$PW"
+	}
+}
+EOF
+chmod 0600 "$rconf"
+spool=$T/spool
+conf=$T/sender.conf
+test_sender_conf "$conf" boxed "$spool" "$ADDR" "$FP" "$PW" 5
+
+input=$T/input
+sample_stream "$SAMPLE" $((3 * 1024 * 1024)) "$input"
+feed_input "$input" "$input.feed"
+size=$(stat -c %s "$input")
+
+recv_up()
+{
+	bg_start recv "$T/recv.log" "$TB/auditdistd" -d "$rconf"
+	RECV_PID=$BG_PID
+	wait_for "port_listening $PORT" 10 || { show_tails "$T/recv.log"; fail "auditdistd did not listen on $ADDR"; }
+}
+recv_up
+# Fed slowly enough to still be running at the end; the feed waits for
+# the go file before its last part.
+bg_start send "$T/send.log" "$FEED" -b 1048576 -t 900 -r $((size / 20)) \
+    -w "$size:$T/go.never" "$input.feed" "$TB/audisp-dist" -d -f "$conf"
+FEED_PID=$BG_PID
+wait_for '[ -n "$(child_pid "$FEED_PID")" ]' 5 || fail "no plugin"
+PLUG=$(child_pid "$FEED_PID")
+wait_for '[ -n "$(child_pid "$PLUG")" ]' 10 || { show_tails "$T/send.log"; fail "no forwarder"; }
+wait_for '[ "$(trail_size "$trails/boxed")" -gt 0 ]' 20 ||
+    { show_tails "$T/send.log" "$T/recv.log"; fail "nothing shipped within 20 s"; }
+
+# The receiver's parent's children: the network process first, writers after.
+recv_children() { pgrep -P "$RECV_PID" | sort -n; }
+NET=$(recv_children | head -n 1)
+WRITER=$(recv_children | sed -n 2p)
+FWDP=$(child_pid "$PLUG")
+[ -n "$NET" ] && [ -n "$WRITER" ] || fail "expected a network process and a writer under $RECV_PID: $(recv_children | tr '\n' ' ')"
+
+field() { sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status" | awk '{print $1}'; }
+# CAP_CHOWN 0, CAP_KILL 5, CAP_SETGID 6, CAP_SETUID 7, CAP_AUDIT_CONTROL 30
+PLUG_CAPS=00000000400000e1
+checked=0
+check_proc()	# NAME PID UID CAPEFF
+{
+	local name=$1 pid=$2 uid=$3 cap=$4 got
+	got="uid=$(field "$pid" Uid) nnp=$(field "$pid" NoNewPrivs) seccomp=$(field "$pid" Seccomp) cap=$(field "$pid" CapEff)"
+	info "$name (pid $pid): $got"
+	[ "$got" = "uid=$uid nnp=1 seccomp=2 cap=$cap" ] ||
+	    fail "$name (pid $pid): $got, expected uid=$uid nnp=1 seccomp=2 cap=$cap"
+	checked=$((checked + 1))
+}
+check_proc plugin "$PLUG" 0 "$PLUG_CAPS"
+check_proc forwarder "$FWDP" "$want_uid" 0000000000000000
+check_proc "receiver parent" "$RECV_PID" "$want_uid" 0000000000000000
+check_proc "network process" "$NET" "$want_uid" 0000000000000000
+check_proc writer "$WRITER" "$want_uid" 0000000000000000
+
+# Forbidden actions.  LOG PID: the open must be refused, then the process
+# must die of SIGSYS (31).
+expect_refused()	# NAME LOG
+{
+	wait_for "grep -q 'sandbox test: open /etc/passwd: Permission denied' '$2'" 10 ||
+	    { show_tails "$2"; fail "$1: opening /etc/passwd was not refused"; }
+}
+
+kill -USR2 "$WRITER"
+expect_refused writer "$T/recv.log"
+wait_for "grep -q 'trail writer (pid $WRITER) killed by signal 31' '$T/recv.log'" 10 ||
+    { show_tails "$T/recv.log"; fail "the writer (pid $WRITER) was not killed by SIGSYS at execve"; }
+info "writer: open refused, execve killed it (SIGSYS)"
+
+kill -USR2 "$FWDP"
+expect_refused forwarder "$T/send.log"
+wait_for "grep -q 'forwarder (pid $FWDP) killed by signal 31' '$T/send.log'" 10 ||
+    { show_tails "$T/send.log"; fail "the forwarder (pid $FWDP) was not killed by SIGSYS at execve"; }
+info "forwarder: open refused, execve killed it (SIGSYS)"
+
+# Shipping goes on: a new forwarder, a new writer, and the whole input.
+# (The go file releases the last line, feed_input's end marker, too.)
+touch "$T/go.never"
+fsize=$(stat -c %s "$input.feed")
+if ! wait_for '[ "$(trail_size "$trails/boxed")" -ge "$fsize" ]' 90; then
+	show_tails "$T/send.log" "$T/recv.log"
+	fail "after the kills the trail holds $(trail_size "$trails/boxed") of $fsize bytes"
+fi
+trail_cat "$trails/boxed" | cmp - "$input.feed" || fail "the trail is not the input byte for byte"
+info "shipping resumed: $fsize bytes byte-identical"
+
+PLUG_LOG=$T/send.log
+kill -USR2 "$PLUG"
+wait_for '! pid_alive "$PLUG"' 10 || fail "the plugin survived ptrace"
+wait "$FEED_PID" 2>/dev/null || :
+unset '_BG_PIDS[send]'
+grep -q 'sandbox test: ptrace PTRACE_TRACEME: trying' "$PLUG_LOG" ||
+    { show_tails "$PLUG_LOG"; fail "the plugin did not report its ptrace attempt"; }
+if grep -Eq 'sandbox test: ptrace PTRACE_TRACEME: (allowed|failed|Permission|Operation)' "$PLUG_LOG"; then
+	fail "the plugin's ptrace returned instead of killing it"
+fi
+info "plugin: ptrace killed it (SIGSYS)"
+
+kill -USR2 "$NET"
+expect_refused "network process" "$T/recv.log"
+wait_for "grep -q 'network process killed by signal 31' '$T/recv.log'" 10 ||
+    { show_tails "$T/recv.log"; fail "the network process was not killed by SIGSYS at execve"; }
+wait_for '! pid_alive "$RECV_PID"' 40 || fail "the receiver's parent did not exit after its network process died"
+unset '_BG_PIDS[recv]'
+info "network process: open refused, execve killed it; the receiver exited"
+
+recv_up
+kill -USR2 "$RECV_PID"
+expect_refused "receiver parent" "$T/recv.log"
+wait_for '! pid_alive "$RECV_PID"' 10 || fail "the receiver's parent survived ptrace"
+unset '_BG_PIDS[recv]'
+wait_for '[ -z "$(pgrep -u "$want_uid" -f "$TB/auditdistd")" ]' 10 ||
+    fail "the receiver's children outlived their parent: $(pgrep -u "$want_uid" -f "$TB/auditdistd" | tr '\n' ' ')"
+info "receiver parent: open refused, ptrace killed it; its children died with it"
+
+echo "sandbox: $checked processes with the expected uid, no_new_privs, seccomp filter and capabilities; open outside the tree refused (writer, forwarder, network process, parent); execve or ptrace killed each of the 5; shipping resumed byte-identical"
