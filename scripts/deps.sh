@@ -4,9 +4,9 @@
 # command to run and stops.
 set -eu
 
-PKGS="build-essential pkg-config clang libaudit-dev libauparse-dev libssl-dev
-libsystemd-dev libseccomp-dev auditd audispd-plugins mandoc openssl iproute2
-procps psmisc faketime"
+PKGS="build-essential pkg-config clang libclang-rt-dev libaudit-dev
+libauparse-dev libssl-dev libsystemd-dev libseccomp-dev auditd audispd-plugins
+mandoc openssl iproute2 procps psmisc faketime libzstd-dev"
 
 missing=""
 for p in $PKGS; do
