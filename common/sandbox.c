@@ -443,6 +443,7 @@ apply(struct sandbox *sb, int with_landlock)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
 		fatal("%s: no_new_privs", sb->who);
 #ifdef AUDITDIST_SANITIZE
+	(void)with_landlock;
 	log_debug("%s: sandbox compiled out (sanitizer build)", sb->who);
 	landlock_abi();
 	{

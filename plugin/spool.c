@@ -773,7 +773,11 @@ spool_record_time(struct spool *sp, uint64_t seq, uint64_t off)
 		*end = '\0';
 	if ((p = strstr(buf, "msg=audit(")) == NULL)
 		return -1;
-	for (p += 10; *p >= '0' && *p <= '9'; p++)
+	for (p += 10; *p >= '0' && *p <= '9'; p++) {
+		/* Outside bytes: a long number must not overflow. */
+		if (t > (INT64_MAX - 9) / 10)
+			return -1;
 		t = t * 10 + (*p - '0');
+	}
 	return *p == '.' ? t : -1;
 }
