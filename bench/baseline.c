@@ -73,10 +73,11 @@ run_raw_tls(struct bench *b, uint64_t len, int run, double *visible)
 	char out[PATH_MAX], slog[PATH_MAX], clog[PATH_MAX], addr[64];
 	char port[16], why[512];
 	const char *srv_argv[12], *cli_argv[8], *outp[1];
+	struct relay rl;
 	struct spawn sp;
 	double t0, tend, deadline;
 	pid_t srv, cli, feeder;
-	int pin[2], sv[2], fd, p;
+	int pin[2], sv[2], fd, p, cp;
 	long v;
 
 	tls_setup(b);
@@ -87,7 +88,6 @@ run_raw_tls(struct bench *b, uint64_t len, int run, double *visible)
 	sync();
 	p = free_port();
 	pathf(port, sizeof(port), "127.0.0.1:%d", p);
-	pathf(addr, sizeof(addr), "127.0.0.1:%d", p);
 
 	/* s_server hangs up at the end of its stdin: give it one that never ends. */
 	if (pipe2(pin, O_CLOEXEC) == -1 ||
@@ -122,6 +122,8 @@ run_raw_tls(struct bench *b, uint64_t len, int run, double *visible)
 		sleep_s(0.002);
 	}
 
+	cp = via_port(b, &rl, p);
+	pathf(addr, sizeof(addr), "127.0.0.1:%d", cp);
 	cli_argv[0] = OPENSSL_PATH;
 	cli_argv[1] = "s_client";
 	cli_argv[2] = "-quiet";
@@ -131,7 +133,7 @@ run_raw_tls(struct bench *b, uint64_t len, int run, double *visible)
 	cli = spawn(cli_argv, sv[0], NULL, clog);
 	close(sv[0]);
 	deadline = now() + 20;
-	while (tcp_count(p, 1, 0x01) == 0) {
+	while (tcp_count(cp, 1, 0x01) == 0) {
 		if (!proc_alive(cli) || now() > deadline || interrupted) {
 			show_errlog(clog);
 			errx(EX_SOFTWARE, "openssl s_client did not connect to "
@@ -139,7 +141,8 @@ run_raw_tls(struct bench *b, uint64_t len, int run, double *visible)
 		}
 		sleep_s(0.001);
 	}
-	sleep_s(TLS_SETTLE_MS / 1e3);
+	/* The TLS handshake takes one more round trip. */
+	sleep_s((TLS_SETTLE_MS + 2.0 * b->rtt_ms) / 1e3);
 
 	t0 = now();
 	feeder = spawn_feeder(b->stream, len, sv[1], -1);
@@ -173,6 +176,7 @@ run_raw_tls(struct bench *b, uint64_t len, int run, double *visible)
 		b->tls_anon_kib = v;
 	stop_proc(cli, SIGTERM, 5, NULL);
 	stop_proc(srv, SIGTERM, 5, NULL);
+	relay_stop(&rl);
 	close(sv[1]);
 	close(pin[1]);
 	rm_path(out);
@@ -180,12 +184,6 @@ run_raw_tls(struct bench *b, uint64_t len, int run, double *visible)
 }
 
 /* Lines in the collector's log so far, read incrementally. */
-struct linecount {
-	int		 fd;
-	off_t		 off;
-	uint64_t	 lines;
-};
-
 static uint64_t
 count_lines(struct linecount *lc, const char *path)
 {
@@ -221,40 +219,32 @@ ar_fail(const char *col, const char *arlog, const char *fmt, ...)
 }
 
 /*
- * audisp-remote shipping the prefix px to an auditd collector; seconds
- * from the first byte fed until the collector's log holds every record
- * (auditd never logs type=EOE records, so those are not waited for).
+ * An auditd collector: auditd -n -c DIR with Debian's auditd.conf, less
+ * what would touch the system (local_events = no: it leaves the kernel's
+ * audit alone), listening on a free port of 127.0.0.1, in a private mount
+ * namespace with its own /run.  Returns once it listens and has logged
+ * its own DAEMON_START.
  */
-double
-run_audisp_remote(struct bench *b, const struct prefix *px, int *wrong)
+void
+collector_start(struct bench *b, struct collector *c, const char *tag)
 {
-	char dir[PATH_MAX], plugdir[PATH_MAX], conf[PATH_MAX], log[PATH_MAX];
-	char colout[PATH_MAX], arconf[PATH_MAX], arlog[PATH_MAX];
-	char prog[PATH_MAX];
-	const char *col_argv[5], *ar_argv[2];
-	struct linecount lc = { -1, 0, 0 };
+	char plugdir[PATH_MAX], conf[PATH_MAX];
+	const char *argv[5];
 	struct spawn sp;
-	uint64_t want;
-	double t0, tend, deadline;
-	pid_t col, ar, feeder;
-	int port, sv[2];
+	double deadline;
 
-	if (audisp_remote_path(prog, sizeof(prog)) == -1)
-		errx(EX_SOFTWARE, "audisp-remote is not installed");
-	pathf(dir, sizeof(dir), "%s/collector", b->tmpdir);
-	pathf(plugdir, sizeof(plugdir), "%s/plugins", dir);
-	pathf(conf, sizeof(conf), "%s/auditd.conf", dir);
-	pathf(log, sizeof(log), "%s/audit.log", dir);
-	pathf(colout, sizeof(colout), "%s/collector.out", b->tmpdir);
-	pathf(arconf, sizeof(arconf), "%s/audisp-remote.conf", b->tmpdir);
-	pathf(arlog, sizeof(arlog), "%s/audisp-remote.log", b->tmpdir);
-	rm_path(dir);
-	if (mkdir(dir, 0700) == -1 || mkdir(plugdir, 0750) == -1)
-		err(EX_CANTCREAT, "%s", dir);
-	sync();
-	port = free_port();
+	memset(c, 0, sizeof(*c));
+	c->lc.fd = -1;
+	pathf(c->dir, sizeof(c->dir), "%s/collector-%s", b->tmpdir, tag);
+	pathf(plugdir, sizeof(plugdir), "%s/plugins", c->dir);
+	pathf(conf, sizeof(conf), "%s/auditd.conf", c->dir);
+	pathf(c->log, sizeof(c->log), "%s/audit.log", c->dir);
+	pathf(c->out, sizeof(c->out), "%s/collector-%s.out", b->tmpdir, tag);
+	rm_path(c->dir);
+	if (mkdir(c->dir, 0700) == -1 || mkdir(plugdir, 0750) == -1)
+		err(EX_CANTCREAT, "%s", c->dir);
+	c->port = free_port();
 
-	/* Debian's auditd.conf, less what would touch the system. */
 	if (write_file(conf, 0600,
 	    "local_events = no\nwrite_logs = yes\nlog_file = %s\n"
 	    "log_group = root\nlog_format = ENRICHED\n"
@@ -268,10 +258,58 @@ run_audisp_remote(struct bench *b, const struct prefix *px, int *wrong)
 	    "tcp_max_per_addr = 1\ntcp_client_max_idle = 0\n"
 	    "transport = TCP\ndistribute_network = no\nq_depth = 2000\n"
 	    "overflow_action = SYSLOG\nmax_restarts = 10\nplugin_dir = %s\n"
-	    "end_of_event_timeout = 2\n", log, port, plugdir) == -1)
+	    "end_of_event_timeout = 2\n", c->log, c->port, plugdir) == -1)
 		err(EX_CANTCREAT, "%s", conf);
-	/* Immediate mode, a queue that holds the whole stream, no losses. */
-	if (write_file(arconf, 0600,
+
+	argv[0] = AUDITD_PATH;
+	argv[1] = "-n";
+	argv[2] = "-c";
+	argv[3] = c->dir;
+	argv[4] = NULL;
+	memset(&sp, 0, sizeof(sp));
+	sp.argv = argv;
+	sp.in_fd = sp.out_fd = -1;
+	sp.err_fd = -1;
+	sp.err_path = c->out;
+	sp.private_run = 1;
+	c->pid = spawn_ex(&sp);
+	deadline = now() + 20;
+	while (tcp_count(c->port, 0, 0x0A) == 0 ||
+	    count_lines(&c->lc, c->log) < 1) {
+		if (!proc_alive(c->pid) || now() > deadline || interrupted)
+			ar_fail(c->out, NULL, "auditd -n -c %s did not listen "
+			    "on port %d", c->dir, c->port);
+		sleep_s(0.005);
+	}
+}
+
+/* Lines in the collector's log so far. */
+uint64_t
+collector_lines(struct collector *c)
+{
+	return count_lines(&c->lc, c->log);
+}
+
+void
+collector_stop(struct collector *c)
+{
+	if (c->pid > 0 && stop_proc(c->pid, SIGTERM, 20, NULL) == -1)
+		warnx("the auditd collector had to be killed");
+	c->pid = -1;
+	if (c->lc.fd != -1)
+		close(c->lc.fd);
+	c->lc.fd = -1;
+	rm_path(c->dir);
+}
+
+/*
+ * audisp-remote's config: immediate mode, plain TCP to 127.0.0.1:port,
+ * a queue of queue_depth records; the rest as Debian ships it.
+ */
+void
+ar_conf_write(const char *path, int port, uint64_t queue_depth)
+{
+	if (write_file(path, 0600,
 	    "remote_server = 127.0.0.1\nport = %d\ntransport = tcp\n"
 	    "mode = immediate\nqueue_depth = %" PRIu64 "\nformat = managed\n"
 	    "network_retry_time = 1\nmax_tries_per_record = 3\n"
@@ -282,29 +320,36 @@ run_audisp_remote(struct bench *b, const struct prefix *px, int *wrong)
 	    "generic_warning_action = syslog\nqueue_error_action = stop\n"
 	    "overflow_action = syslog\n"
 	    "startup_failure_action = warn_once_continue\n", port,
-	    px->records + 1024) == -1)
-		err(EX_CANTCREAT, "%s", arconf);
+	    queue_depth) == -1)
+		err(EX_CANTCREAT, "%s", path);
+}
 
-	col_argv[0] = AUDITD_PATH;
-	col_argv[1] = "-n";
-	col_argv[2] = "-c";
-	col_argv[3] = dir;
-	col_argv[4] = NULL;
-	memset(&sp, 0, sizeof(sp));
-	sp.argv = col_argv;
-	sp.in_fd = sp.out_fd = -1;
-	sp.err_fd = -1;
-	sp.err_path = colout;
-	sp.private_run = 1;
-	col = spawn_ex(&sp);
-	/* Listening, and its own DAEMON_START line written. */
-	deadline = now() + 20;
-	while (tcp_count(port, 0, 0x0A) == 0 || count_lines(&lc, log) < 1) {
-		if (!proc_alive(col) || now() > deadline || interrupted)
-			ar_fail(colout, NULL, "auditd -n -c %s did not listen "
-			    "on port %d", dir, port);
-		sleep_s(0.005);
-	}
+/*
+ * audisp-remote shipping the prefix px to an auditd collector; seconds
+ * from the first byte fed until the collector's log holds every record
+ * (auditd never logs type=EOE records, so those are not waited for).
+ */
+double
+run_audisp_remote(struct bench *b, const struct prefix *px, int *wrong)
+{
+	char arconf[PATH_MAX], arlog[PATH_MAX], prog[PATH_MAX];
+	const char *ar_argv[2];
+	struct collector col;
+	struct relay rl;
+	struct spawn sp;
+	uint64_t want;
+	double t0, tend, deadline;
+	pid_t ar, feeder;
+	int sv[2];
+
+	if (audisp_remote_path(prog, sizeof(prog)) == -1)
+		errx(EX_SOFTWARE, "audisp-remote is not installed");
+	pathf(arconf, sizeof(arconf), "%s/audisp-remote.conf", b->tmpdir);
+	pathf(arlog, sizeof(arlog), "%s/audisp-remote.log", b->tmpdir);
+	sync();
+	collector_start(b, &col, "e2e");
+	/* Immediate mode, a queue that holds the whole stream, no losses. */
+	ar_conf_write(arconf, via_port(b, &rl, col.port), px->records + 1024);
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
 		err(EX_OSERR, "socketpair");
@@ -329,12 +374,12 @@ run_audisp_remote(struct bench *b, const struct prefix *px, int *wrong)
 	t0 = now();
 	feeder = spawn_feeder(b->stream, px->bytes, sv[1], -1);
 	deadline = t0 + RUN_TIMEOUT;
-	while (count_lines(&lc, log) < want) {
-		if (!proc_alive(ar) || !proc_alive(col) || now() > deadline ||
-		    interrupted)
-			ar_fail(colout, arlog, "audisp-remote: the collector "
+	while (collector_lines(&col) < want) {
+		if (!proc_alive(ar) || !proc_alive(col.pid) ||
+		    now() > deadline || interrupted)
+			ar_fail(col.out, arlog, "audisp-remote: the collector "
 			    "has %" PRIu64 " of %" PRIu64 " lines and %s",
-			    lc.lines, want, interrupted ? "we were "
+			    col.lc.lines, want, interrupted ? "we were "
 			    "interrupted" : "a program stopped or hung");
 		sleep_s(0.001);
 	}
@@ -343,11 +388,12 @@ run_audisp_remote(struct bench *b, const struct prefix *px, int *wrong)
 	/* End of input: audisp-remote exits; then the collector. */
 	close(sv[1]);
 	stop_proc(ar, 0, 10, NULL);
-	if (stop_proc(col, SIGTERM, 20, NULL) == -1)
-		warnx("the auditd collector had to be killed");
+	relay_stop(&rl);
 	/* Its DAEMON_CLOSE (and DAEMON_END) may follow; nothing else. */
-	*wrong = count_lines(&lc, log) > want + 2;
-	close(lc.fd);
-	rm_path(dir);
+	if (col.pid > 0 && stop_proc(col.pid, SIGTERM, 20, NULL) == -1)
+		warnx("the auditd collector had to be killed");
+	col.pid = -1;
+	*wrong = collector_lines(&col) > want + 2;
+	collector_stop(&col);
 	return tend - t0;
 }

@@ -23,29 +23,44 @@
 #define DEFAULT_AR_RECS	200000
 #define DEFAULT_LAT_SEC	5
 #define DEFAULT_FANIN	50
+#define DEFAULT_FANIN_N	1000		/* senders of the fan-in group */
+#define DEFAULT_FANIN_RATE 100		/* records/s per sender */
+#define DEFAULT_SECS	10		/* fan-in window, auditd workload */
+#define DEFAULT_WAN_AR	200		/* audisp-remote records over the WAN */
+#define WAN_RTT_MS	50
 #define CAT_PATH	"/bin/cat"
 #define OPENSSL_PATH	"/usr/bin/openssl"
 #define AUDITD_PATH	"/usr/sbin/auditd"
 #define FEED_CHUNK	(64 * 1024)	/* what the brief says auditd writes */
 #define RUN_TIMEOUT	300.0		/* seconds; a hung run aborts the bench */
 #define TLS_SETTLE_MS	100.0	/* s_client's handshake, after the connect */
-#define MAX_ROWS	64
-#define MAX_NOTES	16
+#define MAX_ROWS	96
+#define MAX_NOTES	24
 
 /* Groups, for -g. */
 #define G_INTAKE	0x01
 #define G_E2E		0x02
 #define G_LATENCY	0x04
 #define G_MEMORY	0x08
+#define G_FANIN		0x10
+#define G_IMPACT	0x20
+#define G_WAN		0x40
 
 /* What every group may use: options, paths and the recorded stream. */
 struct bench {
 	const char	*bindir;	/* $B, where the programs live */
 	const char	*sample;	/* recorded real audit records */
 	unsigned	 runs;		/* intake: per variant and program */
-	unsigned	 e2e_runs;	/* end to end: per program */
+	unsigned	 e2e_runs;	/* -r: runs of every group but intake */
 	unsigned	 lat_secs;	/* latency: seconds per rate */
 	unsigned	 fanin;		/* senders for the receiver's memory */
+	unsigned	 fanin_n;	/* senders of the fan-in group */
+	unsigned	 fanin_rate;	/* records/s per fan-in sender */
+	unsigned	 secs;		/* fan-in window, auditd workload */
+	uint64_t	 wan_ar_records;	/* audisp-remote over the WAN */
+	unsigned	 relay_ms;	/* > 0: connections go through a relay
+					   that delays each direction this much */
+	unsigned	 rtt_ms;	/* round trip added to loopback, ms */
 	unsigned	 groups;	/* G_* selected with -g */
 	uint64_t	 size;		/* wanted stream size, bytes */
 	uint64_t	 e2e_size;	/* end-to-end stream, bytes (at most) */
@@ -68,6 +83,7 @@ struct bench {
 	char		 fingerprint[128];
 	char		 password[65];
 	const char	*fwd_user;
+	enum { RECV_USER_UNKNOWN, RECV_USER_YES, RECV_USER_NO } recv_user;
 
 	/* Peaks seen by the shipping groups, KiB; 0: not measured. */
 	long		 fwd_hwm_kib;		/* forwarder VmHWM */
@@ -82,6 +98,7 @@ enum target_kind {
 	TGT_NONE,		/* informative row */
 	TGT_RATIO_MIN,		/* ours / baseline >= target */
 	TGT_OURS_BELOW,		/* ours < target */
+	TGT_OURS_MIN,		/* ours >= target */
 };
 
 /*
@@ -124,6 +141,10 @@ void		 group_intake(struct bench *, struct table *);	/* intake.c */
 void		 group_e2e(struct bench *, struct table *);	/* e2e.c */
 void		 group_latency(struct bench *, struct table *);	/* latency.c */
 void		 group_memory(struct bench *, struct table *);	/* fanin.c */
+void		 group_fanin(struct bench *, struct table *);	/* fanin.c */
+void		 group_impact(struct bench *, struct table *);	/* impact.c */
+void		 group_wan(struct bench *, struct table *);	/* wan.c */
+void		 cleanup_add(void (*)(void));
 
 /* util.c: processes, files, sockets, numbers */
 struct spawn {
@@ -235,10 +256,91 @@ int64_t		 seqmap_offset(const struct seqmap *, uint64_t, uint64_t);
 void		 seqmap_free(struct seqmap *);
 void		 trail_verify(const struct bench *, const char *, uint64_t);
 
+void		 host_password(const struct bench *, unsigned, char[65]);
+int		 spool_status_has(const char *, const char *);
+
+/* proctree.c: a process and all its descendants */
+int		 proctree_cpu(pid_t, uint64_t *, unsigned *);
+int		 proctree_mem(pid_t, long *, long *, unsigned *);
+int		 proctree_children_files(void);
+long		 proctree_status_sum(pid_t, const char *);
+
+/* senders.c: the fan-in group's load, many senders in one epoll loop */
+struct senders_conf {
+	const struct bench *b;
+	const char	*stream;
+	const char	*fingerprint;
+	int		 port;
+	unsigned	 n;		/* senders, hosts fan1..fanN */
+	double		 rate;		/* records/s per sender */
+	unsigned	 tick_ms;	/* each sender sends this often */
+	unsigned	 max_handshakes;	/* in progress at once */
+	double		 warmup, window, drain;	/* s */
+	pid_t		 recv_pid;	/* its process tree is measured */
+};
+
+struct senders_result {
+	double		 t0;
+	unsigned	 connected;	/* through the handshake */
+	unsigned	 failed;	/* connections that failed, ever */
+	unsigned	 lost_shipping;	/* of those, after the handshake */
+	char		 first_error[384];
+	double		 hs_s;		/* all handshakes */
+	double		 hs_max_s;	/* the slowest one */
+	double		 window_s;
+	double		 recv_cpu_s;	/* receiver tree, over the window */
+	double		 self_cpu_s;	/* the load tool, over the window */
+	unsigned	 recv_procs;
+	long		 recv_pss_kib, recv_rss_kib;	/* largest sampled */
+	uint64_t	 win_sent_bytes, win_sent_recs;
+	uint64_t	 win_acked_bytes, win_acked_recs;
+	uint64_t	 sent_bytes, acked_bytes;	/* whole run */
+	uint64_t	 stalls;	/* sends put off: window or socket full */
+	double		 drain_s;	/* end of sending to last ACK; NAN */
+	double		 lat_p50, lat_p99, lat_max;	/* ms */
+};
+
+void		 senders_run(const struct senders_conf *,
+		    struct senders_result *, uint64_t *, uint64_t *);
+
 /* baseline.c */
+struct linecount {
+	int		 fd;
+	off_t		 off;
+	uint64_t	 lines;
+};
+
+struct collector {
+	pid_t		 pid;
+	int		 port;
+	char		 dir[PATH_MAX];
+	char		 log[PATH_MAX];		/* its audit.log */
+	char		 out[PATH_MAX];		/* its stderr */
+	struct linecount lc;
+};
+
 double		 run_raw_tls(struct bench *, uint64_t, int, double *);
 double		 run_audisp_remote(struct bench *, const struct prefix *,
 		    int *);
 int		 audisp_remote_path(char *, size_t);
+void		 collector_start(struct bench *, struct collector *,
+		    const char *);
+uint64_t	 collector_lines(struct collector *);
+void		 collector_stop(struct collector *);
+void		 ar_conf_write(const char *, int, uint64_t);
+
+/* e2e.c */
+double		 e2e_run_ours(struct bench *, const struct prefix *, unsigned,
+		    double *);
+
+/* relay.c: a TCP relay that delays each direction (the WAN case) */
+struct relay {
+	pid_t		 pid;		/* -1: none */
+	int		 port;
+};
+
+void		 relay_start(struct relay *, int, unsigned);
+void		 relay_stop(struct relay *);
+int		 via_port(struct bench *, struct relay *, int);
 
 #endif

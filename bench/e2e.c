@@ -35,13 +35,15 @@ keep_peak(long *peak, long v)
  * reported the last byte durable at the receiver; *lag: how long after
  * the whole stream was visible in the trail that report came.
  */
-static double
-run_ours(struct bench *b, const struct prefix *px, unsigned run, double *lag)
+double
+e2e_run_ours(struct bench *b, const struct prefix *px, unsigned run,
+    double *lag)
 {
 	char hostdir[PATH_MAX], tag[32];
 	struct seqmap map = { NULL, NULL, 0 };
 	struct sender s;
-	struct recv r;
+	struct recv r, via;
+	struct relay rl;
 	struct pollfd pfd;
 	double t0, tvis = NAN, tend = NAN, deadline, tsample = 0;
 	long plug = -1, fwd = -1, rcv = -1;
@@ -53,8 +55,11 @@ run_ours(struct bench *b, const struct prefix *px, unsigned run, double *lag)
 	snprintf(tag, sizeof(tag), "e2e%u", run + 1);
 	sync();		/* no writeback left over from the previous run */
 	recv_start(b, &r, tag, 1, 20);
-	sender_start(b, &s, &r, tag);
-	sender_wait_connected(&s, &r);
+	/* The sender connects to the receiver, or to a relay in between. */
+	via = r;
+	via.port = via_port(b, &rl, r.port);
+	sender_start(b, &s, &via, tag);
+	sender_wait_connected(&s, &via);
 	recv_host_dir(&r, SENDER_HOST, hostdir, sizeof(hostdir));
 	sender_read(&s);
 	checked = s.nacks;
@@ -112,6 +117,7 @@ run_ours(struct bench *b, const struct prefix *px, unsigned run, double *lag)
 		sender_fail(&s, &r, "feeder failed");
 	trail_verify(b, hostdir, px->bytes);
 	sender_stop(&s, &plug, &fwd);
+	relay_stop(&rl);
 	recv_stop(&r, &rcv);
 	keep_peak(&b->plugin_hwm_kib, plug);
 	keep_peak(&b->fwd_hwm_kib, fwd);
@@ -153,7 +159,7 @@ group_e2e(struct bench *b, struct table *t)
 			secs[p][i] = NAN;
 			switch (p) {
 			case P_OURS:
-				secs[p][i] = run_ours(b, &px, i, &lag[i]);
+				secs[p][i] = e2e_run_ours(b, &px, i, &lag[i]);
 				break;
 			case P_TLS:
 				secs[p][i] = run_raw_tls(b, px.bytes, (int)i,

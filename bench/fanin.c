@@ -1,14 +1,23 @@
 /*
- * Memory: the peaks the shipping groups saw (forwarder, plugin, receiver
- * with one sender), and the receiver's resident memory per connected
- * sender, with N senders played by tests/helpers/adpeer (built by
- * "make bench"): first idle (authenticated, waiting for data), then
- * shipping a trickle of records.
+ * The receiver with many senders.
+ *
+ * Fan-in (group "fanin"): -f senders (1,000), each a configured host with
+ * its own password, played by the load tool of senders.c in a child
+ * process, ship at -p records/s each into one auditdistd; the receiver's
+ * whole process tree is measured over the window: CPU and memory.
+ *
+ * Memory (group "memory"): the peaks the shipping groups saw (forwarder,
+ * plugin, receiver with one sender), and the receiver's resident memory
+ * per connected sender, with N senders played by tests/helpers/adpeer
+ * (built by "make bench"): first idle (authenticated, waiting for data),
+ * then shipping a trickle of records.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #include <err.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
@@ -27,6 +36,11 @@
 #define SHIP_FILE_MIB	16		/* more than a sender ships meanwhile */
 #define READY_TIMEOUT	60.0
 #define SETTLE		1.0		/* s after the last one is ready */
+#define FANIN_TICK_MS	100		/* each sender sends this often */
+#define FANIN_HS	32		/* handshakes in progress at once */
+#define FANIN_WARMUP	3.0		/* s of shipping before the window */
+#define FANIN_DRAIN	30.0		/* s for the last ACKs */
+#define FANIN_RECV_TIMEOUT 60		/* the receiver's idle timeout, s */
 
 /* Does the file hold the word? */
 static int
@@ -46,16 +60,21 @@ file_has(const char *path, const char *word)
 	return strstr(buf, word) != NULL;
 }
 
-/* The receiver's largest VmRSS over a second, KiB. */
+/*
+ * The receiver's largest memory over a second, KiB: Pss summed over its
+ * processes (for one process, its private pages plus its share of the
+ * libraries; a worker forked per host then costs what it does not share).
+ */
 static long
 rss_sample(pid_t pid)
 {
-	long v, best = -1;
+	long pss, rss, best = -1;
+	unsigned np;
 	int i;
 
 	for (i = 0; i < 10; i++) {
-		if ((v = proc_kib(pid, "VmRSS")) > best)
-			best = v;
+		if (proctree_mem(pid, &pss, &rss, &np) == 0 && pss > best)
+			best = pss;
 		sleep_s(0.1);
 	}
 	return best;
@@ -71,6 +90,7 @@ with_peers(struct bench *b, const struct recv *r, const char *adpeer,
     unsigned n, const char *scenario, const char *ship_file)
 {
 	char addr[64], name[32], out[PATH_MAX], elog[PATH_MAX], dir[PATH_MAX];
+	char pw[65];
 	const char *argv[24], *ready;
 	pid_t *pids;
 	double deadline;
@@ -90,6 +110,7 @@ with_peers(struct bench *b, const struct recv *r, const char *adpeer,
 		pathf(name, sizeof(name), "fan%u", i + 1);
 		pathf(out, sizeof(out), "%s/%s.out", dir, name);
 		pathf(elog, sizeof(elog), "%s/%s.err", dir, name);
+		host_password(b, i + 1, pw);
 		k = 0;
 		argv[k++] = adpeer;
 		argv[k++] = "-f";
@@ -97,7 +118,7 @@ with_peers(struct bench *b, const struct recv *r, const char *adpeer,
 		argv[k++] = "-n";
 		argv[k++] = name;
 		argv[k++] = "-w";
-		argv[k++] = b->password;
+		argv[k++] = pw;
 		argv[k++] = "-t";
 		argv[k++] = PEER_TIMEOUT;
 		if (ship_file != NULL) {
@@ -197,6 +218,8 @@ group_memory(struct bench *b, struct table *t)
 	struct recv r;
 	long rss0 = -1, rss1 = -1, idle = -1, busy = -1, hwm = -1;
 	double per_idle = NAN, per_busy = NAN;
+	double pidle[b->e2e_runs], pbusy[b->e2e_runs];
+	unsigned k;
 
 	if (b->fwd_hwm_kib <= 0) {
 		warnx("memory: no shipping run measured the forwarder (run "
@@ -216,7 +239,7 @@ group_memory(struct bench *b, struct table *t)
 	    "(MiB)", .ours = kib_to_mib(b->plugin_hwm_kib), .base = NAN,
 	    .prec = 2, .no_ratio = 1 });
 	row_add(t, &(struct row){ .figure = "receiver peak RSS, 1 sender "
-	    "(MiB)", .ours = kib_to_mib(b->recv_hwm_kib), .base = NAN,
+	    "(MiB, summed over its processes)", .ours = kib_to_mib(b->recv_hwm_kib), .base = NAN,
 	    .prec = 2, .no_ratio = 1 });
 
 	pathf(adpeer, sizeof(adpeer), "%s/tests/adpeer", b->bindir);
@@ -227,36 +250,44 @@ group_memory(struct bench *b, struct table *t)
 	} else {
 		pathf(ship, sizeof(ship), "%s/fanin.log", b->tmpdir);
 		write_ship_file(b, ship, SHIP_FILE_MIB);
-		/* A fresh receiver for each: freed memory is not given back. */
-		recv_start(b, &r, "fanin", b->fanin, 300);
-		sleep_s(0.5);
-		rss0 = rss_sample(r.pid);
-		idle = with_peers(b, &r, adpeer, b->fanin, "stall-data", NULL);
-		recv_stop(&r, &hwm);
-		rm_path(r.dir);
-		recv_start(b, &r, "fanin", b->fanin, 300);
-		sleep_s(0.5);
-		rss1 = rss_sample(r.pid);
-		busy = with_peers(b, &r, adpeer, b->fanin, "good", ship);
-		recv_stop(&r, &hwm);
-		rm_path(r.dir);
+		for (k = 0; k < b->e2e_runs; k++) {
+			/* A fresh receiver each time: freed memory is not
+			 * given back. */
+			recv_start(b, &r, "fanin", b->fanin, 300);
+			sleep_s(0.5);
+			rss0 = rss_sample(r.pid);
+			idle = with_peers(b, &r, adpeer, b->fanin, "stall-data",
+			    NULL);
+			recv_stop(&r, &hwm);
+			rm_path(r.dir);
+			recv_start(b, &r, "fanin", b->fanin, 300);
+			sleep_s(0.5);
+			rss1 = rss_sample(r.pid);
+			busy = with_peers(b, &r, adpeer, b->fanin, "good",
+			    ship);
+			recv_stop(&r, &hwm);
+			rm_path(r.dir);
+			pidle[k] = rss0 > 0 && idle > 0 ?
+			    (double)(idle - rss0) / b->fanin : NAN;
+			pbusy[k] = rss1 > 0 && busy > 0 ?
+			    (double)(busy - rss1) / b->fanin : NAN;
+			fprintf(stderr, "memory run %u/%u: receiver Pss %ld KiB "
+			    "alone, %ld KiB with %u idle senders; %ld KiB "
+			    "alone, %ld KiB with %u shipping (peak %ld KiB)\n",
+			    k + 1, b->e2e_runs, rss0, idle, b->fanin, rss1,
+			    busy, b->fanin, hwm);
+		}
 		rm_path(ship);
-		if (rss0 > 0 && idle > 0)
-			per_idle = (double)(idle - rss0) / b->fanin;
-		if (rss1 > 0 && busy > 0)
-			per_busy = (double)(busy - rss1) / b->fanin;
+		per_idle = median(pidle, b->e2e_runs);
+		per_busy = median(pbusy, b->e2e_runs);
 		if (isnan(per_idle) || isnan(per_busy))
 			bench_incomplete = 1;
-		fprintf(stderr, "memory: receiver RSS %ld KiB alone, %ld KiB "
-		    "with %u idle senders; %ld KiB alone, %ld KiB with %u "
-		    "shipping (peak %ld KiB)\n", rss0, idle, b->fanin, rss1,
-		    busy, b->fanin, hwm);
 	}
-	row_add(t, &(struct row){ .figure = "receiver RSS per idle sender "
+	row_add(t, &(struct row){ .figure = "receiver Pss per idle sender "
 	    "(KiB)", .ours = per_idle, .base = NAN, .prec = 1, .no_ratio = 1,
 	    .kind = TGT_OURS_BELOW, .target = 64,
 	    .target_text = "< 64 KiB" });
-	row_add(t, &(struct row){ .figure = "receiver RSS per shipping sender "
+	row_add(t, &(struct row){ .figure = "receiver Pss per shipping sender "
 	    "(KiB)", .ours = per_busy, .base = NAN, .prec = 1, .no_ratio = 1,
 	    .kind = TGT_OURS_BELOW, .target = 64,
 	    .target_text = "< 64 KiB" });
@@ -266,10 +297,252 @@ group_memory(struct bench *b, struct table *t)
 	    "other process using them: mostly libcrypto's; the s_client of "
 	    "the raw TLS runs is shown for scale); the forwarder's private "
 	    "memory, RssAnon, is sampled every "
-	    "10 ms during the e2e runs and at the end of every run; per sender: "
-	    "(receiver VmRSS with %u tests/helpers/adpeer senders - VmRSS "
-	    "of the same receiver before they connected) / %u, idle = authenticated and waiting for data "
-	    "(adpeer stall-data), shipping = %s-byte DATA frames at %s "
-	    "bytes/s each (adpeer good -b -r)", b->fanin, b->fanin,
-	    SHIP_CHUNK, SHIP_RATE);
+	    "10 ms during the e2e runs and at the end of every run; the "
+	    "receiver's VmHWM is summed over its processes; per sender: "
+	    "(receiver Pss, summed over its processes from smaps_rollup, with "
+	    "%u tests/helpers/adpeer senders - the same before they "
+	    "connected) / %u, largest of 10 samples over 1 s each, idle = "
+	    "authenticated and waiting for data (adpeer stall-data), shipping "
+	    "= %s-byte DATA frames at %s bytes/s each (adpeer good -b -r), "
+	    "each host its own password; median of %u runs", b->fanin,
+	    b->fanin, SHIP_CHUNK, SHIP_RATE, b->e2e_runs);
+}
+
+/* One fan-in run's figures, for the medians. */
+struct fanrun {
+	double		 connected, recv_cpu_pct, pss_mib, rss_mib, procs;
+	double		 sent_rps, acked_rps, sent_mbs, acked_mbs, drain_ms;
+	double		 lat_p50, lat_p99, self_cpu_pct, hs_s;
+};
+
+static void
+read_full(int fd, void *buf, size_t len, pid_t child)
+{
+	char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		n = read(fd, p, len);
+		if (n == -1 && errno == EINTR && !interrupted)
+			continue;
+		if (n <= 0) {
+			stop_proc(child, SIGKILL, 5, NULL);
+			errx(EX_SOFTWARE, "fan-in: the load tool stopped "
+			    "before it reported (see above)");
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+/*
+ * One run: a fresh receiver with n hosts, the load tool in a child, then
+ * every host's trail checked against what it sent.
+ */
+static void
+fanin_run(struct bench *b, unsigned run, struct fanrun *fr)
+{
+	struct senders_conf cf;
+	struct senders_result res;
+	struct recv r;
+	char hostdir[PATH_MAX], host[32];
+	uint64_t *sent, *acked;
+	unsigned i, notdrained = 0;
+	int pfd[2], status;
+	pid_t child;
+
+	if ((sent = calloc(b->fanin_n, sizeof(*sent))) == NULL ||
+	    (acked = calloc(b->fanin_n, sizeof(*acked))) == NULL)
+		err(EX_OSERR, "calloc");
+	sync();
+	recv_start(b, &r, "fan1k", b->fanin_n, FANIN_RECV_TIMEOUT);
+	memset(&cf, 0, sizeof(cf));
+	cf.b = b;
+	cf.stream = b->stream;
+	cf.fingerprint = b->fingerprint;
+	cf.port = r.port;
+	cf.n = b->fanin_n;
+	cf.rate = b->fanin_rate;
+	cf.tick_ms = FANIN_TICK_MS;
+	cf.max_handshakes = FANIN_HS;
+	cf.warmup = FANIN_WARMUP;
+	cf.window = b->secs;
+	cf.drain = FANIN_DRAIN;
+	cf.recv_pid = r.pid;
+
+	if (pipe2(pfd, O_CLOEXEC) == -1)
+		err(EX_OSERR, "pipe");
+	if ((child = fork()) == -1)
+		err(EX_OSERR, "fork");
+	if (child == 0) {
+		/* The load tool: its memory goes away with it. */
+		close(pfd[0]);
+		senders_run(&cf, &res, sent, acked);
+		if (write(pfd[1], &res, sizeof(res)) != (ssize_t)sizeof(res) ||
+		    write(pfd[1], sent, b->fanin_n * sizeof(*sent)) !=
+		    (ssize_t)(b->fanin_n * sizeof(*sent)) ||
+		    write(pfd[1], acked, b->fanin_n * sizeof(*acked)) !=
+		    (ssize_t)(b->fanin_n * sizeof(*acked)))
+			_exit(1);
+		_exit(0);
+	}
+	track_pid(child);
+	close(pfd[1]);
+	read_full(pfd[0], &res, sizeof(res), child);
+	read_full(pfd[0], sent, b->fanin_n * sizeof(*sent), child);
+	read_full(pfd[0], acked, b->fanin_n * sizeof(*acked), child);
+	close(pfd[0]);
+	if (stop_proc(child, 0, 30, &status) == -1 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0)
+		errx(EX_SOFTWARE, "fan-in: the load tool failed (status 0x%x)",
+		    status);
+	if (!proc_alive(r.pid)) {
+		show_errlog(r.log);
+		errx(EX_SOFTWARE, "fan-in: auditdistd died with %u senders",
+		    b->fanin_n);
+	}
+
+	/* What every host acknowledged is its trail, byte for byte. */
+	for (i = 0; i < b->fanin_n; i++) {
+		if (sent[i] == 0)
+			continue;
+		snprintf(host, sizeof(host), "fan%u", i + 1);
+		recv_host_dir(&r, host, hostdir, sizeof(hostdir));
+		if (acked[i] == sent[i])
+			trail_verify(b, hostdir, sent[i]);
+		else {
+			notdrained++;
+			if (trail_bytes(hostdir) < acked[i])
+				errx(EX_SOFTWARE, "fan-in: %s holds %" PRIu64
+				    " bytes, %" PRIu64 " were acknowledged",
+				    hostdir, trail_bytes(hostdir), acked[i]);
+		}
+	}
+	recv_stop(&r, NULL);
+	rm_path(r.dir);
+
+	fprintf(stderr, "fan-in run %u/%u: %u of %u senders through the "
+	    "handshake in %.1f s (slowest %.2f s), %u failed%s%s; window "
+	    "%.1f s: sent %" PRIu64 " records (%" PRIu64 " bytes), acked %"
+	    PRIu64 " records (%" PRIu64 " bytes), %" PRIu64 " sends put off; "
+	    "receiver CPU %.2f s over %u processes, Pss %ld KiB, Rss sum %ld "
+	    "KiB; load tool CPU %.2f s; all acked %.0f ms after sending "
+	    "stopped; ack latency p50 %.1f p99 %.1f max %.1f ms\n",
+	    run + 1, b->e2e_runs, res.connected, b->fanin_n, res.hs_s,
+	    res.hs_max_s, res.failed, res.first_error[0] ? ": first: " : "",
+	    res.first_error, res.window_s, res.win_sent_recs,
+	    res.win_sent_bytes, res.win_acked_recs, res.win_acked_bytes,
+	    res.stalls, res.recv_cpu_s, res.recv_procs, res.recv_pss_kib,
+	    res.recv_rss_kib, res.self_cpu_s, res.drain_s * 1e3, res.lat_p50,
+	    res.lat_p99, res.lat_max);
+	if (notdrained > 0)
+		warnx("fan-in run %u: %u senders still had bytes "
+		    "unacknowledged %.0f s after sending stopped", run + 1,
+		    notdrained, FANIN_DRAIN);
+
+	fr->connected = (double)(res.connected - res.lost_shipping);
+	fr->recv_cpu_pct = res.recv_cpu_s / res.window_s * 100;
+	fr->pss_mib = res.recv_pss_kib > 0 ?
+	    (double)res.recv_pss_kib / 1024 : NAN;
+	fr->rss_mib = res.recv_rss_kib > 0 ?
+	    (double)res.recv_rss_kib / 1024 : NAN;
+	fr->procs = res.recv_procs;
+	fr->sent_rps = (double)res.win_sent_recs / res.window_s;
+	fr->acked_rps = (double)res.win_acked_recs / res.window_s;
+	fr->sent_mbs = (double)res.win_sent_bytes / 1e6 / res.window_s;
+	fr->acked_mbs = (double)res.win_acked_bytes / 1e6 / res.window_s;
+	fr->drain_ms = res.drain_s * 1e3;
+	fr->lat_p50 = res.lat_p50;
+	fr->lat_p99 = res.lat_p99;
+	fr->self_cpu_pct = res.self_cpu_s / res.window_s * 100;
+	fr->hs_s = res.hs_s;
+	free(sent);
+	free(acked);
+}
+
+#define FR_MED(field) ({						\
+	double v_[b->e2e_runs];						\
+	for (i = 0; i < b->e2e_runs; i++)				\
+		v_[i] = fr[i].field;					\
+	median(v_, b->e2e_runs);					\
+})
+
+void
+group_fanin(struct bench *b, struct table *t)
+{
+	struct fanrun fr[b->e2e_runs];
+	char fig[128], tgt[64];
+	double minconn = INFINITY;
+	unsigned i;
+
+	tls_setup(b);
+	for (i = 0; i < b->e2e_runs; i++) {
+		fanin_run(b, i, &fr[i]);
+		if (fr[i].connected < minconn)
+			minconn = fr[i].connected;
+	}
+	if (minconn < b->fanin_n)
+		bench_incomplete = 1;
+
+	snprintf(fig, sizeof(fig), "fan-in senders shipping at once");
+	snprintf(tgt, sizeof(tgt), ">= %u", b->fanin_n);
+	row_add(t, &(struct row){ .figure = fig, .ours = minconn,
+	    .base = NAN, .prec = 0, .no_ratio = 1, .kind = TGT_OURS_MIN,
+	    .target = b->fanin_n, .target_text = tgt });
+	row_add(t, &(struct row){ .figure = "fan-in records/s durable and "
+	    "acked", .ours = FR_MED(acked_rps), .base = FR_MED(sent_rps),
+	    .base_name = "sent", .prec = 0, .kind = TGT_RATIO_MIN,
+	    .target = 0.99, .target_text = ">= 0.99x sent" });
+	row_add(t, &(struct row){ .figure = "  fan-in MB/s durable and acked",
+	    .ours = FR_MED(acked_mbs), .base = FR_MED(sent_mbs),
+	    .base_name = "sent", .prec = 2 });
+	row_add(t, &(struct row){ .figure = "  all acked after sending "
+	    "stopped (ms)", .ours = FR_MED(drain_ms), .base = NAN, .prec = 0,
+	    .no_ratio = 1 });
+	row_add(t, &(struct row){ .figure = "  fan-in ack latency p50 (ms)",
+	    .ours = FR_MED(lat_p50), .base = NAN, .prec = 1, .no_ratio = 1 });
+	row_add(t, &(struct row){ .figure = "  fan-in ack latency p99 (ms)",
+	    .ours = FR_MED(lat_p99), .base = NAN, .prec = 1, .no_ratio = 1 });
+	snprintf(fig, sizeof(fig), "receiver CPU, %u senders (%% of one core)",
+	    b->fanin_n);
+	row_add(t, &(struct row){ .figure = fig, .ours = FR_MED(recv_cpu_pct),
+	    .base = NAN, .prec = 1, .no_ratio = 1, .kind = TGT_OURS_BELOW,
+	    .target = 100, .target_text = "< 100% (1 core)" });
+	snprintf(fig, sizeof(fig), "receiver memory, %u senders (Pss, MiB)",
+	    b->fanin_n);
+	row_add(t, &(struct row){ .figure = fig, .ours = FR_MED(pss_mib),
+	    .base = NAN, .prec = 1, .no_ratio = 1, .kind = TGT_OURS_BELOW,
+	    .target = 256, .target_text = "< 256 MiB" });
+	row_add(t, &(struct row){ .figure = "  receiver RSS summed over its "
+	    "processes (MiB)", .ours = FR_MED(rss_mib), .base = NAN,
+	    .prec = 1, .no_ratio = 1 });
+	row_add(t, &(struct row){ .figure = "  receiver processes",
+	    .ours = FR_MED(procs), .base = NAN, .prec = 0, .no_ratio = 1 });
+	row_add(t, &(struct row){ .figure = "  load tool CPU (% of one core)",
+	    .ours = FR_MED(self_cpu_pct), .base = NAN, .prec = 1,
+	    .no_ratio = 1 });
+	snprintf(fig, sizeof(fig), "  handshakes of %u senders (s)",
+	    b->fanin_n);
+	row_add(t, &(struct row){ .figure = fig, .ours = FR_MED(hs_s),
+	    .base = NAN, .prec = 2, .no_ratio = 1 });
+	note_add(t, "fan-in: %u senders (hosts fan1..fan%u, each its own "
+	    "password) in one process (bench/senders.c: one epoll loop, "
+	    "non-blocking TLS, %u handshakes at a time), %u records/s each "
+	    "(%u in all; the stream's records, one DATA frame per sender "
+	    "every %u ms, the senders' ticks spread evenly, at most 4 MiB "
+	    "unacknowledged each) into one auditdistd on 127.0.0.1; "
+	    "measured over %u s after %.0f s of shipping; receiver CPU = "
+	    "utime+stime+cutime+cstime summed over its process and every "
+	    "descendant (/proc/PID/stat; %s), over the window; memory = Pss "
+	    "(and Rss) of /proc/PID/smaps_rollup summed over the same "
+	    "processes, largest of 3 samples; sent = records handed to TLS "
+	    "in the window, acked = records the receiver acknowledged "
+	    "(after fdatasync) in the window; latency from a frame's send "
+	    "to the ACK covering it; every trail checked against what its "
+	    "sender sent; median of %u runs",
+	    b->fanin_n, b->fanin_n, FANIN_HS, b->fanin_rate,
+	    b->fanin_n * b->fanin_rate, FANIN_TICK_MS, b->secs, FANIN_WARMUP,
+	    proctree_children_files() ? "descendants from /proc/PID/task/*/children" :
+	    "descendants from the parent field of every /proc/PID/stat, the "
+	    "kernel has no /proc/PID/task/*/children", b->e2e_runs);
 }

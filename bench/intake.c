@@ -34,6 +34,7 @@ enum feed { FEED_FILE, FEED_SOCKET };
 struct result {
 	double		 drained;	/* s until all input was read; NAN: unknown */
 	double		 exited;	/* s until the program was reaped */
+	double		 cpu;		/* s of CPU, user + system, all threads */
 	long		 maxrss_kib;
 };
 
@@ -206,6 +207,8 @@ run_one(const struct bench *b, int ours, enum feed feed, struct result *res)
 	close(pfd.fd);
 	reap_checked(pid, what, &ru, b->errlog);
 	res->maxrss_kib = ru.ru_maxrss;
+	res->cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+	    ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
 	if (feeder != -1 && !feeder_done)
 		reap_checked(feeder, "feeder", NULL, NULL);
 	else if (feeder != -1 && (!WIFEXITED(feeder_status) ||
@@ -253,8 +256,8 @@ group_intake(struct bench *b, struct table *t)
 		{ FEED_SOCKET, "socketpair" },
 	};
 	size_t nf = sizeof(feeds) / sizeof(feeds[0]), f;
-	double ex[2][b->runs], dr[2][b->runs], tl[2][b->runs];
-	double tex[2], tdr[2], ttl[2], mib;
+	double ex[2][b->runs], dr[2][b->runs], tl[2][b->runs], cpu[2][b->runs];
+	double tex[2], tdr[2], ttl[2], tcpu[2], mib;
 	long rss[2] = { 0, 0 };
 	struct result res;
 	unsigned i, j;
@@ -271,13 +274,15 @@ group_intake(struct bench *b, struct table *t)
 				ex[ours][i] = res.exited;
 				dr[ours][i] = res.drained;
 				tl[ours][i] = res.exited - res.drained;
+				cpu[ours][i] = res.cpu;
 				if (res.maxrss_kib > rss[ours])
 					rss[ours] = res.maxrss_kib;
 				fprintf(stderr, "intake %-11s run %u/%u %-11s "
 				    "exit %7.3f s  drained %7.3f s  "
-				    "rss %5.2f MiB\n", feeds[f].name, i + 1,
-				    b->runs, ours ? "audisp-dist" : "cat",
-				    res.exited, res.drained,
+				    "cpu %7.3f s  rss %5.2f MiB\n",
+				    feeds[f].name, i + 1, b->runs,
+				    ours ? "audisp-dist" : "cat", res.exited,
+				    res.drained, res.cpu,
 				    (double)res.maxrss_kib / 1024);
 			}
 		}
@@ -285,6 +290,7 @@ group_intake(struct bench *b, struct table *t)
 			tex[ours] = median(ex[ours], b->runs);
 			tdr[ours] = median(dr[ours], b->runs);
 			ttl[ours] = median(tl[ours], b->runs);
+			tcpu[ours] = median(cpu[ours], b->runs);
 		}
 		mib = (double)b->stream_bytes / 1e6;
 
@@ -308,6 +314,13 @@ group_intake(struct bench *b, struct table *t)
 		row_add(t, &(struct row){ .figure = "  exit after EOF (ms)",
 		    .ours = ttl[1] * 1e3, .base = ttl[0] * 1e3,
 		    .base_name = "cat", .prec = 1, .no_ratio = 1 });
+		/*
+		 * What the copy costs, whoever else runs on the machine: a
+		 * shared machine's load moves elapsed times much more.
+		 */
+		row_add(t, &(struct row){ .figure = "  MB per CPU second",
+		    .ours = mib / tcpu[1], .base = mib / tcpu[0],
+		    .base_name = "cat", .prec = 1 });
 	}
 	row_add(t, &(struct row){ .figure = "plugin peak RSS (MiB)",
 	    .ours = (double)rss[1] / 1024, .base = (double)rss[0] / 1024,

@@ -42,23 +42,44 @@ static const struct group groups[] = {
 	{ "intake", G_INTAKE, group_intake },
 	{ "e2e", G_E2E, group_e2e },
 	{ "latency", G_LATENCY, group_latency },
+	{ "fanin", G_FANIN, group_fanin },
+	{ "impact", G_IMPACT, group_impact },
+	{ "wan", G_WAN, group_wan },
 	/* Last: it reports the peaks the shipping groups saw. */
 	{ "memory", G_MEMORY, group_memory },
 };
+
+#define MAX_CLEANUPS	8
 
 volatile sig_atomic_t interrupted;
 int bench_incomplete;
 static pid_t owner_pid;
 static char *cleanup_dir;
 static int keep_tmp;
+static void (*cleanups[MAX_CLEANUPS])(void);
+static size_t ncleanups;
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: bench [-k] [-a records] [-c senders] "
-	    "[-d dir] [-e MiB] [-g groups]\n"
-	    "\t[-i sample] [-l seconds] [-n runs] [-r runs] [-s MiB]\n");
+	fprintf(stderr, "usage: bench [-kw] [-A records] [-a records] "
+	    "[-c senders] [-d dir] [-e MiB]\n"
+	    "\t[-f senders] [-g groups] [-i sample] [-l seconds] [-n runs] "
+	    "[-p rate]\n\t[-r runs] [-s MiB] [-t seconds]\n");
 	exit(EX_USAGE);
+}
+
+/*
+ * A group that changes state outside the bench's directory (the kernel's
+ * audit rules and settings) registers how to put it back, for an abort;
+ * these run after every tracked process has been killed, last first.
+ */
+void
+cleanup_add(void (*fn)(void))
+{
+	if (ncleanups == MAX_CLEANUPS)
+		errx(EX_SOFTWARE, "too many cleanups; raise MAX_CLEANUPS");
+	cleanups[ncleanups++] = fn;
 }
 
 static void
@@ -68,6 +89,8 @@ cleanup(void)
 	if (getpid() != owner_pid)
 		return;
 	kill_tracked();
+	while (ncleanups > 0)
+		cleanups[--ncleanups]();
 	if (cleanup_dir == NULL)
 		return;
 	if (keep_tmp)
@@ -165,6 +188,7 @@ print_machine(const struct bench *b)
 {
 	char line[512], cpu[256] = "unknown CPU", fs[64], *p;
 	struct utsname u;
+	long memkib = -1;
 	FILE *f;
 
 	if ((f = fopen("/proc/cpuinfo", "re")) != NULL) {
@@ -180,16 +204,23 @@ print_machine(const struct bench *b)
 		}
 		fclose(f);
 	}
+	if ((f = fopen("/proc/meminfo", "re")) != NULL) {
+		while (fgets(line, sizeof(line), f) != NULL)
+			if (sscanf(line, "MemTotal: %ld kB", &memkib) == 1)
+				break;
+		fclose(f);
+	}
 	if (uname(&u) == -1)
 		err(EX_OSERR, "uname");
 	fs_type(b->tmpdir, fs, sizeof(fs));
-	printf("machine: %s, %ld cores, %s %s %s, bench dir %s on %s\n", cpu,
-	    sysconf(_SC_NPROCESSORS_ONLN), u.sysname, u.release, u.machine,
+	printf("machine: %s, %ld cores, %.1f GiB RAM, %s %s %s, bench dir %s "
+	    "on %s\n", cpu, sysconf(_SC_NPROCESSORS_ONLN),
+	    (double)memkib / (1024 * 1024), u.sysname, u.release, u.machine,
 	    b->tmpdir, fs);
 	printf("stream: %" PRIu64 " bytes, %" PRIu64 " records (%s: %" PRIu64
 	    " records, %" PRIu64 " passes, serials renumbered); intake: median "
-	    "of %u runs each; end to end: median of %u runs each; MB = 10^6 "
-	    "bytes; input read from the page cache\n\n",
+	    "of %u runs each; every other figure: median of %u runs; MB = "
+	    "10^6 bytes; input read from the page cache\n\n",
 	    b->stream_bytes, b->stream_records, b->sample, b->sample_records,
 	    b->repeats, b->runs, b->e2e_runs);
 }
@@ -257,6 +288,10 @@ print_table(const struct table *t)
 			verdict = !isfinite(r->ours) ? "?" :
 			    r->ours < r->target ? "yes" : "NO";
 			break;
+		case TGT_OURS_MIN:
+			verdict = !isfinite(r->ours) ? "?" :
+			    r->ours >= r->target ? "yes" : "NO";
+			break;
 		default:
 			verdict = "-";
 			break;
@@ -302,7 +337,7 @@ parse_groups(const char *arg)
 				break;
 		if (g == sizeof(groups) / sizeof(groups[0]))
 			errx(EX_USAGE, "-g: no group %s (intake, e2e, latency, "
-			    "memory)", tok);
+			    "fanin, impact, wan, memory)", tok);
 		mask |= groups[g].bit;
 	}
 	free(copy);
@@ -332,6 +367,7 @@ main(int argc, char *argv[])
 	char prog[PATH_MAX], dir[PATH_MAX], tmpl[PATH_MAX];
 	const char *dirarg = DEFAULT_DIR;
 	uint64_t need;
+	unsigned wan_flag = 0;
 	size_t g;
 	int ch;
 
@@ -341,14 +377,23 @@ main(int argc, char *argv[])
 	b.e2e_runs = DEFAULT_E2E_RUNS;
 	b.lat_secs = DEFAULT_LAT_SEC;
 	b.fanin = DEFAULT_FANIN;
-	b.groups = G_INTAKE | G_E2E | G_LATENCY | G_MEMORY;
+	b.fanin_n = DEFAULT_FANIN_N;
+	b.fanin_rate = DEFAULT_FANIN_RATE;
+	b.secs = DEFAULT_SECS;
+	b.wan_ar_records = DEFAULT_WAN_AR;
+	b.groups = G_INTAKE | G_E2E | G_LATENCY | G_FANIN | G_IMPACT |
+	    G_MEMORY;
 	b.size = (uint64_t)DEFAULT_MIB << 20;
 	b.e2e_size = (uint64_t)DEFAULT_E2E_MIB << 20;
 	b.ar_records = DEFAULT_AR_RECS;
 	b.bindir = getenv("B") != NULL ? getenv("B") : "build";
 
-	while ((ch = getopt(argc, argv, "a:c:d:e:g:hi:kl:n:r:s:")) != -1) {
+	while ((ch = getopt(argc, argv, "A:a:c:d:e:f:g:hi:kl:n:p:r:s:t:w")) !=
+	    -1) {
 		switch (ch) {
+		case 'A':
+			b.wan_ar_records = number(ch, optarg, 100000000UL);
+			break;
 		case 'a':
 			b.ar_records = number(ch, optarg, 100000000UL);
 			break;
@@ -361,6 +406,9 @@ main(int argc, char *argv[])
 		case 'e':
 			b.e2e_size = (uint64_t)number(ch, optarg, 1UL << 20)
 			    << 20;
+			break;
+		case 'f':
+			b.fanin_n = (unsigned)number(ch, optarg, 10000);
 			break;
 		case 'g':
 			b.groups = parse_groups(optarg);
@@ -377,11 +425,20 @@ main(int argc, char *argv[])
 		case 'n':
 			b.runs = (unsigned)number(ch, optarg, 1000);
 			break;
+		case 'p':
+			b.fanin_rate = (unsigned)number(ch, optarg, 100000);
+			break;
 		case 'r':
 			b.e2e_runs = (unsigned)number(ch, optarg, 1000);
 			break;
 		case 's':
 			b.size = (uint64_t)number(ch, optarg, 1UL << 20) << 20;
+			break;
+		case 't':
+			b.secs = (unsigned)number(ch, optarg, 600);
+			break;
+		case 'w':
+			wan_flag = G_WAN;
 			break;
 		default:
 			usage();
@@ -389,6 +446,7 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
+	b.groups |= wan_flag;
 
 	snprintf(prog, sizeof(prog), "%s/audisp-dist", b.bindir);
 	if (access(prog, X_OK) == -1)
@@ -433,8 +491,13 @@ main(int argc, char *argv[])
 	if ((b.tmpdir = mkdtemp(tmpl)) == NULL)
 		err(EX_CANTCREAT, "mkdtemp %s", tmpl);
 	cleanup_dir = b.tmpdir;
-	/* The forwarder drops to an unprivileged user: let it through. */
-	if (chmod(b.tmpdir, 0711) == -1)
+	/*
+	 * The forwarder and the receiver drop to an unprivileged user and
+	 * open the directories below this one (the receiver opens each
+	 * directory of its path, which needs read permission).  Every file
+	 * in it is 0600.
+	 */
+	if (chmod(b.tmpdir, 0755) == -1)
 		err(EX_CANTCREAT, "chmod %s", b.tmpdir);
 	snprintf(b.stream, sizeof(b.stream), "%s/stream.log", b.tmpdir);
 	snprintf(b.conf, sizeof(b.conf), "%s/audisp-dist.conf", b.tmpdir);

@@ -30,6 +30,8 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "auth.h"
 #include "bench.h"
 #include "tlsio.h"
@@ -96,19 +98,75 @@ tls_setup(struct bench *b)
 }
 
 /*
+ * The password of host fanI: 48 hex digits derived from the bench's
+ * random password, so that every host has its own.
+ */
+void
+host_password(const struct bench *b, unsigned i, char out[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	char in[sizeof(b->password) + 16];
+	unsigned mdlen, k;
+	int n;
+
+	n = snprintf(in, sizeof(in), "%s:%u", b->password, i);
+	if (EVP_Digest(in, (size_t)n, md, &mdlen, EVP_sha256(), NULL) != 1)
+		errx(EX_SOFTWARE, "SHA-256 failed");
+	for (k = 0; k < 24; k++)
+		snprintf(out + 2 * k, 3, "%02x", md[k]);
+}
+
+/* The receiver's config for recv_start. */
+static void
+recv_conf(const struct bench *b, const struct recv *r, unsigned nhosts,
+    unsigned timeout, int with_user)
+{
+	char pw[65], *text = NULL;
+	size_t len = 0;
+	unsigned i;
+	FILE *m;
+
+	if ((m = open_memstream(&text, &len)) == NULL)
+		err(EX_OSERR, "open_memstream");
+	fprintf(m, "pidfile none\ntimeout %u\nreceiver {\n"
+	    "\tlisten \"tls://127.0.0.1:%d\"\n\tdirectory \"%s\"\n"
+	    "\tcertfile \"%s\"\n\tkeyfile \"%s\"\n", timeout, r->port, r->dir,
+	    b->cert, b->key);
+	if (with_user)
+		fprintf(m, "\tuser \"%s\"\n", b->fwd_user);
+	for (i = 1; i <= nhosts; i++) {
+		if (nhosts == 1) {
+			fprintf(m, "\thost %s {\n", SENDER_HOST);
+			snprintf(pw, sizeof(pw), "%s", b->password);
+		} else {
+			fprintf(m, "\thost fan%u {\n", i);
+			host_password(b, i, pw);
+		}
+		fprintf(m, "\t\tremote \"tls://127.0.0.1\"\n"
+		    "\t\tpassword \"%s\"\n\t}\n", pw);
+	}
+	fprintf(m, "}\n");
+	if (fclose(m) == EOF)
+		err(EX_OSERR, "open_memstream");
+	if (write_file(r->conf, 0600, "%s", text) == -1)
+		err(EX_CANTCREAT, "%s", r->conf);
+	free(text);
+}
+
+/*
  * Start auditdistd on a free port of 127.0.0.1 with a new trail directory
- * and nhosts host blocks: "bench" when there is one, else fan1, fan2...
+ * and nhosts host blocks: "bench" when there is one, else fan1, fan2...,
+ * each with its own password (host_password).
  */
 void
 recv_start(struct bench *b, struct recv *r, const char *tag, unsigned nhosts,
     unsigned timeout)
 {
-	char prog[PATH_MAX], *text = NULL;
+	char prog[PATH_MAX];
 	const char *argv[4];
 	double deadline;
-	size_t len = 0;
-	unsigned i;
-	FILE *m;
+	pid_t pid;
+	int status;
 
 	tls_setup(b);
 	memset(r, 0, sizeof(*r));
@@ -121,26 +179,25 @@ recv_start(struct bench *b, struct recv *r, const char *tag, unsigned nhosts,
 		err(EX_CANTCREAT, "%s", r->dir);
 	r->port = free_port();
 
-	if ((m = open_memstream(&text, &len)) == NULL)
-		err(EX_OSERR, "open_memstream");
-	fprintf(m, "pidfile none\ntimeout %u\nreceiver {\n"
-	    "\tlisten \"tls://127.0.0.1:%d\"\n\tdirectory \"%s\"\n"
-	    "\tcertfile \"%s\"\n\tkeyfile \"%s\"\n", timeout, r->port, r->dir,
-	    b->cert, b->key);
-	for (i = 1; i <= nhosts; i++) {
-		if (nhosts == 1)
-			fprintf(m, "\thost %s {\n", SENDER_HOST);
-		else
-			fprintf(m, "\thost fan%u {\n", i);
-		fprintf(m, "\t\tremote \"tls://127.0.0.1\"\n"
-		    "\t\tpassword \"%s\"\n\t}\n", b->password);
+	recv_conf(b, r, nhosts, timeout, b->recv_user != RECV_USER_NO);
+	snprintf(prog, sizeof(prog), "%s/auditdistd", b->bindir);
+	if (b->recv_user == RECV_USER_UNKNOWN) {
+		/*
+		 * A receiver that drops privileges takes "user" in its
+		 * block (the user the forwarder runs as); one that does
+		 * not refuses the keyword.
+		 */
+		argv[0] = prog;
+		argv[1] = "-n";
+		argv[2] = r->conf;
+		argv[3] = NULL;
+		pid = spawn(argv, -1, NULL, r->log);
+		b->recv_user = stop_proc(pid, 0, 20, &status) == 0 &&
+		    WIFEXITED(status) && WEXITSTATUS(status) == 0 ?
+		    RECV_USER_YES : RECV_USER_NO;
+		if (b->recv_user == RECV_USER_NO)
+			recv_conf(b, r, nhosts, timeout, 0);
 	}
-	fprintf(m, "}\n");
-	if (fclose(m) == EOF)
-		err(EX_OSERR, "open_memstream");
-	if (write_file(r->conf, 0600, "%s", text) == -1)
-		err(EX_CANTCREAT, "%s", r->conf);
-	free(text);
 
 	snprintf(prog, sizeof(prog), "%s/auditdistd", b->bindir);
 	argv[0] = prog;
@@ -159,14 +216,17 @@ recv_start(struct bench *b, struct recv *r, const char *tag, unsigned nhosts,
 	}
 }
 
-/* SIGTERM and reap the receiver; its peak RSS (KiB) in *hwm. */
+/*
+ * SIGTERM and reap the receiver; in *hwm its peak RSS (KiB), summed over
+ * its processes when it has several.
+ */
 void
 recv_stop(struct recv *r, long *hwm)
 {
 	int status;
 
 	if (hwm != NULL)
-		*hwm = proc_kib(r->pid, "VmHWM");
+		*hwm = proctree_status_sum(r->pid, "VmHWM");
 	if (stop_proc(r->pid, SIGTERM, STOP_TIMEOUT, &status) == -1) {
 		show_errlog(r->log);
 		errx(EX_SOFTWARE, "auditdistd did not exit within %.0f s of "
@@ -316,16 +376,16 @@ sender_fail(struct sender *s, const struct recv *r, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Does the last line of the status file say the receiver is connected? */
-static int
-status_connected(const struct sender *s)
+/* Does the last line of the spool's status file hold the word? */
+int
+spool_status_has(const char *spool, const char *word)
 {
 	char path[PATH_MAX + 16], buf[4096], *last;
 	ssize_t n;
 	off_t size;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/status", s->spool);
+	snprintf(path, sizeof(path), "%s/status", spool);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return 0;
 	size = lseek(fd, 0, SEEK_END);
@@ -339,7 +399,13 @@ status_connected(const struct sender *s)
 	if (n > 0 && buf[n - 1] == '\n')
 		buf[--n] = '\0';
 	last = strrchr(buf, '\n');
-	return strstr(last != NULL ? last : buf, "=connected") != NULL;
+	return strstr(last != NULL ? last : buf, word) != NULL;
+}
+
+static int
+status_connected(const struct sender *s)
+{
+	return spool_status_has(s->spool, "=connected");
 }
 
 /* Until the forwarder is connected and authenticated. */

@@ -1,0 +1,737 @@
+/*
+ * senders: many auditdist senders in one process, the load of the fan-in
+ * group.  One epoll loop drives every connection through non-blocking
+ * TLS (common/tlsio.h) and the handshake of docs/protocol.md, each sender
+ * as its own configured host with its own password, and then ships at a
+ * steady rate: every tick a sender sends, in one DATA frame, the records
+ * that fell due since its last one; the ticks of the senders are spread
+ * evenly over the period, as independent hosts would be.
+ *
+ * Each sender ships the start of the bench stream as segment 1 of a new
+ * series, so that its trail can be checked against the stream afterwards.
+ * Handshakes are staggered (a bounded number in progress at once), the
+ * shipping starts when every sender is through, and the measured window
+ * begins after a warm-up.  Over the window the loop samples the receiver's
+ * whole process tree (proctree.c) and its own CPU time.
+ */
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "bench.h"
+#include "tlsio.h"
+#include "wire.h"
+
+#define RBUF		(WIRE_HDR_LEN + WIRE_MAX_REASON + 64)	/* ERROR fits */
+#define WINDOW		(4 * 1024 * 1024)	/* unacked bytes, as the forwarder */
+#define OUT_MAX		(256 * 1024)	/* queued and not written: stalled */
+#define RING		128		/* frames in flight, for latency */
+#define HS_TIMEOUT	30.0		/* s for one handshake */
+#define MAX_EV		256
+
+enum sstate { S_IDLE, S_CONNECTING, S_TLS, S_CHALLENGE, S_WELCOME, S_SHIP,
+    S_CLOSED, S_FAILED };
+
+struct inflight {
+	uint64_t	 end;		/* stream offset after the frame */
+	double		 t;		/* when it was queued */
+};
+
+struct sconn {
+	int		 fd;
+	struct tlsio	*t;
+	enum sstate	 st;
+	unsigned	 idx;		/* host fanIDX */
+	char		 host[16];
+	char		 password[65];
+	uint8_t		 id[WIRE_ID_LEN];
+	uint8_t		 nonce_s[WIRE_NONCE_LEN], nonce_r[WIRE_NONCE_LEN];
+	uint8_t		 ekm[TLSIO_EKM_LEN];
+	uint8_t		 rbuf[RBUF];
+	size_t		 rlen;
+	struct wbuf	 out;
+	uint32_t	 events;	/* registered with epoll */
+	int		 wants_out;	/* TLS waits for writability */
+	double		 hs_start;
+	double		 start, next_at;	/* its schedule */
+	uint64_t	 off, recs;	/* queued so far */
+	uint64_t	 acked, acked_recs;
+	struct inflight	 ring[RING];
+	unsigned	 rhead, rn;
+};
+
+struct loop {
+	const struct senders_conf *cf;
+	struct senders_result *res;
+	SSL_CTX		*ctx;
+	int		 epfd;
+	struct sconn	*c;
+	const char	*stream;	/* mapped */
+	uint64_t	 stream_len;
+	unsigned	 next_connect, hs_inflight, nready, nfailed;
+	int		 sending, in_window;
+	double		 t_ws, t_we;
+	double		*lat;
+	size_t		 nlat, latcap;
+};
+
+static void
+sc_fail(struct loop *l, struct sconn *c, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+sc_fail(struct loop *l, struct sconn *c, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (l->res->first_error[0] == '\0')
+		snprintf(l->res->first_error, sizeof(l->res->first_error),
+		    "%s (%s, %.1f s into the run)", msg, c->host,
+		    now() - l->res->t0);
+	if (c->st < S_SHIP && c->st != S_IDLE)
+		l->hs_inflight--;
+	if (c->st == S_SHIP)
+		l->res->lost_shipping++;
+	if (c->t != NULL)
+		tlsio_free(c->t);
+	c->t = NULL;
+	if (c->fd != -1) {
+		epoll_ctl(l->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+		close(c->fd);
+	}
+	c->fd = -1;
+	c->st = S_FAILED;
+	l->nfailed++;
+}
+
+static void
+sc_interest(struct loop *l, struct sconn *c)
+{
+	struct epoll_event ev;
+	uint32_t want;
+
+	if (c->fd == -1)
+		return;
+	want = c->st == S_CONNECTING ? EPOLLOUT : EPOLLIN;
+	if (c->wants_out)
+		want |= EPOLLOUT;
+	if (want == c->events)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = want;
+	ev.data.ptr = c;
+	if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, c->fd, &ev) == -1)
+		err(EX_OSERR, "epoll_ctl");
+	c->events = want;
+}
+
+static void
+sc_connect(struct loop *l, struct sconn *c)
+{
+	struct sockaddr_in sin;
+	struct epoll_event ev;
+	int one = 1;
+
+	c->hs_start = now();
+	l->hs_inflight++;
+	c->st = S_CONNECTING;
+	if ((c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1) {
+		sc_fail(l, c, "socket: %s", strerror(errno));
+		return;
+	}
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((uint16_t)l->cf->port);
+	if (connect(c->fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 &&
+	    errno != EINPROGRESS) {
+		sc_fail(l, c, "connect: %s", strerror(errno));
+		return;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.events = c->events = EPOLLOUT;
+	ev.data.ptr = c;
+	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, c->fd, &ev) == -1)
+		err(EX_OSERR, "epoll_ctl");
+}
+
+/* Write what is queued; 0, or -1 when the connection failed. */
+static int
+sc_flush(struct loop *l, struct sconn *c)
+{
+	ssize_t n;
+
+	c->wants_out = 0;
+	while (wbuf_pending(&c->out) > 0) {
+		n = tlsio_write(c->t, c->out.buf + c->out.off,
+		    wbuf_pending(&c->out));
+		if (n == TLSIO_WANT_WRITE) {
+			c->wants_out = 1;
+			break;
+		}
+		if (n == TLSIO_WANT_READ)
+			break;		/* EPOLLIN is always wanted */
+		if (n <= 0) {
+			sc_fail(l, c, "TLS write: %s", tlsio_error(c->t));
+			return -1;
+		}
+		c->out.off += (size_t)n;
+	}
+	if (c->out.off == c->out.len)
+		c->out.off = c->out.len = 0;
+	else if (c->out.off > OUT_MAX)
+		wbuf_compact(&c->out);
+	return 0;
+}
+
+static uint64_t
+count_lines(const char *p, uint64_t len)
+{
+	const char *end = p + len, *nl;
+	uint64_t n = 0;
+
+	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		n++;
+		p = nl + 1;
+	}
+	return n;
+}
+
+static void
+lat_add(struct loop *l, double ms)
+{
+	if (l->nlat == l->latcap) {
+		l->latcap = l->latcap ? l->latcap * 2 : 65536;
+		if ((l->lat = reallocarray(l->lat, l->latcap,
+		    sizeof(*l->lat))) == NULL)
+			err(EX_OSERR, "malloc");
+	}
+	l->lat[l->nlat++] = ms;
+}
+
+/* One frame from the receiver; -1 when the connection failed. */
+static int
+sc_frame(struct loop *l, struct sconn *c, uint8_t type, const uint8_t *p,
+    uint32_t len)
+{
+	uint8_t proof[WIRE_MAC_LEN];
+	struct msg_challenge ch;
+	struct msg_welcome wl;
+	struct msg_error me;
+	struct msg_pos a;
+	uint64_t token;
+	double t;
+
+	if (type == MSG_ERROR) {
+		if (wire_dec_error(p, len, &me) == -1) {
+			me.code = 0;
+			strcpy(me.reason, "(malformed)");
+		}
+		sc_fail(l, c, "receiver sent ERROR %u %s", me.code, me.reason);
+		return -1;
+	}
+	if (type == MSG_PING && c->st == S_SHIP) {
+		if (wire_dec_token(p, len, &token) == -1 ||
+		    wire_enc_token(&c->out, MSG_PONG, token) == -1) {
+			sc_fail(l, c, "bad PING");
+			return -1;
+		}
+		return 0;
+	}
+	switch (c->st) {
+	case S_CHALLENGE:
+		if (type != MSG_CHALLENGE ||
+		    wire_dec_challenge(p, len, &ch) == -1)
+			break;
+		memcpy(c->nonce_r, ch.nonce, sizeof(c->nonce_r));
+		if (auth_proof(c->password, AUTH_SENDER, c->ekm, c->nonce_s,
+		    c->nonce_r, c->host, proof) == -1 ||
+		    wire_enc_auth(&c->out, proof) == -1)
+			errx(EX_SOFTWARE, "cannot make a proof");
+		c->st = S_WELCOME;
+		return 0;
+	case S_WELCOME:
+		if (type != MSG_WELCOME || wire_dec_welcome(p, len, &wl) == -1)
+			break;
+		if (!wl.has_proof || auth_check(c->password, AUTH_RECEIVER,
+		    c->ekm, c->nonce_s, c->nonce_r, c->host, wl.proof) != 1) {
+			sc_fail(l, c, "the receiver's proof is wrong");
+			return -1;
+		}
+		c->st = S_SHIP;
+		l->hs_inflight--;
+		l->nready++;
+		t = now() - c->hs_start;
+		if (t > l->res->hs_max_s)
+			l->res->hs_max_s = t;
+		return 0;
+	case S_SHIP:
+		if (type != MSG_ACK || wire_dec_pos(p, len, 1, &a) == -1)
+			break;
+		if (a.seq != 1 || a.size < c->acked || a.size > c->off) {
+			sc_fail(l, c, "ACK %" PRIu64 " %" PRIu64 " for "
+			    "segment 1 with %" PRIu64 " sent, %" PRIu64
+			    " acked", a.seq, a.size, c->off, c->acked);
+			return -1;
+		}
+		c->acked_recs += count_lines(l->stream + c->acked,
+		    a.size - c->acked);
+		c->acked = a.size;
+		t = now();
+		while (c->rn > 0 && c->ring[c->rhead].end <= a.size) {
+			if (c->ring[c->rhead].t >= l->t_ws &&
+			    c->ring[c->rhead].t < l->t_we)
+				lat_add(l, (t - c->ring[c->rhead].t) * 1e3);
+			c->rhead = (c->rhead + 1) % RING;
+			c->rn--;
+		}
+		return 0;
+	default:
+		break;
+	}
+	sc_fail(l, c, "unexpected %s (%u)", wire_type_name(type), type);
+	return -1;
+}
+
+/* Read and act on everything readable; -1 when the connection failed. */
+static int
+sc_read(struct loop *l, struct sconn *c)
+{
+	uint32_t len;
+	uint8_t type;
+	ssize_t n;
+	size_t used;
+
+	for (;;) {
+		n = tlsio_read(c->t, c->rbuf + c->rlen, sizeof(c->rbuf) -
+		    c->rlen);
+		if (n == TLSIO_WANT_READ)
+			return 0;
+		if (n == TLSIO_WANT_WRITE) {
+			c->wants_out = 1;
+			return 0;
+		}
+		if (n == 0) {
+			sc_fail(l, c, "the receiver closed the connection");
+			return -1;
+		}
+		if (n < 0) {
+			sc_fail(l, c, "TLS read: %s", tlsio_error(c->t));
+			return -1;
+		}
+		c->rlen += (size_t)n;
+		for (used = 0; c->rlen - used >= WIRE_HDR_LEN; ) {
+			if (wire_parse_header(c->rbuf + used, &type, &len) ==
+			    -1 || len > sizeof(c->rbuf) - WIRE_HDR_LEN) {
+				sc_fail(l, c, "a bad frame header (type %u, "
+				    "length %u)", c->rbuf[used + 4], len);
+				return -1;
+			}
+			if (c->rlen - used < WIRE_HDR_LEN + len)
+				break;
+			if (sc_frame(l, c, type, c->rbuf + used +
+			    WIRE_HDR_LEN, len) == -1)
+				return -1;
+			used += WIRE_HDR_LEN + len;
+		}
+		memmove(c->rbuf, c->rbuf + used, c->rlen - used);
+		c->rlen -= used;
+	}
+}
+
+/* Move a connection on as far as it goes without waiting. */
+static void
+sc_run(struct loop *l, struct sconn *c)
+{
+	char fp[TLSIO_FP_LEN];
+	socklen_t slen = sizeof(int);
+	int r, soerr = 0;
+
+	switch (c->st) {
+	case S_CONNECTING:
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &slen) ==
+		    -1 || soerr != 0) {
+			sc_fail(l, c, "connect: %s", strerror(soerr ? soerr :
+			    errno));
+			return;
+		}
+		if ((c->t = tlsio_new(l->ctx, c->fd, 0, "localhost")) == NULL)
+			errx(EX_SOFTWARE, "tlsio_new failed");
+		c->st = S_TLS;
+		/* FALLTHROUGH */
+	case S_TLS:
+		r = tlsio_handshake(c->t);
+		c->wants_out = r == TLSIO_WANT_WRITE;
+		if (r == TLSIO_WANT_READ || r == TLSIO_WANT_WRITE)
+			break;
+		if (r != 1) {
+			sc_fail(l, c, "TLS handshake: %s", tlsio_error(c->t));
+			return;
+		}
+		if (tlsio_peer_fingerprint(c->t, fp) == -1 ||
+		    !auth_pin_equal(fp, l->cf->fingerprint)) {
+			sc_fail(l, c, "the receiver's certificate is not the "
+			    "pinned one");
+			return;
+		}
+		if (tlsio_exporter(c->t, c->ekm) == -1)
+			errx(EX_SOFTWARE, "tlsio_exporter failed");
+		if (auth_random(c->nonce_s, sizeof(c->nonce_s)) == -1 ||
+		    auth_random(c->id, sizeof(c->id)) == -1)
+			errx(EX_SOFTWARE, "no random bytes");
+		if (wire_enc_hello(&c->out, c->host, c->id, c->nonce_s) == -1)
+			err(EX_OSERR, "wire_enc_hello");
+		c->st = S_CHALLENGE;
+		/* FALLTHROUGH */
+	default:
+		if (sc_flush(l, c) == -1 || sc_read(l, c) == -1)
+			return;
+		if (wbuf_pending(&c->out) > 0 && !c->wants_out &&
+		    sc_flush(l, c) == -1)
+			return;
+		break;
+	}
+	sc_interest(l, c);
+}
+
+/* Queue the records that fell due, if the window allows. */
+static void
+sc_send_due(struct loop *l, struct sconn *c, double t)
+{
+	const char *p, *nl, *end = l->stream + l->stream_len;
+	uint64_t due, k, i, len;
+	struct inflight *f;
+
+	due = (uint64_t)floor(l->cf->rate * (t - c->start));
+	if (due <= c->recs)
+		return;
+	if (c->off - c->acked >= WINDOW || wbuf_pending(&c->out) > OUT_MAX) {
+		if (l->in_window)
+			l->res->stalls++;
+		return;
+	}
+	k = due - c->recs;
+	p = l->stream + c->off;
+	for (i = 0, nl = p; i < k; i++) {
+		if ((nl = memchr(nl, '\n', (size_t)(end - nl))) == NULL ||
+		    nl + 1 - p > WIRE_MAX_DATA)
+			break;
+		nl++;
+	}
+	if (nl == NULL || i == 0) {
+		sc_fail(l, c, "the stream is too short for this run (raise "
+		    "-s)");
+		return;
+	}
+	len = (uint64_t)(nl - p);
+	if (wire_enc_data(&c->out, 1, c->off, p, (size_t)len) == -1)
+		err(EX_OSERR, "wire_enc_data");
+	if (c->rn < RING) {
+		f = &c->ring[(c->rhead + c->rn++) % RING];
+		f->end = c->off + len;
+		f->t = t;
+	}
+	c->off += len;
+	c->recs += i;
+	if (l->in_window) {
+		l->res->win_sent_bytes += len;
+		l->res->win_sent_recs += i;
+	}
+	if (sc_flush(l, c) == 0)
+		sc_interest(l, c);
+}
+
+static void
+totals(const struct loop *l, uint64_t *acked, uint64_t *recs)
+{
+	unsigned i;
+
+	*acked = *recs = 0;
+	for (i = 0; i < l->cf->n; i++) {
+		*acked += l->c[i].acked;
+		*recs += l->c[i].acked_recs;
+	}
+}
+
+static double
+cpu_self(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static int
+recv_alive(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p != NULL && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+}
+
+static void
+sample_mem(struct loop *l)
+{
+	long pss, rss;
+	unsigned np;
+
+	if (proctree_mem(l->cf->recv_pid, &pss, &rss, &np) == -1)
+		return;
+	if (pss > l->res->recv_pss_kib)
+		l->res->recv_pss_kib = pss;
+	if (rss > l->res->recv_rss_kib)
+		l->res->recv_rss_kib = rss;
+	if (np > l->res->recv_procs)
+		l->res->recv_procs = np;
+}
+
+static void
+map_stream(struct loop *l)
+{
+	struct stat st;
+	void *m;
+	int fd;
+
+	if ((fd = open(l->cf->stream, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    fstat(fd, &st) == -1)
+		err(EX_NOINPUT, "%s", l->cf->stream);
+	l->stream_len = (uint64_t)st.st_size;
+	m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (m == MAP_FAILED)
+		err(EX_OSERR, "mmap %s", l->cf->stream);
+	close(fd);
+	l->stream = m;
+}
+
+/*
+ * Run the load against the receiver; fills res and, per sender, the
+ * bytes it sent (sent[i]) and that were acknowledged (acked[i]).
+ */
+void
+senders_run(const struct senders_conf *cf, struct senders_result *res,
+    uint64_t *sent, uint64_t *acked)
+{
+	struct epoll_event ev[MAX_EV];
+	struct loop l;
+	struct rlimit rl;
+	uint64_t ticks0 = 0, ticks1 = 0, a0 = 0, r0 = 0, a1, r1;
+	double t, tick = (double)cf->tick_ms / 1e3, cpu0 = 0, cpu1;
+	double t_mem[2], t_alive = 0, t_end_drain = 0, t_hs_end = 0;
+	double hs_deadline;
+	unsigned i, cur = 0, np, nmem = 0, left;
+	char errbuf[256];
+	int n, k, timeout;
+
+	memset(res, 0, sizeof(*res));
+	memset(&l, 0, sizeof(l));
+	l.cf = cf;
+	l.res = res;
+	res->t0 = now();
+	res->drain_s = NAN;
+	/* One descriptor per sender, and some. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < cf->n + 64 &&
+	    rl.rlim_max >= cf->n + 64) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	map_stream(&l);
+	if ((l.ctx = tlsio_client_ctx(NULL, NULL, NULL, errbuf,
+	    sizeof(errbuf))) == NULL)
+		errx(EX_SOFTWARE, "TLS: %s", errbuf);
+	if ((l.epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		err(EX_OSERR, "epoll_create1");
+	if ((l.c = calloc(cf->n, sizeof(*l.c))) == NULL)
+		err(EX_OSERR, "calloc");
+	for (i = 0; i < cf->n; i++) {
+		l.c[i].fd = -1;
+		l.c[i].idx = i + 1;
+		snprintf(l.c[i].host, sizeof(l.c[i].host), "fan%u", i + 1);
+		host_password(cf->b, i + 1, l.c[i].password);
+		wbuf_init(&l.c[i].out);
+	}
+
+	/* Handshakes, a bounded number at a time. */
+	hs_deadline = now() + 120;
+	while (l.nready + l.nfailed < cf->n) {
+		while (l.next_connect < cf->n &&
+		    l.hs_inflight < cf->max_handshakes)
+			sc_connect(&l, &l.c[l.next_connect++]);
+		n = epoll_wait(l.epfd, ev, MAX_EV, 10);
+		if (n == -1 && errno != EINTR)
+			err(EX_OSERR, "epoll_wait");
+		for (k = 0; k < n; k++)
+			sc_run(&l, ev[k].data.ptr);
+		t = now();
+		for (i = 0; i < l.next_connect; i++)
+			if (l.c[i].st < S_SHIP && l.c[i].st != S_IDLE &&
+			    t - l.c[i].hs_start > HS_TIMEOUT)
+				sc_fail(&l, &l.c[i], "no WELCOME within %.0f "
+				    "s of connecting", HS_TIMEOUT);
+		if (interrupted)
+			errx(EX_TEMPFAIL, "interrupted");
+		if (t > hs_deadline) {
+			for (i = 0; i < cf->n; i++)
+				if (l.c[i].st < S_SHIP)
+					sc_fail(&l, &l.c[i], "handshakes took "
+					    "more than 120 s");
+		}
+		if (!recv_alive(cf->recv_pid))
+			errx(EX_SOFTWARE, "the receiver died during the "
+			    "handshakes of %u senders (%u through)", cf->n,
+			    l.nready);
+	}
+	t_hs_end = now();
+	res->hs_s = t_hs_end - res->t0;
+	res->connected = l.nready;
+
+	/* Shipping: sender i ticks at phase i/n of the period. */
+	for (i = 0; i < cf->n; i++) {
+		l.c[i].start = t_hs_end + tick * i / cf->n;
+		l.c[i].next_at = l.c[i].start + tick;
+	}
+	l.sending = 1;
+	l.t_ws = t_hs_end + cf->warmup;
+	l.t_we = l.t_ws + cf->window;
+	t_mem[0] = l.t_ws + cf->window / 3;
+	t_mem[1] = l.t_ws + cf->window * 2 / 3;
+	for (;;) {
+		t = now();
+		if (!l.in_window && l.sending && t >= l.t_ws) {
+			l.in_window = 1;
+			proctree_cpu(cf->recv_pid, &ticks0, &np);
+			cpu0 = cpu_self();
+			totals(&l, &a0, &r0);
+			l.t_ws = now();
+		}
+		if (nmem < 2 && l.in_window && t >= t_mem[nmem]) {
+			sample_mem(&l);
+			nmem++;
+		}
+		if (l.in_window && t >= l.t_we) {
+			l.in_window = 0;
+			l.sending = 0;
+			t = l.t_we = now();
+			proctree_cpu(cf->recv_pid, &ticks1, &np);
+			cpu1 = cpu_self();
+			totals(&l, &a1, &r1);
+			res->window_s = l.t_we - l.t_ws;
+			res->recv_cpu_s = (double)(ticks1 - ticks0) /
+			    (double)sysconf(_SC_CLK_TCK);
+			res->self_cpu_s = cpu1 - cpu0;
+			res->win_acked_bytes = a1 - a0;
+			res->win_acked_recs = r1 - r0;
+			sample_mem(&l);
+			t_end_drain = t + cf->drain;
+		}
+		if (l.sending) {
+			while (t >= l.c[cur].next_at) {
+				if (l.c[cur].st == S_SHIP)
+					sc_send_due(&l, &l.c[cur], t);
+				l.c[cur].next_at += tick;
+				cur = (cur + 1) % cf->n;
+			}
+			timeout = (int)ceil((l.c[cur].next_at - t) * 1e3);
+		} else {
+			for (i = 0, left = 0; i < cf->n; i++)
+				if (l.c[i].st == S_SHIP &&
+				    l.c[i].acked < l.c[i].off)
+					left++;
+			if (left == 0) {
+				res->drain_s = now() - l.t_we;
+				break;
+			}
+			if (t > t_end_drain)
+				break;
+			timeout = 20;
+		}
+		if (timeout < 0)
+			timeout = 0;
+		if (timeout > 100)
+			timeout = 100;
+		n = epoll_wait(l.epfd, ev, MAX_EV, timeout);
+		if (n == -1 && errno != EINTR)
+			err(EX_OSERR, "epoll_wait");
+		for (k = 0; k < n; k++)
+			sc_run(&l, ev[k].data.ptr);
+		if (interrupted)
+			errx(EX_TEMPFAIL, "interrupted");
+		if (now() - t_alive > 1) {
+			t_alive = now();
+			if (!recv_alive(cf->recv_pid))
+				errx(EX_SOFTWARE, "the receiver died with %u "
+				    "senders connected", l.nready);
+		}
+	}
+
+	/* BYE, and the figures. */
+	for (i = 0; i < cf->n; i++) {
+		struct sconn *c = &l.c[i];
+
+		sent[i] = c->off;
+		acked[i] = c->acked;
+		res->sent_bytes += c->off;
+		res->acked_bytes += c->acked;
+		if (c->st == S_SHIP) {
+			if (wire_enc_bye(&c->out) == 0)
+				(void)sc_flush(&l, c);
+			if (c->t != NULL) {
+				tlsio_shutdown(c->t);
+				tlsio_free(c->t);
+			}
+			close(c->fd);
+			c->st = S_CLOSED;
+		}
+		wbuf_free(&c->out);
+	}
+	res->failed = l.nfailed;
+	if (l.nlat > 0) {
+		res->lat_p50 = percentile(l.lat, l.nlat, 50);
+		res->lat_p99 = percentile(l.lat, l.nlat, 99);
+		res->lat_max = l.lat[l.nlat - 1];
+	} else
+		res->lat_p50 = res->lat_p99 = res->lat_max = NAN;
+	free(l.lat);
+	free(l.c);
+	close(l.epfd);
+	SSL_CTX_free(l.ctx);
+	munmap((void *)(uintptr_t)l.stream, (size_t)l.stream_len);
+}
