@@ -6,6 +6,7 @@
  */
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -13,11 +14,15 @@
 
 #include <linux/capability.h>
 #include <linux/landlock.h>
+#include <linux/filter.h>
 #include <linux/netlink.h>
+#include <linux/seccomp.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
+#include <malloc.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -290,8 +295,8 @@ allow(scmp_filter_ctx ctx, const char *who, int nr, unsigned nargs, ...)
 
 #define ALLOW(name)	allow(ctx, sb->who, SCMP_SYS(name), 0)
 
-static void
-seccomp(struct sandbox *sb)
+static scmp_filter_ctx
+build_filter(struct sandbox *sb)
 {
 	static const int base[] = {
 		SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv),
@@ -430,10 +435,79 @@ seccomp(struct sandbox *sb)
 	    (rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
 	    SCMP_SYS(clone3), 0)) < 0)
 		fatalx("%s: seccomp: %s", sb->who, strerror(-rc));
+	return ctx;
+}
+
+static void
+seccomp(struct sandbox *sb)
+{
+	scmp_filter_ctx ctx = build_filter(sb);
+	int rc;
+
 	if ((rc = seccomp_load(ctx)) < 0)
 		fatalx("%s: loading the seccomp filter: %s", sb->who,
 		    strerror(-rc));
 	seccomp_release(ctx);
+	/*
+	 * Building the filter touched heap pages a forked process would
+	 * otherwise keep as its own copy: give the free ones back.
+	 */
+	malloc_trim(0);
+}
+
+struct sandbox_bpf {
+	struct sock_filter	*insns;
+	unsigned short		 len;
+};
+
+struct sandbox_bpf *
+sandbox_bpf_new(const char *who, unsigned syscalls)
+{
+	struct sandbox sb;
+	struct sandbox_bpf *f;
+	scmp_filter_ctx ctx;
+	off_t size;
+	int fd, rc;
+
+	memset(&sb, 0, sizeof(sb));
+	snprintf(sb.who, sizeof(sb.who), "%s", who);
+	sb.syscalls = syscalls;
+	ctx = build_filter(&sb);
+	if ((fd = memfd_create("seccomp", MFD_CLOEXEC)) == -1)
+		fatal("%s: memfd_create", who);
+	if ((rc = seccomp_export_bpf(ctx, fd)) < 0)
+		fatalx("%s: exporting the seccomp filter: %s", who,
+		    strerror(-rc));
+	seccomp_release(ctx);
+	if ((size = lseek(fd, 0, SEEK_END)) <= 0 ||
+	    size % (off_t)sizeof(struct sock_filter) != 0 ||
+	    size / (off_t)sizeof(struct sock_filter) > USHRT_MAX)
+		fatalx("%s: a seccomp filter of %lld bytes", who,
+		    (long long)size);
+	if ((f = calloc(1, sizeof(*f))) == NULL ||
+	    (f->insns = malloc((size_t)size)) == NULL)
+		fatal("%s: seccomp filter", who);
+	if (pread(fd, f->insns, (size_t)size, 0) != (ssize_t)size)
+		fatal("%s: reading the seccomp filter", who);
+	f->len = (unsigned short)(size / (off_t)sizeof(struct sock_filter));
+	close(fd);
+	malloc_trim(0);
+	return f;
+}
+
+void
+sandbox_apply_bpf(struct sandbox *sb, const struct sandbox_bpf *f)
+{
+	struct sock_fprog prog;
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		fatal("%s: no_new_privs", sb->who);
+	landlock(sb);
+	prog.len = f->len;
+	prog.filter = f->insns;
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == -1)
+		fatal("%s: loading the seccomp filter", sb->who);
+	free(sb);
 }
 #endif
 
@@ -473,6 +547,25 @@ sandbox_apply_syscalls(struct sandbox *sb)
 {
 	apply(sb, 0);
 }
+
+#ifdef AUDITDIST_SANITIZE
+struct sandbox_bpf *
+sandbox_bpf_new(const char *who, unsigned syscalls)
+{
+	static int dummy;
+
+	(void)who;
+	(void)syscalls;
+	return (struct sandbox_bpf *)&dummy;
+}
+
+void
+sandbox_apply_bpf(struct sandbox *sb, const struct sandbox_bpf *f)
+{
+	(void)f;
+	sandbox_apply(sb);
+}
+#endif
 
 void
 sandbox_caps(uint64_t keep)

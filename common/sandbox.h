@@ -56,6 +56,15 @@ void		 sandbox_connect_port(struct sandbox *, uint16_t port);
 void		 sandbox_apply(struct sandbox *);
 /* The same without Landlock (no path was given). */
 void		 sandbox_apply_syscalls(struct sandbox *);
+/*
+ * A filter compiled once (in a parent, before it forks many children that
+ * need it): building one with libseccomp in each child would leave each a
+ * private copy of the heap pages it touched.
+ */
+struct sandbox_bpf;
+struct sandbox_bpf *sandbox_bpf_new(const char *who, unsigned syscalls);
+/* sandbox_apply with that filter. */
+void		 sandbox_apply_bpf(struct sandbox *, const struct sandbox_bpf *);
 
 /*
  * Become uid/gid for good (when root), with that group only; then drop

@@ -27,6 +27,7 @@
 #include <openssl/ssl.h>
 
 #include "conf.h"
+#include "sandbox.h"
 #include "wire.h"
 
 #define TRAIL_STORE		".store"
@@ -236,6 +237,7 @@ struct writer_args {
 	int			 recvfd;	/* the receiver directory */
 	const char		*recvdir;
 	struct trail_limits	 lim;
+	const struct sandbox_bpf *bpf;		/* its system call filter */
 };
 void		 writer_main(int chan, const struct writer_args *)
 		    __attribute__((noreturn));

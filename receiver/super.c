@@ -48,6 +48,7 @@ static int ctl = -1;
 static struct wproc *wprocs;
 static size_t nwprocs, capwprocs;
 static uint64_t watchdog_usec;
+static struct sandbox_bpf *writer_bpf;
 static int pong_seen = 1;
 
 static const struct conf_host *
@@ -119,6 +120,7 @@ writer_child(int chan, const char *host, const struct conf_host *ch)
 	wa.recvfd = 4;
 	wa.recvdir = sa->recvdir;
 	trail_limits_from(sa->conf, &wa.lim);
+	wa.bpf = writer_bpf;
 	writer_main(3, &wa);
 }
 
@@ -342,6 +344,7 @@ super_run(struct super_args *a)
 		if (timerfd_settime(tfd, 0, &its, NULL) == -1)
 			fatal("timerfd");
 	}
+	writer_bpf = sandbox_bpf_new("writer", SB_FILES);
 	confine();
 
 	for (;;) {

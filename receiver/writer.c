@@ -11,6 +11,8 @@
  * refused by trail_append as it would be from the network.
  */
 #include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -282,10 +284,11 @@ confine(struct writer *w)
 
 	snprintf(who, sizeof(who), "writer for host %s", w->a->host);
 	sb = sandbox_new(who, SB_FILES);
-	sandbox_fd(sb, w->dirfd, SB_READ | SB_WRITE);
+	if (w->dirfd != -1)
+		sandbox_fd(sb, w->dirfd, SB_READ | SB_WRITE);
 	sandbox_limits(64, 0);
 	sandbox_test_hook("/etc/passwd", SB_TEST_EXECVE);
-	sandbox_apply(sb);
+	sandbox_apply_bpf(sb, w->a->bpf);
 }
 
 void
@@ -295,12 +298,15 @@ writer_main(int chan, const struct writer_args *a)
 	uint8_t hdr[WMSG_HDR_LEN];
 	uint32_t len;
 	char err[1024];
+	int avail;
 
 	memset(&w, 0, sizeof(w));
 	w.a = a;
 	w.chan = chan;
 	wbuf_init(&w.out);
-	if ((w.buf = malloc(WMSG_MAX)) == NULL)
+	/* Its own mapping: pages are touched only as large requests come. */
+	if ((w.buf = mmap(NULL, WMSG_MAX, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED)
 		fatal("writer");
 	/*
 	 * The directory first (created if needed, as the user we run as),
@@ -312,15 +318,8 @@ writer_main(int chan, const struct writer_args *a)
 		w.dirfd = -1;
 	}
 	close(a->recvfd);
-	if (w.dirfd != -1)
-		confine(&w);
-	else {
-		/* Nothing to write to: no file at all. */
-		struct sandbox *sb = sandbox_new("writer", 0);
-
-		sandbox_limits(64, 0);
-		sandbox_apply(sb);
-	}
+	/* Without its directory it can reach no file at all. */
+	confine(&w);
 	log_debug("host %s: writer started", a->host);
 	for (;;) {
 		if (read_full(chan, hdr, sizeof(hdr)) == -1)
@@ -334,6 +333,10 @@ writer_main(int chan, const struct writer_args *a)
 			break;
 		request(&w, hdr[4], w.buf, len);
 		send_out(&w);
+		/* Idle after a large request: give its pages back. */
+		if (len > 64 * 1024 && ioctl(chan, FIONREAD, &avail) == 0 &&
+		    avail == 0)
+			(void)madvise(w.buf, WMSG_MAX, MADV_DONTNEED);
 	}
 	/* The network process closed the channel: keep what came whole. */
 	if (w.t != NULL && trail_sync(w.t) == -1)
