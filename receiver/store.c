@@ -234,6 +234,14 @@ store_open_dir(int basefd, const char *base_path, const char *path,
 		} else {
 			next = open_component(fd, p, nofollow ||
 			    slash == NULL, &created);
+			/*
+			 * A directory above ours that we may search but not
+			 * list (mode 0711): passing through is enough.
+			 */
+			if (next == -1 && errno == EACCES && slash != NULL &&
+			    !nofollow)
+				next = openat(fd, p, O_PATH | O_DIRECTORY |
+				    O_CLOEXEC);
 			if (next == -1) {
 				snprintf(err, errlen, "%s: %s: %s", path, p,
 				    why_not_dir(fd, p, errno));
