@@ -152,7 +152,17 @@ fi
 trail_cat "$trails/boxed" | cmp - "$input.feed" || fail "the trail is not the input byte for byte"
 info "shipping resumed: $fsize bytes byte-identical"
 
-PLUG_LOG=$T/send.log
+# The plugin has read its whole input and exited: a second one, held
+# before the end of its input, for the plugin's own trial.
+wait "$FEED_PID" 2>/dev/null || :
+unset '_BG_PIDS[send]'
+bg_start send "$T/send2.log" "$FEED" -b 1048576 -t 900 \
+    -w "$size:$T/go2.never" "$input.feed" "$TB/audisp-dist" -d -f "$conf"
+FEED_PID=$BG_PID
+wait_for '[ -n "$(child_pid "$FEED_PID")" ]' 5 || fail "no second plugin"
+PLUG=$(child_pid "$FEED_PID")
+wait_for '[ "$(field "$PLUG" Seccomp)" = 2 ]' 5 || fail "the second plugin did not confine itself"
+PLUG_LOG=$T/send2.log
 kill -USR2 "$PLUG"
 wait_for '! pid_alive "$PLUG"' 10 || fail "the plugin survived ptrace"
 wait "$FEED_PID" 2>/dev/null || :
