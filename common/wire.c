@@ -469,6 +469,9 @@ wire_dec_pos(const uint8_t *p, size_t len, int with_complete,
 	if (with_complete && (wire_get_u8(&c, &m->complete) == -1 ||
 	    m->complete > 1))
 		return -1;
+	/* SEGEND: segments are numbered from 1, as in DATA. */
+	if (!with_complete && m->seq == 0)
+		return -1;
 	return wire_end(&c);
 }
 

@@ -11,8 +11,11 @@
  *	ACK SEQ SIZE COMPLETE		(the last one; every one with -v)
  *	PONG TOKEN
  *	ERROR CODE REASON		e.g. "ERROR 3 authentication failed"
+ *	FROM ADDR:PORT			the local end, as the receiver logs it
  *	EOF | RESET why | TIMEOUT	how the connection ended (or did not)
  *	CLOSED k/N after MS ms		stall scenarios
+ *	TRICKLED k of N bytes ...	slow-frame: what was sent, when it ended
+ *	SAME | MOVED resume point	truncated-frame: the next WELCOME's
  *	ELAPSED MS			milliseconds the scenario took
  *
  *   adpeer [-Tv] [-a cafile] [-b chunk] [-c certfile -k keyfile]
@@ -45,7 +48,7 @@
  *   unknown-host		HELLO as "adpeer-nobody-<random>"
  *   empty-auth			AUTH without a proof (certificate only)
  *   cross-proof HOST2 PW2	HELLO as -n host, proof made as HOST2 with PW2
- *   bad-version		HELLO with version 2
+ *   bad-version [V]		HELLO with version V (default 2)
  *   bad-magic			HELLO with magic "XXXX"
  *   host-slash | host-dotdot | host-dot | host-nul | host-empty |
  *   host-long | host-space	HELLO with an invalid host name
@@ -69,6 +72,31 @@
  *   replayed-proof		authenticate once; on two more connections
  *				replay that proof, and a proof made with the
  *				first connection's exporter (a relay)
+ *   replayed-challenge	authenticate once; on a second connection
+ *				prove with the password over the first
+ *				connection's challenge (nonce_r)
+ *   echo-challenge		send the receiver's CHALLENGE back as AUTH
+ *   wrong-password-pipelined	a wrong proof and, in the same TLS record,
+ *				DATA for seq -s at offset 0
+ *   double-hello [HOST2]	two HELLOs in one TLS record (the second as
+ *				HOST2)
+ *   auth-length N		AUTH with N bytes of proof (the right one, cut
+ *				or repeated)
+ *   hello-hostlen N		HELLO whose host length field says N
+ *   raw-frame TYPE LEN	a frame of TYPE with LEN zero bytes, at -E
+ *   data-at SEQ OFFSET	DATA at any position (seq 0 and offsets that
+ *				wrap included)
+ *   segend-at SEQ SIZE	SEGEND with any values
+ *   truncated-frame tls|tcp [BYTES]
+ *				the frame -E expects, cut after BYTES
+ *				(default: in the middle of its payload), then
+ *				close_notify and FIN (tls) or FIN alone (tcp);
+ *				after DATA, a second connection must find the
+ *				same resume point
+ *   slow-frame [MS [PAUSE]]	slow loris: the frame -E expects, one byte
+ *				every MS ms (default 1000) but never the last,
+ *				after waiting PAUSE ms after TLS; ends when the
+ *				receiver gives up
  *   stall-tcp [N]		open N TCP connections, send nothing, wait
  *				for the receiver to close them
  *   stall-tls			a partial ClientHello, then nothing
@@ -163,6 +191,7 @@ struct conn {
 	uint8_t		 ekm[TLSIO_EKM_LEN];
 	uint8_t		 nonce_s[WIRE_NONCE_LEN], nonce_r[WIRE_NONCE_LEN];
 	struct msg_welcome welcome;
+	int64_t		 opened;	/* ms, when connect() began */
 };
 
 /* What conn_recv found. */
@@ -185,7 +214,8 @@ say(const char *fmt, ...)
 	va_list ap;
 
 	if (quiet && (strncmp(fmt, "TLS ", 4) == 0 ||
-	    strncmp(fmt, "CHALLENGE", 9) == 0 || strncmp(fmt, "WELCOME", 7) == 0))
+	    strncmp(fmt, "CHALLENGE", 9) == 0 || strncmp(fmt, "WELCOME", 7) == 0 ||
+	    strncmp(fmt, "FROM", 4) == 0))
 		return;
 	fputs(label, stdout);
 	va_start(ap, fmt);
@@ -246,6 +276,21 @@ random_bytes(void *p, size_t n)
 {
 	if (auth_random(p, n) == -1)
 		die(EX_LOCAL, "auth_random failed");
+}
+
+/* A decimal (or 0x hex) argument up to max, or a usage error. */
+static uint64_t
+number(const char *s, uint64_t max, const char *what)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (s[0] == '-' || end == s || *end != '\0' || errno != 0 || v > max)
+		die(EX_USAGE, "%s: %s is not a number from 0 to %" PRIu64, what,
+		    s, max);
+	return v;
 }
 
 /* --- connection ------------------------------------------------------- */
@@ -332,6 +377,29 @@ wait_fd(int fd, short ev, int64_t deadline)
 	}
 }
 
+/* "FROM 127.0.0.1:PORT": what the receiver's log calls this connection. */
+static void
+say_from(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char a[INET6_ADDRSTRLEN];
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+		return;
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)&ss;
+
+		inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
+		say("FROM %s:%u", a, ntohs(in->sin_port));
+	} else if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)&ss;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
+		say("FROM [%s]:%u", a, ntohs(in6->sin6_port));
+	}
+}
+
 static void
 conn_open(struct conn *c, int tls)
 {
@@ -342,10 +410,12 @@ conn_open(struct conn *c, int tls)
 	memset(c, 0, sizeof(*c));
 	if ((c->rbuf = malloc(WIRE_HDR_LEN + WIRE_MAX_PAYLOAD)) == NULL)
 		die(EX_LOCAL, "out of memory");
+	c->opened = now_ms();
 	if ((c->fd = tcp_connect()) == -1) {
 		say("RESET connect: %s", strerror(errno));
 		finish(EX_CONN);
 	}
+	say_from(c->fd);
 	if (!tls)
 		return;
 	if ((c->t = tlsio_new(ctx, c->fd, 0, "localhost")) == NULL)
@@ -1645,6 +1715,223 @@ sc_garbage(struct conn *c, size_t n, int http)
 	ended(c, r, "ERROR");
 }
 
+/* The frame the -E stage expects, whole; the handshake before it done. */
+static const char *
+stage_frame(struct conn *c, struct wbuf *w)
+{
+	uint8_t proof[WIRE_MAC_LEN];
+	uint64_t seq, off;
+	int i;
+
+	switch (o.stage) {
+	case AT_HELLO:
+		random_bytes(c->nonce_s, sizeof(c->nonce_s));
+		raw_hello(w, WIRE_MAGIC, WIRE_VERSION, o.host, strlen(o.host),
+		    o.id, c->nonce_s);
+		return "HELLO";
+	case AT_AUTH:
+		send_hello(c, o.host, strlen(o.host), WIRE_MAGIC, WIRE_VERSION);
+		read_challenge(c);
+		if (o.password == NULL)
+			die(EX_USAGE, "-E auth needs -w");
+		make_proof(c, o.password, o.host, NULL, proof);
+		if (wire_enc_auth(w, proof) == -1)
+			die(EX_LOCAL, "out of memory");
+		return "AUTH";
+	case AT_DATA:
+		break;
+	}
+	handshake(c);
+	next_position(c, &seq, &off);
+	/* Lines a receiver would store if it took the frame. */
+	if (wire_enc_data_hdr(w, seq, off, 4 * (sizeof(POISON_LINE) - 1)) == -1 ||
+	    wbuf_reserve(w, 4 * (sizeof(POISON_LINE) - 1)) == -1)
+		die(EX_LOCAL, "out of memory");
+	for (i = 0; i < 4; i++)
+		wbuf_put_bytes(w, POISON_LINE, sizeof(POISON_LINE) - 1);
+	return "DATA";
+}
+
+/*
+ * A frame cut short (after cut bytes; default: in the middle of its
+ * payload), then the end of our side: a TLS close_notify and a FIN
+ * ("tls"), or a FIN alone ("tcp").  The receiver must store nothing of it:
+ * after a DATA frame, a second connection must find the same resume point.
+ */
+static void __attribute__((noreturn))
+sc_truncated(struct conn *c, const char *how, const char *cutarg)
+{
+	struct msg_welcome before;
+	struct conn c2;
+	struct wbuf w;
+	const char *what;
+	uint8_t type;
+	uint32_t len;
+	size_t cut;
+	enum rres r;
+	int tls = strcmp(how, "tls") == 0, rc = EX_BROKEN;
+
+	if (!tls && strcmp(how, "tcp") != 0)
+		die(EX_USAGE, "truncated-frame tls|tcp [BYTES]");
+	wbuf_init(&w);
+	what = stage_frame(c, &w);
+	cut = cutarg != NULL ? (size_t)number(cutarg, w.len - 1,
+	    "truncated-frame BYTES") : WIRE_HDR_LEN + (w.len - WIRE_HDR_LEN) / 2;
+	if (cut == 0)
+		die(EX_USAGE, "truncated-frame: send at least one byte");
+	if (conn_send(c, w.buf, cut) == -1)
+		finish(EX_CONN);
+	if (tls && c->t != NULL)
+		tlsio_shutdown(c->t);
+	if (shutdown(c->fd, SHUT_WR) == -1)
+		die(EX_LOCAL, "shutdown: %s", strerror(errno));
+	say("SENT %zu of the %zu bytes of the %s frame, then %s", cut, w.len,
+	    what, tls ? "a TLS close_notify and a FIN" : "a FIN (no TLS close)");
+	wbuf_free(&w);
+	r = conn_recv(c, &type, &len);
+	if (r == R_FRAME && type == MSG_ERROR) {
+		struct msg_error e;
+
+		if (wire_dec_error(c->rbuf + WIRE_HDR_LEN, len, &e) == -1) {
+			say("BADFRAME malformed ERROR");
+			finish(EX_BROKEN);
+		}
+		say("ERROR %u %s", e.code, e.reason);
+		rc = EX_ERROR_BASE + (e.code > 99 ? 99 : e.code);
+	} else if (r == R_FRAME) {
+		say("UNEXPECTED %s: the receiver answered a partial frame",
+		    wire_type_name(type));
+		finish(EX_BROKEN);
+	} else if (r == R_EOF) {
+		say("EOF");
+		rc = EX_CLOSED;
+	} else
+		ended(c, r, "the receiver to close");
+	if (o.stage != AT_DATA)
+		finish(rc);
+
+	/* Whatever was stored of the cut frame shows in the resume point. */
+	before = c->welcome;
+	conn_close(c);
+	label = "conn2 ";
+	conn_open(&c2, !o.plain);
+	handshake(&c2);
+	bye(&c2);
+	label = "";
+	if (memcmp(before.spool_id, c2.welcome.spool_id, WIRE_ID_LEN) != 0 ||
+	    before.seq != c2.welcome.seq || before.size != c2.welcome.size ||
+	    before.complete != c2.welcome.complete) {
+		say("MOVED the resume point went from seq %" PRIu64 " size %"
+		    PRIu64 " complete %u to seq %" PRIu64 " size %" PRIu64
+		    " complete %u", before.seq, before.size, before.complete,
+		    c2.welcome.seq, c2.welcome.size, c2.welcome.complete);
+		finish(EX_BROKEN);
+	}
+	say("SAME resume point on the next connection: seq %" PRIu64 " size %"
+	    PRIu64 " complete %u", before.seq, before.size, before.complete);
+	finish(rc);
+}
+
+/*
+ * Slow loris: the frame the -E stage expects, one byte every ms, never
+ * its last byte, reading what comes meanwhile (PINGs stay unanswered: we
+ * are inside a frame).  The receiver must give up at its deadline, which
+ * whole frames alone move.  With pause_ms, wait that long after the TLS
+ * handshake, before anything else.
+ */
+static void __attribute__((noreturn))
+sc_trickle(struct conn *c, unsigned every_ms, unsigned pause_ms)
+{
+	struct wbuf w;
+	size_t sent = 0;
+	int64_t next, end;
+	unsigned pings = 0;
+	uint8_t type;
+	uint32_t len;
+	enum rres r;
+
+	if (pause_ms > 0)
+		poll(NULL, 0, (int)pause_ms);
+	wbuf_init(&w);
+	(void)stage_frame(c, &w);
+	next = now_ms();
+	end = next + o.timeout * 1000;
+	for (;;) {
+		int64_t now = now_ms(), wake;
+
+		if (now >= end) {
+			say("TRICKLED %zu of %zu bytes; TIMEOUT the receiver "
+			    "kept the connection %" PRId64 " ms", sent, w.len,
+			    now - c->opened);
+			finish(EX_TIMEOUT);
+		}
+		if (sent + 1 < w.len && now >= next) {
+			if (conn_send(c, w.buf + sent, 1) == -1)
+				finish(EX_CONN);
+			sent++;
+			next = now + every_ms;
+			continue;
+		}
+		wake = sent + 1 < w.len && next < end ? next : end;
+		if (!conn_readable(c) && !wait_fd(c->fd, POLLIN, wake))
+			continue;
+		r = conn_recv_until(c, now_ms() + 1000, 1, &type, &len);
+		if (r == R_TIMEOUT)
+			continue;	/* TLS records without data */
+		if (r == R_FRAME && type == MSG_PING) {
+			pings++;
+			continue;
+		}
+		break;
+	}
+	say("TRICKLED %zu of %zu bytes (%u PINGs unanswered); closed %" PRId64
+	    " ms after connecting", sent, w.len, pings, now_ms() - c->opened);
+	if (r == R_FRAME && type == MSG_ERROR)
+		got_error(c, len);
+	if (r == R_FRAME) {
+		say("UNEXPECTED %s", wire_type_name(type));
+		finish(EX_BROKEN);
+	}
+	ended(c, r, "the receiver to give up");
+}
+
+/*
+ * A proof for an old challenge: connection 1 authenticates; connection 2
+ * proves with the password and its own TLS exporter, but over connection
+ * 1's nonce_r instead of the one it was just given.
+ */
+static void __attribute__((noreturn))
+sc_replayed_challenge(void)
+{
+	struct conn c1, c2;
+	uint8_t proof[WIRE_MAC_LEN], nonce_r1[WIRE_NONCE_LEN];
+	uint32_t len;
+
+	if (o.password == NULL)
+		die(EX_USAGE, "replayed-challenge needs -w");
+	label = "conn1 ";
+	conn_open(&c1, !o.plain);
+	handshake(&c1);
+	memcpy(nonce_r1, c1.nonce_r, sizeof(nonce_r1));
+	bye(&c1);
+	conn_close(&c1);
+
+	label = "conn2 ";
+	conn_open(&c2, !o.plain);
+	send_hello(&c2, o.host, strlen(o.host), WIRE_MAGIC, WIRE_VERSION);
+	read_challenge(&c2);
+	if (memcmp(c2.nonce_r, nonce_r1, sizeof(nonce_r1)) == 0) {
+		say("REPEATED the receiver sent the same challenge twice");
+		finish(EX_BROKEN);
+	}
+	memcpy(c2.nonce_r, nonce_r1, sizeof(nonce_r1));
+	make_proof(&c2, o.password, o.host, NULL, proof);
+	send_auth(&c2, proof);
+	if (expect(&c2, MSG_WELCOME, &len, 0) == 0)
+		say("WELCOME accepted a proof for an old challenge");
+	finish(EX_ACCEPTED);
+}
+
 static void __attribute__((noreturn))
 usage(void)
 {
@@ -1768,6 +2055,8 @@ main(int argc, char *argv[])
 	}
 	if (strcmp(sc, "replayed-proof") == 0)
 		sc_replayed_proof();
+	if (strcmp(sc, "replayed-challenge") == 0)
+		sc_replayed_challenge();
 	if (strcmp(sc, "stall-tcp") == 0)
 		sc_stall_tcp(argc > 0 ? atoi(argv[0]) : 1);
 	if (strcmp(sc, "stall-tls") == 0) {
@@ -1859,9 +2148,13 @@ main(int argc, char *argv[])
 	}
 	if (strcmp(sc, "bad-version") == 0 || strcmp(sc, "bad-magic") == 0) {
 		int v = strcmp(sc, "bad-version") == 0;
+		uint16_t version = v ? 2 : WIRE_VERSION;
 
+		if (v && argc > 0)
+			version = (uint16_t)number(argv[0], UINT16_MAX,
+			    "bad-version");
 		send_hello(&c, o.host, strlen(o.host),
-		    v ? WIRE_MAGIC : 0x58585858u, v ? 2 : WIRE_VERSION);
+		    v ? WIRE_MAGIC : 0x58585858u, version);
 		read_challenge(&c);
 		send_auth(&c, NULL);
 		o.password = NULL;
@@ -1877,8 +2170,8 @@ main(int argc, char *argv[])
 		sc_rehello(&c, argv[0]);
 	}
 	if (strcmp(sc, "oversized-frame") == 0)
-		sc_oversized(&c, argc > 0 ?
-		    (uint32_t)strtoul(argv[0], NULL, 0) : UINT32_MAX);
+		sc_oversized(&c, argc > 0 ? (uint32_t)number(argv[0],
+		    UINT32_MAX, "oversized-frame") : UINT32_MAX);
 	if (strcmp(sc, "wrong-offset") == 0 ||
 	    strcmp(sc, "new-seq-offset") == 0 || strcmp(sc, "old-seq") == 0 ||
 	    strcmp(sc, "segend-mismatch") == 0) {
@@ -1963,6 +2256,138 @@ main(int argc, char *argv[])
 		o.stage = AT_HELLO;	/* handshake done: just send */
 		bad_frame(&c, &w, 0);
 	}
+	if (strcmp(sc, "raw-frame") == 0) {
+		uint8_t *pl;
+		uint32_t len;
+
+		if (argc < 2)
+			die(EX_USAGE, "raw-frame TYPE LENGTH");
+		len = (uint32_t)number(argv[1], WIRE_MAX_PAYLOAD, "raw-frame");
+		if ((pl = calloc(1, len + 1)) == NULL)
+			die(EX_LOCAL, "out of memory");
+		raw_frame(&w, len, (uint8_t)number(argv[0], 255, "raw-frame"),
+		    NULL, pl, len);
+		bad_frame(&c, &w, 1);
+	}
+	if (strcmp(sc, "data-at") == 0 || strcmp(sc, "segend-at") == 0) {
+		uint64_t a, b;
+
+		if (argc < 2)
+			die(EX_USAGE, "%s SEQ %s", sc, sc[0] == 'd' ? "OFFSET" :
+			    "SIZE");
+		a = number(argv[0], UINT64_MAX, sc);
+		b = number(argv[1], UINT64_MAX, sc);
+		/* By hand: the encoder may refuse what the receiver must. */
+		if (sc[0] == 'd') {
+			struct wbuf p;
+
+			wbuf_init(&p);
+			if (wbuf_reserve(&p, 16 + sizeof(POISON_LINE)) == -1)
+				die(EX_LOCAL, "out of memory");
+			wbuf_put_u64(&p, a);
+			wbuf_put_u64(&p, b);
+			wbuf_put_bytes(&p, POISON_LINE, sizeof(POISON_LINE) - 1);
+			raw_frame(&w, (uint32_t)p.len, MSG_DATA, NULL, p.buf,
+			    p.len);
+			wbuf_free(&p);
+		} else if (wire_enc_segend(&w, a, b) == -1)
+			die(EX_LOCAL, "out of memory");
+		bad_frame(&c, &w, 1);
+	}
+	if (strcmp(sc, "auth-length") == 0) {
+		uint8_t proof[2 * WIRE_MAC_LEN];
+		size_t n;
+
+		if (argc < 1)
+			die(EX_USAGE, "auth-length BYTES");
+		n = (size_t)number(argv[0], sizeof(proof), "auth-length");
+		if (o.password == NULL)
+			die(EX_USAGE, "auth-length needs -w");
+		send_hello(&c, o.host, strlen(o.host), WIRE_MAGIC, WIRE_VERSION);
+		read_challenge(&c);
+		/* The right proof, cut or followed by more of the same. */
+		make_proof(&c, o.password, o.host, NULL, proof);
+		memcpy(proof + WIRE_MAC_LEN, proof, WIRE_MAC_LEN);
+		raw_frame(&w, (uint32_t)n, MSG_AUTH, NULL, proof, n);
+		o.stage = AT_HELLO;	/* the handshake so far is done */
+		bad_frame(&c, &w, 0);
+	}
+	if (strcmp(sc, "hello-hostlen") == 0) {
+		struct wbuf p;
+		uint8_t nonce[WIRE_NONCE_LEN];
+
+		if (argc < 1)
+			die(EX_USAGE, "hello-hostlen LENGTH");
+		random_bytes(nonce, sizeof(nonce));
+		wbuf_init(&p);
+		if (wbuf_reserve(&p, 8 + strlen(o.host) + WIRE_ID_LEN +
+		    WIRE_NONCE_LEN) == -1)
+			die(EX_LOCAL, "out of memory");
+		wbuf_put_u32(&p, WIRE_MAGIC);
+		wbuf_put_u16(&p, WIRE_VERSION);
+		wbuf_put_u16(&p, (uint16_t)number(argv[0], UINT16_MAX,
+		    "hello-hostlen"));
+		wbuf_put_bytes(&p, o.host, strlen(o.host));
+		wbuf_put_bytes(&p, o.id, WIRE_ID_LEN);
+		wbuf_put_bytes(&p, nonce, WIRE_NONCE_LEN);
+		raw_frame(&w, (uint32_t)p.len, MSG_HELLO, NULL, p.buf, p.len);
+		wbuf_free(&p);
+		o.stage = AT_HELLO;
+		bad_frame(&c, &w, 0);
+	}
+	if (strcmp(sc, "double-hello") == 0) {
+		const char *host2 = argc > 0 ? argv[0] : o.host;
+		uint8_t nonce[WIRE_NONCE_LEN];
+		uint32_t len;
+
+		/* Both in one TLS record: the second is read in the same pass. */
+		random_bytes(c.nonce_s, sizeof(c.nonce_s));
+		random_bytes(nonce, sizeof(nonce));
+		raw_hello(&w, WIRE_MAGIC, WIRE_VERSION, o.host, strlen(o.host),
+		    o.id, c.nonce_s);
+		raw_hello(&w, WIRE_MAGIC, WIRE_VERSION, host2, strlen(host2),
+		    o.id, nonce);
+		if (conn_send_wbuf(&c, &w) == -1)
+			finish(EX_CONN);
+		read_challenge(&c);
+		expect(&c, MSG_ERROR, &len, 0);
+		finish(EX_BROKEN);
+	}
+	if (strcmp(sc, "echo-challenge") == 0) {
+		send_hello(&c, o.host, strlen(o.host), WIRE_MAGIC, WIRE_VERSION);
+		read_challenge(&c);
+		/* The receiver's own CHALLENGE, byte for byte, as our answer. */
+		raw_frame(&w, (uint32_t)(c.rlen - WIRE_HDR_LEN), MSG_CHALLENGE,
+		    NULL, c.rbuf + WIRE_HDR_LEN, c.rlen - WIRE_HDR_LEN);
+		o.stage = AT_HELLO;
+		bad_frame(&c, &w, 0);
+	}
+	if (strcmp(sc, "wrong-password-pipelined") == 0) {
+		uint8_t proof[WIRE_MAC_LEN];
+		uint32_t len;
+
+		if (o.password == NULL)
+			die(EX_USAGE, "wrong-password-pipelined needs -w");
+		send_hello(&c, o.host, strlen(o.host), WIRE_MAGIC, WIRE_VERSION);
+		read_challenge(&c);
+		make_proof(&c, "adpeer-guess", o.host, NULL, proof);
+		if (wire_enc_auth(&w, proof) == -1)
+			die(EX_LOCAL, "out of memory");
+		/* DATA that would continue the series (-s), in the same record. */
+		add_poison(&w, o.seq, 0);
+		if (conn_send_wbuf(&c, &w) == -1)
+			finish(EX_CONN);
+		expect(&c, MSG_WELCOME, &len, 0);
+		say("WELCOME after a wrong password");
+		finish(EX_ACCEPTED);
+	}
+	if (strcmp(sc, "truncated-frame") == 0)
+		sc_truncated(&c, argc > 0 ? argv[0] : "tls",
+		    argc > 1 ? argv[1] : NULL);
+	if (strcmp(sc, "slow-frame") == 0)
+		sc_trickle(&c, argc > 0 ? (unsigned)number(argv[0], 60000,
+		    "slow-frame MS") : 1000, argc > 1 ? (unsigned)number(argv[1],
+		    60000, "slow-frame PAUSE") : 0);
 	if (strcmp(sc, "garbage") == 0 || strcmp(sc, "http") == 0)
 		sc_garbage(&c, argc > 0 ? strtoul(argv[0], NULL, 10) : 4096,
 		    strcmp(sc, "http") == 0);

@@ -1,19 +1,22 @@
 #!/bin/bash
 # shellcheck disable=SC2016 # wait_for takes code in single quotes
-# Hostile peers.  auditdistd serves two configured hosts: "legit", whose
-# real audisp-dist ships a stream the whole time, and "other", whose
-# password adpeer (tests/helpers/adpeer.c) knows.  adpeer plays every
+# Hostile peers.  auditdistd serves three configured hosts: "legit", whose
+# real audisp-dist ships a stream the whole time, and "other" and "loris",
+# whose passwords adpeer (tests/helpers/adpeer.c) knows.  adpeer plays every
 # scenario of a peer that lies, breaks the protocol or stalls: wrong or
-# replayed proofs, unknown and malformed host names, writing for another
-# host, wrong offsets, oversized, malformed and unknown frames, data before
-# authentication, stalls at every stage, garbage inside TLS and plain TCP
-# to the TLS port; openssl s_client connects without authenticating.  Each
-# must be refused with the expected answer, and with a log line that says
-# why; nothing may be written anywhere but by the legitimate sender
-# (listings before and after, and no ADPEER-POISON line anywhere); the
-# legitimate sender's connection is not disturbed and its trail is the
-# input byte for byte at the end.  Then adpeer ships as "other" and
-# resumes, to show that the hostile traffic left its state intact.
+# replayed proofs and challenges, unknown and malformed host names, writing
+# for another host, wrong offsets, oversized (up to 2^32-1 bytes),
+# malformed, empty, unknown and truncated frames, data before
+# authentication, stalls and slow lorises at every stage, garbage inside
+# TLS and plain TCP to the TLS port; openssl s_client connects without
+# authenticating, asks for a TLS 1.2 renegotiation, and updates TLS 1.3
+# keys.  Each must be refused with the expected answer, and with a log
+# line about that connection that says why; nothing may be written anywhere
+# but by the legitimate sender (listings before and after, and no
+# ADPEER-POISON line anywhere); the legitimate sender's connection is not
+# disturbed and its trail is the input byte for byte at the end.  Then
+# adpeer ships as "other" and resumes, to show that the hostile traffic
+# left its state intact.
 set -eu -o pipefail
 # shellcheck source=tests/lib.sh
 . tests/lib.sh
@@ -43,12 +46,14 @@ tls_cert "$pki" recv
 FP=$(tls_fingerprint "$pki/recv.pem")
 PWL=$(rand_password)
 PWO=$(rand_password)
+PWS=$(rand_password)
 PORT=$(free_port)
 ADDR=127.0.0.1:$PORT
 trails=$T/trails
 mkdir -m 0750 "$trails"
 printf '%s\n' "$PWO" > "$T/pw.other"
-chmod 0600 "$T/pw.other"
+printf '%s\n' "$PWS" > "$T/pw.loris"
+chmod 0600 "$T/pw.other" "$T/pw.loris"
 
 rconf=$T/recv.conf
 cat > "$rconf" <<EOF
@@ -66,6 +71,10 @@ receiver {
 	host other {
 		remote "tls://127.0.0.1"
 		password "$PWO"
+	}
+	host loris {
+		remote "tls://127.0.0.1"
+		password "$PWS"
 	}
 }
 EOF
@@ -101,6 +110,10 @@ out=$(timeout 30 "$ADPEER" -t 10 -n other -W "$T/pw.other" -i "$ID" "$ADDR" good
     { echo "$out"; show_tails "$T/recv.log"; fail "adpeer could not ship as other"; }
 echo "$out" | grep -q '^WELCOME .*proof=ok' || fail "adpeer good: no WELCOME with a good proof: $out"
 echo "$out" | grep -q "^ACK 2 $(stat -c %s "$T/part2") 1$" || fail "adpeer good: no final ACK of seq 2: $out"
+# "loris" authenticates once (which makes its directory) and later trickles
+# DATA while the scenarios authenticate as "other" (which would replace it).
+out=$(timeout 30 "$ADPEER" -t 10 -n loris -W "$T/pw.loris" "$ADDR" hello) ||
+    { echo "$out"; show_tails "$T/recv.log"; fail "adpeer could not authenticate as loris"; }
 
 listing()
 {
@@ -149,6 +162,7 @@ SCENARIOS=(
 	"25#^ERROR 5 #expected#$A old-seq"
 	"25#^ERROR 5 #expected#$A segend-mismatch"
 	"25#^ERROR 5 #expected#$N segend-mismatch"
+	"21#^ERROR 1 malformed SEGEND#malformed SEGEND#$N segend-at 0 0"
 	"21#^ERROR 1 #at most#$A oversized-frame"
 	"21#^ERROR 1 #at most#$A oversized-frame 1048641"
 	"21#^ERROR 1 #at most#$A -E hello oversized-frame"
@@ -169,6 +183,47 @@ SCENARIOS=(
 	"3,5#^(EOF|RESET)#TLS handshake failed#$A -T garbage 4096"
 	"3,5#^(EOF|RESET)#TLS handshake failed#$A -T http"
 	"3,5#^(EOF|RESET|TLS-RECORD)#TLS handshake failed#$A -T hello"
+	# Lengths near 2^32 and 2^31: the header's length is an unsigned u32.
+	"21#^ERROR 1 frame of 4294967288 bytes \(at most#frame of 4294967288 bytes \(at most#$A oversized-frame 4294967288"
+	"21#^ERROR 1 frame of 2147483648 bytes \(at most#frame of 2147483648 bytes \(at most#$A oversized-frame 2147483648"
+	"21#^ERROR 1 frame of 4294967288 bytes \(at most#frame of 4294967288 bytes#$A -E hello oversized-frame 4294967288"
+	"21#^ERROR 1 frame of 2147483648 bytes \(at most#frame of 2147483648 bytes#$A -E hello oversized-frame 2147483648"
+	"21#^ERROR 1 frame of 4294967295 bytes \(at most#frame of 4294967295 bytes#$A -E auth oversized-frame 4294967295"
+	"21#^ERROR 1 frame of 2147483648 bytes \(at most#frame of 2147483648 bytes#$A -E auth oversized-frame 2147483648"
+	# Frames cut short, then the sender closes (TLS close_notify, or a
+	# bare FIN; in the payload or in the header): nothing of a cut DATA
+	# is stored, and the next connection resumes where the last one did.
+	"3#^SAME resume point#host other: .* closed the connection \(#$A truncated-frame tls"
+	"3#^SAME resume point#host other: .* closed the connection \(#$A truncated-frame tcp"
+	"3#^SAME resume point#host other: .* closed the connection \(#$A truncated-frame tcp 5"
+	"3#^EOF\$#closed the connection while waiting for HELLO#$A -E hello truncated-frame tls"
+	"3#^EOF\$#closed the connection while waiting for AUTH#$A -E auth truncated-frame tcp"
+	# Replays: a proof over an old challenge, the challenge sent back as
+	# the answer, DATA pipelined behind a wrong proof.
+	"23#^conn2 ERROR 3 authentication failed#other.*wrong password proof#$A replayed-challenge"
+	"21#^ERROR 1 expected AUTH, got CHALLENGE#expected AUTH, got CHALLENGE#$A echo-challenge"
+	"23#^ERROR 3 authentication failed#other.*wrong password proof#$A -s 3 wrong-password-pipelined"
+	# Two HELLOs in one TLS record; empty frames of each type the
+	# receiver decodes; lengths inside messages that do not add up.
+	"21#^ERROR 1 expected AUTH, got HELLO#expected AUTH, got HELLO#$A double-hello legit"
+	"21#^ERROR 1 malformed HELLO#malformed HELLO#$A -E hello raw-frame 1 0"
+	"21#^ERROR 1 expected AUTH, got BYE#expected AUTH, got BYE#$A -E auth raw-frame 11 0"
+	"21#^ERROR 1 unexpected AUTH#unexpected AUTH#$A raw-frame 3 0"
+	"21#^ERROR 1 malformed DATA#malformed DATA#$A raw-frame 5 0"
+	"21#^ERROR 1 malformed SEGEND#malformed SEGEND#$A raw-frame 6 0"
+	"21#^ERROR 1 unexpected ACK#unexpected ACK#$A raw-frame 7 0"
+	"21#^ERROR 1 malformed PING#malformed PING#$A raw-frame 8 0"
+	"21#^ERROR 1 malformed PONG#malformed PONG#$A raw-frame 9 0"
+	"21#^ERROR 1 malformed ERROR#malformed ERROR#$A raw-frame 10 0"
+	"21#^ERROR 1 malformed BYE#malformed BYE#$A raw-frame 11 8"
+	"21#^ERROR 1 malformed AUTH#malformed AUTH#$A auth-length 31"
+	"21#^ERROR 1 malformed AUTH#malformed AUTH#$A auth-length 33"
+	"21#^ERROR 1 malformed HELLO#malformed HELLO#$A hello-hostlen 65535"
+	"22#^ERROR 2 protocol version 0 #version 0 is not supported#$A bad-version 0"
+	"22#^ERROR 2 protocol version 65535 #version 65535 is not supported#$A bad-version 65535"
+	"21#^ERROR 1 malformed DATA#malformed DATA#$N data-at 0 0"
+	"21#^ERROR 1 malformed DATA#malformed DATA#$A data-at 3 18446744073709551600"
+	"25#^ERROR 5 SEGEND: .* size 18446744073709551615#SEGEND: expected#$A segend-at 2 18446744073709551615"
 )
 # Stalls take the receiver's timeout each: run them together, in the
 # background, while the others run.
@@ -178,6 +233,13 @@ STALLS=(
 	"3,30#^(CLOSED|ERROR 10)#handshake timed out#-t $((TIMEOUT * 4)) -n other stall-hello"
 	"3,30#^(CLOSED|ERROR 10)#handshake timed out#-t $((TIMEOUT * 4)) $A stall-auth"
 	"3,30#^(CLOSED|ERROR 10)#nothing received#-t $((TIMEOUT * 4)) $A stall-data"
+	# Slow loris: a byte a second, never a whole frame.  The handshake's
+	# deadline, set at accept, does not move (not even for the whole
+	# HELLO that slow AUTH sends after a 1 s pause); afterwards only whole
+	# frames move it.  Closed within a second after TIMEOUT.
+	"30#^TRICKLED ([2-9]|[1-9][0-9]+) of .*closed ${TIMEOUT}[0-9]{3} ms after connecting#handshake timed out \(waiting for HELLO\)#-t $((TIMEOUT * 4)) $A -E hello slow-frame 1000"
+	"30#^TRICKLED ([2-9]|[1-9][0-9]+) of .*closed ${TIMEOUT}[0-9]{3} ms after connecting#handshake timed out \(waiting for AUTH\)#-t $((TIMEOUT * 4)) $A -E auth slow-frame 1000 1000"
+	"30#^TRICKLED ([2-9]|[1-9][0-9]+) of .*closed ${TIMEOUT}[0-9]{3} ms after connecting#loris.*nothing received for $TIMEOUT s#-t $((TIMEOUT * 4)) -n loris -W $T/pw.loris slow-frame 1000"
 )
 
 # split_args ARGS: adpeer's options (OPTS) and the scenario with its
@@ -224,22 +286,42 @@ check()		# RESULT-FILE RC SPEC
 	fi
 }
 
+# peer_addr FILE: the address adpeer connected from, as the receiver's log
+# names it (its first connection's; else, with conn1.., its last one's).
+peer_addr()
+{
+	local a
+	a=$(sed -n 's/^FROM //p' "$1" | head -n 1)
+	[ -n "$a" ] || a=$(sed -n 's/^conn[0-9]* FROM //p' "$1" | tail -n 1)
+	printf '%s' "$a"
+}
+
+# log_says BYTE ADDR REGEX: a receiver log line past BYTE (and about ADDR,
+# when given) matches REGEX.
+log_says()
+{
+	tail -c +$(($1 + 1)) "$T/recv.log" |
+	    if [ -n "$2" ]; then grep -F -e "$2:" -e "$2 "; else cat; fi |
+	    grep -iE "$3" > /dev/null
+}
+
 run()		# SPEC: run one adpeer scenario and check it
 {
 	local spec=$1 args rc=0 i=${#results[@]}
 	IFS='#' read -r _ _ _ args <<< "$spec"
 	split_args "$args"
-	local logpos
+	local logpos addr
 	logpos=$(stat -c %s "$T/recv.log")
 	timeout 60 "$ADPEER" "${OPTS[@]}" "$ADDR" "${REST[@]}" > "$T/scen.$i" 2>&1 || rc=$?
 	results+=("$i")
 	check "$T/scen.$i" "$rc" "$spec"
 	# The receiver's log says why (give it a moment to write).
 	IFS='#' read -r _ _ logre _ <<< "$spec"
-	if [ -n "$logre" ] && ! wait_for "tail -c +$((logpos + 1)) '$T/recv.log' | grep -qiE '$logre'" 3; then
-		failures+=("adpeer ${REST[*]} (${OPTS[*]}): no receiver log line /$logre/ among: $(tail -c +$((logpos + 1)) "$T/recv.log" | tail -n 3 | tr '\n' ';' | cut -c1-300)")
+	addr=$(peer_addr "$T/scen.$i")
+	if [ -n "$logre" ] && ! wait_for "log_says $logpos '$addr' '$logre'" 3; then
+		failures+=("adpeer ${REST[*]} (${OPTS[*]}): no receiver log line /$logre/${addr:+ about $addr} among: $(tail -c +$((logpos + 1)) "$T/recv.log" | tail -n 3 | tr '\n' ';' | cut -c1-300)")
 	fi
-	info "$(printf '%-28s' "${REST[*]}") exit $rc: $(grep -vE '^(TLS|CHALLENGE|ELAPSED|EOF$)' "$T/scen.$i" | tr '\n' ' ' | cut -c1-150)"
+	info "$(printf '%-28s' "${REST[*]}") exit $rc: $(grep -vE '^((conn[0-9] )?(FROM|TLS|CHALLENGE)|ELAPSED|EOF$)' "$T/scen.$i" | tr '\n' ' ' | cut -c1-150)"
 }
 
 results=()
@@ -284,13 +366,47 @@ printf 'HELLO legit\r\n' | timeout $((TIMEOUT * 4)) openssl s_client -connect "$
     -servername localhost -quiet > "$T/sclient.2" 2>&1 || rc=$?
 [ "$rc" != 124 ] || failures+=("openssl s_client sending text was not disconnected within $((TIMEOUT * 4)) s")
 
+# A TLS 1.2 client asks to renegotiate ("R", s_client's command) before any
+# HELLO: the receiver refuses (a no_renegotiation alert, which s_client
+# reports as "no renegotiation" and answers with a fatal alert that the
+# receiver logs), and keeps serving the others.
+logpos=$(stat -c %s "$T/recv.log")
+rc=0
+{ printf 'R\n'; sleep 1; } | timeout $((TIMEOUT * 4)) openssl s_client -tls1_2 \
+    -connect "$ADDR" -servername localhost > "$T/sclient.reneg" 2>&1 || rc=$?
+if ! grep -q '^New, TLSv1.2' "$T/sclient.reneg" || ! grep -q '^RENEGOTIATING' "$T/sclient.reneg"; then
+	failures+=("openssl s_client -tls1_2 did not get to ask for a renegotiation: $(tail -n 3 "$T/sclient.reneg" | tr '\n' ';')")
+elif ! grep -q ':no renegotiation:' "$T/sclient.reneg" || [ "$rc" = 0 ] || [ "$rc" = 124 ]; then
+	failures+=("a TLS 1.2 renegotiation was not refused (s_client rc $rc): $(grep -aA3 '^RENEGOTIATING' "$T/sclient.reneg" | tr '\n' ';' | cut -c1-300)")
+elif ! wait_for "log_says $logpos '' 'TLS read: .*alert handshake failure'" 3; then
+	failures+=("no receiver log line about the refused renegotiation: $(tail -c +$((logpos + 1)) "$T/recv.log" | tail -n 3 | tr '\n' ';')")
+fi
+info "s_client -tls1_2, renegotiation: rc $rc: $(grep -a -m1 'no renegotiation' "$T/sclient.reneg" | cut -c1-120)"
+# A TLS 1.3 key update that asks for one back ("K") is part of TLS 1.3:
+# the connection goes on under the new keys, and a PING instead of HELLO
+# is then refused as usual.
+logpos=$(stat -c %s "$T/recv.log")
+rc=0
+{ printf 'K\n'; sleep 0.3; printf '\0\0\0\10\10\0\0\0\0\0\0\0\0\0\0\1'; sleep 1; } |
+    timeout $((TIMEOUT * 4)) openssl s_client -tls1_3 -connect "$ADDR" \
+    -servername localhost > "$T/sclient.keyupdate" 2>&1 || rc=$?
+if ! grep -q '^KEYUPDATE' "$T/sclient.keyupdate"; then
+	failures+=("openssl s_client -tls1_3 did not send a key update: $(tail -n 3 "$T/sclient.keyupdate" | tr '\n' ';')")
+elif ! grep -aq 'expected HELLO, got PING' "$T/sclient.keyupdate"; then
+	failures+=("after a TLS 1.3 key update, a PING was not answered with ERROR (s_client rc $rc): $(grep -aA3 '^KEYUPDATE' "$T/sclient.keyupdate" | tr '\n' ';' | cut -c1-300)")
+elif ! wait_for "log_says $logpos '' 'expected HELLO, got PING'" 3; then
+	failures+=("no receiver log line about the PING after a key update: $(tail -c +$((logpos + 1)) "$T/recv.log" | tail -n 3 | tr '\n' ';')")
+fi
+info "s_client -tls1_3, key update then PING: rc $rc: $(grep -ao 'expected HELLO, got PING' "$T/sclient.keyupdate")"
+
 # The stalls.
 for i in "${!STALLS[@]}"; do
 	bg_stop "stall$i" 0 60 || :
 	check "$T/adpeer.stall$i" "$BG_RC" "${STALLS[i]}"
 	IFS='#' read -r _ _ logre _ <<< "${STALLS[i]}"
-	grep -qiE "$logre" "$T/recv.log" || failures+=("stall $i: no receiver log line /$logre/")
-	info "stall $i: exit $BG_RC: $(grep -vE '^(TLS|CHALLENGE|ELAPSED)' "$T/adpeer.stall$i" | tr '\n' ' ' | cut -c1-150)"
+	addr=$(peer_addr "$T/adpeer.stall$i")
+	log_says 0 "$addr" "$logre" || failures+=("stall $i: no receiver log line /$logre/${addr:+ about $addr}")
+	info "stall $i: exit $BG_RC: $(grep -vE '^(FROM|TLS|CHALLENGE|ELAPSED)' "$T/adpeer.stall$i" | tr '\n' ' ' | cut -c1-150)"
 done
 
 # --- nothing written, nobody disturbed -----------------------------------------------
@@ -355,7 +471,8 @@ if grep -qE 'invariant failed|AddressSanitizer|runtime error' "$T/recv.log" "$T/
 fi
 
 t1=$(now_ms)
-echo "hostile: ${#SCENARIOS[@]} scenarios + ${#STALLS[@]} stalls (24 stalled connections) + 2 s_client refused as expected;" \
+echo "hostile: ${#SCENARIOS[@]} adpeer scenarios + ${#STALLS[@]} stalls ($((${#STALLS[@]} + 19)) stalled connections) + 4 s_client refused as expected;" \
     "nothing written outside the legitimate trail; legit $size bytes byte-identical," \
     "$((legit1 - legit0)) reconnects during the attacks; other shipped and resumed;" \
-    "hostile phase $(( (t_hostile - t0) / 1000 )) s, $(( (t1 - t0) / 1000 )) s in all"
+    "hostile phase $(( (t_hostile - t0) / 1000 )) s, $(( (t1 - t0) / 1000 )) s in all;" \
+    "$((${#SCENARIOS[@]} + ${#STALLS[@]} + 4)) distinct hostile inputs"

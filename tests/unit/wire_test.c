@@ -55,7 +55,7 @@ test_header(void)
 	h[5] = 0;
 	h[4] = 0;
 	CHECK(wire_parse_header(h, &t, &len) == -1);	/* type 0 */
-	h[4] = 12;
+	h[4] = MSG_LAST + 1;
 	CHECK(wire_parse_header(h, &t, &len) == -1);	/* unknown type */
 	h[4] = MSG_DATA;
 	h[0] = 0xff;
@@ -171,6 +171,7 @@ static void
 test_data(void)
 {
 	struct msg_data m;
+	struct msg_dataz mz;
 	struct msg_pos pos;
 	const uint8_t *p;
 	struct wbuf w;
@@ -218,6 +219,25 @@ test_data(void)
 	CHECK(wire_dec_pos(p, len, 0, &pos) == 0 && pos.seq == 9 &&
 	    pos.size == 4096);
 	CHECK(wire_dec_pos(p, len, 1, &pos) == -1);
+	/* SEGEND of segment 0: segments are numbered from 1 */
+	w.len = 0;
+	REQUIRE(wire_enc_segend(&w, 0, 0) == 0);
+	REQUIRE(frame(&w, &t, &p, &len) == 0 && t == MSG_SEGEND);
+	CHECK(wire_dec_pos(p, len, 0, &pos) == -1);
+	/* DATAZ: the stated length bounds what it may hold */
+	w.len = 0;
+	REQUIRE(wire_enc_dataz(&w, 3, 100, 5000, "zz", 2) == 0);
+	REQUIRE(frame(&w, &t, &p, &len) == 0 && t == MSG_DATAZ);
+	CHECK(wire_dec_dataz(p, len, &mz) == 0 && mz.seq == 3 &&
+	    mz.offset == 100 && mz.rawlen == 5000 && mz.zlen == 2 &&
+	    memcmp(mz.z, "zz", 2) == 0);
+	CHECK(wire_dec_dataz(p, 20, &mz) == -1);		/* no frame */
+	CHECK(wire_enc_dataz(&w, 3, 0, WIRE_MAX_DATA + 1, "z", 1) == -1);
+	CHECK(wire_enc_dataz(&w, 3, 0, 0, "z", 1) == -1);
+	w.len = 0;
+	REQUIRE(wire_enc_dataz(&w, 0, 0, 10, "z", 1) == 0);
+	REQUIRE(frame(&w, &t, &p, &len) == 0);
+	CHECK(wire_dec_dataz(p, len, &mz) == -1);		/* seq 0 */
 	w.len = 0;
 	REQUIRE(wire_enc_ack(&w, 9, 4096, 1) == 0);
 	REQUIRE(frame(&w, &t, &p, &len) == 0 && t == MSG_ACK);
