@@ -123,7 +123,8 @@ lint:
 	mandoc -Tlint -W warning $(MANPAGES)
 
 check: deps
-	$(MAKE) WERROR=-Werror all $(UNIT_BIN) $(UNIT_BIN_SAN) $(HELPER_BIN) $(B)/san/audisp-dist $(TEST_PROGS)
+	$(MAKE) WERROR=-Werror all $(UNIT_BIN) $(UNIT_BIN_SAN) $(HELPER_BIN) $(B)/san/audisp-dist $(TEST_PROGS) \
+	    $(FUZZ_BIN) $(FUZZ_REPLAY_BIN)
 	mandoc -Tlint -W warning $(MANPAGES)
 	B=$(B) tests/run.sh $(UNIT_BIN) $(UNIT_BIN_SAN) $(sort $(wildcard tests/integration/*.sh))
 
@@ -160,5 +161,7 @@ install: all
 
 clean:
 	rm -rf $(B)
+
+include mk/fuzz.mk
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -153,10 +153,22 @@ cut_to_newline(int fd, uint64_t *size)
 	return 0;
 }
 
+/* Whether off is 0 or just after a newline of the file. */
+static int
+at_line_start(int fd, uint64_t off)
+{
+	char c;
+
+	if (off == 0)
+		return 1;
+	return pread(fd, &c, 1, (off_t)off - 1) == 1 && c == '\n';
+}
+
 /*
  * Read the current file's index against the file's size.  Lines after
  * the first one that cannot be right (torn, malformed, pointing past the
- * end of the file, out of order) describe writes that never became
+ * end of the file or inside a line, out of order, a segment that does not
+ * start where the one before it ended) describe writes that never became
  * durable, so were never acked: they are cut.  The resume point is the
  * last S line; complete if its E line matches.
  */
@@ -203,7 +215,14 @@ recover_index(struct trail *t, uint64_t *fsize, char *err, size_t errlen)
 			    get_char(&p, nl, ' ') == -1 ||
 			    get_dec(&p, nl, &off) == -1 || p != nl)
 				break;
-			if (off > *fsize || (have_s && off < t->segstart))
+			if (off > *fsize || (have_s && off < t->segstart) ||
+			    !at_line_start(t->fd, off))
+				break;
+			/* After a complete segment: right at its end, and a
+			 * later one of the same series. */
+			if (have_e && (off != t->segstart + esize ||
+			    (memcmp(id, t->pos.id, sizeof(id)) == 0 &&
+			    seq <= t->pos.seq)))
 				break;
 			memcpy(t->pos.id, id, sizeof(id));
 			t->pos.seq = seq;
@@ -218,7 +237,8 @@ recover_index(struct trail *t, uint64_t *fsize, char *err, size_t errlen)
 			    get_dec(&p, nl, &size) == -1 || p != nl)
 				break;
 			if (!have_s || have_e || seq != t->pos.seq ||
-			    size > *fsize - t->segstart)
+			    size > *fsize - t->segstart ||
+			    !at_line_start(t->fd, t->segstart + size))
 				break;
 			esize = size;
 			have_e = 1;
