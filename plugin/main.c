@@ -153,6 +153,8 @@ load_conf(int exit_on_error)
 		log_warnx("%s", err);
 		return NULL;
 	}
+	/* The forwarder reads them itself; this process has no use for them. */
+	conf_forget_secrets(c);
 	return c;
 }
 
