@@ -16,6 +16,7 @@
  */
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <errno.h>
 #include <inttypes.h>
@@ -148,15 +149,59 @@ void
 wchan_data(struct wchan *w, const uint8_t id[WIRE_ID_LEN], uint64_t seq,
     uint64_t offset, const void *data, size_t len)
 {
+	struct wbuf h;
+	struct iovec iov[2];
+	ssize_t n;
+	size_t skip;
+
 	if (w->fd == -1)
 		return;
 	VERIFY(trail_pos_data(&w->pos, id, seq, offset, len) == 0);
+	w->dirty = 1;
+	/*
+	 * Nothing queued: straight from the frame buffer to the socket,
+	 * without a copy into the queue; only what the socket did not
+	 * take is queued.
+	 */
+	if (wbuf_pending(&w->out) == 0 && len >= 16 * 1024) {
+		uint8_t hb[WMSG_HDR_LEN + WIRE_ID_LEN + 16];
+
+		h.buf = hb;
+		h.cap = sizeof(hb);
+		h.len = h.off = 0;
+		wbuf_put_u32(&h, (uint32_t)(WIRE_ID_LEN + 16 + len));
+		wbuf_put_u8(&h, WMSG_DATA);
+		wbuf_put_u8(&h, 0);
+		wbuf_put_u16(&h, 0);
+		wbuf_put_bytes(&h, id, WIRE_ID_LEN);
+		wbuf_put_u64(&h, seq);
+		wbuf_put_u64(&h, offset);
+		iov[0].iov_base = hb;
+		iov[0].iov_len = h.len;
+		iov[1].iov_base = (void *)(uintptr_t)data;
+		iov[1].iov_len = len;
+		do
+			n = writev(w->fd, iov, 2);
+		while (n == -1 && errno == EINTR);
+		skip = n > 0 ? (size_t)n : 0;
+		if (skip == h.len + len)
+			return;
+		if (wbuf_reserve(&w->out, h.len + len - skip) == -1)
+			fatal("writer channel");
+		if (skip < h.len) {
+			wbuf_put_bytes(&w->out, hb + skip, h.len - skip);
+			wbuf_put_bytes(&w->out, data, len);
+		} else
+			wbuf_put_bytes(&w->out, (const uint8_t *)data +
+			    (skip - h.len), len - (skip - h.len));
+		(void)flush(w);		/* an error, or EPOLLOUT */
+		return;
+	}
 	header(w, WMSG_DATA, WIRE_ID_LEN + 16 + len);
 	wbuf_put_bytes(&w->out, id, WIRE_ID_LEN);
 	wbuf_put_u64(&w->out, seq);
 	wbuf_put_u64(&w->out, offset);
 	wbuf_put_bytes(&w->out, data, len);
-	w->dirty = 1;
 	/* Large: out now, while the next frame is being read. */
 	if (wbuf_pending(&w->out) >= 64 * 1024)
 		(void)flush(w);
