@@ -261,7 +261,6 @@ struct fwd_env {
 	uint8_t		 spool_id[WIRE_ID_LEN];
 	const char	*name;			/* ours, sent in HELLO */
 	unsigned	 timeout;		/* seconds */
-	char		*scratch;		/* FWD_FRAME bytes */
 	char		*zscratch;		/* compressed, or NULL */
 	size_t		 zcap;
 	struct addrinfo	*source;		/* bind to it, or NULL */

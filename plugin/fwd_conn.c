@@ -39,7 +39,8 @@
 #include "wire.h"
 
 #define RX_MAX		2048		/* longest R->S payload: ERROR */
-#define OUT_LOW		FWD_FRAME	/* refill the output below this */
+#define OUT_LOW		(16 * 1024)	/* refill the output below this */
+#define DATA_HDR_LEN	(WIRE_HDR_LEN + 16)	/* before a DATA frame's bytes */
 #define WINDOW		(4 * 1024 * 1024) /* unacknowledged DATA bytes */
 #define PUMP_ROUNDS	16		/* produce/flush per event */
 #define ADDR_MAX	256
@@ -808,9 +809,11 @@ receive(struct fwd_conn *c)
 }
 
 /*
- * Queue DATA (whole lines, at most 1 MiB each) and SEGEND while the
- * window and the output buffer have room.  Returns the bytes queued, or
- * -1 if the connection failed.
+ * Queue DATA (whole lines, at most FWD_FRAME bytes each) and SEGEND while
+ * the window and the output buffer have room.  Records are read straight
+ * into the output buffer, behind room for the DATA header: one copy, and
+ * the buffer holds at most OUT_LOW plus one frame.  Returns the bytes
+ * queued, or -1 if the connection failed.
  */
 static ssize_t
 produce(struct fwd_conn *c)
@@ -818,21 +821,29 @@ produce(struct fwd_conn *c)
 	char why[FWD_REASON_MAX];
 	struct fwd_pos at;
 	size_t queued = 0, len, zlen;
+	char *raw;
 
 	while (c->st == C_STREAM && wbuf_pending(&c->out) < OUT_LOW &&
 	    fwd_window_inflight(&c->win) < WINDOW) {
-		switch (fwd_reader_next(&c->rd, fwd_env.scratch, FWD_FRAME,
-		    &at, &len, why, sizeof(why))) {
+		if (wbuf_reserve(&c->out, DATA_HDR_LEN + FWD_FRAME) == -1)
+			fatal("host %s: DATA", c->ch->name);
+		raw = (char *)c->out.buf + c->out.len + DATA_HDR_LEN;
+		switch (fwd_reader_next(&c->rd, raw, FWD_FRAME, &at, &len,
+		    why, sizeof(why))) {
 		case CHUNK_DATA:
 			/* Compressed only where that makes it smaller. */
 			zlen = c->ch->compression == CONF_COMPRESS_ZSTD ?
 			    compress_chunk(fwd_env.zscratch, fwd_env.zcap,
-			    fwd_env.scratch, len) : 0;
+			    raw, len) : 0;
+			/* The header lands just before the bytes read. */
 			if ((zlen > 0 ? wire_enc_dataz(&c->out, at.seq,
 			    at.size, len, fwd_env.zscratch, zlen) :
-			    wire_enc_data(&c->out, at.seq, at.size,
-			    fwd_env.scratch, len)) == -1 ||
-			    fwd_window_sent(&c->win, at.seq, at.size,
+			    wire_enc_data_hdr(&c->out, at.seq, at.size,
+			    len)) == -1)
+				fatal("host %s: DATA", c->ch->name);
+			if (zlen == 0)
+				c->out.len += len;
+			if (fwd_window_sent(&c->win, at.seq, at.size,
 			    len) == -1)
 				fatal("host %s: DATA", c->ch->name);
 			c->sent.seq = at.seq;
@@ -874,8 +885,6 @@ pump(struct fwd_conn *c)
 		if (q == 0 || c->write_blocked)
 			break;
 	}
-	if (wbuf_pending(&c->out) > 0 && c->out.off > OUT_LOW)
-		wbuf_compact(&c->out);
 	rearm(c);
 	return 0;
 }

@@ -431,8 +431,6 @@ main(int argc, char *argv[])
 	fwd_env.timeout = conf->timeout >= 3 ? conf->timeout : 3;
 	read_spool_id();
 	resolve_source(conf->sender.source);
-	if ((fwd_env.scratch = malloc(FWD_FRAME)) == NULL)
-		fatal("buffer");
 	for (h = conf->sender.hosts; h != NULL; h = h->next)
 		if (h->compression == CONF_COMPRESS_ZSTD &&
 		    fwd_env.zscratch == NULL) {
@@ -531,7 +529,6 @@ main(int argc, char *argv[])
 		fwd_conn_free(conns[k], 1);
 	free(conns);
 	free(reports);
-	free(fwd_env.scratch);
 	free(fwd_env.zscratch);
 	if (fwd_env.source != NULL)
 		freeaddrinfo(fwd_env.source);
