@@ -19,7 +19,7 @@ WARNINGS = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wpointer-arith -Wcast-qual -Wformat=2 -Wno-format-nonliteral
 CPPFLAGS += -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Icommon
 LDFLAGS	?=
-LDFLAGS	+= -Wl,--as-needed
+LDFLAGS	+= -Wl,--as-needed -Wl,-z,relro -Wl,-z,now
 SAN	= -fsanitize=address,undefined -fno-omit-frame-pointer \
 	  -fno-sanitize-recover=undefined -DAUDITDIST_SANITIZE
 

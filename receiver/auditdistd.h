@@ -349,6 +349,7 @@ struct server {
 	struct wchan		*wdead;		/* the same for writer channels */
 	unsigned		 nconns, npending;
 	int			 stopping;
+	unsigned		 churn;		/* handshakes and closes */
 };
 
 #define MAX_CONNS		1024	/* all connections */

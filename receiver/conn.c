@@ -338,6 +338,7 @@ conn_free(struct conn *c)
 				*pp = c->ready_next;
 				break;
 			}
+	c->srv->churn++;
 	wbuf_free(&c->out);
 	free(c->rbuf);
 	free(c);
@@ -596,6 +597,7 @@ conn_opened(struct conn *c, const struct trail_pos *dpos)
 	c->rbuf = nb;
 	c->rcap = DATA_BUF;
 	c->state = C_READY;
+	c->srv->churn++;
 	c->deadline = now_ms() + timeout_ms(c);
 	c->ping_at = now_ms() + timeout_ms(c) / 3;
 	trail_pos_str(dpos, pos, sizeof(pos));

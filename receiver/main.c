@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <pwd.h>
 #include <signal.h>
@@ -42,6 +43,7 @@
 #define MAX_LISTEN	64		/* sockets, after name resolution */
 #define STOP_LINGER_MS	3000		/* to say ERR_SHUTDOWN and flush */
 #define ACCEPT_PAUSE_MS	1000		/* out of descriptors: wait */
+#define TRIM_MS		1000		/* heap given back at most this often */
 #define DEFAULT_PIDFILE	"/run/auditdistd.pid"
 
 struct listener {
@@ -523,6 +525,25 @@ begin_stop(void)
 	}
 }
 
+/*
+ * A handshake leaves freed memory scattered over the heap, and a closed
+ * connection frees its own: once things are quiet for TRIM_MS, whole free
+ * pages go back to the system.  A receiver holding many idle senders then
+ * costs what they hold, not what their handshakes once needed.
+ */
+static void
+trim(void)
+{
+	static uint64_t last;
+	uint64_t now;
+
+	if (srv.churn == 0 || (now = now_ms()) - last < TRIM_MS)
+		return;
+	srv.churn = 0;
+	last = now;
+	malloc_trim(0);
+}
+
 static void
 free_dead(void)
 {
@@ -561,7 +582,7 @@ loop(int sigfd)
 		    now_ms() >= stop_deadline))
 			break;
 		n = epoll_wait(srv.epfd, ev, MAX_EVENTS, srv.ready ? 0 :
-		    srv.stopping ? 100 : -1);
+		    srv.stopping ? 100 : srv.churn ? TRIM_MS : -1);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -599,6 +620,7 @@ loop(int sigfd)
 		run_ready();
 		free_dead();
 		wchan_reap(&srv);
+		trim();
 	}
 	/* Whoever did not take the last message in time. */
 	while (srv.conns != NULL)

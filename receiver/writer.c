@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +215,8 @@ request(struct writer *w, uint8_t type, const uint8_t *p, size_t len)
 		if (wire_end(&cur) == -1)
 			fatalx("writer: malformed HELLO");
 		hello(w);
+		/* Reading the directory and the index left free pages. */
+		malloc_trim(0);
 		return;
 	}
 	/* After a failure nothing is taken until the next HELLO. */
