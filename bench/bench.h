@@ -143,6 +143,9 @@ void		 group_latency(struct bench *, struct table *);	/* latency.c */
 void		 group_memory(struct bench *, struct table *);	/* fanin.c */
 void		 group_fanin(struct bench *, struct table *);	/* fanin.c */
 void		 group_impact(struct bench *, struct table *);	/* impact.c */
+/* "bench --read-stdin": the plugin that only reads (impact.c). */
+#define BENCH_READER_ARG "--read-stdin"
+int		 impact_reader(void);
 void		 group_wan(struct bench *, struct table *);	/* wan.c */
 void		 cleanup_add(void (*)(void));
 

@@ -47,9 +47,10 @@
 #define AR_QUEUE	10240	/* Debian's audisp-remote.conf queue_depth */
 #define AR_CONF_PATH	"/etc/audit/audisp-remote.conf"
 
-enum variant { V_NONE, V_SPOOL, V_SHIP, V_REMOTE, NVAR };
+/* V_READER: the bench itself as a plugin that only reads its stdin. */
+enum variant { V_NONE, V_READER, V_SPOOL, V_SHIP, V_REMOTE, NVAR };
 
-static const char *const vnames[NVAR] = { "no plugin",
+static const char *const vnames[NVAR] = { "no plugin", "reading plugin",
     "audisp-dist spooling", "audisp-dist shipping",
     "audisp-remote shipping" };
 
@@ -661,6 +662,12 @@ run_variant(struct bench *b, enum variant v, unsigned run, struct vres *res)
 		    "path = %s\ntype = always\nargs = %s\nformat = string\n",
 		    prog, conf) == -1)
 			err(EX_CANTCREAT, "%s", plugconf);
+	} else if (v == V_READER) {
+		pathf(prog, sizeof(prog), "%s/bin/bench", b->tmpdir);
+		if (write_file(plugconf, 0640, "active = yes\ndirection = out\n"
+		    "path = %s\ntype = always\nargs = %s\nformat = string\n",
+		    prog, BENCH_READER_ARG) == -1)
+			err(EX_CANTCREAT, "%s", plugconf);
 	} else if (v == V_REMOTE) {
 		collector_start(b, &col, "impact");
 		ar_conf_write(arconf, col.port, AR_QUEUE);
@@ -693,7 +700,7 @@ run_variant(struct bench *b, enum variant v, unsigned run, struct vres *res)
 		recv_host_dir(&r, SENDER_HOST, hostdir, sizeof(hostdir));
 	deadline = now() + 20;
 	for (;;) {
-		if (v == V_NONE ||
+		if (v == V_NONE || v == V_READER ||
 		    (v == V_SPOOL && spool_status_has(spool, "state=")) ||
 		    (v == V_SHIP && trail_bytes(hostdir) > 0) ||
 		    (v == V_REMOTE && collector_lines(&col) >= 3))
@@ -783,6 +790,23 @@ run_variant(struct bench *b, enum variant v, unsigned run, struct vres *res)
 	rm_path(dir);
 }
 
+/*
+ * Run by auditd as a plugin: read stdin until EOF and throw it away, as
+ * fast as a plugin can, to show what auditd itself spends on one.
+ */
+int
+impact_reader(void)
+{
+	static char buf[64 * 1024];
+	ssize_t n;
+
+	signal(SIGTERM, SIG_DFL);
+	while ((n = read(STDIN_FILENO, buf, sizeof(buf))) != 0)
+		if (n == -1 && errno != EINTR)
+			return 1;
+	return 0;
+}
+
 static void
 lost_row(struct table *t, const char *fig, double ours, double none)
 {
@@ -821,6 +845,9 @@ group_impact(struct bench *b, struct table *t)
 	install_prog(prog, dst);
 	pathf(prog, sizeof(prog), "%s/audisp-dist-forwarder", b->bindir);
 	pathf(dst, sizeof(dst), "%s/audisp-dist-forwarder", bindir);
+	install_prog(prog, dst);
+	pathf(prog, sizeof(prog), "%s/bench", b->bindir);
+	pathf(dst, sizeof(dst), "%s/bench", bindir);
 	install_prog(prog, dst);
 	if (!have_ar) {
 		warnx("impact: no audisp-remote (Debian package "
@@ -866,6 +893,12 @@ rows:
 	    "audisp-dist shipping", .ours = ops[V_SHIP], .base = ops[V_NONE],
 	    .base_name = "no plugin", .prec = 0, .kind = TGT_RATIO_MIN,
 	    .target = 0.95, .target_text = ">= 0.95x no plugin" });
+	row_add(t, &(struct row){ .figure = "  audited openat/s, a plugin "
+	    "that only reads", .ours = ops[V_READER], .base = ops[V_NONE],
+	    .base_name = "no plugin", .prec = 0 });
+	row_add(t, &(struct row){ .figure = "  audited openat/s, spooling, "
+	    "vs a plugin that only reads", .ours = ops[V_SPOOL],
+	    .base = ops[V_READER], .base_name = "reading plugin", .prec = 0 });
 	row_add(t, &(struct row){ .figure = "  audited openat/s, shipping, "
 	    "vs audisp-remote", .ours = ops[V_SHIP], .base = ops[V_REMOTE],
 	    .base_name = "audisp-remote", .prec = 0 });
@@ -895,7 +928,10 @@ rows:
 	    "closes one file on the bench dir as fast as it can for %u s "
 	    "(openat/s = its count over its time); kernel backlog_limit was "
 	    "%ld, %s, backlog_wait_time %ld left as it was; lost = "
-	    "auditctl -s lost after the workload minus before; audisp-dist "
+	    "auditctl -s lost after the workload minus before; the reading "
+	    "plugin: this program run by auditd as a plugin (format string) "
+	    "that reads its stdin 64 KiB at a time and does nothing else, "
+	    "the most any plugin can get; audisp-dist "
 	    "with the default flush and segments, spool_max_size 0, "
 	    "spool_min_free 0, spooling alone or shipping to auditdistd on "
 	    "127.0.0.1 (fingerprint pin, password); audisp-remote: Debian's "

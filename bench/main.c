@@ -371,6 +371,8 @@ main(int argc, char *argv[])
 	size_t g;
 	int ch;
 
+	if (argc == 2 && strcmp(argv[1], BENCH_READER_ARG) == 0)
+		return impact_reader();
 	memset(&b, 0, sizeof(b));
 	b.sample = DEFAULT_SAMPLE;
 	b.runs = DEFAULT_RUNS;
