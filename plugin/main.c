@@ -34,7 +34,7 @@
 #define READ_BUF_SIZE	(512 * 1024)
 #define RECONNECT_MAX	30		/* seconds between af_unix retries */
 /*
- * After a read of less than COALESCE_BYTES from a socket, wait
+ * After a read of less than COALESCE_BYTES that emptied the socket, wait
  * COALESCE_NS before the next one, so that records arriving one by one
  * are read, framed and written many at a time instead of one system
  * call, one wakeup of this process (paid by auditd's sending thread) and
@@ -379,16 +379,22 @@ spool_pending(void)
 	return 0;
 }
 
-/* Returns the bytes read, 0 if none. */
+/*
+ * Returns the bytes read, 0 if none; *drained says whether the read
+ * took less than there was room for (nothing more was waiting).
+ */
 static ssize_t
-read_input(void)
+read_input(int *drained)
 {
 	struct intake *in = &pl.intake;
+	size_t space = intake_space(in);
 	ssize_t n;
 
+	*drained = 0;
 	if (have_pending || infd == -1 || in_eof)
 		return 0;
-	n = read(infd, intake_tail(in), intake_space(in));
+	n = read(infd, intake_tail(in), space);
+	*drained = n >= 0 && (size_t)n < space;
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EINTR)
 			return 0;
@@ -651,6 +657,7 @@ main(int argc, char *argv[])
 		struct epoll_event evs[4];
 		int i, n, busy = in_regular && !have_pending;
 		ssize_t got = 0;
+		int drained = 0;
 
 		n = epoll_wait(epfd, evs, 4, busy ? 0 : -1);
 		if (n == -1 && errno != EINTR)
@@ -664,13 +671,14 @@ main(int argc, char *argv[])
 				if (read(tfd, &exp, sizeof(exp)) > 0)
 					tick();
 			} else if (evs[i].data.fd == infd)
-				got = read_input();
+				got = read_input(&drained);
 			else if (evs[i].data.fd == fwd.fd)
 				fwdsup_read(&fwd);
 		}
 		if (busy && !stop)
-			read_input();
-		else if (got > 0 && got < COALESCE_BYTES && !stop && !in_eof) {
+			(void)read_input(&drained);
+		else if (got > 0 && got < COALESCE_BYTES && drained && !stop &&
+		    !in_eof) {
 			struct timespec ts = { 0, COALESCE_NS };
 
 			nanosleep(&ts, NULL);

@@ -140,7 +140,13 @@ spawn_writer(const char *host)
 		(void)send_ctl(CTL_NOWRITER, host, -1);
 		return;
 	}
-	if ((pid = fork()) == -1) {
+	/*
+	 * _Fork: without the C library's fork handlers, which reset its
+	 * locks and the loader's in the child and so give every writer
+	 * private copies of those pages.  This process has one thread and
+	 * holds none of them here.
+	 */
+	if ((pid = _Fork()) == -1) {
 		log_warn("host %s: starting its writer", host);
 		close(sv[0]);
 		close(sv[1]);
