@@ -361,7 +361,7 @@ wire_enc_data_hdr(struct wbuf *w, uint64_t seq, uint64_t offset, size_t len)
 		errno = EINVAL;
 		return -1;
 	}
-	if (begin(w, MSG_DATA, 16 + len) == -1)
+	if (begin(w, MSG_DATA, WIRE_DATA_HDR_LEN - WIRE_HDR_LEN + len) == -1)
 		return -1;
 	wbuf_put_u64(w, seq);
 	wbuf_put_u64(w, offset);

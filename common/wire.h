@@ -13,6 +13,8 @@
 #define WIRE_MAGIC		0x41445354u	/* "ADST" */
 #define WIRE_VERSION		1
 #define WIRE_HDR_LEN		8		/* u32 length, u8 type, 3 zero */
+/* What wire_enc_data_hdr writes: the frame header, seq and offset. */
+#define WIRE_DATA_HDR_LEN	(WIRE_HDR_LEN + 16)
 #define WIRE_MAX_DATA		(1024 * 1024)	/* bytes of records per DATA */
 #define WIRE_MAX_PAYLOAD	(WIRE_MAX_DATA + 64)
 #define WIRE_MAX_HOST		255

@@ -40,7 +40,6 @@
 
 #define RX_MAX		2048		/* longest R->S payload: ERROR */
 #define OUT_LOW		(16 * 1024)	/* refill the output below this */
-#define DATA_HDR_LEN	(WIRE_HDR_LEN + 16)	/* before a DATA frame's bytes */
 #define WINDOW		(4 * 1024 * 1024) /* unacknowledged DATA bytes */
 #define PUMP_ROUNDS	16		/* produce/flush per event */
 #define ADDR_MAX	256
@@ -825,9 +824,9 @@ produce(struct fwd_conn *c)
 
 	while (c->st == C_STREAM && wbuf_pending(&c->out) < OUT_LOW &&
 	    fwd_window_inflight(&c->win) < WINDOW) {
-		if (wbuf_reserve(&c->out, DATA_HDR_LEN + FWD_FRAME) == -1)
+		if (wbuf_reserve(&c->out, WIRE_DATA_HDR_LEN + FWD_FRAME) == -1)
 			fatal("host %s: DATA", c->ch->name);
-		raw = (char *)c->out.buf + c->out.len + DATA_HDR_LEN;
+		raw = (char *)c->out.buf + c->out.len + WIRE_DATA_HDR_LEN;
 		switch (fwd_reader_next(&c->rd, raw, FWD_FRAME, &at, &len,
 		    why, sizeof(why))) {
 		case CHUNK_DATA:

@@ -527,8 +527,8 @@ begin_stop(void)
 
 /*
  * A handshake leaves freed memory scattered over the heap, and a closed
- * connection frees its own: once things are quiet for TRIM_MS, whole free
- * pages go back to the system.  A receiver holding many idle senders then
+ * connection frees its own: after either, at most once every TRIM_MS,
+ * whole free pages go back to the system.  A receiver holding many idle senders then
  * costs what they hold, not what their handshakes once needed.
  */
 static void
