@@ -253,7 +253,7 @@ struct super_args {
 	const char		*user;
 	/* The network process, run in the child with the control socket. */
 	void			(*net)(int ctl);
-	/* In the parent once the child runs: drop the key and sockets. */
+	/* In the parent once the child runs: drop the sockets. */
 	void			(*forget)(void);
 };
 int		 super_run(struct super_args *);

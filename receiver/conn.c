@@ -34,7 +34,6 @@
 #define HS_BUF		512		/* handshake frames are small */
 #define HS_MAX_PAYLOAD	(4 + 2 + 2 + WIRE_MAX_HOST + WIRE_ID_LEN + \
 			    WIRE_NONCE_LEN)	/* HELLO, the largest */
-#define DATA_BUF	(256 * 1024)	/* grows to one maximal frame */
 #define FRAME_MAX	(WIRE_HDR_LEN + WIRE_MAX_PAYLOAD)
 #define READ_BUDGET	(16 * 1024 * 1024)	/* then sync, ack, others */
 #define OUT_MAX		(64 * 1024)	/* stop reading while this is unsent */
@@ -46,6 +45,19 @@
 
 static int	 flush(struct conn *);
 static void	 update_interest(struct conn *);
+
+/* What every connection reads into (see the top of this file). */
+static uint8_t	*shared_in;
+
+/* A connection's own input buffer, freed once its frame is whole. */
+static void
+own_free(struct conn *c)
+{
+	if (c->rbuf != shared_in)
+		free(c->rbuf);
+	c->rbuf = NULL;
+	c->rcap = 0;
+}
 
 static int
 is_pending(enum conn_state s)
@@ -248,10 +260,8 @@ conn_accept(struct server *srv, int fd, const struct sockaddr_storage *ss,
 		close(fd);
 		return;
 	}
-	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (c->rbuf = malloc(HS_BUF)) == NULL) {
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		log_warn("connection");
-		free(c);
 		close(fd);
 		return;
 	}
@@ -259,13 +269,11 @@ conn_accept(struct server *srv, int fd, const struct sockaddr_storage *ss,
 	c->srv = srv;
 	c->fd = fd;
 	c->peer = *ss;
-	c->rcap = HS_BUF;
 	c->state = C_TLS;
 	wbuf_init(&c->out);
 	format_addr(ss, c->addr, sizeof(c->addr));
 	if ((c->tls = tlsio_new(srv->ctx, fd, 1, NULL)) == NULL) {
 		log_warnx("%s: cannot set up TLS", c->addr);
-		free(c->rbuf);
 		free(c);
 		close(fd);
 		return;
@@ -274,7 +282,6 @@ conn_accept(struct server *srv, int fd, const struct sockaddr_storage *ss,
 	if (ev_mod(srv, fd, c, EPOLLIN) == -1) {
 		log_warn("epoll");
 		tlsio_free(c->tls);
-		free(c->rbuf);
 		free(c);
 		close(fd);
 		return;
@@ -340,7 +347,7 @@ conn_free(struct conn *c)
 			}
 	c->srv->churn++;
 	wbuf_free(&c->out);
-	free(c->rbuf);
+	own_free(c);
 	free(c);
 }
 
@@ -581,7 +588,6 @@ conn_opened(struct conn *c, const struct trail_pos *dpos)
 {
 	struct rhost *rh = c->rh;
 	char pos[160];
-	uint8_t *nb;
 
 	if (c->state != C_OPENING)
 		return;
@@ -589,13 +595,6 @@ conn_opened(struct conn *c, const struct trail_pos *dpos)
 	    dpos->id, dpos->seq, dpos->size, dpos->complete) == -1)
 		fatal("WELCOME");
 	OPENSSL_cleanse(c->proof, sizeof(c->proof));
-	if ((nb = realloc(c->rbuf, DATA_BUF)) == NULL) {
-		log_warn("%s", who(c));
-		conn_close(c, ERR_BUSY, "receiver out of memory");
-		return;
-	}
-	c->rbuf = nb;
-	c->rcap = DATA_BUF;
 	c->state = C_READY;
 	c->srv->churn++;
 	c->deadline = now_ms() + timeout_ms(c);
@@ -829,17 +828,18 @@ frames(struct conn *c)
 		memmove(c->rbuf, c->rbuf + off, c->rlen - off);
 		c->rlen -= off;
 	}
-	/* Room for the whole of the next frame: at most one maximal frame. */
-	if (c->state == C_READY && c->rlen >= WIRE_HDR_LEN &&
+	/* A buffer of its own: room for exactly the rest of this frame. */
+	if (c->rbuf != shared_in && c->state == C_READY &&
+	    c->rlen >= WIRE_HDR_LEN &&
 	    wire_parse_header(c->rbuf, &type, &len) == 0 &&
 	    (need = WIRE_HDR_LEN + len) > c->rcap) {
-		if ((nb = realloc(c->rbuf, FRAME_MAX)) == NULL) {
+		if ((nb = realloc(c->rbuf, need)) == NULL) {
 			log_warn("%s", who(c));
 			conn_close(c, ERR_BUSY, "receiver out of memory");
 			return;
 		}
 		c->rbuf = nb;
-		c->rcap = FRAME_MAX;
+		c->rcap = need;
 	}
 }
 
@@ -858,6 +858,58 @@ reading(const struct conn *c)
 	    c->state == C_READY;
 }
 
+/*
+ * Where the next read goes: the connection's own buffer while it holds
+ * the start of a frame, else the shared one (at most a small frame's worth
+ * before authentication).
+ */
+static void
+in_buffer(struct conn *c)
+{
+	if (c->rlen > 0 && c->rbuf != shared_in)
+		return;
+	own_free(c);
+	c->rbuf = shared_in;
+	c->rcap = c->state == C_READY ? FRAME_MAX : HS_BUF;
+}
+
+/*
+ * Done reading for now: what is left of the shared buffer (the start of a
+ * frame, or frames that came before WELCOME) moves to one of the
+ * connection's own; an empty buffer of its own is freed.
+ */
+static void
+keep_input(struct conn *c)
+{
+	size_t need = HS_BUF;
+	uint32_t len;
+	uint8_t type;
+
+	if (c->rbuf != shared_in) {
+		if (c->rlen == 0)
+			own_free(c);
+		return;
+	}
+	if (c->rlen > 0 && (reading(c) || c->state == C_OPENING)) {
+		if (c->state == C_READY && c->rlen >= WIRE_HDR_LEN &&
+		    wire_parse_header(c->rbuf, &type, &len) == 0)
+			need = WIRE_HDR_LEN + len;
+		if (need < c->rlen)
+			need = c->rlen;
+		if ((c->rbuf = malloc(need)) == NULL) {
+			log_warn("%s", who(c));
+			c->rlen = c->rcap = 0;
+			conn_close(c, ERR_BUSY, "receiver out of memory");
+			return;
+		}
+		memcpy(c->rbuf, shared_in, c->rlen);
+		c->rcap = need;
+		return;
+	}
+	c->rbuf = NULL;
+	c->rlen = c->rcap = 0;		/* nothing more will be read */
+}
+
 /* Read and handle frames until the socket is dry or the budget is spent. */
 static void
 input(struct conn *c)
@@ -866,22 +918,31 @@ input(struct conn *c)
 	ssize_t n;
 
 	c->read_wants_write = 0;
+	if (shared_in == NULL && (shared_in = malloc(FRAME_MAX)) == NULL) {
+		log_warn("%s", who(c));
+		conn_close(c, ERR_BUSY, "receiver out of memory");
+		return;
+	}
+	/* Frames that came before WELCOME are handled now. */
+	if (c->rlen > 0)
+		frames(c);
 	while (reading(c)) {
 		if (wbuf_pending(&c->out) > OUT_MAX)
-			return;			/* flush() resumes us */
+			break;			/* flush() resumes us */
 		if (writer_full(c))
-			return;			/* conn_unblocked() does */
+			break;			/* conn_unblocked() does */
 		if (budget == 0) {
 			ready_add(c->srv, c);	/* after the others */
-			return;
+			break;
 		}
+		in_buffer(c);
 		VERIFY(c->rlen < c->rcap);
 		n = tlsio_read(c->tls, c->rbuf + c->rlen, c->rcap - c->rlen);
 		if (n == TLSIO_WANT_READ)
-			return;
+			break;
 		if (n == TLSIO_WANT_WRITE) {
 			c->read_wants_write = 1;
-			return;
+			break;
 		}
 		if (n == TLSIO_ERROR || n == 0) {
 			if (n == 0 && c->state == C_READY)
@@ -895,13 +956,14 @@ input(struct conn *c)
 				log_warnx("%s: %s", who(c),
 				    tlsio_error(c->tls));
 			conn_drop(c);
-			return;
+			break;
 		}
 		c->rlen += (size_t)n;
 		c->bytes_in += (uint64_t)n;
 		budget = (size_t)n > budget ? 0 : budget - (size_t)n;
 		frames(c);
 	}
+	keep_input(c);
 }
 
 /* Send what is queued; -1 when the connection went away. */

@@ -735,8 +735,6 @@ on_ctl(uint32_t events)
 static void
 parent_forget(void)
 {
-	SSL_CTX_free(srv.ctx);
-	srv.ctx = NULL;
 	listeners_close();
 	close(srv.epfd);
 	srv.epfd = -1;
@@ -778,6 +776,15 @@ net_main(int ctlfd)
 	char err[1024];
 	sigset_t mask;
 
+	/*
+	 * The certificate and key are loaded here, not in the parent: the
+	 * parent never holds the key, and its heap, which every writer
+	 * starts from, stays small and unfragmented.  As root (the key may
+	 * be readable by root only), before becoming the user.
+	 */
+	if ((srv.ctx = tlsio_server_ctx(srv.conf->receiver.certfile,
+	    srv.conf->receiver.keyfile, err, sizeof(err))) == NULL)
+		fatalx_code(EX_CONFIG, "%s", err);
 	sandbox_become(sargs.uid, sargs.gid, sargs.user);
 	sandbox_parent_death();
 	srv.ctlfd = ctlfd;
@@ -858,15 +865,12 @@ main(int argc, char *argv[])
 	umask(027);
 
 	srv.conf = load_conf(conf_path, check);
-	if ((srv.ctx = tlsio_server_ctx(srv.conf->receiver.certfile,
-	    srv.conf->receiver.keyfile, err, sizeof(err))) == NULL) {
-		if (check) {
+	if (check) {
+		if ((srv.ctx = tlsio_server_ctx(srv.conf->receiver.certfile,
+		    srv.conf->receiver.keyfile, err, sizeof(err))) == NULL) {
 			fprintf(stderr, "auditdistd: %s\n", err);
 			return EX_CONFIG;
 		}
-		fatalx_code(EX_CONFIG, "%s", err);
-	}
-	if (check) {
 		printf("configuration OK\n");
 		return 0;
 	}

@@ -320,7 +320,7 @@ super_run(struct super_args *a)
 	}
 	close(sv[1]);
 	ctl = sv[0];
-	/* The key and the passwords are the network process's alone. */
+	/* The sockets and the passwords are the network process's alone. */
 	a->forget();
 	conf_forget_secrets(a->conf);
 	sandbox_become(a->uid, a->gid, a->user);

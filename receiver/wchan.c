@@ -27,6 +27,9 @@
 #include "auditdistd.h"
 #include "log.h"
 
+/* DATA at least this long goes out at once when nothing is queued. */
+#define WCHAN_DIRECT	(4 * 1024)
+
 struct wchan *
 wchan_new(struct server *srv, struct rhost *rh, int fd)
 {
@@ -125,6 +128,9 @@ flush(struct wchan *w)
 		w->out.off += (size_t)n;
 	}
 	wbuf_compact(&w->out);
+	/* Sent: a queue's buffer is not kept for the next burst. */
+	if (wbuf_pending(&w->out) == 0 && w->out.cap > WCHAN_DIRECT)
+		wbuf_free(&w->out);
 	if (before > WCHAN_MAX_OUT / 2 &&
 	    wbuf_pending(&w->out) <= WCHAN_MAX_OUT / 2 && w->rh != NULL &&
 	    w->rh->conn != NULL)
@@ -163,7 +169,7 @@ wchan_data(struct wchan *w, const uint8_t id[WIRE_ID_LEN], uint64_t seq,
 	 * without a copy into the queue; only what the socket did not
 	 * take is queued.
 	 */
-	if (wbuf_pending(&w->out) == 0 && len >= 16 * 1024) {
+	if (wbuf_pending(&w->out) == 0 && len >= WCHAN_DIRECT) {
 		uint8_t hb[WMSG_HDR_LEN + WIRE_ID_LEN + 16];
 
 		h.buf = hb;

@@ -301,7 +301,7 @@ writer_main(int chan, const struct writer_args *a)
 	uint8_t hdr[WMSG_HDR_LEN];
 	uint32_t len;
 	char err[1024];
-	int avail;
+	int avail, touched = 0;
 
 	memset(&w, 0, sizeof(w));
 	w.a = a;
@@ -336,10 +336,16 @@ writer_main(int chan, const struct writer_args *a)
 			break;
 		request(&w, hdr[4], w.buf, len);
 		send_out(&w);
-		/* Idle after a large request: give its pages back. */
-		if (len > 64 * 1024 && ioctl(chan, FIONREAD, &avail) == 0 &&
-		    avail == 0)
+		/*
+		 * Idle after requests of more than a page: give their pages
+		 * back, so that a host between two frames costs no buffer.
+		 */
+		touched |= len > 4096;
+		if (touched && ioctl(chan, FIONREAD, &avail) == 0 &&
+		    avail == 0) {
 			(void)madvise(w.buf, WMSG_MAX, MADV_DONTNEED);
+			touched = 0;
+		}
 	}
 	/* The network process closed the channel: keep what came whole. */
 	if (w.t != NULL && trail_sync(w.t) == -1)

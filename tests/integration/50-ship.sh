@@ -128,6 +128,22 @@ sanity()	# LOG WHAT
 	fi
 }
 
+# A key that does not fit the certificate, and a missing one: the network
+# process loads them at start-up, names the file and the receiver exits
+# 78 (EX_CONFIG) with nothing left running.
+for k in other.key missing.key; do
+	sed "s|$pki/recv.key|$pki/$k|" "$rconf" > "$T/badkey.conf"
+	chmod 0600 "$T/badkey.conf"
+	rc=0
+	out=$(timeout 10 "$RECV" -f "$T/badkey.conf" 2>&1) || rc=$?
+	[ "$rc" = 78 ] || fail "receiver with keyfile $k: exit $rc, expected 78 ($out)"
+	grep -q "private key $pki/$k" <<< "$out" ||
+	    fail "receiver with keyfile $k: the message does not name it: $out"
+	! pgrep -f "$T/badkey.conf" > /dev/null ||
+	    fail "receiver with keyfile $k: processes left running"
+	info "keyfile $k: $(head -n 1 <<< "$out")"
+done
+
 bg_start recv "$T/recv.log" "$RECV" "${RECV_ARGS[@]}" "$rconf"
 if ! wait_for "port_listening $PORT" 10; then
 	show_tails "$T/recv.log"
