@@ -470,8 +470,13 @@ tick(void)
 	char err[200];
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (sp->size > 0 && now.tv_sec - sp->first_write.tv_sec >=
-	    (time_t)cs->segment_age) {
+	/*
+	 * By age; or by size when it grew past segment_size while the
+	 * syncer was behind: nothing else closes it while input is blocked,
+	 * and only closed segments can be shipped off and deleted.
+	 */
+	if (sp->size > 0 && (sp->size >= cs->segment_size ||
+	    now.tv_sec - sp->first_write.tv_sec >= (time_t)cs->segment_age)) {
 		if (spool_rotate(sp) == -1 && errno != EAGAIN)
 			set_error("creating segment %016" PRIx64 ": %s",
 			    sp->seq + 1, strerror(errno));

@@ -289,8 +289,12 @@ while :; do
 	done
 	t1=$(now_ms)
 	last_p=$p1
-	wait_for '! pid_alive "$feeder" || [ "$(cat "$dir/progress")" != "$p1" ]' 10 ||
-	    fail "block: did not resume within 10 s of moving the closed segments away"
+	if ! wait_for '! pid_alive "$feeder" || [ "$(cat "$dir/progress")" != "$p1" ]' 10; then
+		ls -l "$spool" | sed 's/^/  | /'
+		tail -n 2 "$st" | sed 's/^/  | /'
+		tail -n 15 "$log" | sed 's/^/  | /'
+		fail "block: did not resume within 10 s of moving the closed segments away (episode $cycles, moved ${#segs[@]} files)"
+	fi
 	w=$(( $(now_ms) - t1 ))
 	[ "$w" -le "$maxwait" ] || maxwait=$w
 done
