@@ -788,6 +788,19 @@ bad_header(struct conn *c, const uint8_t *h)
 		protocol_error(c, "unknown frame type %u", h[4]);
 }
 
+/* The whole length of the frame the buffer starts with, 0 if not known. */
+static size_t
+frame_need(const struct conn *c)
+{
+	uint32_t len;
+	uint8_t type;
+
+	if (c->state != C_READY || c->rlen < WIRE_HDR_LEN ||
+	    wire_parse_header(c->rbuf, &type, &len) == -1)
+		return 0;
+	return WIRE_HDR_LEN + len;
+}
+
 /* Handle every whole frame in the buffer; keep a partial one. */
 static void
 frames(struct conn *c)
@@ -829,10 +842,7 @@ frames(struct conn *c)
 		c->rlen -= off;
 	}
 	/* A buffer of its own: room for exactly the rest of this frame. */
-	if (c->rbuf != shared_in && c->state == C_READY &&
-	    c->rlen >= WIRE_HDR_LEN &&
-	    wire_parse_header(c->rbuf, &type, &len) == 0 &&
-	    (need = WIRE_HDR_LEN + len) > c->rcap) {
+	if (c->rbuf != shared_in && (need = frame_need(c)) > c->rcap) {
 		if ((nb = realloc(c->rbuf, need)) == NULL) {
 			log_warn("%s", who(c));
 			conn_close(c, ERR_BUSY, "receiver out of memory");
@@ -881,9 +891,7 @@ in_buffer(struct conn *c)
 static void
 keep_input(struct conn *c)
 {
-	size_t need = HS_BUF;
-	uint32_t len;
-	uint8_t type;
+	size_t need;
 
 	if (c->rbuf != shared_in) {
 		if (c->rlen == 0)
@@ -891,9 +899,8 @@ keep_input(struct conn *c)
 		return;
 	}
 	if (c->rlen > 0 && (reading(c) || c->state == C_OPENING)) {
-		if (c->state == C_READY && c->rlen >= WIRE_HDR_LEN &&
-		    wire_parse_header(c->rbuf, &type, &len) == 0)
-			need = WIRE_HDR_LEN + len;
+		if ((need = frame_need(c)) < HS_BUF)
+			need = HS_BUF;
 		if (need < c->rlen)
 			need = c->rlen;
 		if ((c->rbuf = malloc(need)) == NULL) {
