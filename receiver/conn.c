@@ -930,7 +930,10 @@ input(struct conn *c)
 		conn_close(c, ERR_BUSY, "receiver out of memory");
 		return;
 	}
-	/* Frames that came before WELCOME are handled now. */
+	/*
+	 * What is already buffered first: frames that came before WELCOME
+	 * (otherwise only the start of a frame, which this leaves as it is).
+	 */
 	if (c->rlen > 0)
 		frames(c);
 	while (reading(c)) {
