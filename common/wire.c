@@ -319,10 +319,15 @@ wire_dec_auth(const uint8_t *p, size_t len, struct msg_auth *m)
 
 int
 wire_enc_welcome(struct wbuf *w, const uint8_t *proof,
-    const uint8_t id[WIRE_ID_LEN], uint64_t seq, uint64_t size, int complete)
+    const uint8_t id[WIRE_ID_LEN], uint64_t seq, uint64_t size, int complete,
+    const void *tail, size_t tail_len)
 {
+	if (tail_len > WIRE_MAX_TAIL || tail_len > size) {
+		errno = EINVAL;
+		return -1;
+	}
 	if (begin(w, MSG_WELCOME, 1 + (proof ? WIRE_MAC_LEN : 0) +
-	    WIRE_ID_LEN + 8 + 8 + 1) == -1)
+	    WIRE_ID_LEN + 8 + 8 + 1 + 2 + tail_len) == -1)
 		return -1;
 	wbuf_put_u8(w, proof != NULL);
 	if (proof != NULL)
@@ -331,6 +336,9 @@ wire_enc_welcome(struct wbuf *w, const uint8_t *proof,
 	wbuf_put_u64(w, seq);
 	wbuf_put_u64(w, size);
 	wbuf_put_u8(w, complete ? 1 : 0);
+	wbuf_put_u16(w, (uint16_t)tail_len);
+	if (tail_len > 0)
+		wbuf_put_bytes(w, tail, tail_len);
 	return 0;
 }
 
@@ -338,6 +346,7 @@ int
 wire_dec_welcome(const uint8_t *p, size_t len, struct msg_welcome *m)
 {
 	struct cursor c;
+	uint16_t tl;
 	uint8_t has;
 
 	cursor_init(&c, p, len);
@@ -349,8 +358,11 @@ wire_dec_welcome(const uint8_t *p, size_t len, struct msg_welcome *m)
 	if (wire_get_bytes(&c, m->spool_id, WIRE_ID_LEN) == -1 ||
 	    wire_get_u64(&c, &m->seq) == -1 ||
 	    wire_get_u64(&c, &m->size) == -1 ||
-	    wire_get_u8(&c, &m->complete) == -1 || m->complete > 1)
+	    wire_get_u8(&c, &m->complete) == -1 || m->complete > 1 ||
+	    wire_get_u16(&c, &tl) == -1 || tl > WIRE_MAX_TAIL || tl > m->size ||
+	    wire_get_ref(&c, &m->tail, tl) == -1)
 		return -1;
+	m->tail_len = tl;
 	return wire_end(&c);
 }
 
@@ -551,8 +563,8 @@ wire_error_name(int code)
 {
 	static const char *names[] = { "?", "protocol", "version", "auth",
 	    "unknown-host", "offset", "disk-full", "io", "busy", "shutdown",
-	    "timeout" };
+	    "timeout", "series" };
 
-	return (code >= ERR_PROTOCOL && code <= ERR_TIMEOUT) ? names[code] :
+	return (code >= ERR_PROTOCOL && code <= ERR_SERIES) ? names[code] :
 	    "unknown";
 }

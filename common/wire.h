@@ -1,6 +1,6 @@
 /*
- * The auditdist protocol, version 1: framing and messages.  Described for
- * people in auditdist-protocol(7).  Every integer is big-endian; every
+ * The auditdist protocol, version 2: framing and messages.  Described for
+ * people in docs/protocol.md.  Every integer is big-endian; every
  * message is length-prefixed and bounded; decoding goes through a cursor
  * whose getters fail instead of reading past the end.
  */
@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #define WIRE_MAGIC		0x41445354u	/* "ADST" */
-#define WIRE_VERSION		1
+#define WIRE_VERSION		2
 #define WIRE_HDR_LEN		8		/* u32 length, u8 type, 3 zero */
 /* What wire_enc_data_hdr writes: the frame header, seq and offset. */
 #define WIRE_DATA_HDR_LEN	(WIRE_HDR_LEN + 16)
@@ -22,6 +22,8 @@
 #define WIRE_ID_LEN		16		/* spool identity, raw bytes */
 #define WIRE_NONCE_LEN		32
 #define WIRE_MAC_LEN		32		/* HMAC-SHA256 */
+/* WELCOME: at most this many of the last bytes the receiver holds. */
+#define WIRE_MAX_TAIL		4096
 
 enum wire_type {
 	MSG_HELLO = 1,		/* S->R: magic, version, host, spool id, nonce */
@@ -50,6 +52,7 @@ enum wire_error {
 	ERR_BUSY = 8,		/* too many connections: retry later */
 	ERR_SHUTDOWN = 9,	/* receiver stopping: retry later */
 	ERR_TIMEOUT = 10,	/* peer too slow */
+	ERR_SERIES = 11,	/* the host is pinned to another spool's series */
 };
 
 /* A bounded reader over bytes from outside. */
@@ -109,6 +112,13 @@ struct msg_welcome {
 	uint8_t		 spool_id[WIRE_ID_LEN];	/* all zero: nothing stored */
 	uint64_t	 seq, size;
 	uint8_t		 complete;
+	/*
+	 * The last tail_len bytes of segment seq as stored (bytes size -
+	 * tail_len to size): min(size, WIRE_MAX_TAIL), 0 when nothing is
+	 * held.  The sender compares them with its own copy.
+	 */
+	const uint8_t	*tail;
+	size_t		 tail_len;
 };
 struct msg_data {
 	uint64_t	 seq, offset;
@@ -159,7 +169,7 @@ int	wire_enc_challenge(struct wbuf *, const uint8_t nonce[WIRE_NONCE_LEN]);
 int	wire_enc_auth(struct wbuf *, const uint8_t *proof);	/* NULL: none */
 int	wire_enc_welcome(struct wbuf *, const uint8_t *proof,
 	    const uint8_t id[WIRE_ID_LEN], uint64_t seq, uint64_t size,
-	    int complete);
+	    int complete, const void *tail, size_t tail_len);
 /* DATA header only; the caller appends len bytes of data after it. */
 int	wire_enc_data_hdr(struct wbuf *, uint64_t seq, uint64_t offset,
 	    size_t len);

@@ -592,7 +592,7 @@ conn_opened(struct conn *c, const struct trail_pos *dpos)
 	if (c->state != C_OPENING)
 		return;
 	if (wire_enc_welcome(&c->out, rh->ch->password ? c->proof : NULL,
-	    dpos->id, dpos->seq, dpos->size, dpos->complete) == -1)
+	    dpos->id, dpos->seq, dpos->size, dpos->complete, NULL, 0) == -1)
 		fatal("WELCOME");
 	OPENSSL_cleanse(c->proof, sizeof(c->proof));
 	c->state = C_READY;

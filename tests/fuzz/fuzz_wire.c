@@ -302,7 +302,8 @@ sender_frame(struct sender *s, uint8_t type, const uint8_t *p, size_t len,
 		if (wire_dec_welcome(p, len, &wl) == -1)
 			break;
 		rc = wire_enc_welcome(w, wl.has_proof ? wl.proof : NULL,
-		    wl.spool_id, wl.seq, wl.size, wl.complete);
+		    wl.spool_id, wl.seq, wl.size, wl.complete, wl.tail,
+		    wl.tail_len);
 		sender_welcome(s, &wl);
 		break;
 	case MSG_ACK:

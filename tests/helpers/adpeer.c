@@ -5,7 +5,7 @@
  * answered:
  *
  *	TLS TLSv1.3 SHA256=..		the TLS handshake completed
- *	CHALLENGE version=1
+ *	CHALLENGE version=2
  *	WELCOME id=HEX seq=N size=N complete=C proof=ok|none
  *	RESUME seq=N offset=N		where "good" starts sending
  *	ACK SEQ SIZE COMPLETE		(the last one; every one with -v)
@@ -48,7 +48,7 @@
  *   unknown-host		HELLO as "adpeer-nobody-<random>"
  *   empty-auth			AUTH without a proof (certificate only)
  *   cross-proof HOST2 PW2	HELLO as -n host, proof made as HOST2 with PW2
- *   bad-version [V]		HELLO with version V (default 2)
+ *   bad-version [V]		HELLO with version V (default WIRE_VERSION + 1)
  *   bad-magic			HELLO with magic "XXXX"
  *   host-slash | host-dotdot | host-dot | host-nul | host-empty |
  *   host-long | host-space	HELLO with an invalid host name
@@ -2148,7 +2148,7 @@ main(int argc, char *argv[])
 	}
 	if (strcmp(sc, "bad-version") == 0 || strcmp(sc, "bad-magic") == 0) {
 		int v = strcmp(sc, "bad-version") == 0;
-		uint16_t version = v ? 2 : WIRE_VERSION;
+		uint16_t version = v ? WIRE_VERSION + 1 : WIRE_VERSION;
 
 		if (v && argc > 0)
 			version = (uint16_t)number(argv[0], UINT16_MAX,

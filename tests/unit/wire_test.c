@@ -139,7 +139,7 @@ test_auth_welcome(void)
 	wbuf_init(&w);
 	REQUIRE(wire_enc_challenge(&w, nonce) == 0);
 	REQUIRE(frame(&w, &t, &p, &len) == 0 && t == MSG_CHALLENGE);
-	CHECK(wire_dec_challenge(p, len, &cm) == 0 && cm.version == 1);
+	CHECK(wire_dec_challenge(p, len, &cm) == 0 && cm.version == WIRE_VERSION);
 	CHECK(wire_dec_challenge(p, len - 1, &cm) == -1);
 	w.len = 0;
 	REQUIRE(wire_enc_auth(&w, proof) == 0);
@@ -152,18 +152,29 @@ test_auth_welcome(void)
 	REQUIRE(frame(&w, &t, &p, &len) == 0);
 	CHECK(wire_dec_auth(p, len, &am) == 0 && !am.has_proof);
 	w.len = 0;
-	REQUIRE(wire_enc_welcome(&w, proof, id, 7, 12345, 1) == 0);
+	REQUIRE(wire_enc_welcome(&w, proof, id, 7, 12345, 1, "x\ny\n", 4) == 0);
 	REQUIRE(frame(&w, &t, &p, &len) == 0 && t == MSG_WELCOME);
 	REQUIRE(wire_dec_welcome(p, len, &wm) == 0);
 	CHECK(wm.has_proof && wm.seq == 7 && wm.size == 12345 && wm.complete);
 	CHECK(memcmp(wm.spool_id, id, WIRE_ID_LEN) == 0);
+	CHECK(wm.tail_len == 4 && memcmp(wm.tail, "x\ny\n", 4) == 0);
 	CHECK(wire_dec_welcome(p, len - 1, &wm) == -1);
 	((uint8_t *)w.buf)[WIRE_HDR_LEN] = 2;	/* has_proof must be 0/1 */
 	CHECK(wire_dec_welcome(p, len, &wm) == -1);
 	w.len = 0;
-	REQUIRE(wire_enc_welcome(&w, NULL, id, 1, 0, 0) == 0);
+	REQUIRE(wire_enc_welcome(&w, NULL, id, 1, 0, 0, NULL, 0) == 0);
 	REQUIRE(frame(&w, &t, &p, &len) == 0);
-	CHECK(wire_dec_welcome(p, len, &wm) == 0 && !wm.has_proof);
+	CHECK(wire_dec_welcome(p, len, &wm) == 0 && !wm.has_proof &&
+	    wm.tail_len == 0);
+	/* A tail longer than what is held, or than the limit: refused. */
+	w.len = 0;
+	CHECK(wire_enc_welcome(&w, NULL, id, 1, 3, 0, "ab\n\n", 4) == -1);
+	CHECK(wire_enc_welcome(&w, NULL, id, 1, 1 << 20, 0, proof,
+	    WIRE_MAX_TAIL + 1) == -1);
+	REQUIRE(wire_enc_welcome(&w, NULL, id, 1, 3, 0, "ab\n", 3) == 0);
+	REQUIRE(frame(&w, &t, &p, &len) == 0);
+	((uint8_t *)w.buf)[len + WIRE_HDR_LEN - 4] = 9;	/* tail_len 9 > size 3 */
+	CHECK(wire_dec_welcome(p, len, &wm) == -1);
 	wbuf_free(&w);
 }
 
