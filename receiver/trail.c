@@ -372,6 +372,29 @@ recover(struct trail *t, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * What recovery found may be only in the page cache: a writer killed
+ * before its sync leaves its bytes, index lines and names there.  Nothing
+ * of it may be reported, acked or resumed from until it is durable.
+ */
+static int
+sync_recovered(struct trail *t, char *err, size_t errlen)
+{
+	const char *what = TRAIL_STORE;
+
+	if (t->fd != -1 && (fdatasync(t->fd) == -1 ||
+	    fdatasync(t->idxfd) == -1))
+		what = "the current trail file";
+	else if (fsync(t->storefd) == 0) {
+		what = "its directory";
+		if (fsync(t->dirfd) == 0)
+			return 0;
+	}
+	snprintf(err, errlen, "host %s: syncing %s: %s", t->host, what,
+	    strerror(errno));
+	return -1;
+}
+
 struct trail *
 trail_open(int dirfd, const char *host, const struct trail_limits *lim,
     char *err, size_t errlen)
@@ -402,7 +425,8 @@ trail_open(int dirfd, const char *host, const struct trail_limits *lim,
 	    store_names(t, err, errlen) == -1 ||
 	    store_purge(t, err, errlen) == -1 ||
 	    store_protect_rotated(t, err, errlen) == -1 ||
-	    store_retain(t, err, errlen) == -1)
+	    store_retain(t, err, errlen) == -1 ||
+	    sync_recovered(t, err, errlen) == -1)
 		goto fail;
 	t->dpos = t->pos;
 	t->dfsize = t->nfiles ? trail_current(t)->size : 0;
