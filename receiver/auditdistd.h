@@ -45,6 +45,7 @@
 struct tfile {
 	uint64_t	 num;		/* name in .store */
 	uint64_t	 size;		/* bytes */
+	uint64_t	 isize;		/* bytes of its index */
 	ino_t		 ino;
 	dev_t		 dev;
 };
@@ -69,6 +70,8 @@ int	 store_names(struct trail *, char *err, size_t errlen);
 int	 store_new_file(struct trail *, char *err, size_t errlen);
 int	 store_retain(struct trail *, char *err, size_t errlen);
 int	 store_protect_rotated(struct trail *, char *err, size_t errlen);
+/* Make file num and its index read-only (gone already: nothing to do). */
+int	 store_protect(struct trail *, uint64_t num);
 int	 store_forget_newest(struct trail *);
 int	 store_purge(struct trail *, char *err, size_t errlen);
 
@@ -113,6 +116,8 @@ struct trail {
 	uint64_t	 dfsize, didxsize; /* durable sizes, to cut back to */
 	int		 dirty_data, dirty_idx;
 	int		 failed;	/* storage error: free and reopen */
+	uint64_t	 protect_num;	/* rotated away: read-only once the new
+					 * file's first S line is durable */
 	/* what start-up recovery did, for logs and tests */
 	uint64_t	 cut_bytes, cut_idx_bytes;
 	unsigned	 renamed;	/* names (re)linked */

@@ -578,41 +578,53 @@ store_purge(struct trail *t, char *err, size_t errlen)
 	return 0;
 }
 
-/* Rotated files are read-only, as auditd leaves them. */
 int
-store_protect_rotated(struct trail *t, char *err, size_t errlen)
+store_protect(struct trail *t, uint64_t num)
 {
 	struct stat st;
 	char name[32];
-	size_t i;
 	int idx;
 
-	for (i = 0; i + 1 < t->nfiles; i++)
-		for (idx = 0; idx <= 1; idx++) {
-			store_name(name, sizeof(name), t->files[i].num, idx);
-			if (fstatat(t->storefd, name, &st,
-			    AT_SYMLINK_NOFOLLOW) == -1) {
-				if (errno == ENOENT && idx)
-					continue;
-				goto fail;
-			}
-			if (!S_ISREG(st.st_mode) ||
-			    (st.st_mode & 07777) == TRAIL_RO_MODE)
+	for (idx = 0; idx <= 1; idx++) {
+		store_name(name, sizeof(name), num, idx);
+		if (fstatat(t->storefd, name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+			if (errno == ENOENT)
 				continue;
-			if (fchmodat(t->storefd, name, TRAIL_RO_MODE, 0) == -1)
-				goto fail;
+			return -1;
 		}
+		if (!S_ISREG(st.st_mode) ||
+		    (st.st_mode & 07777) == TRAIL_RO_MODE)
+			continue;
+		if (fchmodat(t->storefd, name, TRAIL_RO_MODE, 0) == -1)
+			return -1;
+	}
 	return 0;
-fail:
-	snprintf(err, errlen, "host %s: %s/%s: %s", t->host, TRAIL_STORE,
-	    name, strerror(errno));
-	return -1;
 }
 
 /*
- * trail_keep and trail_max_size: the oldest files go, the highest name
- * first (so the names stay without a gap), then the store file.  The
- * current file always stays.
+ * Rotated files are read-only, as auditd leaves them.  Rotation makes the
+ * old pair read-only only once the new file is in use, so a crash or a
+ * full disk in between leaves it writable: done here at start-up.
+ */
+int
+store_protect_rotated(struct trail *t, char *err, size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < t->nfiles; i++)
+		if (store_protect(t, t->files[i].num) == -1) {
+			snprintf(err, errlen, "host %s: %s/%016" PRIx64 ": %s",
+			    t->host, TRAIL_STORE, t->files[i].num,
+			    strerror(errno));
+			return -1;
+		}
+	return 0;
+}
+
+/*
+ * trail_keep and trail_max_size (data and index bytes): the oldest files
+ * go, the highest name first (so the names stay without a gap), then the
+ * store file.  The current file always stays.
  */
 int
 store_retain(struct trail *t, char *err, size_t errlen)

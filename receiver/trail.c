@@ -285,6 +285,23 @@ fail:
 	return -1;
 }
 
+/*
+ * A file that becomes current again may be read-only: rotated, then the
+ * newer file was forgotten (a crash or a full disk during rotation) or
+ * removed.  It is ours: writable again before it is opened.
+ */
+static int
+make_writable(struct trail *t, const char *name)
+{
+	struct stat st;
+
+	if (fstatat(t->storefd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISREG(st.st_mode) || (st.st_mode & 07777) == TRAIL_MODE)
+		return 0;
+	return fchmodat(t->storefd, name, TRAIL_MODE, 0);
+}
+
 static int
 open_current(struct trail *t, char *err, size_t errlen)
 {
@@ -293,10 +310,12 @@ open_current(struct trail *t, char *err, size_t errlen)
 	char name[32];
 
 	store_name(name, sizeof(name), f->num, 0);
-	if ((t->fd = openat(t->storefd, name, flags)) == -1)
+	if (make_writable(t, name) == -1 ||
+	    (t->fd = openat(t->storefd, name, flags)) == -1)
 		goto fail;
 	store_name(name, sizeof(name), f->num, 1);
-	if ((t->idxfd = openat(t->storefd, name, flags | O_CREAT,
+	if (make_writable(t, name) == -1 ||
+	    (t->idxfd = openat(t->storefd, name, flags | O_CREAT,
 	    TRAIL_MODE)) == -1)
 		goto fail;
 	return 0;
@@ -359,13 +378,6 @@ recover(struct trail *t, char *err, size_t errlen)
 		log_warnx("host %s: %s/%016" PRIx64 " has no index entry; the "
 		    "sender will start a new series", t->host, TRAIL_STORE,
 		    f->num);
-	/* It may have been rotated once, then newer files were removed. */
-	if (fchmod(t->fd, TRAIL_MODE) == -1 ||
-	    fchmod(t->idxfd, TRAIL_MODE) == -1) {
-		snprintf(err, errlen, "host %s: %s/%016" PRIx64 ": %s", t->host,
-		    TRAIL_STORE, f->num, strerror(errno));
-		return -1;
-	}
 	trail_pos_str(&t->pos, pos, sizeof(pos));
 	log_debug("host %s: %zu trail files, resume at %s", t->host,
 	    t->nfiles, pos);
@@ -607,10 +619,13 @@ rotate(struct trail *t)
 	if (t->nfiles > 0) {
 		if (trail_sync(t) == -1)
 			return -1;
-		/* Read-only from now on, as auditd leaves rotated logs. */
-		if (fchmod(t->fd, TRAIL_RO_MODE) == -1 ||
-		    fchmod(t->idxfd, TRAIL_RO_MODE) == -1)
-			log_warn("host %s: chmod of a rotated file", t->host);
+		/*
+		 * Read-only as auditd leaves rotated logs, but only once the
+		 * new file has its first S line: until then a crash or a full
+		 * disk makes this one current again (begin_segment).
+		 */
+		t->protect_num = trail_current(t)->num;
+		trail_current(t)->isize = t->idxsize;
 		close_current(t);
 	}
 	t->idxsize = t->dfsize = t->didxsize = 0;
@@ -659,6 +674,12 @@ begin_segment(struct trail *t, enum trail_verdict v,
 		return -1;
 	if (fdatasync(t->idxfd) == -1)
 		return -1;
+	if (t->protect_num != 0) {
+		if (store_protect(t, t->protect_num) == -1)
+			log_warn("host %s: chmod of the rotated file %s/%016"
+			    PRIx64, t->host, TRAIL_STORE, t->protect_num);
+		t->protect_num = 0;
+	}
 	memcpy(t->pos.id, id, WIRE_ID_LEN);
 	t->pos.seq = seq;
 	t->pos.size = 0;
