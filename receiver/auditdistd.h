@@ -40,6 +40,8 @@
 #define TRAIL_RO_MODE		0440			/* rotated, as auditd does */
 #define TRAIL_DIR_MODE		0750
 #define TRAIL_IDX_MAX		(64 * 1024 * 1024)	/* refuse larger indexes */
+/* A new file past this much index, whatever trail_size says. */
+#define TRAIL_IDX_ROTATE	(TRAIL_IDX_MAX / 4)
 
 /* store.c */
 struct tfile {
@@ -76,10 +78,12 @@ int	 store_forget_newest(struct trail *);
 int	 store_purge(struct trail *, char *err, size_t errlen);
 
 /* trail.c */
+/* Sizes count a file's data and its index. */
 struct trail_limits {
 	uint64_t	 size;		/* start a new file past this, 0: default */
 	unsigned	 keep;		/* files kept, 0: all */
 	uint64_t	 max_size;	/* bytes kept, 0: no limit */
+	uint64_t	 idx_size;	/* or past this much index, 0: default */
 };
 
 /* Where a host's copy of its sender's stream ends. */
@@ -105,7 +109,7 @@ struct trail {
 	struct trail_limits lim;
 	struct tfile	*files;		/* oldest first; the last is current */
 	size_t		 nfiles, capfiles;
-	uint64_t	 total;		/* bytes in all files, for retention */
+	uint64_t	 total;		/* bytes in all files and indexes */
 	struct tfile	*gone;		/* forgotten at recovery, to unlink */
 	size_t		 ngone;
 	int		 fd, idxfd;	/* the current file and its index, or -1 */

@@ -349,6 +349,13 @@ store_scan(struct trail *t, char *err, size_t errlen)
 		f.size = (uint64_t)st.st_size;
 		f.ino = st.st_ino;
 		f.dev = st.st_dev;
+		/* Index bytes count toward retention too. */
+		store_name(name, sizeof(name), num, 1);
+		if (fstatat(t->storefd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode))
+			f.isize = (uint64_t)st.st_size;
+		else if (errno != ENOENT)
+			goto fail;
 		if (add_file(t, &f) == -1)
 			goto fail;
 	}
@@ -634,9 +641,12 @@ store_retain(struct trail *t, char *err, size_t errlen)
 	size_t i;
 	int removed = 0;
 
+	/* The current index's size is trail.c's to keep. */
+	if (t->nfiles > 0)
+		t->files[t->nfiles - 1].isize = t->idxsize;
 	t->total = 0;
 	for (i = 0; i < t->nfiles; i++)
-		t->total += t->files[i].size;
+		t->total += t->files[i].size + t->files[i].isize;
 	while (t->nfiles > 1 &&
 	    ((t->lim.keep != 0 && t->nfiles > t->lim.keep) ||
 	    (t->lim.max_size != 0 && t->total > t->lim.max_size))) {
@@ -659,11 +669,11 @@ store_retain(struct trail *t, char *err, size_t errlen)
 		if (unlinkat(t->storefd, name, 0) == -1 && errno != ENOENT)
 			goto fail;
 		log_info("host %s: removed the oldest trail file %s/%016"
-		    PRIx64 " (%" PRIu64 " bytes) to keep within %s", t->host,
-		    TRAIL_STORE, f->num, f->size,
-		    t->lim.keep != 0 && t->nfiles > t->lim.keep ?
-		    "trail_keep" : "trail_max_size");
-		t->total -= f->size;
+		    PRIx64 " (%" PRIu64 " bytes with its index) to keep "
+		    "within %s", t->host, TRAIL_STORE, f->num,
+		    f->size + f->isize, t->lim.keep != 0 &&
+		    t->nfiles > t->lim.keep ? "trail_keep" : "trail_max_size");
+		t->total -= f->size + f->isize;
 		memmove(&t->files[0], &t->files[1],
 		    (t->nfiles - 1) * sizeof(*t->files));
 		t->nfiles--;

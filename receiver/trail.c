@@ -471,6 +471,8 @@ trail_set_limits(struct trail *t, const struct trail_limits *lim)
 	t->lim = *lim;
 	if (t->lim.size == 0)
 		t->lim.size = TRAIL_DEFAULT_SIZE;
+	if (t->lim.idx_size == 0 || t->lim.idx_size > TRAIL_IDX_ROTATE)
+		t->lim.idx_size = TRAIL_IDX_ROTATE;
 }
 
 int
@@ -606,6 +608,7 @@ idx_append(struct trail *t, const char *line, size_t len)
 		return -1;
 	}
 	t->idxsize += len;
+	t->total += len;
 	t->dirty_idx = 1;
 	return 0;
 }
@@ -651,8 +654,13 @@ begin_segment(struct trail *t, enum trail_verdict v,
 	char line[IDX_LINE_MAX], idh[2 * WIRE_ID_LEN + 1], old[128];
 	int n;
 
+	/*
+	 * Index bytes count: empty segments grow only the index, which
+	 * must never reach the size trail_open refuses.
+	 */
 	if (f == NULL || (v == TRAIL_NEWSERIES && f->size > 0) ||
-	    (v == TRAIL_NEWSEG && f->size >= t->lim.size)) {
+	    f->size + t->idxsize >= t->lim.size ||
+	    t->idxsize >= t->lim.idx_size) {
 		if (rotate(t) == -1)
 			return -1;
 		f = trail_current(t);
@@ -703,6 +711,7 @@ undo(struct trail *t, const struct trail_pos *pos, uint64_t segstart,
 	    ftruncate(t->idxfd, (off_t)idxsize) == -1)
 		log_warn("host %s: cutting back the index", t->host);
 	if (t->idxsize != idxsize) {
+		t->total -= t->idxsize - idxsize;
 		t->idxsize = idxsize;
 		t->dirty_idx = 1;
 	}
@@ -809,7 +818,8 @@ trail_sync(struct trail *t)
 		    ftruncate(t->idxfd, (off_t)t->didxsize) == -1)
 			log_warn("host %s: cutting back to the last sync",
 			    t->host);
-		t->total -= trail_current(t)->size - t->dfsize;
+		t->total -= trail_current(t)->size - t->dfsize +
+		    t->idxsize - t->didxsize;
 		trail_current(t)->size = t->dfsize;
 		t->idxsize = t->didxsize;
 		t->pos = t->dpos;
