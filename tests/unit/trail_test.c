@@ -5,10 +5,12 @@
  */
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <dirent.h>
 #include <signal.h>
 #include <stdint.h>
 #include <unistd.h>
@@ -520,9 +522,12 @@ test_retention(void)
 	CHECK(!exists(".store/0000000000000004.idx"));
 	CHECK(exists(".store/0000000000000005"));
 	trail_free(t);
-	/* By size, at every sync: 3 files of 11 bytes fit in 35, 4 do not. */
+	/*
+	 * By size, at every sync, indexes included: 3 files of 11 bytes,
+	 * each with a 54-byte index line, fit in 200; 4 do not.
+	 */
 	lim.keep = 0;
-	lim.max_size = 35;
+	lim.max_size = 200;
 	t = topen();
 	REQUIRE(t != NULL);
 	fill(t, 7, 9);
@@ -690,6 +695,289 @@ test_ausearch(void)
 	teardown();
 }
 
+/*
+ * Run fn as an unprivileged owner of the trail (root would not notice a
+ * read-only file): base is given to uid 65534, fn runs in a child that
+ * switched to it.  Without root, fn runs here as the owner we are.
+ */
+static void
+as_owner(void (*fn)(void))
+{
+	char cmd[256];
+	pid_t pid;
+	int st;
+
+	if (geteuid() != 0) {
+		fn();
+		return;
+	}
+	snprintf(cmd, sizeof(cmd), "chown -R 65534:65534 '%s'", base);
+	REQUIRE(system(cmd) == 0);
+	fflush(NULL);
+	REQUIRE((pid = fork()) != -1);
+	if (pid == 0) {
+		if (setresgid(65534, 65534, 65534) == -1 ||
+		    setresuid(65534, 65534, 65534) == -1)
+			_exit(2);
+		h_failed_checks = 0;
+		fn();
+		fflush(NULL);
+		_exit(h_failed_checks != 0);
+	}
+	REQUIRE(waitpid(pid, &st, 0) == pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	snprintf(cmd, sizeof(cmd), "chown -R 0:0 '%s'", base);
+	REQUIRE(system(cmd) == 0);
+}
+
+static void
+touch(const char *rel, const char *s, unsigned mode)
+{
+	char p[512];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/%s", hdir, rel);
+	if ((fd = open(p, O_CREAT | O_WRONLY | O_TRUNC, mode)) == -1)
+		abort();
+	if (write(fd, s, strlen(s)) != (ssize_t)strlen(s))
+		abort();
+	close(fd);
+	if (chmod(p, mode) == -1)
+		abort();
+}
+
+static void
+set_mode(const char *rel, unsigned mode)
+{
+	char p[512];
+
+	snprintf(p, sizeof(p), "%s/%s", hdir, rel);
+	if (chmod(p, mode) == -1)
+		abort();
+}
+
+/* What a crash in rotation left, reopened: file 2 holds seg 2. */
+static void
+reopen_current_2(void)
+{
+	struct trail *t;
+
+	t = topen();
+	REQUIRE(t != NULL);
+	CHECK(t->nfiles == 2);
+	CHECK(pos_is(&t->pos, id1, 2, 11, 0));
+	CHECK(pos_is(&t->dpos, id1, 2, 11, 0));
+	CHECK(mode_of(".store/0000000000000002") == 0640);
+	CHECK(mode_of(".store/0000000000000002.idx") == 0640);
+	CHECK(!exists(".store/0000000000000003"));
+	CHECK(!exists(".store/0000000000000003.idx"));
+	/* Writable: the same segment goes on, then a new file. */
+	CHECK(app(t, id1, 2, 11, "more\n") == 0);
+	CHECK(trail_sync(t) == 0);
+	CHECK(app(t, id1, 3, 0, "seg=000003\n") == 0);
+	CHECK(trail_sync(t) == 0);
+	CHECK(t->nfiles == 3);
+	CHECK(mode_of(".store/0000000000000002") == 0440);
+	CHECK(mode_of(".store/0000000000000002.idx") == 0440);
+	trail_free(t);
+	CHECK_STR(slurp("audit.log.1"), "seg=000002\nmore\n");
+	CHECK_STR(slurp("audit.log"), "seg=000003\n");
+}
+
+/* The new file's S line made it (not synced, but there): it is current. */
+static void
+reopen_current_3(void)
+{
+	struct trail *t;
+
+	t = topen();
+	REQUIRE(t != NULL);
+	CHECK(t->nfiles == 3);
+	CHECK(pos_is(&t->pos, id1, 3, 0, 0));
+	CHECK(mode_of(".store/0000000000000002") == 0440);
+	CHECK(app(t, id1, 3, 0, "seg=000003\n") == 0);
+	CHECK(trail_sync(t) == 0);
+	trail_free(t);
+	CHECK_STR(slurp("audit.log"), "seg=000003\n");
+	CHECK_STR(slurp("audit.log.1"), "seg=000002\n");
+}
+
+/* Two files of one segment each (trail_size 10), file 1 rotated. */
+static void
+two_files(void)
+{
+	struct trail *t;
+
+	setup();
+	lim.size = 10;
+	t = topen();
+	REQUIRE(t != NULL);
+	fill(t, 1, 2);
+	trail_free(t);
+	CHECK(mode_of(".store/0000000000000002") == 0640);
+}
+
+/* A failed write of the new file's first index line: a full disk. */
+static void
+rotate_enospc(void)
+{
+	struct rlimit old, rl;
+	struct trail *t;
+
+	t = topen();
+	REQUIRE(t != NULL);
+	signal(SIGXFSZ, SIG_IGN);
+	getrlimit(RLIMIT_FSIZE, &old);
+	rl = old;
+	rl.rlim_cur = 20;
+	setrlimit(RLIMIT_FSIZE, &rl);
+	CHECK(app(t, id1, 3, 0, "seg=000003\n") == -1);
+	CHECK(errno == EFBIG);
+	setrlimit(RLIMIT_FSIZE, &old);
+	/* Nothing of the new file's use happened: 2 stays writable. */
+	CHECK(mode_of(".store/0000000000000002") == 0640);
+	trail_free(t);
+	/* Room again: the next writer goes on by itself. */
+	reopen_current_2();
+}
+
+/*
+ * Every crash point of a rotation, and a full disk during one, recover
+ * by themselves, even when the previous file was already read-only.
+ */
+static void
+test_rotation_crash_points(void)
+{
+	static const char s3[] =
+	    "S 01010101010101010101010101010101 0000000000000003 0\n";
+
+	printf("hole 2: crash or full disk during rotation\n");
+	/* Rotated (read-only), then the new file created, no index. */
+	two_files();
+	set_mode(".store/0000000000000002", 0440);
+	set_mode(".store/0000000000000002.idx", 0440);
+	touch(".store/0000000000000003", "", 0640);
+	as_owner(reopen_current_2);
+	teardown();
+	/* The same with its empty index, names shifted half-way. */
+	two_files();
+	set_mode(".store/0000000000000002", 0440);
+	set_mode(".store/0000000000000002.idx", 0440);
+	touch(".store/0000000000000003", "", 0640);
+	touch(".store/0000000000000003.idx", "", 0640);
+	link_name("0000000000000001", "audit.log.2");
+	link_name("0000000000000003", "audit.log");
+	as_owner(reopen_current_2);
+	teardown();
+	/* A torn first index line. */
+	two_files();
+	touch(".store/0000000000000003", "", 0640);
+	touch(".store/0000000000000003.idx", "S 0101010101", 0640);
+	as_owner(reopen_current_2);
+	teardown();
+	/* The S line written: the new file is current, the old one
+	 * becomes read-only at start-up. */
+	two_files();
+	touch(".store/0000000000000003", "", 0640);
+	touch(".store/0000000000000003.idx", s3, 0640);
+	as_owner(reopen_current_3);
+	teardown();
+	/* The disk fills while the new file gets its first line. */
+	two_files();
+	as_owner(rotate_enospc);
+	teardown();
+}
+
+/* Sum of the sizes of the .store files whose names end with suffix. */
+static uint64_t
+store_bytes(int idx, uint64_t *largest)
+{
+	char p[512];
+	struct dirent *de;
+	struct stat st;
+	uint64_t sum = 0;
+	size_t n;
+	DIR *d;
+
+	*largest = 0;
+	snprintf(p, sizeof(p), "%s/.store", hdir);
+	if ((d = opendir(p)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		n = strlen(de->d_name);
+		if (n < 16 || (idx != (n > 4 &&
+		    strcmp(de->d_name + n - 4, ".idx") == 0)))
+			continue;
+		snprintf(p, sizeof(p), "%s/.store/%s", hdir, de->d_name);
+		if (stat(p, &st) == -1)
+			continue;
+		sum += (uint64_t)st.st_size;
+		if ((uint64_t)st.st_size > *largest)
+			*largest = (uint64_t)st.st_size;
+	}
+	closedir(d);
+	return sum;
+}
+
+/* Empty segments grow only the index: it counts, it is bounded. */
+static void
+test_empty_segments(void)
+{
+	/* An S and an E line at most, for the segment that crosses. */
+	const uint64_t pair = 54 + 21 + 2;
+	struct trail *t;
+	uint64_t s, largest, idx, data;
+
+	printf("hole 5: empty segments and the index\n");
+	setup();
+	lim.size = 1000;
+	lim.max_size = 3000;
+	t = topen();
+	REQUIRE(t != NULL);
+	CHECK(app(t, id1, 1, 0, "a=1\n") == 0);
+	for (s = 2; s <= 400; s++) {
+		CHECK(trail_segend(t, id1, s, 0) == 0);
+		if (s % 10 == 0)
+			CHECK(trail_sync(t) == 0);
+	}
+	CHECK(trail_sync(t) == 0);
+	idx = store_bytes(1, &largest);
+	data = store_bytes(0, &largest);
+	CHECK(data <= 4);
+	idx = store_bytes(1, &largest);
+	CHECK(largest < lim.size + pair);
+	CHECK(t->nfiles > 1);
+	/* Retention counts the indexes: within trail_max_size. */
+	CHECK(idx + data <= lim.max_size);
+	CHECK(t->total == idx + data);
+	trail_free(t);
+	t = topen();
+	REQUIRE(t != NULL);
+	CHECK(pos_is(&t->pos, id1, 400, 0, 1));
+	trail_free(t);
+
+	/* A huge trail_size: the index alone starts a new file. */
+	lim.size = 1ULL << 40;
+	lim.max_size = 0;
+	lim.idx_size = 2000;
+	t = topen();
+	REQUIRE(t != NULL);
+	for (s = 401; s <= 600; s++)
+		CHECK(trail_segend(t, id1, s, 0) == 0);
+	CHECK(trail_sync(t) == 0);
+	(void)store_bytes(1, &largest);
+	CHECK(largest < lim.idx_size + pair);
+	trail_free(t);
+	t = topen();
+	REQUIRE(t != NULL);
+	CHECK(pos_is(&t->pos, id1, 600, 0, 1));
+	CHECK(app(t, id1, 601, 0, "b=2\n") == 0);
+	CHECK(trail_sync(t) == 0);
+	trail_free(t);
+	CHECK(TRAIL_IDX_ROTATE < TRAIL_IDX_MAX);
+	teardown();
+}
+
 static const struct h_test tests[] = {
 	TEST(test_first_data_and_reopen),
 	TEST(test_acceptance),
@@ -701,6 +989,8 @@ static const struct h_test tests[] = {
 	TEST(test_retention),
 	TEST(test_refusals),
 	TEST(test_write_error),
+	TEST(test_rotation_crash_points),
+	TEST(test_empty_segments),
 	TEST(test_ausearch),
 };
 
