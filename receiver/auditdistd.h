@@ -164,6 +164,13 @@ int		 trail_segend(struct trail *, const uint8_t id[WIRE_ID_LEN],
 		    uint64_t seq, uint64_t size);
 /* Make everything written durable; then dpos is what may be acked. */
 int		 trail_sync(struct trail *);
+/*
+ * The last min(dpos.size, cap) bytes of the durable copy of segment
+ * dpos.seq, into buf; *len 0 when nothing is held.  Only when nothing is
+ * pending (after trail_sync).  -1 with errno on a read error.
+ */
+int		 trail_tail(const struct trail *, void *buf, size_t cap,
+		    size_t *len);
 int		 trail_pending(const struct trail *);
 void		 trail_pos_str(const struct trail_pos *, char *, size_t);
 
@@ -214,7 +221,7 @@ struct wchan {
 	struct server		*srv;
 	struct rhost		*rh;		/* NULL once the host is gone */
 	struct wbuf		 out;
-	uint8_t			 in[WMSG_HDR_LEN + 512];
+	uint8_t			 in[WMSG_HDR_LEN + 512 + WIRE_MAX_TAIL];
 	size_t			 inlen;
 	uint32_t		 events;
 	struct trail_pos	 pos;		/* after what was sent */
@@ -333,7 +340,8 @@ void	 conn_drop(struct conn *);
 void	 conn_free(struct conn *);
 uint64_t conn_next_deadline(const struct conn *);
 /* From the host's writer. */
-void	 conn_opened(struct conn *, const struct trail_pos *durable);
+void	 conn_opened(struct conn *, const struct trail_pos *durable,
+	    const uint8_t *tail, size_t tail_len);
 void	 conn_durable(struct conn *, uint64_t token,
 	    const struct trail_pos *durable);
 void	 conn_store_failed(struct conn *, int err, const char *reason);

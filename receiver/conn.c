@@ -583,8 +583,11 @@ on_auth(struct conn *c, const uint8_t *p, size_t len)
 	rhost_open(srv, rh);
 }
 
+/* tail: the last tail_len bytes held of segment dpos->seq, for the sender
+ * to check its copy against. */
 void
-conn_opened(struct conn *c, const struct trail_pos *dpos)
+conn_opened(struct conn *c, const struct trail_pos *dpos, const uint8_t *tail,
+    size_t tail_len)
 {
 	struct rhost *rh = c->rh;
 	char pos[160];
@@ -592,7 +595,8 @@ conn_opened(struct conn *c, const struct trail_pos *dpos)
 	if (c->state != C_OPENING)
 		return;
 	if (wire_enc_welcome(&c->out, rh->ch->password ? c->proof : NULL,
-	    dpos->id, dpos->seq, dpos->size, dpos->complete, NULL, 0) == -1)
+	    dpos->id, dpos->seq, dpos->size, dpos->complete, tail,
+	    tail_len) == -1)
 		fatal("WELCOME");
 	OPENSSL_cleanse(c->proof, sizeof(c->proof));
 	c->state = C_READY;

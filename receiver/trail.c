@@ -838,3 +838,34 @@ trail_sync(struct trail *t)
 		log_warnx("%s", err);
 	return 0;
 }
+
+int
+trail_tail(const struct trail *t, void *buf, size_t cap, size_t *len)
+{
+	const struct trail_pos *p = &t->dpos;
+	uint8_t *b = buf;
+	size_t n, got = 0;
+	ssize_t r;
+	off_t off;
+
+	/* Nothing pending: dpos is pos, whose segment starts at segstart. */
+	VERIFY(!trail_pending(t));
+	*len = 0;
+	if (memcmp(p->id, zero_id, sizeof(zero_id)) == 0 || p->size == 0)
+		return 0;
+	n = p->size < cap ? (size_t)p->size : cap;
+	off = (off_t)(t->segstart + p->size - n);
+	while (got < n) {
+		if ((r = pread(t->fd, b + got, n - got, off + (off_t)got)) ==
+		    -1 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = EIO;
+			return -1;
+		}
+		got += (size_t)r;
+	}
+	*len = n;
+	return 0;
+}

@@ -10,7 +10,9 @@
  *   DATA	id[16] seq u64 offset u64 lines...
  *   SEGEND	id[16] seq u64 size u64
  *   SYNC	token u64
- *   STATE	ok u8, then id[16] seq u64 size u64 complete u8 | errno u32 text
+ *   STATE	ok u8, then id[16] seq u64 size u64 complete u8 tail_len u16
+ *		tail (the last min(size, WIRE_MAX_TAIL) bytes of segment seq)
+ *		| errno u32 text
  *   DURABLE	token u64 id[16] seq u64 size u64 complete u8
  *   FAIL	errno u32 text
  */
@@ -281,7 +283,9 @@ answer(struct wchan *w, uint8_t type, const uint8_t *p, size_t len)
 	struct conn *c = w->rh != NULL ? w->rh->conn : NULL;
 	struct trail_pos pos;
 	struct cursor cur;
+	const uint8_t *tail;
 	uint64_t token;
+	uint16_t tail_len;
 	uint8_t ok;
 	char why[400];
 	int err;
@@ -300,12 +304,16 @@ answer(struct wchan *w, uint8_t type, const uint8_t *p, size_t len)
 				conn_store_failed(c, err, why);
 			return 0;
 		}
-		if (get_pos(&cur, &pos) == -1 || wire_end(&cur) == -1)
+		if (get_pos(&cur, &pos) == -1 ||
+		    wire_get_u16(&cur, &tail_len) == -1 ||
+		    tail_len > WIRE_MAX_TAIL || tail_len > pos.size ||
+		    wire_get_ref(&cur, &tail, tail_len) == -1 ||
+		    wire_end(&cur) == -1)
 			return -1;
 		w->pos = pos;
 		w->sync_out = 0;
 		if (c != NULL && c->state == C_OPENING)
-			conn_opened(c, &pos);
+			conn_opened(c, &pos, tail, tail_len);
 		return 0;
 	case WMSG_DURABLE:
 		if (wire_get_u64(&cur, &token) == -1 ||

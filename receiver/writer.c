@@ -164,7 +164,10 @@ open_dir(struct writer *w, char *err, size_t errlen)
 static void
 hello(struct writer *w)
 {
+	uint8_t tail[WIRE_MAX_TAIL];
+	const char *what = NULL;
 	char err[1024];
+	size_t tlen;
 	int saved, fd = -1;
 
 	w->failed = 0;
@@ -187,17 +190,24 @@ hello(struct writer *w)
 			return;
 		}
 	}
-	if (trail_sync(w->t) == -1) {
+	/* The sender checks its copy against the tail before it resumes. */
+	if (trail_sync(w->t) == -1)
+		what = "syncing";
+	else if (trail_tail(w->t, tail, sizeof(tail), &tlen) == -1)
+		what = "reading";
+	if (what != NULL) {
 		saved = errno;
-		snprintf(err, sizeof(err), "syncing the trail: %s",
+		snprintf(err, sizeof(err), "%s the trail: %s", what,
 		    strerror(saved));
 		store_error(w, saved, err);
 		put_failure(w, WMSG_STATE, saved, err);
 		return;
 	}
-	header(w, WMSG_STATE, 1 + WIRE_ID_LEN + 17);
+	header(w, WMSG_STATE, 1 + WIRE_ID_LEN + 17 + 2 + tlen);
 	wbuf_put_u8(&w->out, 1);
 	put_pos(w, &w->t->dpos);
+	wbuf_put_u16(&w->out, (uint16_t)tlen);
+	wbuf_put_bytes(&w->out, tail, tlen);
 }
 
 static void

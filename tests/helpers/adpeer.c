@@ -6,7 +6,8 @@
  *
  *	TLS TLSv1.3 SHA256=..		the TLS handshake completed
  *	CHALLENGE version=2
- *	WELCOME id=HEX seq=N size=N complete=C proof=ok|none
+ *	WELCOME id=HEX seq=N size=N complete=C proof=ok|none tail=N
+ *					(tail: bytes of seq the receiver sent)
  *	RESUME seq=N offset=N		where "good" starts sending
  *	ACK SEQ SIZE COMPLETE		(the last one; every one with -v)
  *	PONG TOKEN
@@ -837,8 +838,9 @@ read_welcome(struct conn *c)
 	} else if (o.password != NULL)
 		proof = "MISSING";
 	hex(wl->spool_id, WIRE_ID_LEN, idhex);
-	say("WELCOME id=%s seq=%" PRIu64 " size=%" PRIu64 " complete=%u proof=%s",
-	    idhex, wl->seq, wl->size, wl->complete, proof);
+	say("WELCOME id=%s seq=%" PRIu64 " size=%" PRIu64 " complete=%u proof=%s"
+	    " tail=%zu", idhex, wl->seq, wl->size, wl->complete, proof,
+	    wl->tail_len);
 	if (strcmp(proof, "BAD") == 0 || strcmp(proof, "MISSING") == 0)
 		finish(EX_BROKEN);
 }

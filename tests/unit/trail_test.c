@@ -978,6 +978,71 @@ test_empty_segments(void)
 	teardown();
 }
 
+static int
+tail_is(const struct trail *t, size_t cap, const char *want, size_t wlen)
+{
+	static char buf[WIRE_MAX_TAIL];
+	size_t len = 12345;
+
+	if (trail_tail(t, buf, cap, &len) == -1) {
+		fprintf(stderr, "  trail_tail: %s\n", strerror(errno));
+		return 0;
+	}
+	if (len != wlen || memcmp(buf, want, wlen) != 0) {
+		fprintf(stderr, "  tail is %zu bytes \"%.*s\"\n", len,
+		    (int)(len < 64 ? len : 64), buf);
+		return 0;
+	}
+	return 1;
+}
+
+/* WELCOME's tail: the last bytes held of the resume segment, no more. */
+static void
+test_tail(void)
+{
+	static char big[5000];
+	struct trail *t;
+
+	setup();
+	lim.size = 100;
+	t = topen();
+	REQUIRE(t != NULL);
+	CHECK(tail_is(t, WIRE_MAX_TAIL, "", 0));
+	CHECK(app(t, id1, 1, 0, "a\n") == 0);
+	CHECK(app(t, id1, 1, 2, "bb\n") == 0);
+	CHECK(trail_sync(t) == 0);
+	CHECK(tail_is(t, WIRE_MAX_TAIL, "a\nbb\n", 5));
+	CHECK(tail_is(t, 3, "bb\n", 3));
+	/* The next segment in the same file: only its own bytes. */
+	CHECK(app(t, id1, 2, 0, "cccc\n") == 0);
+	CHECK(trail_sync(t) == 0);
+	CHECK(tail_is(t, WIRE_MAX_TAIL, "cccc\n", 5));
+	CHECK(trail_segend(t, id1, 2, 5) == 0);
+	CHECK(trail_sync(t) == 0);
+	CHECK(tail_is(t, WIRE_MAX_TAIL, "cccc\n", 5));
+	/* An empty segment holds nothing. */
+	CHECK(trail_segend(t, id1, 3, 0) == 0);
+	CHECK(trail_sync(t) == 0);
+	CHECK(tail_is(t, WIRE_MAX_TAIL, "", 0));
+	/* Longer than the tail: its last bytes, in a new file. */
+	memset(big, 'x', sizeof(big));
+	big[sizeof(big) - 1] = '\n';
+	big[0] = 'y';
+	CHECK(trail_append(t, id1, 4, 0, big, sizeof(big)) == 0);
+	CHECK(trail_sync(t) == 0);
+	CHECK(t->nfiles == 2);
+	CHECK(tail_is(t, WIRE_MAX_TAIL, big + sizeof(big) - WIRE_MAX_TAIL,
+	    WIRE_MAX_TAIL));
+	trail_free(t);
+	/* The same after a restart. */
+	t = topen();
+	REQUIRE(t != NULL);
+	CHECK(tail_is(t, WIRE_MAX_TAIL, big + sizeof(big) - WIRE_MAX_TAIL,
+	    WIRE_MAX_TAIL));
+	trail_free(t);
+	teardown();
+}
+
 static const struct h_test tests[] = {
 	TEST(test_first_data_and_reopen),
 	TEST(test_acceptance),
@@ -991,6 +1056,7 @@ static const struct h_test tests[] = {
 	TEST(test_write_error),
 	TEST(test_rotation_crash_points),
 	TEST(test_empty_segments),
+	TEST(test_tail),
 	TEST(test_ausearch),
 };
 
