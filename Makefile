@@ -114,6 +114,13 @@ $(B)/tests/%: tests/helpers/%.c $(B)/libauditdist.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Iplugin -Ireceiver -o $@ $< $(B)/libauditdist.a $(LDFLAGS) $(LIBS_ALL)
 
+# An LD_PRELOAD shim for 57-sync-order: who reports what is not synced.
+# Built without _FILE_OFFSET_BITS, so that it can define open and open64.
+SHIM_SO = $(B)/tests/syncorder.so
+$(SHIM_SO): tests/shim/syncorder.c $(B)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WARNINGS) $(WERROR) -D_GNU_SOURCE -fPIC -shared -o $@ $< -ldl
+
 deps:
 	@scripts/deps.sh
 
@@ -124,7 +131,7 @@ lint:
 
 check: deps
 	$(MAKE) WERROR=-Werror all $(UNIT_BIN) $(UNIT_BIN_SAN) $(HELPER_BIN) $(B)/san/audisp-dist $(TEST_PROGS) \
-	    $(FUZZ_BIN) $(FUZZ_REPLAY_BIN)
+	    $(SHIM_SO) $(FUZZ_BIN) $(FUZZ_REPLAY_BIN)
 	mandoc -Tlint -W warning $(MANPAGES)
 	B=$(B) tests/run.sh $(UNIT_BIN) $(UNIT_BIN_SAN) $(sort $(wildcard tests/integration/*.sh))
 

@@ -1,0 +1,464 @@
+/*
+ * syncorder.so: an LD_PRELOAD shim that catches a process telling a peer
+ * anything while file data it may be reporting is not yet synced.
+ *
+ * It tracks, per process, the regular files below one file system
+ * (SYNCORDER_ROOT's) that are dirty: opened for writing when they already
+ * existed (their contents may be a dead process's page cache), or written,
+ * truncated or allocated; and the directories whose entries changed or
+ * were listed.  fsync/fdatasync of a descriptor of the same inode cleans
+ * it.  A write, send or sendmsg to a socket other than 0-2 while anything
+ * is dirty is a violation, appended as one line to SYNCORDER_LOG:
+ *	violation pid=P fd=N ms=T dirty=NAME
+ *
+ * SYNCORDER_CRASH names a file holding "data" or "idx" (or anything else:
+ * off): the next fsync/fdatasync of a dirty file whose name ends (".idx")
+ * or does not end ("data") in .idx rewrites it to "off", logs
+ *	crash pid=P name=NAME
+ * and kills the process with SIGKILL instead: a writer that dies with its
+ * bytes in the page cache only.
+ *
+ * Both files are opened at load time (the writers are forked, then
+ * confined: they could not open them later) on descriptors that
+ * close_range and close leave alone.  Only system calls the writers'
+ * seccomp filter allows are used (fstat, newfstatat, write, pread, kill).
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAXDIRTY	256
+#define MAXFD		1024
+#define FD_LOG		900
+#define FD_CRASH	901
+
+struct dirty {
+	dev_t	 dev;
+	ino_t	 ino;
+	char	 name[64];
+};
+
+static struct dirty dirty[MAXDIRTY];
+static char fdname[MAXFD][64];		/* what each descriptor was opened as */
+static size_t ndirty;
+static dev_t root_dev;
+static int active;
+static int log_fd = -1, crash_fd = -1;
+
+#define REAL_DECL(f)	static __typeof__(f) *real_##f
+REAL_DECL(write); REAL_DECL(writev); REAL_DECL(send); REAL_DECL(sendto);
+REAL_DECL(sendmsg); REAL_DECL(pwrite); REAL_DECL(openat); REAL_DECL(open);
+REAL_DECL(ftruncate); REAL_DECL(fallocate); REAL_DECL(fsync);
+REAL_DECL(fdatasync); REAL_DECL(close); REAL_DECL(close_range);
+REAL_DECL(linkat); REAL_DECL(renameat); REAL_DECL(unlinkat);
+REAL_DECL(mkdirat); REAL_DECL(fdopendir);
+
+static void
+say(const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+	int n;
+
+	if (log_fd == -1)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		(void)real_write(log_fd, buf, (size_t)n < sizeof(buf) ?
+		    (size_t)n : sizeof(buf) - 1);
+}
+
+static long
+ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long)(ts.tv_sec % 100000) * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct dirty *
+find(dev_t dev, ino_t ino)
+{
+	size_t i;
+
+	for (i = 0; i < ndirty; i++)
+		if (dirty[i].dev == dev && dirty[i].ino == ino)
+			return &dirty[i];
+	return NULL;
+}
+
+static void
+mark(const struct stat *st, const char *name)
+{
+	struct dirty *d;
+
+	if (!active || st->st_dev != root_dev ||
+	    (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode)))
+		return;
+	if ((d = find(st->st_dev, st->st_ino)) == NULL) {
+		if (ndirty == MAXDIRTY)
+			return;
+		d = &dirty[ndirty++];
+		d->dev = st->st_dev;
+		d->ino = st->st_ino;
+		d->name[0] = '\0';
+	}
+	if (name == NULL && d->name[0] == '\0')
+		snprintf(d->name, sizeof(d->name), "%s",
+		    S_ISDIR(st->st_mode) ? "(a directory)" : "(a file)");
+	if (name != NULL && name[0] != '\0') {
+		const char *slash = strrchr(name, '/');
+
+		snprintf(d->name, sizeof(d->name), "%s",
+		    slash != NULL && slash[1] != '\0' ? slash + 1 : name);
+	}
+}
+
+static void
+mark_fd(int fd, const char *name)
+{
+	struct stat st;
+
+	if (name == NULL && fd >= 0 && fd < MAXFD && fdname[fd][0] != '\0')
+		name = fdname[fd];
+	if (active && fstat(fd, &st) == 0)
+		mark(&st, name);
+}
+
+static void
+clean(const struct stat *st)
+{
+	struct dirty *d = find(st->st_dev, st->st_ino);
+
+	if (d != NULL)
+		*d = dirty[--ndirty];
+}
+
+/* A socket write while something is dirty. */
+static void
+check(int fd)
+{
+	struct stat st;
+
+	if (!active || ndirty == 0 || fd <= 2 || fstat(fd, &st) == -1 ||
+	    !S_ISSOCK(st.st_mode))
+		return;
+	say("violation pid=%ld fd=%d ms=%ld dirty=%s (%zu dirty)\n",
+	    (long)getpid(), fd, ms(), dirty[0].name[0] ? dirty[0].name : "?",
+	    ndirty);
+}
+
+static void
+maybe_crash(int fd)
+{
+	struct dirty *d;
+	struct stat st;
+	char how[8] = "";
+	size_t n;
+	int idx;
+
+	if (crash_fd == -1 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (d = find(st.st_dev, st.st_ino)) == NULL ||
+	    pread(crash_fd, how, sizeof(how) - 1, 0) <= 0)
+		return;
+	n = strlen(d->name);
+	idx = n > 4 && strcmp(d->name + n - 4, ".idx") == 0;
+	if (strncmp(how, idx ? "idx" : "data", idx ? 3 : 4) != 0)
+		return;
+	(void)real_pwrite(crash_fd, "off\n\0", 5, 0);
+	say("crash pid=%ld name=%s\n", (long)getpid(), d->name);
+	kill(getpid(), SIGKILL);
+}
+
+static int
+sync_common(int fd, int (*fn)(int))
+{
+	struct stat st;
+	int r;
+
+	maybe_crash(fd);
+	if ((r = fn(fd)) == 0 && fstat(fd, &st) == 0)
+		clean(&st);
+	return r;
+}
+
+__attribute__((constructor)) static void
+init(void)
+{
+	const char *p;
+	struct stat st;
+	int fd;
+
+#define REAL(f)	(real_##f = (__typeof__(real_##f))dlsym(RTLD_NEXT, #f))
+	REAL(write); REAL(writev); REAL(send); REAL(sendto); REAL(sendmsg);
+	REAL(pwrite); REAL(openat); REAL(open); REAL(ftruncate);
+	REAL(fallocate); REAL(fsync); REAL(fdatasync); REAL(close);
+	REAL(close_range); REAL(linkat); REAL(renameat); REAL(unlinkat);
+	REAL(mkdirat); REAL(fdopendir);
+#undef REAL
+	if ((p = getenv("SYNCORDER_ROOT")) == NULL || stat(p, &st) == -1)
+		return;
+	root_dev = st.st_dev;
+	if ((p = getenv("SYNCORDER_LOG")) != NULL &&
+	    (fd = real_open(p, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	    0600)) != -1) {
+		log_fd = fcntl(fd, F_DUPFD_CLOEXEC, FD_LOG);
+		real_close(fd);
+	}
+	if ((p = getenv("SYNCORDER_CRASH")) != NULL &&
+	    (fd = real_open(p, O_RDWR | O_CLOEXEC)) != -1) {
+		crash_fd = fcntl(fd, F_DUPFD_CLOEXEC, FD_CRASH);
+		real_close(fd);
+	}
+	active = 1;
+}
+
+static int
+ours(int fd)
+{
+	return fd != -1 && (fd == log_fd || fd == crash_fd);
+}
+
+int
+close(int fd)
+{
+	if (ours(fd))
+		return 0;
+	if (fd >= 0 && fd < MAXFD)
+		fdname[fd][0] = '\0';
+	return real_close(fd);
+}
+
+int
+close_range(unsigned first, unsigned last, int flags)
+{
+	unsigned lo = (unsigned)FD_LOG, hi = (unsigned)FD_CRASH;
+
+	if (!active || last < lo || first > hi)
+		return real_close_range(first, last, flags);
+	if (first < lo && real_close_range(first, lo - 1, flags) == -1)
+		return -1;
+	if (last > hi)
+		return real_close_range(hi + 1, last, flags);
+	return 0;
+}
+
+static int
+open_common(int dirfd, const char *path, int flags, mode_t mode)
+{
+	struct stat st;
+	int existed = 0, fd;
+
+	if (active && (flags & O_ACCMODE) != O_RDONLY)
+		existed = fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	if ((fd = real_openat(dirfd, path, flags, mode)) == -1 || !active)
+		return fd;
+	if (fd < MAXFD) {
+		const char *slash = strrchr(path, '/');
+
+		snprintf(fdname[fd], sizeof(fdname[fd]), "%s",
+		    slash != NULL && slash[1] != '\0' ? slash + 1 : path);
+	}
+	if ((flags & O_ACCMODE) == O_RDONLY)
+		return fd;
+	if (existed)
+		mark_fd(fd, path);
+	else if (dirfd != AT_FDCWD)
+		mark_fd(dirfd, NULL);	/* a new name */
+	return fd;
+}
+
+int
+openat(int dirfd, const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode = 0;
+
+	va_start(ap, flags);
+	if (flags & (O_CREAT | O_TMPFILE))
+		mode = (mode_t)va_arg(ap, int);
+	va_end(ap);
+	return open_common(dirfd, path, flags, mode);
+}
+
+int openat64(int, const char *, int, ...) __attribute__((alias("openat")));
+
+int
+open(const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode = 0;
+
+	va_start(ap, flags);
+	if (flags & (O_CREAT | O_TMPFILE))
+		mode = (mode_t)va_arg(ap, int);
+	va_end(ap);
+	return open_common(AT_FDCWD, path, flags, mode);
+}
+
+int open64(const char *, int, ...) __attribute__((alias("open")));
+
+ssize_t
+write(int fd, const void *buf, size_t len)
+{
+	struct stat st;
+
+	if (active && fd > 2 && fstat(fd, &st) == 0) {
+		if (S_ISREG(st.st_mode))
+			mark(&st, NULL);
+		else
+			check(fd);
+	}
+	return real_write(fd, buf, len);
+}
+
+ssize_t
+writev(int fd, const struct iovec *iov, int n)
+{
+	struct stat st;
+
+	if (active && fd > 2 && fstat(fd, &st) == 0) {
+		if (S_ISREG(st.st_mode))
+			mark(&st, NULL);
+		else
+			check(fd);
+	}
+	return real_writev(fd, iov, n);
+}
+
+ssize_t
+pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	mark_fd(fd, NULL);
+	return real_pwrite(fd, buf, len, off);
+}
+
+ssize_t pwrite64(int, const void *, size_t, off_t)
+    __attribute__((alias("pwrite")));
+
+ssize_t
+send(int fd, const void *buf, size_t len, int flags)
+{
+	check(fd);
+	return real_send(fd, buf, len, flags);
+}
+
+ssize_t
+sendto(int fd, const void *buf, size_t len, int flags,
+    __CONST_SOCKADDR_ARG sa, socklen_t salen)
+{
+	check(fd);
+	return real_sendto(fd, buf, len, flags, sa, salen);
+}
+
+ssize_t
+sendmsg(int fd, const struct msghdr *m, int flags)
+{
+	check(fd);
+	return real_sendmsg(fd, m, flags);
+}
+
+int
+ftruncate(int fd, off_t len)
+{
+	mark_fd(fd, NULL);
+	return real_ftruncate(fd, len);
+}
+
+int ftruncate64(int, off_t) __attribute__((alias("ftruncate")));
+
+int
+fallocate(int fd, int mode, off_t off, off_t len)
+{
+	mark_fd(fd, NULL);
+	return real_fallocate(fd, mode, off, len);
+}
+
+int fallocate64(int, int, off_t, off_t) __attribute__((alias("fallocate")));
+
+int
+fsync(int fd)
+{
+	return sync_common(fd, real_fsync);
+}
+
+int
+fdatasync(int fd)
+{
+	return sync_common(fd, real_fdatasync);
+}
+
+int
+linkat(int olddir, const char *old, int newdir, const char *new, int flags)
+{
+	int r = real_linkat(olddir, old, newdir, new, flags);
+
+	if (r == 0)
+		mark_fd(newdir, NULL);
+	return r;
+}
+
+int
+renameat(int olddir, const char *old, int newdir, const char *new)
+{
+	int r = real_renameat(olddir, old, newdir, new);
+
+	if (r == 0) {
+		mark_fd(olddir, NULL);
+		mark_fd(newdir, NULL);
+	}
+	return r;
+}
+
+int
+unlinkat(int dirfd, const char *path, int flags)
+{
+	struct stat st;
+	int gone = 0, r;
+
+	/* The last name of a file: it can no longer be reported. */
+	if (active && fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		gone = S_ISREG(st.st_mode) && st.st_nlink == 1;
+	if ((r = real_unlinkat(dirfd, path, flags)) == 0) {
+		if (gone)
+			clean(&st);
+		mark_fd(dirfd, NULL);
+	}
+	return r;
+}
+
+int
+mkdirat(int dirfd, const char *path, mode_t mode)
+{
+	int r = real_mkdirat(dirfd, path, mode);
+
+	if (r == 0)
+		mark_fd(dirfd, NULL);
+	return r;
+}
+
+/* A listing may show names a dead process never synced. */
+DIR *
+fdopendir(int fd)
+{
+	DIR *d = real_fdopendir(fd);
+
+	if (d != NULL)
+		mark_fd(fd, NULL);
+	return d;
+}
