@@ -42,7 +42,7 @@
 #include "tlsio.h"
 #include "wire.h"
 
-#define RBUF		(WIRE_HDR_LEN + WIRE_MAX_REASON + 64)	/* ERROR fits */
+#define RBUF		(WIRE_HDR_LEN + WIRE_MAX_TAIL + 128)	/* WELCOME, ERROR fit */
 #define WINDOW		(4 * 1024 * 1024)	/* unacked bytes, as the forwarder */
 #define OUT_MAX		(256 * 1024)	/* queued and not written: stalled */
 #define RING		128		/* frames in flight, for latency */
