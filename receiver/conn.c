@@ -297,6 +297,18 @@ conn_accept(struct server *srv, int fd, const struct sockaddr_storage *ss,
 	log_debug("%s: connected", c->addr);
 }
 
+/* No longer the host's connection; a series that shipped was seen now. */
+static void
+detach(struct conn *c)
+{
+	if (c->rh != NULL && c->rh->conn == c) {
+		if (c->state == C_READY)
+			rhost_series_left(c->rh, c);
+		c->rh->conn = NULL;
+	}
+	c->rh = NULL;
+}
+
 /* Immediately, without a word: the peer is gone or hopeless. */
 void
 conn_drop(struct conn *c)
@@ -310,9 +322,7 @@ conn_drop(struct conn *c)
 	/* What arrived whole is kept (durable for the next WELCOME). */
 	if (c->rh != NULL && c->rh->w != NULL && c->rh->conn == c)
 		wchan_sync(c->rh->w);
-	if (c->rh != NULL && c->rh->conn == c)
-		c->rh->conn = NULL;
-	c->rh = NULL;
+	detach(c);
 	epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	tlsio_free(c->tls);
 	c->tls = NULL;
@@ -400,9 +410,7 @@ conn_close(struct conn *c, enum wire_error code, const char *reason)
 		fatal("ERROR");
 	if (is_pending(c->state))
 		c->srv->npending--;
-	if (c->rh != NULL && c->rh->conn == c)
-		c->rh->conn = NULL;
-	c->rh = NULL;
+	detach(c);
 	c->state = C_CLOSING;
 	c->close_at = now_ms() + CLOSE_LINGER_MS;
 	timer_want(c->srv, c->close_at);
@@ -530,6 +538,34 @@ auth_problem(struct conn *c, const struct rhost *rh,
 	return NULL;
 }
 
+/* The host ships another spool's series (see rhost_series_problem). */
+static void
+refuse_series(struct conn *c, const char *why)
+{
+	log_warnx("%s: login refused: %s", c->addr, why);
+	conn_close(c, ERR_SERIES, why);
+}
+
+/*
+ * Once the writer said what the trail holds, the series check again (no
+ * connection of the host may have been live at AUTH), then the pin.
+ * 1 when the connection was refused.
+ */
+static int
+series_refused(struct conn *c, const struct trail_pos *dpos)
+{
+	const char *why;
+
+	if (c->state != C_OPENING)
+		return 0;
+	if ((why = rhost_series_problem(c->rh, c, dpos->id)) != NULL) {
+		refuse_series(c, why);
+		return 1;
+	}
+	rhost_series_take(c->rh, c, dpos->id);
+	return 0;
+}
+
 static void
 on_auth(struct conn *c, const uint8_t *p, size_t len)
 {
@@ -568,9 +604,15 @@ on_auth(struct conn *c, const uint8_t *p, size_t len)
 		}
 		OPENSSL_cleanse(ekm, sizeof(ekm));
 	}
+	/* Before replacing anyone: a live one of another spool stays. */
+	if ((why = rhost_series_problem(rh, c, NULL)) != NULL) {
+		refuse_series(c, why);
+		return;
+	}
 	if (rh->conn != NULL) {
 		log_info("host %s: the connection from %s replaces the one "
-		    "from %s", rh->name, c->addr, rh->conn->addr);
+		    "from %s (the same spool)", rh->name, c->addr,
+		    rh->conn->addr);
 		conn_close(rh->conn, ERR_BUSY, "replaced by a newer "
 		    "connection from the same host");
 	}
@@ -589,6 +631,8 @@ conn_opened(struct conn *c, const struct trail_pos *dpos)
 	struct rhost *rh = c->rh;
 	char pos[160];
 
+	if (series_refused(c, dpos))
+		return;
 	if (c->state != C_OPENING)
 		return;
 	if (wire_enc_welcome(&c->out, rh->ch->password ? c->proof : NULL,

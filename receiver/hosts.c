@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -219,6 +220,8 @@ hosts_load(struct server *srv, struct conf *conf, char *err, size_t errlen)
 				free(rh);
 				goto fail;
 			}
+			/* After a start, a new series waits series_hold. */
+			rh->series_seen = now_ms();
 		}
 		rh->ch = ch;
 		rh->next = NULL;
@@ -267,4 +270,114 @@ rhost_open(struct server *srv, struct rhost *rh)
 		rh->w_asked = 1;
 		ctl_ask_writer(srv, rh->name);
 	}
+}
+
+/* --- series: one spool per host at a time ------------------------------ */
+
+static const uint8_t no_series[WIRE_ID_LEN];
+
+static void
+id_hex(const uint8_t id[WIRE_ID_LEN], char out[2 * WIRE_ID_LEN + 1])
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < WIRE_ID_LEN; i++) {
+		out[2 * i] = digits[id[i] >> 4];
+		out[2 * i + 1] = digits[id[i] & 0xf];
+	}
+	out[2 * WIRE_ID_LEN] = '\0';
+}
+
+/* The series the host is pinned to, or NULL when none is known. */
+static const uint8_t *
+pinned(const struct rhost *rh, const uint8_t *stored)
+{
+	if (memcmp(rh->series, no_series, WIRE_ID_LEN) != 0)
+		return rh->series;
+	if (stored != NULL && memcmp(stored, no_series, WIRE_ID_LEN) != 0)
+		return stored;
+	return NULL;
+}
+
+/*
+ * A host name belongs to one spool at a time: two senders that share it
+ * (a cloned machine, a copied configuration) would otherwise replace each
+ * other's connection and each store its whole spool as a new series, again
+ * and again.  So a login from another spool waits until the host's series
+ * has been silent for series_hold seconds (a re-installed host); a login
+ * from the same spool replaces a live connection (one that died half
+ * open).  The connection being checked is not a live one of its own.
+ */
+const char *
+rhost_series_problem(const struct rhost *rh, const struct conn *c,
+    const uint8_t *stored)
+{
+	static char why[WIRE_MAX_REASON];
+	const struct conn *live = rh->conn != c ? rh->conn : NULL;
+	const uint8_t *pin;
+	char old[2 * WIRE_ID_LEN + 1], new[2 * WIRE_ID_LEN + 1];
+	uint64_t age, hold = (uint64_t)rh->ch->series_hold * 1000;
+
+	if (live != NULL) {
+		if (memcmp(live->spool_id, c->spool_id, WIRE_ID_LEN) == 0)
+			return NULL;
+		id_hex(live->spool_id, old);
+		id_hex(c->spool_id, new);
+		snprintf(why, sizeof(why), "host %s is shipping spool %s from "
+		    "%s (live); spool %s from %s refused (see series_hold in "
+		    "auditdistd.conf(5))", rh->name, old, live->addr, new,
+		    c->addr);
+		return why;
+	}
+	if ((pin = pinned(rh, stored)) == NULL ||
+	    memcmp(pin, c->spool_id, WIRE_ID_LEN) == 0)
+		return NULL;
+	age = now_ms() - rh->series_seen;
+	if (age >= hold)
+		return NULL;
+	id_hex(pin, old);
+	id_hex(c->spool_id, new);
+	if (rh->series_addr[0] != '\0')
+		snprintf(why, sizeof(why), "host %s is shipping spool %s, last "
+		    "seen from %s %" PRIu64 " s ago; spool %s from %s refused "
+		    "for %" PRIu64 " s more (see series_hold in "
+		    "auditdistd.conf(5))", rh->name, old, rh->series_addr,
+		    age / 1000, new, c->addr, (hold - age + 999) / 1000);
+	else
+		snprintf(why, sizeof(why), "host %s is shipping spool %s (not "
+		    "seen since the receiver started %" PRIu64 " s ago); spool "
+		    "%s from %s refused for %" PRIu64 " s more (see "
+		    "series_hold in auditdistd.conf(5))", rh->name, old,
+		    age / 1000, new, c->addr, (hold - age + 999) / 1000);
+	return why;
+}
+
+void
+rhost_series_take(struct rhost *rh, const struct conn *c,
+    const uint8_t *stored)
+{
+	const uint8_t *pin = pinned(rh, stored);
+	char old[2 * WIRE_ID_LEN + 1], new[2 * WIRE_ID_LEN + 1];
+	uint64_t now = now_ms();
+
+	if (pin != NULL && memcmp(pin, c->spool_id, WIRE_ID_LEN) != 0) {
+		id_hex(pin, old);
+		id_hex(c->spool_id, new);
+		log_warnx("host %s: accepting a new series %s from %s; the "
+		    "previous one (%s) was last seen %" PRIu64 " s ago%s%s",
+		    rh->name, new, c->addr, old, (now - rh->series_seen) / 1000,
+		    rh->series_addr[0] != '\0' ? " from " : "",
+		    rh->series_addr);
+	}
+	memcpy(rh->series, c->spool_id, WIRE_ID_LEN);
+	snprintf(rh->series_addr, sizeof(rh->series_addr), "%s", c->addr);
+	rh->series_seen = now;
+}
+
+void
+rhost_series_left(struct rhost *rh, const struct conn *c)
+{
+	if (memcmp(rh->series, c->spool_id, WIRE_ID_LEN) == 0)
+		rh->series_seen = now_ms();
 }

@@ -1,7 +1,7 @@
 /*
  * The receiver's host table: which addresses a host may connect from
- * (IPv4 through a dual-stack socket included), and a reload that keeps
- * the state of hosts that stay.
+ * (IPv4 through a dual-stack socket included), a reload that keeps the
+ * state of hosts that stay, and the series a host is pinned to.
  */
 #include <sys/stat.h>
 
@@ -15,11 +15,13 @@
 #include "harness.h"
 #include "log.h"
 
+static uint64_t now = 1000000;
+
 /* The event loop lives in main.c; conn.c only needs these from it. */
 uint64_t
 now_ms(void)
 {
-	return 0;
+	return now;
 }
 
 void
@@ -208,9 +210,119 @@ test_reload_keeps_state(void)
 	conf_free(c2);
 }
 
+static const char conf_series[] =
+	"receiver {\n"
+	"	directory \"/tmp/recvhosts_test.d\"\n"
+	"	certfile \"/nonexistent/c.pem\"\n"
+	"	keyfile \"/nonexistent/k.pem\"\n"
+	"	series_hold 60\n"
+	"	host h {\n"
+	"		password \"ph\"\n"
+	"	}\n"
+	"	host z {\n"
+	"		password \"pz\"\n"
+	"		series_hold 0\n"
+	"	}\n"
+	"}\n";
+
+static void
+login(struct conn *c, uint8_t id, const char *addr)
+{
+	memset(c, 0, sizeof(*c));
+	memset(c->spool_id, id, sizeof(c->spool_id));
+	snprintf(c->addr, sizeof(c->addr), "%s", addr);
+	c->state = C_OPENING;
+}
+
+/* One host name, two spools: the pinned series holds it for series_hold. */
+static void
+test_series(void)
+{
+	struct server srv;
+	struct conf *c;
+	struct rhost *h, *z;
+	struct conn a, b, a2;
+	uint8_t stored_a[WIRE_ID_LEN], none[WIRE_ID_LEN];
+	const char *why;
+	char err[256];
+
+	memset(stored_a, 0xaa, sizeof(stored_a));
+	memset(none, 0, sizeof(none));
+	memset(&srv, 0, sizeof(srv));
+	REQUIRE((c = parse(conf_series)) != NULL);
+	srv.conf = c;
+	now = 5000000;
+	REQUIRE(hosts_load(&srv, c, err, sizeof(err)) == 0);
+	REQUIRE((h = hosts_find(&srv, "h")) != NULL);
+	REQUIRE((z = hosts_find(&srv, "z")) != NULL);
+	login(&a, 0xaa, "10.0.0.1:1111");
+	login(&b, 0xbb, "10.0.0.2:2222");
+	login(&a2, 0xaa, "10.0.0.3:3333");
+
+	/* Nothing known yet: AUTH lets b through, the trail decides. */
+	CHECK(rhost_series_problem(h, &b, NULL) == NULL);
+	CHECK(rhost_series_problem(h, &b, none) == NULL);
+	/* The trail holds a's series and the receiver just started. */
+	now += 10000;
+	why = rhost_series_problem(h, &b, stored_a);
+	REQUIRE(why != NULL);
+	CHECK(strstr(why, "host h ") != NULL);
+	CHECK(strstr(why, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa") != NULL);
+	CHECK(strstr(why, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb") != NULL);
+	CHECK(strstr(why, "10.0.0.2:2222") != NULL);
+	CHECK(strstr(why, "since the receiver started 10 s ago") != NULL);
+	CHECK(strstr(why, "for 50 s more") != NULL);
+	CHECK(strstr(why, "series_hold") != NULL);
+	/* a takes the host; while it is live, b is refused at once. */
+	CHECK(rhost_series_problem(h, &a, stored_a) == NULL);
+	h->conn = &a;
+	rhost_series_take(h, &a, stored_a);
+	a.state = C_READY;
+	now += 3600 * 1000;
+	why = rhost_series_problem(h, &b, NULL);
+	REQUIRE(why != NULL);
+	CHECK(strstr(why, "from 10.0.0.1:1111 (live)") != NULL);
+	CHECK(strstr(why, "10.0.0.2:2222") != NULL);
+	/* The same spool from elsewhere replaces a (a half-open one). */
+	CHECK(rhost_series_problem(h, &a2, NULL) == NULL);
+	/* a leaves: b waits series_hold from then, not from the start. */
+	rhost_series_left(h, &a);
+	h->conn = NULL;
+	now += 59000;
+	why = rhost_series_problem(h, &b, stored_a);
+	REQUIRE(why != NULL);
+	CHECK(strstr(why, "last seen from 10.0.0.1:1111 59 s ago") != NULL);
+	CHECK(strstr(why, "for 1 s more") != NULL);
+	CHECK(rhost_series_problem(h, &b, NULL) != NULL);
+	/* After that b is a new series, and a waits in its turn. */
+	now += 1000;
+	CHECK(rhost_series_problem(h, &b, stored_a) == NULL);
+	h->conn = &b;
+	rhost_series_take(h, &b, stored_a);
+	CHECK(h->series[0] == 0xbb);
+	h->conn = NULL;
+	b.state = C_READY;
+	rhost_series_left(h, &b);
+	now += 1000;
+	/* The trail still says a (b sent nothing): the pin says b. */
+	CHECK(rhost_series_problem(h, &a, stored_a) != NULL);
+
+	/* series_hold 0: only a live connection holds the host. */
+	z->conn = &a;
+	rhost_series_take(z, &a, none);
+	CHECK(rhost_series_problem(z, &b, NULL) != NULL);
+	a.state = C_READY;
+	rhost_series_left(z, &a);
+	z->conn = NULL;
+	CHECK(rhost_series_problem(z, &b, stored_a) == NULL);
+	hosts_free(&srv);
+	conf_free(c);
+}
+
 static const struct h_test tests[] = {
 	TEST(test_addresses),
 	TEST(test_reload_keeps_state),
+	TEST(test_series),
 };
 
 int
