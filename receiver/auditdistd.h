@@ -21,6 +21,8 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
+#include <signal.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -168,6 +170,7 @@ struct rhost {
 	size_t			 naddrs;
 	int			 any;		/* remote is a wildcard */
 	char			*resolve_err;	/* why naddrs is 0 */
+	struct lookup		*lookup;	/* of remote's name, running */
 	struct wchan		*w;		/* its writer, NULL until asked */
 	int			 w_asked;	/* asked the parent for one */
 	struct conn		*conn;		/* the one live connection */
@@ -184,6 +187,11 @@ void		 hosts_free(struct server *);
 struct rhost	*hosts_find(struct server *, const char *name);
 int		 rhost_addr_ok(const struct rhost *,
 		    const struct sockaddr_storage *);
+const char	*rhost_addr_problem(struct rhost *,
+		    const struct sockaddr_storage *, int *quiet);
+/* NET_SIG_RESOLVED: a lookup of a host's remote (may have) ended. */
+#define NET_SIG_RESOLVED	SIGUSR1
+void		 hosts_resolved(struct server *);
 /* Ask the host's writer what is durable (asking the parent for a writer
  * first if there is none); the answer comes to conn_opened. */
 void		 rhost_open(struct server *, struct rhost *);

@@ -491,26 +491,27 @@ on_hello(struct conn *c, const uint8_t *p, size_t len)
 	c->state = C_AUTH;
 }
 
-/* NULL when the peer proved to be the host it named, else why not. */
+/*
+ * NULL when the peer proved to be the host it named, else why not; *quiet
+ * when that was said already.
+ */
 static const char *
-auth_problem(struct conn *c, const struct rhost *rh,
-    const struct msg_auth *m)
+auth_problem(struct conn *c, struct rhost *rh, const struct msg_auth *m,
+    int *quiet)
 {
 	static char why[TLSIO_FP_LEN + 64];
 	uint8_t ekm[TLSIO_EKM_LEN];
 	char fp[TLSIO_FP_LEN];
 	const struct conf_host *ch;
+	const char *p;
 	int ok;
 
+	*quiet = 0;
 	if (rh == NULL)
 		return "unknown host";
 	ch = rh->ch;
-	if (!rhost_addr_ok(rh, &c->peer)) {
-		snprintf(why, sizeof(why), "address not allowed by remote "
-		    "\"%s\"%s%s", ch->remote, rh->resolve_err ? ": " : "",
-		    rh->resolve_err ? rh->resolve_err : "");
-		return why;
-	}
+	if ((p = rhost_addr_problem(rh, &c->peer, quiet)) != NULL)
+		return p;
 	if (ch->password == NULL && ch->fingerprint == NULL)
 		return "the host has neither a password nor a fingerprint";
 	if (ch->password != NULL) {
@@ -574,14 +575,18 @@ on_auth(struct conn *c, const uint8_t *p, size_t len)
 	struct rhost *rh;
 	uint8_t ekm[TLSIO_EKM_LEN];
 	const char *why;
+	int quiet;
 
 	if (wire_dec_auth(p, len, &m) == -1) {
 		protocol_error(c, "malformed AUTH");
 		return;
 	}
 	rh = hosts_find(srv, c->host);
-	if ((why = auth_problem(c, rh, &m)) != NULL) {
-		if (peer_log(c))
+	if ((why = auth_problem(c, rh, &m, &quiet)) != NULL) {
+		if (quiet)
+			log_debug("%s: authentication failed: %s", who(c),
+			    why);
+		else if (peer_log(c))
 			log_warnx("%s: authentication failed: %s", who(c),
 			    why);
 		OPENSSL_cleanse(&m, sizeof(m));

@@ -1,7 +1,8 @@
 /*
  * The receiver's host table: which addresses a host may connect from
- * (IPv4 through a dual-stack socket included), a reload that keeps the
- * state of hosts that stay, and the series a host is pinned to.
+ * (IPv4 through a dual-stack socket included), names looked up off the
+ * loop, a reload that keeps the state of hosts that stay, and the series
+ * a host is pinned to.
  */
 #include <sys/stat.h>
 
@@ -9,6 +10,8 @@
 #include <netinet/in.h>
 
 #include <fcntl.h>
+#include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "auditdistd.h"
@@ -97,6 +100,26 @@ parse(const char *text)
 	return c;
 }
 
+/* What the loop does on NET_SIG_RESOLVED, until no lookup runs (10 s). */
+static int
+lookups_done(struct server *srv)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	struct rhost *rh;
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		hosts_resolved(srv);
+		for (rh = srv->hosts; rh != NULL; rh = rh->next)
+			if (rh->lookup != NULL)
+				break;
+		if (rh == NULL)
+			return 1;
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
 static const char conf1[] =
 	"receiver {\n"
 	"	directory \"/tmp/recvhosts_test.d\"\n"
@@ -160,6 +183,10 @@ test_addresses(void)
 	REQUIRE((d = hosts_find(&srv, "d")) != NULL);
 	REQUIRE((e = hosts_find(&srv, "e")) != NULL);
 	CHECK(hosts_find(&srv, "z") == NULL);
+	/* Addresses need no lookup; a name's ends later, off the loop. */
+	CHECK(a->lookup == NULL && b->lookup == NULL && d->lookup == NULL);
+	CHECK(e->lookup != NULL);
+	REQUIRE(lookups_done(&srv));
 	CHECK(rhost_addr_ok(a, &lo4));
 	CHECK(rhost_addr_ok(a, &mapped));	/* IPv4 on a [::] socket */
 	CHECK(!rhost_addr_ok(a, &other));
@@ -208,6 +235,46 @@ test_reload_keeps_state(void)
 	CHECK(hosts_find(&srv, "f") != NULL);
 	hosts_free(&srv);
 	conf_free(c2);
+}
+
+/*
+ * A lookup that has not ended: the first time the host is refused ("still
+ * being looked up", logged once); on a reload it keeps its addresses.
+ */
+static void
+test_lookup_pending(void)
+{
+	struct server srv;
+	struct conf *c;
+	struct rhost *e;
+	struct sockaddr_storage lo4 = v4("127.0.0.1"), lo6 = v6("::1");
+	const char *why;
+	char err[256];
+	int quiet;
+
+	memset(&srv, 0, sizeof(srv));
+	REQUIRE((c = parse(conf1)) != NULL);
+	srv.conf = c;
+	REQUIRE(hosts_load(&srv, c, err, sizeof(err)) == 0);
+	REQUIRE((e = hosts_find(&srv, "e")) != NULL);
+	REQUIRE(e->lookup != NULL);
+	why = rhost_addr_problem(e, &lo4, &quiet);
+	CHECK(why != NULL && strstr(why, "still being looked up") != NULL);
+	CHECK(!quiet);
+	why = rhost_addr_problem(e, &lo4, &quiet);
+	CHECK(why != NULL && quiet);
+	REQUIRE(lookups_done(&srv));
+	CHECK(rhost_addr_problem(e, &lo4, &quiet) == NULL ||
+	    rhost_addr_problem(e, &lo6, &quiet) == NULL);
+	/* A reload looks the name up again; the old addresses serve. */
+	REQUIRE(hosts_load(&srv, c, err, sizeof(err)) == 0);
+	CHECK(hosts_find(&srv, "e") == e);
+	CHECK(e->lookup != NULL);
+	CHECK(rhost_addr_ok(e, &lo4) || rhost_addr_ok(e, &lo6));
+	/* Dropped while its lookup runs: the lookup is let go of. */
+	hosts_free(&srv);
+	REQUIRE(lookups_done(&srv));
+	conf_free(c);
 }
 
 static const char conf_series[] =
@@ -322,12 +389,19 @@ test_series(void)
 static const struct h_test tests[] = {
 	TEST(test_addresses),
 	TEST(test_reload_keeps_state),
+	TEST(test_lookup_pending),
 	TEST(test_series),
 };
 
 int
 main(void)
 {
+	sigset_t mask;
+
+	/* The loop takes it through a signalfd; here it is polled for. */
+	sigemptyset(&mask);
+	sigaddset(&mask, NET_SIG_RESOLVED);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
 	log_init("recvhosts_test", 1, 0);
 	umask(022);
 	return h_run("recvhosts", tests, sizeof(tests) / sizeof(tests[0]));
