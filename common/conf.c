@@ -60,6 +60,8 @@
 #define MIN_TRAIL_SIZE		(64 * KIB)
 #define MAX_TRAIL_SIZE		(64 * GIB)
 #define MAX_TRAIL_KEEP		1000000
+#define DEF_SERIES_HOLD		600
+#define MAX_SERIES_HOLD		(7 * 86400)
 
 enum tok {
 	TOK_EOF,
@@ -98,7 +100,8 @@ enum kw {
 	KW_FLUSH, KW_SPOOL_MAX_SIZE, KW_SPOOL_MIN_FREE, KW_SPOOL_FULL_ACTION,
 	KW_STATUS_INTERVAL, KW_STATUS_FILE, KW_LISTEN, KW_CERTFILE, KW_KEYFILE,
 	KW_REMOTE, KW_FINGERPRINT, KW_PASSWORD, KW_USER, KW_PUBKEY, KW_CAFILE,
-	KW_TRAIL_SIZE, KW_TRAIL_KEEP, KW_TRAIL_MAX_SIZE, KW_COMPRESSION, KW_MAX,
+	KW_TRAIL_SIZE, KW_TRAIL_KEEP, KW_TRAIL_MAX_SIZE, KW_COMPRESSION,
+	KW_SERIES_HOLD, KW_MAX,
 };
 
 #define IN(s)	(1U << (s))
@@ -149,6 +152,8 @@ static const struct keyword {
 	[KW_TRAIL_SIZE] =	{ "trail_size", IN(SC_RECEIVER), 1, 1, 0, 0 },
 	[KW_TRAIL_KEEP] =	{ "trail_keep", IN(SC_RECEIVER), 1, 1, 0, 0 },
 	[KW_TRAIL_MAX_SIZE] =	{ "trail_max_size", IN(SC_RECEIVER),
+				    1, 1, 0, 0 },
+	[KW_SERIES_HOLD] =	{ "series_hold", IN(SC_RECEIVER) | IN(SC_RHOST),
 				    1, 1, 0, 0 },
 };
 
@@ -1039,6 +1044,16 @@ apply(struct parser *p, struct stmt *st, enum scope sc, struct conf_host *h)
 	case KW_TRAIL_MAX_SIZE:
 		return get_size(p, st, v, 0, UINT64_MAX, "0 for no limit, or "
 		    "at least trail_size", &r->trail_max_size);
+	case KW_SERIES_HOLD:
+		if (get_uint(p, st, v, 0, MAX_SERIES_HOLD, "seconds", &n) == -1)
+			return -1;
+		if (sc == SC_RECEIVER)
+			r->series_hold = (unsigned)n;
+		else {
+			h->series_hold = (unsigned)n;
+			h->series_hold_set = 1;
+		}
+		return 0;
 	case KW_REMOTE:
 		if (check_addr(p, st, v) == -1)
 			return -1;
@@ -1237,6 +1252,9 @@ receiver_end(struct parser *p, const unsigned *seen, unsigned open_line)
 	    (r->directory = strdup(CONF_DEFAULT_TRAILS)) == NULL)
 		return perr(p, open_line, "out of memory");
 	for (h = r->hosts; h != NULL; h = h->next) {
+		/* A host's own value, else the receiver's. */
+		if (!h->series_hold_set)
+			h->series_hold = r->series_hold;
 		if (h->directory == NULL)
 			d = path_join(r->directory, h->name);
 		else if (h->directory[0] != '/')
@@ -1512,6 +1530,7 @@ conf_new(void)
 	c->sender.full_action = FULL_DROP_NEW;
 	c->sender.status_interval = DEF_STATUS_INTERVAL;
 	c->receiver.trail_size = DEF_TRAIL_SIZE;
+	c->receiver.series_hold = DEF_SERIES_HOLD;
 	return c;
 }
 

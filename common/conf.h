@@ -46,6 +46,9 @@ struct conf_host {
 	int			 compression;	/* sender: CONF_COMPRESS_* */
 	char			*directory;	/* receiver: trail directory,
 					   always absolute once parsed */
+	unsigned		 series_hold;	/* receiver: seconds, its own
+					   or the receiver block's */
+	int			 series_hold_set; /* given in the host block */
 	unsigned		 lineno;	/* where the host block starts */
 	struct conf_host	*next;
 };
@@ -80,6 +83,8 @@ struct conf_receiver {
 	uint64_t		 trail_size;	/* rotate trail files, 64 MiB */
 	unsigned		 trail_keep;	/* files per host, 0 = all */
 	uint64_t		 trail_max_size;/* bytes per host, 0 = no limit */
+	unsigned		 series_hold;	/* seconds a silent series keeps
+						   its host, default 600 */
 	char			*user;		/* run as, "auditdist" */
 	struct conf_host	*hosts;
 };

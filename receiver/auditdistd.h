@@ -21,6 +21,8 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
+#include <signal.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -184,9 +186,14 @@ struct rhost {
 	size_t			 naddrs;
 	int			 any;		/* remote is a wildcard */
 	char			*resolve_err;	/* why naddrs is 0 */
+	struct lookup		*lookup;	/* of remote's name, running */
 	struct wchan		*w;		/* its writer, NULL until asked */
 	int			 w_asked;	/* asked the parent for one */
 	struct conn		*conn;		/* the one live connection */
+	/* The series it ships (docs/protocol.md, "Series"). */
+	uint8_t			 series[WIRE_ID_LEN];	/* zero: not known */
+	char			 series_addr[64];	/* its last peer */
+	uint64_t		 series_seen;	/* ms: last live, or start */
 };
 
 struct server;
@@ -196,10 +203,27 @@ void		 hosts_free(struct server *);
 struct rhost	*hosts_find(struct server *, const char *name);
 int		 rhost_addr_ok(const struct rhost *,
 		    const struct sockaddr_storage *);
+const char	*rhost_addr_problem(struct rhost *,
+		    const struct sockaddr_storage *, int *quiet);
+/* NET_SIG_RESOLVED: a lookup of a host's remote (may have) ended. */
+#define NET_SIG_RESOLVED	SIGUSR1
+void		 hosts_resolved(struct server *);
 /* Ask the host's writer what is durable (asking the parent for a writer
  * first if there is none); the answer comes to conn_opened. */
 void		 rhost_open(struct server *, struct rhost *);
 void		 trail_limits_from(const struct conf *, struct trail_limits *);
+/*
+ * NULL when c's spool may ship for its host now, else why not (for the
+ * log and ERROR(ERR_SERIES)).  stored: the series the trail holds, NULL
+ * before the writer said.
+ */
+const char	*rhost_series_problem(const struct rhost *, const struct conn *c,
+		    const uint8_t *stored);
+/* c passed at WELCOME: the host is pinned to its series. */
+void		 rhost_series_take(struct rhost *, const struct conn *c,
+		    const uint8_t *stored);
+/* c, which was receiving, is closing. */
+void		 rhost_series_left(struct rhost *, const struct conn *c);
 
 /* wchan.c: the network process's end of a writer's channel */
 #define WMSG_HDR_LEN	8		/* u32 length, u8 type, 3 zero */

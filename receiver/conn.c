@@ -297,6 +297,18 @@ conn_accept(struct server *srv, int fd, const struct sockaddr_storage *ss,
 	log_debug("%s: connected", c->addr);
 }
 
+/* No longer the host's connection; a series that shipped was seen now. */
+static void
+detach(struct conn *c)
+{
+	if (c->rh != NULL && c->rh->conn == c) {
+		if (c->state == C_READY)
+			rhost_series_left(c->rh, c);
+		c->rh->conn = NULL;
+	}
+	c->rh = NULL;
+}
+
 /* Immediately, without a word: the peer is gone or hopeless. */
 void
 conn_drop(struct conn *c)
@@ -310,9 +322,7 @@ conn_drop(struct conn *c)
 	/* What arrived whole is kept (durable for the next WELCOME). */
 	if (c->rh != NULL && c->rh->w != NULL && c->rh->conn == c)
 		wchan_sync(c->rh->w);
-	if (c->rh != NULL && c->rh->conn == c)
-		c->rh->conn = NULL;
-	c->rh = NULL;
+	detach(c);
 	epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	tlsio_free(c->tls);
 	c->tls = NULL;
@@ -400,9 +410,7 @@ conn_close(struct conn *c, enum wire_error code, const char *reason)
 		fatal("ERROR");
 	if (is_pending(c->state))
 		c->srv->npending--;
-	if (c->rh != NULL && c->rh->conn == c)
-		c->rh->conn = NULL;
-	c->rh = NULL;
+	detach(c);
 	c->state = C_CLOSING;
 	c->close_at = now_ms() + CLOSE_LINGER_MS;
 	timer_want(c->srv, c->close_at);
@@ -483,26 +491,27 @@ on_hello(struct conn *c, const uint8_t *p, size_t len)
 	c->state = C_AUTH;
 }
 
-/* NULL when the peer proved to be the host it named, else why not. */
+/*
+ * NULL when the peer proved to be the host it named, else why not; *quiet
+ * when that was said already.
+ */
 static const char *
-auth_problem(struct conn *c, const struct rhost *rh,
-    const struct msg_auth *m)
+auth_problem(struct conn *c, struct rhost *rh, const struct msg_auth *m,
+    int *quiet)
 {
 	static char why[TLSIO_FP_LEN + 64];
 	uint8_t ekm[TLSIO_EKM_LEN];
 	char fp[TLSIO_FP_LEN];
 	const struct conf_host *ch;
+	const char *p;
 	int ok;
 
+	*quiet = 0;
 	if (rh == NULL)
 		return "unknown host";
 	ch = rh->ch;
-	if (!rhost_addr_ok(rh, &c->peer)) {
-		snprintf(why, sizeof(why), "address not allowed by remote "
-		    "\"%s\"%s%s", ch->remote, rh->resolve_err ? ": " : "",
-		    rh->resolve_err ? rh->resolve_err : "");
-		return why;
-	}
+	if ((p = rhost_addr_problem(rh, &c->peer, quiet)) != NULL)
+		return p;
 	if (ch->password == NULL && ch->fingerprint == NULL)
 		return "the host has neither a password nor a fingerprint";
 	if (ch->password != NULL) {
@@ -530,6 +539,34 @@ auth_problem(struct conn *c, const struct rhost *rh,
 	return NULL;
 }
 
+/* The host ships another spool's series (see rhost_series_problem). */
+static void
+refuse_series(struct conn *c, const char *why)
+{
+	log_warnx("%s: login refused: %s", c->addr, why);
+	conn_close(c, ERR_SERIES, why);
+}
+
+/*
+ * Once the writer said what the trail holds, the series check again (no
+ * connection of the host may have been live at AUTH), then the pin.
+ * 1 when the connection was refused.
+ */
+static int
+series_refused(struct conn *c, const struct trail_pos *dpos)
+{
+	const char *why;
+
+	if (c->state != C_OPENING)
+		return 0;
+	if ((why = rhost_series_problem(c->rh, c, dpos->id)) != NULL) {
+		refuse_series(c, why);
+		return 1;
+	}
+	rhost_series_take(c->rh, c, dpos->id);
+	return 0;
+}
+
 static void
 on_auth(struct conn *c, const uint8_t *p, size_t len)
 {
@@ -538,14 +575,18 @@ on_auth(struct conn *c, const uint8_t *p, size_t len)
 	struct rhost *rh;
 	uint8_t ekm[TLSIO_EKM_LEN];
 	const char *why;
+	int quiet;
 
 	if (wire_dec_auth(p, len, &m) == -1) {
 		protocol_error(c, "malformed AUTH");
 		return;
 	}
 	rh = hosts_find(srv, c->host);
-	if ((why = auth_problem(c, rh, &m)) != NULL) {
-		if (peer_log(c))
+	if ((why = auth_problem(c, rh, &m, &quiet)) != NULL) {
+		if (quiet)
+			log_debug("%s: authentication failed: %s", who(c),
+			    why);
+		else if (peer_log(c))
 			log_warnx("%s: authentication failed: %s", who(c),
 			    why);
 		OPENSSL_cleanse(&m, sizeof(m));
@@ -568,9 +609,15 @@ on_auth(struct conn *c, const uint8_t *p, size_t len)
 		}
 		OPENSSL_cleanse(ekm, sizeof(ekm));
 	}
+	/* Before replacing anyone: a live one of another spool stays. */
+	if ((why = rhost_series_problem(rh, c, NULL)) != NULL) {
+		refuse_series(c, why);
+		return;
+	}
 	if (rh->conn != NULL) {
 		log_info("host %s: the connection from %s replaces the one "
-		    "from %s", rh->name, c->addr, rh->conn->addr);
+		    "from %s (the same spool)", rh->name, c->addr,
+		    rh->conn->addr);
 		conn_close(rh->conn, ERR_BUSY, "replaced by a newer "
 		    "connection from the same host");
 	}
@@ -592,6 +639,8 @@ conn_opened(struct conn *c, const struct trail_pos *dpos, const uint8_t *tail,
 	struct rhost *rh = c->rh;
 	char pos[160];
 
+	if (series_refused(c, dpos))
+		return;
 	if (c->state != C_OPENING)
 		return;
 	if (wire_enc_welcome(&c->out, rh->ch->password ? c->proof : NULL,

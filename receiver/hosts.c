@@ -9,7 +9,9 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <netdb.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,72 +58,247 @@ remote_addr(const char *remote, char *out, size_t len)
 }
 
 /*
- * The sender's address, resolved once at load (a blocking lookup would
- * stall every connection).  The port of "remote" is the sender's own
- * business: its source port is whatever the kernel picks.
+ * Lookups run on glibc's threads (getaddrinfo_a), which signal the end
+ * with NET_SIG_RESOLVED: a blocking getaddrinfo in the loop would stall
+ * every sender for as long as DNS does not answer, at start-up and at
+ * every reload.  A lookup outlives a reload that drops or changes its
+ * host (it cannot always be cancelled), so it lives in its own list.
  */
-static void
-resolve(struct rhost *rh)
-{
-	struct addrinfo hints, *res = NULL, *ai;
-	struct sockaddr_storage *a;
-	char host[256], why[512];
-	size_t n = 0;
-	int rc;
+struct lookup {
+	struct gaicb		 cb;
+	struct addrinfo		 hints;
+	char			 name[256];
+	struct rhost		*rh;		/* NULL: abandoned */
+	uint64_t		 started;	/* ms */
+	unsigned		 refused;	/* logins refused meanwhile */
+	struct lookup		*next;
+};
 
+static struct lookup *lookups;
+
+static void
+lookup_free(struct lookup *l)
+{
+	struct lookup **pp;
+
+	for (pp = &lookups; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == l) {
+			*pp = l->next;
+			break;
+		}
+	if (l->cb.ar_result != NULL)
+		freeaddrinfo(l->cb.ar_result);
+	free(l);
+}
+
+/* The host no longer waits for its lookup; it is freed once done. */
+static void
+abandon(struct rhost *rh)
+{
+	struct lookup *l = rh->lookup;
+
+	if (l == NULL)
+		return;
+	rh->lookup = NULL;
+	l->rh = NULL;
+	if (gai_cancel(&l->cb) != EAI_NOTCANCELED)
+		lookup_free(l);		/* glibc has let go of it */
+}
+
+static void
+set_addrs(struct rhost *rh, struct sockaddr_storage *addrs, size_t n,
+    int any, const char *why)
+{
 	free(rh->addrs);
 	free(rh->resolve_err);
-	rh->addrs = NULL;
-	rh->naddrs = 0;
-	rh->any = 0;
+	rh->addrs = addrs;
+	rh->naddrs = n;
+	rh->any = any;
 	rh->resolve_err = NULL;
-	/* No remote: any address (the password or certificate decides). */
-	if (rh->ch->remote == NULL) {
-		rh->any = 1;
+	if (why == NULL)
 		return;
-	}
-	if (remote_addr(rh->ch->remote, host, sizeof(host)) == -1) {
-		snprintf(why, sizeof(why), "bad remote \"%s\"",
-		    rh->ch->remote);
-		goto fail;
-	}
-	/* A wildcard address means the same. */
-	if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 ||
-	    strcmp(host, "*") == 0) {
-		rh->any = 1;
-		return;
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	if ((rc = getaddrinfo(host, NULL, &hints, &res)) != 0) {
-		snprintf(why, sizeof(why), "remote \"%s\": %s", rh->ch->remote,
-		    gai_strerror(rc));
-		goto fail;
-	}
+	log_warnx("host %s: %s; it cannot connect until this is fixed and "
+	    "the configuration reloaded", rh->name, why);
+	rh->resolve_err = strdup(why);
+}
+
+/* The IPv4 and IPv6 addresses of res. */
+static int
+take_addrs(struct rhost *rh, const struct addrinfo *res)
+{
+	const struct addrinfo *ai;
+	struct sockaddr_storage *addrs, ss;
+	size_t n = 0;
+
 	for (ai = res; ai != NULL; ai = ai->ai_next)
 		n++;
-	if ((rh->addrs = calloc(n, sizeof(*rh->addrs))) == NULL) {
-		snprintf(why, sizeof(why), "%s", strerror(errno));
-		freeaddrinfo(res);
-		goto fail;
-	}
+	if ((addrs = calloc(n ? n : 1, sizeof(*addrs))) == NULL)
+		return -1;
+	n = 0;
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		struct sockaddr_storage ss;
-
 		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
 		    ai->ai_addrlen > sizeof(ss))
 			continue;
 		memset(&ss, 0, sizeof(ss));
 		memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
-		a = &rh->addrs[rh->naddrs++];
-		normalize(&ss, a);
+		normalize(&ss, &addrs[n++]);
+	}
+	set_addrs(rh, addrs, n, 0, NULL);
+	return 0;
+}
+
+/* A name: looked up off the loop; the old addresses serve meanwhile. */
+static void
+lookup_start(struct rhost *rh, const char *host)
+{
+	struct gaicb *list[1];
+	struct sigevent sev;
+	struct lookup *l;
+	char why[512];
+	int rc;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL) {
+		log_warn("host %s: looking up \"%s\"", rh->name, host);
+		return;
+	}
+	snprintf(l->name, sizeof(l->name), "%s", host);
+	l->hints.ai_socktype = SOCK_STREAM;
+	l->cb.ar_name = l->name;
+	l->cb.ar_request = &l->hints;
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_SIGNAL;
+	sev.sigev_signo = NET_SIG_RESOLVED;
+	list[0] = &l->cb;
+	if ((rc = getaddrinfo_a(GAI_NOWAIT, list, 1, &sev)) != 0) {
+		free(l);
+		snprintf(why, sizeof(why), "remote \"%s\": cannot start a "
+		    "lookup: %s", rh->ch->remote, gai_strerror(rc));
+		if (rh->naddrs == 0)
+			set_addrs(rh, NULL, 0, 0, why);
+		else
+			log_warnx("host %s: %s; keeping its previous "
+			    "addresses", rh->name, why);
+		return;
+	}
+	l->rh = rh;
+	l->started = now_ms();
+	l->next = lookups;
+	lookups = l;
+	rh->lookup = l;
+	log_debug("host %s: looking up \"%s\"", rh->name, host);
+}
+
+/*
+ * The sender's addresses, from its "remote" (the port is the sender's own
+ * business: its source port is whatever the kernel picks).  An address
+ * or none is set at once; a name is looked up off the loop.
+ */
+static void
+resolve(struct rhost *rh)
+{
+	struct addrinfo hints, *res = NULL;
+	char host[256], why[512];
+
+	abandon(rh);
+	/* No remote: any address (the password or certificate decides). */
+	if (rh->ch->remote == NULL) {
+		set_addrs(rh, NULL, 0, 1, NULL);
+		return;
+	}
+	if (remote_addr(rh->ch->remote, host, sizeof(host)) == -1) {
+		snprintf(why, sizeof(why), "bad remote \"%s\"",
+		    rh->ch->remote);
+		set_addrs(rh, NULL, 0, 0, why);
+		return;
+	}
+	/* A wildcard address means the same. */
+	if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 ||
+	    strcmp(host, "*") == 0) {
+		set_addrs(rh, NULL, 0, 1, NULL);
+		return;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST;
+	if (getaddrinfo(host, NULL, &hints, &res) != 0) {
+		lookup_start(rh, host);
+		return;
+	}
+	if (take_addrs(rh, res) == -1) {
+		snprintf(why, sizeof(why), "%s", strerror(errno));
+		set_addrs(rh, NULL, 0, 0, why);
 	}
 	freeaddrinfo(res);
-	return;
-fail:
-	log_warnx("host %s: %s; it cannot connect until this is fixed and "
-	    "the configuration reloaded", rh->name, why);
-	rh->resolve_err = strdup(why);
+}
+
+static void
+lookup_done(struct lookup *l, int rc)
+{
+	struct rhost *rh = l->rh;
+	char why[512];
+
+	rh->lookup = NULL;
+	if (rc == 0 && take_addrs(rh, l->cb.ar_result) == 0) {
+		log_debug("host %s: \"%s\" looked up in %llu ms", rh->name,
+		    l->name, (unsigned long long)(now_ms() - l->started));
+		if (l->refused > 0)
+			log_info("host %s: \"%s\" looked up; %u logins were "
+			    "refused meanwhile", rh->name, l->name, l->refused);
+		return;
+	}
+	snprintf(why, sizeof(why), "remote \"%s\": %s", rh->ch->remote,
+	    rc == 0 ? "out of memory" : gai_strerror(rc));
+	/* DNS down is no reason to lock out a sender it knew. */
+	if (rh->naddrs > 0 && (rc == 0 || rc == EAI_AGAIN ||
+	    rc == EAI_SYSTEM || rc == EAI_MEMORY))
+		log_warnx("host %s: %s; keeping its previous addresses",
+		    rh->name, why);
+	else
+		set_addrs(rh, NULL, 0, 0, why);
+}
+
+/* NET_SIG_RESOLVED arrived: take the results of the lookups that ended. */
+void
+hosts_resolved(struct server *srv)
+{
+	struct lookup *l, *next;
+	int rc;
+
+	(void)srv;
+	for (l = lookups; l != NULL; l = next) {
+		next = l->next;
+		if ((rc = gai_error(&l->cb)) == EAI_INPROGRESS)
+			continue;
+		if (l->rh != NULL)
+			lookup_done(l, rc);
+		lookup_free(l);
+	}
+}
+
+/*
+ * NULL when the peer may be the host, else why not.  *quiet: a repeat of
+ * "not yet looked up", not worth another log line.
+ */
+const char *
+rhost_addr_problem(struct rhost *rh, const struct sockaddr_storage *peer,
+    int *quiet)
+{
+	static char why[1024];
+
+	*quiet = 0;
+	if (rhost_addr_ok(rh, peer))
+		return NULL;
+	if (rh->lookup != NULL && rh->naddrs == 0) {
+		*quiet = rh->lookup->refused++ > 0;
+		snprintf(why, sizeof(why), "address not allowed by remote "
+		    "\"%s\": its name is still being looked up",
+		    rh->ch->remote);
+		return why;
+	}
+	snprintf(why, sizeof(why), "address not allowed by remote \"%s\"%s%s",
+	    rh->ch->remote, rh->resolve_err ? ": " : "",
+	    rh->resolve_err ? rh->resolve_err : "");
+	return why;
 }
 
 int
@@ -179,6 +356,7 @@ rhost_free(struct rhost *rh)
 		conn_close(rh->conn, ERR_AUTH, "host removed from the "
 		    "receiver's configuration");
 	wchan_free(rh->w);
+	abandon(rh);
 	free(rh->addrs);
 	free(rh->resolve_err);
 	free(rh->name);
@@ -219,6 +397,8 @@ hosts_load(struct server *srv, struct conf *conf, char *err, size_t errlen)
 				free(rh);
 				goto fail;
 			}
+			/* After a start, a new series waits series_hold. */
+			rh->series_seen = now_ms();
 		}
 		rh->ch = ch;
 		rh->next = NULL;
@@ -267,4 +447,114 @@ rhost_open(struct server *srv, struct rhost *rh)
 		rh->w_asked = 1;
 		ctl_ask_writer(srv, rh->name);
 	}
+}
+
+/* --- series: one spool per host at a time ------------------------------ */
+
+static const uint8_t no_series[WIRE_ID_LEN];
+
+static void
+id_hex(const uint8_t id[WIRE_ID_LEN], char out[2 * WIRE_ID_LEN + 1])
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < WIRE_ID_LEN; i++) {
+		out[2 * i] = digits[id[i] >> 4];
+		out[2 * i + 1] = digits[id[i] & 0xf];
+	}
+	out[2 * WIRE_ID_LEN] = '\0';
+}
+
+/* The series the host is pinned to, or NULL when none is known. */
+static const uint8_t *
+pinned(const struct rhost *rh, const uint8_t *stored)
+{
+	if (memcmp(rh->series, no_series, WIRE_ID_LEN) != 0)
+		return rh->series;
+	if (stored != NULL && memcmp(stored, no_series, WIRE_ID_LEN) != 0)
+		return stored;
+	return NULL;
+}
+
+/*
+ * A host name belongs to one spool at a time: two senders that share it
+ * (a cloned machine, a copied configuration) would otherwise replace each
+ * other's connection and each store its whole spool as a new series, again
+ * and again.  So a login from another spool waits until the host's series
+ * has been silent for series_hold seconds (a re-installed host); a login
+ * from the same spool replaces a live connection (one that died half
+ * open).  The connection being checked is not a live one of its own.
+ */
+const char *
+rhost_series_problem(const struct rhost *rh, const struct conn *c,
+    const uint8_t *stored)
+{
+	static char why[WIRE_MAX_REASON];
+	const struct conn *live = rh->conn != c ? rh->conn : NULL;
+	const uint8_t *pin;
+	char old[2 * WIRE_ID_LEN + 1], new[2 * WIRE_ID_LEN + 1];
+	uint64_t age, hold = (uint64_t)rh->ch->series_hold * 1000;
+
+	if (live != NULL) {
+		if (memcmp(live->spool_id, c->spool_id, WIRE_ID_LEN) == 0)
+			return NULL;
+		id_hex(live->spool_id, old);
+		id_hex(c->spool_id, new);
+		snprintf(why, sizeof(why), "host %s is shipping spool %s from "
+		    "%s (live); spool %s from %s refused (see series_hold in "
+		    "auditdistd.conf(5))", rh->name, old, live->addr, new,
+		    c->addr);
+		return why;
+	}
+	if ((pin = pinned(rh, stored)) == NULL ||
+	    memcmp(pin, c->spool_id, WIRE_ID_LEN) == 0)
+		return NULL;
+	age = now_ms() - rh->series_seen;
+	if (age >= hold)
+		return NULL;
+	id_hex(pin, old);
+	id_hex(c->spool_id, new);
+	if (rh->series_addr[0] != '\0')
+		snprintf(why, sizeof(why), "host %s is shipping spool %s, last "
+		    "seen from %s %" PRIu64 " s ago; spool %s from %s refused "
+		    "for %" PRIu64 " s more (see series_hold in "
+		    "auditdistd.conf(5))", rh->name, old, rh->series_addr,
+		    age / 1000, new, c->addr, (hold - age + 999) / 1000);
+	else
+		snprintf(why, sizeof(why), "host %s is shipping spool %s (not "
+		    "seen since the receiver started %" PRIu64 " s ago); spool "
+		    "%s from %s refused for %" PRIu64 " s more (see "
+		    "series_hold in auditdistd.conf(5))", rh->name, old,
+		    age / 1000, new, c->addr, (hold - age + 999) / 1000);
+	return why;
+}
+
+void
+rhost_series_take(struct rhost *rh, const struct conn *c,
+    const uint8_t *stored)
+{
+	const uint8_t *pin = pinned(rh, stored);
+	char old[2 * WIRE_ID_LEN + 1], new[2 * WIRE_ID_LEN + 1];
+	uint64_t now = now_ms();
+
+	if (pin != NULL && memcmp(pin, c->spool_id, WIRE_ID_LEN) != 0) {
+		id_hex(pin, old);
+		id_hex(c->spool_id, new);
+		log_warnx("host %s: accepting a new series %s from %s; the "
+		    "previous one (%s) was last seen %" PRIu64 " s ago%s%s",
+		    rh->name, new, c->addr, old, (now - rh->series_seen) / 1000,
+		    rh->series_addr[0] != '\0' ? " from " : "",
+		    rh->series_addr);
+	}
+	memcpy(rh->series, c->spool_id, WIRE_ID_LEN);
+	snprintf(rh->series_addr, sizeof(rh->series_addr), "%s", c->addr);
+	rh->series_seen = now;
+}
+
+void
+rhost_series_left(struct rhost *rh, const struct conn *c)
+{
+	if (memcmp(rh->series, c->spool_id, WIRE_ID_LEN) == 0)
+		rh->series_seen = now_ms();
 }

@@ -502,6 +502,9 @@ on_signal(int sigfd)
 		case SIGHUP:
 			reload();
 			break;
+		case NET_SIG_RESOLVED:
+			hosts_resolved(&srv);
+			break;
 		case SIGTERM:
 		case SIGINT:
 			log_info("stopping on signal %u", si.ssi_signo);
@@ -751,15 +754,18 @@ net_confine(void)
 	size_t i;
 
 	/* Reading its configuration and certificate again (SIGHUP), the
-	 * names of "remote" resolved: nothing else. */
-	sb = sandbox_new("network process", SB_ACCEPT | SB_INET | SB_NETLINK);
+	 * names of "remote" resolved, on glibc's threads (hosts.c): nothing
+	 * else. */
+	sb = sandbox_new("network process", SB_ACCEPT | SB_INET | SB_NETLINK |
+	    SB_THREADS);
 	sandbox_path(sb, conf_path, SB_READ);
 	sandbox_path(sb, r->certfile, SB_READ);
 	sandbox_path(sb, r->keyfile, SB_READ);
 	for (i = 0; i < sizeof(resolver) / sizeof(resolver[0]); i++)
 		sandbox_path(sb, resolver[i], SB_READ);
 	sandbox_connect_port(sb, 53);		/* DNS over TCP */
-	sandbox_limits(MAX_CONNS + MAX_LISTEN + 4096, 0);
+	/* Threads count as processes; seccomp allows no other kind. */
+	sandbox_limits(MAX_CONNS + MAX_LISTEN + 4096, 1);
 	sandbox_test_hook("/etc/passwd", SB_TEST_EXECVE);
 	sandbox_apply(sb);
 }
@@ -798,6 +804,7 @@ net_main(int ctlfd)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, NET_SIG_RESOLVED);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 
 	if ((sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1 ||
@@ -808,9 +815,10 @@ net_main(int ctlfd)
 	    ev_mod(&srv, srv.timerfd, &timertype, EPOLLIN) == -1 ||
 	    ev_mod(&srv, ctlfd, &ctltype, EPOLLIN) == -1)
 		fatal("epoll");
+	/* Confined first: lookups start threads, which must be too. */
+	net_confine();
 	if (hosts_load(&srv, srv.conf, err, sizeof(err)) == -1)
 		fatalx("%s", err);
-	net_confine();
 	for (rh = srv.hosts, nhosts = 0; rh != NULL; rh = rh->next)
 		nhosts++;
 	log_info("listening on %u socket%s for %u host%s; trails in %s",

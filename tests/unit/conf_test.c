@@ -765,6 +765,58 @@ test_user(void)
 	    "\"user\" is not allowed in sender host block", NULL);
 }
 
+/* series_hold: the receiver's value, a host's own overriding it. */
+static void
+test_series_hold(void)
+{
+	struct conf *c;
+	const struct conf_host *h;
+
+	REQUIRE((c = parse("receiver {\n" RCERT
+	    " host a {\n  password x\n }\n}\n")) != NULL);
+	CHECK(c->receiver.series_hold == 600);
+	REQUIRE((h = c->receiver.hosts) != NULL);
+	CHECK(h->series_hold == 600);
+	CHECK(!h->series_hold_set);
+	conf_free(c);
+	/* The host blocks may come before the receiver's value. */
+	REQUIRE((c = parse("receiver {\n" RCERT
+	    " host a {\n  password x\n  series_hold 0\n }\n"
+	    " host b {\n  password y\n }\n"
+	    " series_hold \"30\"\n}\n")) != NULL);
+	CHECK(c->receiver.series_hold == 30);
+	REQUIRE((h = c->receiver.hosts) != NULL);
+	CHECK_STR(h->name, "a");
+	CHECK(h->series_hold == 0);
+	CHECK(h->series_hold_set);
+	REQUIRE((h = h->next) != NULL);
+	CHECK(h->series_hold == 30);
+	conf_free(c);
+	REQUIRE((c = parse("receiver {\n" RCERT " series_hold 604800\n"
+	    " host a {\n  password x\n  series_hold 5\n }\n}\n")) != NULL);
+	CHECK(c->receiver.series_hold == 604800);
+	CHECK(c->receiver.hosts->series_hold == 5);
+	conf_free(c);
+
+	REFUSED("receiver {\n series_hold 604801\n}\n", 2, "\"series_hold\" "
+	    "604801 is out of range", "0 to 604800 seconds");
+	REFUSED("receiver {\n series_hold -1\n}\n", 2, "whole number", NULL);
+	REFUSED("receiver {\n series_hold 10m\n}\n", 2, "whole number",
+	    NULL);
+	REFUSED("receiver {\n series_hold\n}\n", 2, "needs a value", NULL);
+	REFUSED("receiver {\n host a {\n  series_hold 1\n  series_hold 2\n"
+	    " }\n}\n", 4, "duplicate \"series_hold\"", "line 3");
+	REFUSED("sender {\n series_hold 5\n}\n", 2,
+	    "\"series_hold\" is not allowed in sender block",
+	    "only in receiver block or in receiver host block");
+	REFUSED("sender {\n host b {\n  series_hold 5\n", 3,
+	    "not allowed in sender host block", NULL);
+	REFUSED("series_hold 3\n", 1, "\"series_hold\" is not allowed at top "
+	    "level", NULL);
+	REFUSED("receiver {\n series_holds 3\n}\n", 2, "unknown keyword",
+	    "did you mean \"series_hold\"?");
+}
+
 static void
 test_trails(void)
 {
@@ -1464,6 +1516,7 @@ static const struct h_test tests[] = {
 	TEST(test_pubkey),
 	TEST(test_user),
 	TEST(test_trails),
+	TEST(test_series_hold),
 	TEST(test_receiver_tls),
 	TEST(test_freebsd_examples),
 	TEST(test_layout),
