@@ -38,11 +38,10 @@ void		 syncer_free(struct syncer *);
 void		 syncer_sync(struct syncer *, int fd, uint64_t seq, uint64_t size,
 		    int full);
 /*
- * Hand over an open segment: sync it (if durable), rename seq.open to
- * seq.seg, sync the directory (if durable), close it.
+ * Hand over an open segment: sync it and the directory, close it, rename
+ * seq.open to seq.seg, sync the directory; with every flush mode.
  */
-void		 syncer_close_segment(struct syncer *, int fd, uint64_t seq,
-		    int durable);
+void		 syncer_close_segment(struct syncer *, int fd, uint64_t seq);
 /* Closed segments waiting for the syncer. */
 unsigned	 syncer_backlog(struct syncer *);
 /* Wait until everything asked for so far is done; -1 on timeout. */
@@ -66,7 +65,7 @@ struct spool {
 	int		 lockfd;
 	char		 id[SPOOL_ID_LEN + 1];
 	struct syncer	*syncer;
-	int		 durable;	/* sync segments when closing them */
+	int		 durable;	/* flush is not none: sync at exit */
 	/* the open segment */
 	uint64_t	 seq;
 	int		 fd;

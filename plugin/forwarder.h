@@ -163,7 +163,10 @@ void		 fwd_window_ack(struct fwd_window *, uint64_t seq,
 /*
  * fwd_read.c: reading the spool for one host.  cur is the next byte to
  * send; the segment it is in stays open under a shared flock (drop_old
- * skips it) until all of it was read and it is closed.
+ * skips it) until all of it was read and it is closed.  No byte of a
+ * segment is sent while the one before it is still .open: until the
+ * syncer has renamed that one, the new segment's name may not be on
+ * stable storage, and a power loss could reuse its number.
  */
 struct fwd_reader {
 	int		 dirfd;
@@ -171,6 +174,8 @@ struct fwd_reader {
 	struct fwd_pos	 cur;
 	int		 fd;		/* segment cur.seq, or -1 */
 	int		 closed;	/* its size is final */
+	int		 named;		/* its name is durable: the one
+					   before it is renamed */
 	uint64_t	 noread_seq;	/* an unreadable segment */
 	int64_t		 noread_since;	/* CLOCK_MONOTONIC ms */
 	int		 noread_said;	/* logged */

@@ -609,7 +609,7 @@ spool_rotate(struct spool *sp)
 		    sp->seq + 1);
 		return -1;
 	}
-	syncer_close_segment(sp->syncer, sp->fd, sp->seq, sp->durable);
+	syncer_close_segment(sp->syncer, sp->fd, sp->seq);
 	if (sp->oldest_seq == 0)
 		sp->oldest_seq = sp->seq;
 	sp->closed_bytes += sp->size;

@@ -567,6 +567,20 @@ test_reader(void)
 	CHECK(next(&r, 100, &at, out) == CHUNK_WAIT);
 	close(fd);
 	CHECK(next(&r, 100, &at, out) == CHUNK_DATA);
+
+	/*
+	 * Hole 6: nothing of 4 is sent while 3 is still .open (its rename
+	 * by the syncer follows the fsync that made 4's name durable).
+	 */
+	put("0000000000000004.open", "type=F\n", 0);
+	p = (struct fwd_pos){ 4, 0, 0 };
+	fwd_reader_seek(&r, &p);
+	CHECK(next(&r, 100, &at, out) == CHUNK_WAIT);
+	CHECK(renameat(dirfd, "0000000000000003.open", dirfd,
+	    "0000000000000003.seg") == 0);
+	CHECK(next(&r, 100, &at, out) == CHUNK_DATA);
+	CHECK(at.seq == 4 && at.size == 0);
+	CHECK_STR(out, "type=F\n");
 	fwd_reader_close(&r);
 
 	close(dirfd);
