@@ -33,8 +33,17 @@
 #define FWD_LINE_MAX		1024	/* one message, newline included */
 #define FWD_REASON_MAX		400
 #define FWD_HOST_MAX		255
-#define FWD_BACKOFF_MIN		1	/* seconds */
-#define FWD_BACKOFF_MAX		60
+/*
+ * Retrying a receiver, in seconds: transient failures double from MIN up
+ * to MAX, so that shipping resumes within MAX seconds of a receiver coming
+ * back; those that need a person (pins, password, version, series) wait
+ * SERIOUS.  Each wait is cut by up to a quarter at random (jitter).
+ */
+#define FWD_BACKOFF_MIN		1
+#define FWD_BACKOFF_MAX		5
+#define FWD_BACKOFF_SERIOUS	30
+/* Restarting a dead forwarder: from 1 s, doubling up to this. */
+#define FWD_RESTART_MAX		60
 
 /*
  * A position in the spool's stream: byte offset size of segment seq, and

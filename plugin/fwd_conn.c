@@ -7,8 +7,10 @@
  *
  * Failures are of two kinds.  Transient ones (refused, reset, timed out,
  * receiver busy or full) retry with exponential backoff and jitter from
- * 1 s to 60 s.  The others need a person (wrong pin or password, version,
- * a receiver that disagrees about offsets) and retry at the slowest pace.
+ * 1 s to 5 s, so that a receiver that comes back gets its records within
+ * seconds.  The others need a person (wrong pin or password, version, a
+ * receiver that disagrees about offsets or pins another series) and retry
+ * every 30 s.
  * Either way the forwarder never gives up on a host: the network is not a
  * reason to stop.
  */
@@ -227,7 +229,7 @@ conn_fail(struct fwd_conn *c, enum fail_kind kind, const char *fmt, ...)
 	va_end(ap);
 	conn_close(c, 0);
 	if (kind == F_SERIOUS)
-		c->backoff = FWD_BACKOFF_MAX;
+		c->backoff = FWD_BACKOFF_SERIOUS;
 	else if (c->backoff == 0)
 		c->backoff = FWD_BACKOFF_MIN;
 	else

@@ -207,7 +207,7 @@ static void
 schedule_restart(struct fwdsup *fs, time_t now)
 {
 	fs->restart_at = now + fs->delay;
-	fs->delay = fs->delay * 2 > FWD_BACKOFF_MAX ? FWD_BACKOFF_MAX :
+	fs->delay = fs->delay * 2 > FWD_RESTART_MAX ? FWD_RESTART_MAX :
 	    fs->delay * 2;
 	set_run(fs, FWD_RESTARTING);
 }
