@@ -83,6 +83,11 @@ struct spool {
 int		 seg_name(char *buf, size_t len, uint64_t seq, int open);
 int		 seg_parse_name(const char *name, uint64_t *seq, int *open);
 int		 spool_open(struct spool *, const char *path, char *err, size_t errlen);
+/*
+ * A new random identity, written durably (temporary file, fsync, rename,
+ * fsync of the directory): the spool starts a new series.
+ */
+int		 spool_new_id(struct spool *);
 /* Every segment in dirfd, sorted by sequence number. */
 int		 spool_list(int dirfd, struct spool_seg **, size_t *);
 /*
