@@ -87,7 +87,11 @@ decode_all(const uint8_t *p, size_t len)
 	if (wire_dec_welcome(p, len, &wl) == 0) {
 		FUZZ_CHECK(wl.complete <= 1);
 		FUZZ_CHECK(len == 1 + (wl.has_proof ? WIRE_MAC_LEN : 0) +
-		    WIRE_ID_LEN + 17);
+		    WIRE_ID_LEN + 17 + 2 + wl.tail_len);
+		FUZZ_CHECK(wl.tail_len <= WIRE_MAX_TAIL &&
+		    wl.tail_len <= wl.size);
+		FUZZ_CHECK(wl.tail_len == 0 || wl.tail == p + len -
+		    wl.tail_len);
 	}
 	if (wire_dec_data(p, len, &d) == 0) {
 		FUZZ_CHECK(d.len >= 1 && d.len <= WIRE_MAX_DATA);
