@@ -38,11 +38,10 @@ void		 syncer_free(struct syncer *);
 void		 syncer_sync(struct syncer *, int fd, uint64_t seq, uint64_t size,
 		    int full);
 /*
- * Hand over an open segment: sync it (if durable), rename seq.open to
- * seq.seg, sync the directory (if durable), close it.
+ * Hand over an open segment: sync it and the directory, close it, rename
+ * seq.open to seq.seg, sync the directory; with every flush mode.
  */
-void		 syncer_close_segment(struct syncer *, int fd, uint64_t seq,
-		    int durable);
+void		 syncer_close_segment(struct syncer *, int fd, uint64_t seq);
 /* Closed segments waiting for the syncer. */
 unsigned	 syncer_backlog(struct syncer *);
 /* Wait until everything asked for so far is done; -1 on timeout. */
@@ -66,7 +65,7 @@ struct spool {
 	int		 lockfd;
 	char		 id[SPOOL_ID_LEN + 1];
 	struct syncer	*syncer;
-	int		 durable;	/* sync segments when closing them */
+	int		 durable;	/* flush is not none: sync at exit */
 	/* the open segment */
 	uint64_t	 seq;
 	int		 fd;
@@ -84,6 +83,11 @@ struct spool {
 int		 seg_name(char *buf, size_t len, uint64_t seq, int open);
 int		 seg_parse_name(const char *name, uint64_t *seq, int *open);
 int		 spool_open(struct spool *, const char *path, char *err, size_t errlen);
+/*
+ * A new random identity, written durably (temporary file, fsync, rename,
+ * fsync of the directory): the spool starts a new series.
+ */
+int		 spool_new_id(struct spool *);
 /* Every segment in dirfd, sorted by sequence number. */
 int		 spool_list(int dirfd, struct spool_seg **, size_t *);
 /*

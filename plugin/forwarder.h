@@ -33,8 +33,17 @@
 #define FWD_LINE_MAX		1024	/* one message, newline included */
 #define FWD_REASON_MAX		400
 #define FWD_HOST_MAX		255
-#define FWD_BACKOFF_MIN		1	/* seconds */
-#define FWD_BACKOFF_MAX		60
+/*
+ * Retrying a receiver, in seconds: transient failures double from MIN up
+ * to MAX, so that shipping resumes within MAX seconds of a receiver coming
+ * back; those that need a person (pins, password, version, series) wait
+ * SERIOUS.  Each wait is cut by up to a quarter at random (jitter).
+ */
+#define FWD_BACKOFF_MIN		1
+#define FWD_BACKOFF_MAX		5
+#define FWD_BACKOFF_SERIOUS	30
+/* Restarting a dead forwarder: from 1 s, doubling up to this. */
+#define FWD_RESTART_MAX		60
 
 /*
  * A position in the spool's stream: byte offset size of segment seq, and
@@ -53,10 +62,15 @@ int		 fwd_pos_cmp(const struct fwd_pos *, const struct fwd_pos *);
  * fwd_ipc.c: what the forwarder tells audisp-dist, one text line each:
  *   state HOST connecting|connected|backoff|error [REASON]
  *   ack HOST SEQ SIZE COMPLETE
+ *   series HOST REASON
  * SEQ is 16 hex digits as in segment names (0 when the receiver holds
  * nothing of this spool), SIZE decimal, COMPLETE 0 or 1.  An ack says
  * where the receiver's durable copy ends, and may go backwards (the
- * receiver lost its copy): the last one counts.
+ * receiver lost its copy): the last one counts.  series says that HOST
+ * holds, under this spool's id, segments that differ from the spool's
+ * (it was rolled back): audisp-dist must start a new series, and believe
+ * nothing more from this forwarder.  REASON is printable ASCII; it may
+ * be empty in state, not in series.
  */
 enum fwd_rstate {
 	RS_UNKNOWN,		/* nothing heard yet */
@@ -67,13 +81,13 @@ enum fwd_rstate {
 				   refuses (authentication, pins, resume) */
 };
 
-enum fwd_msg_type { FWD_MSG_STATE, FWD_MSG_ACK };
+enum fwd_msg_type { FWD_MSG_STATE, FWD_MSG_ACK, FWD_MSG_SERIES };
 
 struct fwd_msg {
 	enum fwd_msg_type type;
 	char		 host[FWD_HOST_MAX + 1];
 	enum fwd_rstate	 state;			/* FWD_MSG_STATE */
-	char		 reason[FWD_REASON_MAX + 1];
+	char		 reason[FWD_REASON_MAX + 1];	/* and SERIES */
 	struct fwd_pos	 ack;			/* FWD_MSG_ACK */
 };
 
@@ -109,19 +123,36 @@ int		 fwd_may_delete(const struct fwd_pos *const *acks,
  * Resume: given what the receiver holds (its WELCOME) and our segments,
  * where to start.  Sending starts at the first segment whose seq is at
  * least from.seq: at from.size if it is segment from.seq, else at 0.
+ * Two steps, so that both stay pure: fwd_resume decides from the segment
+ * list and says which of our bytes must equal the receiver's tail
+ * (check_len bytes of segment acked.seq from check_off, compared with the
+ * first check_len bytes of the tail); the caller reads them and gives
+ * them to fwd_resume_check.  Only a SEND that passed both may be trusted:
+ * its acked is then what the receiver holds of this spool.
  */
-enum fwd_resume_act { FWD_RESUME_SEND, FWD_RESUME_REFUSE };
+enum fwd_resume_act {
+	FWD_RESUME_SEND,	/* from .from, after the check */
+	FWD_RESUME_ROLLBACK,	/* the spool reuses numbers the receiver
+				   holds with other bytes: a new series */
+	FWD_RESUME_BROKEN,	/* the WELCOME breaks the protocol */
+};
 struct fwd_resume {
 	enum fwd_resume_act act;
 	struct fwd_pos	 from;
 	struct fwd_pos	 acked;		/* acknowledged by the WELCOME */
 	int		 new_series;	/* receiver holds another spool's */
-	char		 note[200];	/* why REFUSE; a warning for SEND */
+	uint64_t	 check_off;	/* in segment acked.seq */
+	size_t		 check_len;	/* 0: nothing to compare */
+	char		 note[256];	/* why, or a warning for SEND */
 };
 void		 fwd_resume(const uint8_t our_id[WIRE_ID_LEN],
 		    const struct spool_seg *segs, size_t n,
 		    const uint8_t their_id[WIRE_ID_LEN],
-		    const struct fwd_pos *theirs, struct fwd_resume *);
+		    const struct fwd_pos *theirs, size_t tail_len,
+		    struct fwd_resume *);
+/* ours: what could be read of the check_len bytes (ourlen may be less). */
+void		 fwd_resume_check(struct fwd_resume *, const uint8_t *tail,
+		    const uint8_t *ours, size_t ourlen);
 /*
  * "tls://HOST[:PORT]", "tls://[V6]:PORT" or the same without the scheme;
  * numeric: HOST is an address, no lookup needed.  defport may be NULL
@@ -163,7 +194,10 @@ void		 fwd_window_ack(struct fwd_window *, uint64_t seq,
 /*
  * fwd_read.c: reading the spool for one host.  cur is the next byte to
  * send; the segment it is in stays open under a shared flock (drop_old
- * skips it) until all of it was read and it is closed.
+ * skips it) until all of it was read and it is closed.  No byte of a
+ * segment is sent while the one before it is still .open: until the
+ * syncer has renamed that one, the new segment's name may not be on
+ * stable storage, and a power loss could reuse its number.
  */
 struct fwd_reader {
 	int		 dirfd;
@@ -171,6 +205,8 @@ struct fwd_reader {
 	struct fwd_pos	 cur;
 	int		 fd;		/* segment cur.seq, or -1 */
 	int		 closed;	/* its size is final */
+	int		 named;		/* its name is durable: the one
+					   before it is renamed */
 	uint64_t	 noread_seq;	/* an unreadable segment */
 	int64_t		 noread_since;	/* CLOCK_MONOTONIC ms */
 	int		 noread_said;	/* logged */
@@ -226,13 +262,22 @@ struct fwdsup {
 	struct fwd_hoststat *hosts;
 	size_t		 nhosts;
 	int		 acks_changed;	/* look for segments to delete */
+	/* a receiver holds what the spool does not: start a new series */
+	int		 series_pending;
+	char		 series_host[FWD_HOST_MAX + 1];
+	char		 series_reason[FWD_REASON_MAX + 1];
+	unsigned	 series_count;	/* new series started, this process */
 };
 
 int		 fwdsup_init(struct fwdsup *, struct plugin *,
 		    const char *conf_path, int log_flag, int epfd);
 /* Take the hosts of a (re)loaded configuration; (re)start the forwarder. */
 int		 fwdsup_configure(struct fwdsup *, const struct conf *);
-/* Once a second: start, restart or kill as due; delete acked segments. */
+/*
+ * Once a second: start a new series if asked (before the forwarder is
+ * started again: it reads the new spool id), start, restart or kill as
+ * due; delete acked segments.
+ */
 void		 fwdsup_tick(struct fwdsup *);
 /* Its socket is readable. */
 void		 fwdsup_read(struct fwdsup *);
@@ -272,6 +317,8 @@ int64_t		 fwd_now_ms(void);		/* CLOCK_MONOTONIC */
 void		 fwd_report_state(unsigned host, enum fwd_rstate,
 		    const char *reason);
 void		 fwd_report_ack(unsigned host, const struct fwd_pos *);
+/* The spool was rolled back (fwd_resume): no ack of this host after it. */
+void		 fwd_report_series(unsigned host, const char *reason);
 
 struct fwd_conn;
 /* Never NULL; a host whose configuration cannot work stays disabled. */

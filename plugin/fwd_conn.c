@@ -7,8 +7,10 @@
  *
  * Failures are of two kinds.  Transient ones (refused, reset, timed out,
  * receiver busy or full) retry with exponential backoff and jitter from
- * 1 s to 60 s.  The others need a person (wrong pin or password, version,
- * a receiver that disagrees about offsets) and retry at the slowest pace.
+ * 1 s to 5 s, so that a receiver that comes back gets its records within
+ * seconds.  The others need a person (wrong pin or password, version, a
+ * receiver that disagrees about offsets or pins another series) and retry
+ * every 30 s.
  * Either way the forwarder never gives up on a host: the network is not a
  * reason to stop.
  */
@@ -19,6 +21,7 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <netdb.h>
 #include <signal.h>
@@ -38,7 +41,8 @@
 #include "tlsio.h"
 #include "wire.h"
 
-#define RX_MAX		2048		/* longest R->S payload: ERROR */
+/* Longest R->S payload: WELCOME with a proof and a whole tail. */
+#define RX_MAX		(1 + WIRE_MAC_LEN + WIRE_ID_LEN + 19 + WIRE_MAX_TAIL)
 #define OUT_LOW		(16 * 1024)	/* refill the output below this */
 #define WINDOW		(4 * 1024 * 1024) /* unacknowledged DATA bytes */
 #define PUMP_ROUNDS	16		/* produce/flush per event */
@@ -227,7 +231,7 @@ conn_fail(struct fwd_conn *c, enum fail_kind kind, const char *fmt, ...)
 	va_end(ap);
 	conn_close(c, 0);
 	if (kind == F_SERIOUS)
-		c->backoff = FWD_BACKOFF_MAX;
+		c->backoff = FWD_BACKOFF_SERIOUS;
 	else if (c->backoff == 0)
 		c->backoff = FWD_BACKOFF_MIN;
 	else
@@ -575,14 +579,64 @@ on_challenge(struct fwd_conn *c, const uint8_t *p, size_t len)
 	return 0;
 }
 
+/*
+ * Read the bytes of ours that the receiver's tail must equal (see
+ * fwd_resume).  -1: the segment cannot be read now (try again later).
+ */
+static int
+read_check(const struct fwd_resume *r, uint8_t *buf, size_t *len)
+{
+	char name[SEG_NAME_LEN + 8];
+	ssize_t n;
+	int fd, open;
+
+	*len = 0;
+	if (r->check_len == 0)
+		return 0;
+	for (open = 1; open >= 0; open--) {
+		seg_name(name, sizeof(name), r->acked.seq, open);
+		if ((fd = openat(fwd_env.dirfd, name, O_RDONLY | O_CLOEXEC |
+		    O_NOFOLLOW)) != -1 || errno != ENOENT)
+			break;
+	}
+	if (fd == -1)
+		return -1;
+	n = pread(fd, buf, r->check_len, (off_t)r->check_off);
+	close(fd);
+	if (n == -1)
+		return -1;
+	*len = (size_t)n;
+	return 0;
+}
+
+/*
+ * Our spool reuses segment numbers the receiver holds with other bytes:
+ * it was rolled back (a snapshot, a restored backup).  Nothing of this
+ * WELCOME may count as acknowledged; audisp-dist starts a new series and
+ * restarts us, and everything is sent again under the new spool id.
+ */
+static void
+rolled_back(struct fwd_conn *c, const struct msg_welcome *m,
+    const struct fwd_resume *r)
+{
+	log_warnx("host %s: error: receiver %s holds segment %016" PRIx64 " up "
+	    "to %" PRIu64 "%s of this spool, which does not match it: %s; "
+	    "asking for a new series", c->ch->name, c->peer, m->seq, m->size,
+	    m->complete ? " (complete)" : "", r->note);
+	fwd_report_series(c->idx, r->note);
+	conn_fail(c, F_SERIOUS, "receiver %s: %s; a new series is started",
+	    c->peer, r->note);
+}
+
 static int
 on_welcome(struct fwd_conn *c, const uint8_t *p, size_t len)
 {
+	uint8_t ours[WIRE_MAX_TAIL];
 	struct msg_welcome m;
 	struct spool_seg *segs;
 	struct fwd_resume r;
 	struct fwd_pos theirs;
-	size_t n;
+	size_t n, ourlen;
 
 	if (wire_dec_welcome(p, len, &m) == -1) {
 		proto_error(c, "malformed WELCOME");
@@ -605,10 +659,24 @@ on_welcome(struct fwd_conn *c, const uint8_t *p, size_t len)
 	theirs.seq = m.seq;
 	theirs.size = m.size;
 	theirs.complete = m.complete != 0;
-	fwd_resume(fwd_env.spool_id, segs, n, m.spool_id, &theirs, &r);
+	fwd_resume(fwd_env.spool_id, segs, n, m.spool_id, &theirs, m.tail_len,
+	    &r);
 	free(segs);
-	if (r.act == FWD_RESUME_REFUSE) {
-		conn_fail(c, F_SERIOUS, "receiver %s: %s", c->peer, r.note);
+	if (r.act == FWD_RESUME_SEND) {
+		if (read_check(&r, ours, &ourlen) == -1) {
+			conn_fail(c, F_TRANSIENT, "reading segment %016" PRIx64
+			    " to compare it with receiver %s: %s", r.acked.seq,
+			    c->peer, strerror(errno));
+			return -1;
+		}
+		fwd_resume_check(&r, m.tail, ours, ourlen);
+	}
+	if (r.act == FWD_RESUME_BROKEN) {
+		proto_error(c, "%s", r.note);
+		return -1;
+	}
+	if (r.act == FWD_RESUME_ROLLBACK) {
+		rolled_back(c, &m, &r);
 		return -1;
 	}
 	if (r.note[0] != '\0')

@@ -64,17 +64,24 @@ fwd_msg_format(char *buf, size_t len, const struct fwd_msg *m)
 
 	if (!host_ok(m->host, strlen(m->host)))
 		return -1;
-	if (m->type == FWD_MSG_ACK) {
+	/* Printable ASCII only: it ends up in the status file. */
+	for (i = 0, r = m->reason; *r != '\0' && i < FWD_REASON_MAX; r++, i++)
+		reason[i] = (*r >= ' ' && *r <= '~') ? *r : '?';
+	reason[i] = '\0';
+	switch (m->type) {
+	case FWD_MSG_ACK:
 		n = snprintf(buf, len, "ack %s %016" PRIx64 " %" PRIu64 " %d\n",
 		    m->host, m->ack.seq, m->ack.size, m->ack.complete ? 1 : 0);
-	} else {
-		/* Printable ASCII only: it ends up in the status file. */
-		for (i = 0, r = m->reason; *r != '\0' && i < FWD_REASON_MAX;
-		    r++, i++)
-			reason[i] = (*r >= ' ' && *r <= '~') ? *r : '?';
-		reason[i] = '\0';
+		break;
+	case FWD_MSG_SERIES:
+		if (i == 0)
+			return -1;
+		n = snprintf(buf, len, "series %s %s\n", m->host, reason);
+		break;
+	default:
 		n = snprintf(buf, len, "state %s %s%s%s\n", m->host,
 		    fwd_rstate_name(m->state), i ? " " : "", reason);
+		break;
 	}
 	if (n < 0 || (size_t)n >= len || n > FWD_LINE_MAX)
 		return -1;
@@ -139,6 +146,8 @@ fwd_msg_parse(const char *line, size_t len, struct fwd_msg *m)
 		m->type = FWD_MSG_ACK;
 	else if (we - w == 5 && memcmp(w, "state", 5) == 0)
 		m->type = FWD_MSG_STATE;
+	else if (we - w == 6 && memcmp(w, "series", 6) == 0)
+		m->type = FWD_MSG_SERIES;
 	else
 		return -1;
 	if (word(&p, end, &w, &we) == -1 || !host_ok(w, (size_t)(we - w)))
@@ -160,15 +169,20 @@ fwd_msg_parse(const char *line, size_t len, struct fwd_msg *m)
 			return -1;
 		return 0;
 	}
-	if (word(&p, end, &w, &we) == -1)
-		return -1;
-	for (s = RS_CONNECTING; s <= RS_ERROR; s++)
-		if (strlen(rstate_names[s]) == (size_t)(we - w) &&
-		    memcmp(rstate_names[s], w, (size_t)(we - w)) == 0)
-			break;
-	if (s > RS_ERROR)
-		return -1;
-	m->state = (enum fwd_rstate)s;
+	if (m->type == FWD_MSG_SERIES) {
+		if (p == end)
+			return -1;	/* a reason is required */
+	} else {
+		if (word(&p, end, &w, &we) == -1)
+			return -1;
+		for (s = RS_CONNECTING; s <= RS_ERROR; s++)
+			if (strlen(rstate_names[s]) == (size_t)(we - w) &&
+			    memcmp(rstate_names[s], w, (size_t)(we - w)) == 0)
+				break;
+		if (s > RS_ERROR)
+			return -1;
+		m->state = (enum fwd_rstate)s;
+	}
 	if ((size_t)(end - p) > FWD_REASON_MAX)
 		return -1;
 	for (w = p; w < end; w++)

@@ -54,11 +54,13 @@ static int sigfd = -1, tfd = -1, inofd = -1;
 /* What audisp-dist has not been told yet: the latest of each, per host. */
 static struct report {
 	const char	*host;
-	int		 state_dirty, ack_dirty;
+	int		 state_dirty, ack_dirty, series_dirty;
 	enum fwd_rstate	 state;
 	char		 reason[FWD_REASON_MAX + 1];
+	char		 series[FWD_REASON_MAX + 1];
 	struct fwd_pos	 ack;
 } *reports;
+static int series_told;		/* audisp-dist believes nothing after it */
 static char obuf[IPC_BUF];
 static size_t olen;
 static int ipc_out;		/* EPOLLOUT is asked for */
@@ -96,6 +98,18 @@ fwd_report_ack(unsigned host, const struct fwd_pos *ack)
 	reports[host].ack_dirty = 1;
 }
 
+void
+fwd_report_series(unsigned host, const char *reason)
+{
+	struct report *r = &reports[host];
+
+	snprintf(r->series, sizeof(r->series), "%s", reason[0] ? reason :
+	    "rolled back");
+	r->series_dirty = 1;
+	/* An ack not told yet may be of what the receiver does not hold. */
+	r->ack_dirty = 0;
+}
+
 static void
 queue_report(struct report *r, enum fwd_msg_type type)
 {
@@ -107,7 +121,8 @@ queue_report(struct report *r, enum fwd_msg_type type)
 	m.type = type;
 	snprintf(m.host, sizeof(m.host), "%s", r->host);
 	m.state = r->state;
-	snprintf(m.reason, sizeof(m.reason), "%s", r->reason);
+	snprintf(m.reason, sizeof(m.reason), "%s", type == FWD_MSG_SERIES ?
+	    r->series : r->reason);
 	m.ack = r->ack;
 	n = fwd_msg_format(line, sizeof(line), &m);
 	VERIFY(n > 0);
@@ -117,7 +132,10 @@ queue_report(struct report *r, enum fwd_msg_type type)
 	olen += (size_t)n;
 	if (type == FWD_MSG_ACK)
 		r->ack_dirty = 0;
-	else
+	else if (type == FWD_MSG_SERIES) {
+		r->series_dirty = 0;
+		series_told = 1;
+	} else
 		r->state_dirty = 0;
 }
 
@@ -129,7 +147,11 @@ flush_reports(void)
 	unsigned i;
 	ssize_t n;
 
-	for (i = 0; i < nconns; i++) {
+	/* One series is enough: audisp-dist restarts us after it. */
+	for (i = 0; i < nconns && !series_told; i++)
+		if (reports[i].series_dirty)
+			queue_report(&reports[i], FWD_MSG_SERIES);
+	for (i = 0; i < nconns && !series_told; i++) {
 		if (reports[i].ack_dirty)
 			queue_report(&reports[i], FWD_MSG_ACK);
 		if (reports[i].state_dirty)

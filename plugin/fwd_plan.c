@@ -15,28 +15,54 @@
 #include "forwarder.h"
 
 static void
-refuse(struct fwd_resume *r, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+verdict(struct fwd_resume *r, enum fwd_resume_act act, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void
-refuse(struct fwd_resume *r, const char *fmt, ...)
+verdict(struct fwd_resume *r, enum fwd_resume_act act, const char *fmt, ...)
 {
 	va_list ap;
 
-	r->act = FWD_RESUME_REFUSE;
+	r->act = act;
 	memset(&r->acked, 0, sizeof(r->acked));
+	memset(&r->from, 0, sizeof(r->from));
+	r->check_off = 0;
+	r->check_len = 0;
 	va_start(ap, fmt);
 	vsnprintf(r->note, sizeof(r->note), fmt, ap);
 	va_end(ap);
 }
 
+/*
+ * The receiver holds theirs->size bytes of our segment s; its tail
+ * covers [size - tail_len, size).  Compare what we have of that.
+ */
+static void
+check_tail(struct fwd_resume *r, const struct spool_seg *s,
+    const struct fwd_pos *theirs, size_t tail_len)
+{
+	uint64_t start = theirs->size - tail_len;
+	uint64_t end = theirs->size < s->size ? theirs->size : s->size;
+
+	if (end <= start && tail_len > 0) {
+		/* Cut by more than the tail: nothing says it is ours. */
+		verdict(r, FWD_RESUME_ROLLBACK, "the receiver holds %" PRIu64
+		    " bytes of segment %016" PRIx64 ", this spool %" PRIu64
+		    ", too few to compare with its last %zu", theirs->size,
+		    s->seq, s->size, tail_len);
+		return;
+	}
+	r->check_off = start;
+	r->check_len = (size_t)(end - start);
+}
+
 void
 fwd_resume(const uint8_t our_id[WIRE_ID_LEN], const struct spool_seg *segs,
     size_t n, const uint8_t their_id[WIRE_ID_LEN],
-    const struct fwd_pos *theirs, struct fwd_resume *r)
+    const struct fwd_pos *theirs, size_t tail_len, struct fwd_resume *r)
 {
-	const struct spool_seg *s = NULL;
-	size_t i;
+	const struct spool_seg *s = NULL, *newest = n ? &segs[n - 1] : NULL;
+	size_t i, want;
 
 	memset(r, 0, sizeof(*r));
 	r->act = FWD_RESUME_SEND;
@@ -46,16 +72,24 @@ fwd_resume(const uint8_t our_id[WIRE_ID_LEN], const struct spool_seg *segs,
 		r->new_series = 1;
 		return;
 	}
+	want = theirs->size < WIRE_MAX_TAIL ? (size_t)theirs->size :
+	    WIRE_MAX_TAIL;
+	if (tail_len != want) {
+		verdict(r, FWD_RESUME_BROKEN, "WELCOME for segment %016" PRIx64
+		    " at %" PRIu64 " carries %zu bytes of tail, not %zu",
+		    theirs->seq, theirs->size, tail_len, want);
+		return;
+	}
+	if (newest == NULL || theirs->seq > newest->seq) {
+		verdict(r, FWD_RESUME_ROLLBACK, "it holds segment %016" PRIx64
+		    ", newer than any here (%016" PRIx64 ")", theirs->seq,
+		    newest ? newest->seq : 0);
+		return;
+	}
 	r->acked = *theirs;
 	for (i = 0; i < n && s == NULL; i++)
 		if (segs[i].seq >= theirs->seq)
 			s = &segs[i];
-	if (s == NULL) {
-		refuse(r, "the receiver holds segment %016" PRIx64 " of this "
-		    "spool, newer than any here (%016" PRIx64 "); not "
-		    "overwriting it", theirs->seq, n ? segs[n - 1].seq : 0);
-		return;
-	}
 	if (s->seq > theirs->seq) {
 		/* Lost (drop_old, or emptied by a crash): start after. */
 		r->from.seq = s->seq;
@@ -66,26 +100,27 @@ fwd_resume(const uint8_t our_id[WIRE_ID_LEN], const struct spool_seg *segs,
 			    "%016" PRIx64, theirs->seq, theirs->size, s->seq);
 		return;
 	}
-	if (theirs->complete) {
-		if (s->open) {
-			refuse(r, "the receiver says segment %016" PRIx64 " is "
-			    "complete, but it is still being written here",
-			    s->seq);
-			return;
-		}
-		r->from.seq = s->seq + 1;
+	/* The one being written: the receiver cannot have more, nor its end. */
+	if (s == newest && (theirs->complete || theirs->size > s->size)) {
+		verdict(r, FWD_RESUME_ROLLBACK, "it holds %" PRIu64 " bytes%s "
+		    "of segment %016" PRIx64 ", which is still being written "
+		    "here and has %" PRIu64, theirs->size, theirs->complete ?
+		    " (complete)" : "", s->seq, s->size);
 		return;
 	}
+	if (theirs->complete && s->size > theirs->size) {
+		verdict(r, FWD_RESUME_ROLLBACK, "it holds segment %016" PRIx64
+		    " complete at %" PRIu64 " bytes, this spool has %" PRIu64,
+		    s->seq, theirs->size, s->size);
+		return;
+	}
+	check_tail(r, s, theirs, tail_len);
+	if (r->act != FWD_RESUME_SEND)
+		return;
 	if (theirs->size <= s->size) {
-		/* At the end of a closed segment this sends SEGEND. */
-		r->from.seq = s->seq;
-		r->from.size = theirs->size;
-		return;
-	}
-	if (s->open) {
-		refuse(r, "the receiver holds %" PRIu64 " bytes of segment %016"
-		    PRIx64 ", more than the %" PRIu64 " written here",
-		    theirs->size, s->seq, s->size);
+		/* Complete: the next one; at the end of a closed one: SEGEND. */
+		r->from.seq = theirs->complete ? s->seq + 1 : s->seq;
+		r->from.size = theirs->complete ? 0 : theirs->size;
 		return;
 	}
 	/* A power loss cut what it already has: it holds the whole. */
@@ -94,6 +129,30 @@ fwd_resume(const uint8_t our_id[WIRE_ID_LEN], const struct spool_seg *segs,
 	    " bytes of segment %016" PRIx64 ", the spool %" PRIu64 " (cut "
 	    "after a crash?); going on with the next segment", theirs->size,
 	    s->seq, s->size);
+}
+
+void
+fwd_resume_check(struct fwd_resume *r, const uint8_t *tail,
+    const uint8_t *ours, size_t ourlen)
+{
+	struct fwd_pos at = r->acked;
+	size_t i;
+
+	if (r->act != FWD_RESUME_SEND || r->check_len == 0)
+		return;
+	if (ourlen < r->check_len) {
+		verdict(r, FWD_RESUME_ROLLBACK, "it holds bytes %" PRIu64 " to %"
+		    PRIu64 " of segment %016" PRIx64 ", of which only %zu are "
+		    "here", r->check_off, r->check_off + r->check_len, at.seq,
+		    ourlen);
+		return;
+	}
+	for (i = 0; i < r->check_len && tail[i] == ours[i]; i++)
+		;
+	if (i < r->check_len)
+		verdict(r, FWD_RESUME_ROLLBACK, "its copy of segment %016"
+		    PRIx64 " (%" PRIu64 " bytes) differs from this spool's at "
+		    "offset %" PRIu64, at.seq, at.size, r->check_off + i);
 }
 
 size_t

@@ -37,6 +37,7 @@ fwd_reader_close(struct fwd_reader *r)
 		close(r->fd);		/* and with it the shared lock */
 	r->fd = -1;
 	r->closed = 0;
+	r->named = 0;
 }
 
 void
@@ -198,6 +199,12 @@ fwd_reader_next(struct fwd_reader *r, char *buf, size_t max,
 
 	if (r->fd == -1 && (rc = open_segment(r, why, whylen)) != 1)
 		return rc == 0 ? CHUNK_WAIT : CHUNK_BAD;
+	/* The syncer's rename of the one before wakes us (IN_MOVED_TO). */
+	if (!r->named) {
+		if (r->cur.seq > 1 && exists(r->dirfd, r->cur.seq - 1, 1))
+			return CHUNK_WAIT;
+		r->named = 1;
+	}
 	/*
 	 * Closed first, so that the size read after it is the final one.
 	 * It is closed when renamed, and already when the next one exists

@@ -207,7 +207,7 @@ static void
 schedule_restart(struct fwdsup *fs, time_t now)
 {
 	fs->restart_at = now + fs->delay;
-	fs->delay = fs->delay * 2 > FWD_BACKOFF_MAX ? FWD_BACKOFF_MAX :
+	fs->delay = fs->delay * 2 > FWD_RESTART_MAX ? FWD_RESTART_MAX :
 	    fs->delay * 2;
 	set_run(fs, FWD_RESTARTING);
 }
@@ -332,10 +332,50 @@ fail:
 	return -1;
 }
 
+/*
+ * Durably, before the next forwarder reads it: a new spool id.  Every
+ * receiver then takes what the spool holds, from its oldest segment, as
+ * a new series, which it keeps in a trail file of its own.
+ */
+static int
+new_series(struct fwdsup *fs)
+{
+	struct spool *sp = &fs->pl->spool;
+	char old[sizeof(sp->id)];
+	uint64_t from;
+
+	memcpy(old, sp->id, sizeof(old));
+	if (spool_new_id(sp) == -1) {
+		log_warn("spool %s: writing a new %s; retrying", sp->path,
+		    SPOOL_ID_FILE);
+		last_error(fs, "spool: writing a new %s: %s", SPOOL_ID_FILE,
+		    strerror(errno));
+		return -1;
+	}
+	if (spool_scan(sp) == -1)
+		log_warn("spool %s", sp->path);
+	from = sp->oldest_seq ? sp->oldest_seq : sp->seq;
+	log_warnx("spool %s: receiver %s holds what this spool does not (%s); "
+	    "records from segment %016" PRIx64 " on are sent again as a new "
+	    "series %s (was %s)", sp->path, fs->series_host,
+	    fs->series_reason, from, sp->id, old);
+	last_error(fs, "%s: holds what this spool does not (%s); new series "
+	    "%s from segment %016" PRIx64, fs->series_host, fs->series_reason,
+	    sp->id, from);
+	fs->series_pending = 0;
+	fs->series_count++;
+	fs->acks_changed = 1;
+	status_write(&fs->pl->status, fs->pl);
+	return 0;
+}
+
 void
 fwdsup_tick(struct fwdsup *fs)
 {
 	time_t now = mono_now();
+
+	if (fs->series_pending && new_series(fs) == -1)
+		return;		/* no forwarder with the old id */
 
 	if (fs->kill_at != 0 && now >= fs->kill_at && fs->pid > 0) {
 		log_warnx("forwarder (pid %d) did not stop; killing it",
@@ -395,7 +435,30 @@ fwdsup_reaped(struct fwdsup *fs, pid_t pid, int status)
 	return 1;
 }
 
-/* Returns -1 if the line is not a message it may send. */
+/*
+ * A receiver holds, under this spool's id, what the spool does not: the
+ * spool was rolled back.  Its acks, and every other host's, are of
+ * another history: forget them all, so that nothing is deleted on their
+ * word, and hear nothing more from this forwarder (what it sent after
+ * may be acks of the old series).  fwdsup_tick writes the new id and
+ * starts a new forwarder at once.
+ */
+static void
+series_asked(struct fwdsup *fs, const struct fwd_msg *m)
+{
+	size_t i;
+
+	for (i = 0; i < fs->nhosts; i++)
+		memset(&fs->hosts[i].ack, 0, sizeof(fs->hosts[i].ack));
+	fs->series_pending = 1;
+	snprintf(fs->series_host, sizeof(fs->series_host), "%s", m->host);
+	snprintf(fs->series_reason, sizeof(fs->series_reason), "%s",
+	    m->reason);
+	fs->restart_now = 1;
+	terminate(fs, SIGTERM, RELOAD_WAIT);
+}
+
+/* -1 if the line is not a message it may send; 1: stop reading. */
 static int
 handle_line(struct fwdsup *fs, const char *line, size_t len)
 {
@@ -406,6 +469,9 @@ handle_line(struct fwdsup *fs, const char *line, size_t len)
 	    (h = fwdsup_host(fs, m.host)) == NULL)
 		return -1;
 	switch (m.type) {
+	case FWD_MSG_SERIES:
+		series_asked(fs, &m);
+		return 1;
 	case FWD_MSG_ACK:
 		log_debug("forwarder: %s holds segment %016" PRIx64 " up to %"
 		    PRIu64 "%s", m.host, m.ack.seq, m.ack.size,
@@ -429,7 +495,7 @@ fwdsup_read(struct fwdsup *fs)
 {
 	size_t i, start;
 	ssize_t n;
-	int rounds;
+	int rounds, rc;
 
 	/* Bounded: intake comes first. */
 	for (rounds = 0; rounds < 16 && fs->fd != -1; rounds++) {
@@ -447,8 +513,11 @@ fwdsup_read(struct fwdsup *fs)
 		for (start = 0, i = 0; i < fs->len; i++) {
 			if (fs->buf[i] != '\n')
 				continue;
-			if (handle_line(fs, fs->buf + start, i - start) == -1)
+			if ((rc = handle_line(fs, fs->buf + start,
+			    i - start)) == -1)
 				goto bad;
+			if (rc == 1)
+				return;		/* the channel is closed */
 			start = i + 1;
 		}
 		memmove(fs->buf, fs->buf + start, fs->len - start);

@@ -237,8 +237,10 @@ read_id(struct spool *sp)
 	return 0;
 }
 
-static int
-write_new_id(struct spool *sp)
+static int	share_fd(int, gid_t, mode_t);
+
+int
+spool_new_id(struct spool *sp)
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char rnd[SPOOL_ID_LEN / 2];
@@ -256,7 +258,9 @@ write_new_id(struct spool *sp)
 	if ((fd = openat(sp->dirfd, SPOOL_ID_FILE ".tmp", O_WRONLY | O_CREAT |
 	    O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600)) == -1)
 		return -1;
-	if (write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf) ||
+	/* The forwarder reads it (spool_share): before it has the name. */
+	if ((sp->gid != (gid_t)-1 && share_fd(fd, sp->gid, 0640) == -1) ||
+	    write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf) ||
 	    fsync(fd) == -1) {
 		close(fd);
 		return -1;
@@ -327,8 +331,6 @@ check_closed(struct spool *sp, struct spool_seg *seg)
 	}
 	return 0;
 }
-
-static int	share_fd(int, gid_t, mode_t);
 
 static int
 create_segment(struct spool *sp, uint64_t seq)
@@ -461,7 +463,7 @@ spool_open(struct spool *sp, const char *path, char *err, size_t errlen)
 		else if (nsegs > 0)
 			log_warnx("spool %s: %s is missing; starting a new "
 			    "spool identity", path, SPOOL_ID_FILE);
-		if (write_new_id(sp) == -1) {
+		if (spool_new_id(sp) == -1) {
 			snprintf(err, errlen, "%s/%s: %s", path, SPOOL_ID_FILE,
 			    strerror(errno));
 			goto fail;
@@ -609,7 +611,7 @@ spool_rotate(struct spool *sp)
 		    sp->seq + 1);
 		return -1;
 	}
-	syncer_close_segment(sp->syncer, sp->fd, sp->seq, sp->durable);
+	syncer_close_segment(sp->syncer, sp->fd, sp->seq);
 	if (sp->oldest_seq == 0)
 		sp->oldest_seq = sp->seq;
 	sp->closed_bytes += sp->size;

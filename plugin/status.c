@@ -187,6 +187,8 @@ status_format(char *buf, size_t len, struct plugin *pl,
 		put(&p, end, " oldest_unshipped_age=none");
 	put(&p, end, " forwarder=%s", pl->fwd != NULL ?
 	    fwdsup_run_name(pl->fwd) : "none");
+	put(&p, end, " spool_id=%s new_series=%u", sp->id, pl->fwd != NULL ?
+	    pl->fwd->series_count : 0);
 	for (h = cs->hosts; h != NULL; h = h->next) {
 		const struct fwd_hoststat *hs = host_stat(pl, h->name);
 

@@ -19,7 +19,6 @@
 
 struct close_job {
 	int			 fd;
-	int			 durable;	/* sync before the rename */
 	uint64_t		 seq;
 	struct close_job	*next;
 };
@@ -55,6 +54,13 @@ syncer_seterr(struct syncer *s, const char *what, uint64_t seq)
 	pthread_mutex_unlock(&s->mtx);
 }
 
+/*
+ * Whatever the flush mode: the segment's data, then the directory (which
+ * makes the next segment's name durable: spool_rotate created it without
+ * waiting), then the rename, then the directory again.  A power loss can
+ * then never bring back a name that the forwarder may have shipped from,
+ * nor lose one and have its number used again with other records.
+ */
 static void
 do_close(struct syncer *s, struct close_job *j)
 {
@@ -62,14 +68,15 @@ do_close(struct syncer *s, struct close_job *j)
 
 	seg_name(from, sizeof(from), j->seq, 1);
 	seg_name(to, sizeof(to), j->seq, 0);
-	if (j->durable && fdatasync(j->fd) == -1)
+	if (fdatasync(j->fd) == -1)
 		syncer_seterr(s, "fdatasync segment", j->seq);
 	if (close(j->fd) == -1)
 		syncer_seterr(s, "close segment", j->seq);
+	if (fsync(s->dirfd) == -1)
+		syncer_seterr(s, "fsync spool directory before closing", j->seq);
 	if (renameat(s->dirfd, from, s->dirfd, to) == -1)
 		syncer_seterr(s, "rename segment", j->seq);
-	/* Makes the rename and the creation of the next segment durable. */
-	if (j->durable && fsync(s->dirfd) == -1)
+	if (fsync(s->dirfd) == -1)
 		syncer_seterr(s, "fsync spool directory after closing", j->seq);
 }
 
@@ -191,19 +198,18 @@ syncer_sync(struct syncer *s, int fd, uint64_t seq, uint64_t size, int full)
 }
 
 void
-syncer_close_segment(struct syncer *s, int fd, uint64_t seq, int durable)
+syncer_close_segment(struct syncer *s, int fd, uint64_t seq)
 {
 	struct close_job *j;
 
 	if ((j = malloc(sizeof(*j))) == NULL) {
 		/* No memory for a job: do it here rather than lose it. */
-		struct close_job tmp = { fd, durable, seq, NULL };
+		struct close_job tmp = { fd, seq, NULL };
 
 		do_close(s, &tmp);
 		return;
 	}
 	j->fd = fd;
-	j->durable = durable;
 	j->seq = seq;
 	j->next = NULL;
 	pthread_mutex_lock(&s->mtx);

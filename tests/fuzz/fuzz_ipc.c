@@ -9,7 +9,8 @@
  * socketpair, written in pieces whose sizes come from the first byte, as
  * the forwarder's writes may arrive.  The hosts' acks and states must
  * then be those of the well-formed lines before the first bad one, and a
- * bad one must have been noticed.
+ * bad one must have been noticed; after a series line every ack is
+ * forgotten and nothing more is believed.
  */
 #include <sys/socket.h>
 
@@ -39,7 +40,9 @@ same_msg(const struct fwd_msg *a, const struct fwd_msg *b)
 {
 	FUZZ_CHECK(a->type == b->type);
 	FUZZ_CHECK(strcmp(a->host, b->host) == 0);
-	if (a->type == FWD_MSG_ACK) {
+	if (a->type == FWD_MSG_SERIES)
+		FUZZ_CHECK(strcmp(a->reason, b->reason) == 0);
+	else if (a->type == FWD_MSG_ACK) {
 		FUZZ_CHECK(a->ack.seq == b->ack.seq);
 		FUZZ_CHECK(a->ack.size == b->ack.size);
 		FUZZ_CHECK(a->ack.complete == b->ack.complete);
@@ -62,7 +65,8 @@ one_line(const uint8_t *data, size_t size)
 	if (fwd_msg_parse((const char *)data, size, &m) == -1)
 		return;
 	FUZZ_CHECK(size < FWD_LINE_MAX);
-	FUZZ_CHECK(m.type == FWD_MSG_ACK || (m.state > RS_UNKNOWN &&
+	FUZZ_CHECK(m.type == FWD_MSG_ACK || (m.type == FWD_MSG_SERIES &&
+	    m.reason[0] != '\0') || (m.state > RS_UNKNOWN &&
 	    m.state <= RS_ERROR));
 	n = fwd_msg_format(buf, sizeof(buf), &m);
 	FUZZ_CHECK(n > 0 && n <= FWD_LINE_MAX && buf[n - 1] == '\n');
@@ -70,10 +74,13 @@ one_line(const uint8_t *data, size_t size)
 	same_msg(&m, &m2);
 }
 
-/* What fwdsup_read must make of the stream. */
-static void
+/*
+ * What fwdsup_read must make of the stream; returns 1 if it must have
+ * stopped at a series line (of host *series).
+ */
+static int
 model(const uint8_t *p, size_t len, struct fwd_hoststat *hs,
-    char *last_error, size_t errlen)
+    char *last_error, size_t errlen, const char **series)
 {
 	const uint8_t *end = p + len, *nl;
 	struct fwd_msg m;
@@ -83,7 +90,7 @@ model(const uint8_t *p, size_t len, struct fwd_hoststat *hs,
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL) {
 			if ((size_t)(end - p) >= FWD_LINE_MAX)
 				snprintf(last_error, errlen, "%s", BAD_MESSAGE);
-			return;
+			return 0;
 		}
 		if (fwd_msg_parse((const char *)p, (size_t)(nl - p), &m) == -1)
 			goto bad;
@@ -92,6 +99,12 @@ model(const uint8_t *p, size_t len, struct fwd_hoststat *hs,
 				break;
 		if (i == NHOSTS)
 			goto bad;
+		if (m.type == FWD_MSG_SERIES) {
+			*series = host_names[i];
+			for (i = 0; i < NHOSTS; i++)
+				memset(&hs[i].ack, 0, sizeof(hs[i].ack));
+			return 1;
+		}
 		if (m.type == FWD_MSG_ACK) {
 			hs[i].ack = m.ack;
 			continue;
@@ -103,9 +116,10 @@ model(const uint8_t *p, size_t len, struct fwd_hoststat *hs,
 			FUZZ_CHECK(snprintf(last_error, errlen, "%s: %s",
 			    m.host, m.reason) > 0);
 	}
-	return;
+	return 0;
 bad:
 	snprintf(last_error, errlen, "%s", BAD_MESSAGE);
+	return 0;
 }
 
 static void
@@ -114,6 +128,7 @@ stream(const uint8_t *data, size_t size)
 	static struct plugin pl;
 	struct fwd_hoststat hosts[NHOSTS], want[NHOSTS];
 	char want_error[sizeof(pl.last_error)];
+	const char *series = NULL;
 	struct fwdsup fs;
 	size_t i, off = 0, n;
 	uint32_t seed;
@@ -153,7 +168,12 @@ stream(const uint8_t *data, size_t size)
 		fwdsup_read(&fs);	/* end of stream */
 	FUZZ_CHECK(fs.fd == -1 && fs.len == 0);
 
-	model(data, size, want, want_error, sizeof(want_error));
+	if (model(data, size, want, want_error, sizeof(want_error),
+	    &series)) {
+		FUZZ_CHECK(fs.series_pending && fs.restart_now);
+		FUZZ_CHECK(strcmp(fs.series_host, series) == 0);
+	} else
+		FUZZ_CHECK(!fs.series_pending);
 	FUZZ_CHECK(strcmp(pl.last_error, want_error) == 0);
 	for (i = 0; i < NHOSTS; i++) {
 		FUZZ_CHECK(hosts[i].state == want[i].state);

@@ -21,7 +21,8 @@
 #include "wire.h"
 #include "fuzz.h"
 
-#define RX_LIMIT	2048	/* RX_MAX of plugin/fwd_conn.c */
+/* RX_MAX of plugin/fwd_conn.c: a WELCOME with a proof and a whole tail */
+#define RX_LIMIT	(1 + WIRE_MAC_LEN + WIRE_ID_LEN + 19 + WIRE_MAX_TAIL)
 
 enum role { ROLE_RECEIVER, ROLE_SENDER, ROLE_CURSOR, NROLES };
 
@@ -86,7 +87,11 @@ decode_all(const uint8_t *p, size_t len)
 	if (wire_dec_welcome(p, len, &wl) == 0) {
 		FUZZ_CHECK(wl.complete <= 1);
 		FUZZ_CHECK(len == 1 + (wl.has_proof ? WIRE_MAC_LEN : 0) +
-		    WIRE_ID_LEN + 17);
+		    WIRE_ID_LEN + 17 + 2 + wl.tail_len);
+		FUZZ_CHECK(wl.tail_len <= WIRE_MAX_TAIL &&
+		    wl.tail_len <= wl.size);
+		FUZZ_CHECK(wl.tail_len == 0 || wl.tail == p + len -
+		    wl.tail_len);
 	}
 	if (wire_dec_data(p, len, &d) == 0) {
 		FUZZ_CHECK(d.len >= 1 && d.len <= WIRE_MAX_DATA);
@@ -122,10 +127,26 @@ sender_welcome(struct sender *s, const struct msg_welcome *m)
 	theirs.seq = m->seq;
 	theirs.size = m->size;
 	theirs.complete = m->complete != 0;
-	fwd_resume(our_id, segs, NSEGS, m->spool_id, &theirs, &r);
+	fwd_resume(our_id, segs, NSEGS, m->spool_id, &theirs, m->tail_len,
+	    &r);
 	FUZZ_CHECK(memchr(r.note, '\0', sizeof(r.note)) != NULL);
-	if (r.act == FWD_RESUME_REFUSE) {
-		FUZZ_CHECK(r.note[0] != '\0');
+	if (r.act == FWD_RESUME_SEND && r.check_len > 0) {
+		/* Our bytes, as the forwarder reads them from the segment. */
+		uint8_t ours[WIRE_MAX_TAIL];
+
+		FUZZ_CHECK(!r.new_series && r.check_len <= m->tail_len);
+		for (i = 0; i < NSEGS && segs[i].seq != r.acked.seq; i++)
+			;
+		FUZZ_CHECK(i < NSEGS && r.check_off + r.check_len <=
+		    segs[i].size);
+		for (i = 0; i < r.check_len; i++)
+			ours[i] = (uint8_t)('a' + (r.acked.seq * 7 +
+			    r.check_off + i) % 26);
+		fwd_resume_check(&r, m->tail, ours, r.check_len);
+	}
+	if (r.act != FWD_RESUME_SEND) {
+		FUZZ_CHECK(r.note[0] != '\0' && !r.new_series);
+		FUZZ_CHECK(r.acked.seq == 0 && r.check_len == 0);
 		return;
 	}
 	FUZZ_CHECK(r.act == FWD_RESUME_SEND);

@@ -27,14 +27,68 @@ static const struct spool_seg segs[] = {
 };
 #define NSEGS	(sizeof(segs) / sizeof(segs[0]))
 
+/* Our byte at offset off of segment seq; the receiver's copy agrees. */
+static uint8_t
+our_byte(uint64_t seq, uint64_t off)
+{
+	return (uint8_t)('a' + (seq * 7 + off) % 26);
+}
+
+enum tail_kind { T_SAME, T_OTHER, T_SHORT, T_NONE };
+
+/*
+ * What the receiver says: (seq, size, complete) and a tail of the right
+ * length made of our bytes (beyond our copy: 'Z'), or one byte changed
+ * (T_OTHER), one byte short (T_SHORT), none (T_NONE); then both steps,
+ * reading "our" bytes from the model as fwd_conn.c reads the segment.
+ */
+static struct fwd_resume
+resume_in(const struct spool_seg *sg, size_t n, const uint8_t *their_id,
+    uint64_t seq, uint64_t size, int complete, enum tail_kind k)
+{
+	static uint8_t tail[WIRE_MAX_TAIL], ours[WIRE_MAX_TAIL];
+	struct fwd_pos t = { seq, size, complete };
+	struct fwd_resume r;
+	uint64_t ourlen = 0, o;
+	size_t tl = size < WIRE_MAX_TAIL ? (size_t)size : WIRE_MAX_TAIL, i;
+
+	for (i = 0; i < n; i++)
+		if (sg[i].seq == seq)
+			ourlen = sg[i].size;
+	for (i = 0; i < tl; i++) {
+		o = size - tl + i;
+		tail[i] = o < ourlen ? our_byte(seq, o) : 'Z';
+	}
+	if (k == T_OTHER && tl > 0)
+		tail[tl / 2] ^= 0x20;
+	if (k == T_SHORT)
+		tl--;
+	if (k == T_NONE)
+		tl = 0;
+	fwd_resume(id_a, sg, n, their_id, &t, tl, &r);
+	if (r.act == FWD_RESUME_SEND && r.check_len > 0) {
+		CHECK(r.acked.seq == seq && r.check_len <= tl);
+		CHECK(r.check_off + r.check_len <= ourlen);
+		if (r.check_len > tl || r.check_off + r.check_len > ourlen)
+			return r;
+		for (i = 0; i < r.check_len; i++)
+			ours[i] = our_byte(seq, r.check_off + i);
+		fwd_resume_check(&r, tail, ours, r.check_len);
+	}
+	return r;
+}
+
+static struct fwd_resume
+resume_k(const uint8_t *their_id, uint64_t seq, uint64_t size, int complete,
+    enum tail_kind k)
+{
+	return resume_in(segs, NSEGS, their_id, seq, size, complete, k);
+}
+
 static struct fwd_resume
 resume(const uint8_t *their_id, uint64_t seq, uint64_t size, int complete)
 {
-	struct fwd_pos t = { seq, size, complete };
-	struct fwd_resume r;
-
-	fwd_resume(id_a, segs, NSEGS, their_id, &t, &r);
-	return r;
+	return resume_k(their_id, seq, size, complete, T_SAME);
 }
 
 static void
@@ -43,16 +97,18 @@ test_resume_new_series(void)
 	struct fwd_resume r;
 
 	/* Nothing stored, or another spool's: all of ours from the oldest. */
-	r = resume(id_zero, 0, 0, 0);
+	r = resume_k(id_zero, 0, 0, 0, T_NONE);
 	CHECK(r.act == FWD_RESUME_SEND && r.new_series);
 	CHECK(r.from.seq == 0 && r.from.size == 0);
 	CHECK(r.acked.seq == 0);
-	r = resume(id_b, 9, 1000, 1);
+	/* Another spool's tail is not ours to check, whatever it is. */
+	r = resume_k(id_b, 9, 1000, 1, T_OTHER);
 	CHECK(r.act == FWD_RESUME_SEND && r.new_series);
 	CHECK(r.from.seq == 0 && r.from.size == 0);
 	CHECK(r.acked.seq == 0 && r.acked.size == 0);
+	CHECK(r.check_len == 0);
 	/* Our id with seq 0: nothing of ours either. */
-	r = resume(id_a, 0, 0, 0);
+	r = resume_k(id_a, 0, 0, 0, T_NONE);
 	CHECK(r.act == FWD_RESUME_SEND && r.new_series);
 }
 
@@ -61,11 +117,12 @@ test_resume_continue(void)
 {
 	struct fwd_resume r;
 
-	/* Middle of a closed segment: continue there. */
+	/* Middle of a closed segment: continue there, its tail checked. */
 	r = resume(id_a, 4, 120, 0);
 	CHECK(r.act == FWD_RESUME_SEND && !r.new_series);
 	CHECK(r.from.seq == 4 && r.from.size == 120);
 	CHECK(r.acked.seq == 4 && r.acked.size == 120 && !r.acked.complete);
+	CHECK(r.check_off == 0 && r.check_len == 120);
 	CHECK(r.note[0] == '\0');
 	/* Complete: the next segment, at 0. */
 	r = resume(id_a, 4, 200, 1);
@@ -83,10 +140,10 @@ test_resume_continue(void)
 	r = resume(id_a, 6, 30, 0);
 	CHECK(r.act == FWD_RESUME_SEND);
 	CHECK(r.from.seq == 6 && r.from.size == 30);
-	/* Start of the oldest. */
-	r = resume(id_a, 3, 0, 0);
+	/* Start of the oldest: nothing to compare. */
+	r = resume_k(id_a, 3, 0, 0, T_NONE);
 	CHECK(r.act == FWD_RESUME_SEND);
-	CHECK(r.from.seq == 3 && r.from.size == 0);
+	CHECK(r.from.seq == 3 && r.from.size == 0 && r.check_len == 0);
 }
 
 static void
@@ -111,27 +168,115 @@ test_resume_lost_segments(void)
 	CHECK(r.from.seq == 3 && r.note[0] == '\0');
 }
 
+/* Hole 3: a spool rolled back reuses numbers the receiver holds. */
 static void
-test_resume_refuse(void)
+test_resume_rollback(void)
 {
 	struct fwd_resume r;
 
-	/* Newer than anything here: never overwrite. */
+	/* Newer than our newest (the open one): rolled back. */
 	r = resume(id_a, 7, 10, 0);
-	CHECK(r.act == FWD_RESUME_REFUSE);
-	CHECK(r.acked.seq == 0);
+	CHECK(r.act == FWD_RESUME_ROLLBACK);
+	CHECK(r.acked.seq == 0 && r.acked.size == 0);
 	CHECK(strstr(r.note, "0000000000000007") != NULL);
+	r = resume(id_a, 9, 0, 1);
+	CHECK(r.act == FWD_RESUME_ROLLBACK && r.acked.seq == 0);
+	/* Same number, other bytes: in a closed one, in the open one. */
+	r = resume_k(id_a, 4, 120, 0, T_OTHER);
+	CHECK(r.act == FWD_RESUME_ROLLBACK && r.acked.seq == 0);
+	CHECK(strstr(r.note, "differs") != NULL);
+	r = resume_k(id_a, 4, 200, 1, T_OTHER);
+	CHECK(r.act == FWD_RESUME_ROLLBACK);
+	r = resume_k(id_a, 6, 30, 0, T_OTHER);
+	CHECK(r.act == FWD_RESUME_ROLLBACK);
 	/* More of the open segment than was written here. */
 	r = resume(id_a, 6, 31, 0);
-	CHECK(r.act == FWD_RESUME_REFUSE);
+	CHECK(r.act == FWD_RESUME_ROLLBACK && r.acked.seq == 0);
 	/* The open segment cannot be complete. */
 	r = resume(id_a, 6, 30, 1);
-	CHECK(r.act == FWD_RESUME_REFUSE);
+	CHECK(r.act == FWD_RESUME_ROLLBACK);
+	/* Complete at a size below ours: ours was written again, longer. */
+	r = resume(id_a, 4, 150, 1);
+	CHECK(r.act == FWD_RESUME_ROLLBACK);
+	/* More of a closed one, the overlap differs. */
+	r = resume_k(id_a, 5, 70, 0, T_OTHER);
+	CHECK(r.act == FWD_RESUME_ROLLBACK);
+	/* Our bytes could not all be read: not a match. */
+	{
+		struct fwd_pos t = { 4, 120, 0 };
+		uint8_t b[120];
+
+		memset(b, 'x', sizeof(b));
+		fwd_resume(id_a, segs, NSEGS, id_a, &t, 120, &r);
+		REQUIRE(r.act == FWD_RESUME_SEND && r.check_len == 120);
+		fwd_resume_check(&r, b, b, 119);
+		CHECK(r.act == FWD_RESUME_ROLLBACK && r.acked.seq == 0);
+	}
+}
+
+static void
+test_resume_prefix(void)
+{
+	struct fwd_resume r;
+
 	/* More of a closed one than it has now (a crash cut it): go on. */
 	r = resume(id_a, 5, 70, 0);
 	CHECK(r.act == FWD_RESUME_SEND);
 	CHECK(r.from.seq == 6 && r.from.size == 0);
+	CHECK(r.check_off == 0 && r.check_len == 50);
 	CHECK(r.note[0] != '\0');
+	r = resume(id_a, 5, 70, 1);
+	CHECK(r.act == FWD_RESUME_SEND && r.from.seq == 6);
+}
+
+/* The tail is the last 4096 bytes of a long segment. */
+static void
+test_resume_long_tail(void)
+{
+	static const struct spool_seg big[] = {
+		{ 8, 0, 10000 }, { 9, 0, 20000 }, { 10, 1, 5000 },
+	};
+	struct fwd_resume r;
+
+	r = resume_in(big, 3, id_a, 9, 15000, 0, T_SAME);
+	CHECK(r.act == FWD_RESUME_SEND && r.from.seq == 9);
+	CHECK(r.check_off == 15000 - WIRE_MAX_TAIL);
+	CHECK(r.check_len == WIRE_MAX_TAIL);
+	r = resume_in(big, 3, id_a, 9, 15000, 0, T_OTHER);
+	CHECK(r.act == FWD_RESUME_ROLLBACK);
+	/* Cut after a crash: the overlap only, here 1000 bytes. */
+	r = resume_in(big, 3, id_a, 8, 13096, 0, T_SAME);
+	CHECK(r.act == FWD_RESUME_SEND && r.from.seq == 9);
+	CHECK(r.check_off == 9000 && r.check_len == 1000);
+	r = resume_in(big, 3, id_a, 8, 13096, 0, T_OTHER);
+	CHECK(r.act == FWD_RESUME_SEND);	/* the change is past ours */
+	/* Cut by more than the tail: nothing to compare, so not ours. */
+	r = resume_in(big, 3, id_a, 8, 14097, 0, T_SAME);
+	CHECK(r.act == FWD_RESUME_ROLLBACK);
+}
+
+/* A receiver that sends a tail of the wrong length breaks the protocol. */
+static void
+test_resume_broken(void)
+{
+	struct fwd_resume r;
+
+	r = resume_k(id_a, 4, 120, 0, T_SHORT);
+	CHECK(r.act == FWD_RESUME_BROKEN && r.acked.seq == 0);
+	r = resume_k(id_a, 4, 120, 0, T_NONE);
+	CHECK(r.act == FWD_RESUME_BROKEN);
+	/* Even where the position alone would say rollback. */
+	r = resume_k(id_a, 7, 10, 0, T_NONE);
+	CHECK(r.act == FWD_RESUME_BROKEN);
+	{
+		static const struct spool_seg big[] = { { 8, 1, 10000 } };
+		struct fwd_pos t = { 8, 10000, 0 };
+
+		fwd_resume(id_a, big, 1, id_a, &t, WIRE_MAX_TAIL + 1, &r);
+		CHECK(r.act == FWD_RESUME_BROKEN);
+		fwd_resume(id_a, big, 1, id_a, &t, WIRE_MAX_TAIL, &r);
+		CHECK(r.act == FWD_RESUME_SEND);
+	}
 }
 
 static void
@@ -280,6 +425,22 @@ test_msg_roundtrip(void)
 	/* A host name that is not one is not sent. */
 	strcpy(m.host, "a b");
 	CHECK(fwd_msg_format(line, sizeof(line), &m) == -1);
+
+	/* Hole 3: the spool was rolled back; a reason is required. */
+	memset(&m, 0, sizeof(m));
+	m.type = FWD_MSG_SERIES;
+	strcpy(m.host, "recv");
+	strcpy(m.reason, "it holds segment 0000000000000007, newer\x01");
+	n = fwd_msg_format(line, sizeof(line), &m);
+	REQUIRE(n > 0);
+	CHECK_STR(line, "series recv it holds segment 0000000000000007, "
+	    "newer?\n");
+	REQUIRE(fwd_msg_parse(line, (size_t)n - 1, &p) == 0);
+	CHECK(p.type == FWD_MSG_SERIES);
+	CHECK_STR(p.host, "recv");
+	CHECK_STR(p.reason, "it holds segment 0000000000000007, newer?");
+	m.reason[0] = '\0';
+	CHECK(fwd_msg_format(line, sizeof(line), &m) == -1);
 }
 
 static void
@@ -308,6 +469,13 @@ test_msg_parse_strict(void)
 		"state h connected ",
 		"state h error \x7f",
 		"nack h 0000000000000001 5 1",
+		"series",
+		"series h",
+		"series h ",
+		"series  h x",
+		"series h/x why",
+		"series h why\x7f",
+		"Series h why",
 	};
 	struct fwd_msg m;
 	size_t i;
@@ -324,6 +492,9 @@ test_msg_parse_strict(void)
 	CHECK(m.ack.seq == UINT64_MAX && m.ack.size == UINT64_MAX);
 	CHECK(PARSE("state h error bad  pin") == 0);
 	CHECK_STR(m.reason, "bad  pin");
+	CHECK(PARSE("series h rolled back") == 0);
+	CHECK(m.type == FWD_MSG_SERIES);
+	CHECK_STR(m.reason, "rolled back");
 	/* An embedded NUL or newline. */
 	CHECK(fwd_msg_parse("state h error a\0b", 17, &m) == -1);
 	CHECK(fwd_msg_parse("state h error a\nb", 17, &m) == -1);
@@ -567,6 +738,20 @@ test_reader(void)
 	CHECK(next(&r, 100, &at, out) == CHUNK_WAIT);
 	close(fd);
 	CHECK(next(&r, 100, &at, out) == CHUNK_DATA);
+
+	/*
+	 * Hole 6: nothing of 4 is sent while 3 is still .open (its rename
+	 * by the syncer follows the fsync that made 4's name durable).
+	 */
+	put("0000000000000004.open", "type=F\n", 0);
+	p = (struct fwd_pos){ 4, 0, 0 };
+	fwd_reader_seek(&r, &p);
+	CHECK(next(&r, 100, &at, out) == CHUNK_WAIT);
+	CHECK(renameat(dirfd, "0000000000000003.open", dirfd,
+	    "0000000000000003.seg") == 0);
+	CHECK(next(&r, 100, &at, out) == CHUNK_DATA);
+	CHECK(at.seq == 4 && at.size == 0);
+	CHECK_STR(out, "type=F\n");
 	fwd_reader_close(&r);
 
 	close(dirfd);
@@ -578,7 +763,10 @@ static const struct h_test tests[] = {
 	TEST(test_resume_new_series),
 	TEST(test_resume_continue),
 	TEST(test_resume_lost_segments),
-	TEST(test_resume_refuse),
+	TEST(test_resume_rollback),
+	TEST(test_resume_prefix),
+	TEST(test_resume_long_tail),
+	TEST(test_resume_broken),
 	TEST(test_cut_lines),
 	TEST(test_ack_ok),
 	TEST(test_window),

@@ -308,6 +308,36 @@ test_torn_only_and_zeros(void)
 	rmspool();
 }
 
+/* Hole 3: a new series gets a new identity, durably and readable. */
+static void
+test_new_id(void)
+{
+	struct spool sp;
+	char err[256], old[SPOOL_ID_LEN + 1], p[512];
+	struct stat st;
+
+	mkspool();
+	REQUIRE(spool_open(&sp, dir, err, sizeof(err)) == 0);
+	memcpy(old, sp.id, sizeof(old));
+	if (geteuid() == 0)
+		sp.gid = 12345;		/* as spool_share sets it */
+	REQUIRE(spool_new_id(&sp) == 0);
+	CHECK(strlen(sp.id) == SPOOL_ID_LEN && strcmp(sp.id, old) != 0);
+	CHECK(strncmp(get_file("spool.id"), sp.id, SPOOL_ID_LEN) == 0);
+	CHECK(!exists("spool.id.tmp"));
+	snprintf(p, sizeof(p), "%s/spool.id", dir);
+	REQUIRE(stat(p, &st) == 0);
+	if (geteuid() == 0)
+		CHECK(st.st_gid == 12345 && (st.st_mode & 0777) == 0640);
+	spool_close(&sp);
+	/* And it is the one a restart reads. */
+	REQUIRE(spool_open(&sp, dir, err, sizeof(err)) == 0);
+	CHECK(strcmp(sp.id, old) != 0);
+	CHECK(strncmp(get_file("spool.id"), sp.id, SPOOL_ID_LEN) == 0);
+	spool_close(&sp);
+	rmspool();
+}
+
 static void
 test_bad_id(void)
 {
@@ -369,6 +399,7 @@ static const struct h_test tests[] = {
 	TEST(test_names),
 	TEST(test_name_order),
 	TEST(test_new_spool),
+	TEST(test_new_id),
 	TEST(test_lock),
 	TEST(test_write_rotate),
 	TEST(test_write_partial_lines_refused),
