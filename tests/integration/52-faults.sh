@@ -75,6 +75,8 @@ receiver {
 	certfile "$pki/recv.pem"
 	keyfile "$pki/recv.key"
 	trail_size 4M
+	# The wiped spool's new series is accepted once the old one is gone.
+	series_hold 0
 	host $HOST {
 		remote "tls://127.0.0.1"
 		password "$PW"

@@ -64,6 +64,8 @@ receiver {
 	user "$FWD_USER"
 	certfile "$pki/recv.pem"
 	keyfile "$pki/recv.key"
+	# The scenarios log in with a new spool each time: no series pin.
+	series_hold 0
 	host legit {
 		remote "tls://127.0.0.1"
 		password "$PWL"
