@@ -658,6 +658,21 @@ tls_fingerprint()
 	    sed 's/^[^=]*Fingerprint=/SHA256=/'
 }
 
+# recv_setup: what a test receiver needs: a certificate in $pki (recv.pem,
+# recv.key), its fingerprint $FP, a password $PW, a free port $PORT and an
+# empty trail directory $trails.
+recv_setup()
+{
+	pki=$T/pki
+	mkdir -m 0755 "$pki"
+	tls_cert "$pki" recv
+	FP=$(tls_fingerprint "$pki/recv.pem")
+	PW=$(rand_password)
+	PORT=$(free_port)
+	trails=$T/trails
+	mkdir -m 0750 "$trails"
+}
+
 # tls_pubkey_pin CERT: "sha256//BASE64" of the certificate's public key.
 tls_pubkey_pin()
 {

@@ -41,14 +41,7 @@ show_logs()
 	fi
 }
 
-pki=$T/pki
-mkdir -m 0755 "$pki"
-tls_cert "$pki" recv
-FP=$(tls_fingerprint "$pki/recv.pem")
-PW=$(rand_password)
-PORT=$(free_port)
-trails=$T/trails
-mkdir -m 0750 "$trails"
+recv_setup
 
 rconf=$T/recv.conf
 cat > "$rconf" <<EOF

@@ -55,14 +55,7 @@ records=$(wc -l < "$input")
 RATE=$((size / FEED_SECONDS))
 info "input: $size bytes, $records records, fed at $((RATE / 1024)) KiB/s"
 
-pki=$T/pki
-mkdir -m 0755 "$pki"
-tls_cert "$pki" recv
-FP=$(tls_fingerprint "$pki/recv.pem")
-PW=$(rand_password)
-PORT=$(free_port)
-trails=$T/trails
-mkdir -m 0750 "$trails"
+recv_setup
 tdir=$trails/$HOST
 
 rconf=$T/recv.conf

@@ -31,8 +31,7 @@ done
 deadline 240
 t0=$(now_ms)
 
-trails=$T/trails
-mkdir -m 0750 "$trails"
+recv_setup
 if ! out=$(mount -t tmpfs -o size=2m,mode=0750 adtest-full "$trails" 2>&1); then
 	skip "cannot mount a tmpfs here: $out"
 fi
@@ -45,12 +44,6 @@ sample_stream "$SAMPLE" $((MB * 1024 * 1024)) "$input"
 feed_input "$input" "$input.feed"
 size=$(stat -c %s "$input")
 
-pki=$T/pki
-mkdir -m 0755 "$pki"
-tls_cert "$pki" recv
-FP=$(tls_fingerprint "$pki/recv.pem")
-PW=$(rand_password)
-PORT=$(free_port)
 
 rconf=$T/recv.conf
 cat > "$rconf" <<EOF

@@ -32,17 +32,10 @@ done
 deadline 180
 t0=$(now_ms)
 
-pki=$T/pki
-mkdir -m 0755 "$pki"
-tls_cert "$pki" recv
-FP=$(tls_fingerprint "$pki/recv.pem")
-PW=$(rand_password)
+recv_setup
 printf '%s\n' "$PW" > "$T/pw"
 chmod 0600 "$T/pw"
-PORT=$(free_port)
 ADDR=127.0.0.1:$PORT
-trails=$T/trails
-mkdir -m 0750 "$trails"
 
 rconf=$T/recv.conf
 cat > "$rconf" <<EOF

@@ -31,8 +31,7 @@ deadline 90
 info "hole 1: a position reported before the bytes behind it were synced"
 
 # The trails on a file system of their own: the shim follows only it.
-trails=$T/trails
-mkdir -m 0750 "$trails"
+recv_setup
 if mount -t tmpfs -o size=16m,mode=0750 adtest-sync "$trails" 2>/dev/null; then
 	on_exit "umount '$trails' 2>/dev/null || umount -l '$trails' 2>/dev/null || cleanup_failed 'could not unmount $trails'"
 else
@@ -40,14 +39,8 @@ else
 fi
 tdir=$trails/$HOST
 
-pki=$T/pki
-mkdir -m 0755 "$pki"
-tls_cert "$pki" recv
-FP=$(tls_fingerprint "$pki/recv.pem")
-PW=$(rand_password)
 printf '%s\n' "$PW" > "$T/pw"
 chmod 0600 "$T/pw"
-PORT=$(free_port)
 ADDR=127.0.0.1:$PORT
 
 rconf=$T/recv.conf

@@ -27,22 +27,15 @@ done
 deadline 90
 info "hole 2: a full disk during rotation locks a host out"
 
-trails=$T/trails
-mkdir -m 0750 "$trails"
+recv_setup
 if ! out=$(mount -t tmpfs -o size=2m,mode=0750 adtest-rot "$trails" 2>&1); then
 	skip "cannot mount a tmpfs here: $out"
 fi
 on_exit "umount '$trails' 2>/dev/null || umount -l '$trails' 2>/dev/null || cleanup_failed 'could not unmount $trails'"
 tdir=$trails/$HOST
 
-pki=$T/pki
-mkdir -m 0755 "$pki"
-tls_cert "$pki" recv
-FP=$(tls_fingerprint "$pki/recv.pem")
-PW=$(rand_password)
 printf '%s\n' "$PW" > "$T/pw"
 chmod 0600 "$T/pw"
-PORT=$(free_port)
 ADDR=127.0.0.1:$PORT
 
 rconf=$T/recv.conf

@@ -31,14 +31,7 @@ done
 unshare -m --propagation private true 2>/dev/null || skip "no mount namespaces here (unshare -m)"
 deadline 90
 
-pki=$T/pki
-mkdir -m 0755 "$pki"
-tls_cert "$pki" recv
-FP=$(tls_fingerprint "$pki/recv.pem")
-PW=$(rand_password)
-PORT=$(free_port)
-trails=$T/trails
-mkdir -m 0750 "$trails"
+recv_setup
 
 # The DNS server that never answers: it reads and drops.
 cat > "$T/sink.py" <<'EOF'

@@ -25,14 +25,7 @@ for b in "$RECV" "$PLUGIN" "$B/audisp-dist-forwarder" "$FEED"; do
 done
 deadline 90
 
-pki=$T/pki
-mkdir -m 0755 "$pki"
-tls_cert "$pki" recv
-FP=$(tls_fingerprint "$pki/recv.pem")
-PW=$(rand_password)
-PORT=$(free_port)
-trails=$T/trails
-mkdir -m 0750 "$trails"
+recv_setup
 rconf=$T/recv.conf
 cat > "$rconf" <<EOC
 timeout 5

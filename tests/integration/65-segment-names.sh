@@ -73,14 +73,7 @@ fi
 info "flush none: $renames closes, each fdatasync < fsync(dir) < renameat < fsync(dir)"
 
 # --- 2: SIGKILL between creating segment N+1 and naming N -------------------
-pki=$T/pki
-mkdir -m 0755 "$pki"
-tls_cert "$pki" recv
-FP=$(tls_fingerprint "$pki/recv.pem")
-PW=$(rand_password)
-PORT=$(free_port)
-trails=$T/trails
-mkdir -m 0750 "$trails"
+recv_setup
 cat > "$T/recv.conf" <<EOC
 timeout 5
 receiver {
