@@ -16,7 +16,7 @@
 #   - the trail files of the common series hold P, then the first one's
 #     records, byte for byte: nothing of the other's, nothing lost, nothing
 #     twice;
-#   - once the first one has stopped and series_hold (3 s) has passed, the
+#   - once the first one has stopped and series_hold (8 s) has passed, the
 #     other is accepted as a new series in trail files of its own, which
 #     hold what its spool still had of P, then all of its records, once.
 # Before the fix, the second clone resumed in the first one's segment where
@@ -30,7 +30,7 @@ SAMPLE=${ADTEST_SAMPLE:-tests/data/sample-enriched.log}
 RECV=$B/auditdistd
 PLUGIN=$B/audisp-dist
 FEED=$B/tests/feed
-HOLD=3
+HOLD=8
 
 need_root
 need_cmd openssl ss cmp awk stat
