@@ -764,3 +764,62 @@ test_sender_conf()
 	} > "$file"
 	chmod 0600 "$file"
 }
+
+# log_sanity LOG WHAT: fail when LOG holds an internal error (a VERIFY, a
+# sanitizer report, a process killed by a signal other than SIGKILL).
+log_sanity()
+{
+	local re='invariant failed|AddressSanitizer|runtime error|LeakSanitizer|killed by signal ([0-8]|[1-9][0-9])([^0-9]|$)'
+	if grep -qE "$re" "$1"; then
+		grep -E -B3 -A10 "$re" "$1" | head -30 | cut -c1-300 | sed 's/^/  | /'
+		fail "$2 reported an internal error (in $1)"
+	fi
+}
+
+# trail_compare TRAIL INPUT: true when the file TRAIL (a trail_cat) is
+# INPUT byte for byte; otherwise say where they part (byte and line, both
+# sides around it), how many records are duplicated, missing or torn, and
+# return 1.
+trail_compare()
+{
+	local tr=$1 in=$2 out at line from dups missing torn
+	out=$(cmp "$tr" "$in" 2>&1) && return 0
+	at=$(printf '%s\n' "$out" | sed -n 's/.* \(byte\|char\) \([0-9]*\),.*/\2/p')
+	line=$(printf '%s\n' "$out" | sed -n 's/.* line \([0-9]*\).*/\1/p')
+	echo "trail $(stat -c %s "$tr") bytes, $(wc -l < "$tr") lines; input $(stat -c %s "$in") bytes, $(wc -l < "$in") lines"
+	echo "cmp: $out"
+	echo "first difference at byte ${at:-?}, line ${line:-?}"
+	if [ -n "$at" ]; then
+		from=$((at > 300 ? at - 300 : 1))
+		echo "trail from byte $from:"
+		tail -c +"$from" "$tr" | head -c 600 | cut -c1-160 | sed 's/^/  | /'
+		echo "input from byte $from:"
+		tail -c +"$from" "$in" | head -c 600 | cut -c1-160 | sed 's/^/  | /'
+	fi
+	dups=$(sort "$tr" | uniq -d | wc -l)
+	missing=$(sort "$in" | comm -23 - <(sort -u "$tr") | wc -l)
+	torn=$(sort -u "$tr" | comm -23 - <(sort -u "$in") | wc -l)
+	echo "records duplicated in the trail: $dups; missing from it: $missing; in it but not in the input (torn or foreign): $torn"
+	return 1
+}
+
+# trail_links DIR: which names of a host's trail are one file, a line per
+# file (inode order), for a failure report.
+trail_links()
+{
+	find "$1" -maxdepth 2 -type f ! -name '*.idx' -printf '%i %P\n' | sort -n |
+	    awk '$1 != last { if (l != "") print l; l = "  | " $2; last = $1; next }
+		{ l = l " = " $2 } END { if (l != "") print l }' | sort
+}
+
+# trail_whole_lines DIR: fail unless every trail file of DIR ends with a
+# newline (ausearch reads each file on its own: a record split across two
+# files is two torn records even if their concatenation is whole).
+trail_whole_lines()
+{
+	local f
+	for f in $(trail_files "$1"); do
+		[ ! -s "$f" ] || [ "$(tail -c 1 "$f" | od -An -tx1 | tr -d ' ')" = 0a ] ||
+		    fail "$f ends inside a record (a torn line)"
+	done
+}

@@ -378,19 +378,8 @@ wait_for '[ "$(status_value "$spool/status" unacked.recv)" = 0 ]' 15 ||
     fail "the trail is complete but the status says: $(tail -n 1 "$spool/status")"
 sleep 2		# anything more (a duplicate) would arrive now
 trail_cat "$tdir" > "$T/trail.final"
-if ! cmp "$T/trail.final" "$input"; then
-	tsz=$(stat -c %s "$T/trail.final")
-	at=$(cmp "$T/trail.final" "$input" 2>/dev/null | sed -n 's/.* byte \([0-9]*\),.*/\1/p')
-	echo "trail $tsz bytes, input $size bytes; first difference at byte ${at:-EOF}"
-	if [ -n "$at" ]; then
-		echo "trail:"; tail -c +$((at > 300 ? at - 300 : 1)) "$T/trail.final" | head -c 600 | cut -c1-160 | sed 's/^/  | /'
-		echo "input:"; tail -c +$((at > 300 ? at - 300 : 1)) "$input" | head -c 600 | cut -c1-160 | sed 's/^/  | /'
-	fi
-	dups=$(sort "$T/trail.final" | uniq -d | wc -l)
-	missing=$(sort "$input" | comm -23 - <(sort -u "$T/trail.final") | wc -l)
-	echo "duplicate records in the trail: $dups; input records missing from it: $missing"
-	fail "the receiver's trail is not the input byte for byte (seed $SEED)"
-fi
+trail_compare "$T/trail.final" "$input" ||
+    fail "the receiver's trail is not the input byte for byte (seed $SEED)"
 for f in $(trail_files "$tdir"); do
 	[ "$(tail -c 1 "$f" | od -An -tx1 | tr -d ' ')" = 0a ] || fail "$f ends inside a record"
 done
