@@ -113,11 +113,19 @@ put_failure(struct writer *w, enum wmsg_type type, int err, const char *why)
 static void
 store_error(struct writer *w, int err, const char *what)
 {
+	size_t n = strlen(w->a->host);
+	const char *who = w->a->host;
+
+	/* trail_open's messages name the host already. */
+	if (strncmp(what, "host ", 5) == 0 &&
+	    strncmp(what + 5, who, n) == 0 && what[5 + n] == ':')
+		for (what += 5 + n + 1; *what == ' '; what++)
+			;
 	if (w->store_errno != err)
 		log_warnx("host %s: %s; its data is refused until this is "
-		    "fixed", w->a->host, what);
+		    "fixed", who, what);
 	else
-		log_debug("host %s: %s (still)", w->a->host, what);
+		log_debug("host %s: %s (still)", who, what);
 	w->store_errno = err;
 	/* The next HELLO recovers the trail from disk. */
 	trail_free(w->t);
