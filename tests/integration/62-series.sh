@@ -34,14 +34,7 @@ done
 [ -s "$SAMPLE" ] || skip "no recorded sample $SAMPLE"
 deadline 120
 
-pki=$T/pki
-mkdir -m 0755 "$pki"
-tls_cert "$pki" recv
-FP=$(tls_fingerprint "$pki/recv.pem")
-PW=$(rand_password)
-PORT=$(free_port)
-trails=$T/trails
-mkdir -m 0750 "$trails"
+recv_setup
 tdir=$trails/$HOST
 
 rconf=$T/recv.conf

@@ -40,14 +40,7 @@ done
 [ -s "$SAMPLE" ] || skip "no recorded sample $SAMPLE"
 deadline 110
 
-pki=$T/pki
-mkdir -m 0755 "$pki"
-tls_cert "$pki" recv
-FP=$(tls_fingerprint "$pki/recv.pem")
-PW=$(rand_password)
-PORT=$(free_port)
-trails=$T/trails
-mkdir -m 0750 "$trails"
+recv_setup
 read -r -a CASES <<< "${ADTEST_CLONE_CASES:-stagger together}"
 
 rconf=$T/recv.conf
