@@ -46,6 +46,7 @@ void		 syncer_close_segment(struct syncer *, int fd, uint64_t seq);
 unsigned	 syncer_backlog(struct syncer *);
 /* Wait until everything asked for so far is done; -1 on timeout. */
 int		 syncer_drain(struct syncer *, unsigned timeout_sec);
+int		 syncer_wait_closed(struct syncer *, unsigned timeout_sec);
 /* Durable position of the open segment; 0 when nothing synced yet. */
 void		 syncer_durable(struct syncer *, uint64_t *seq, uint64_t *size);
 /* Last error (static string in the syncer) or NULL; clears it. */

@@ -292,10 +292,12 @@ drop_oldest_until_fits(void)
 		/*
 		 * The open segment is never deleted.  Rotated segments the
 		 * syncer has not renamed yet are not deletable either: let
-		 * it catch up once (a full spool is the slow path anyway).
+		 * it finish closing them (a full spool is the slow path
+		 * anyway; each close is two syncs of the directory and one
+		 * of the segment, which a busy disk can make slow).
 		 */
 		if (spool_drop_oldest(sp, &r, &b) == -1 &&
-		    (syncer_drain(sp->syncer, 2) == -1 ||
+		    (syncer_wait_closed(sp->syncer, 5) == -1 ||
 		    spool_drop_oldest(sp, &r, &b) == -1))
 			return 0;
 		drop(r, b);

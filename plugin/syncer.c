@@ -31,6 +31,7 @@ struct syncer {
 	int			 dirfd;
 	int			 stop;
 	int			 busy;
+	int			 closing;	/* a close job is running */
 	/* the open segment */
 	int			 fd;
 	uint64_t		 seq;
@@ -111,10 +112,14 @@ syncer_main(void *arg)
 			s->jobs = j->next;
 			if (s->jobs == NULL)
 				s->jobs_tail = &s->jobs;
+			s->closing = 1;
 			pthread_mutex_unlock(&s->mtx);
 			do_close(s, j);
 			free(j);
 			pthread_mutex_lock(&s->mtx);
+			s->closing = 0;
+			/* syncer_wait_closed waits for this, not for idle. */
+			pthread_cond_broadcast(&s->idle);
 			continue;
 		}
 		fd = s->fd;
@@ -234,6 +239,31 @@ syncer_drain(struct syncer *s, unsigned timeout_sec)
 	deadline.tv_sec += timeout_sec;
 	pthread_mutex_lock(&s->mtx);
 	while (s->busy || pending(s)) {
+		pthread_cond_signal(&s->wake);
+		if (pthread_cond_timedwait(&s->idle, &s->mtx, &deadline) ==
+		    ETIMEDOUT) {
+			rc = -1;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&s->mtx);
+	return rc;
+}
+
+/*
+ * Until every closed segment is synced and renamed; the open one's syncs
+ * may go on.  Bounded, as syncer_drain.
+ */
+int
+syncer_wait_closed(struct syncer *s, unsigned timeout_sec)
+{
+	struct timespec deadline;
+	int rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += timeout_sec;
+	pthread_mutex_lock(&s->mtx);
+	while (s->jobs != NULL || s->closing) {
 		pthread_cond_signal(&s->wake);
 		if (pthread_cond_timedwait(&s->idle, &s->mtx, &deadline) ==
 		    ETIMEDOUT) {
