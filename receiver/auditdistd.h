@@ -238,6 +238,7 @@ enum wmsg_type {
 	WMSG_FAIL = 'F',	/* <- writer: errno, reason */
 };
 #define WCHAN_MAX_OUT	(4 * 1024 * 1024)	/* then stop reading the peer */
+#define WCHAN_MAX_IN	(WMSG_HDR_LEN + 512 + WIRE_MAX_TAIL)	/* one answer */
 
 struct wchan {
 	int			 evtype;	/* EV_WRITER, first member */
@@ -245,8 +246,9 @@ struct wchan {
 	struct server		*srv;
 	struct rhost		*rh;		/* NULL once the host is gone */
 	struct wbuf		 out;
-	uint8_t			 in[WMSG_HDR_LEN + 512 + WIRE_MAX_TAIL];
-	size_t			 inlen;
+	uint8_t			 in[WMSG_HDR_LEN + 512];
+	uint8_t			*big;		/* a STATE with its tail, or NULL */
+	size_t			 inlen;		/* in in, or in big */
 	uint32_t		 events;
 	struct trail_pos	 pos;		/* after what was sent */
 	uint64_t		 token;		/* last SYNC sent */

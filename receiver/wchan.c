@@ -338,16 +338,44 @@ answer(struct wchan *w, uint8_t type, const uint8_t *p, size_t len)
 	return -1;
 }
 
+/*
+ * Answers are small but for a STATE with its tail (one per HELLO): that
+ * one is read into a buffer of its own, given back once it is handled, so
+ * that a host costs no more than the small one between HELLOs.
+ */
+static uint8_t *
+inbuf(struct wchan *w, size_t *cap)
+{
+	*cap = w->big != NULL ? WCHAN_MAX_IN : sizeof(w->in);
+	return w->big != NULL ? w->big : w->in;
+}
+
+/* Before reading on: what is left of the buffer goes to its front. */
+static void
+input_keep(struct wchan *w, size_t off)
+{
+	uint8_t *buf = w->big != NULL ? w->big : w->in;
+
+	w->inlen -= off;
+	if (w->big != NULL && w->inlen <= sizeof(w->in)) {
+		memcpy(w->in, w->big + off, w->inlen);
+		free(w->big);
+		w->big = NULL;
+	} else
+		memmove(buf, buf + off, w->inlen);
+}
+
 static void
 input(struct wchan *w)
 {
 	uint32_t len;
-	uint8_t type;
+	uint8_t type, *buf;
 	ssize_t n;
-	size_t off;
+	size_t off, cap;
 
 	for (;;) {
-		n = read(w->fd, w->in + w->inlen, sizeof(w->in) - w->inlen);
+		buf = inbuf(w, &cap);
+		n = read(w->fd, buf + w->inlen, cap - w->inlen);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && errno == EAGAIN)
@@ -359,15 +387,19 @@ input(struct wchan *w)
 		w->inlen += (size_t)n;
 		off = 0;
 		while (w->inlen - off >= WMSG_HDR_LEN) {
-			len = (uint32_t)w->in[off] << 24 |
-			    (uint32_t)w->in[off + 1] << 16 |
-			    (uint32_t)w->in[off + 2] << 8 | w->in[off + 3];
-			type = w->in[off + 4];
-			if (len > sizeof(w->in) - WMSG_HDR_LEN)
+			len = (uint32_t)buf[off] << 24 |
+			    (uint32_t)buf[off + 1] << 16 |
+			    (uint32_t)buf[off + 2] << 8 | buf[off + 3];
+			type = buf[off + 4];
+			if (len > WCHAN_MAX_IN - WMSG_HDR_LEN)
 				fatalx("writer: answer of %u bytes", len);
-			if (w->inlen - off < WMSG_HDR_LEN + len)
+			if (w->inlen - off < WMSG_HDR_LEN + len) {
+				if (WMSG_HDR_LEN + len > cap &&
+				    (w->big = malloc(WCHAN_MAX_IN)) == NULL)
+					fatal("writer channel");
 				break;
-			if (answer(w, type, w->in + off + WMSG_HDR_LEN,
+			}
+			if (answer(w, type, buf + off + WMSG_HDR_LEN,
 			    len) == -1)
 				fatalx("writer: malformed answer (type %u)",
 				    type);
@@ -376,8 +408,12 @@ input(struct wchan *w)
 			if (w->fd == -1)
 				return;
 		}
-		memmove(w->in, w->in + off, w->inlen - off);
-		w->inlen -= off;
+		if (w->big != NULL && buf == w->in) {
+			/* The long answer's start moves to its buffer. */
+			w->inlen -= off;
+			memcpy(w->big, w->in + off, w->inlen);
+		} else
+			input_keep(w, off);
 	}
 }
 
@@ -399,6 +435,7 @@ wchan_reap(struct server *srv)
 
 	while ((w = srv->wdead) != NULL) {
 		srv->wdead = w->dead_next;
+		free(w->big);
 		free(w);
 	}
 }
