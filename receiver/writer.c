@@ -37,7 +37,8 @@ struct writer {
 	struct trail	*t;
 	int		 failed;	/* until the next HELLO */
 	int		 store_errno;	/* storage episode, 0: none */
-	uint8_t		*buf;
+	uint8_t		*buf;		/* requests; the tail for a STATE */
+	int		 touched;	/* more than a page of buf used */
 	struct wbuf	 out;
 };
 
@@ -73,6 +74,9 @@ send_out(struct writer *w)
 		w->out.off += (size_t)n;
 	}
 	wbuf_compact(&w->out);
+	/* A STATE with its tail grew it: a host between HELLOs keeps none. */
+	if (w->out.cap > 1024)
+		wbuf_free(&w->out);
 }
 
 static void
@@ -172,7 +176,6 @@ open_dir(struct writer *w, char *err, size_t errlen)
 static void
 hello(struct writer *w)
 {
-	uint8_t tail[WIRE_MAX_TAIL];
 	const char *what = NULL;
 	char err[1024];
 	size_t tlen;
@@ -201,8 +204,9 @@ hello(struct writer *w)
 	/* The sender checks its copy against the tail before it resumes. */
 	if (trail_sync(w->t) == -1)
 		what = "syncing";
-	else if (trail_tail(w->t, tail, sizeof(tail), &tlen) == -1)
+	else if (trail_tail(w->t, w->buf, WIRE_MAX_TAIL, &tlen) == -1)
 		what = "reading";
+	w->touched = 1;		/* the request buffer held the tail */
 	if (what != NULL) {
 		saved = errno;
 		snprintf(err, sizeof(err), "%s the trail: %s", what,
@@ -215,7 +219,7 @@ hello(struct writer *w)
 	wbuf_put_u8(&w->out, 1);
 	put_pos(w, &w->t->dpos);
 	wbuf_put_u16(&w->out, (uint16_t)tlen);
-	wbuf_put_bytes(&w->out, tail, tlen);
+	wbuf_put_bytes(&w->out, w->buf, tlen);
 }
 
 static void
@@ -319,7 +323,7 @@ writer_main(int chan, const struct writer_args *a)
 	uint8_t hdr[WMSG_HDR_LEN];
 	uint32_t len;
 	char err[1024];
-	int avail, touched = 0;
+	int avail;
 
 	memset(&w, 0, sizeof(w));
 	w.a = a;
@@ -358,11 +362,11 @@ writer_main(int chan, const struct writer_args *a)
 		 * Idle after requests of more than a page: give their pages
 		 * back, so that a host between two frames costs no buffer.
 		 */
-		touched |= len > 4096;
-		if (touched && ioctl(chan, FIONREAD, &avail) == 0 &&
+		w.touched |= len > 4096;
+		if (w.touched && ioctl(chan, FIONREAD, &avail) == 0 &&
 		    avail == 0) {
 			(void)madvise(w.buf, WMSG_MAX, MADV_DONTNEED);
-			touched = 0;
+			w.touched = 0;
 		}
 	}
 	/* The network process closed the channel: keep what came whole. */
