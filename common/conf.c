@@ -141,7 +141,7 @@ static const struct keyword {
 	[KW_REMOTE] =		{ "remote", IN(SC_SHOST) | IN(SC_RHOST),
 				    1, 1, 0, 0 },
 	[KW_FINGERPRINT] =	{ "fingerprint", IN(SC_SHOST) | IN(SC_RHOST),
-				    1, 1, 0, 0 },
+				    1, 2, 0, 0 },
 	[KW_PASSWORD] =		{ "password", IN(SC_SHOST) | IN(SC_RHOST),
 				    1, 1, 0, 0 },
 	[KW_USER] =		{ "user", IN(SC_SENDER) | IN(SC_RECEIVER),
@@ -801,15 +801,42 @@ set_min_free(struct parser *p, const struct stmt *st, struct conf_sender *s)
 	return 0;
 }
 
+/*
+ * The hex part of a fingerprint, or NULL.  Besides "SHA256=", take the
+ * line "openssl x509 -noout -fingerprint -sha256" prints ("sha256
+ * Fingerprint=", "SHA256 Fingerprint=" before OpenSSL 3) pasted as it is:
+ * quoted, one value, or not, two.
+ */
+static const char *
+fingerprint_hex(const struct stmt *st)
+{
+	const char *v = st->arg[0];
+
+	if (st->nargs == 2) {
+		if (strcasecmp(v, "sha256") != 0 ||
+		    strncasecmp(st->arg[1], "fingerprint=", 12) != 0)
+			return NULL;
+		return st->arg[1] + 12;
+	}
+	if (strncasecmp(v, "sha256=", 7) == 0)
+		return v + 7;
+	if (strncasecmp(v, "sha256 ", 7) != 0)
+		return NULL;
+	v += 6 + strspn(v + 6, " ");
+	if (strncasecmp(v, "fingerprint=", 12) != 0)
+		return NULL;
+	return v + 12;
+}
+
 static int
 set_fingerprint(struct parser *p, struct stmt *st, struct conf_host *h)
 {
-	char *v = st->arg[0], *q;
+	const char *hex, *q;
+	char *v, *d;
 	int i;
 
-	if (strncasecmp(v, "SHA256=", 7) != 0)
+	if ((hex = q = fingerprint_hex(st)) == NULL)
 		goto bad;
-	q = v + 7;
 	for (i = 0; i < 32; i++) {
 		if (!is_hex(q[0]) || !is_hex(q[1]))
 			goto bad;
@@ -820,15 +847,19 @@ set_fingerprint(struct parser *p, struct stmt *st, struct conf_host *h)
 	if (*q != '\0')
 		goto bad;
 	/* One spelling, so that the forwarder can compare with strcmp. */
-	for (q = v; *q != '\0'; q++)
-		if (*q >= 'a' && *q <= 'z')
-			*q = (char)(*q - 'a' + 'A');
-	take_arg(st, 0, &h->fingerprint);
+	if (asprintf(&v, "SHA256=%s", hex) == -1)
+		return perr(p, st->line, "out of memory");
+	for (d = v; *d != '\0'; d++)
+		if (*d >= 'a' && *d <= 'z')
+			*d = (char)(*d - 'a' + 'A');
+	free(h->fingerprint);
+	h->fingerprint = v;
 	return 0;
 bad:
-	return perr(p, st->line, "\"fingerprint\" must be \"SHA256=\" and 32 "
-	    "colon-separated hex bytes, as printed by \"openssl x509 -noout "
-	    "-fingerprint -sha256\"");
+	return perr(p, st->line, "\"fingerprint\" must be \"SHA256=\" or "
+	    "\"sha256 Fingerprint=\" (in either case) and 32 colon-separated "
+	    "hex bytes, as printed by \"openssl x509 -noout -fingerprint "
+	    "-sha256\"");
 }
 
 static int

@@ -494,6 +494,78 @@ test_fingerprint(void)
 #undef FP
 }
 
+#define HEX	"8F:0A:FC:8A:3D:09:80:AF:D9:AA:38:CC:8A:86:53:E6:" \
+		"8F:B6:1C:55:30:14:D7:F9:AA:8B:3E:73:CD:F5:76:2B"
+#define HEXL	"8f:0a:fc:8a:3d:09:80:af:d9:aa:38:cc:8a:86:53:e6:" \
+		"8f:b6:1c:55:30:14:d7:f9:aa:8b:3e:73:cd:f5:76:2b"
+
+/* value is what follows "fingerprint"; it must be accepted as FP_UPPER. */
+static int
+fingerprint_taken(const char *value)
+{
+	char text[512];
+	struct conf *c;
+	int ok;
+
+	snprintf(text, sizeof(text), "sender {\n host b {\n  remote tls://x\n"
+	    "  password p\n  fingerprint %s\n }\n}\nreceiver {\n" RCERT " host s {\n"
+	    "  fingerprint %s\n }\n}\n", value, value);
+	if ((c = parse(text)) == NULL) {
+		fprintf(stderr, "  refused: %s\n  message: %s\n", value, err);
+		return 0;
+	}
+	ok = c->sender.hosts->fingerprint != NULL &&
+	    strcmp(c->sender.hosts->fingerprint, FP_UPPER) == 0 &&
+	    c->receiver.hosts->fingerprint != NULL &&
+	    strcmp(c->receiver.hosts->fingerprint, FP_UPPER) == 0;
+	if (!ok)
+		fprintf(stderr, "  %s taken as %s\n", value,
+		    c->sender.hosts->fingerprint);
+	conf_free(c);
+	return ok;
+}
+
+/* hole: a fingerprint pasted as openssl prints it was refused. */
+static void
+test_fingerprint_forms(void)
+{
+	char text[512];
+
+	CHECK(fingerprint_taken("SHA256=" HEX));
+	CHECK(fingerprint_taken("sha256=" HEXL));
+	CHECK(fingerprint_taken("Sha256=" HEXL));
+	/* OpenSSL 3, then 1.1, quoted or not, with any case of hex. */
+	CHECK(fingerprint_taken("\"sha256 Fingerprint=" HEX "\""));
+	CHECK(fingerprint_taken("sha256 Fingerprint=" HEX));
+	CHECK(fingerprint_taken("\"SHA256 Fingerprint=" HEX "\""));
+	CHECK(fingerprint_taken("SHA256 Fingerprint=" HEXL));
+	CHECK(fingerprint_taken("\"sha256  FINGERPRINT=" HEXL "\""));
+
+#define FP(v) (snprintf(text, sizeof(text), "sender {\n host b {\n" \
+	"  remote tls://x\n  password p\n  fingerprint %s\n }\n}\n", v), \
+	text)
+#define MSG	"\"fingerprint\" must be \"SHA256=\" or \"sha256 Fingerprint=\""
+	REFUSED(FP("\"sha1 Fingerprint=" HEX "\""), 5, MSG, "openssl x509");
+	REFUSED(FP("sha1 Fingerprint=" HEX), 5, MSG, NULL);
+	REFUSED(FP("\"sha256Fingerprint=" HEX "\""), 5, MSG, NULL);
+	REFUSED(FP("\"sha256 Fingerprint:" HEX "\""), 5, MSG, NULL);
+	REFUSED(FP("\"sha256 Fingerprint=\""), 5, MSG, NULL);
+	REFUSED(FP("sha256 Fingerprint="), 5, MSG, NULL);
+	REFUSED(FP("\" sha256 Fingerprint=" HEX "\""), 5, MSG, NULL);
+	REFUSED(FP("\"sha256 Fingerprint=" HEX " \""), 5, MSG, NULL);
+	REFUSED(FP("\"sha256 Fingerprint= " HEX "\""), 5, MSG, NULL);
+	REFUSED(FP("sha256 Fingerprint=" HEX ":00"), 5, MSG, NULL);
+	REFUSED(FP("sha256 SHA256=" HEX), 5, MSG, NULL);
+	REFUSED(FP("SHA256=" HEX " Fingerprint=" HEX), 5, MSG, NULL);
+	REFUSED(FP("Fingerprint=" HEX), 5, MSG, NULL);
+	REFUSED(FP("sha256 Fingerprint=" HEX " x"), 5,
+	    "\"fingerprint\" takes at most 2 values", NULL);
+#undef MSG
+#undef FP
+#undef HEX
+#undef HEXL
+}
+
 static void
 test_receiver(void)
 {
@@ -1511,6 +1583,7 @@ static const struct h_test tests[] = {
 	TEST(test_hosts),
 	TEST(test_addresses),
 	TEST(test_fingerprint),
+	TEST(test_fingerprint_forms),
 	TEST(test_receiver),
 	TEST(test_sender_tls),
 	TEST(test_pubkey),
