@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <netdb.h>
 #include <pwd.h>
@@ -37,6 +38,7 @@
 #include "compress.h"
 #include "log.h"
 #include "sandbox.h"
+#include "version.h"
 
 #define SAFETY_TICK_MS	5000	/* wake at least this often */
 #define IPC_BUF		8192
@@ -65,11 +67,38 @@ static char obuf[IPC_BUF];
 static size_t olen;
 static int ipc_out;		/* EPOLLOUT is asked for */
 
+/* Only these have long names, as administrators expect of a daemon. */
+static const struct option longopts[] = {
+	{ "help",	no_argument,	NULL,	'h' },
+	{ "version",	no_argument,	NULL,	'V' },
+	{ NULL,		0,		NULL,	0 }
+};
+
+/* -h: the usage and the options on stdout; a usage error: stderr, 64. */
 static void __attribute__((noreturn))
-usage(void)
+usage(int status)
 {
-	fprintf(stderr, "usage: %s [-df] -c config\n", FWD_PROG);
-	exit(EX_USAGE);
+	FILE *f = status == 0 ? stdout : stderr;
+
+	fprintf(f, "usage: %s [-dfhV] -c config\n", FWD_PROG);
+	if (status == 0)
+		fputs(
+		    "  -c config      the configuration file\n"
+		    "  -d             debug: -f, and log debug messages too\n"
+		    "  -f             stay in the foreground, log to stderr\n"
+		    "  -h, --help     print this help and exit\n"
+		    "  -V, --version  print the version and exit\n"
+		    "audisp-dist starts it and passes it descriptors 3 and 4.\n", f);
+	if (fflush(f) == EOF && status == 0)
+		exit(EX_IOERR);
+	exit(status);
+}
+
+static void __attribute__((noreturn))
+version(void)
+{
+	printf("%s %s\n", FWD_PROG, AUDITDIST_VERSION);
+	exit(fflush(stdout) == EOF ? EX_IOERR : 0);
 }
 
 int64_t
@@ -422,7 +451,8 @@ main(int argc, char *argv[])
 			signal(i, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
 	umask(077);
-	while ((ch = getopt(argc, argv, "c:df")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:dfhV", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -433,12 +463,16 @@ main(int argc, char *argv[])
 		case 'f':
 			fg = 1;
 			break;
+		case 'h':
+			usage(0);
+		case 'V':
+			version();
 		default:
-			usage();
+			usage(EX_USAGE);
 		}
 	}
 	if (path == NULL || optind != argc)
-		usage();
+		usage(EX_USAGE);
 	log_init(FWD_PROG, fg, debug);
 	check_descriptors();
 

@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@
 #include "forwarder.h"
 #include "log.h"
 #include "sandbox.h"
+#include "version.h"
 
 #define READ_BUF_SIZE	(512 * 1024)
 #define RECONNECT_MAX	30		/* seconds between af_unix retries */
@@ -60,11 +62,42 @@ static struct intake_out pending;	/* framed, not yet spooled */
 static int have_pending;
 static time_t last_status;
 
+#define PROG	"audisp-dist"
+
+/* Only these have long names, as administrators expect of a daemon. */
+static const struct option longopts[] = {
+	{ "help",	no_argument,	NULL,	'h' },
+	{ "version",	no_argument,	NULL,	'V' },
+	{ NULL,		0,		NULL,	0 }
+};
+
+/* -h: the usage and the options on stdout; a usage error: stderr, 64. */
 static void __attribute__((noreturn))
-usage(void)
+usage(int status)
 {
-	fprintf(stderr, "usage: audisp-dist [-dfn] [-s socket] [config]\n");
-	exit(EX_USAGE);
+	FILE *f = status == 0 ? stdout : stderr;
+
+	fprintf(f, "usage: %s [-dfhnV] [-s socket] [config]\n", PROG);
+	if (status == 0)
+		fputs(
+		    "  -d             debug: -f, and log debug messages too\n"
+		    "  -f             stay in the foreground, log to stderr\n"
+		    "  -h, --help     print this help and exit\n"
+		    "  -n             check the configuration and exit\n"
+		    "  -s socket      read auditd's af_unix plugin socket, not stdin\n"
+		    "  -V, --version  print the version and exit\n"
+		    "  config         the configuration file"
+		    " (" CONF_DEFAULT_PATH ")\n", f);
+	if (fflush(f) == EOF && status == 0)
+		exit(EX_IOERR);
+	exit(status);
+}
+
+static void __attribute__((noreturn))
+version(void)
+{
+	printf("%s %s\n", PROG, AUDITDIST_VERSION);
+	exit(fflush(stdout) == EOF ? EX_IOERR : 0);
 }
 
 const char *
@@ -571,7 +604,8 @@ main(int argc, char *argv[])
 	sigset_t mask;
 
 	sanitize_process();
-	while ((ch = getopt(argc, argv, "dfns:")) != -1) {
+	while ((ch = getopt_long(argc, argv, "dfhns:V", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'd':
 			debug = 1;
@@ -587,14 +621,18 @@ main(int argc, char *argv[])
 		case 's':
 			sock_path = optarg;
 			break;
+		case 'h':
+			usage(0);
+		case 'V':
+			version();
 		default:
-			usage();
+			usage(EX_USAGE);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc > 1)
-		usage();
+		usage(EX_USAGE);
 	if (argc == 1)
 		conf_path = argv[0];
 	if (sock_path != NULL && strlen(sock_path) >=

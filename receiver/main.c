@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <malloc.h>
 #include <netdb.h>
 #include <pwd.h>
@@ -38,6 +39,7 @@
 #include "log.h"
 #include "sandbox.h"
 #include "tlsio.h"
+#include "version.h"
 
 #define MAX_EVENTS	64
 #define MAX_LISTEN	64		/* sockets, after name resolution */
@@ -60,11 +62,41 @@ static uint64_t accept_paused_until;
 static const char *conf_path = CONF_DEFAULT_PATH;
 static char *pidfile;
 
+#define PROG	"auditdistd"
+
+/* Only these have long names, as administrators expect of a daemon. */
+static const struct option longopts[] = {
+	{ "help",	no_argument,	NULL,	'h' },
+	{ "version",	no_argument,	NULL,	'V' },
+	{ NULL,		0,		NULL,	0 }
+};
+
+/* -h: the usage and the options on stdout; a usage error: stderr, 64. */
 static void __attribute__((noreturn))
-usage(void)
+usage(int status)
 {
-	fprintf(stderr, "usage: auditdistd [-dfn] [-c config | config]\n");
-	exit(EX_USAGE);
+	FILE *f = status == 0 ? stdout : stderr;
+
+	fprintf(f, "usage: %s [-dfhnV] [-c config | config]\n", PROG);
+	if (status == 0)
+		fputs(
+		    "  -c config      the configuration file"
+		    " (" CONF_DEFAULT_PATH ")\n"
+		    "  -d             debug: -f, and log debug messages too\n"
+		    "  -f             log to stderr, not syslog\n"
+		    "  -h, --help     print this help and exit\n"
+		    "  -n             check the configuration and exit\n"
+		    "  -V, --version  print the version and exit\n", f);
+	if (fflush(f) == EOF && status == 0)
+		exit(EX_IOERR);
+	exit(status);
+}
+
+static void __attribute__((noreturn))
+version(void)
+{
+	printf("%s %s\n", PROG, AUDITDIST_VERSION);
+	exit(fflush(stdout) == EOF ? EX_IOERR : 0);
 }
 
 uint64_t
@@ -843,7 +875,8 @@ main(int argc, char *argv[])
 	char err[1024];
 	struct passwd *pw;
 
-	while ((ch = getopt(argc, argv, "c:dfn")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:dfhnV", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			conf_path = optarg;
@@ -859,14 +892,18 @@ main(int argc, char *argv[])
 			check = 1;
 			fg = 1;
 			break;
+		case 'h':
+			usage(0);
+		case 'V':
+			version();
 		default:
-			usage();
+			usage(EX_USAGE);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc > 1)
-		usage();
+		usage(EX_USAGE);
 	if (argc == 1)
 		conf_path = argv[0];
 	log_init("auditdistd", fg, debug);
