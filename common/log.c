@@ -1,3 +1,6 @@
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,9 +11,31 @@
 
 #include "log.h"
 
+#define LOG_SOCKET	"/dev/log"
+
 static const char *log_prog = "auditdist";
-static int log_fg = 1;
+static int log_fg = 1;		/* to standard error */
+static int log_syslog;		/* to syslog */
 static int log_dbg;
+
+/*
+ * openlog() and syslog() fail silently: with nothing listening on
+ * /dev/log (a container, a minimal host) every message, the reason a
+ * start failed included, would be lost.  Try the socket ourselves.
+ */
+static int
+syslog_reachable(void)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd, ok;
+
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return 0;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", LOG_SOCKET);
+	ok = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	close(fd);
+	return ok;
+}
 
 void
 log_init(const char *progname, int foreground, int debug)
@@ -18,14 +43,46 @@ log_init(const char *progname, int foreground, int debug)
 	log_prog = progname;
 	log_fg = foreground;
 	log_dbg = debug;
-	if (!log_fg)
-		openlog(progname, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	log_syslog = !foreground;
+	if (!log_syslog)
+		return;
+	openlog(progname, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	if (!syslog_reachable()) {
+		log_fg = 1;
+		log_warnx("no syslog (%s): logging to standard error",
+		    LOG_SOCKET);
+	}
 }
 
 void
 log_setdebug(int debug)
 {
 	log_dbg = debug;
+}
+
+/* "2026-01-31T23:59:59.123Z prog: msg": when, to the millisecond. */
+static void
+log_stderr(const char *msg)
+{
+	char line[1200], stamp[32];
+	struct timespec ts;
+	struct tm tm;
+	int len;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (gmtime_r(&ts.tv_sec, &tm) == NULL ||
+	    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		snprintf(stamp, sizeof(stamp), "%lld", (long long)ts.tv_sec);
+	/* One write per line so concurrent writers do not interleave. */
+	len = snprintf(line, sizeof(line), "%s.%03ldZ %s: %s\n", stamp,
+	    ts.tv_nsec / 1000000, log_prog, msg);
+	if (len > (int)sizeof(line) - 1) {
+		len = sizeof(line) - 1;
+		line[len - 1] = '\n';
+	}
+	if (len > 0 && write(STDERR_FILENO, line, (size_t)len) < 0) {
+		/* nothing sensible left to do */
+	}
 }
 
 static void
@@ -42,16 +99,9 @@ vlog(int pri, const char *fmt, va_list ap, int with_errno)
 		size_t len = strlen(msg);
 		snprintf(msg + len, sizeof(msg) - len, ": %s", strerror(saved));
 	}
-	if (log_fg) {
-		/* One write per line so concurrent writers do not interleave. */
-		char line[1100];
-		int len = snprintf(line, sizeof(line), "%s: %s\n", log_prog, msg);
-		if (len > (int)sizeof(line) - 1)
-			len = sizeof(line) - 1;
-		if (len > 0 && write(STDERR_FILENO, line, (size_t)len) < 0) {
-			/* nothing sensible left to do */
-		}
-	} else
+	if (log_fg)
+		log_stderr(msg);
+	if (log_syslog)
 		syslog(pri, "%s", msg);
 	errno = saved;
 }

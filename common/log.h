@@ -1,6 +1,8 @@
 /*
- * Logging: stderr in the foreground, syslog (and so the journal) otherwise.
- * Payload bytes are never logged above debug level.
+ * Logging: stderr in the foreground, each line stamped with the UTC time
+ * to the millisecond; syslog (and so the journal) otherwise, and stderr
+ * as well when nothing listens on /dev/log.  Payload bytes are never
+ * logged above debug level.
  */
 #ifndef AUDITDIST_LOG_H
 #define AUDITDIST_LOG_H

@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,6 +201,65 @@ load_conf(int exit_on_error)
 	/* The forwarder reads them itself; this process has no use for them. */
 	conf_forget_secrets(c);
 	return c;
+}
+
+/*
+ * -n: what spool_open() would refuse, found without creating anything:
+ * the spool directory must be one this process may write, or be missing
+ * in a directory where it may create it.
+ */
+static int
+spool_check(const char *dir, char *err, size_t errlen)
+{
+	char parent[PATH_MAX], *slash;
+	struct stat st;
+
+	if (lstat(dir, &st) == 0) {
+		if (!S_ISDIR(st.st_mode))
+			snprintf(err, errlen, "%s: %s", dir, S_ISLNK(st.st_mode) ?
+			    "a symbolic link, not a directory" :
+			    "not a directory");
+		else if (st.st_mode & S_IWOTH)
+			snprintf(err, errlen, "%s is writable by others (mode "
+			    "%04o); chmod 700 it", dir, st.st_mode & 07777);
+		else if (faccessat(AT_FDCWD, dir, R_OK | W_OK | X_OK,
+		    AT_EACCESS) == -1)
+			snprintf(err, errlen, "%s is not writable by uid %u: %s",
+			    dir, (unsigned)geteuid(), strerror(errno));
+		else
+			return 0;
+		return -1;
+	}
+	if (errno != ENOENT) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	snprintf(parent, sizeof(parent), "%s", dir);
+	if ((slash = strrchr(parent, '/')) == NULL)
+		return 0;	/* conf_load has refused relative paths */
+	if (slash == parent)
+		slash++;			/* "/dir": the parent is "/" */
+	*slash = '\0';
+	if (stat(parent, &st) == 0 && !S_ISDIR(st.st_mode))
+		errno = ENOTDIR;
+	else if (stat(parent, &st) == 0 && faccessat(AT_FDCWD, parent,
+	    W_OK | X_OK, AT_EACCESS) == 0)
+		return 0;
+	snprintf(err, errlen, "%s does not exist and cannot be created in "
+	    "%s: %s", dir, parent, strerror(errno));
+	return -1;
+}
+
+/* -n beyond the file itself. */
+static void
+check_startup(const struct conf *c)
+{
+	char err[PATH_MAX + 200];
+
+	if (spool_check(c->sender.directory, err, sizeof(err)) == -1) {
+		fprintf(stderr, "audisp-dist: spool directory %s\n", err);
+		exit(EX_CANTCREAT);
+	}
 }
 
 static void
@@ -642,6 +702,7 @@ main(int argc, char *argv[])
 
 	pl.conf = load_conf(1);
 	if (check) {
+		check_startup(pl.conf);
 		printf("configuration OK\n");
 		return 0;
 	}

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <malloc.h>
 #include <netdb.h>
 #include <pwd.h>
@@ -417,6 +418,89 @@ open_receiver_dir(struct super_args *a)
 		    errno == EWOULDBLOCK ? "in use by another auditdistd" :
 		    strerror(errno));
 	a->recvfd = fd;
+}
+
+/*
+ * -n: what open_receiver_dir() would refuse, found without creating or
+ * changing anything.  The directory may be missing if it can be made:
+ * the start creates it (and, not as root, any missing parents the user
+ * may create).
+ */
+static int
+recvdir_check(const char *dir, uid_t uid, char *err, size_t errlen)
+{
+	char parent[PATH_MAX], *slash;
+	struct stat st;
+
+	if (lstat(dir, &st) == 0) {
+		if (!S_ISDIR(st.st_mode))
+			snprintf(err, errlen, "%s: %s", dir, S_ISLNK(st.st_mode) ?
+			    "a symbolic link, not a directory" :
+			    "not a directory");
+		else if (st.st_uid != 0 && st.st_uid != uid)
+			snprintf(err, errlen, "%s: owned by uid %u, not by the "
+			    "receiver's user (uid %u)", dir,
+			    (unsigned)st.st_uid, (unsigned)uid);
+		else if ((st.st_mode & 022) != 0)
+			snprintf(err, errlen, "%s: writable by group or others "
+			    "(mode %04o); chmod go-w it", dir,
+			    (unsigned)(st.st_mode & 07777));
+		else
+			return 0;
+		return -1;
+	}
+	if (errno != ENOENT) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	snprintf(parent, sizeof(parent), "%s", dir);
+	if ((slash = strrchr(parent, '/')) == NULL)
+		return 0;	/* conf_load has refused relative paths */
+	if (slash == parent)
+		slash++;			/* "/dir": the parent is "/" */
+	*slash = '\0';
+	if (stat(parent, &st) == -1) {
+		snprintf(err, errlen, "%s does not exist, nor does its parent: "
+		    "%s: %s", dir, parent, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s does not exist, and %s is not a "
+		    "directory", dir, parent);
+		return -1;
+	}
+	if (geteuid() != 0 && faccessat(AT_FDCWD, parent, W_OK | X_OK,
+	    AT_EACCESS) == -1) {
+		snprintf(err, errlen, "%s does not exist and cannot be created "
+		    "in %s: %s", dir, parent, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* -n beyond the file itself: the user and the receiver directory. */
+static void
+check_startup(const struct conf *c)
+{
+	const char *user = c->receiver.user;
+	struct passwd *pw;
+	char err[PATH_MAX + 200];
+	uid_t uid = geteuid();
+
+	if (uid == 0) {
+		if ((pw = getpwnam(user)) == NULL) {
+			fprintf(stderr, "auditdistd: user %s does not exist; "
+			    "create it or set user in the receiver block\n",
+			    user);
+			exit(EX_CONFIG);
+		}
+		uid = pw->pw_uid;
+	}
+	if (recvdir_check(c->receiver.directory, uid, err, sizeof(err)) ==
+	    -1) {
+		fprintf(stderr, "auditdistd: receiver directory %s\n", err);
+		exit(EX_CANTCREAT);
+	}
 }
 
 /* Close every writer channel (each writer syncs and exits); the next
@@ -916,6 +1000,7 @@ main(int argc, char *argv[])
 			fprintf(stderr, "auditdistd: %s\n", err);
 			return EX_CONFIG;
 		}
+		check_startup(srv.conf);
 		printf("configuration OK\n");
 		return 0;
 	}
