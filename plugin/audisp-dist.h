@@ -177,19 +177,26 @@ void		 limits_episode_begin(struct limits *, const struct conf_sender *,
 void		 limits_episode_end(struct limits *, const struct conf_sender *);
 int		 limits_run_exec(const char *prog, const char *reason);
 
-/* status.c */
+/*
+ * status.c: one whole line per write, never cut.  last_error_time is
+ * when the status first showed the current last_error.
+ */
 struct status {
 	char		*path;
 	int		 fd;
 	uint64_t	 size;
 	int		 auditfd;	/* netlink, for the kernel's counters */
+	char		 error_seen[1024];	/* last_error when it was seen */
+	time_t		 error_at;	/* when it was seen first, or 0 */
 };
 int		 status_open(struct status *, const char *path);
 void		 status_close(struct status *);
 struct plugin;
 void		 status_write(struct status *, struct plugin *);
+/* The line for now; len must be at least status_line_max(). */
 size_t		 status_format(char *buf, size_t len, struct plugin *,
 		    const struct timespec *now);
+size_t		 status_line_max(const struct plugin *);
 
 /* main.c: the plugin's state, shared with status.c and the tests. */
 enum plugin_state { ST_RUNNING, ST_BLOCKED, ST_DROPPING, ST_STOPPING, ST_STOPPED };
@@ -203,7 +210,7 @@ struct plugin {
 	struct status	 status;
 	struct counters	 c;
 	enum plugin_state state;
-	char		 last_error[256];
+	char		 last_error[1024];	/* "HOST: " and a reason fit */
 	int64_t		 kernel_lost, kernel_backlog;	/* -1 unknown */
 	uint64_t	 since_sync_records, since_sync_bytes;
 };

@@ -237,6 +237,7 @@ enum fwd_run { FWD_NONE, FWD_RUNNING, FWD_RESTARTING, FWD_STOPPED };
 struct fwd_hoststat {
 	char		*name;
 	struct fwd_pos	 ack;
+	int		 acked;		/* ack is what the receiver said */
 	enum fwd_rstate	 state;
 };
 
@@ -267,6 +268,9 @@ struct fwdsup {
 	char		 series_host[FWD_HOST_MAX + 1];
 	char		 series_reason[FWD_REASON_MAX + 1];
 	unsigned	 series_count;	/* new series started, this process */
+	/* The last_error set here, and whose: a host's, or "" ours. */
+	char		 err_text[1024];
+	char		 err_host[FWD_HOST_MAX + 1];
 };
 
 int		 fwdsup_init(struct fwdsup *, struct plugin *,

@@ -60,19 +60,45 @@ fwdsup_run_name(const struct fwdsup *fs)
 	return "unknown";
 }
 
-/* For the status file's last_error; long ones are cut. */
-static void
-last_error(struct fwdsup *fs, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+/*
+ * The status file's last_error, of host (a receiver's, cleared when it
+ * is connected again) or, host "", of the forwarder (cleared when any
+ * receiver is).  A new one is written at once: returns 1 if it was.
+ */
+static int
+host_error(struct fwdsup *fs, const char *host, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
-static void
-last_error(struct fwdsup *fs, const char *fmt, ...)
+static int
+host_error(struct fwdsup *fs, const char *host, const char *fmt, ...)
 {
+	char *e = fs->pl->last_error, old[sizeof(fs->pl->last_error)];
 	va_list ap;
 
+	memcpy(old, e, sizeof(old));
 	va_start(ap, fmt);
-	vsnprintf(fs->pl->last_error, sizeof(fs->pl->last_error), fmt, ap);
+	vsnprintf(e, sizeof(fs->pl->last_error), fmt, ap);
 	va_end(ap);
+	snprintf(fs->err_text, sizeof(fs->err_text), "%s", e);
+	snprintf(fs->err_host, sizeof(fs->err_host), "%s", host);
+	if (strcmp(old, e) == 0)
+		return 0;	/* the same again: a retry */
+	status_write(&fs->pl->status, fs->pl);
+	return 1;
+}
+
+/* host is connected again: an error it or the forwarder had is over. */
+static void
+error_over(struct fwdsup *fs, const char *host)
+{
+	if (fs->err_text[0] == '\0' ||
+	    strcmp(fs->pl->last_error, fs->err_text) != 0 ||
+	    (fs->err_host[0] != '\0' && strcmp(fs->err_host, host) != 0))
+		return;		/* none, or not ours: audisp-dist's */
+	log_info("%s: connected; the error \"%s\" is over", host,
+	    fs->err_text);
+	fs->pl->last_error[0] = '\0';
+	fs->err_text[0] = '\0';
 }
 
 static void
@@ -162,8 +188,10 @@ fwdsup_configure(struct fwdsup *fs, const struct conf *c)
 			return -1;
 		}
 		/* What a host acknowledged stays true across a reload. */
-		if ((old = fwdsup_host(fs, h->name)) != NULL)
+		if ((old = fwdsup_host(fs, h->name)) != NULL) {
 			v[i].ack = old->ack;
+			v[i].acked = old->acked;
+		}
 	}
 	for (i = 0; i < fs->nhosts; i++)
 		free(fs->hosts[i].name);
@@ -248,11 +276,12 @@ spawn(struct fwdsup *fs, time_t now)
 			log_warnx("forwarder: user %s does not exist; create it "
 			    "(make install does) or set user in the sender "
 			    "block; nothing is shipped until then", fs->user);
-		last_error(fs, "forwarder: user %s does not exist", fs->user);
+		host_error(fs, "", "forwarder: user %s does not exist",
+		    fs->user);
 		return -1;
 	}
 	if (pw->pw_gid != sp->gid && spool_share(sp, pw->pw_gid) == -1)
-		last_error(fs, "spool: giving it to group %u: %s",
+		host_error(fs, "", "spool: giving it to group %u: %s",
 		    (unsigned)pw->pw_gid, strerror(errno));
 
 	/*
@@ -297,7 +326,7 @@ spawn(struct fwdsup *fs, time_t now)
 		errno = rc;
 		if (!fs->warned++)
 			log_warn("forwarder: starting %s", fs->prog);
-		last_error(fs, "forwarder: starting %s: %s", fs->prog,
+		host_error(fs, "", "forwarder: starting %s: %s", fs->prog,
 		    strerror(rc));
 		goto fail;
 	}
@@ -348,8 +377,8 @@ new_series(struct fwdsup *fs)
 	if (spool_new_id(sp) == -1) {
 		log_warn("spool %s: writing a new %s; retrying", sp->path,
 		    SPOOL_ID_FILE);
-		last_error(fs, "spool: writing a new %s: %s", SPOOL_ID_FILE,
-		    strerror(errno));
+		host_error(fs, "", "spool: writing a new %s: %s",
+		    SPOOL_ID_FILE, strerror(errno));
 		return -1;
 	}
 	if (spool_scan(sp) == -1)
@@ -359,13 +388,13 @@ new_series(struct fwdsup *fs)
 	    "records from segment %016" PRIx64 " on are sent again as a new "
 	    "series %s (was %s)", sp->path, fs->series_host,
 	    fs->series_reason, from, sp->id, old);
-	last_error(fs, "%s: holds what this spool does not (%s); new series "
-	    "%s from segment %016" PRIx64, fs->series_host, fs->series_reason,
-	    sp->id, from);
 	fs->series_pending = 0;
 	fs->series_count++;
 	fs->acks_changed = 1;
-	status_write(&fs->pl->status, fs->pl);
+	if (!host_error(fs, "", "%s: holds what this spool does not (%s); "
+	    "new series %s from segment %016" PRIx64, fs->series_host,
+	    fs->series_reason, sp->id, from))
+		status_write(&fs->pl->status, fs->pl);
 	return 0;
 }
 
@@ -425,9 +454,9 @@ fwdsup_reaped(struct fwdsup *fs, pid_t pid, int status)
 		log_warnx("forwarder (pid %d) exited with status %d; "
 		    "restarting it in %u s", (int)pid, WEXITSTATUS(status),
 		    fs->delay);
-	last_error(fs, "forwarder %s %d", WIFSIGNALED(status) ? "killed by signal" :
-	    "exited with status", WIFSIGNALED(status) ? WTERMSIG(status) :
-	    WEXITSTATUS(status));
+	host_error(fs, "", "forwarder %s %d", WIFSIGNALED(status) ?
+	    "killed by signal" : "exited with status",
+	    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 	if (fs->nhosts > 0)
 		schedule_restart(fs, now);
 	else
@@ -464,6 +493,7 @@ handle_line(struct fwdsup *fs, const char *line, size_t len)
 {
 	struct fwd_hoststat *h;
 	struct fwd_msg m;
+	int changed;
 
 	if (fwd_msg_parse(line, len, &m) == -1 ||
 	    (h = fwdsup_host(fs, m.host)) == NULL)
@@ -477,14 +507,21 @@ handle_line(struct fwdsup *fs, const char *line, size_t len)
 		    PRIu64 "%s", m.host, m.ack.seq, m.ack.size,
 		    m.ack.complete ? " (complete)" : "");
 		h->ack = m.ack;
+		h->acked = 1;
 		fs->acks_changed = 1;
 		break;
 	case FWD_MSG_STATE:
+		changed = h->state != m.state;
 		h->state = m.state;
 		if ((m.state == RS_BACKOFF || m.state == RS_ERROR) &&
-		    m.reason[0] != '\0')
-			last_error(fs, "%s: %s", m.host,
-			    m.reason);
+		    m.reason[0] != '\0' &&
+		    host_error(fs, m.host, "%s: %s", m.host, m.reason))
+			break;		/* written */
+		if (m.state == RS_CONNECTED)
+			/* welcomed: its ack came just before */
+			error_over(fs, m.host);
+		if (changed)
+			status_write(&fs->pl->status, fs->pl);
 		break;
 	}
 	return 0;
@@ -529,7 +566,7 @@ fwdsup_read(struct fwdsup *fs)
 bad:
 	log_warnx("forwarder (pid %d) sent a malformed message; restarting it",
 	    (int)fs->pid);
-	last_error(fs, "forwarder sent a malformed message");
+	host_error(fs, "", "forwarder sent a malformed message");
 	terminate(fs, SIGKILL, 0);
 }
 

@@ -192,15 +192,27 @@ status_format(char *buf, size_t len, struct plugin *pl,
 	for (h = cs->hosts; h != NULL; h = h->next) {
 		const struct fwd_hoststat *hs = host_stat(pl, h->name);
 
-		put(&p, end, " receiver.%s=%s unacked.%s=%" PRIu64, h->name,
-		    fwd_rstate_name(hs->state), h->name,
-		    fwd_unacked_bytes(&hs->ack, segs, nsegs));
+		/* Until the forwarder says otherwise, it is on its way. */
+		put(&p, end, " receiver.%s=%s", h->name,
+		    fwd_rstate_name(hs->state == RS_UNKNOWN ? RS_CONNECTING :
+		    hs->state));
+		if (hs->acked)
+			put(&p, end, " unacked.%s=%" PRIu64, h->name,
+			    fwd_unacked_bytes(&hs->ack, segs, nsegs));
+		else	/* it has not said what it holds yet */
+			put(&p, end, " unacked.%s=unknown", h->name);
 	}
 	if (pl->kernel_lost >= 0)
 		put(&p, end, " kernel_lost=%lld kernel_backlog=%lld",
 		    (long long)pl->kernel_lost, (long long)pl->kernel_backlog);
 	else
 		put(&p, end, " kernel_lost=unknown kernel_backlog=unknown");
+	if (pl->last_error[0] != '\0' && pl->status.error_at != 0) {
+		gmtime_r(&pl->status.error_at, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		put(&p, end, " last_error_time=%s", ts);
+	} else
+		put(&p, end, " last_error_time=none");
 	put(&p, end, " last_error=\"");
 	for (e = pl->last_error; *e != '\0' && p < end - 2; e++)
 		*p++ = (*e == '"' || *e < ' ') ? '\'' : *e;
@@ -214,18 +226,47 @@ status_format(char *buf, size_t len, struct plugin *pl,
 	return (size_t)(p - buf);
 }
 
+/* Room for every field whole: host names and the error are the long ones. */
+size_t
+status_line_max(const struct plugin *pl)
+{
+	const struct conf_host *h;
+	size_t n = 1024 + sizeof(pl->last_error);
+
+	for (h = pl->conf->sender.hosts; h != NULL; h = h->next)
+		n += 2 * strlen(h->name) + 64;
+	return n;
+}
+
+/* When the status first showed the current last_error. */
+static void
+error_seen(struct status *st, const struct plugin *pl, time_t now)
+{
+	if (strcmp(st->error_seen, pl->last_error) == 0)
+		return;
+	snprintf(st->error_seen, sizeof(st->error_seen), "%s",
+	    pl->last_error);
+	st->error_at = pl->last_error[0] != '\0' ? now : 0;
+}
+
 void
 status_write(struct status *st, struct plugin *pl)
 {
-	char line[4096];
+	char *line;
 	struct timespec now;
-	size_t n;
+	size_t n, max;
 
 	if (st->fd == -1)
 		return;
+	max = status_line_max(pl);
+	if ((line = malloc(max)) == NULL) {
+		log_warn("status file %s", st->path);
+		return;
+	}
 	kernel_counters(st, &pl->kernel_lost, &pl->kernel_backlog);
 	clock_gettime(CLOCK_REALTIME, &now);
-	n = status_format(line, sizeof(line), pl, &now);
+	error_seen(st, pl, now.tv_sec);
+	n = status_format(line, max, pl, &now);
 	if (st->size + n > STATUS_MAX_SIZE) {
 		char old[4096];
 
@@ -238,9 +279,11 @@ status_write(struct status *st, struct plugin *pl)
 		st->size = 0;
 		if (st->fd == -1) {
 			log_warn("status file %s", st->path);
+			free(line);
 			return;
 		}
 	}
 	if (write(st->fd, line, n) == (ssize_t)n)
 		st->size += n;
+	free(line);
 }
