@@ -83,6 +83,7 @@ model(const uint8_t *p, size_t len, struct fwd_hoststat *hs,
     char *last_error, size_t errlen, const char **series)
 {
 	const uint8_t *end = p + len, *nl;
+	const char *err_host = NULL;	/* whose error last_error is */
 	struct fwd_msg m;
 	size_t i;
 
@@ -112,9 +113,16 @@ model(const uint8_t *p, size_t len, struct fwd_hoststat *hs,
 		hs[i].state = m.state;
 		/* Cut to errlen, as fwd_super.c cuts it. */
 		if ((m.state == RS_BACKOFF || m.state == RS_ERROR) &&
-		    m.reason[0] != '\0')
+		    m.reason[0] != '\0') {
 			FUZZ_CHECK(snprintf(last_error, errlen, "%s: %s",
 			    m.host, m.reason) > 0);
+			err_host = host_names[i];
+		}
+		/* Connected again: its error is over. */
+		if (m.state == RS_CONNECTED && err_host == host_names[i]) {
+			last_error[0] = '\0';
+			err_host = NULL;
+		}
 	}
 	return 0;
 bad:
