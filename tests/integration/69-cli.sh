@@ -97,6 +97,7 @@ for fp in "\"$line\"" "$line" "\"$lower\""; do
 receiver {
 	listen "tls://127.0.0.1:7878"
 	directory "$T/trails"
+	user "$FWD_USER"
 	certfile "$T/recv.pem"
 	keyfile "$T/recv.key"
 	host h {
