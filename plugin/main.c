@@ -30,6 +30,7 @@
 
 #include "audisp-dist.h"
 #include "forwarder.h"
+#include "dircheck.h"
 #include "log.h"
 #include "sandbox.h"
 #include "version.h"
@@ -211,42 +212,20 @@ load_conf(int exit_on_error)
 static int
 spool_check(const char *dir, char *err, size_t errlen)
 {
-	char parent[PATH_MAX], *slash;
 	struct stat st;
+	int rc;
 
-	if (lstat(dir, &st) == 0) {
-		if (!S_ISDIR(st.st_mode))
-			snprintf(err, errlen, "%s: %s", dir, S_ISLNK(st.st_mode) ?
-			    "a symbolic link, not a directory" :
-			    "not a directory");
-		else if (st.st_mode & S_IWOTH)
-			snprintf(err, errlen, "%s is writable by others (mode "
-			    "%04o); chmod 700 it", dir, st.st_mode & 07777);
-		else if (faccessat(AT_FDCWD, dir, R_OK | W_OK | X_OK,
-		    AT_EACCESS) == -1)
-			snprintf(err, errlen, "%s is not writable by uid %u: %s",
-			    dir, (unsigned)geteuid(), strerror(errno));
-		else
-			return 0;
-		return -1;
-	}
-	if (errno != ENOENT) {
-		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-		return -1;
-	}
-	snprintf(parent, sizeof(parent), "%s", dir);
-	if ((slash = strrchr(parent, '/')) == NULL)
-		return 0;	/* conf_load has refused relative paths */
-	if (slash == parent)
-		slash++;			/* "/dir": the parent is "/" */
-	*slash = '\0';
-	if (stat(parent, &st) == 0 && !S_ISDIR(st.st_mode))
-		errno = ENOTDIR;
-	else if (stat(parent, &st) == 0 && faccessat(AT_FDCWD, parent,
-	    W_OK | X_OK, AT_EACCESS) == 0)
+	if ((rc = dircheck(dir, &st, err, errlen)) != 1)
+		return rc;
+	if (st.st_mode & S_IWOTH)
+		snprintf(err, errlen, "%s is writable by others (mode %04o); "
+		    "chmod 700 it", dir, st.st_mode & 07777);
+	else if (faccessat(AT_FDCWD, dir, R_OK | W_OK | X_OK,
+	    AT_EACCESS) == -1)
+		snprintf(err, errlen, "%s is not writable by uid %u: %s", dir,
+		    (unsigned)geteuid(), strerror(errno));
+	else
 		return 0;
-	snprintf(err, errlen, "%s does not exist and cannot be created in "
-	    "%s: %s", dir, parent, strerror(errno));
 	return -1;
 }
 

@@ -37,6 +37,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "auditdistd.h"
+#include "dircheck.h"
 #include "log.h"
 #include "sandbox.h"
 #include "tlsio.h"
@@ -429,53 +430,21 @@ open_receiver_dir(struct super_args *a)
 static int
 recvdir_check(const char *dir, uid_t uid, char *err, size_t errlen)
 {
-	char parent[PATH_MAX], *slash;
 	struct stat st;
+	int rc;
 
-	if (lstat(dir, &st) == 0) {
-		if (!S_ISDIR(st.st_mode))
-			snprintf(err, errlen, "%s: %s", dir, S_ISLNK(st.st_mode) ?
-			    "a symbolic link, not a directory" :
-			    "not a directory");
-		else if (st.st_uid != 0 && st.st_uid != uid)
-			snprintf(err, errlen, "%s: owned by uid %u, not by the "
-			    "receiver's user (uid %u)", dir,
-			    (unsigned)st.st_uid, (unsigned)uid);
-		else if ((st.st_mode & 022) != 0)
-			snprintf(err, errlen, "%s: writable by group or others "
-			    "(mode %04o); chmod go-w it", dir,
-			    (unsigned)(st.st_mode & 07777));
-		else
-			return 0;
-		return -1;
-	}
-	if (errno != ENOENT) {
-		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-		return -1;
-	}
-	snprintf(parent, sizeof(parent), "%s", dir);
-	if ((slash = strrchr(parent, '/')) == NULL)
-		return 0;	/* conf_load has refused relative paths */
-	if (slash == parent)
-		slash++;			/* "/dir": the parent is "/" */
-	*slash = '\0';
-	if (stat(parent, &st) == -1) {
-		snprintf(err, errlen, "%s does not exist, nor does its parent: "
-		    "%s: %s", dir, parent, strerror(errno));
-		return -1;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "%s does not exist, and %s is not a "
-		    "directory", dir, parent);
-		return -1;
-	}
-	if (geteuid() != 0 && faccessat(AT_FDCWD, parent, W_OK | X_OK,
-	    AT_EACCESS) == -1) {
-		snprintf(err, errlen, "%s does not exist and cannot be created "
-		    "in %s: %s", dir, parent, strerror(errno));
-		return -1;
-	}
-	return 0;
+	if ((rc = dircheck(dir, &st, err, errlen)) != 1)
+		return rc;
+	if (st.st_uid != 0 && st.st_uid != uid)
+		snprintf(err, errlen, "%s: owned by uid %u, not by the "
+		    "receiver's user (uid %u)", dir, (unsigned)st.st_uid,
+		    (unsigned)uid);
+	else if ((st.st_mode & 022) != 0)
+		snprintf(err, errlen, "%s: writable by group or others (mode "
+		    "%04o); chmod go-w it", dir, (unsigned)(st.st_mode & 07777));
+	else
+		return 0;
+	return -1;
 }
 
 /* -n beyond the file itself: the user and the receiver directory. */
