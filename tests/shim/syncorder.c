@@ -313,8 +313,9 @@ open(const char *path, int flags, ...)
 
 int open64(const char *, int, ...) __attribute__((alias("open")));
 
-ssize_t
-write(int fd, const void *buf, size_t len)
+/* A write to a file dirties it; one to a socket may report a position. */
+static void
+before_write(int fd)
 {
 	struct stat st;
 
@@ -324,20 +325,19 @@ write(int fd, const void *buf, size_t len)
 		else
 			check(fd);
 	}
+}
+
+ssize_t
+write(int fd, const void *buf, size_t len)
+{
+	before_write(fd);
 	return real_write(fd, buf, len);
 }
 
 ssize_t
 writev(int fd, const struct iovec *iov, int n)
 {
-	struct stat st;
-
-	if (active && fd > 2 && fstat(fd, &st) == 0) {
-		if (S_ISREG(st.st_mode))
-			mark(&st, NULL);
-		else
-			check(fd);
-	}
+	before_write(fd);
 	return real_writev(fd, iov, n);
 }
 
