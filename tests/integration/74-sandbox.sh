@@ -121,21 +121,28 @@ check_proc "receiver parent" "$RECV_PID" "$want_uid" 0000000000000000
 check_proc "network process" "$NET" "$want_uid" 0000000000000000
 check_proc writer "$WRITER" "$want_uid" 0000000000000000
 
-# Forbidden actions.  LOG PID: the open must be refused, then the process
-# must die of SIGSYS (31).
+# Forbidden actions.  The open must be refused, then the process must die
+# of SIGSYS (31).  Each trial adds one refusal line to its log: count them,
+# so that an earlier process's line never stands in for this one's.
+refusals() { grep -c 'sandbox test: open /etc/passwd: Permission denied' "$1" || :; }
+trigger()	# PID LOG: send SIGUSR2, remember the log's refusal count
+{
+	before=$(refusals "$2")
+	kill -USR2 "$1"
+}
 expect_refused()	# NAME LOG
 {
-	wait_for "grep -q 'sandbox test: open /etc/passwd: Permission denied' '$2'" 10 ||
+	wait_for "[ \"\$(refusals '$2')\" -gt $before ]" 10 ||
 	    { show_tails "$2"; fail "$1: opening /etc/passwd was not refused"; }
 }
 
-kill -USR2 "$WRITER"
+trigger "$WRITER" "$T/recv.log"
 expect_refused writer "$T/recv.log"
 wait_for "grep -q 'trail writer (pid $WRITER) killed by signal 31' '$T/recv.log'" 10 ||
     { show_tails "$T/recv.log"; fail "the writer (pid $WRITER) was not killed by SIGSYS at execve"; }
 info "writer: open refused, execve killed it (SIGSYS)"
 
-kill -USR2 "$FWDP"
+trigger "$FWDP" "$T/send.log"
 expect_refused forwarder "$T/send.log"
 wait_for "grep -q 'forwarder (pid $FWDP) killed by signal 31' '$T/send.log'" 10 ||
     { show_tails "$T/send.log"; fail "the forwarder (pid $FWDP) was not killed by SIGSYS at execve"; }
@@ -174,7 +181,7 @@ if grep -Eq 'sandbox test: ptrace PTRACE_TRACEME: (allowed|failed|Permission|Ope
 fi
 info "plugin: ptrace killed it (SIGSYS)"
 
-kill -USR2 "$NET"
+trigger "$NET" "$T/recv.log"
 expect_refused "network process" "$T/recv.log"
 wait_for "grep -q 'network process killed by signal 31' '$T/recv.log'" 10 ||
     { show_tails "$T/recv.log"; fail "the network process was not killed by SIGSYS at execve"; }
@@ -183,7 +190,10 @@ unset '_BG_PIDS[recv]'
 info "network process: open refused, execve killed it; the receiver exited"
 
 recv_up
-kill -USR2 "$RECV_PID"
+# The trial handler is set up just before the filter: a signal sent
+# earlier would find the process unconfined.
+wait_for '[ "$(field "$RECV_PID" Seccomp)" = 2 ]' 5 || fail "the new receiver did not confine itself"
+trigger "$RECV_PID" "$T/recv.log"
 expect_refused "receiver parent" "$T/recv.log"
 wait_for '! pid_alive "$RECV_PID"' 10 || fail "the receiver's parent survived ptrace"
 unset '_BG_PIDS[recv]'
