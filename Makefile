@@ -36,7 +36,7 @@ LIB_SRC     = $(COMMON_SRC) $(PLUGIN_SRC) $(RECV_SRC)
 UNIT_SRC    = $(sort $(wildcard tests/unit/*_test.c))
 HELPER_SRC  = $(sort $(wildcard tests/helpers/*.c))
 
-LIBS_PLUGIN = -laudit -lpthread -lseccomp
+LIBS_PLUGIN = -laudit -lpthread -lseccomp -lcrypto
 LIBS_TLS    = -lssl -lcrypto -lseccomp -lzstd
 LIBS_ALL    = $(LIBS_PLUGIN) $(LIBS_TLS) -lsystemd
 

@@ -15,6 +15,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "certcheck.h"
 #include "tlsio.h"
 
 #define EKM_LABEL	"EXPORTER-auditdist-v1"
@@ -23,6 +24,10 @@ struct tlsio {
 	SSL	*ssl;
 	int	 fd;
 	char	 err[256];
+	/* the first certificate a cafile's verification refused */
+	int	 verr;		/* X509_V_ERR_*, X509_V_OK: none */
+	int	 vdepth;
+	char	 vdate[CERTCHECK_DATE_LEN];
 };
 
 /* The first queued OpenSSL error as text, or what errno says. */
@@ -101,6 +106,29 @@ accept_any(int ok, X509_STORE_CTX *x)
 	return 1;
 }
 
+/*
+ * Chain verification as OpenSSL does it; only note what it refused, so
+ * that the caller can say which certificate and, for dates, which date.
+ */
+static int
+note_refusal(int ok, X509_STORE_CTX *x)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(x,
+	    SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct tlsio *t = ssl != NULL ? SSL_get_app_data(ssl) : NULL;
+	X509 *cert = X509_STORE_CTX_get_current_cert(x);
+
+	if (ok || t == NULL || t->verr != X509_V_OK)
+		return ok;
+	t->verr = X509_STORE_CTX_get_error(x);
+	t->vdepth = X509_STORE_CTX_get_error_depth(x);
+	if (cert != NULL && t->verr == X509_V_ERR_CERT_HAS_EXPIRED)
+		certcheck_date(X509_get0_notAfter(cert), t->vdate);
+	else if (cert != NULL && t->verr == X509_V_ERR_CERT_NOT_YET_VALID)
+		certcheck_date(X509_get0_notBefore(cert), t->vdate);
+	return ok;
+}
+
 SSL_CTX *
 tlsio_server_ctx(const char *certfile, const char *keyfile, char *err,
     size_t errlen)
@@ -137,7 +165,7 @@ tlsio_client_ctx(const char *cafile, const char *certfile,
 			SSL_CTX_free(ctx);
 			return NULL;
 		}
-		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, note_refusal);
 	} else
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 	if (certfile != NULL && keyfile != NULL &&
@@ -158,6 +186,7 @@ tlsio_new(SSL_CTX *ctx, int fd, int server, const char *name)
 	t->fd = fd;
 	if ((t->ssl = SSL_new(ctx)) == NULL || SSL_set_fd(t->ssl, fd) != 1)
 		goto fail;
+	SSL_set_app_data(t->ssl, t);
 	if (server)
 		SSL_set_accept_state(t->ssl);
 	else {
@@ -327,6 +356,20 @@ cert_fingerprint(X509 *x, char out[TLSIO_FP_LEN])
 	}
 	format_fp(md, n, out);
 	return 0;
+}
+
+X509 *
+tlsio_peer_cert(const struct tlsio *t)
+{
+	return SSL_get0_peer_certificate(t->ssl);
+}
+
+int
+tlsio_refusal(const struct tlsio *t, int *depth, char date[CERTCHECK_DATE_LEN])
+{
+	*depth = t->vdepth;
+	snprintf(date, CERTCHECK_DATE_LEN, "%s", t->vdate);
+	return t->verr;
 }
 
 int

@@ -13,6 +13,8 @@
 
 #include <openssl/ssl.h>
 
+#include "certcheck.h"
+
 #define TLSIO_ERROR		(-1)
 #define TLSIO_WANT_READ		(-2)
 #define TLSIO_WANT_WRITE	(-3)
@@ -54,12 +56,22 @@ const char	*tlsio_error(const struct tlsio *);
 
 /* After the handshake. */
 const char	*tlsio_version(const struct tlsio *);	/* "TLSv1.3" */
+/* The peer's certificate, still owned by the session; NULL if none. */
+X509		*tlsio_peer_cert(const struct tlsio *);
 /* "SHA256=AA:BB:..." of the peer certificate's DER; -1 if it sent none. */
 int		 tlsio_peer_fingerprint(const struct tlsio *,
 		    char out[TLSIO_FP_LEN]);
 /* "sha256//BASE64" of the peer's SubjectPublicKeyInfo; -1 if none. */
 int		 tlsio_peer_pubkey_pin(const struct tlsio *,
 		    char out[TLSIO_PIN_LEN]);
+/*
+ * After a failed handshake of a client with a cafile: X509_V_ERR_* of the
+ * first certificate its verification refused (X509_V_OK: none, the
+ * handshake failed otherwise), its depth (0: the peer's own), and for
+ * X509_V_ERR_CERT_HAS_EXPIRED or _NOT_YET_VALID its notAfter or notBefore.
+ */
+int		 tlsio_refusal(const struct tlsio *, int *depth,
+		    char date[CERTCHECK_DATE_LEN]);
 /* Keying material bound to this session (RFC 5705/8446), for auth. */
 int		 tlsio_exporter(const struct tlsio *, uint8_t out[TLSIO_EKM_LEN]);
 

@@ -9,8 +9,9 @@
  * receiver busy or full) retry with exponential backoff and jitter from
  * 1 s to 5 s, so that a receiver that comes back gets its records within
  * seconds.  The others need a person (wrong pin or password, version, a
- * receiver that disagrees about offsets or pins another series) and retry
- * every 30 s.
+ * receiver that disagrees about offsets or pins another series, a
+ * certificate that the cafile does not verify, expired ones included) and
+ * retry every 30 s.
  * Either way the forwarder never gives up on a host: the network is not a
  * reason to stop.
  */
@@ -29,12 +30,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 
 #include "auth.h"
+#include "certcheck.h"
 #include "compress.h"
 #include "forwarder.h"
 #include "log.h"
@@ -47,6 +51,7 @@
 #define WINDOW		(4 * 1024 * 1024) /* unacknowledged DATA bytes */
 #define PUMP_ROUNDS	16		/* produce/flush per event */
 #define ADDR_MAX	256
+#define DATES_AGAIN_MS	(24 * 3600 * 1000)	/* a pinned, expired cert */
 
 enum cstate {
 	C_IDLE,			/* waiting for next_try */
@@ -101,6 +106,8 @@ struct fwd_conn {
 	unsigned		 backoff;	/* seconds, the current base */
 	int			 healthy;
 	int			 said_connected;
+	int			 said_dates;	/* pinned cert out of its dates */
+	int64_t			 said_dates_at;
 	char			 logged[FWD_REASON_MAX + 1];
 	/* protocol */
 	uint8_t			 nonce_s[WIRE_NONCE_LEN];
@@ -512,6 +519,77 @@ verify_receiver(struct fwd_conn *c)
 	return 0;
 }
 
+/*
+ * A pin says who the receiver is, whatever the certificate's dates: an
+ * expired one that matches is taken.  But it is said, once per receiver
+ * when the forwarder starts and then at most once a day, however often
+ * it reconnects.
+ */
+static void
+pinned_dates(struct fwd_conn *c)
+{
+	const struct conf_host *ch = c->ch;
+	X509 *x = tlsio_peer_cert(c->tls);
+	char date[CERTCHECK_DATE_LEN];
+	enum certcheck st;
+	int64_t now = fwd_now_ms();
+
+	if (ch->cafile != NULL || x == NULL)
+		return;		/* a cafile's verification refuses it */
+	st = certcheck_x509(x, time(NULL), 0);
+	if (st != CERTCHECK_EXPIRED && st != CERTCHECK_NOT_YET)
+		return;
+	if (c->said_dates && now - c->said_dates_at < DATES_AGAIN_MS)
+		return;
+	c->said_dates = 1;
+	c->said_dates_at = now;
+	certcheck_date(st == CERTCHECK_EXPIRED ? X509_get0_notAfter(x) :
+	    X509_get0_notBefore(x), date);
+	log_warnx("host %s: warning: receiver %s presented a certificate that "
+	    "%s %s; taken because it matches the %s pin; %s (said again "
+	    "daily)", ch->name, c->peer, st == CERTCHECK_EXPIRED ?
+	    "expired on" : "is not valid before", date,
+	    ch->fingerprint != NULL ? "fingerprint" : "pubkey",
+	    st == CERTCHECK_NOT_YET ? "check the clocks of both hosts" :
+	    ch->fingerprint != NULL ? "renew it on the receiver, then put its "
+	    "new fingerprint in this host block" : "renew it on the receiver "
+	    "(with the same key, pubkey stays valid)");
+}
+
+/*
+ * A cafile's verification refusing the receiver's certificate needs a
+ * person (renew it, fix the CA or the name): retrying soon would not
+ * help.  Any other handshake failure may be the network's.
+ */
+static void
+handshake_failed(struct fwd_conn *c)
+{
+	char date[CERTCHECK_DATE_LEN], whose[64];
+	int depth, e = tlsio_refusal(c->tls, &depth, date);
+
+	if (e == X509_V_OK) {
+		conn_fail(c, F_TRANSIENT, "TLS handshake with %s: %s", c->peer,
+		    tlsio_error(c->tls));
+		return;
+	}
+	if (depth == 0)
+		snprintf(whose, sizeof(whose), "its certificate");
+	else
+		snprintf(whose, sizeof(whose), "the CA certificate at depth "
+		    "%d of its chain", depth);
+	if (e == X509_V_ERR_CERT_HAS_EXPIRED)
+		conn_fail(c, F_SERIOUS, "receiver %s: %s expired on %s; renew "
+		    "it%s", c->peer, whose, date, depth == 0 ?
+		    " on the receiver" : " and the cafile");
+	else if (e == X509_V_ERR_CERT_NOT_YET_VALID)
+		conn_fail(c, F_SERIOUS, "receiver %s: %s is not valid before "
+		    "%s; check the clocks of both hosts", c->peer, whose, date);
+	else
+		conn_fail(c, F_SERIOUS, "receiver %s: cafile %s does not "
+		    "verify %s: %s", c->peer, c->ch->cafile, whose,
+		    X509_verify_cert_error_string(e));
+}
+
 static void
 tls_step(struct fwd_conn *c)
 {
@@ -526,12 +604,12 @@ tls_step(struct fwd_conn *c)
 		return;
 	}
 	if (r != 1) {
-		conn_fail(c, F_TRANSIENT, "TLS handshake with %s: %s", c->peer,
-		    tlsio_error(c->tls));
+		handshake_failed(c);
 		return;
 	}
 	if (verify_receiver(c) == -1)
 		return;
+	pinned_dates(c);
 	if (tlsio_exporter(c->tls, c->ekm) == -1 ||
 	    auth_random(c->nonce_s, sizeof(c->nonce_s)) == -1) {
 		conn_fail(c, F_TRANSIENT, "TLS with %s: no keying material",

@@ -30,6 +30,7 @@
 
 #include "audisp-dist.h"
 #include "forwarder.h"
+#include "certcheck.h"
 #include "dircheck.h"
 #include "log.h"
 #include "sandbox.h"
@@ -229,15 +230,37 @@ spool_check(const char *dir, char *err, size_t errlen)
 	return -1;
 }
 
+/*
+ * -n: a host's certificate or CA file that is expired, not yet valid,
+ * expiring soon or unreadable.  A warning, not a refusal: the other hosts
+ * still ship, and a receiver pinned by fingerprint takes an expired
+ * client certificate.
+ */
+static void
+cert_dates(const struct conf_host *h, const char *what, const char *path)
+{
+	char msg[PATH_MAX + 512];
+
+	if (path != NULL && certcheck_file(path, time(NULL), msg,
+	    sizeof(msg)) != 0)
+		fprintf(stderr, "audisp-dist: warning: host %s (line %u): "
+		    "%s: %s\n", h->name, h->lineno, what, msg);
+}
+
 /* -n beyond the file itself. */
 static void
 check_startup(const struct conf *c)
 {
+	const struct conf_host *h;
 	char err[PATH_MAX + 200];
 
 	if (spool_check(c->sender.directory, err, sizeof(err)) == -1) {
 		fprintf(stderr, "audisp-dist: spool directory %s\n", err);
 		exit(EX_CANTCREAT);
+	}
+	for (h = c->sender.hosts; h != NULL; h = h->next) {
+		cert_dates(h, "certfile", h->certfile);
+		cert_dates(h, "cafile", h->cafile);
 	}
 }
 

@@ -37,6 +37,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "auditdistd.h"
+#include "certcheck.h"
 #include "dircheck.h"
 #include "log.h"
 #include "sandbox.h"
@@ -447,7 +448,29 @@ recvdir_check(const char *dir, uid_t uid, char *err, size_t errlen)
 	return -1;
 }
 
-/* -n beyond the file itself: the user and the receiver directory. */
+/*
+ * Its own certificate expired, not yet valid or expiring soon: senders
+ * that pin it still connect, senders with a cafile will not; either way
+ * it wants renewing.  A warning: -n prints it, a start logs it.
+ */
+static void
+cert_dates(const struct conf *c, int check)
+{
+	char msg[PATH_MAX + 512];
+
+	/* Unreadable: tlsio_server_ctx() says so, and that is fatal. */
+	if (certcheck_file(c->receiver.certfile, time(NULL), msg,
+	    sizeof(msg)) != 1)
+		return;
+	if (check)
+		fprintf(stderr, "auditdistd: warning: %s; renew it (senders "
+		    "that pin its fingerprint then need the new one)\n", msg);
+	else
+		log_warnx("warning: %s; renew it (senders that pin its "
+		    "fingerprint then need the new one)", msg);
+}
+
+/* -n beyond the file itself: the user, the receiver directory, dates. */
 static void
 check_startup(const struct conf *c)
 {
@@ -470,6 +493,7 @@ check_startup(const struct conf *c)
 		fprintf(stderr, "auditdistd: receiver directory %s\n", err);
 		exit(EX_CANTCREAT);
 	}
+	cert_dates(c, 1);
 }
 
 /* Close every writer channel (each writer syncs and exits); the next
@@ -973,6 +997,7 @@ main(int argc, char *argv[])
 		printf("configuration OK\n");
 		return 0;
 	}
+	cert_dates(srv.conf, 0);
 	/* Under systemd (Type=notify) the manager knows our pid. */
 	if (srv.conf->pidfile == NULL)
 		pidfile = getenv("NOTIFY_SOCKET") ? NULL : DEFAULT_PIDFILE;

@@ -610,12 +610,13 @@ rand_password()
 	openssl rand -base64 24
 }
 
-# tls_ca DIR NAME: a throwaway CA, DIR/NAME.pem and DIR/NAME.key.
+# tls_ca DIR NAME: a throwaway CA, DIR/NAME.pem and DIR/NAME.key.  It and
+# tls_cert's certificates are valid for 90 days: -n warns of fewer than 30.
 tls_ca()
 {
 	need_cmd openssl
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
-	    -nodes -days 2 -subj "/CN=adtest CA $2" \
+	    -nodes -days 90 -subj "/CN=adtest CA $2" \
 	    -addext basicConstraints=critical,CA:TRUE \
 	    -addext keyUsage=critical,keyCertSign,cRLSign \
 	    -keyout "$1/$2.key" -out "$1/$2.pem" >/dev/null 2>&1 ||
@@ -633,7 +634,7 @@ tls_cert()
 	need_cmd openssl
 	if [ -z "$ca" ]; then
 		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
-		    -nodes -days 2 -subj "/CN=localhost" -addext "$san" \
+		    -nodes -days 90 -subj "/CN=localhost" -addext "$san" \
 		    -keyout "$dir/$name.key" -out "$dir/$name.pem" >/dev/null 2>&1 ||
 		    fail "tls_cert: openssl req failed"
 	else
@@ -643,7 +644,7 @@ tls_cert()
 		printf '%s\n' "$san" "basicConstraints=CA:FALSE" \
 		    "extendedKeyUsage=serverAuth,clientAuth" > "$dir/$name.ext" &&
 		openssl x509 -req -in "$dir/$name.csr" -CA "$dir/$ca.pem" \
-		    -CAkey "$dir/$ca.key" -CAcreateserial -days 2 \
+		    -CAkey "$dir/$ca.key" -CAcreateserial -days 90 \
 		    -extfile "$dir/$name.ext" -out "$dir/$name.pem" >/dev/null 2>&1 ||
 		    fail "tls_cert: could not sign $name with $ca"
 	fi

@@ -187,14 +187,20 @@ test_client_cert(void)
 static void
 test_cafile(void)
 {
+	char date[CERTCHECK_DATE_LEN];
 	struct pair p;
+	int depth;
 
 	/* The server's own certificate as the CA: verifies, name matches. */
 	CHECK(handshake(&p, certfile, NULL, NULL) == 0);
+	CHECK(tlsio_refusal(p.c, &depth, date) == X509_V_OK);
+	CHECK(tlsio_peer_cert(p.c) != NULL);
 	pair_free(&p);
-	/* Another CA: the client refuses the handshake. */
+	/* Another CA: the client refuses the handshake, and says what. */
 	CHECK(handshake(&p, cert2file, NULL, NULL) == -1);
 	CHECK(strstr(tlsio_error(p.c), "certificate") != NULL);
+	CHECK(tlsio_refusal(p.c, &depth, date) != X509_V_OK);
+	CHECK(depth == 0);
 	pair_free(&p);
 }
 
