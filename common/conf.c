@@ -101,7 +101,7 @@ enum kw {
 	KW_STATUS_INTERVAL, KW_STATUS_FILE, KW_LISTEN, KW_CERTFILE, KW_KEYFILE,
 	KW_REMOTE, KW_FINGERPRINT, KW_PASSWORD, KW_USER, KW_PUBKEY, KW_CAFILE,
 	KW_TRAIL_SIZE, KW_TRAIL_KEEP, KW_TRAIL_MAX_SIZE, KW_COMPRESSION,
-	KW_SERIES_HOLD, KW_MAX,
+	KW_SERIES_HOLD, KW_TRAIL_GROUP, KW_MAX,
 };
 
 #define IN(s)	(1U << (s))
@@ -155,6 +155,7 @@ static const struct keyword {
 				    1, 1, 0, 0 },
 	[KW_SERIES_HOLD] =	{ "series_hold", IN(SC_RECEIVER) | IN(SC_RHOST),
 				    1, 1, 0, 0 },
+	[KW_TRAIL_GROUP] =	{ "trail_group", IN(SC_RECEIVER), 1, 1, 0, 0 },
 };
 
 struct parser {
@@ -1085,6 +1086,16 @@ apply(struct parser *p, struct stmt *st, enum scope sc, struct conf_host *h)
 			h->series_hold_set = 1;
 		}
 		return 0;
+	case KW_TRAIL_GROUP:
+		/* Group names follow the same rule as user names. */
+		if (!user_name_ok(v))
+			return perr(p, st->line, "\"trail_group\" must be 1 to "
+			    "%d lower-case letters, digits, '_' or '-', "
+			    "starting with a letter or '_', not \"%s\"",
+			    USER_NAME_MAX, v);
+		take_arg(st, 0, &r->trail_group);
+		r->trail_group_line = st->line;
+		return 0;
 	case KW_REMOTE:
 		if (check_addr(p, st, v) == -1)
 			return -1;
@@ -1533,6 +1544,7 @@ conf_free(struct conf *c)
 	free(c->sender.status_file);
 	free(c->sender.user);
 	free(c->receiver.user);
+	free(c->receiver.trail_group);
 	hosts_free(c->sender.hosts);
 	for (i = 0; i < c->receiver.nlisten; i++)
 		free(c->receiver.listen[i]);

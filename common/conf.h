@@ -86,6 +86,8 @@ struct conf_receiver {
 	unsigned		 series_hold;	/* seconds a silent series keeps
 						   its host, default 600 */
 	char			*user;		/* run as, "auditdist" */
+	char			*trail_group;	/* trails' group, NULL: user's */
+	unsigned		 trail_group_line;
 	struct conf_host	*hosts;
 };
 

@@ -77,6 +77,17 @@ int	 store_protect_rotated(struct trail *, char *err, size_t errlen);
 /* Make file num and its index read-only (gone already: nothing to do). */
 int	 store_protect(struct trail *, uint64_t num);
 int	 store_forget_newest(struct trail *);
+/*
+ * trail_group: from now on every trail file and directory this process
+ * makes goes to group gid ((gid_t)-1: none, the default).  store_group
+ * gives one (fd, ours) to it, readable by it (directories: 2750);
+ * store_give does the same and logs a failure; store_regroup converts a
+ * host's existing trail (its directory, .store, their files).
+ */
+void	 store_set_group(gid_t);
+int	 store_group(int fd);
+void	 store_give(int fd, const char *host, const char *what);
+int	 store_regroup(int dirfd, const char *host, char *err, size_t errlen);
 int	 store_purge(struct trail *, char *err, size_t errlen);
 
 /* trail.c */
@@ -279,6 +290,7 @@ struct writer_args {
 	int			 recvfd;	/* the receiver directory */
 	const char		*recvdir;
 	struct trail_limits	 lim;
+	gid_t			 group;		/* trail_group, or (gid_t)-1 */
 	const struct sandbox_bpf *bpf;		/* its system call filter */
 };
 void		 writer_main(int chan, const struct writer_args *)
@@ -293,6 +305,8 @@ struct super_args {
 	uid_t			 uid;		/* run as */
 	gid_t			 gid;
 	const char		*user;
+	gid_t			 tgid;		/* trail_group, or (gid_t)-1 */
+	const char		*tgroup;	/* its name, as started */
 	/* The network process, run in the child with the control socket. */
 	void			(*net)(int ctl);
 	/* In the parent once the child runs: drop the sockets. */

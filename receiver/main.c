@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <limits.h>
 #include <malloc.h>
 #include <netdb.h>
@@ -414,6 +415,11 @@ open_receiver_dir(struct super_args *a)
 		fatal("seteuid");
 	if (fd == -1)
 		fatalx_code(EX_CANTCREAT, "receiver directory %s", err);
+	/* trail_group: the group may pass through to the host directories. */
+	store_set_group(a->tgid);
+	if (store_group(fd) == -1)
+		fatalx_code(EX_CANTCREAT, "receiver directory %s: giving it to "
+		    "group %s: %s", a->recvdir, a->tgroup, strerror(errno));
 	/* One receiver per directory: two would interleave trails. */
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1)
 		fatalx_code(EX_TEMPFAIL, "%s: %s", a->recvdir,
@@ -470,14 +476,60 @@ cert_dates(const struct conf *c, int check)
 		    "fingerprint then need the new one)", msg);
 }
 
-/* -n beyond the file itself: the user, the receiver directory, dates. */
+/*
+ * trail_group: its gid, or (gid_t)-1 when not set.  As root, the group
+ * must exist (the parent keeps it when it becomes the user); as the user,
+ * this process must be a member already, since only a member may give
+ * files to a group.  -1 and err (how to fix it) otherwise.
+ */
+static int
+trail_group_check(const struct conf *c, gid_t *gid, char *err, size_t errlen)
+{
+	const char *name = c->receiver.trail_group;
+	struct group *gr;
+	gid_t *list = NULL;
+	int n, i, member = 0;
+
+	*gid = (gid_t)-1;
+	if (name == NULL)
+		return 0;
+	if ((gr = getgrnam(name)) == NULL) {
+		snprintf(err, errlen, "%s:%u: trail_group \"%s\": no such "
+		    "group; create it (groupadd %s) or name another", c->path,
+		    c->receiver.trail_group_line, name, name);
+		return -1;
+	}
+	*gid = gr->gr_gid;
+	if (geteuid() == 0 || getegid() == *gid)
+		return 0;
+	if ((n = getgroups(0, NULL)) > 0 &&
+	    (list = calloc((size_t)n, sizeof(*list))) != NULL &&
+	    (n = getgroups(n, list)) > 0)
+		for (i = 0; i < n; i++)
+			member |= list[i] == *gid;
+	free(list);
+	if (member)
+		return 0;
+	snprintf(err, errlen, "%s:%u: trail_group \"%s\": this process (uid "
+	    "%u) is not in group %s, so it cannot give the trails to it; start "
+	    "auditdistd as root, or give it the group: under systemd, "
+	    "\"systemctl edit auditdistd\" and add the lines \"[Service]\", "
+	    "\"SupplementaryGroups=%s\" and \"PrivateUsers=no\"", c->path,
+	    c->receiver.trail_group_line, name, (unsigned)geteuid(), name,
+	    name);
+	return -1;
+}
+
+/* -n beyond the file itself: the user, the receiver directory, the
+ * trail group, certificate dates. */
 static void
 check_startup(const struct conf *c)
 {
 	const char *user = c->receiver.user;
 	struct passwd *pw;
-	char err[PATH_MAX + 200];
+	char err[PATH_MAX + 600];
 	uid_t uid = geteuid();
+	gid_t gid;
 
 	if (uid == 0) {
 		if ((pw = getpwnam(user)) == NULL) {
@@ -492,6 +544,10 @@ check_startup(const struct conf *c)
 	    -1) {
 		fprintf(stderr, "auditdistd: receiver directory %s\n", err);
 		exit(EX_CANTCREAT);
+	}
+	if (trail_group_check(c, &gid, err, sizeof(err)) == -1) {
+		fprintf(stderr, "auditdistd: %s\n", err);
+		exit(EX_CONFIG);
 	}
 	cert_dates(c, 1);
 }
@@ -949,7 +1005,7 @@ int
 main(int argc, char *argv[])
 {
 	int ch, debug = 0, fg = 0, check = 0, rc;
-	char err[1024];
+	char err[PATH_MAX + 600];
 	struct passwd *pw;
 
 	while ((ch = getopt_long(argc, argv, "c:dfhnV", longopts,
@@ -1022,6 +1078,9 @@ main(int argc, char *argv[])
 		sargs.uid = geteuid();
 		sargs.gid = getegid();
 	}
+	if (trail_group_check(srv.conf, &sargs.tgid, err, sizeof(err)) == -1)
+		fatalx_code(EX_CONFIG, "%s", err);
+	sargs.tgroup = srv.conf->receiver.trail_group;
 	open_receiver_dir(&sargs);
 	if ((srv.epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		fatal("epoll_create1");

@@ -24,6 +24,10 @@
 
 #define MAX_FILES	(1U << 20)	/* per host; far beyond any disk */
 
+/* trail_group: what this process gives its trails to; -1: nothing. */
+static gid_t store_gid = (gid_t)-1;
+static int store_no_setgid;	/* fchmod refused S_ISGID (systemd) */
+
 int
 store_name(char *buf, size_t len, uint64_t num, int idx)
 {
@@ -140,6 +144,130 @@ why_not_dir(int parent, const char *name, int err)
 	return strerror(err);
 }
 
+void
+store_set_group(gid_t gid)
+{
+	store_gid = gid;
+}
+
+/*
+ * fd (ours) to the trails' group, readable by it; a directory also
+ * searchable and set-group-ID, so that what is made in it later gets the
+ * group from the kernel too.  systemd's RestrictSUIDSGID= refuses the
+ * bit: then every new file is given its group by store_give alone.
+ */
+int
+store_group(int fd)
+{
+	struct stat st;
+	mode_t mode, want;
+
+	if (store_gid == (gid_t)-1)
+		return 0;
+	if (fstat(fd, &st) == -1)
+		return -1;
+	mode = st.st_mode & 07777;
+	if (S_ISDIR(st.st_mode))
+		want = mode | S_IRGRP | S_IXGRP |
+		    (store_no_setgid ? 0 : S_ISGID);
+	else if (S_ISREG(st.st_mode))
+		want = mode | S_IRGRP;
+	else
+		return 0;
+	if (st.st_gid != store_gid) {
+		if (fchown(fd, (uid_t)-1, store_gid) == -1)
+			return -1;
+		mode = (mode_t)-1;	/* chown may have cleared bits */
+	}
+	if (want == mode)
+		return 0;
+	if (fchmod(fd, want) == 0)
+		return 0;
+	if (errno != EPERM || !(want & S_ISGID))
+		return -1;
+	store_no_setgid = 1;
+	return fchmod(fd, want & ~(mode_t)S_ISGID);
+}
+
+void
+store_give(int fd, const char *host, const char *what)
+{
+	/* The data is safe either way: readers wait for the next start. */
+	if (store_group(fd) == -1)
+		log_warn("%s%s%s%s: giving it to group %u",
+		    host != NULL ? "host " : "", host != NULL ? host : "",
+		    host != NULL ? ": " : "", what, (unsigned)store_gid);
+}
+
+/* The regular files of directory fd, owned by us, to the group. */
+static int
+regroup_files(int dirfd, const char *path, char *err, size_t errlen)
+{
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int fd;
+
+	if ((fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1 || (d = fdopendir(fd)) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	while ((errno = 0, de = readdir(d)) != NULL) {
+		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+		    (st.st_gid == store_gid && (st.st_mode & S_IRGRP)))
+			continue;
+		if ((fd = openat(dirfd, de->d_name, O_RDONLY | O_NOFOLLOW |
+		    O_NONBLOCK | O_NOCTTY | O_CLOEXEC)) == -1 ||
+		    store_group(fd) == -1) {
+			snprintf(err, errlen, "%s/%s: %s", path, de->d_name,
+			    strerror(errno));
+			if (fd != -1)
+				close(fd);
+			closedir(d);
+			return -1;
+		}
+		close(fd);
+	}
+	if (errno != 0)
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	closedir(d);
+	return errno != 0 ? -1 : 0;
+}
+
+int
+store_regroup(int dirfd, const char *host, char *err, size_t errlen)
+{
+	char path[WIRE_MAX_HOST + sizeof(TRAIL_STORE) + 2];
+	int sfd, rc;
+
+	if (store_gid == (gid_t)-1)
+		return 0;
+	if (store_group(dirfd) == -1) {
+		snprintf(err, errlen, "%s: %s", host, strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/%s", host, TRAIL_STORE);
+	if ((sfd = openat(dirfd, TRAIL_STORE, O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			return regroup_files(dirfd, host, err, errlen);
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (store_group(sfd) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		rc = -1;
+	} else
+		rc = regroup_files(sfd, path, err, errlen);
+	close(sfd);
+	/* audit.log and its numbers are links to .store's files. */
+	return rc == -1 ? -1 : regroup_files(dirfd, host, err, errlen);
+}
+
 /* mkdirat + openat of one component; nofollow refuses a symbolic link. */
 static int
 open_component(int parent, const char *name, int nofollow, int *created)
@@ -154,7 +282,9 @@ open_component(int parent, const char *name, int nofollow, int *created)
 	if (mkdirat(parent, name, TRAIL_DIR_MODE) == -1 && errno != EEXIST)
 		return -1;
 	*created = 1;
-	return openat(parent, name, flags);
+	if ((fd = openat(parent, name, flags)) != -1)
+		store_give(fd, NULL, name);
+	return fd;
 }
 
 int
@@ -519,6 +649,8 @@ store_new_file(struct trail *t, char *err, size_t errlen)
 	}
 	f.ino = st.st_ino;
 	f.dev = st.st_dev;
+	store_give(fd, t->host, name);
+	store_give(ifd, t->host, iname);
 	if (add_file(t, &f) == -1) {
 		snprintf(err, errlen, "host %s: %s", t->host, strerror(errno));
 		goto fail;

@@ -11,6 +11,7 @@
  *   - tells systemd it is ready, and pings the watchdog only while the
  *     network process answers its own pings;
  *   - reaps, and exits once the network process and every writer are gone.
+ * With trail_group set, it and the writers keep that group (see become).
  * It never reads a byte from the network.
  */
 #include <sys/epoll.h>
@@ -21,6 +22,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,6 +122,7 @@ writer_child(int chan, const char *host, const struct conf_host *ch)
 	wa.recvfd = 4;
 	wa.recvdir = sa->recvdir;
 	trail_limits_from(sa->conf, &wa.lim);
+	wa.group = sa->tgid;
 	wa.bpf = writer_bpf;
 	writer_main(3, &wa);
 }
@@ -249,6 +252,25 @@ reap(int stopping)
 	}
 }
 
+/*
+ * trail_group is read at the start only: the group is resolved and joined
+ * before the parent confines itself, and it can join no other group.
+ */
+static void
+reload_group(const struct conf *nc)
+{
+	const char *now = nc->receiver.trail_group;
+
+	if ((now == NULL && sa->tgroup == NULL) ||
+	    (now != NULL && sa->tgroup != NULL && strcmp(now, sa->tgroup) == 0))
+		return;
+	log_warnx("reload: trail_group %s%s%s takes effect at the next start; "
+	    "until then trails %s%s", now != NULL ? "\"" : "",
+	    now != NULL ? now : "removed", now != NULL ? "\"" : "",
+	    sa->tgroup != NULL ? "go to group " : "keep the user's group",
+	    sa->tgroup != NULL ? sa->tgroup : "");
+}
+
 static void
 reload(void)
 {
@@ -264,6 +286,7 @@ reload(void)
 		return;
 	}
 	conf_forget_secrets(nc);
+	reload_group(nc);
 	conf_free(sa->conf);
 	sa->conf = nc;
 }
@@ -289,6 +312,24 @@ confine(void)
 			sandbox_path(sb, ch->directory, SB_READ | SB_WRITE);
 	sandbox_test_hook("/etc/passwd", SB_TEST_PTRACE);
 	sandbox_apply(sb);
+}
+
+/*
+ * The user, keeping trail_group as a supplementary group: only a member
+ * may give its files to a group.  Started as the user, it is a member
+ * already (main.c checked).
+ */
+static void
+become(const struct super_args *a)
+{
+	gid_t groups[2] = { a->gid, a->tgid };
+
+	if (geteuid() == 0 && a->tgid != (gid_t)-1 &&
+	    (setgroups(2, groups) == -1 ||
+	    setresgid(a->gid, a->gid, a->gid) == -1 ||
+	    setresuid(a->uid, a->uid, a->uid) == -1))
+		fatal("becoming user %s with group %s", a->user, a->tgroup);
+	sandbox_become(a->uid, a->gid, a->user);
 }
 
 int
@@ -323,7 +364,7 @@ super_run(struct super_args *a)
 	/* The sockets and the passwords are the network process's alone. */
 	a->forget();
 	conf_forget_secrets(a->conf);
-	sandbox_become(a->uid, a->gid, a->user);
+	become(a);
 	sandbox_limits(0, 1);
 
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1 ||

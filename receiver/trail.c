@@ -318,6 +318,8 @@ open_current(struct trail *t, char *err, size_t errlen)
 	    (t->idxfd = openat(t->storefd, name, flags | O_CREAT,
 	    TRAIL_MODE)) == -1)
 		goto fail;
+	/* An index recovery made again: the trails' group, if one is set. */
+	store_give(t->idxfd, t->host, name);
 	return 0;
 fail:
 	snprintf(err, errlen, "host %s: %s/%s: %s", t->host, TRAIL_STORE, name,

@@ -6,6 +6,8 @@
  * from the network process in order, blocking: append, end a segment,
  * sync and say what is durable.  See wchan.c for the messages.
  *
+ * With trail_group set, the trail (old files too) belongs to that group.
+ *
  * The network process parses what senders send, so its requests are
  * checked again here: a frame that does not continue the stored copy is
  * refused by trail_append as it would be from the network.
@@ -338,10 +340,14 @@ writer_main(int chan, const struct writer_args *a)
 	 * then nothing else is reachable.  If it cannot be opened, the
 	 * writer still serves: every HELLO says why.
 	 */
+	store_set_group(a->group);
 	if ((w.dirfd = open_dir(&w, err, sizeof(err))) == -1) {
 		log_warnx("%s", err);
 		w.dirfd = -1;
-	}
+	} else if (store_regroup(w.dirfd, a->host, err, sizeof(err)) == -1)
+		/* Readers wait; the data is not at risk. */
+		log_warnx("host %s: giving its trail to group %u: %s", a->host,
+		    (unsigned)a->group, err);
 	close(a->recvfd);
 	/* Without its directory it can reach no file at all. */
 	confine(&w);

@@ -837,6 +837,32 @@ test_user(void)
 	    "\"user\" is not allowed in sender host block", NULL);
 }
 
+/* trail_group: the receiver's trails' group, or none (the user's own). */
+static void
+test_trail_group(void)
+{
+	struct conf *c;
+
+	REQUIRE((c = parse("receiver {\n" RCERT "}\n")) != NULL);
+	CHECK(c->receiver.trail_group == NULL);
+	conf_free(c);
+	REQUIRE((c = parse("receiver {\n" RCERT " trail_group \"adm\"\n}\n"))
+	    != NULL);
+	CHECK_STR(c->receiver.trail_group, "adm");
+	CHECK(c->receiver.trail_group_line == 4);
+	conf_free(c);
+	REFUSED("receiver {\n trail_group Adm\n}\n", 2,
+	    "\"trail_group\" must be", "not \"Adm\"");
+	REFUSED("receiver {\n trail_group \"\"\n}\n", 2,
+	    "\"trail_group\" must be", NULL);
+	REFUSED("receiver {\n trail_group a\n trail_group b\n}\n", 3,
+	    "duplicate \"trail_group\"", NULL);
+	REFUSED("sender {\n trail_group adm\n}\n", 2,
+	    "\"trail_group\" is not allowed in sender block", NULL);
+	REFUSED("receiver {\n host a {\n  trail_group adm\n", 3,
+	    "\"trail_group\" is not allowed in receiver host block", NULL);
+}
+
 /* series_hold: the receiver's value, a host's own overriding it. */
 static void
 test_series_hold(void)
@@ -1588,6 +1614,7 @@ static const struct h_test tests[] = {
 	TEST(test_sender_tls),
 	TEST(test_pubkey),
 	TEST(test_user),
+	TEST(test_trail_group),
 	TEST(test_trails),
 	TEST(test_series_hold),
 	TEST(test_receiver_tls),
