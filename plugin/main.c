@@ -268,6 +268,19 @@ input_setup_stdin(void)
 	}
 	if (S_ISSOCK(st.st_mode) || S_ISFIFO(st.st_mode))
 		fcntl(infd, F_SETFL, fcntl(infd, F_GETFL) | O_NONBLOCK);
+	else if (S_ISCHR(st.st_mode)) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = infd };
+
+		/* Some devices (/dev/null) are refused too: always readable. */
+		if (epoll_ctl(epfd, EPOLL_CTL_ADD, infd, &ev) == -1) {
+			if (errno != EPERM)
+				fatal("epoll_ctl input");
+			in_regular = 1;
+			return;
+		}
+		in_polled = 1;
+		return;
+	}
 	input_watch(1);
 }
 
