@@ -198,8 +198,19 @@ size_t		 status_format(char *buf, size_t len, struct plugin *,
 		    const struct timespec *now);
 size_t		 status_line_max(const struct plugin *);
 
+/* goodconf.c: the last configuration that loaded, for a broken start. */
+#define GOODCONF_NAME	"last-good.conf"
+int		 goodconf_path(char *buf, size_t len, const char *dir);
+/* Copy src (just loaded) to dir's last good copy, atomically, mode 0600. */
+int		 goodconf_save(const char *dir, const char *src, char *err,
+		    size_t errlen);
+/* When the copy at path was saved, as an ISO 8601 UTC time. */
+void		 goodconf_time(const char *path, char *buf, size_t len);
+
 /* main.c: the plugin's state, shared with status.c and the tests. */
 enum plugin_state { ST_RUNNING, ST_BLOCKED, ST_DROPPING, ST_STOPPING, ST_STOPPED };
+/* Where the running configuration came from. */
+enum conf_from { CONF_FROM_FILE, CONF_FROM_LAST_GOOD, CONF_FROM_DEFAULTS };
 struct fwdsup;
 struct plugin {
 	struct conf	*conf;
@@ -211,6 +222,8 @@ struct plugin {
 	struct counters	 c;
 	enum plugin_state state;
 	char		 last_error[1024];	/* "HOST: " and a reason fit */
+	enum conf_from	 conf_from;
+	char		 conf_error[1024];	/* the file's, while broken */
 	int64_t		 kernel_lost, kernel_backlog;	/* -1 unknown */
 	uint64_t	 since_sync_records, since_sync_bytes;
 };

@@ -49,10 +49,16 @@
  */
 #define COALESCE_BYTES	(16 * 1024)
 #define COALESCE_NS	500000L
+#define CONF_NAG	60		/* seconds between config error logs */
 
 static struct plugin pl;
 static struct fwdsup fwd;		/* the forwarder, supervised */
 static const char *conf_path = CONF_DEFAULT_PATH;
+static const char *state_dir = CONF_DEFAULT_SPOOL;	/* -D */
+static char good_path[PATH_MAX];	/* the last good copy in state_dir */
+static int good_saved;			/* this run saved it */
+static time_t conf_nag_at;		/* CLOCK_MONOTONIC s of the last log */
+static char conf_last_error[sizeof(pl.last_error)];	/* ours, to clear */
 static const char *sock_path;		/* -s */
 static int infd = -1;			/* stdin or the af_unix socket */
 static int in_polled;			/* infd is in the epoll set */
@@ -80,9 +86,14 @@ usage(int status)
 {
 	FILE *f = status == 0 ? stdout : stderr;
 
-	fprintf(f, "usage: %s [-dfhnV] [-s socket] [config]\n", PROG);
+	fprintf(f, "usage: %s [-dfhnV] [-D statedir] [-s socket] [config]\n",
+	    PROG);
 	if (status == 0)
 		fputs(
+		    "  -D statedir    keep the last good configuration there, and"
+		    " spool there\n"
+		    "                 when none ever loaded"
+		    " (" CONF_DEFAULT_SPOOL ")\n"
 		    "  -d             debug: -f, and log debug messages too\n"
 		    "  -f             stay in the foreground, log to stderr\n"
 		    "  -h, --help     print this help and exit\n"
@@ -179,29 +190,154 @@ sanitize_process(void)
 	setenv("LC_ALL", "C", 1);
 }
 
+/* path's configuration, without its secrets; NULL and err if it is broken. */
 static struct conf *
-load_conf(int exit_on_error)
+load_conf(const char *path, char *err, size_t errlen)
 {
-	char err[1024];
 	struct conf *c;
 
-	if ((c = conf_load(conf_path, err, sizeof(err))) == NULL) {
-		if (exit_on_error)
-			fatalx_code(EX_CONFIG, "%s", err);
-		log_warnx("%s", err);
+	if ((c = conf_load(path, err, errlen)) == NULL)
 		return NULL;
-	}
 	if (!c->sender.present) {
-		snprintf(err, sizeof(err), "%s: no sender block; audisp-dist "
-		    "needs one", conf_path);
+		snprintf(err, errlen, "%s: no sender block; audisp-dist "
+		    "needs one", path);
 		conf_free(c);
-		if (exit_on_error)
-			fatalx_code(EX_CONFIG, "%s", err);
-		log_warnx("%s", err);
 		return NULL;
 	}
 	/* The forwarder reads them itself; this process has no use for them. */
 	conf_forget_secrets(c);
+	return c;
+}
+
+/*
+ * No configuration ever loaded: spool into the state directory, with
+ * no receiver, so that nothing is lost until the file is fixed.
+ */
+static struct conf *
+conf_defaults(void)
+{
+	char err[1024];
+	struct conf *c;
+
+	if ((c = conf_parse("(defaults)", "", err, sizeof(err))) == NULL)
+		fatalx("defaults: %s", err);
+	free(c->sender.directory);
+	free(c->sender.status_file);
+	c->sender.status_file = NULL;
+	if ((c->sender.directory = strdup(state_dir)) == NULL ||
+	    asprintf(&c->sender.status_file, "%s/status", state_dir) == -1)
+		fatal("defaults");
+	c->sender.present = 1;
+	return c;
+}
+
+/*
+ * The file is broken: say so, what runs instead and how to get out of
+ * it; at start, at each failed reload and every CONF_NAG seconds.
+ */
+static void
+conf_complain(void)
+{
+	char when[32];
+
+	conf_nag_at = mono_now();
+	switch (pl.conf_from) {
+	case CONF_FROM_LAST_GOOD:
+		goodconf_time(good_path, when, sizeof(when));
+		log_warnx("configuration error: %s; running on the last good "
+		    "configuration %s (saved %s): spooling and shipping as "
+		    "before; fix %s and send SIGHUP", pl.conf_error, good_path,
+		    when, conf_path);
+		break;
+	case CONF_FROM_DEFAULTS:
+		log_warnx("configuration error: %s; no last good copy (%s): "
+		    "running on the defaults: spooling into %s, no receivers, "
+		    "NOTHING IS SHIPPED; fix %s and send SIGHUP", pl.conf_error,
+		    good_path, pl.conf->sender.directory, conf_path);
+		snprintf(conf_last_error, sizeof(conf_last_error), "nothing is "
+		    "shipped: %s is broken and no configuration has loaded "
+		    "yet; records are kept in %s", conf_path,
+		    pl.conf->sender.directory);
+		snprintf(pl.last_error, sizeof(pl.last_error), "%s",
+		    conf_last_error);
+		break;
+	case CONF_FROM_FILE:	/* a failed reload before any copy was saved */
+		log_warnx("configuration error: %s; keeping the running "
+		    "configuration: spooling and shipping as before; fix %s "
+		    "and send SIGHUP", pl.conf_error, conf_path);
+		break;
+	}
+}
+
+/*
+ * The file loaded: keep a copy of it for a start with a broken file,
+ * and end what a broken one had started.
+ */
+static void
+conf_good(void)
+{
+	char err[PATH_MAX + 1200];
+
+	good_saved = goodconf_save(state_dir, conf_path, err,
+	    sizeof(err)) == 0;
+	if (!good_saved)
+		log_warnx("keeping no last good copy of the configuration: %s",
+		    err);
+	if (pl.conf_error[0] != '\0')
+		log_info("%s loaded: the configuration error is over",
+		    conf_path);
+	pl.conf_error[0] = '\0';
+	if (conf_last_error[0] != '\0' &&
+	    strcmp(pl.last_error, conf_last_error) == 0)
+		pl.last_error[0] = '\0';
+	conf_last_error[0] = '\0';
+	pl.conf_from = CONF_FROM_FILE;
+}
+
+/* A reload failed: what runs stays, and the forwarder reads its copy. */
+static void
+conf_broken(const char *err)
+{
+	snprintf(pl.conf_error, sizeof(pl.conf_error), "%s", err);
+	if (pl.conf_from == CONF_FROM_FILE && good_saved)
+		pl.conf_from = CONF_FROM_LAST_GOOD;
+	conf_complain();
+}
+
+/* The forwarder reads the running configuration from its file itself. */
+static const char *
+fwd_conf(void)
+{
+	return pl.conf_from == CONF_FROM_LAST_GOOD ? good_path : conf_path;
+}
+
+/*
+ * At start: the file, else its last good copy, else the defaults.  The
+ * plugin never exits on a broken file: auditd would give up on it and
+ * its records would be lost.
+ */
+static struct conf *
+start_conf(void)
+{
+	char err[1024], gerr[1024];
+	struct conf *c;
+
+	if ((c = load_conf(conf_path, err, sizeof(err))) != NULL) {
+		pl.conf = c;
+		conf_good();
+		return c;
+	}
+	snprintf(pl.conf_error, sizeof(pl.conf_error), "%s", err);
+	if ((c = load_conf(good_path, gerr, sizeof(gerr))) != NULL)
+		pl.conf_from = CONF_FROM_LAST_GOOD;
+	else {
+		if (access(good_path, F_OK) == 0)
+			log_warnx("the last good copy is unusable too: %s", gerr);
+		c = conf_defaults();
+		pl.conf_from = CONF_FROM_DEFAULTS;
+	}
+	pl.conf = c;
+	conf_complain();
 	return c;
 }
 
@@ -291,6 +427,19 @@ input_setup_stdin(void)
 	}
 	if (S_ISSOCK(st.st_mode) || S_ISFIFO(st.st_mode))
 		fcntl(infd, F_SETFL, fcntl(infd, F_GETFL) | O_NONBLOCK);
+	else if (S_ISCHR(st.st_mode)) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = infd };
+
+		/* Some devices (/dev/null) are refused too: always readable. */
+		if (epoll_ctl(epfd, EPOLL_CTL_ADD, infd, &ev) == -1) {
+			if (errno != EPERM)
+				fatal("epoll_ctl input");
+			in_regular = 1;
+			return;
+		}
+		in_polled = 1;
+		return;
+	}
 	input_watch(1);
 }
 
@@ -530,14 +679,18 @@ retry_pending(void)
 static void
 reload(void)
 {
+	char err[1024];
 	struct conf *c;
 
 	log_info("reloading %s", conf_path);
-	if ((c = load_conf(0)) == NULL) {
-		set_error("reload of %s failed; keeping the running "
-		    "configuration", conf_path);
+	if ((c = load_conf(conf_path, err, sizeof(err))) == NULL) {
+		conf_broken(err);
+		fwd.conf_path = fwd_conf();
+		status_write(&pl.status, &pl);
 		return;
 	}
+	conf_good();
+	fwd.conf_path = fwd_conf();
 	if (strcmp(c->sender.directory, pl.conf->sender.directory) != 0)
 		log_warnx("%s: a new spool directory takes effect at the next "
 		    "start; still using %s", conf_path,
@@ -594,6 +747,8 @@ tick(void)
 	if (sock_path != NULL && infd == -1 && now.tv_sec >= reconnect_at)
 		input_connect();
 	fwdsup_tick(&fwd);
+	if (pl.conf_error[0] != '\0' && now.tv_sec - conf_nag_at >= CONF_NAG)
+		conf_complain();
 	if (now.tv_sec - last_status >= (time_t)cs->status_interval) {
 		status_write(&pl.status, &pl);
 		last_status = now.tv_sec;
@@ -666,9 +821,12 @@ main(int argc, char *argv[])
 	sigset_t mask;
 
 	sanitize_process();
-	while ((ch = getopt_long(argc, argv, "dfhns:V", longopts,
+	while ((ch = getopt_long(argc, argv, "D:dfhns:V", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
+		case 'D':
+			state_dir = optarg;
+			break;
 		case 'd':
 			debug = 1;
 			fg = 1;
@@ -700,14 +858,20 @@ main(int argc, char *argv[])
 	if (sock_path != NULL && strlen(sock_path) >=
 	    sizeof(((struct sockaddr_un *)0)->sun_path))
 		fatalx_code(EX_USAGE, "socket path too long: %s", sock_path);
+	if (state_dir[0] != '/' || goodconf_path(good_path, sizeof(good_path),
+	    state_dir) == -1)
+		fatalx_code(EX_USAGE, "-D %s: not an absolute path or too long",
+		    state_dir);
 	log_init("audisp-dist", fg, debug);
 
-	pl.conf = load_conf(1);
 	if (check) {
+		if ((pl.conf = load_conf(conf_path, err, sizeof(err))) == NULL)
+			fatalx_code(EX_CONFIG, "%s", err);
 		check_startup(pl.conf);
 		printf("configuration OK\n");
 		return 0;
 	}
+	pl.conf = start_conf();
 	pl.kernel_lost = pl.kernel_backlog = -1;
 	confine();
 
@@ -747,7 +911,7 @@ main(int argc, char *argv[])
 		input_connect();
 	else
 		input_setup_stdin();
-	if (fwdsup_init(&fwd, &pl, conf_path, debug ? 'd' : fg ? 'f' : 0,
+	if (fwdsup_init(&fwd, &pl, fwd_conf(), debug ? 'd' : fg ? 'f' : 0,
 	    epfd) == -1)
 		fatal("forwarder setup");
 	pl.fwd = &fwd;

@@ -106,6 +106,27 @@ put(char **p, char *end, const char *fmt, ...)
 		*p += (size_t)n < (size_t)(end - *p) ? (size_t)n : (size_t)(end - *p);
 }
 
+static const char *
+conf_from_name(enum conf_from f)
+{
+	switch (f) {
+	case CONF_FROM_FILE:		return "file";
+	case CONF_FROM_LAST_GOOD:	return "last_good";
+	case CONF_FROM_DEFAULTS:	return "defaults";
+	}
+	return "unknown";
+}
+
+/* s in double quotes, with any '"' or control character made a '\''. */
+static void
+put_quoted(char **p, char *end, const char *key, const char *s)
+{
+	put(p, end, " %s=\"", key);
+	for (; *s != '\0' && *p < end - 2; s++)
+		*(*p)++ = (*s == '"' || *s < ' ') ? '\'' : *s;
+	put(p, end, "\"");
+}
+
 /* What the forwarder last said of a host: nothing acked, state unknown. */
 static const struct fwd_hoststat *
 host_stat(struct plugin *pl, const char *name)
@@ -156,7 +177,6 @@ status_format(char *buf, size_t len, struct plugin *pl,
 	size_t nsegs;
 	int64_t oldest;
 	struct tm tm;
-	const char *e;
 
 	gmtime_r(&now->tv_sec, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -207,16 +227,16 @@ status_format(char *buf, size_t len, struct plugin *pl,
 		    (long long)pl->kernel_lost, (long long)pl->kernel_backlog);
 	else
 		put(&p, end, " kernel_lost=unknown kernel_backlog=unknown");
+	put(&p, end, " config=%s", conf_from_name(pl->conf_from));
+	put_quoted(&p, end, "config_error", pl->conf_error);
 	if (pl->last_error[0] != '\0' && pl->status.error_at != 0) {
 		gmtime_r(&pl->status.error_at, &tm);
 		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
 		put(&p, end, " last_error_time=%s", ts);
 	} else
 		put(&p, end, " last_error_time=none");
-	put(&p, end, " last_error=\"");
-	for (e = pl->last_error; *e != '\0' && p < end - 2; e++)
-		*p++ = (*e == '"' || *e < ' ') ? '\'' : *e;
-	put(&p, end, "\"\n");
+	put_quoted(&p, end, "last_error", pl->last_error);
+	put(&p, end, "\n");
 	if (p >= end) {		/* cut: still one whole line */
 		p = end;
 		p[-1] = '\n';
@@ -231,7 +251,7 @@ size_t
 status_line_max(const struct plugin *pl)
 {
 	const struct conf_host *h;
-	size_t n = 1024 + sizeof(pl->last_error);
+	size_t n = 1024 + sizeof(pl->last_error) + sizeof(pl->conf_error);
 
 	for (h = pl->conf->sender.hosts; h != NULL; h = h->next)
 		n += 2 * strlen(h->name) + 64;
