@@ -818,8 +818,13 @@ main(int argc, char *argv[])
 	struct epoll_event ev;
 	int ch, debug = 0, fg = 0, check = 0, sigfd, tfd, stop = 0;
 	char err[1024];
+	const char *env;
 	sigset_t mask;
 
+	/* The one variable read, before the environment is cleared. */
+	if ((env = getenv("AUDISP_DIST_STATEDIR")) != NULL && env[0] != '\0' &&
+	    (state_dir = strdup(env)) == NULL)
+		state_dir = CONF_DEFAULT_SPOOL;
 	sanitize_process();
 	while ((ch = getopt_long(argc, argv, "D:dfhns:V", longopts,
 	    NULL)) != -1) {

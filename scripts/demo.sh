@@ -9,6 +9,7 @@ set -euo pipefail
 : "${B:=build}"
 SAMPLE=tests/data/sample-enriched.log
 D=${DEMO_DIR:-/tmp/auditdist-demo}
+export AUDISP_DIST_STATEDIR=$D/state
 HOST=demo-sender
 
 [ -r "$SAMPLE" ] || { echo "demo: $SAMPLE is missing" >&2; exit 1; }

@@ -100,6 +100,9 @@ case $T in
 esac
 [ "${#T}" -le 60 ] || fail "temporary directory '$T' is too long; set TMPDIR"
 chmod 0755 "$T"
+# audisp-dist keeps its last good configuration there, not in the machine's
+# /var/spool/audisp-dist (plugins that auditd starts get -D instead).
+export AUDISP_DIST_STATEDIR=$T/state
 
 # Give up on the whole test after SECONDS: the shell gets SIGTERM, which runs
 # the cleanup as soon as the current command returns (use timeout on anything

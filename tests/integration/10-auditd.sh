@@ -35,7 +35,7 @@ case $out in
 *"configuration OK"*) ;;
 *) fail "audisp-dist -n $conf said: $out" ;;
 esac
-write_plugin_conf "$T/plugins.d" "$plugin" "$conf"
+write_plugin_conf "$T/plugins.d" "$plugin" "-D$T/state $conf"
 
 auditd_private_start "$T/auditd" "$T/plugins.d"
 wait_for '[ -n "$(pgrep -P "$AUDITD_PID")" ]' 10 || fail "auditd did not start the plugin"

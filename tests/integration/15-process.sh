@@ -20,7 +20,7 @@ mkfifo "$T/in"
 (
 	trap '' TERM HUP PIPE INT USR1
 	exec 251>/dev/null
-	exec env -i "$B/audisp-dist" -f "$T/c.conf" < "$T/in" 2> "$T/log"
+	exec env -i AUDISP_DIST_STATEDIR="$T/state" "$B/audisp-dist" -f "$T/c.conf" < "$T/in" 2> "$T/log"
 ) &
 pid=$!
 on_exit "kill -KILL $pid 2>/dev/null"

@@ -19,7 +19,7 @@ grep -q "exe=$bin" "$T/20.rules" || fail "the rules file has no never rule for /
 printf 'sender {\n\tdirectory "%s"\n\tflush data\n\tsegment_size 4K\n}\n' "$T/spool" > "$T/c.conf"
 chmod 600 "$T/c.conf"
 mkdir -p "$T/plugins.d"
-write_plugin_conf "$T/plugins.d" "$bin" "$T/c.conf"
+write_plugin_conf "$T/plugins.d" "$bin" "-D$T/state $T/c.conf"
 auditd_private_start "$T/auditd" "$T/plugins.d"
 
 # Load each rule of the file the way augenrules would, remembered for cleanup.

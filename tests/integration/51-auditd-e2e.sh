@@ -74,7 +74,7 @@ wait_for "port_listening $PORT" 10 || { show_logs "$T/recv.log"; fail "auditdist
 plugin=$(plugin_install "$PLUGIN")
 plugin_install "$FWD" >/dev/null
 out=$(timeout 10 "$plugin" -n "$conf" 2>&1) || fail "audisp-dist -n $conf: $out"
-write_plugin_conf "$T/plugins.d" "$plugin" "$conf"
+write_plugin_conf "$T/plugins.d" "$plugin" "-D$T/state $conf"
 
 auditd_private_start "$T/auditd" "$T/plugins.d"
 wait_for '[ -n "$(pgrep -P "$AUDITD_PID")" ]' 10 || fail "auditd did not start the plugin"
