@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdint.h>
 #include <unistd.h>
 
@@ -1314,6 +1315,44 @@ static const char cert_conf[] = "sender {\n host b {\n  remote tls://b\n"
     "  keyfile /etc/audit/c.key\n }\n}\nreceiver {\n" RCERT
     " host b {\n  fingerprint " FP_UPPER "\n }\n}\n";
 
+/*
+ * As root: a group that is neither ours nor the user's may not read
+ * passwords; the primary group of the block's "user" may.
+ */
+static void
+test_load_group(const char *path)
+{
+	static const char nobody_conf[] = "receiver {\n" RCERT
+	    " user nobody\n host b {\n  password pw\n }\n}\n";
+	char want[512], other[64];
+	struct passwd *pw;
+	struct conf *c;
+	gid_t gid;
+
+	if (geteuid() != 0 || (pw = getpwnam("nobody")) == NULL ||
+	    pw->pw_gid == getegid()) {
+		fprintf(stderr, "  (not root or no user nobody: group "
+		    "rules not checked)\n");
+		return;
+	}
+	gid = pw->pw_gid;	/* conf_load looks users up too */
+	CHECK(chmod(path, 0640) == 0 && chown(path, 0, 4242) == 0);
+	CHECK(conf_load(path, err, sizeof(err)) == NULL);
+	snprintf(want, sizeof(want), "%s:5: holds passwords but is readable by "
+	    "group 4242 (mode 0640); chmod 600 %s, or chgrp auditdist %s && "
+	    "chmod 640 %s", path, path, path, path);
+	if (getpwnam("auditdist") == NULL)
+		CHECK_STR(err, want);
+	REQUIRE(tmpconf(other, nobody_conf, strlen(nobody_conf), 0640) == 0);
+	CHECK(chown(other, 0, gid) == 0);
+	CHECK((c = conf_load(other, err, sizeof(err))) != NULL);
+	conf_free(c);
+	CHECK(chown(other, 0, 4242) == 0);
+	CHECK(conf_load(other, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "group 4242 (mode 0640)") != NULL);
+	CHECK(unlink(other) == 0);
+}
+
 static void
 test_load_modes(void)
 {
@@ -1330,18 +1369,17 @@ test_load_modes(void)
 	}
 	conf_free(c);
 
-	/*
-	 * Passwords readable by the group: refused, with the fix, naming
-	 * the line of the first password.
-	 */
+	/* Passwords readable by our own group: the daemon's, allowed. */
 	CHECK(chmod(path, 0640) == 0);
-	CHECK(conf_load(path, err, sizeof(err)) == NULL);
-	snprintf(want, sizeof(want), "%s:5: holds passwords but is readable by "
-	    "group or others (mode 0640); chmod 600 %s", path, path);
-	CHECK_STR(err, want);
+	CHECK((c = conf_load(path, err, sizeof(err))) != NULL);
+	conf_free(c);
+	/* By others: refused, with both fixes, at the first password. */
 	CHECK(chmod(path, 0604) == 0);
 	CHECK(conf_load(path, err, sizeof(err)) == NULL);
-	CHECK(strstr(err, "mode 0604") != NULL);
+	CHECK(strstr(err, ":5: holds passwords but is readable by others "
+	    "(mode 0604); chmod 600 ") != NULL);
+	CHECK(strstr(err, " && chmod 640 ") != NULL);
+	test_load_group(path);
 	CHECK(chmod(path, 0400) == 0);
 	CHECK((c = conf_load(path, err, sizeof(err))) != NULL);
 	conf_free(c);
