@@ -8,7 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONF_DEFAULT_PATH	"/etc/audit/auditdistd.conf"
+#define CONF_DEFAULT_PATH	"/etc/audit/auditdistd.conf"	/* audisp-dist */
+#define CONF_RECV_DEFAULT_PATH	"/etc/auditdistd/auditdistd.conf" /* auditdistd */
 #define CONF_DEFAULT_PORT	"7878"
 #define CONF_DEFAULT_SPOOL	"/var/spool/audisp-dist"
 #define CONF_DEFAULT_TRAILS	"/var/audit/remote"
