@@ -1484,21 +1484,21 @@ test_load_files(void)
 	free(big);
 }
 
-/* Read the shipped sample from the top of the tree, wherever we run. */
+/* Read a shipped sample from the top of the tree, wherever we run. */
 static char *
-read_sample(void)
+read_sample(const char *name)
 {
-	static const char *paths[] = {
-		"auditdistd.conf.sample", "../auditdistd.conf.sample",
-		"../../auditdistd.conf.sample",
-	};
+	static const char *dirs[] = { "", "../", "../../" };
+	char path[PATH_MAX];
 	char *buf;
 	size_t i;
 	ssize_t n;
 	int fd = -1;
 
-	for (i = 0; i < sizeof(paths) / sizeof(paths[0]) && fd == -1; i++)
-		fd = open(paths[i], O_RDONLY | O_CLOEXEC);
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && fd == -1; i++) {
+		snprintf(path, sizeof(path), "%s%s", dirs[i], name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
 	if (fd == -1 || (buf = calloc(1, 65536)) == NULL)
 		return NULL;
 	n = read(fd, buf, 65535);
@@ -1508,6 +1508,22 @@ read_sample(void)
 		return NULL;
 	}
 	return buf;
+}
+
+/* Uncomment what a sample shows as "#keyword ..." (or "#}"). */
+static void
+uncomment(char *text)
+{
+	char *line, *q;
+
+	for (line = text; *line != '\0'; line = q + (*q == '\n')) {
+		for (q = line; *q == ' ' || *q == '\t'; q++)
+			;
+		if (q[0] == '#' && ((q[1] >= 'a' && q[1] <= 'z') ||
+		    q[1] == '}' || q[1] == '\t'))
+			*q = ' ';
+		q = q + strcspn(q, "\n");
+	}
 }
 
 static void
@@ -1541,9 +1557,9 @@ static void
 test_sample(void)
 {
 	struct conf *def, *c;
-	char *text, *line, *q;
+	char *text;
 
-	if ((text = read_sample()) == NULL) {
+	if ((text = read_sample("auditdistd.conf.sample")) == NULL) {
 		fprintf(stderr, "  auditdistd.conf.sample not found; "
 		    "run from the top of the tree\n");
 		CHECK(0);
@@ -1561,14 +1577,7 @@ test_sample(void)
 	conf_free(c);
 
 	/* Uncommented, the values it shows must be the defaults too. */
-	for (line = text; *line != '\0'; line = q + (*q == '\n')) {
-		for (q = line; *q == ' ' || *q == '\t'; q++)
-			;
-		if (q[0] == '#' && ((q[1] >= 'a' && q[1] <= 'z') ||
-		    q[1] == '}' || q[1] == '\t'))
-			*q = ' ';
-		q = q + strcspn(q, "\n");
-	}
+	uncomment(text);
 	c = parse(text);
 	CHECK(c != NULL);
 	if (c != NULL) {
@@ -1587,6 +1596,47 @@ test_sample(void)
 		h = c->receiver.hosts;
 		CHECK(h != NULL && h->fingerprint != NULL &&
 		    h->password != NULL && h->remote != NULL);
+	} else
+		fprintf(stderr, "  %s\n", err);
+	conf_free(c);
+	conf_free(def);
+	free(text);
+}
+
+/* The receiver's sample: a receiver at its defaults, hosts to add. */
+static void
+test_receiver_sample(void)
+{
+	struct conf *def, *c;
+	char *text;
+
+	if ((text = read_sample("auditdistd-receiver.conf.sample")) == NULL) {
+		fprintf(stderr, "  auditdistd-receiver.conf.sample not found; "
+		    "run from the top of the tree\n");
+		CHECK(0);
+		return;
+	}
+	if ((def = parse("receiver {\n" RCERT "}\n")) == NULL) {
+		free(text);
+		REQUIRE(def != NULL);
+	}
+	CHECK((c = parse(text)) != NULL);
+	if (c != NULL) {
+		CHECK(c->receiver.present == 1 && c->sender.present == 0);
+		CHECK(c->receiver.hosts == NULL && c->has_secrets == 0);
+		CHECK_STR(c->receiver.certfile,
+		    "/etc/auditdistd/auditdistd.cert.pem");
+		CHECK_STR(c->receiver.keyfile,
+		    "/etc/auditdistd/auditdistd.key.pem");
+		check_defaults_equal(c, def);
+	}
+	conf_free(c);
+	uncomment(text);
+	CHECK((c = parse(text)) != NULL);
+	if (c != NULL) {
+		check_defaults_equal(c, def);
+		CHECK(c->receiver.hosts != NULL &&
+		    c->receiver.hosts->password != NULL);
 	} else
 		fprintf(stderr, "  %s\n", err);
 	conf_free(c);
@@ -1638,6 +1688,7 @@ static const struct h_test tests[] = {
 	TEST(test_load_modes),
 	TEST(test_load_files),
 	TEST(test_sample),
+	TEST(test_receiver_sample),
 	TEST(test_compression),
 };
 
