@@ -460,18 +460,26 @@ readable_by(const char *path, uid_t uid, gid_t gid)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
-/* Started as root (or -n as root): warn of what a reload cannot read. */
+/* Before the sandbox, which keeps /etc/group from the network process. */
 static void
-check_reloadable(const struct conf *c, uid_t uid, gid_t gid)
+name_user_group(gid_t gid)
 {
-	const char *paths[3];
 	struct group *gr;
-	size_t i;
 
 	if ((gr = getgrgid(gid)) != NULL)
 		snprintf(user_group, sizeof(user_group), "%s", gr->gr_name);
 	else
 		snprintf(user_group, sizeof(user_group), "%u", (unsigned)gid);
+}
+
+/* Started as root (or -n as root): warn of what a reload cannot read. */
+static void
+check_reloadable(const struct conf *c, uid_t uid, gid_t gid)
+{
+	const char *paths[3];
+	size_t i;
+
+	name_user_group(gid);
 	paths[0] = conf_path;
 	paths[1] = c->receiver.certfile;
 	paths[2] = c->receiver.keyfile;
@@ -1079,6 +1087,7 @@ main(int argc, char *argv[])
 	} else {
 		sargs.uid = geteuid();
 		sargs.gid = getegid();
+		name_user_group(sargs.gid);
 	}
 	open_receiver_dir(&sargs);
 	if ((srv.epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)

@@ -159,8 +159,13 @@ trail_compare "$T/trail-b2" "$T/input-b" || fail "b's trail differs from its inp
 kill -HUP "$(bg_pid recv)"
 wait_for 'grep -q "configuration reloaded" "$T/recv.log"' 10 ||
     { show_tails "$T/recv.log"; fail "issue 11: auditdistd run as $U did not reload"; }
+# The file made root's only behind its back: the refused reload says the fix.
+chgrp root "$rconf"
+kill -HUP "$(bg_pid recv)"
+wait_for 'grep -qF "$fix" "$T/recv.log"' 10 ||
+    { show_tails "$T/recv.log"; fail "issue 11: a reload refused to auditdistd run as $U did not say the fix"; }
 touch "$T/go-b"
 bg_stop b 0 15 || fail "b's audisp-dist did not stop at the end of its input"
 bg_stop recv TERM 15 || fail "auditdistd did not stop"
 log_sanity "$T/recv.log" auditdistd
-echo "issue 11: started as $U (setpriv, as the unit does) with root:$G 0640 files: b shipped, SIGHUP reloaded"
+echo "issue 11: started as $U (setpriv, as the unit does) with root:$G 0640 files: b shipped, SIGHUP reloaded; a root-only file: the refused reload says the fix"
