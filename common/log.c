@@ -126,6 +126,17 @@ log_warnx(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* An error the process lives on with, such as a broken configuration. */
+void
+log_errx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_ERR, fmt, ap, 0);
+	va_end(ap);
+}
+
 void
 log_info(const char *fmt, ...)
 {

@@ -244,13 +244,13 @@ conf_complain(void)
 	switch (pl.conf_from) {
 	case CONF_FROM_LAST_GOOD:
 		goodconf_time(good_path, when, sizeof(when));
-		log_warnx("configuration error: %s; running on the last good "
+		log_errx("configuration error: %s; running on the last good "
 		    "configuration %s (saved %s): spooling and shipping as "
 		    "before; fix %s and send SIGHUP", pl.conf_error, good_path,
 		    when, conf_path);
 		break;
 	case CONF_FROM_DEFAULTS:
-		log_warnx("configuration error: %s; no last good copy (%s): "
+		log_errx("configuration error: %s; no last good copy (%s): "
 		    "running on the defaults: spooling into %s, no receivers, "
 		    "NOTHING IS SHIPPED; fix %s and send SIGHUP", pl.conf_error,
 		    good_path, pl.conf->sender.directory, conf_path);
@@ -262,7 +262,7 @@ conf_complain(void)
 		    conf_last_error);
 		break;
 	case CONF_FROM_FILE:	/* a failed reload before any copy was saved */
-		log_warnx("configuration error: %s; keeping the running "
+		log_errx("configuration error: %s; keeping the running "
 		    "configuration: spooling and shipping as before; fix %s "
 		    "and send SIGHUP", pl.conf_error, conf_path);
 		break;
