@@ -152,7 +152,7 @@ install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(SYSCONFDIR)/audit/plugins.d $(DESTDIR)$(SYSCONFDIR)/audit/rules.d \
 	    $(DESTDIR)$(SYSTEMDUNITDIR)
-	for p in $(PROGS); do install -m 0750 $$p $(DESTDIR)$(SBINDIR)/; done
+	for p in $(PROGS); do install -m 0755 $$p $(DESTDIR)$(SBINDIR)/; done
 	install -m 0640 plugins.d/audisp-dist.conf $(DESTDIR)$(SYSCONFDIR)/audit/plugins.d/audisp-dist.conf
 	install -m 0640 rules/20-audisp-dist.rules $(DESTDIR)$(SYSCONFDIR)/audit/rules.d/20-audisp-dist.rules
 	install -m 0644 systemd/auditdistd.service systemd/audisp-dist.service $(DESTDIR)$(SYSTEMDUNITDIR)/
@@ -162,10 +162,21 @@ install: all
 	    s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
 	    install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
 	install -d -m 0750 $(DESTDIR)/var/spool/audisp-dist
-	# The forwarder's unprivileged user (only on the real system).
+	# The receiver's and the forwarder's unprivileged user (only on the
+	# real system).
 	if [ -z "$(DESTDIR)" ] && ! getent passwd auditdist >/dev/null; then \
 	    useradd --system --user-group --no-create-home \
 	        --home-dir /nonexistent --shell /usr/sbin/nologin auditdist; fi
+	# The receiver's configuration, which it reads again as auditdist on
+	# SIGHUP: root:auditdist 0750 and 0640 (root-only without the group).
+	g=auditdist; getent group auditdist >/dev/null || { g=root; \
+	    echo "note: no group auditdist: $(DESTDIR)$(SYSCONFDIR)/auditdistd is root's only;" \
+	        "once it exists: chgrp -R auditdist $(SYSCONFDIR)/auditdistd"; }; \
+	o=; [ "$$(id -u)" != 0 ] || o="-o root -g $$g"; \
+	install -d $$o -m 0750 $(DESTDIR)$(SYSCONFDIR)/auditdistd && \
+	{ [ -e $(DESTDIR)$(SYSCONFDIR)/auditdistd/auditdistd.conf ] || \
+	    install $$o -m 0640 auditdistd-receiver.conf.sample \
+	        $(DESTDIR)$(SYSCONFDIR)/auditdistd/auditdistd.conf; }
 
 # The Debian packages, built in a copy of the tree under build/deb/ (the
 # tree stays clean; the .deb files land in build/deb/), then lintian,

@@ -14,7 +14,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -1665,6 +1667,66 @@ conf_parse(const char *name, const char *text, char *err, size_t errlen)
 	return parse_buf(name, text, strlen(text), err, errlen);
 }
 
+/*
+ * The group that may read a file that holds passwords: the primary group
+ * of the user the daemon runs as (the receiver's "user", else the
+ * sender's), which must read the file again on SIGHUP.  Its name (the
+ * user's if the group has no entry) goes to name; (gid_t)-1 when there is
+ * no such user.  Remembered: the first load runs before the sandbox, which
+ * keeps a reloading process from reading /etc/passwd.
+ */
+static gid_t
+secret_group(const struct conf *c, char *name, size_t len)
+{
+	static char user[USER_NAME_MAX + 1], group[64];
+	static gid_t gid = (gid_t)-1;
+	const char *u = c->receiver.present ? c->receiver.user :
+	    c->sender.user;
+	struct passwd *pw;
+	struct group *gr;
+
+	if (u == NULL)
+		u = DEF_USER;
+	if (gid == (gid_t)-1 || strcmp(u, user) != 0) {
+		snprintf(user, sizeof(user), "%s", u);
+		snprintf(group, sizeof(group), "%s", u);
+		gid = (gid_t)-1;
+		if ((pw = getpwnam(u)) != NULL) {
+			gid = pw->pw_gid;
+			if ((gr = getgrgid(gid)) != NULL)
+				snprintf(group, sizeof(group), "%s",
+				    gr->gr_name);
+		}
+	}
+	snprintf(name, len, "%s", group);
+	return gid;
+}
+
+/*
+ * Passwords: never readable by others; readable by group only when that
+ * group is ours or our user's.  -1 and the message with both fixes if not.
+ */
+static int
+secret_mode_check(struct parser *ep, const struct conf *c,
+    const struct stat *st, const char *path)
+{
+	char grp[64], who[32];
+
+	if ((st->st_mode & 007) == 0 && ((st->st_mode & 070) == 0 ||
+	    st->st_gid == getegid() ||
+	    st->st_gid == secret_group(c, grp, sizeof(grp))))
+		return 0;
+	(void)secret_group(c, grp, sizeof(grp));	/* the name */
+	if ((st->st_mode & 007) != 0)
+		snprintf(who, sizeof(who), "others");
+	else
+		snprintf(who, sizeof(who), "group %u", (unsigned)st->st_gid);
+	return perr(ep, (unsigned)c->has_secrets, "holds passwords but is "
+	    "readable by %s (mode %04o); chmod 600 %s, or chgrp %s %s && "
+	    "chmod 640 %s", who, (unsigned)(st->st_mode & 07777), path, grp,
+	    path, path);
+}
+
 struct conf *
 conf_load(const char *path, char *err, size_t errlen)
 {
@@ -1730,11 +1792,7 @@ conf_load(const char *path, char *err, size_t errlen)
 	}
 	if ((c = parse_buf(path, buf, len, err, errlen)) == NULL)
 		goto out;
-	if (c->has_secrets && (st.st_mode & 077) != 0) {
-		perr(&ep, (unsigned)c->has_secrets, "holds passwords but is "
-		    "readable by group or "
-		    "others (mode %04o); chmod 600 %s",
-		    (unsigned)(st.st_mode & 07777), path);
+	if (c->has_secrets && secret_mode_check(&ep, c, &st, path) == -1) {
 		conf_free(c);
 		c = NULL;
 	}

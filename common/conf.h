@@ -8,7 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONF_DEFAULT_PATH	"/etc/audit/auditdistd.conf"
+#define CONF_DEFAULT_PATH	"/etc/audit/auditdistd.conf"	/* audisp-dist */
+#define CONF_RECV_DEFAULT_PATH	"/etc/auditdistd/auditdistd.conf" /* auditdistd */
 #define CONF_DEFAULT_PORT	"7878"
 #define CONF_DEFAULT_SPOOL	"/var/spool/audisp-dist"
 #define CONF_DEFAULT_TRAILS	"/var/audit/remote"
@@ -102,7 +103,9 @@ struct conf {
 /*
  * Parse the file at path.  On error return NULL and write a message that
  * names the file and line ("FILE:LINE: ...") into err.  A file that holds
- * a password and is readable by group or others is refused.
+ * a password is refused when others may read it, or a group other than
+ * the process's effective group or the primary group of the receiver's
+ * "user" (of the sender's, in a file without a receiver block).
  */
 #define CONF_COMPRESS_NONE	0
 #define CONF_COMPRESS_ZSTD	1

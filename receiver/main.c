@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -22,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <limits.h>
 #include <malloc.h>
 #include <netdb.h>
@@ -61,8 +63,10 @@ static void	 on_ctl(uint32_t);
 static struct listener listeners[MAX_LISTEN];
 static size_t nlisteners;
 static uint64_t accept_paused_until;
-static const char *conf_path = CONF_DEFAULT_PATH;
+static const char *conf_path = CONF_RECV_DEFAULT_PATH;
 static char *pidfile;
+/* The receiver user's primary group, named in the advice of unreadable(). */
+static char user_group[64] = "auditdist";
 
 #define PROG	"auditdistd"
 
@@ -83,7 +87,7 @@ usage(int status)
 	if (status == 0)
 		fputs(
 		    "  -c config      the configuration file"
-		    " (" CONF_DEFAULT_PATH ")\n"
+		    " (" CONF_RECV_DEFAULT_PATH ")\n"
 		    "  -d             debug: -f, and log debug messages too\n"
 		    "  -f             log to stderr, not syslog\n"
 		    "  -h, --help     print this help and exit\n"
@@ -422,6 +426,73 @@ open_receiver_dir(struct super_args *a)
 }
 
 /*
+ * The network process, which runs as the receiver's user with only its
+ * primary group, reads the configuration, certificate and key again on
+ * SIGHUP: say what it cannot read, and the fix.
+ */
+static void
+unreadable(const char *path)
+{
+	log_warnx("%s is not readable by user %s: SIGHUP cannot reload it; "
+	    "chgrp %s %s && chmod 640 %s", path, srv.conf->receiver.user,
+	    user_group, path, path);
+}
+
+/* Can uid with the one group gid read path?  Asked of the kernel by a
+ * child that becomes them as the network process does. */
+static int
+readable_by(const char *path, uid_t uid, gid_t gid)
+{
+	pid_t pid;
+	int status;
+
+	if ((pid = fork()) == -1)
+		return -1;
+	if (pid == 0) {
+		if (setgroups(1, &gid) == -1 || setresgid(gid, gid, gid) ==
+		    -1 || setresuid(uid, uid, uid) == -1)
+			_exit(2);
+		_exit(access(path, R_OK) == 0 ? 0 : 1);
+	}
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* Started as root (or -n as root): warn of what a reload cannot read. */
+static void
+check_reloadable(const struct conf *c, uid_t uid, gid_t gid)
+{
+	const char *paths[3];
+	struct group *gr;
+	size_t i;
+
+	if ((gr = getgrgid(gid)) != NULL)
+		snprintf(user_group, sizeof(user_group), "%s", gr->gr_name);
+	else
+		snprintf(user_group, sizeof(user_group), "%u", (unsigned)gid);
+	paths[0] = conf_path;
+	paths[1] = c->receiver.certfile;
+	paths[2] = c->receiver.keyfile;
+	for (i = 0; i < 3; i++)
+		if (readable_by(paths[i], uid, gid) == 0)
+			unreadable(paths[i]);
+}
+
+/* After a failed reload: if path is one we may not read, say the fix. */
+static void
+reload_hint(const char *path)
+{
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) != -1)
+		close(fd);
+	else if (errno == EACCES)
+		unreadable(path);
+}
+
+/*
  * -n: what open_receiver_dir() would refuse, found without creating or
  * changing anything.  The directory may be missing if it can be made:
  * the start creates it (and, not as root, any missing parents the user
@@ -464,6 +535,7 @@ check_startup(const struct conf *c)
 			exit(EX_CONFIG);
 		}
 		uid = pw->pw_uid;
+		check_reloadable(c, uid, pw->pw_gid);
 	}
 	if (recvdir_check(c->receiver.directory, uid, err, sizeof(err)) ==
 	    -1) {
@@ -502,6 +574,8 @@ reload(void)
 	    !nc->receiver.present) {
 		log_warnx("reload: %s; keeping the old configuration",
 		    nc == NULL ? err : "no receiver block");
+		if (nc == NULL)
+			reload_hint(conf_path);
 		conf_free(nc);
 		goto out;
 	}
@@ -524,9 +598,17 @@ reload(void)
 	    nc->receiver.keyfile, err, sizeof(err))) != NULL) {
 		SSL_CTX_free(srv.ctx);
 		srv.ctx = ctx;
-	} else
+	} else {
 		log_warnx("reload: %s; keeping the old certificate",
 		    nc->receiver.certfile == NULL ? "no certfile" : err);
+		/* Landlock lets us open the old paths only. */
+		if (nc->receiver.certfile != NULL &&
+		    strcmp(nc->receiver.certfile, old->receiver.certfile) == 0)
+			reload_hint(nc->receiver.certfile);
+		if (nc->receiver.keyfile != NULL &&
+		    strcmp(nc->receiver.keyfile, old->receiver.keyfile) == 0)
+			reload_hint(nc->receiver.keyfile);
+	}
 	/* New trail limits: the writers start again with them. */
 	if (nc->receiver.trail_size != old->receiver.trail_size ||
 	    nc->receiver.trail_keep != old->receiver.trail_keep ||
@@ -993,6 +1075,7 @@ main(int argc, char *argv[])
 			    "needs an unprivileged user", sargs.user);
 		sargs.uid = pw->pw_uid;
 		sargs.gid = pw->pw_gid;
+		check_reloadable(srv.conf, sargs.uid, sargs.gid);
 	} else {
 		sargs.uid = geteuid();
 		sargs.gid = getegid();

@@ -258,6 +258,8 @@ mistake relative-path 2 0600
 good | sed 's/^\tflush none$/\tflush none\n\tsegment_size 128K/' > "$C/duplicate-keyword.conf"
 mistake duplicate-keyword 5 0600
 with_host > "$C/group-readable.conf"
+# Readable by a group that is neither ours nor the forwarder user's.
+chown root:4242 "$C/group-readable.conf"
 mistake group-readable '1[0-4]' 0640
 
 # --- a spool in use -------------------------------------------------------

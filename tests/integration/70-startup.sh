@@ -46,7 +46,9 @@ receiver {
 	keyfile "$pki/recv.key"
 }
 EOF
-	chmod 0600 "$1"
+	# As installed: readable by the user's group, so -n has no warning.
+	chown "root:$(id -gn "$FWD_USER")" "$1" "$pki/recv.key"
+	chmod 0640 "$1" "$pki/recv.key"
 }
 rconf "$T/missing.conf" "$T/gone/trails"
 rconf "$T/new.conf" "$T/trails-new"

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdint.h>
 #include <unistd.h>
 
@@ -1314,6 +1315,44 @@ static const char cert_conf[] = "sender {\n host b {\n  remote tls://b\n"
     "  keyfile /etc/audit/c.key\n }\n}\nreceiver {\n" RCERT
     " host b {\n  fingerprint " FP_UPPER "\n }\n}\n";
 
+/*
+ * As root: a group that is neither ours nor the user's may not read
+ * passwords; the primary group of the block's "user" may.
+ */
+static void
+test_load_group(const char *path)
+{
+	static const char nobody_conf[] = "receiver {\n" RCERT
+	    " user nobody\n host b {\n  password pw\n }\n}\n";
+	char want[512], other[64];
+	struct passwd *pw;
+	struct conf *c;
+	gid_t gid;
+
+	if (geteuid() != 0 || (pw = getpwnam("nobody")) == NULL ||
+	    pw->pw_gid == getegid()) {
+		fprintf(stderr, "  (not root or no user nobody: group "
+		    "rules not checked)\n");
+		return;
+	}
+	gid = pw->pw_gid;	/* conf_load looks users up too */
+	CHECK(chmod(path, 0640) == 0 && chown(path, 0, 4242) == 0);
+	CHECK(conf_load(path, err, sizeof(err)) == NULL);
+	snprintf(want, sizeof(want), "%s:5: holds passwords but is readable by "
+	    "group 4242 (mode 0640); chmod 600 %s, or chgrp auditdist %s && "
+	    "chmod 640 %s", path, path, path, path);
+	if (getpwnam("auditdist") == NULL)
+		CHECK_STR(err, want);
+	REQUIRE(tmpconf(other, nobody_conf, strlen(nobody_conf), 0640) == 0);
+	CHECK(chown(other, 0, gid) == 0);
+	CHECK((c = conf_load(other, err, sizeof(err))) != NULL);
+	conf_free(c);
+	CHECK(chown(other, 0, 4242) == 0);
+	CHECK(conf_load(other, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "group 4242 (mode 0640)") != NULL);
+	CHECK(unlink(other) == 0);
+}
+
 static void
 test_load_modes(void)
 {
@@ -1330,18 +1369,17 @@ test_load_modes(void)
 	}
 	conf_free(c);
 
-	/*
-	 * Passwords readable by the group: refused, with the fix, naming
-	 * the line of the first password.
-	 */
+	/* Passwords readable by our own group: the daemon's, allowed. */
 	CHECK(chmod(path, 0640) == 0);
-	CHECK(conf_load(path, err, sizeof(err)) == NULL);
-	snprintf(want, sizeof(want), "%s:5: holds passwords but is readable by "
-	    "group or others (mode 0640); chmod 600 %s", path, path);
-	CHECK_STR(err, want);
+	CHECK((c = conf_load(path, err, sizeof(err))) != NULL);
+	conf_free(c);
+	/* By others: refused, with both fixes, at the first password. */
 	CHECK(chmod(path, 0604) == 0);
 	CHECK(conf_load(path, err, sizeof(err)) == NULL);
-	CHECK(strstr(err, "mode 0604") != NULL);
+	CHECK(strstr(err, ":5: holds passwords but is readable by others "
+	    "(mode 0604); chmod 600 ") != NULL);
+	CHECK(strstr(err, " && chmod 640 ") != NULL);
+	test_load_group(path);
 	CHECK(chmod(path, 0400) == 0);
 	CHECK((c = conf_load(path, err, sizeof(err))) != NULL);
 	conf_free(c);
@@ -1446,21 +1484,21 @@ test_load_files(void)
 	free(big);
 }
 
-/* Read the shipped sample from the top of the tree, wherever we run. */
+/* Read a shipped sample from the top of the tree, wherever we run. */
 static char *
-read_sample(void)
+read_sample(const char *name)
 {
-	static const char *paths[] = {
-		"auditdistd.conf.sample", "../auditdistd.conf.sample",
-		"../../auditdistd.conf.sample",
-	};
+	static const char *dirs[] = { "", "../", "../../" };
+	char path[PATH_MAX];
 	char *buf;
 	size_t i;
 	ssize_t n;
 	int fd = -1;
 
-	for (i = 0; i < sizeof(paths) / sizeof(paths[0]) && fd == -1; i++)
-		fd = open(paths[i], O_RDONLY | O_CLOEXEC);
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && fd == -1; i++) {
+		snprintf(path, sizeof(path), "%s%s", dirs[i], name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
 	if (fd == -1 || (buf = calloc(1, 65536)) == NULL)
 		return NULL;
 	n = read(fd, buf, 65535);
@@ -1470,6 +1508,22 @@ read_sample(void)
 		return NULL;
 	}
 	return buf;
+}
+
+/* Uncomment what a sample shows as "#keyword ..." (or "#}"). */
+static void
+uncomment(char *text)
+{
+	char *line, *q;
+
+	for (line = text; *line != '\0'; line = q + (*q == '\n')) {
+		for (q = line; *q == ' ' || *q == '\t'; q++)
+			;
+		if (q[0] == '#' && ((q[1] >= 'a' && q[1] <= 'z') ||
+		    q[1] == '}' || q[1] == '\t'))
+			*q = ' ';
+		q = q + strcspn(q, "\n");
+	}
 }
 
 static void
@@ -1503,9 +1557,9 @@ static void
 test_sample(void)
 {
 	struct conf *def, *c;
-	char *text, *line, *q;
+	char *text;
 
-	if ((text = read_sample()) == NULL) {
+	if ((text = read_sample("auditdistd.conf.sample")) == NULL) {
 		fprintf(stderr, "  auditdistd.conf.sample not found; "
 		    "run from the top of the tree\n");
 		CHECK(0);
@@ -1523,14 +1577,7 @@ test_sample(void)
 	conf_free(c);
 
 	/* Uncommented, the values it shows must be the defaults too. */
-	for (line = text; *line != '\0'; line = q + (*q == '\n')) {
-		for (q = line; *q == ' ' || *q == '\t'; q++)
-			;
-		if (q[0] == '#' && ((q[1] >= 'a' && q[1] <= 'z') ||
-		    q[1] == '}' || q[1] == '\t'))
-			*q = ' ';
-		q = q + strcspn(q, "\n");
-	}
+	uncomment(text);
 	c = parse(text);
 	CHECK(c != NULL);
 	if (c != NULL) {
@@ -1549,6 +1596,47 @@ test_sample(void)
 		h = c->receiver.hosts;
 		CHECK(h != NULL && h->fingerprint != NULL &&
 		    h->password != NULL && h->remote != NULL);
+	} else
+		fprintf(stderr, "  %s\n", err);
+	conf_free(c);
+	conf_free(def);
+	free(text);
+}
+
+/* The receiver's sample: a receiver at its defaults, hosts to add. */
+static void
+test_receiver_sample(void)
+{
+	struct conf *def, *c;
+	char *text;
+
+	if ((text = read_sample("auditdistd-receiver.conf.sample")) == NULL) {
+		fprintf(stderr, "  auditdistd-receiver.conf.sample not found; "
+		    "run from the top of the tree\n");
+		CHECK(0);
+		return;
+	}
+	if ((def = parse("receiver {\n" RCERT "}\n")) == NULL) {
+		free(text);
+		REQUIRE(def != NULL);
+	}
+	CHECK((c = parse(text)) != NULL);
+	if (c != NULL) {
+		CHECK(c->receiver.present == 1 && c->sender.present == 0);
+		CHECK(c->receiver.hosts == NULL && c->has_secrets == 0);
+		CHECK_STR(c->receiver.certfile,
+		    "/etc/auditdistd/auditdistd.cert.pem");
+		CHECK_STR(c->receiver.keyfile,
+		    "/etc/auditdistd/auditdistd.key.pem");
+		check_defaults_equal(c, def);
+	}
+	conf_free(c);
+	uncomment(text);
+	CHECK((c = parse(text)) != NULL);
+	if (c != NULL) {
+		check_defaults_equal(c, def);
+		CHECK(c->receiver.hosts != NULL &&
+		    c->receiver.hosts->password != NULL);
 	} else
 		fprintf(stderr, "  %s\n", err);
 	conf_free(c);
@@ -1600,6 +1688,7 @@ static const struct h_test tests[] = {
 	TEST(test_load_modes),
 	TEST(test_load_files),
 	TEST(test_sample),
+	TEST(test_receiver_sample),
 	TEST(test_compression),
 };
 
