@@ -5,6 +5,7 @@
 #   make demo       install missing packages, build, run the demonstration
 #   make bench      build and print the benchmark table
 #   make install    install under DESTDIR/PREFIX
+#   make deb        build the Debian packages into build/deb/ and lintian them
 
 PREFIX	?= /usr
 SBINDIR	?= $(PREFIX)/sbin
@@ -50,7 +51,7 @@ PROGS        = $(B)/audisp-dist \
 	       $(if $(wildcard receiver/main.c),$(B)/auditdistd)
 MANPAGES     = $(sort $(wildcard man/*.[0-9]))
 
-.PHONY: all check demo bench install clean deps unit lint FORCE
+.PHONY: all check demo bench install clean deps unit lint deb FORCE
 all: $(PROGS)
 
 # Rebuild everything when the flags change (so "make check" really uses -Werror).
@@ -177,9 +178,21 @@ install: all
 	    install $$o -m 0640 auditdistd-receiver.conf.sample \
 	        $(DESTDIR)$(SYSCONFDIR)/auditdistd/auditdistd.conf; }
 
+# The Debian packages, built in a copy of the tree under build/deb/ (the
+# tree stays clean; the .deb files land in build/deb/), then lintian,
+# which fails on any warning.
+DEBDIR = $(B)/deb
+deb: deps
+	rm -rf $(DEBDIR) && mkdir -p $(DEBDIR)/auditdist
+	tar --exclude=./build --exclude=./.git -cf - . | tar -C $(DEBDIR)/auditdist -xf -
+	cd $(DEBDIR)/auditdist && dpkg-buildpackage -us -uc
+	lintian -i --fail-on warning $(DEBDIR)/auditdist_*.changes
+	@ls $(DEBDIR)/*.deb
+
 clean:
 	rm -rf $(B)
 
 include mk/fuzz.mk
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+# (Not the copy that make deb builds in, nor directories such as rules.d.)
+-include $(shell find $(B) -path $(B)/deb -prune -o -type f -name '*.d' -print 2>/dev/null)
