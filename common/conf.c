@@ -103,7 +103,7 @@ enum kw {
 	KW_STATUS_INTERVAL, KW_STATUS_FILE, KW_LISTEN, KW_CERTFILE, KW_KEYFILE,
 	KW_REMOTE, KW_FINGERPRINT, KW_PASSWORD, KW_USER, KW_PUBKEY, KW_CAFILE,
 	KW_TRAIL_SIZE, KW_TRAIL_KEEP, KW_TRAIL_MAX_SIZE, KW_COMPRESSION,
-	KW_SERIES_HOLD, KW_TRAIL_GROUP, KW_MAX,
+	KW_SERIES_HOLD, KW_TRAIL_GROUP, KW_CRLFILE, KW_ENROL, KW_MAX,
 };
 
 #define IN(s)	(1U << (s))
@@ -149,7 +149,8 @@ static const struct keyword {
 	[KW_USER] =		{ "user", IN(SC_SENDER) | IN(SC_RECEIVER),
 				    1, 1, 0, 0 },
 	[KW_PUBKEY] =		{ "pubkey", IN(SC_SHOST), 1, 1, 0, 0 },
-	[KW_CAFILE] =		{ "cafile", IN(SC_SHOST), 1, 1, 0, 0 },
+	[KW_CAFILE] =		{ "cafile", IN(SC_SHOST) | IN(SC_RECEIVER),
+				    1, 1, 0, 0 },
 	[KW_COMPRESSION] =	{ "compression", IN(SC_SHOST), 1, 1, 0, 0 },
 	[KW_TRAIL_SIZE] =	{ "trail_size", IN(SC_RECEIVER), 1, 1, 0, 0 },
 	[KW_TRAIL_KEEP] =	{ "trail_keep", IN(SC_RECEIVER), 1, 1, 0, 0 },
@@ -158,6 +159,8 @@ static const struct keyword {
 	[KW_SERIES_HOLD] =	{ "series_hold", IN(SC_RECEIVER) | IN(SC_RHOST),
 				    1, 1, 0, 0 },
 	[KW_TRAIL_GROUP] =	{ "trail_group", IN(SC_RECEIVER), 1, 1, 0, 0 },
+	[KW_CRLFILE] =		{ "crlfile", IN(SC_RECEIVER), 1, 1, 0, 0 },
+	[KW_ENROL] =		{ "enrol", IN(SC_RECEIVER), 1, 1, 0, 0 },
 };
 
 struct parser {
@@ -1052,9 +1055,21 @@ apply(struct parser *p, struct stmt *st, enum scope sc, struct conf_host *h)
 			    &h->keyfile);
 		return 0;
 	case KW_CAFILE:
+	case KW_CRLFILE:
 		if (check_path(p, st, st->word, v) == -1)
 			return -1;
-		take_arg(st, 0, &h->cafile);
+		/* The receiver's pair is the fleet CA and its revocations. */
+		if (sc == SC_RECEIVER)
+			take_arg(st, 0, st->kw == KW_CAFILE ? &r->cafile :
+			    &r->crlfile);
+		else
+			take_arg(st, 0, &h->cafile);
+		return 0;
+	case KW_ENROL:
+		if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
+			return perr(p, st->line, "\"enrol\" is \"yes\" or "
+			    "\"no\", not \"%s\"", v);
+		r->enrol = strcmp(v, "yes") == 0;
 		return 0;
 	case KW_PUBKEY:
 		return set_pubkey(p, st, h);
@@ -1276,6 +1291,27 @@ sender_end(struct parser *p, const unsigned *seen, unsigned open_line)
 	return 0;
 }
 
+/*
+ * Enrolment takes any certificate the CA signed: without a CRL a stolen
+ * one could never be shut out.  A CA without "enrol yes" would do nothing.
+ */
+static int
+enrol_end(struct parser *p, const unsigned *seen)
+{
+	const struct conf_receiver *r = &p->conf->receiver;
+
+	if (r->enrol && (r->cafile == NULL || r->crlfile == NULL))
+		return perr(p, seen[KW_ENROL], "\"enrol yes\" needs \"cafile\" "
+		    "(the fleet CA) and \"crlfile\" (its revocation list, "
+		    "`openssl ca -gencrl`) in the receiver block");
+	if (!r->enrol && (r->cafile != NULL || r->crlfile != NULL))
+		return perr(p, r->cafile != NULL ? seen[KW_CAFILE] :
+		    seen[KW_CRLFILE], "\"%s\" in the receiver block is used "
+		    "only with \"enrol yes\"", r->cafile != NULL ? "cafile" :
+		    "crlfile");
+	return 0;
+}
+
 static int
 receiver_end(struct parser *p, const unsigned *seen, unsigned open_line)
 {
@@ -1286,6 +1322,8 @@ receiver_end(struct parser *p, const unsigned *seen, unsigned open_line)
 	if (r->certfile == NULL || r->keyfile == NULL)
 		return perr(p, open_line, "receiver block needs certfile and "
 		    "keyfile: TLS is the only transport");
+	if (enrol_end(p, seen) == -1)
+		return -1;
 	if (r->trail_max_size != 0 && r->trail_max_size < r->trail_size)
 		return perr(p, seen[KW_TRAIL_MAX_SIZE], "trail_max_size (%llu "
 		    "bytes) is smaller than trail_size (%llu bytes)",
@@ -1554,6 +1592,8 @@ conf_free(struct conf *c)
 	free(c->receiver.directory);
 	free(c->receiver.certfile);
 	free(c->receiver.keyfile);
+	free(c->receiver.cafile);
+	free(c->receiver.crlfile);
 	hosts_free(c->receiver.hosts);
 	free(c);
 }

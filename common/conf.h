@@ -89,6 +89,11 @@ struct conf_receiver {
 	char			*user;		/* run as, "auditdist" */
 	char			*trail_group;	/* trails' group, NULL: user's */
 	unsigned		 trail_group_line;
+	/* "enrol yes": any sender whose client certificate cafile signed
+	 * (and crlfile does not revoke) is a host, named by it. */
+	int			 enrol;
+	char			*cafile;	/* the fleet CA */
+	char			*crlfile;	/* its CRL */
 	struct conf_host	*hosts;
 };
 

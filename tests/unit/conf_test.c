@@ -717,7 +717,7 @@ test_sender_tls(void)
 	    4, "duplicate \"certfile\"", NULL);
 	REFUSED("sender {\n cafile /ca\n}\n", 2,
 	    "\"cafile\" is not allowed in sender block",
-	    "only in sender host block");
+	    "only in receiver block or in sender host block");
 	REFUSED("sender {\n certfile /c\n}\n", 2,
 	    "\"certfile\" is not allowed in sender block",
 	    "only in receiver block or in sender host block");
@@ -862,6 +862,38 @@ test_trail_group(void)
 	    "\"trail_group\" is not allowed in sender block", NULL);
 	REFUSED("receiver {\n host a {\n  trail_group adm\n", 3,
 	    "\"trail_group\" is not allowed in receiver host block", NULL);
+}
+
+/* enrol: a fleet CA and its CRL, both or neither, only with "enrol yes". */
+static void
+test_enrol(void)
+{
+	struct conf *c;
+
+	REQUIRE((c = parse("receiver {\n" RCERT "}\n")) != NULL);
+	CHECK(!c->receiver.enrol && c->receiver.cafile == NULL);
+	conf_free(c);
+	REQUIRE((c = parse("receiver {\n" RCERT " enrol yes\n"
+	    " cafile /etc/auditdistd/fleet-ca.pem\n"
+	    " crlfile /etc/auditdistd/fleet.crl\n}\n")) != NULL);
+	CHECK(c->receiver.enrol);
+	CHECK_STR(c->receiver.cafile, "/etc/auditdistd/fleet-ca.pem");
+	CHECK_STR(c->receiver.crlfile, "/etc/auditdistd/fleet.crl");
+	conf_free(c);
+	REFUSED("receiver {\n" RCERT " enrol yes\n cafile /c.pem\n}\n", 4,
+	    "\"enrol yes\" needs \"cafile\"", "\"crlfile\"");
+	REFUSED("receiver {\n" RCERT " cafile /c.pem\n crlfile /c.crl\n}\n",
+	    4, "\"cafile\" in the receiver block is used only with "
+	    "\"enrol yes\"", NULL);
+	REFUSED("receiver {\n" RCERT " enrol no\n crlfile /c.crl\n}\n", 5,
+	    "\"crlfile\" in the receiver block", NULL);
+	REFUSED("receiver {\n enrol maybe\n}\n", 2,
+	    "\"enrol\" is \"yes\" or \"no\", not \"maybe\"", NULL);
+	REFUSED("receiver {\n crlfile c.crl\n}\n", 2, "crlfile", NULL);
+	REFUSED("sender {\n enrol yes\n}\n", 2,
+	    "\"enrol\" is not allowed in sender block", NULL);
+	REFUSED("receiver {\n host a {\n  crlfile /c.crl\n", 3,
+	    "\"crlfile\" is not allowed in receiver host block", NULL);
 }
 
 /* series_hold: the receiver's value, a host's own overriding it. */
@@ -1703,6 +1735,7 @@ static const struct h_test tests[] = {
 	TEST(test_pubkey),
 	TEST(test_user),
 	TEST(test_trail_group),
+	TEST(test_enrol),
 	TEST(test_trails),
 	TEST(test_series_hold),
 	TEST(test_receiver_tls),
