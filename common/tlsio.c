@@ -364,6 +364,12 @@ tlsio_peer_cert(const struct tlsio *t)
 	return SSL_get0_peer_certificate(t->ssl);
 }
 
+STACK_OF(X509) *
+tlsio_peer_chain(const struct tlsio *t)
+{
+	return SSL_get_peer_cert_chain(t->ssl);
+}
+
 int
 tlsio_refusal(const struct tlsio *t, int *depth, char date[CERTCHECK_DATE_LEN])
 {

@@ -58,6 +58,8 @@ const char	*tlsio_error(const struct tlsio *);
 const char	*tlsio_version(const struct tlsio *);	/* "TLSv1.3" */
 /* The peer's certificate, still owned by the session; NULL if none. */
 X509		*tlsio_peer_cert(const struct tlsio *);
+/* The certificates the peer sent after its own (server side). */
+STACK_OF(X509)	*tlsio_peer_chain(const struct tlsio *);
 /* "SHA256=AA:BB:..." of the peer certificate's DER; -1 if it sent none. */
 int		 tlsio_peer_fingerprint(const struct tlsio *,
 		    char out[TLSIO_FP_LEN]);

@@ -205,6 +205,8 @@ struct rhost {
 	uint8_t			 series[WIRE_ID_LEN];	/* zero: not known */
 	char			 series_addr[64];	/* its last peer */
 	uint64_t		 series_seen;	/* ms: last live, or start */
+	struct conf_host	*own;		/* enrolled: ch, made at its
+						 * first login; NULL: configured */
 };
 
 struct server;
@@ -223,6 +225,8 @@ void		 hosts_resolved(struct server *);
  * first if there is none); the answer comes to conn_opened. */
 void		 rhost_open(struct server *, struct rhost *);
 void		 trail_limits_from(const struct conf *, struct trail_limits *);
+/* A host enrolled by certificate, at its first login (NULL: no memory). */
+struct rhost	*hosts_enrol(struct server *, const char *name);
 /*
  * NULL when c's spool may ship for its host now, else why not (for the
  * log and ERROR(ERR_SERIES)).  stored: the series the trail holds, NULL
@@ -235,6 +239,30 @@ void		 rhost_series_take(struct rhost *, const struct conn *c,
 		    const uint8_t *stored);
 /* c, which was receiving, is closing. */
 void		 rhost_series_left(struct rhost *, const struct conn *c);
+
+/* enrol.c: hosts enrolled by a certificate of the fleet CA */
+struct enrol;
+struct enrol	*enrol_new(const struct conf_receiver *, char *err,
+		    size_t errlen);
+void		 enrol_free(struct enrol *);
+/*
+ * 0 when leaf (with the peer's chain) enrols host, else -1 and why, for
+ * the log and the sender: revoked, expired on DATE, not signed by the
+ * fleet CA, a name that breaks the host-name rules or is not host.
+ */
+int		 enrol_check(const struct enrol *, X509 *leaf,
+		    STACK_OF(X509) *chain, const char *host, char *why,
+		    size_t len);
+/* The name part alone: DNS subjectAltNames if any, else the CN. */
+int		 enrol_cert_name(X509 *leaf, const char *host, char *why,
+		    size_t len);
+/* The certificate's subject on one line, escaped. */
+void		 enrol_subject(X509 *, char *out, size_t len);
+/* An enrolled host's trail directory: the receiver directory's NAME. */
+int		 enrol_directory(const struct conf *, const char *name,
+		    char *buf, size_t len);
+/* The configured host that has this name or its directory, or NULL. */
+const char	*enrol_taken(const struct conf *, const char *name);
 
 /* wchan.c: the network process's end of a writer's channel */
 #define WMSG_HDR_LEN	8		/* u32 length, u8 type, 3 zero */
@@ -346,6 +374,8 @@ struct conn {
 	char			 addr[64];	/* "[::1]:4242", for logs */
 	char			 host[WIRE_MAX_HOST + 1];	/* from HELLO */
 	struct rhost		*rh;		/* once authenticated */
+	char			*refusal;	/* for ERROR(AUTH), NULL:
+					 * "authentication failed" */
 	uint8_t			 spool_id[WIRE_ID_LEN];
 	uint8_t			 nonce_s[WIRE_NONCE_LEN];
 	uint8_t			 nonce_r[WIRE_NONCE_LEN];
@@ -395,6 +425,7 @@ enum ev_type { EV_LISTEN = 1, EV_SIGNAL, EV_TIMER, EV_CONN, EV_WRITER,
 struct server {
 	struct conf		*conf;
 	SSL_CTX			*ctx;
+	struct enrol		*enrol;		/* "enrol yes": CA and CRL */
 	int			 epfd;
 	int			 timerfd;
 	uint64_t		 timer_armed;	/* ms, 0: not armed */

@@ -358,6 +358,7 @@ conn_free(struct conn *c)
 	c->srv->churn++;
 	wbuf_free(&c->out);
 	own_free(c);
+	free(c->refusal);
 	free(c);
 }
 
@@ -567,6 +568,95 @@ series_refused(struct conn *c, const struct trail_pos *dpos)
 	return 0;
 }
 
+/*
+ * Refuse a login after a delay that slows down guessing; tell: what the
+ * peer is told, "" for "authentication failed".
+ */
+static void
+auth_refuse(struct conn *c, const char *tell)
+{
+	free(c->refusal);
+	c->refusal = *tell != '\0' ? strdup(tell) : NULL;
+	c->state = C_AUTHFAIL;
+	c->authfail_at = now_ms() + AUTH_DELAY_MS;
+	timer_want(c->srv, c->authfail_at);
+}
+
+/*
+ * A login under "enrol yes" of a host with no host block: NULL when its
+ * certificate enrols it, else why (for the log and the peer).
+ */
+static const char *
+enrol_problem(struct conn *c, const struct msg_auth *m)
+{
+	static char why[2 * WIRE_MAX_HOST + 256];
+	const char *owner;
+
+	if (c->srv->enrol == NULL)
+		return "enrolment by certificate is unavailable: the receiver "
+		    "could not load its cafile or crlfile";
+	if (m->has_proof)
+		snprintf(why, sizeof(why), "a password proof, but host %s is "
+		    "not configured and enrols by certificate alone", c->host);
+	else if ((owner = enrol_taken(c->srv->conf, c->host)) != NULL)
+		snprintf(why, sizeof(why), "name \"%s\" is the trail directory "
+		    "of configured host \"%s\"", c->host, owner);
+	else if (enrol_check(c->srv->enrol, tlsio_peer_cert(c->tls),
+	    tlsio_peer_chain(c->tls), c->host, why, sizeof(why)) == 0)
+		return NULL;
+	return why;
+}
+
+static void
+enrol_refused(struct conn *c, const char *why)
+{
+	char subj[300];
+
+	enrol_subject(tlsio_peer_cert(c->tls), subj, sizeof(subj));
+	if (peer_log(c))
+		log_warnx("%s: enrolment refused: certificate \"%s\": %s",
+		    who(c), subj, why);
+	auth_refuse(c, why);
+}
+
+/* The host of an enrolment that passed; NULL: refused (no memory). */
+static struct rhost *
+enrolled(struct conn *c, struct rhost *rh)
+{
+	char subj[300];
+
+	if (rh != NULL)
+		return rh;
+	if ((rh = hosts_enrol(c->srv, c->host)) == NULL) {
+		log_warn("%s: enrolment", who(c));
+		auth_refuse(c, "receiver out of memory; retry later");
+		return NULL;
+	}
+	enrol_subject(tlsio_peer_cert(c->tls), subj, sizeof(subj));
+	log_info("host %s: enrolled by certificate \"%s\" from %s; its trail "
+	    "directory is %s", rh->name, subj, c->addr, rh->ch->directory);
+	return rh;
+}
+
+/*
+ * A configured host refused: a peer whose certificate would enrol it is a
+ * member of the fleet and may be told why.
+ */
+static const char *
+other_credentials(struct conn *c)
+{
+	static char why[64 + WIRE_MAX_HOST];
+	char tmp[2 * WIRE_MAX_HOST + 256];
+
+	if (c->srv->enrol == NULL || enrol_check(c->srv->enrol,
+	    tlsio_peer_cert(c->tls), tlsio_peer_chain(c->tls), c->host, tmp,
+	    sizeof(tmp)) == -1)
+		return "";
+	snprintf(why, sizeof(why), "host %s is configured with other "
+	    "credentials", c->host);
+	return why;
+}
+
 static void
 on_auth(struct conn *c, const uint8_t *p, size_t len)
 {
@@ -574,7 +664,7 @@ on_auth(struct conn *c, const uint8_t *p, size_t len)
 	struct msg_auth m;
 	struct rhost *rh;
 	uint8_t ekm[TLSIO_EKM_LEN];
-	const char *why;
+	const char *why, *tell;
 	int quiet;
 
 	if (wire_dec_auth(p, len, &m) == -1) {
@@ -582,18 +672,25 @@ on_auth(struct conn *c, const uint8_t *p, size_t len)
 		return;
 	}
 	rh = hosts_find(srv, c->host);
-	if ((why = auth_problem(c, rh, &m, &quiet)) != NULL) {
+	if (srv->conf->receiver.enrol && (rh == NULL || rh->own != NULL)) {
+		why = enrol_problem(c, &m);
+		OPENSSL_cleanse(&m, sizeof(m));
+		if (why != NULL)
+			enrol_refused(c, why);
+		else
+			rh = enrolled(c, rh);
+		if (why != NULL || rh == NULL)
+			return;
+	} else if ((why = auth_problem(c, rh, &m, &quiet)) != NULL) {
+		tell = other_credentials(c);
 		if (quiet)
 			log_debug("%s: authentication failed: %s", who(c),
 			    why);
 		else if (peer_log(c))
-			log_warnx("%s: authentication failed: %s", who(c),
-			    why);
+			log_warnx("%s: authentication failed: %s%s%s", who(c),
+			    why, *tell ? "; " : "", tell);
 		OPENSSL_cleanse(&m, sizeof(m));
-		/* Slow down guessing without holding up anyone else. */
-		c->state = C_AUTHFAIL;
-		c->authfail_at = now_ms() + AUTH_DELAY_MS;
-		timer_want(srv, c->authfail_at);
+		auth_refuse(c, tell);
 		return;
 	}
 	OPENSSL_cleanse(&m, sizeof(m));
@@ -655,6 +752,7 @@ conn_opened(struct conn *c, const struct trail_pos *dpos, const uint8_t *tail,
 	trail_pos_str(dpos, pos, sizeof(pos));
 	log_info("host %s: connected from %s (%s, %s), resuming after %s",
 	    rh->name, c->addr, tlsio_version(c->tls),
+	    rh->own != NULL ? "enrolled by certificate" :
 	    rh->ch->password && rh->ch->fingerprint ? "password and "
 	    "certificate" : rh->ch->password ? "password" : "certificate",
 	    pos);
@@ -1234,8 +1332,8 @@ conn_timers(struct conn *c, uint64_t now)
 	case C_AUTHFAIL:
 		if (now < c->authfail_at)
 			return;
-		if (wire_enc_error(&c->out, ERR_AUTH,
-		    "authentication failed") == -1)
+		if (wire_enc_error(&c->out, ERR_AUTH, c->refusal != NULL ?
+		    c->refusal : "authentication failed") == -1)
 			fatal("ERROR");
 		c->srv->npending--;
 		c->state = C_CLOSING;

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
@@ -348,19 +349,89 @@ hosts_find(struct server *srv, const char *name)
 }
 
 static void
+own_free(struct conf_host *ch)
+{
+	if (ch == NULL)
+		return;
+	free(ch->name);
+	free(ch->directory);
+	free(ch);
+}
+
+static void
 rhost_free(struct rhost *rh)
 {
 	if (rh == NULL)
 		return;
 	if (rh->conn != NULL)
-		conn_close(rh->conn, ERR_AUTH, "host removed from the "
-		    "receiver's configuration");
+		conn_close(rh->conn, ERR_AUTH, rh->own != NULL ? "enrolment "
+		    "by certificate switched off on the receiver" : "host "
+		    "removed from the receiver's configuration");
 	wchan_free(rh->w);
 	abandon(rh);
 	free(rh->addrs);
 	free(rh->resolve_err);
 	free(rh->name);
+	own_free(rh->own);
 	free(rh);
+}
+
+/*
+ * Its "host block": no password, no pin (the certificate is checked at
+ * every login), any address, the receiver's defaults.
+ */
+struct rhost *
+hosts_enrol(struct server *srv, const char *name)
+{
+	struct rhost *rh;
+	struct conf_host *ch;
+	char dir[PATH_MAX];
+
+	if (enrol_directory(srv->conf, name, dir, sizeof(dir)) == -1)
+		return NULL;
+	if ((rh = calloc(1, sizeof(*rh))) == NULL ||
+	    (ch = rh->own = calloc(1, sizeof(*ch))) == NULL ||
+	    (ch->name = strdup(name)) == NULL ||
+	    (ch->directory = strdup(dir)) == NULL ||
+	    (rh->name = strdup(name)) == NULL) {
+		if (rh != NULL)
+			own_free(rh->own);
+		free(rh);
+		return NULL;
+	}
+	ch->series_hold = srv->conf->receiver.series_hold;
+	rh->ch = ch;
+	rh->any = 1;
+	rh->series_seen = now_ms();
+	rh->next = srv->hosts;
+	srv->hosts = rh;
+	return rh;
+}
+
+/* After a reload: an enrolled host stays while enrolment is on. */
+static int
+keep_enrolled(struct rhost *rh, const struct conf *conf)
+{
+	if (rh->own == NULL || !conf->receiver.enrol)
+		return 0;
+	rh->own->series_hold = conf->receiver.series_hold;
+	return 1;
+}
+
+/* An enrolled host that now has a host block logs in with its
+ * credentials from now on. */
+static void
+now_configured(struct rhost *rh)
+{
+	if (rh->own == NULL)
+		return;
+	log_info("host %s: now configured; its enrolment by certificate "
+	    "ends", rh->name);
+	if (rh->conn != NULL)
+		conn_close(rh->conn, ERR_SHUTDOWN, "host now configured on the "
+		    "receiver; log in again");
+	own_free(rh->own);
+	rh->own = NULL;
 }
 
 /*
@@ -390,6 +461,7 @@ hosts_load(struct server *srv, struct conf *conf, char *err, size_t errlen)
 				wchan_free(rh->w);
 				rh->w_asked = 0;
 			}
+			now_configured(rh);
 		} else {
 			if ((rh = calloc(1, sizeof(*rh))) == NULL ||
 			    (rh->name = strdup(ch->name)) == NULL) {
@@ -409,7 +481,14 @@ hosts_load(struct server *srv, struct conf *conf, char *err, size_t errlen)
 	/* What is left was removed from the configuration. */
 	while ((rh = srv->hosts) != NULL) {
 		srv->hosts = rh->next;
-		log_info("host %s: no longer configured", rh->name);
+		if (keep_enrolled(rh, conf)) {
+			rh->next = NULL;
+			*tail = rh;
+			tail = &rh->next;
+			continue;
+		}
+		log_info("host %s: no longer %s", rh->name, rh->own != NULL ?
+		    "enrolled (enrol is off)" : "configured");
 		rhost_free(rh);
 	}
 	srv->hosts = list;

@@ -647,6 +647,29 @@ writers_restart(void)
 	}
 }
 
+/* The fleet CA and CRL again (a renewed CRL); on error the old ones stay. */
+static void
+reload_enrol(const struct conf *nc, const struct conf *old)
+{
+	const struct conf_receiver *r = &nc->receiver;
+	struct enrol *e = NULL;
+	char err[1024];
+
+	if (r->enrol && (e = enrol_new(r, err, sizeof(err))) == NULL) {
+		log_warnx("reload: %s; %s", err, srv.enrol != NULL ? "keeping "
+		    "the old cafile and crlfile" : "no sender can enrol");
+		if (old->receiver.enrol && strcmp(r->cafile,
+		    old->receiver.cafile) == 0)
+			reload_hint(r->cafile);
+		if (old->receiver.enrol && strcmp(r->crlfile,
+		    old->receiver.crlfile) == 0)
+			reload_hint(r->crlfile);
+		return;
+	}
+	enrol_free(srv.enrol);
+	srv.enrol = e;
+}
+
 static void
 reload(void)
 {
@@ -696,6 +719,7 @@ reload(void)
 		    strcmp(nc->receiver.keyfile, old->receiver.keyfile) == 0)
 			reload_hint(nc->receiver.keyfile);
 	}
+	reload_enrol(nc, old);
 	/* New trail limits: the writers start again with them. */
 	if (nc->receiver.trail_size != old->receiver.trail_size ||
 	    nc->receiver.trail_keep != old->receiver.trail_keep ||
@@ -1015,6 +1039,10 @@ net_confine(void)
 	sandbox_path(sb, conf_path, SB_READ);
 	sandbox_path(sb, r->certfile, SB_READ);
 	sandbox_path(sb, r->keyfile, SB_READ);
+	if (r->enrol) {
+		sandbox_path(sb, r->cafile, SB_READ);
+		sandbox_path(sb, r->crlfile, SB_READ);
+	}
 	for (i = 0; i < sizeof(resolver) / sizeof(resolver[0]); i++)
 		sandbox_path(sb, resolver[i], SB_READ);
 	sandbox_connect_port(sb, 53);		/* DNS over TCP */
@@ -1044,6 +1072,9 @@ net_main(int ctlfd)
 	 */
 	if ((srv.ctx = tlsio_server_ctx(srv.conf->receiver.certfile,
 	    srv.conf->receiver.keyfile, err, sizeof(err))) == NULL)
+		fatalx_code(EX_CONFIG, "%s", err);
+	if (srv.conf->receiver.enrol && (srv.enrol =
+	    enrol_new(&srv.conf->receiver, err, sizeof(err))) == NULL)
 		fatalx_code(EX_CONFIG, "%s", err);
 	sandbox_become(sargs.uid, sargs.gid, sargs.user);
 	sandbox_parent_death();
@@ -1085,6 +1116,7 @@ net_main(int ctlfd)
 	hosts_free(&srv);
 	wchan_reap(&srv);
 	SSL_CTX_free(srv.ctx);
+	enrol_free(srv.enrol);
 	conf_free(srv.conf);
 	log_debug("network process stopped");
 	exit(0);
@@ -1135,6 +1167,11 @@ main(int argc, char *argv[])
 	if (check) {
 		if ((srv.ctx = tlsio_server_ctx(srv.conf->receiver.certfile,
 		    srv.conf->receiver.keyfile, err, sizeof(err))) == NULL) {
+			fprintf(stderr, "auditdistd: %s\n", err);
+			return EX_CONFIG;
+		}
+		if (srv.conf->receiver.enrol && (srv.enrol =
+		    enrol_new(&srv.conf->receiver, err, sizeof(err))) == NULL) {
 			fprintf(stderr, "auditdistd: %s\n", err);
 			return EX_CONFIG;
 		}

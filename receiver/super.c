@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,7 +98,7 @@ send_ctl(uint8_t type, const char *text, int fd)
 
 /* The child's descriptors: its channel as 3, the receiver directory 4. */
 static void __attribute__((noreturn))
-writer_child(int chan, const char *host, const struct conf_host *ch)
+writer_child(int chan, const char *host, const char *directory)
 {
 	struct writer_args wa;
 	sigset_t none;
@@ -118,7 +119,7 @@ writer_child(int chan, const char *host, const struct conf_host *ch)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	memset(&wa, 0, sizeof(wa));
 	wa.host = host;
-	wa.directory = ch->directory;
+	wa.directory = directory;
 	wa.recvfd = 4;
 	wa.recvdir = sa->recvdir;
 	trail_limits_from(sa->conf, &wa.lim);
@@ -127,14 +128,33 @@ writer_child(int chan, const char *host, const struct conf_host *ch)
 	writer_main(3, &wa);
 }
 
+/*
+ * A configured host's directory, or an enrolled one's under the receiver
+ * directory: a name the network process checked, checked again here, so
+ * that it cannot reach another host's trail.
+ */
+static int
+host_directory(const char *host, char *dir, size_t len)
+{
+	const struct conf_host *ch;
+
+	if ((ch = find_host(host)) != NULL) {
+		snprintf(dir, len, "%s", ch->directory);
+		return 0;
+	}
+	if (!sa->conf->receiver.enrol || enrol_taken(sa->conf, host) != NULL)
+		return -1;
+	return enrol_directory(sa->conf, host, dir, len);
+}
+
 static void
 spawn_writer(const char *host)
 {
-	const struct conf_host *ch;
+	char dir[PATH_MAX];
 	int sv[2];
 	pid_t pid;
 
-	if ((ch = find_host(host)) == NULL) {
+	if (host_directory(host, dir, sizeof(dir)) == -1) {
 		(void)send_ctl(CTL_NOWRITER, host, -1);
 		return;
 	}
@@ -159,7 +179,7 @@ spawn_writer(const char *host)
 	if (pid == 0) {
 		close(sv[0]);
 		close(ctl);
-		writer_child(sv[1], host, ch);
+		writer_child(sv[1], host, dir);
 	}
 	close(sv[1]);
 	if (nwprocs == capwprocs) {
