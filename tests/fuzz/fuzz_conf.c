@@ -62,6 +62,9 @@ check_conf(const struct conf *c)
 	for (i = 0; i < c->receiver.nlisten; i++)
 		FUZZ_CHECK(c->receiver.listen[i] != NULL);
 	FUZZ_CHECK(c->receiver.listen[c->receiver.nlisten] == NULL);
+	/* Enrolment has its CA and CRL; neither comes without it. */
+	FUZZ_CHECK(c->receiver.enrol == (c->receiver.cafile != NULL) &&
+	    c->receiver.enrol == (c->receiver.crlfile != NULL));
 	FUZZ_CHECK(c->sender.spool_min_free_pct <= 99);
 	FUZZ_CHECK(strcmp(conf_flush_name(c->sender.flush), "unknown") != 0);
 	FUZZ_CHECK(strcmp(conf_full_action_name(c->sender.full_action),
