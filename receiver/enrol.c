@@ -33,6 +33,7 @@
 struct enrol {
 	X509_STORE	*store;
 	char		*cafile, *crlfile;
+	char		 crl_expired[CERTCHECK_DATE_LEN]; /* "": none */
 };
 
 /* A name from a certificate, quoted for a log line: \xNN for the rest. */
@@ -67,7 +68,7 @@ enrol_subject(X509 *x, char *out, size_t outlen)
 }
 
 static int
-load_crls(X509_STORE *store, const char *path, char *err, size_t errlen)
+load_crls(struct enrol *e, const char *path, char *err, size_t errlen)
 {
 	char date[CERTCHECK_DATE_LEN];
 	const ASN1_TIME *next;
@@ -83,11 +84,12 @@ load_crls(X509_STORE *store, const char *path, char *err, size_t errlen)
 		next = X509_CRL_get0_nextUpdate(crl);
 		if (next != NULL && X509_cmp_time(next, NULL) < 0) {
 			certcheck_date(next, date);
+			memcpy(e->crl_expired, date, sizeof(date));
 			log_warnx("crlfile %s expired on %s: no sender can enrol "
 			    "until it is renewed (openssl ca -gencrl) and "
 			    "auditdistd reloaded", path, date);
 		}
-		bad |= X509_STORE_add_crl(store, crl) != 1;
+		bad |= X509_STORE_add_crl(e->store, crl) != 1;
 		X509_CRL_free(crl);
 		n++;
 	}
@@ -118,7 +120,7 @@ enrol_new(const struct conf_receiver *r, char *err, size_t errlen)
 		    "read from it (PEM)", r->cafile);
 		goto fail;
 	}
-	if (load_crls(e->store, r->crlfile, err, errlen) == -1)
+	if (load_crls(e, r->crlfile, err, errlen) == -1)
 		goto fail;
 	/* The sender's own certificate is checked against the CRL. */
 	X509_STORE_set_flags(e->store, X509_V_FLAG_CRL_CHECK);
@@ -178,8 +180,11 @@ verify_reason(const struct enrol *e, X509_STORE_CTX *x, char *why,
 		snprintf(why, len, "certificate not signed by the fleet CA");
 		return;
 	case X509_V_ERR_CRL_HAS_EXPIRED:
+		/* The context no longer holds the CRL here. */
 		if (crl != NULL && X509_CRL_get0_nextUpdate(crl) != NULL)
 			certcheck_date(X509_CRL_get0_nextUpdate(crl), date);
+		else if (e->crl_expired[0] != '\0')
+			memcpy(date, e->crl_expired, sizeof(date));
 		snprintf(why, len, "the receiver's CRL expired on %s; no "
 		    "sender can enrol until its crlfile is renewed", date);
 		return;

@@ -11,7 +11,9 @@
 #     reload), and fleet-1 keeps its one connection;
 #   - revoked, expired, wrong-CA and bad-name certificates, and a fleet
 #     certificate for a configured host that has a password, are each
-#     refused with the reason in the receiver's log and the sender's.
+#     refused with the reason in the receiver's log and the sender's;
+#   - a CRL past its next update, loaded by SIGHUP, is warned of and
+#     refuses every enrolment (fail closed), with that reason.
 set -eu -o pipefail
 # shellcheck source=tests/lib.sh
 . tests/lib.sh
@@ -226,5 +228,21 @@ bg_stop s1 0 15 || fail "fleet-1's audisp-dist did not exit at the end of its in
 conns=$(grep -c 'host fleet-1: connected from' "$T/recv.log")
 [ "$conns" = 1 ] || fail "issue 12: fleet-1 connected $conns times (a SIGHUP or an enrolment disturbed it)"
 echo "issue 12: fleet-1 enrolled by certificate alone shipped all $size bytes byte-identically on 1 connection through an enrolment, a SIGHUP and 5 refusals"
+
+# --- an expired CRL: said at the reload, and every enrolment refused --------------
+openssl ca -config "$pki/ca.cnf" -gencrl -out "$pki/fleet.crl" \
+    -crl_lastupdate 20250101000000Z -crl_nextupdate 20250201000000Z \
+    >"$T/ca.out" 2>&1 || { cat "$T/ca.out"; fail "openssl ca -gencrl (expired)"; }
+n=$(grep -c 'configuration reloaded' "$T/recv.log" || :)
+kill -HUP "$RECV_PID"
+wait_for '[ "$(grep -c "configuration reloaded" "$T/recv.log")" -gt "$n" ]' 10 ||
+    { show_tails "$T/recv.log"; fail "the receiver did not reload"; }
+grep -q "crlfile $pki/fleet.crl expired on 2025-02-01T00:00:00Z: no sender can enrol" "$T/recv.log" ||
+    { show_tails "$T/recv.log"; fail "issue 12: the reload did not warn of the expired CRL"; }
+sign fleet-3 fleet-3 fleet-3
+sender_conf fleet-3 fleet-3
+bg_start fleet-3 "$T/fleet-3.log" "$FEED" -t 120 -w "$size:$T/go.never" "$T/input.feed" "$PLUGIN" -f "$T/fleet-3.conf"
+refused fleet-3 "the receiver's CRL expired on 2025-02-01T00:00:00Z"
+
 bg_stop recv TERM 15 || fail "auditdistd did not stop"
 log_sanity "$T/recv.log" auditdistd
