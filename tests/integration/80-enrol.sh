@@ -166,9 +166,10 @@ got="uid=$(field "$WRITER" Uid) nnp=$(field "$WRITER" NoNewPrivs) seccomp=$(fiel
     fail "issue 12: the enrolled host's writer (pid $WRITER): $got"
 dirs=$(for f in /proc/"$WRITER"/fd/*; do [ ! -d "$f" ] || readlink "$f"; done | sort -u)
 others=$(grep -vxE "$trails/fleet-1(/.*)?" <<< "$dirs" || :)
-[ -z "$others" ] && [ -n "$dirs" ] ||
-    fail "issue 12: the enrolled host's writer holds other directories: $(echo "$others")"
-echo "issue 12: fleet-1's writer (pid $WRITER): $got; directories open: only its own ($(echo $dirs))"
+if [ -n "$others" ] || [ -z "$dirs" ]; then
+	fail "issue 12: the enrolled host's writer holds other directories: ${others//$'\n'/ }"
+fi
+echo "issue 12: fleet-1's writer (pid $WRITER): $got; directories open: only its own (${dirs//$'\n'/ })"
 
 # --- while it ships: fleet-2 enrols; a host block and a CRL by SIGHUP --------
 sender_conf fleet-2 fleet-2
@@ -215,8 +216,9 @@ refused fleet-x "certificate expired on 2025-06-01T00:00:00Z"
 refused fleet-w "certificate not signed by the fleet CA"
 refused bad-name 'name "bad_name!" breaks the host-name rules'
 refused pw-host "host pw-host is configured with other credentials"
-[ ! -e "$trails/bad-name" ] && [ ! -e "$trails/fleet-r" ] ||
-    fail "issue 12: a refused sender got a trail directory"
+if [ -e "$trails/bad-name" ] || [ -e "$trails/fleet-r" ]; then
+	fail "issue 12: a refused sender got a trail directory"
+fi
 
 # --- fleet-1: all of it, on its one connection -----------------------------------
 wait_for '[ "$(trail_size "$trails/fleet-1")" -ge "$size" ]' 30 ||
