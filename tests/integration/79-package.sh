@@ -29,6 +29,7 @@ REMOTE=/var/audit/remote
 SAMPLE=tests/data/sample-enriched.log
 HA=pkgtest-a
 HB=pkgtest-b
+HS=pkgtest-s
 
 need_root
 need_cmd dpkg dpkg-query dpkg-statoverride setpriv openssl python3 ss
@@ -297,7 +298,7 @@ in_ct()		# COMMAND...: run it in the container, as root
 	nsenter -t "$LEADER" -a "$@"
 }
 
-nspawn_boot()
+nspawn_boot()	# [OPTION...]: more options of systemd-nspawn
 {
 	local t0
 	command -v systemd-nspawn >/dev/null ||
@@ -305,7 +306,7 @@ nspawn_boot()
 	[ -x /lib/systemd/systemd ] || { NSPAWN_WHY="there is no /lib/systemd/systemd to boot"; return 1; }
 	t0=$(now_ms)
 	bg_start nspawn "$T/nspawn.log" systemd-nspawn --quiet --directory=/ --volatile=yes \
-	    --bind-ro=/etc --bind="$REMOTE" --resolv-conf=off --timezone=off --link-journal=no \
+	    --bind-ro=/etc "$@" --resolv-conf=off --timezone=off --link-journal=no \
 	    --register=no --keep-unit --machine="$MACHINE" --console=pipe \
 	    --boot -- systemd.unit=basic.target
 	on_exit nspawn_stop
@@ -380,7 +381,7 @@ if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] && [ -d /run/systemd/system ]
 	HOW=systemd
 	echo "issue 11: started under systemd (PID 1 is systemd here): systemctl start auditdistd"
 	systemd_start
-elif nspawn_boot; then
+elif nspawn_boot --bind="$REMOTE"; then
 	HOW=nspawn
 	CT=(in_ct)
 	echo "issue 11: started under systemd in a systemd-nspawn container ($("${CT[@]}" systemctl --version | head -n 1 | cut -d' ' -f1,2), the host's /usr and /etc read-only, $REMOTE written through, the host's network; booted in $BOOT_MS ms): systemctl start auditdistd there"
@@ -498,6 +499,74 @@ dpkg -i "$(debfile auditdistd)" > "$T/dpkg-i2.log" 2>&1 || { cat "$T/dpkg-i2.log
 dpkg --purge auditdistd > "$T/purge2.log" 2>&1 || { cat "$T/purge2.log"; fail "dpkg --purge again"; }
 [ ! -e "$REMOTE" ] || [ "$REMOTE_BEFORE" = 1 ] || fail "dpkg --purge left the empty $REMOTE"
 
+# --- the sender's unit, in a container -----------------------------------------
+# audisp-dist.service as a client of auditd's af_unix plugin: the socket it
+# reads is one in the container's /run that says what auditd would say
+# (auditd itself cannot run there: the kernel's audit is not the
+# container's), and it ships to a receiver from the build tree here.
+fake_audispd()	# SOCKET INPUT: send INPUT to each client, then hold it
+{
+	local sock=$1
+	bg_start audispd "$T/audispd.log" python3 -c '
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o640); s.listen(4)
+data = open(sys.argv[2], "rb").read()
+while True:
+	c, _ = s.accept()
+	print("client", flush=True)
+	c.sendall(data)
+	if c.recv(1) == b"":
+		c.close()
+' "$1" "$2"
+	wait_for '[ -S "$sock" ]' 5 || { show_tails "$T/audispd.log"; fail "the af_unix socket $sock did not appear"; }
+}
+
+sender_unit()
+{
+	local pw res n
+	mkdir -m 0750 "$T/strails"
+	pw=$(rand_password)
+	printf 'timeout 5\nreceiver {\n\tlisten "tls://127.0.0.1:%s"\n\tdirectory "%s"\n' "$PORT" "$T/strails" > "$T/srecv.conf"
+	printf '\tuser "%s"\n\tcertfile "%s"\n\tkeyfile "%s"\n' "$FWD_USER" "$T/recv.pem" "$T/recv.key" >> "$T/srecv.conf"
+	printf '\thost %s {\n\t\tremote "tls://127.0.0.1"\n\t\tpassword "%s"\n\t}\n}\n' "$HS" "$pw" >> "$T/srecv.conf"
+	chmod 0600 "$T/srecv.conf"
+	bg_start srecv "$T/srecv.log" "$B/auditdistd" -f "$T/srecv.conf"
+	wait_for "port_listening $PORT" 10 || { show_tails "$T/srecv.log"; fail "the build's auditdistd does not listen"; }
+	# Rewritten in place: the file keeps its owner and mode.
+	printf 'name "%s"\ntimeout 5\nsender {\n\tdirectory "/var/spool/audisp-dist"\n' "$HS" > /etc/audit/auditdistd.conf
+	printf '\tsegment_age 1\n\tspool_min_free 0\n\tuser auditdist\n\thost recv {\n' >> /etc/audit/auditdistd.conf
+	printf '\t\tremote "tls://127.0.0.1:%s"\n\t\tfingerprint "%s"\n\t\tpassword "%s"\n\t}\n}\n' \
+	    "$PORT" "$FP" "$pw" >> /etc/audit/auditdistd.conf
+	nspawn_boot || fail "systemd-nspawn booted once, not twice: $NSPAWN_WHY"
+	head -n 1000 "$SAMPLE" > "$T/s.in"
+	feed_input "$T/s.in" "$T/s.feed"
+	fake_audispd "/proc/$LEADER/root$(in_ct readlink -f /var/run)/audispd_events" "$T/s.feed"
+	STARTED=$(date +%s)
+	in_ct systemctl start audisp-dist || {
+		in_ct journalctl -u audisp-dist --no-pager; fail "systemctl start audisp-dist failed"; }
+	# The trail is what the socket said, the closing EOE record included.
+	wait_for '[ "$(trail_size "$T/strails/$HS")" -ge "$(stat -c %s "$T/s.feed")" ]' 60 || {
+		in_ct journalctl -u audisp-dist --no-pager -q > "$T/s.journal"
+		show_tails "$T/s.journal" "$T/srecv.log"
+		fail "$HS: its trail holds $(trail_size "$T/strails/$HS") of $(stat -c %s "$T/s.feed") bytes after 60 s"; }
+	trail_cat "$T/strails/$HS" > "$T/s.trail"
+	trail_compare "$T/s.trail" "$T/s.feed" || fail "$HS: its trail differs from what auditd's socket said"
+	in_ct systemctl stop audisp-dist
+	res=$(in_ct systemctl show -p Result --value audisp-dist)
+	n=$(in_ct systemctl show -p NRestarts --value audisp-dist)
+	in_ct journalctl -u audisp-dist --since "@$STARTED" --no-pager -q -o short-precise > "$T/s.journal" || :
+	[ "$res" = success ] && [ "$n" = 0 ] || {
+		show_tails "$T/s.journal"; fail "systemctl stop audisp-dist: Result=$res, $n restarts"; }
+	in_ct journalctl -u audisp-dist --since "@$STARTED" -p warning --no-pager -q -o cat > "$T/s.warn" || :
+	[ ! -s "$T/s.warn" ] || { show_tails "$T/s.warn"; fail "the journal holds warnings or errors of audisp-dist"; }
+	[ "$(grep -c client "$T/audispd.log")" = 1 ] || fail "audisp-dist connected to the af_unix socket $(grep -c client "$T/audispd.log") times"
+	echo "issue 11: audisp-dist.service under systemd in the container: it read the af_unix socket once, its trail at a receiver here is byte-identical; systemctl stop: Result=success, no restart, $(wc -l < "$T/s.journal") journal lines without a warning"
+	nspawn_stop
+	bg_stop audispd TERM 5 || :
+	bg_stop srecv TERM 15 || fail "the build's auditdistd did not exit within 15 s of SIGTERM"
+}
+
 # --- the sender's package --------------------------------------------------------
 if ! dpkg-query -W -f='${db:Status-Status}' auditd 2>/dev/null | grep -qx installed; then
 	info "auditd is not installed: the sender's package is not tried"
@@ -518,6 +587,7 @@ else
 	    fail "dpkg -i enabled audisp-dist.service"
 	getent passwd auditdist >/dev/null || fail "dpkg -i audisp-dist did not create the user auditdist"
 	echo "issue 11: dpkg -i audisp-dist: programs 0755, plugins.d file active = no (0640), rules 0640, /etc/audit/auditdistd.conf 0600, the unit not enabled"
+	[ "$HOW" != nspawn ] || sender_unit
 	dpkg --purge audisp-dist > "$T/purge-s.log" 2>&1 || {
 		cat "$T/purge-s.log"; fail "dpkg --purge audisp-dist failed"; }
 	[ ! -e /etc/audit/auditdistd.conf ] && [ ! -e /etc/audit/plugins.d/audisp-dist.conf ] ||
