@@ -12,8 +12,11 @@
 # Type=notify), saying why.  A sender from the build tree ships to it; a
 # host added to the file is served after the unit's ExecReload=, while the
 # first sender keeps its connection; it stops with status 0 (under
-# systemd: Result=success, no restart, no warning in its journal).  Then dpkg --purge, and what
-# it removed and kept; the sender's package is installed and purged too.
+# systemd: Result=success, no restart, no warning in its journal).  Then
+# dpkg --purge, and what it removed and kept.  The sender's package is
+# installed and purged too, and in the container its unit reads a socket
+# that says what auditd's af_unix plugin would and ships to a receiver
+# from the build tree.
 # Whatever the machine had before (make install's files, the user
 # auditdist) is put back as it was.
 set -eu -o pipefail
