@@ -104,12 +104,12 @@ spool=$(sed -n 's/^#define CONF_DEFAULT_SPOOL[[:space:]]*"\(.*\)"$/\1/p' common/
 [ -n "$spool" ] || fail "no CONF_DEFAULT_SPOOL in common/conf.h"
 [ "$(unit_value "$r" Type)" = notify ] || fail "auditdistd.service: not Type=notify"
 [ "$(unit_value "$r" User)" = auditdist ] || fail "auditdistd.service: not User=auditdist"
-[ "$(unit_value "$r" ReadWritePaths)" = "$trails" ] ||
-    fail "auditdistd.service: ReadWritePaths= is not the default trail directory $trails"
+[ "$(unit_value "$r" ReadWritePaths)" = "-$trails" ] ||
+    fail "auditdistd.service: ReadWritePaths= is not -$trails (the default trail directory; \"-\" lets ExecStartPre= create it)"
 grep -q "^ExecStartPre=+.* $trails\$" "$r" ||
     fail "auditdistd.service: no ExecStartPre= that creates $trails"
-[ "$(unit_value "$p" ReadWritePaths)" = "$spool" ] ||
-    fail "audisp-dist.service: ReadWritePaths= is not the default spool $spool"
+[ "$(unit_value "$p" ReadWritePaths)" = "-$spool" ] ||
+    fail "audisp-dist.service: ReadWritePaths= is not -$spool (the default spool; \"-\" lets ExecStartPre= create it)"
 grep -q "^ExecStartPre=+.* $spool\$" "$p" ||
     fail "audisp-dist.service: no ExecStartPre= that creates $spool"
 for f in "$r" "$p"; do

@@ -4,13 +4,19 @@
 # packages in $B/deb when they are newer than the tree), dpkg -i of the
 # receiver's package, its owners and modes, a test configuration in
 # /etc/auditdistd, and the receiver started the way its unit starts it:
-# under systemd when systemd is PID 1 here, else by running the unit's
-# ExecStartPre= and ExecStart= lines as it would (User=, Group=, UMask=,
-# LimitNOFILE=, RuntimeDirectory=, NOTIFY_SOCKET for Type=notify).  A
-# sender from the build tree ships to it; a host added to the file is
-# served after the unit's ExecReload=, while the first sender keeps its
-# connection; SIGTERM stops it with status 0.  Then dpkg --purge, and what
-# it removed and kept; the sender's package is installed and purged too.
+# under systemd, with systemctl: the host's when systemd is PID 1 here,
+# else one booted by systemd-nspawn in a container made of this host's
+# /usr and /etc (read-only) on a tmpfs; where neither can run, by running
+# the unit's ExecStartPre= and ExecStart= lines as it would (User=,
+# Group=, UMask=, LimitNOFILE=, RuntimeDirectory=, NOTIFY_SOCKET for
+# Type=notify), saying why.  A sender from the build tree ships to it; a
+# host added to the file is served after the unit's ExecReload=, while the
+# first sender keeps its connection; it stops with status 0 (under
+# systemd: Result=success, no restart, no warning in its journal).  Then
+# dpkg --purge, and what it removed and kept.  The sender's package is
+# installed and purged too, and in the container its unit reads a socket
+# that says what auditd's af_unix plugin would and ships to a receiver
+# from the build tree.
 # Whatever the machine had before (make install's files, the user
 # auditdist) is put back as it was.
 set -eu -o pipefail
@@ -26,6 +32,7 @@ REMOTE=/var/audit/remote
 SAMPLE=tests/data/sample-enriched.log
 HA=pkgtest-a
 HB=pkgtest-b
+HS=pkgtest-s
 
 need_root
 need_cmd dpkg dpkg-query dpkg-statoverride setpriv openssl python3 ss
@@ -83,6 +90,8 @@ restore_user()
 		useradd -r -M -u "$uid" -g "$gid" -d "$home" -s "$shell" auditdist ||
 		    cleanup_failed "could not recreate the user auditdist ($USER_BEFORE)"
 	elif [ -z "$USER_BEFORE" ] && getent passwd auditdist >/dev/null; then
+		# a forwarder killed on a failure may not be gone yet
+		wait_for '! pgrep -u auditdist' 5 || :
 		userdel auditdist || cleanup_failed "could not remove the user auditdist"
 	fi
 	if [ -z "$GROUP_BEFORE" ] && getent group auditdist >/dev/null; then
@@ -274,18 +283,115 @@ emulated_start()
 	    fail "the receiver runs as $(stat -c %U /proc/"$MAINPID"), not $RUSER"
 }
 
+# --- or under systemd: here, or in a container ----------------------------------
+# The host's own /usr and /etc, read-only (so the package just installed and
+# the user auditdist), on a tmpfs root; the trail directory written through;
+# the host's network, so that senders here reach the receiver there.  Booted
+# to basic.target: none of the host's enabled services (auditd) start.
+MACHINE=adtest79-$$
+NSPAWN_WHY=
+CT=()
+NSPAWN_RUN=
+for d in /run/systemd/nspawn /run/systemd/nspawn-root; do
+	[ -e "$d" ] || NSPAWN_RUN="$NSPAWN_RUN $d"
+done
+
+in_ct()		# COMMAND...: run it in the container, as root
+{
+	nsenter -t "$LEADER" -a "$@"
+}
+
+nspawn_boot()	# [OPTION...]: more options of systemd-nspawn
+{
+	local t0
+	command -v systemd-nspawn >/dev/null ||
+	    { NSPAWN_WHY="systemd-nspawn is not installed (Debian package systemd-container)"; return 1; }
+	[ -x /lib/systemd/systemd ] || { NSPAWN_WHY="there is no /lib/systemd/systemd to boot"; return 1; }
+	t0=$(now_ms)
+	bg_start nspawn "$T/nspawn.log" systemd-nspawn --quiet --directory=/ --volatile=yes \
+	    --bind-ro=/etc "$@" --resolv-conf=off --timezone=off --link-journal=no \
+	    --register=no --keep-unit --machine="$MACHINE" --console=pipe \
+	    --boot -- systemd.unit=basic.target
+	on_exit nspawn_stop
+	wait_for 'LEADER=$(child_pid "$(bg_pid nspawn)") && [ -n "$LEADER" ] &&
+	    in_ct systemctl is-system-running | grep -Eqx "running|degraded"' 20 || {
+		NSPAWN_WHY="systemd-nspawn did not boot within 20 s ($(tail -n 2 "$T/nspawn.log" | tr '\n' ' '))"
+		nspawn_stop
+		return 1
+	}
+	BOOT_MS=$(( $(now_ms) - t0 ))
+	[ "$(in_ct systemctl is-system-running)" = running ] ||
+	    info "in the container, failed: $(in_ct systemctl --failed --plain --no-legend | cut -d' ' -f1 | xargs)"
+}
+
+# At exit too: halt the container (SIGTERM), then what systemd-nspawn leaves
+# in this host's /run when it is not a tmpfs.
+nspawn_stop()
+{
+	local d
+	if [ -n "$(bg_pid nspawn)" ]; then
+		bg_stop nspawn TERM 15 || cleanup_failed "the container $MACHINE did not halt within 15 s (killed)"
+	fi
+	rm -rf "/run/systemd/nspawn/propagate/$MACHINE"
+	for d in $NSPAWN_RUN; do
+		rmdir "$d/propagate" "$d" 2>/dev/null || :
+	done
+}
+
+# host_pid PID: the host's pid of the container's process PID.
+host_pid()
+{
+	local p
+	for p in $(descendants "$LEADER"); do
+		if [ "$(awk '/^NSpid:/ { print $NF }' "/proc/$p/status" 2>/dev/null)" = "$1" ]; then
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# The receiver's messages, from the journal: in $T/recv.log.
+journal_dump()
+{
+	"${CT[@]}" journalctl -u auditdistd --since "@$STARTED" --no-pager -q -o short-precise \
+	    > "$T/recv.log" 2>&1 || :
+}
+
+recv_tails()	# [LOG...]: show them and the receiver's
+{
+	[ "$HOW" = emulated ] || journal_dump
+	show_tails "$@" "$T/recv.log"
+}
+
+systemd_start()
+{
+	local inner
+	STARTED=$(date +%s)
+	"${CT[@]}" systemctl daemon-reload
+	"${CT[@]}" systemctl start auditdistd || {
+		recv_tails; fail "systemctl start auditdistd failed"; }
+	inner=$("${CT[@]}" systemctl show -p MainPID --value auditdistd)
+	if [ "$HOW" = systemd ]; then
+		MAINPID=$inner
+		on_exit 'systemctl stop auditdistd 2>/dev/null; systemctl reset-failed auditdistd 2>/dev/null'
+	else
+		MAINPID=$(host_pid "$inner") || fail "no process here is the container's auditdistd (pid $inner there)"
+	fi
+}
+
 if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] && [ -d /run/systemd/system ]; then
 	HOW=systemd
 	echo "issue 11: started under systemd (PID 1 is systemd here): systemctl start auditdistd"
-	systemctl daemon-reload
-	systemctl start auditdistd || {
-		journalctl -u auditdistd -n 30 --no-pager; fail "systemctl start auditdistd failed"; }
-	MAINPID=$(systemctl show -p MainPID --value auditdistd)
-	on_exit 'systemctl stop auditdistd 2>/dev/null; systemctl reset-failed auditdistd 2>/dev/null'
+	systemd_start
+elif nspawn_boot --bind="$REMOTE"; then
+	HOW=nspawn
+	CT=(in_ct)
+	echo "issue 11: started under systemd in a systemd-nspawn container ($("${CT[@]}" systemctl --version | head -n 1 | cut -d' ' -f1,2), the host's /usr and /etc read-only, $REMOTE written through, the host's network; booted in $BOOT_MS ms): systemctl start auditdistd there"
+	systemd_start
 else
 	HOW=emulated
-	echo "issue 11: not under systemd: PID 1 is '$(cat /proc/1/comm 2>/dev/null)', and systemd-nspawn" \
-	    "$(command -v systemd-nspawn >/dev/null && echo 'would need a bootable Debian tree (debootstrap and a mirror), which this test does not fetch' || echo 'is not installed')"
+	echo "issue 11: not under systemd: PID 1 is '$(cat /proc/1/comm 2>/dev/null)', and $NSPAWN_WHY"
 	echo "issue 11: so the unit's lines were run as it runs them: ExecStartPre '+' as root, ExecStart as $RUSER:$RGROUP (setpriv --init-groups, no_new_privs, no capabilities), UMask, LimitNOFILE, RuntimeDirectory, NOTIFY_SOCKET; not its namespaces (ProtectSystem=, PrivateUsers=, ...)"
 	emulated_start
 fi
@@ -307,7 +413,7 @@ trail_done()	# HOST INPUT
 	local host=$1 want
 	want=$(stat -c %s "$2")
 	wait_for '[ "$(trail_size "$REMOTE/$host")" -ge "$want" ]' 60 || {
-		show_tails "$T/$host.log" "$T/recv.log"
+		recv_tails "$T/$host.log"
 		fail "$host: its trail holds $(trail_size "$REMOTE/$host") of $want bytes after 60 s"; }
 	trail_cat "$REMOTE/$host" > "$T/$host.trail"
 	trail_compare "$T/$host.trail" "$2" || fail "$host: its trail differs from what it sent"
@@ -317,15 +423,16 @@ trail_done()	# HOST INPUT
 head -n 2000 "$SAMPLE" > "$T/a.in"
 sender "$HA" "$PWA" "$T/a.in" 80000
 wait_for '[ "$(trail_size "$REMOTE/$HA")" -gt 20000 ]' 20 || {
-	show_tails "$T/$HA.log" "$T/recv.log"; fail "$HA: no trail in $REMOTE/$HA after 20 s"; }
+	recv_tails "$T/$HA.log"; fail "$HA: no trail in $REMOTE/$HA after 20 s"; }
 [ "$(stat -c %U "$REMOTE/$HA/audit.log")" = "$RUSER" ] ||
     fail "$REMOTE/$HA/audit.log belongs to $(stat -c %U "$REMOTE/$HA/audit.log"), not $RUSER"
+pid_alive "$MAINPID" || { recv_tails; fail "the receiver (pid $MAINPID) exited while $HA shipped"; }
 echo "issue 11: sender $HA ships; its trail appears in $REMOTE/$HA (owned by auditdist)"
 
 recv_conf "$HA" "$PWA" "$HB" "$PWB" > "$ETC/auditdistd.conf"
 before=$(trail_size "$REMOTE/$HA")
-if [ "$HOW" = systemd ]; then
-	systemctl reload auditdistd || fail "systemctl reload auditdistd failed"
+if [ "$HOW" != emulated ]; then
+	"${CT[@]}" systemctl reload auditdistd || fail "systemctl reload auditdistd failed"
 else
 	exec_line "$(unit_values ExecReload | tail -n 1)"
 	wait_for '[ "$(notified READY=1)" -ge 2 ]' 10 || {
@@ -340,29 +447,45 @@ trail_done "$HB" "$T/b.in"
 echo "issue 11: host $HB added to the file and reloaded (ExecReload, as $RUSER): $HB's trail is what it sent"
 trail_done "$HA" "$T/a.in"
 n=$(grep -c 'connected to' "$T/$HA.log" || :)
-[ "$n" = 1 ] || { show_tails "$T/$HA.log"; fail "$HA connected $n times: the reload disturbed it"; }
+[ "$n" = 1 ] || { recv_tails "$T/$HA.log"; fail "$HA connected $n times: the reload disturbed it"; }
 [ "$(pid_alive "$MAINPID" && echo y)" = y ] || fail "the receiver (pid $MAINPID) exited"
 echo "issue 11: $HA kept its one connection across the reload ($before of $(stat -c %s "$T/a.in") bytes shipped then) and its trail is byte-identical"
 
 # --- a clean stop ------------------------------------------------------------
-if [ "$HOW" = systemd ]; then
-	systemctl stop auditdistd
-	rc=$(systemctl show -p ExecMainStatus --value auditdistd)
-	[ "$(systemctl show -p Result --value auditdistd)" = success ] ||
-	    fail "systemctl stop: Result=$(systemctl show -p Result --value auditdistd)"
+if [ "$HOW" != emulated ]; then
+	"${CT[@]}" systemctl stop auditdistd
+	rc=$("${CT[@]}" systemctl show -p ExecMainStatus --value auditdistd)
+	res=$("${CT[@]}" systemctl show -p Result --value auditdistd)
+	[ "$res" = success ] || { recv_tails; fail "systemctl stop auditdistd: Result=$res"; }
+	# Restart=on-failure would hide a crash that a sender survives.
+	n=$("${CT[@]}" systemctl show -p NRestarts --value auditdistd)
+	[ "$n" = 0 ] || { recv_tails; fail "systemd restarted auditdistd $n times: it failed while serving"; }
 else
 	bg_stop recv TERM 15 || fail "the receiver did not exit within 15 s of SIGTERM"
 	rc=$BG_RC
 	rm -rf "/run/$(unit_values RuntimeDirectory | tail -n 1)"
 fi
-[ "$rc" = 0 ] || { show_tails "$T/recv.log"; fail "the receiver exited with status $rc after SIGTERM"; }
+[ "$rc" = 0 ] || { recv_tails; fail "the receiver exited with status $rc after SIGTERM"; }
 sleep 0.3
 [ -z "$(pgrep -u "$RUSER" -f '^/usr/sbin/auditdistd( |$)' || :)" ] || fail "auditdistd processes outlived the stop"
-[ "$HOW" = systemd ] || log_sanity "$T/recv.log" auditdistd
+[ "$HOW" = emulated ] || journal_dump
+log_sanity "$T/recv.log" auditdistd
 for h in "$HA" "$HB"; do
 	bg_stop "$h" TERM 15 || :
 done
-echo "issue 11: SIGTERM: the receiver exited with status 0, nothing of it left running"
+if [ "$HOW" = emulated ]; then
+	echo "issue 11: SIGTERM: the receiver exited with status 0, nothing of it left running"
+else
+	# Its writers log too: their lines must reach the journal, not their
+	# channels (as they would if syslog's socket were taken for one).
+	"${CT[@]}" journalctl -u auditdistd --since "@$STARTED" -p warning --no-pager -q -o cat \
+	    > "$T/recv.warn" || :
+	[ ! -s "$T/recv.warn" ] || { show_tails "$T/recv.warn"; fail "the journal holds warnings or errors of auditdistd"; }
+	grep -q "host $HA: new trail file" "$T/recv.log" || {
+		recv_tails; fail "no line of $HA's writer in the journal"; }
+	echo "issue 11: systemctl stop auditdistd: Result=success, status 0, no restart, nothing of it left running; its $(wc -l < "$T/recv.log") journal lines (its writers' included) hold no warning or error"
+fi
+[ "$HOW" != nspawn ] || nspawn_stop
 
 # --- purge --------------------------------------------------------------------
 dpkg --purge auditdistd > "$T/purge.log" 2>&1 || { cat "$T/purge.log"; fail "dpkg --purge auditdistd failed"; }
@@ -378,6 +501,74 @@ rm -rf "${REMOTE:?}/$HA" "${REMOTE:?}/$HB"
 dpkg -i "$(debfile auditdistd)" > "$T/dpkg-i2.log" 2>&1 || { cat "$T/dpkg-i2.log"; fail "dpkg -i again"; }
 dpkg --purge auditdistd > "$T/purge2.log" 2>&1 || { cat "$T/purge2.log"; fail "dpkg --purge again"; }
 [ ! -e "$REMOTE" ] || [ "$REMOTE_BEFORE" = 1 ] || fail "dpkg --purge left the empty $REMOTE"
+
+# --- the sender's unit, in a container -----------------------------------------
+# audisp-dist.service as a client of auditd's af_unix plugin: the socket it
+# reads is one in the container's /run that says what auditd would say
+# (auditd itself cannot run there: the kernel's audit is not the
+# container's), and it ships to a receiver from the build tree here.
+fake_audispd()	# SOCKET INPUT: send INPUT to each client, then hold it
+{
+	local sock=$1
+	bg_start audispd "$T/audispd.log" python3 -c '
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o640); s.listen(4)
+data = open(sys.argv[2], "rb").read()
+while True:
+	c, _ = s.accept()
+	print("client", flush=True)
+	c.sendall(data)
+	if c.recv(1) == b"":
+		c.close()
+' "$1" "$2"
+	wait_for '[ -S "$sock" ]' 5 || { show_tails "$T/audispd.log"; fail "the af_unix socket $sock did not appear"; }
+}
+
+sender_unit()
+{
+	local pw res n
+	mkdir -m 0750 "$T/strails"
+	pw=$(rand_password)
+	printf 'timeout 5\nreceiver {\n\tlisten "tls://127.0.0.1:%s"\n\tdirectory "%s"\n' "$PORT" "$T/strails" > "$T/srecv.conf"
+	printf '\tuser "%s"\n\tcertfile "%s"\n\tkeyfile "%s"\n' "$FWD_USER" "$T/recv.pem" "$T/recv.key" >> "$T/srecv.conf"
+	printf '\thost %s {\n\t\tremote "tls://127.0.0.1"\n\t\tpassword "%s"\n\t}\n}\n' "$HS" "$pw" >> "$T/srecv.conf"
+	chmod 0600 "$T/srecv.conf"
+	bg_start srecv "$T/srecv.log" "$B/auditdistd" -f "$T/srecv.conf"
+	wait_for "port_listening $PORT" 10 || { show_tails "$T/srecv.log"; fail "the build's auditdistd does not listen"; }
+	# Rewritten in place: the file keeps its owner and mode.
+	printf 'name "%s"\ntimeout 5\nsender {\n\tdirectory "/var/spool/audisp-dist"\n' "$HS" > /etc/audit/auditdistd.conf
+	printf '\tsegment_age 1\n\tspool_min_free 0\n\tuser auditdist\n\thost recv {\n' >> /etc/audit/auditdistd.conf
+	printf '\t\tremote "tls://127.0.0.1:%s"\n\t\tfingerprint "%s"\n\t\tpassword "%s"\n\t}\n}\n' \
+	    "$PORT" "$FP" "$pw" >> /etc/audit/auditdistd.conf
+	nspawn_boot || fail "systemd-nspawn booted once, not twice: $NSPAWN_WHY"
+	head -n 1000 "$SAMPLE" > "$T/s.in"
+	feed_input "$T/s.in" "$T/s.feed"
+	fake_audispd "/proc/$LEADER/root$(in_ct readlink -f /var/run)/audispd_events" "$T/s.feed"
+	STARTED=$(date +%s)
+	in_ct systemctl start audisp-dist || {
+		in_ct journalctl -u audisp-dist --no-pager; fail "systemctl start audisp-dist failed"; }
+	# The trail is what the socket said, the closing EOE record included.
+	wait_for '[ "$(trail_size "$T/strails/$HS")" -ge "$(stat -c %s "$T/s.feed")" ]' 60 || {
+		in_ct journalctl -u audisp-dist --no-pager -q > "$T/s.journal"
+		show_tails "$T/s.journal" "$T/srecv.log"
+		fail "$HS: its trail holds $(trail_size "$T/strails/$HS") of $(stat -c %s "$T/s.feed") bytes after 60 s"; }
+	trail_cat "$T/strails/$HS" > "$T/s.trail"
+	trail_compare "$T/s.trail" "$T/s.feed" || fail "$HS: its trail differs from what auditd's socket said"
+	in_ct systemctl stop audisp-dist
+	res=$(in_ct systemctl show -p Result --value audisp-dist)
+	n=$(in_ct systemctl show -p NRestarts --value audisp-dist)
+	in_ct journalctl -u audisp-dist --since "@$STARTED" --no-pager -q -o short-precise > "$T/s.journal" || :
+	[ "$res" = success ] && [ "$n" = 0 ] || {
+		show_tails "$T/s.journal"; fail "systemctl stop audisp-dist: Result=$res, $n restarts"; }
+	in_ct journalctl -u audisp-dist --since "@$STARTED" -p warning --no-pager -q -o cat > "$T/s.warn" || :
+	[ ! -s "$T/s.warn" ] || { show_tails "$T/s.warn"; fail "the journal holds warnings or errors of audisp-dist"; }
+	[ "$(grep -c client "$T/audispd.log")" = 1 ] || fail "audisp-dist connected to the af_unix socket $(grep -c client "$T/audispd.log") times"
+	echo "issue 11: audisp-dist.service under systemd in the container: it read the af_unix socket once, its trail at a receiver here is byte-identical; systemctl stop: Result=success, no restart, $(wc -l < "$T/s.journal") journal lines without a warning"
+	nspawn_stop
+	bg_stop audispd TERM 5 || :
+	bg_stop srecv TERM 15 || fail "the build's auditdistd did not exit within 15 s of SIGTERM"
+}
 
 # --- the sender's package --------------------------------------------------------
 if ! dpkg-query -W -f='${db:Status-Status}' auditd 2>/dev/null | grep -qx installed; then
@@ -399,6 +590,7 @@ else
 	    fail "dpkg -i enabled audisp-dist.service"
 	getent passwd auditdist >/dev/null || fail "dpkg -i audisp-dist did not create the user auditdist"
 	echo "issue 11: dpkg -i audisp-dist: programs 0755, plugins.d file active = no (0640), rules 0640, /etc/audit/auditdistd.conf 0600, the unit not enabled"
+	[ "$HOW" != nspawn ] || sender_unit
 	dpkg --purge audisp-dist > "$T/purge-s.log" 2>&1 || {
 		cat "$T/purge-s.log"; fail "dpkg --purge audisp-dist failed"; }
 	[ ! -e /etc/audit/auditdistd.conf ] && [ ! -e /etc/audit/plugins.d/audisp-dist.conf ] ||
