@@ -54,6 +54,27 @@ log_init(const char *progname, int foreground, int debug)
 	}
 }
 
+/*
+ * Around a child's rearrangement of its descriptors: the syslog socket
+ * may sit on a number the child takes (dup2 would close it under glibc,
+ * which would then send log lines into whatever took its place).  Close
+ * it first, open it again once the descriptors are settled, before any
+ * sandbox forbids socket(2).
+ */
+void
+log_close(void)
+{
+	if (log_syslog)
+		closelog();
+}
+
+void
+log_reopen(void)
+{
+	if (log_syslog)
+		openlog(log_prog, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
 void
 log_setdebug(int debug)
 {

@@ -11,6 +11,8 @@
 
 void	log_init(const char *progname, int foreground, int debug);
 void	log_setdebug(int debug);
+void	log_close(void);
+void	log_reopen(void);
 void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_errx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

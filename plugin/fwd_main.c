@@ -473,8 +473,9 @@ main(int argc, char *argv[])
 	}
 	if (path == NULL || optind != argc)
 		usage(EX_USAGE);
-	log_init(FWD_PROG, fg, debug);
+	/* First: it closes every descriptor above the two it is given. */
 	check_descriptors();
+	log_init(FWD_PROG, fg, debug);
 
 	/* Everything that needs root, first. */
 	if ((conf = conf_load(path, err, sizeof(err))) == NULL)

@@ -104,12 +104,14 @@ writer_child(int chan, const char *host, const char *directory)
 	sigset_t none;
 	int c, r;
 
+	log_close();	/* its socket may be 3 or 4, taken below */
 	if ((c = fcntl(chan, F_DUPFD, 10)) == -1 ||
 	    (r = fcntl(sa->recvfd, F_DUPFD, 10)) == -1 ||
 	    dup2(c, 3) == -1 || dup2(r, 4) == -1)
 		_exit(EX_OSERR);
 	if (close_range(5, ~0U, 0) == -1)
 		_exit(EX_OSERR);
+	log_reopen();
 	sandbox_parent_death();
 	signal(SIGTERM, SIG_IGN);	/* it stops when its channel closes */
 	signal(SIGINT, SIG_IGN);
