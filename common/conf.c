@@ -100,7 +100,7 @@ enum kw {
 	KW_NAME, KW_TIMEOUT, KW_PIDFILE, KW_SENDER, KW_RECEIVER,
 	KW_DIRECTORY, KW_SOURCE, KW_HOST, KW_SEGMENT_SIZE, KW_SEGMENT_AGE,
 	KW_FLUSH, KW_SPOOL_MAX_SIZE, KW_SPOOL_MIN_FREE, KW_SPOOL_FULL_ACTION,
-	KW_STATUS_INTERVAL, KW_STATUS_FILE, KW_LISTEN, KW_CERTFILE, KW_KEYFILE,
+	KW_STATUS_INTERVAL, KW_STATUS_FILE, KW_METRICS_FILE, KW_LISTEN, KW_CERTFILE, KW_KEYFILE,
 	KW_REMOTE, KW_FINGERPRINT, KW_PASSWORD, KW_USER, KW_PUBKEY, KW_CAFILE,
 	KW_TRAIL_SIZE, KW_TRAIL_KEEP, KW_TRAIL_MAX_SIZE, KW_COMPRESSION,
 	KW_SERIES_HOLD, KW_TRAIL_GROUP, KW_CRLFILE, KW_ENROL, KW_MAX,
@@ -135,6 +135,7 @@ static const struct keyword {
 				    1, 2, 0, 0 },
 	[KW_STATUS_INTERVAL] =	{ "status_interval", IN(SC_SENDER), 1, 1, 0, 0 },
 	[KW_STATUS_FILE] =	{ "status_file", IN(SC_SENDER), 1, 1, 0, 0 },
+	[KW_METRICS_FILE] =	{ "metrics_file", IN(SC_SENDER), 1, 1, 0, 0 },
 	[KW_LISTEN] =		{ "listen", IN(SC_RECEIVER), 1, 1, 1, 0 },
 	[KW_CERTFILE] =		{ "certfile", IN(SC_RECEIVER) | IN(SC_SHOST),
 				    1, 1, 0, 0 },
@@ -1027,6 +1028,11 @@ apply(struct parser *p, struct stmt *st, enum scope sc, struct conf_host *h)
 			return -1;
 		take_arg(st, 0, &s->status_file);
 		return 0;
+	case KW_METRICS_FILE:
+		if (check_path(p, st, "metrics_file", v) == -1)
+			return -1;
+		take_arg(st, 0, &s->metrics_file);
+		return 0;
 	case KW_LISTEN:
 		return add_listen(p, st, &c->receiver);
 	case KW_USER:
@@ -1582,6 +1588,7 @@ conf_free(struct conf *c)
 	free(c->sender.source);
 	free(c->sender.full_exec);
 	free(c->sender.status_file);
+	free(c->sender.metrics_file);
 	free(c->sender.user);
 	free(c->receiver.user);
 	free(c->receiver.trail_group);

@@ -70,6 +70,7 @@ struct conf_sender {
 	char			*full_exec;	/* program for FULL_EXEC */
 	unsigned		 status_interval; /* seconds, default 10 */
 	char			*status_file;	/* default <directory>/status */
+	char			*metrics_file;	/* Prometheus text; NULL: none */
 	char			*user;		/* forwarder's user, "auditdist" */
 	struct conf_host	*hosts;
 };

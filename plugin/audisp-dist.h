@@ -197,6 +197,11 @@ void		 status_write(struct status *, struct plugin *);
 size_t		 status_format(char *buf, size_t len, struct plugin *,
 		    const struct timespec *now);
 size_t		 status_line_max(const struct plugin *);
+struct fwd_hoststat;
+struct fwd_pos;
+/* Host h acknowledged up to ack: count what it shipped (metrics). */
+void		 status_acked(struct plugin *, struct fwd_hoststat *h,
+		    const struct fwd_pos *ack);
 
 /* goodconf.c: the last configuration that loaded, for a broken start. */
 #define GOODCONF_NAME	"last-good.conf"

@@ -239,6 +239,10 @@ struct fwd_hoststat {
 	struct fwd_pos	 ack;
 	int		 acked;		/* ack is what the receiver said */
 	enum fwd_rstate	 state;
+	/* for the metrics file (status.c), this process's life */
+	uint64_t	 shipped;	/* bytes it acknowledged */
+	time_t		 last_ack;	/* when it last did, or 0 */
+	uint64_t	 errors;	/* failures, each backoff or error */
 };
 
 struct fwdsup {

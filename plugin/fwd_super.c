@@ -191,6 +191,9 @@ fwdsup_configure(struct fwdsup *fs, const struct conf *c)
 		if ((old = fwdsup_host(fs, h->name)) != NULL) {
 			v[i].ack = old->ack;
 			v[i].acked = old->acked;
+			v[i].shipped = old->shipped;
+			v[i].last_ack = old->last_ack;
+			v[i].errors = old->errors;
 		}
 	}
 	for (i = 0; i < fs->nhosts; i++)
@@ -506,6 +509,7 @@ handle_line(struct fwdsup *fs, const char *line, size_t len)
 		log_debug("forwarder: %s holds segment %016" PRIx64 " up to %"
 		    PRIu64 "%s", m.host, m.ack.seq, m.ack.size,
 		    m.ack.complete ? " (complete)" : "");
+		status_acked(fs->pl, h, &m.ack);
 		h->ack = m.ack;
 		h->acked = 1;
 		fs->acks_changed = 1;
@@ -513,6 +517,8 @@ handle_line(struct fwdsup *fs, const char *line, size_t len)
 	case FWD_MSG_STATE:
 		changed = h->state != m.state;
 		h->state = m.state;
+		if (changed && (m.state == RS_BACKOFF || m.state == RS_ERROR))
+			h->errors++;
 		if ((m.state == RS_BACKOFF || m.state == RS_ERROR) &&
 		    m.reason[0] != '\0' &&
 		    host_error(fs, m.host, "%s: %s", m.host, m.reason))

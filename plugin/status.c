@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -23,6 +24,9 @@
 
 #define STATUS_MAX_SIZE	(1024 * 1024)
 
+static time_t started;		/* this process, for the start time */
+static void	metrics_write(struct plugin *, const char *path);
+
 int
 status_open(struct status *st, const char *path)
 {
@@ -30,6 +34,8 @@ status_open(struct status *st, const char *path)
 
 	st->fd = -1;
 	st->auditfd = -2;		/* not tried yet */
+	if (started == 0)
+		started = time(NULL);
 	if ((st->path = strdup(path)) == NULL)
 		return -1;
 	if ((st->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
@@ -276,6 +282,12 @@ status_write(struct status *st, struct plugin *pl)
 	struct timespec now;
 	size_t n, max;
 
+	if (started == 0)	/* before status_open */
+		return;
+	if (pl->conf->sender.metrics_file != NULL) {
+		kernel_counters(st, &pl->kernel_lost, &pl->kernel_backlog);
+		metrics_write(pl, pl->conf->sender.metrics_file);
+	}
 	if (st->fd == -1)
 		return;
 	max = status_line_max(pl);
@@ -283,7 +295,8 @@ status_write(struct status *st, struct plugin *pl)
 		log_warn("status file %s", st->path);
 		return;
 	}
-	kernel_counters(st, &pl->kernel_lost, &pl->kernel_backlog);
+	if (pl->conf->sender.metrics_file == NULL)
+		kernel_counters(st, &pl->kernel_lost, &pl->kernel_backlog);
 	clock_gettime(CLOCK_REALTIME, &now);
 	error_seen(st, pl, now.tv_sec);
 	n = status_format(line, max, pl, &now);
@@ -306,4 +319,215 @@ status_write(struct status *st, struct plugin *pl)
 	if (write(st->fd, line, n) == (ssize_t)n)
 		st->size += n;
 	free(line);
+}
+
+/*
+ * The metrics file: the same numbers in the Prometheus text format, for
+ * node_exporter's textfile collector.  Rewritten whole each time (a
+ * temporary file in the same directory, then rename) so that a reader
+ * sees the old file or the new one, never a mix.  Not synced: a crash
+ * loses a snapshot that the next write replaces.  Mode 0644: it holds
+ * counts and host block names, no secret.
+ */
+
+/* Size of segment seq in segs, or dflt if it is gone. */
+static uint64_t
+seg_size(const struct spool_seg *segs, size_t n, uint64_t seq, uint64_t dflt)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (segs[i].seq == seq)
+			return segs[i].size;
+	return dflt;
+}
+
+void
+status_acked(struct plugin *pl, struct fwd_hoststat *h,
+    const struct fwd_pos *ack)
+{
+	const struct fwd_pos *old = &h->ack;
+	struct spool_seg *segs;
+	uint64_t n = 0;
+	size_t i, nsegs;
+
+	h->last_ack = time(NULL);
+	/*
+	 * The first word of a receiver is what it held before we started;
+	 * from then on, what it holds more came from us.  seq 0: nothing.
+	 */
+	if (!h->acked || fwd_pos_cmp(ack, old) <= 0)
+		return;
+	if (ack->seq == old->seq) {
+		h->shipped += ack->size - old->size;
+		return;
+	}
+	/* Segments are deleted only after every ack of them: all here. */
+	if (spool_list(pl->spool.dirfd, &segs, &nsegs) == -1)
+		return;
+	n = seg_size(segs, nsegs, old->seq, old->size) - old->size + ack->size;
+	for (i = 0; i < nsegs; i++)
+		if (segs[i].seq > old->seq && segs[i].seq < ack->seq)
+			n += segs[i].size;
+	h->shipped += n;
+	free(segs);
+}
+
+/* One family's HELP and TYPE lines. */
+static void
+m_family(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP auditdist_%s %s\n# TYPE auditdist_%s %s\n",
+	    name, help, name, type);
+}
+
+static void
+m_value(FILE *f, const char *name, const char *type, const char *help,
+    uint64_t v)
+{
+	m_family(f, name, type, help);
+	fprintf(f, "auditdist_%s %" PRIu64 "\n", name, v);
+}
+
+/* A sample labelled with the receiver's (host block's) name, escaped. */
+static void
+m_host(FILE *f, const char *name, const char *host, uint64_t v)
+{
+	fprintf(f, "auditdist_%s{receiver=\"", name);
+	for (; *host != '\0'; host++) {
+		if (*host == '\\' || *host == '"')
+			fprintf(f, "\\%c", *host);
+		else if (*host == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*host, f);
+	}
+	fprintf(f, "\"} %" PRIu64 "\n", v);
+}
+
+static void
+m_sender(FILE *f, struct plugin *pl, const struct spool_seg *segs,
+    size_t nsegs)
+{
+	const struct counters *c = &pl->c;
+	const struct spool *sp = &pl->spool;
+	int64_t oldest = oldest_unshipped(pl, segs, nsegs);
+	time_t now = time(NULL);
+
+	m_value(f, "records_in_total", "counter",
+	    "Whole records read from auditd.", c->records_in);
+	m_value(f, "in_bytes_total", "counter",
+	    "Bytes of whole records read from auditd.", c->bytes_in);
+	m_value(f, "records_spooled_total", "counter",
+	    "Records written to the spool.", c->records_spooled);
+	m_value(f, "spooled_bytes_total", "counter",
+	    "Bytes written to the spool.", c->bytes_spooled);
+	m_value(f, "dropped_records_total", "counter",
+	    "Records lost to spool limits or write errors.",
+	    c->dropped_records);
+	m_value(f, "dropped_bytes_total", "counter",
+	    "Bytes lost to spool limits or write errors.", c->dropped_bytes);
+	m_value(f, "rejected_records_total", "counter",
+	    "Malformed input lines refused.", c->rejected_records);
+	m_value(f, "rejected_bytes_total", "counter",
+	    "Bytes of malformed input refused.", c->rejected_bytes);
+	m_value(f, "spool_bytes", "gauge",
+	    "Bytes in the spool's segments.", spool_total(sp));
+	m_value(f, "spool_segments", "gauge",
+	    "Segments in the spool, the open one included.",
+	    (uint64_t)sp->closed_count + 1);
+	m_value(f, "spool_max_bytes", "gauge",
+	    "The spool_max_size limit, 0 for none.",
+	    pl->conf->sender.spool_max_size);
+	m_value(f, "spool_fs_free_bytes", "gauge",
+	    "Bytes free on the spool's file system.", pl->limits.fs_free);
+	m_value(f, "oldest_unshipped_age_seconds", "gauge",
+	    "Age of the oldest record some receiver has not acknowledged, "
+	    "0 if none.", oldest >= 0 && now > oldest ?
+	    (uint64_t)(now - oldest) : 0);
+	if (pl->kernel_lost >= 0) {
+		m_value(f, "kernel_lost_total", "counter",
+		    "Events the kernel lost (its audit lost counter).",
+		    (uint64_t)pl->kernel_lost);
+		m_value(f, "kernel_backlog", "gauge",
+		    "Events in the kernel's audit backlog.",
+		    (uint64_t)pl->kernel_backlog);
+	}
+	m_value(f, "start_time_seconds", "gauge",
+	    "When audisp-dist started, in seconds since the epoch.",
+	    (uint64_t)started);
+}
+
+static void
+m_receivers(FILE *f, struct plugin *pl, const struct spool_seg *segs,
+    size_t nsegs)
+{
+	const struct conf_host *h, *hosts = pl->conf->sender.hosts;
+
+	if (hosts == NULL)
+		return;
+	m_family(f, "receiver_connected", "gauge",
+	    "1 if the receiver is connected and welcomed us, else 0.");
+	for (h = hosts; h != NULL; h = h->next)
+		m_host(f, "receiver_connected", h->name,
+		    host_stat(pl, h->name)->state == RS_CONNECTED);
+	m_family(f, "receiver_unacked_bytes", "gauge",
+	    "Spooled bytes the receiver has not acknowledged as durable.");
+	for (h = hosts; h != NULL; h = h->next)
+		if (host_stat(pl, h->name)->acked)
+			m_host(f, "receiver_unacked_bytes", h->name,
+			    fwd_unacked_bytes(&host_stat(pl, h->name)->ack,
+			    segs, nsegs));
+	m_family(f, "receiver_shipped_bytes_total", "counter",
+	    "Bytes the receiver acknowledged since audisp-dist started.");
+	for (h = hosts; h != NULL; h = h->next)
+		m_host(f, "receiver_shipped_bytes_total", h->name,
+		    host_stat(pl, h->name)->shipped);
+	m_family(f, "receiver_last_ack_timestamp_seconds", "gauge",
+	    "When the receiver last acknowledged, 0 if never since start.");
+	for (h = hosts; h != NULL; h = h->next)
+		m_host(f, "receiver_last_ack_timestamp_seconds", h->name,
+		    (uint64_t)host_stat(pl, h->name)->last_ack);
+	m_family(f, "receiver_errors_total", "counter",
+	    "Connection failures: each time the forwarder backed off.");
+	for (h = hosts; h != NULL; h = h->next)
+		m_host(f, "receiver_errors_total", h->name,
+		    host_stat(pl, h->name)->errors);
+}
+
+static void
+metrics_write(struct plugin *pl, const char *path)
+{
+	char tmp[PATH_MAX];
+	struct spool_seg *segs;
+	size_t nsegs;
+	FILE *f;
+	int fd;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
+		log_warnx("metrics file %s: path too long", path);
+		return;
+	}
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0644)) == -1 || fchmod(fd, 0644) == -1 ||
+	    (f = fdopen(fd, "w")) == NULL) {
+		log_warn("metrics file %s", tmp);
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	if (spool_list(pl->spool.dirfd, &segs, &nsegs) == -1) {
+		segs = NULL;
+		nsegs = 0;
+	}
+	m_sender(f, pl, segs, nsegs);
+	m_receivers(f, pl, segs, nsegs);
+	free(segs);
+	if (ferror(f) | fclose(f)) {
+		log_warn("metrics file %s", tmp);
+		unlink(tmp);
+	} else if (rename(tmp, path) == -1) {
+		log_warn("metrics file: renaming %s to %s", tmp, path);
+		unlink(tmp);
+	}
 }

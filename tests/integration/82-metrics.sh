@@ -1,0 +1,263 @@
+#!/bin/bash
+# shellcheck disable=SC2016 # wait_for takes code in single quotes
+# audisp-dist's metrics file (metrics_file, audisp-dist(8) METRICS) as
+# node_exporter's textfile collector reads it, while a stream is shipped
+# at a steady rate and the receiver is stopped and started again:
+#   hole 1: there was no metrics file: the numbers of the status file in
+#           the Prometheus text format, passing a strict parser (HELP and
+#           TYPE first, one TYPE per family, names, labels, values, no
+#           duplicate series), mode 0644;
+#   hole 2: its values move: records in, shipped bytes per receiver, and,
+#           with the receiver stopped, connected 0, unacked bytes growing
+#           and a counted error; after it is back, everything shipped;
+#   hole 3: it is replaced atomically: a reader in a tight loop never sees
+#           it half-written.
+# promtool is not used: Debian ships it only inside the whole server.
+set -eu -o pipefail
+# shellcheck source=tests/lib.sh
+. tests/lib.sh
+
+SAMPLE=${ADTEST_SAMPLE:-tests/data/sample-enriched.log}
+RECV=$B/auditdistd
+PLUGIN=$B/audisp-dist
+FEED=$B/tests/feed
+need_root
+need_cmd openssl ss stat python3
+for b in "$RECV" "$PLUGIN" "$B/audisp-dist-forwarder" "$FEED"; do
+	[ -x "$b" ] || skip "no $b (not built yet)"
+done
+[ -s "$SAMPLE" ] || skip "no recorded sample $SAMPLE"
+deadline 90
+
+# promcheck FILE: parse FILE strictly as the Prometheus text format
+# (version 0.0.4); print "ok" or what is wrong, and exit 1 if anything.
+# promcheck -loop FILE STOP OUT: read FILE in a tight loop until STOP
+# exists, checking each read; write a summary to OUT.
+cat > "$T/promcheck.py" <<'EOP'
+import os, re, sys
+NAME = r'[a-zA-Z_:][a-zA-Z0-9_:]*'
+LNAME = r'[a-zA-Z_][a-zA-Z0-9_]*'
+LVAL = r'"(?:[^"\\\n]|\\[\\"n])*"'
+SAMPLE = re.compile(r'(%s)(\{(?:%s=%s(?:,%s=%s)*,?)?\})? (\S+)( -?[0-9]+)?$'
+                    % (NAME, LNAME, LVAL, LNAME, LVAL))
+LABEL = re.compile(r'(%s)=(%s)' % (LNAME, LVAL))
+TYPES = ('counter', 'gauge', 'histogram', 'summary', 'untyped')
+
+def check(text):
+    if not text:
+        return 'empty'
+    if not text.endswith('\n'):
+        return 'no newline at the end'
+    types, helps, done, series = {}, set(), set(), set()
+    current = None
+    for n, line in enumerate(text[:-1].split('\n'), 1):
+        where = 'line %d (%r)' % (n, line[:80])
+        if line.startswith('#'):
+            m = re.match(r'# (HELP|TYPE) (%s) (.*)$' % NAME, line)
+            if not m:
+                if re.match(r'# (HELP|TYPE)', line):
+                    return where + ': malformed ' + line[2:6]
+                continue
+            kind, fam, rest = m.groups()
+            if fam in done or (fam != current and fam in types):
+                return where + ': %s of %s after its samples' % (kind, fam)
+            if kind == 'TYPE':
+                if fam in types:
+                    return where + ': a second TYPE for ' + fam
+                if rest not in TYPES:
+                    return where + ': unknown type ' + rest
+                types[fam] = rest
+            else:
+                if fam in helps:
+                    return where + ': a second HELP for ' + fam
+                helps.add(fam)
+            if current is not None and current != fam:
+                done.add(current)
+            current = fam
+            continue
+        m = SAMPLE.match(line)
+        if not m:
+            return where + ': not a sample'
+        name, labels, value = m.group(1), m.group(2) or '', m.group(3)
+        if name != current:
+            return where + ': %s is not the family of the last TYPE' % name
+        if name not in types or name not in helps:
+            return where + ': a sample before its HELP and TYPE'
+        try:
+            float(value)
+        except ValueError:
+            return where + ': value %r is not a float' % value
+        if types[name] == 'counter' and not name.endswith('_total'):
+            return where + ': counter %s does not end in _total' % name
+        pairs = LABEL.findall(labels)
+        keys = [k for k, _ in pairs]
+        if len(set(keys)) != len(keys):
+            return where + ': a label twice'
+        key = (name, tuple(sorted(pairs)))
+        if key in series:
+            return where + ': duplicate series'
+        series.add(key)
+    if not series:
+        return 'no sample'
+    return None
+
+if sys.argv[1] == '-loop':
+    path, stop, out = sys.argv[2:5]
+    reads = versions = 0
+    last, bad = None, []
+    while not os.path.exists(stop):
+        try:
+            with open(path) as f:
+                text = f.read()
+        except FileNotFoundError:
+            continue
+        reads += 1
+        if text != last:
+            versions += 1
+            last = text
+            err = check(text)
+            if err and len(bad) < 5:
+                bad.append(err)
+    with open(out, 'w') as f:
+        f.write('reads=%d versions=%d bad=%d\n' % (reads, versions, len(bad)))
+        for b in bad:
+            f.write(b + '\n')
+    sys.exit(0)
+err = check(open(sys.argv[1]).read())
+print(err or 'ok')
+sys.exit(1 if err else 0)
+EOP
+
+recv_setup
+rconf=$T/recv.conf
+cat > "$rconf" <<EOC
+timeout 5
+receiver {
+	listen "tls://127.0.0.1:$PORT"
+	directory "$trails"
+	user "$FWD_USER"
+	certfile "$pki/recv.pem"
+	keyfile "$pki/recv.key"
+	host met {
+		remote "tls://127.0.0.1"
+		password "$PW"
+	}
+}
+EOC
+chmod 0600 "$rconf"
+mkdir -m 0755 "$T/textfile"
+prom=$T/textfile/auditdist.prom
+conf=$T/send.conf
+spool=$T/spool
+test_sender_conf "$conf" met "$spool" "127.0.0.1:$PORT" "$FP" "$PW" 5 \
+    "metrics_file \"$prom\""
+
+HOLES=()
+hole()
+{
+	echo "FAIL: hole $*"
+	HOLES+=("hole ${1%:}")
+}
+
+# metric NAME [LABELS]: its value in the metrics file, or nothing.
+metric()
+{
+	awk -v k="$1${2:-}" '$1 == k { print $2 }' "$prom" 2>/dev/null
+}
+
+# About 20 s of input at 20 KB/s, the last record held back until "go".
+sample_stream "$SAMPLE" 1 "$T/sample"
+head -n 1700 "$T/sample" > "$T/input"
+feed_input "$T/input" "$T/input.feed"
+size=$(stat -c %s "$T/input")
+lines=$(wc -l < "$T/input")
+t0=$(date +%s)
+
+bg_start recv "$T/recv.log" "$RECV" -f "$rconf"
+wait_for "port_listening $PORT" 10 || fail "auditdistd did not listen"
+bg_start send "$T/send.log" "$FEED" -t 80 -r 20000 -w "$size:$T/go" \
+    "$T/input.feed" "$PLUGIN" -f "$conf"
+wait_for '[ -s "$prom" ]' 10 ||
+    { show_tails "$T/send.log"; fail "hole 1: no metrics file $prom"; }
+bg_start reader "$T/reader.log" python3 "$T/promcheck.py" -loop "$prom" \
+    "$T/stop" "$T/reader.out"
+
+out=$(python3 "$T/promcheck.py" "$prom") ||
+    { sed 's/^/  | /' "$prom"; hole 1: "the metrics file does not parse: $out"; }
+mode=$(stat -c %a "$prom")
+[ "$mode" = 644 ] || hole 1: "the metrics file has mode $mode, not 644"
+for m in records_in_total in_bytes_total dropped_records_total \
+    rejected_records_total spool_bytes spool_segments \
+    oldest_unshipped_age_seconds kernel_lost_total kernel_backlog \
+    start_time_seconds; do
+	[ -n "$(metric "auditdist_$m")" ] || hole 1: "no auditdist_$m"
+done
+R='{receiver="recv"}'
+for m in connected unacked_bytes shipped_bytes_total \
+    last_ack_timestamp_seconds errors_total; do
+	[ -n "$(metric "auditdist_receiver_$m" "$R")" ] ||
+	    hole 1: "no auditdist_receiver_$m$R"
+done
+st=$(metric auditdist_start_time_seconds)
+if [ "${st:-0}" -lt "$t0" ] || [ "$st" -gt "$(date +%s)" ]; then
+	hole 1: "start_time_seconds=$st, not between $t0 and now"
+fi
+
+# Shipping: records in and shipped bytes grow, the receiver connected.
+wait_for '[ "$(metric auditdist_receiver_connected "$R")" = 1 ] &&
+    [ "$(metric auditdist_receiver_shipped_bytes_total "$R")" -gt 0 ]' 15 ||
+    hole 2: "never connected and shipping: $(grep receiver "$prom")"
+in1=$(metric auditdist_records_in_total)
+sh1=$(metric auditdist_receiver_shipped_bytes_total "$R")
+wait_for '[ "$(metric auditdist_receiver_shipped_bytes_total "$R")" -gt "$sh1" ] &&
+    [ "$(metric auditdist_records_in_total)" -gt "$in1" ]' 10 ||
+    hole 2: "records in ($in1) or shipped bytes ($sh1) do not grow"
+la=$(metric auditdist_receiver_last_ack_timestamp_seconds "$R")
+[ "${la:-0}" -ge "$t0" ] || hole 2: "last_ack_timestamp_seconds=$la, before the test began"
+info "shipping: records_in $in1 -> $(metric auditdist_records_in_total), shipped $sh1 -> $(metric auditdist_receiver_shipped_bytes_total "$R")"
+
+# The receiver stops: connected 0, unacked bytes grow, an error counted.
+bg_stop recv TERM 15 || fail "auditdistd did not stop"
+wait_for '[ "$(metric auditdist_receiver_connected "$R")" = 0 ] &&
+    [ "$(metric auditdist_receiver_unacked_bytes "$R")" -gt 0 ]' 15 ||
+    hole 2: "receiver stopped, yet: $(grep 'receiver_\(connected\|unacked\)' "$prom")"
+u1=$(metric auditdist_receiver_unacked_bytes "$R")
+wait_for '[ "$(metric auditdist_receiver_unacked_bytes "$R")" -gt "$u1" ]' 10 ||
+    hole 2: "receiver stopped, but unacked bytes stay $u1"
+wait_for '[ "$(metric auditdist_receiver_errors_total "$R")" -ge 1 ]' 10 ||
+    hole 2: "receiver stopped, but errors_total=$(metric auditdist_receiver_errors_total "$R")"
+info "receiver down: unacked $u1 -> $(metric auditdist_receiver_unacked_bytes "$R"), errors $(metric auditdist_receiver_errors_total "$R")"
+
+# Back: everything read, everything shipped, nothing unacked.
+bg_start recv "$T/recv.log" "$RECV" -f "$rconf"
+wait_for "port_listening $PORT" 10 || fail "auditdistd did not listen again"
+wait_for '[ "$(metric auditdist_records_in_total)" = "$lines" ] &&
+    [ "$(metric auditdist_receiver_unacked_bytes "$R")" = 0 ] &&
+    [ "$(metric auditdist_receiver_connected "$R")" = 1 ]' 40 ||
+    { show_tails "$T/send.log"; hole 2: "not all read and shipped: $(grep -v '^#' "$prom" | tr '\n' ' ')"; }
+v=$(metric auditdist_receiver_shipped_bytes_total "$R")
+[ "$v" = "$size" ] ||
+    hole 2: "shipped_bytes_total=$v, but the receiver got $size bytes"
+v=$(metric auditdist_in_bytes_total)
+[ "$v" = "$size" ] || hole 2: "in_bytes_total=$v, input $size bytes"
+out=$(python3 "$T/promcheck.py" "$prom") || hole 1: "at the end: $out"
+
+touch "$T/stop"
+bg_stop reader 0 10 || fail "the reader did not stop"
+read -r summary < "$T/reader.out" || fail "no reader summary"
+info "reader: $summary"
+case $summary in
+*' bad=0') ;;
+*) sed 's/^/  | /' "$T/reader.out"; hole 3: "a reader saw a broken metrics file" ;;
+esac
+versions=$(echo "$summary" | sed -n 's/.*versions=\([0-9]*\).*/\1/p')
+[ "${versions:-0}" -ge 10 ] || hole 3: "the reader saw only $versions versions"
+
+trail_cat "$trails/met" | cmp - "$T/input" || fail "the trail differs from the input"
+touch "$T/go"
+bg_stop send 0 20 || fail "audisp-dist did not exit at the end of its input"
+bg_stop recv TERM 15 || fail "auditdistd did not stop"
+log_sanity "$T/send.log" audisp-dist
+[ ! -e "$prom.tmp" ] || fail "a temporary file $prom.tmp was left behind"
+[ ${#HOLES[@]} = 0 ] || fail "still open: ${HOLES[*]}"
+echo "issue 13: hole 1: metrics file parses strictly, mode $mode; hole 2: records in, shipped ($size bytes), connected 0 and unacked growing while the receiver was down; hole 3: never half-written ($summary)"
