@@ -89,6 +89,7 @@ struct conf_receiver {
 	char			*user;		/* run as, "auditdist" */
 	char			*trail_group;	/* trails' group, NULL: user's */
 	unsigned		 trail_group_line;
+	unsigned		 max_connections; /* 0: as the limit allows */
 	struct conf_host	*hosts;
 };
 
