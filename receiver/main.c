@@ -46,7 +46,7 @@
 #include "tlsio.h"
 #include "version.h"
 
-#define MAX_EVENTS	64
+#define MAX_EVENTS	256		/* a fleet: many ready at once */
 #define MAX_LISTEN	64		/* sockets, after name resolution */
 #define STOP_LINGER_MS	3000		/* to say ERR_SHUTDOWN and flush */
 #define ACCEPT_PAUSE_MS	1000		/* out of descriptors: wait */
