@@ -8,7 +8,8 @@
 # disturbed.  Time to ship, the receiver's processes, memory (Rss and Pss
 # summed over its processes) and CPU are printed.  Then the limits: a
 # descriptor limit too low for the hosts stops the receiver at the start
-# (and -n) with the number it needs; a low soft limit alone is raised.
+# (and -n) with the number it needs, as does a process limit too low for a
+# writer per host; a low soft limit alone is raised.
 #
 # ADTEST_MANY_N (default 2000) and ADTEST_MANY_SECONDS (how long the
 # shipping is spread over, default 15) change the load.
@@ -107,6 +108,13 @@ if [ "$N" -ge 600 ]; then
 	echo "$msg" | grep -q "$N hosts need [0-9]* descriptors, the limit is 1024" ||
 	    fail "auditdistd under ulimit -n 1024 did not say what it needs: $msg"
 	echo "issue 12: too few descriptors for $N hosts: $(echo "$msg" | grep -o "$N hosts need.*" | head -n 1)"
+	# A writer per host: the process limit is checked the same way.
+	rc=0
+	msg=$( (ulimit -u 1000 && "$RECV" -n "$rconf") 2>&1) || rc=$?
+	[ "$rc" = 78 ] || fail "auditdistd -n under ulimit -u 1000 exited $rc, not 78: $msg"
+	echo "$msg" | grep -q "$N hosts need [0-9]* processes (a writer each), the limit is 1000: raise LimitNPROC=" ||
+	    fail "auditdistd -n under ulimit -u 1000 did not say what it needs: $msg"
+	echo "issue 12: too few processes for $N hosts: $(echo "$msg" | grep -o "$N hosts need.*" | head -n 1)"
 	hard=$(ulimit -Hn)
 	if [ "$hard" = unlimited ] || [ "$hard" -gt $((3 * N)) ]; then
 		msg=$( (ulimit -S -n 1024 && "$RECV" -n "$rconf") 2>&1) ||
