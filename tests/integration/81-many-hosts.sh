@@ -29,6 +29,11 @@ for b in "$RECV" "$FLEET"; do
 	[ -x "$b" ] || skip "no $b (not built yet: make; make $FLEET)"
 done
 [ -s "$SAMPLE" ] || skip "no recorded sample $SAMPLE"
+# The receiver needs about 2 x N descriptors, the fleet N.
+need_fd=$((2 * N + 400))
+[ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge "$need_fd" ] ||
+    ulimit -n "$need_fd" 2>/dev/null ||
+    skip "$N hosts need $need_fd descriptors; the hard limit is $(ulimit -Hn)"
 deadline 150
 t0=$(now_ms)
 
