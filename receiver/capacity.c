@@ -8,7 +8,7 @@
  * "Limits"):
  *   - the network process: one per listener, one per connection, one per
  *     host that has a writer (its channel, kept while the host is
- *     configured), and CAP_NET_SPARE for the rest: stdio, syslog,
+ *     configured), and NET_SPARE_FDS for the rest: stdio, syslog,
  *     epoll, signalfd, timerfd, the parent's channel, a writer's channel
  *     in hand-over, files read again at SIGHUP, and the sockets of the
  *     resolver's threads (glibc runs up to 20 lookups at once);
@@ -35,8 +35,8 @@
 #include "auditdistd.h"
 #include "log.h"
 
-#define CAP_NET_SPARE	96	/* see above */
-#define CAP_PROC_SPARE	32	/* parent, network, resolver threads */
+#define NET_SPARE_FDS	96	/* see above */
+#define SPARE_PROCS	32	/* parent, network, resolver threads */
 #define CGROUP_ROOT		"/sys/fs/cgroup"
 
 static unsigned
@@ -129,7 +129,7 @@ cgroup_pids(uint64_t *current)
 static int
 check_procs(unsigned nhosts, char *err, size_t errlen)
 {
-	uint64_t need = (uint64_t)nhosts + CAP_PROC_SPARE, lim, cur;
+	uint64_t need = (uint64_t)nhosts + SPARE_PROCS, lim, cur;
 
 	if ((lim = limit_of(RLIMIT_NPROC)) < need) {
 		snprintf(err, errlen, "%u hosts need %llu processes (a writer "
@@ -167,7 +167,7 @@ capacity_plan(const struct conf *c, unsigned nlisten, char *err, size_t errlen)
 	unsigned nhosts = count_hosts(c);
 	unsigned want = c->receiver.max_connections;
 
-	base = CAP_NET_SPARE + (uint64_t)nlisten + nhosts;
+	base = NET_SPARE_FDS + (uint64_t)nlisten + nhosts;
 	if (want != 0)
 		need = base + want;
 	else
