@@ -27,10 +27,10 @@
 
 #include "conf.h"
 
-#define CONF_MAX_FILE		(1024 * 1024)
+/* 10,000 host blocks with passwords take about 1.2 MiB. */
+#define CONF_MAX_FILE		(16 * 1024 * 1024)
 #define CONF_MAX_TOKEN		4096
 #define CONF_MAX_ARGS		3	/* flush incremental N records */
-#define CONF_MAX_HOSTS		1024
 #define CONF_MAX_LISTEN		64
 #define CONF_HOSTNAME_MAX	255
 
@@ -64,6 +64,7 @@
 #define MAX_TRAIL_KEEP		1000000
 #define DEF_SERIES_HOLD		600
 #define MAX_SERIES_HOLD		(7 * 86400)
+#define MAX_CONNECTIONS		1000000
 
 enum tok {
 	TOK_EOF,
@@ -103,7 +104,8 @@ enum kw {
 	KW_STATUS_INTERVAL, KW_STATUS_FILE, KW_METRICS_FILE, KW_LISTEN, KW_CERTFILE, KW_KEYFILE,
 	KW_REMOTE, KW_FINGERPRINT, KW_PASSWORD, KW_USER, KW_PUBKEY, KW_CAFILE,
 	KW_TRAIL_SIZE, KW_TRAIL_KEEP, KW_TRAIL_MAX_SIZE, KW_COMPRESSION,
-	KW_SERIES_HOLD, KW_TRAIL_GROUP, KW_CRLFILE, KW_ENROL, KW_MAX,
+	KW_SERIES_HOLD, KW_TRAIL_GROUP, KW_CRLFILE, KW_ENROL,
+	KW_MAX_CONNECTIONS, KW_MAX,
 };
 
 #define IN(s)	(1U << (s))
@@ -162,6 +164,8 @@ static const struct keyword {
 	[KW_TRAIL_GROUP] =	{ "trail_group", IN(SC_RECEIVER), 1, 1, 0, 0 },
 	[KW_CRLFILE] =		{ "crlfile", IN(SC_RECEIVER), 1, 1, 0, 0 },
 	[KW_ENROL] =		{ "enrol", IN(SC_RECEIVER), 1, 1, 0, 0 },
+	[KW_MAX_CONNECTIONS] =	{ "max_connections", IN(SC_RECEIVER),
+				    1, 1, 0, 0 },
 };
 
 struct parser {
@@ -1119,6 +1123,12 @@ apply(struct parser *p, struct stmt *st, enum scope sc, struct conf_host *h)
 		take_arg(st, 0, &r->trail_group);
 		r->trail_group_line = st->line;
 		return 0;
+	case KW_MAX_CONNECTIONS:
+		if (get_uint(p, st, v, 1, MAX_CONNECTIONS, "connections",
+		    &n) == -1)
+			return -1;
+		r->max_connections = (unsigned)n;
+		return 0;
 	case KW_REMOTE:
 		if (check_addr(p, st, v) == -1)
 			return -1;
@@ -1214,7 +1224,6 @@ static struct conf_host *
 host_new(struct parser *p, struct stmt *st, enum scope sc)
 {
 	struct conf_host *h, **tail;
-	unsigned n = 0;
 
 	if (!host_name_ok(st->arg[0])) {
 		perr(p, st->line, "host name \"%s\" must be 1 to %d letters, "
@@ -1224,18 +1233,13 @@ host_new(struct parser *p, struct stmt *st, enum scope sc)
 	}
 	tail = sc == SC_SENDER ? &p->conf->sender.hosts :
 	    &p->conf->receiver.hosts;
-	for (; *tail != NULL; tail = &(*tail)->next, n++)
+	for (; *tail != NULL; tail = &(*tail)->next)
 		if (strcmp((*tail)->name, st->arg[0]) == 0) {
 			perr(p, st->line, "host \"%s\" defined twice (lines "
 			    "%u and %u)", st->arg[0], (*tail)->lineno,
 			    st->line);
 			return NULL;
 		}
-	if (n == CONF_MAX_HOSTS) {
-		perr(p, st->line, "too many hosts (at most %d)",
-		    CONF_MAX_HOSTS);
-		return NULL;
-	}
 	if ((h = calloc(1, sizeof(*h))) == NULL) {
 		perr(p, st->line, "out of memory");
 		return NULL;

@@ -95,6 +95,7 @@ struct conf_receiver {
 	int			 enrol;
 	char			*cafile;	/* the fleet CA */
 	char			*crlfile;	/* its CRL */
+	unsigned		 max_connections; /* 0: as the limit allows */
 	struct conf_host	*hosts;
 };
 

@@ -9,6 +9,8 @@
  *   - one writer per host (writer.c, trail.c, store.c) appends to that
  *     host's trail and syncs it, and can reach no other directory.
  * A host's trail is acknowledged only once its writer says it is durable.
+ * capacity.c checks at the start that the limits on descriptors and
+ * processes leave room for the configured hosts.
  *
  * Per host directory (see docs/protocol.md, "Receiver storage"):
  *   .store/0000000000000001		trail files, the receiver's own sequence
@@ -418,6 +420,12 @@ void	 conn_store_failed(struct conn *, int err, const char *reason);
 /* The writer is flushed below its limit: input may go on. */
 void	 conn_unblocked(struct conn *);
 
+/* capacity.c */
+void	 capacity_raise(void);
+/* Connections to allow, or 0 with err set: the limits are too low. */
+unsigned capacity_plan(const struct conf *, unsigned nlisten, char *err,
+	    size_t errlen);
+
 /* main.c */
 enum ev_type { EV_LISTEN = 1, EV_SIGNAL, EV_TIMER, EV_CONN, EV_WRITER,
     EV_CTL };
@@ -436,12 +444,21 @@ struct server {
 	struct conn		*dead;		/* freed after the event round */
 	struct wchan		*wdead;		/* the same for writer channels */
 	unsigned		 nconns, npending;
+	unsigned		 max_conns;	/* main.c sets it at the start */
 	int			 stopping;
 	unsigned		 churn;		/* handshakes and closes */
 };
 
-#define MAX_CONNS		1024	/* all connections */
+/*
+ * Connections are limited by max_connections, or by the descriptors
+ * (capacity.c checks both at the start).  Handshakes in progress have a
+ * cap of their own: it bounds the CPU a flood or a reconnect storm
+ * takes, not the descriptors, so it does not grow with the fleet.
+ */
 #define MAX_PENDING		256	/* not yet authenticated */
+#define DEF_MAX_CONNS		12000	/* 10,000 hosts, and reconnects */
+#define srv_max_pending(s)	((s)->max_conns < MAX_PENDING ? \
+				    (s)->max_conns : MAX_PENDING)
 
 uint64_t now_ms(void);
 /* Ask the parent for a writer for this host. */

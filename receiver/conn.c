@@ -245,11 +245,11 @@ conn_accept(struct server *srv, int fd, const struct sockaddr_storage *ss,
 	if (!srv->stopping && (ss->ss_family == AF_INET ||
 	    ss->ss_family == AF_INET6))
 		limit_per_addr(srv, ss, now);
-	if (!srv->stopping && srv->npending >= MAX_PENDING &&
-	    srv->nconns < MAX_CONNS)
+	if (!srv->stopping && srv->npending >= srv_max_pending(srv) &&
+	    srv->nconns < srv->max_conns)
 		evict_oldest_pending(srv, now);
-	if (srv->nconns >= MAX_CONNS || srv->npending >= MAX_PENDING ||
-	    srv->stopping) {
+	if (srv->nconns >= srv->max_conns ||
+	    srv->npending >= srv_max_pending(srv) || srv->stopping) {
 		/* A flood must not become a flood of log lines. */
 		if (!srv->stopping && now - last_busy_log > 10000) {
 			log_warnx("too many connections (%u, %u not "

@@ -46,7 +46,7 @@
 #include "tlsio.h"
 #include "version.h"
 
-#define MAX_EVENTS	64
+#define MAX_EVENTS	256		/* a fleet: many ready at once */
 #define MAX_LISTEN	64		/* sockets, after name resolution */
 #define STOP_LINGER_MS	3000		/* to say ERR_SHUTDOWN and flush */
 #define ACCEPT_PAUSE_MS	1000		/* out of descriptors: wait */
@@ -231,7 +231,7 @@ listen_one(const struct addrinfo *ai, int dual, const char *spec)
 	    IPV6_V6ONLY, dual ? &off : &on, sizeof(on)) == -1)
 		goto fail;
 	if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
-	    listen(fd, 128) == -1)
+	    listen(fd, SOMAXCONN) == -1)	/* a fleet reconnecting */
 		goto fail;
 	l = &listeners[nlisteners++];
 	l->evtype = EV_LISTEN;
@@ -629,6 +629,10 @@ check_startup(const struct conf *c)
 		exit(EX_CONFIG);
 	}
 	cert_dates(c, 1);
+	if (capacity_plan(c, c->receiver.nlisten, err, sizeof(err)) == 0) {
+		fprintf(stderr, "auditdistd: %s\n", err);
+		exit(EX_CONFIG);
+	}
 }
 
 /* Close every writer channel (each writer syncs and exits); the next
@@ -725,6 +729,12 @@ reload(void)
 	    nc->receiver.trail_keep != old->receiver.trail_keep ||
 	    nc->receiver.trail_max_size != old->receiver.trail_max_size)
 		writers_restart();
+	if ((i = capacity_plan(nc, (unsigned)nlisteners, err, sizeof(err))) ==
+	    0)
+		log_warnx("reload: %s; connections past the limit are "
+		    "refused", err);
+	else
+		srv.max_conns = i;
 	srv.conf = nc;
 	if (hosts_load(&srv, nc, err, sizeof(err)) == -1) {
 		log_warnx("reload: %s; keeping the old configuration", err);
@@ -1046,8 +1056,12 @@ net_confine(void)
 	for (i = 0; i < sizeof(resolver) / sizeof(resolver[0]); i++)
 		sandbox_path(sb, resolver[i], SB_READ);
 	sandbox_connect_port(sb, 53);		/* DNS over TCP */
-	/* Threads count as processes; seccomp allows no other kind. */
-	sandbox_limits(MAX_CONNS + MAX_LISTEN + 4096, 1);
+	/*
+	 * Threads count as processes; seccomp allows no other kind.  The
+	 * descriptor limit stays as it is (capacity.c checked it): hosts
+	 * added by SIGHUP need room for their writers' channels.
+	 */
+	sandbox_limits(0, 1);
 	sandbox_test_hook("/etc/passwd", SB_TEST_EXECVE);
 	sandbox_apply(sb);
 }
@@ -1162,6 +1176,7 @@ main(int argc, char *argv[])
 		conf_path = argv[0];
 	log_init("auditdistd", fg, debug);
 	umask(027);
+	capacity_raise();
 
 	srv.conf = load_conf(conf_path, check);
 	if (check) {
@@ -1213,6 +1228,9 @@ main(int argc, char *argv[])
 	if ((srv.epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		fatal("epoll_create1");
 	listen_all();
+	if ((srv.max_conns = capacity_plan(srv.conf, (unsigned)nlisteners, err,
+	    sizeof(err))) == 0)
+		fatalx_code(EX_CONFIG, "%s", err);
 	write_pidfile();
 
 	sargs.net = net_main;

@@ -30,6 +30,7 @@ static char err[1024];
 		"\t\tfingerprint \"" FP_UPPER "\"\n" \
 		"\t\tpassword \"pw\"\n\t}\n"
 /* What every receiver block needs. */
+#define FILE_MAX	(16 * 1024 * 1024)	/* CONF_MAX_FILE */
 #define RCERT	" certfile /etc/audit/r.pem\n keyfile /etc/audit/r.key\n"
 
 static struct conf *
@@ -896,6 +897,41 @@ test_enrol(void)
 	    "\"crlfile\" is not allowed in receiver host block", NULL);
 }
 
+/* No constant limits the hosts; max_connections is the receiver's. */
+static void
+test_fleet(void)
+{
+	struct conf *c;
+	char *text;
+	size_t len = 0, cap = 64 * 3000 + 256;
+	unsigned i, n = 0;
+	const struct conf_host *h;
+
+	REQUIRE((text = malloc(cap)) != NULL);
+	len = (size_t)snprintf(text, cap, "receiver {\n" RCERT
+	    " max_connections 20000\n");
+	for (i = 1; i <= 3000; i++)
+		len += (size_t)snprintf(text + len, cap - len,
+		    " host h%u {\n  password p%u\n }\n", i, i);
+	snprintf(text + len, cap - len, "}\n");
+	REQUIRE((c = parse(text)) != NULL);
+	for (h = c->receiver.hosts; h != NULL; h = h->next)
+		n++;
+	CHECK(n == 3000);
+	CHECK(c->receiver.max_connections == 20000);
+	conf_free(c);
+	free(text);
+	REQUIRE((c = parse("receiver {\n" RCERT "}\n")) != NULL);
+	CHECK(c->receiver.max_connections == 0);
+	conf_free(c);
+	REFUSED("receiver {\n max_connections 0\n}\n", 2,
+	    "\"max_connections\"", NULL);
+	REFUSED("receiver {\n max_connections 1000001\n}\n", 2,
+	    "\"max_connections\"", NULL);
+	REFUSED("sender {\n max_connections 5\n}\n", 2,
+	    "\"max_connections\" is not allowed in sender block", NULL);
+}
+
 /* series_hold: the receiver's value, a host's own overriding it. */
 static void
 test_series_hold(void)
@@ -1273,12 +1309,12 @@ test_lexer(void)
 	free(big);
 
 	/* Files are bounded too. */
-	REQUIRE((big = malloc(1024 * 1024 + 2)) != NULL);
-	memset(big, '\n', 1024 * 1024 + 1);
-	big[1024 * 1024 + 1] = '\0';
+	REQUIRE((big = malloc(FILE_MAX + 2)) != NULL);
+	memset(big, '\n', FILE_MAX + 1);
+	big[FILE_MAX + 1] = '\0';
 	CHECK(parse(big) == NULL);
-	CHECK(strstr(err, "t.conf: larger than 1048576 bytes") != NULL);
-	big[1024 * 1024] = '\0';
+	CHECK(strstr(err, "t.conf: larger than 16777216 bytes") != NULL);
+	big[FILE_MAX] = '\0';
 	REQUIRE((c = parse(big)) != NULL);
 	conf_free(c);
 	free(big);
@@ -1528,14 +1564,14 @@ test_load_files(void)
 	CHECK(strstr(err, ":2: NUL byte") != NULL);
 	CHECK(unlink(path) == 0);
 
-	/* More than 1 MiB is refused before parsing. */
-	REQUIRE((big = malloc(1024 * 1024 + 1)) != NULL);
-	memset(big, '#', 1024 * 1024 + 1);
-	REQUIRE(tmpconf(path, big, 1024 * 1024 + 1, 0600) == 0);
+	/* More than 16 MiB is refused before parsing. */
+	REQUIRE((big = malloc(FILE_MAX + 1)) != NULL);
+	memset(big, '#', FILE_MAX + 1);
+	REQUIRE(tmpconf(path, big, FILE_MAX + 1, 0600) == 0);
 	CHECK(conf_load(path, err, sizeof(err)) == NULL);
-	CHECK(strstr(err, "larger than 1048576 bytes") != NULL);
+	CHECK(strstr(err, "larger than 16777216 bytes") != NULL);
 	CHECK(unlink(path) == 0);
-	REQUIRE(tmpconf(path, big, 1024 * 1024, 0600) == 0);
+	REQUIRE(tmpconf(path, big, FILE_MAX, 0600) == 0);
 	CHECK((c = conf_load(path, err, sizeof(err))) != NULL);
 	conf_free(c);
 	CHECK(unlink(path) == 0);
@@ -1738,6 +1774,7 @@ static const struct h_test tests[] = {
 	TEST(test_enrol),
 	TEST(test_trails),
 	TEST(test_series_hold),
+	TEST(test_fleet),
 	TEST(test_receiver_tls),
 	TEST(test_freebsd_examples),
 	TEST(test_layout),
