@@ -8,7 +8,8 @@
  * "Limits"):
  *   - the network process: one per listener, one per connection, one per
  *     host that has a writer (its channel, kept while the host is
- *     configured), and NET_SPARE_FDS for the rest: stdio, syslog,
+ *     configured; an enrolled host's until the next start, so with
+ *     "enrol yes" each connection counts twice), and NET_SPARE_FDS for the rest: stdio, syslog,
  *     epoll, signalfd, timerfd, the parent's channel, a writer's channel
  *     in hand-over, files read again at SIGHUP, and the sockets of the
  *     resolver's threads (glibc runs up to 20 lookups at once);
@@ -166,12 +167,14 @@ capacity_plan(const struct conf *c, unsigned nlisten, char *err, size_t errlen)
 	uint64_t lim = limit_of(RLIMIT_NOFILE), base, need, conns;
 	unsigned nhosts = count_hosts(c);
 	unsigned want = c->receiver.max_connections;
+	/* Each connection may be an enrolled host, which keeps a writer. */
+	unsigned per_conn = c->receiver.enrol ? 2 : 1;
 
 	base = NET_SPARE_FDS + (uint64_t)nlisten + nhosts;
 	if (want != 0)
-		need = base + want;
+		need = base + (uint64_t)want * per_conn;
 	else
-		need = base + nhosts + MAX_PENDING;
+		need = base + ((uint64_t)nhosts + MAX_PENDING) * per_conn;
 	if (need > lim) {
 		snprintf(err, errlen, "%u hosts%s need %llu descriptors, the "
 		    "limit is %llu: raise LimitNOFILE= (systemctl edit "
@@ -181,11 +184,12 @@ capacity_plan(const struct conf *c, unsigned nlisten, char *err, size_t errlen)
 		    ", or lower max_connections" : "");
 		return 0;
 	}
-	if (check_procs(nhosts, err, errlen) == -1)
+	if (check_procs(nhosts + (c->receiver.enrol ? (want != 0 ? want :
+	    nhosts) : 0), err, errlen) == -1)
 		return 0;
 	if (want != 0)
 		return want;
-	conns = lim - base;
+	conns = (lim - base) / per_conn;
 	if (conns >= DEF_MAX_CONNS)
 		return DEF_MAX_CONNS;
 	log_info("%llu connections at most: %llu descriptors (raise "
