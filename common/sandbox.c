@@ -169,6 +169,28 @@ sandbox_path(struct sandbox *sb, const char *path, unsigned access)
 	add_rule(sb, fd, access, path);
 }
 
+/*
+ * The directory that holds path: a file replaced by rename (sed -i, most
+ * editors, dpkg's conffile handling) is a new inode, which a rule on the
+ * old file would not cover.
+ */
+void
+sandbox_path_dir(struct sandbox *sb, const char *path, unsigned access)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else if ((size_t)(slash - path) < sizeof(dir))
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	else
+		return;
+	sandbox_path(sb, dir, access);
+}
+
 void
 sandbox_fd(struct sandbox *sb, int fd, unsigned access)
 {

@@ -42,6 +42,9 @@ struct sandbox	*sandbox_new(const char *who, unsigned syscalls);
  */
 void		 sandbox_path(struct sandbox *, const char *path,
 		    unsigned access);
+/* The same for the directory that holds path (a file that may be replaced). */
+void		 sandbox_path_dir(struct sandbox *, const char *path,
+		    unsigned access);
 void		 sandbox_fd(struct sandbox *, int fd, unsigned access);
 /*
  * Allow TCP connections to this port (Landlock ABI 4 and later); port 0

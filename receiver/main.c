@@ -1046,12 +1046,13 @@ net_confine(void)
 	 * else. */
 	sb = sandbox_new("network process", SB_ACCEPT | SB_INET | SB_NETLINK |
 	    SB_THREADS);
-	sandbox_path(sb, conf_path, SB_READ);
-	sandbox_path(sb, r->certfile, SB_READ);
-	sandbox_path(sb, r->keyfile, SB_READ);
+	/* Their directories: a file replaced by rename is a new inode. */
+	sandbox_path_dir(sb, conf_path, SB_READ);
+	sandbox_path_dir(sb, r->certfile, SB_READ);
+	sandbox_path_dir(sb, r->keyfile, SB_READ);
 	if (r->enrol) {
-		sandbox_path(sb, r->cafile, SB_READ);
-		sandbox_path(sb, r->crlfile, SB_READ);
+		sandbox_path_dir(sb, r->cafile, SB_READ);
+		sandbox_path_dir(sb, r->crlfile, SB_READ);
 	}
 	for (i = 0; i < sizeof(resolver) / sizeof(resolver[0]); i++)
 		sandbox_path(sb, resolver[i], SB_READ);

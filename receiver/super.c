@@ -324,7 +324,7 @@ confine(void)
 	sb = sandbox_new("auditdistd", SB_FILES | SB_SPAWN | SB_NOTIFY |
 	    SB_SIGNAL);
 	sandbox_fd(sb, sa->recvfd, SB_READ | SB_WRITE);
-	sandbox_path(sb, sa->conf_path, SB_READ);
+	sandbox_path_dir(sb, sa->conf_path, SB_READ);
 	/* Host directories outside the receiver directory. */
 	n = strlen(sa->recvdir);
 	for (ch = sa->conf->receiver.hosts; ch != NULL; ch = ch->next)

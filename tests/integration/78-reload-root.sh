@@ -40,9 +40,9 @@ hostb="	host b {
 		password \"$PWB\"
 	}"
 
-conf()	# [EXTRA-HOST-BLOCK]: (re)write $rconf in place, as an editor would
+conf()	# [EXTRA-HOST-BLOCK]: (re)write $rconf in place, as some editors do
 {
-	cat > "$rconf" <<EOF
+	cat > "${CONF_OUT:-$rconf}" <<EOF
 timeout 5
 pidfile none
 receiver {
@@ -85,7 +85,11 @@ bg_start a "$T/a.log" "$FEED" -r $((size_a / 20)) -t 120 -w "$size_a:$T/go-a" \
 wait_for '[ "$(trail_size "$trails/a")" -gt 0 ]' 15 ||
     { show_tails "$T/a.log" "$T/recv.log"; fail "a shipped nothing in 15 s"; }
 
-conf "$hostb"
+# Replaced by rename, as sed -i, most editors and dpkg do: a new inode.
+CONF_OUT=$rconf.new conf "$hostb"
+chown "root:$G" "$rconf.new"
+chmod 0640 "$rconf.new"
+mv -f "$rconf.new" "$rconf"
 kill -HUP "$(bg_pid recv)"
 wait_for 'grep -q "configuration reloaded" "$T/recv.log"' 10 || true
 if grep -q 'reload:' "$T/recv.log" || ! grep -q 'configuration reloaded' "$T/recv.log"; then
@@ -114,7 +118,7 @@ n_recv=$(grep -c 'host a: connected from' "$T/recv.log" || :)
 touch "$T/go-a"
 bg_stop a 0 15 || fail "a's audisp-dist did not stop at the end of its input"
 bg_stop recv TERM 15 || fail "auditdistd did not stop"
-echo "issue 11: started as root, SIGHUP added host b ($size_b bytes shipped) while a shipped on one connection; a's trail == input ($size_a bytes)"
+echo "issue 11: started as root, SIGHUP (the file replaced by rename) added host b ($size_b bytes shipped) while a shipped on one connection; a's trail == input ($size_a bytes)"
 
 # --- a root-only file: the warning and the fix, at start and reload -------
 chown root:root "$rconf"
