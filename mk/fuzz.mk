@@ -29,11 +29,11 @@ FUZZ_HDR	 = tests/fuzz/fuzz.h
 
 # The modules the targets reach, instrumented for coverage.
 FUZZ_LIB_SRC	 = common/compress.c common/conf.c common/log.c \
-		   common/wire.c plugin/fwd_acks.c plugin/fwd_ipc.c \
+		   common/msg.c common/wire.c plugin/fwd_acks.c plugin/fwd_ipc.c \
 		   plugin/fwd_plan.c plugin/fwd_read.c plugin/fwd_super.c \
 		   plugin/intake.c plugin/limits.c plugin/spool.c \
-		   plugin/status.c plugin/syncer.c receiver/store.c \
-		   receiver/trail.c
+		   plugin/status.c plugin/syncer.c receiver/imsg.c \
+		   receiver/store.c receiver/trail.c
 FUZZ_LIB_OBJ	 = $(FUZZ_LIB_SRC:%.c=$(B)/fuzz/obj/%.o)
 FUZZ_LIB_OBJ_SAN = $(FUZZ_LIB_SRC:%.c=$(B)/san/%.o)
 

@@ -31,6 +31,7 @@
 #include <openssl/ssl.h>
 
 #include "conf.h"
+#include "msg.h"
 #include "sandbox.h"
 #include "wire.h"
 
@@ -266,9 +267,33 @@ int		 enrol_directory(const struct conf *, const char *name,
 /* The configured host that has this name or its directory, or NULL. */
 const char	*enrol_taken(const struct conf *, const char *name);
 
-/* wchan.c: the network process's end of a writer's channel */
-#define WMSG_HDR_LEN	8		/* u32 length, u8 type, 3 zero */
-#define WMSG_MAX	(WIRE_MAX_PAYLOAD + 64)
+/*
+ * imsg.c: the receiver's internal messages (common/msg.h framing), one
+ * decoder and one encoder per message, for the three channels:
+ *   network process -> writer (requests; wchan.c sends, writer.c reads)
+ *	HELLO	-				sync, then say what is durable
+ *	DATA	id[16] seq u64 offset u64 lines...
+ *	SEGEND	id[16] seq u64 size u64
+ *	SYNC	token u64
+ *   writer -> network process (answers, in order)
+ *	STATE	ok u8 = 1, pos, tail_len u16, tail (the last
+ *		min(size, WIRE_MAX_TAIL) bytes of segment seq)
+ *		| ok u8 = 0, errno u32, reason str
+ *	DURABLE	token u64, pos
+ *	FAIL	errno u32, reason str
+ *   (pos: id[16] seq u64 size u64 complete u8; str: u16 length, bytes)
+ *   parent <-> network process (SOCK_SEQPACKET: a datagram is a message)
+ *	WRITER	host str (-> parent: a request; <- parent: with the fd)
+ *	NOWRITER host str	<- parent
+ *	READY	-		-> parent
+ *	PING	-		both ways
+ * Both ends are the same binary: the layout is not a protocol and may
+ * change between releases.  Anything malformed is a bug: abort.
+ */
+#define WMSG_HDR_LEN	MSG_HDR_LEN
+#define WMSG_MAX	(WIRE_MAX_PAYLOAD + 64)	/* a request's payload */
+#define WMSG_POS_LEN	(WIRE_ID_LEN + 17)
+#define WMSG_REASON_MAX	300			/* FAIL's text */
 enum wmsg_type {
 	WMSG_HELLO = 'H',	/* -> writer: sync, then say what is durable */
 	WMSG_DATA = 'D',	/* -> writer: id, seq, offset, lines */
@@ -278,6 +303,72 @@ enum wmsg_type {
 	WMSG_DURABLE = 'A',	/* <- writer: token, durable position */
 	WMSG_FAIL = 'F',	/* <- writer: errno, reason */
 };
+/* DATA's fields before its lines. */
+#define WMSG_DATA_FIXED	(WIRE_ID_LEN + 16)
+#define WMSG_STATE_MAX	(1 + WMSG_POS_LEN + 2 + WIRE_MAX_TAIL)
+
+/* Control messages between the parent and the network process. */
+enum ctl_type {
+	CTL_WRITER = 'W',	/* -> parent: host; <- parent: host + fd */
+	CTL_NOWRITER = 'X',	/* <- parent: host */
+	CTL_READY = 'R',	/* -> parent: serving */
+	CTL_PING = 'P',		/* both ways: the watchdog's proof of life */
+};
+#define CTL_MAX		(MSG_HDR_LEN + 2 + WIRE_MAX_HOST)
+
+extern const struct msg_type wmsg_requests[], wmsg_answers[];
+extern const struct msg_type ctl_to_parent[], ctl_to_net[];
+
+/* A request or an answer, decoded; pointers point into the message. */
+struct wmsg {
+	uint8_t			 type;
+	uint8_t			 id[WIRE_ID_LEN];	/* DATA, SEGEND */
+	uint64_t		 seq, offset;	/* SEGEND: offset is size */
+	const uint8_t		*data;		/* DATA's lines, STATE's tail */
+	size_t			 len;
+	uint64_t		 token;		/* SYNC, DURABLE */
+	struct trail_pos	 pos;		/* STATE, DURABLE */
+	int			 ok;		/* STATE */
+	int			 err;		/* STATE (not ok), FAIL */
+	char			 why[WMSG_REASON_MAX + 1];
+};
+/* -1 for anything the other end does not send. */
+int		 wmsg_dec_request(struct msg *, struct wmsg *);
+int		 wmsg_dec_answer(struct msg *, struct wmsg *);
+void		 wmsg_put_hello(struct wbuf *);
+/* DATA's header and fixed fields; its len bytes of lines follow. */
+void		 wmsg_put_data_hdr(struct wbuf *,
+		    const uint8_t id[WIRE_ID_LEN], uint64_t seq,
+		    uint64_t offset, size_t len);
+void		 wmsg_put_segend(struct wbuf *, const uint8_t id[WIRE_ID_LEN],
+		    uint64_t seq, uint64_t size);
+void		 wmsg_put_sync(struct wbuf *, uint64_t token);
+void		 wmsg_put_state(struct wbuf *, const struct trail_pos *,
+		    const uint8_t *tail, size_t tail_len);
+void		 wmsg_put_durable(struct wbuf *, uint64_t token,
+		    const struct trail_pos *);
+/* FAIL, or a STATE that says why not (type WMSG_STATE); cut to fit. */
+void		 wmsg_put_failure(struct wbuf *, enum wmsg_type, int err,
+		    const char *why);
+
+struct ctl_msg {
+	uint8_t			 type;
+	char			 host[WIRE_MAX_HOST + 1];	/* valid */
+};
+int		 ctl_dec(struct msg *, struct ctl_msg *);
+void		 ctl_put(struct wbuf *, enum ctl_type, const char *host,
+		    const struct msg_type *);
+/* One message on the control socket, with fd (-1: none) passed along. */
+int		 ctl_send(int sock, enum ctl_type, const char *host,
+		    int fd, const struct msg_type *);
+/*
+ * The next one (non-blocking): 1 and *fd (-1: none), 0 for none now, -1
+ * for EOF or an error (errno 0 at EOF).  A malformed one is fatal.
+ */
+int		 ctl_recv(int sock, const struct msg_type *, struct ctl_msg *,
+		    int *fd, const char *from);
+
+/* wchan.c: the network process's end of a writer's channel */
 #define WCHAN_MAX_OUT	(4 * 1024 * 1024)	/* then stop reading the peer */
 #define WCHAN_MAX_IN	(WMSG_HDR_LEN + 512 + WIRE_MAX_TAIL)	/* one answer */
 
@@ -344,14 +435,6 @@ struct super_args {
 };
 int		 super_run(struct super_args *);
 
-/* Control messages between the parent and the network process. */
-enum ctl_type {
-	CTL_WRITER = 'W',	/* -> parent: host; <- parent: host + fd */
-	CTL_NOWRITER = 'X',	/* <- parent: host, reason */
-	CTL_READY = 'R',	/* -> parent: serving */
-	CTL_PING = 'P',		/* both ways: the watchdog's proof of life */
-};
-#define CTL_MAX		(WIRE_MAX_HOST + 256)
 
 /* conn.c */
 enum conn_state {

@@ -922,16 +922,9 @@ loop(int sigfd)
 /* --- the control channel to the parent ---------------------------------- */
 
 static void
-ctl_send(uint8_t type, const char *text)
+ctl_tell(enum ctl_type type, const char *host)
 {
-	char buf[CTL_MAX];
-	size_t n = strlen(text);
-
-	if (n + 1 > sizeof(buf))
-		n = sizeof(buf) - 1;
-	buf[0] = (char)type;
-	memcpy(buf + 1, text, n);
-	if (send(srv.ctlfd, buf, n + 1, MSG_NOSIGNAL) == -1)
+	if (ctl_send(srv.ctlfd, type, host, -1, ctl_to_parent) == -1)
 		log_warn("telling the parent");
 }
 
@@ -939,7 +932,7 @@ void
 ctl_ask_writer(struct server *s, const char *host)
 {
 	(void)s;
-	ctl_send(CTL_WRITER, host);
+	ctl_tell(CTL_WRITER, host);
 }
 
 static void
@@ -972,53 +965,27 @@ on_writer(const char *host, int fd)
 static void
 on_ctl(uint32_t events)
 {
-	char buf[CTL_MAX + 1], cbuf[CMSG_SPACE(sizeof(int))];
-	struct msghdr mh;
-	struct iovec iov;
-	struct cmsghdr *cm;
-	ssize_t n;
-	int fd;
+	struct ctl_msg m;
+	int fd, r;
 
-	for (;;) {
-		iov.iov_base = buf;
-		iov.iov_len = sizeof(buf) - 1;
-		memset(&mh, 0, sizeof(mh));
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		mh.msg_control = cbuf;
-		mh.msg_controllen = sizeof(cbuf);
-		n = recvmsg(srv.ctlfd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno == EAGAIN)
-			return;
-		if (n <= 0) {
-			if (!srv.stopping)
-				fatalx("the parent is gone");
-			return;
-		}
-		buf[n] = '\0';
-		fd = -1;
-		for (cm = CMSG_FIRSTHDR(&mh); cm != NULL;
-		    cm = CMSG_NXTHDR(&mh, cm))
-			if (cm->cmsg_level == SOL_SOCKET &&
-			    cm->cmsg_type == SCM_RIGHTS)
-				memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-		switch (buf[0]) {
+	while ((r = ctl_recv(srv.ctlfd, ctl_to_net, &m, &fd, "parent")) ==
+	    1) {
+		if (fd != -1 && m.type != CTL_WRITER)
+			fatalx("parent: a descriptor with message %u", m.type);
+		switch (m.type) {
 		case CTL_WRITER:
-			on_writer(buf + 1, fd);
+			on_writer(m.host, fd);
 			break;
 		case CTL_NOWRITER:
-			on_writer(buf + 1, -1);
+			on_writer(m.host, -1);
 			break;
 		case CTL_PING:
-			ctl_send(CTL_PING, "");
+			ctl_tell(CTL_PING, "");
 			break;
-		default:
-			fatalx("parent: unknown message %u",
-			    (unsigned char)buf[0]);
 		}
 	}
+	if (r == -1 && !srv.stopping)
+		fatalx("the parent is gone");
 	(void)events;
 }
 
@@ -1124,7 +1091,7 @@ net_main(int ctlfd)
 	log_info("listening on %u socket%s for %u host%s; trails in %s",
 	    (unsigned)nlisteners, nlisteners == 1 ? "" : "s", nhosts,
 	    nhosts == 1 ? "" : "s", sargs.recvdir);
-	ctl_send(CTL_READY, "");
+	ctl_tell(CTL_READY, "");
 
 	loop(sigfd);
 

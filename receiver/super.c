@@ -66,34 +66,9 @@ find_host(const char *name)
 }
 
 static int
-send_ctl(uint8_t type, const char *text, int fd)
+send_ctl(enum ctl_type type, const char *host, int fd)
 {
-	char buf[CTL_MAX], cbuf[CMSG_SPACE(sizeof(int))];
-	struct msghdr mh;
-	struct iovec iov;
-	struct cmsghdr *cm;
-	size_t n = strlen(text);
-
-	if (n + 1 > sizeof(buf))
-		n = sizeof(buf) - 1;
-	buf[0] = (char)type;
-	memcpy(buf + 1, text, n);
-	iov.iov_base = buf;
-	iov.iov_len = n + 1;
-	memset(&mh, 0, sizeof(mh));
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	if (fd != -1) {
-		memset(cbuf, 0, sizeof(cbuf));
-		mh.msg_control = cbuf;
-		mh.msg_controllen = sizeof(cbuf);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	}
-	return sendmsg(ctl, &mh, MSG_NOSIGNAL) == -1 ? -1 : 0;
+	return ctl_send(ctl, type, host, fd, ctl_to_net);
 }
 
 /* The child's descriptors: its channel as 3, the receiver directory 4. */
@@ -206,17 +181,17 @@ spawn_writer(const char *host)
 static void
 on_ctl(void)
 {
-	char buf[CTL_MAX + 1];
-	ssize_t n;
+	struct ctl_msg m;
+	int fd;
 
-	while ((n = recv(ctl, buf, sizeof(buf) - 1, MSG_DONTWAIT)) > 0) {
-		buf[n] = '\0';
-		switch (buf[0]) {
+	while (ctl_recv(ctl, ctl_to_parent, &m, &fd, "network process") ==
+	    1) {
+		if (fd != -1)
+			fatalx("network process: a descriptor with message %u",
+			    m.type);
+		switch (m.type) {
 		case CTL_WRITER:
-			if (n < 2 || !wire_valid_host(buf + 1,
-			    (size_t)n - 1))
-				fatalx("network process: bad writer request");
-			spawn_writer(buf + 1);
+			spawn_writer(m.host);
 			break;
 		case CTL_READY:
 			sd_notify(0, "READY=1");
@@ -224,9 +199,6 @@ on_ctl(void)
 		case CTL_PING:
 			pong_seen = 1;
 			break;
-		default:
-			fatalx("network process: unknown message %u",
-			    (unsigned char)buf[0]);
 		}
 	}
 }

@@ -4,17 +4,7 @@
  * without blocking (the queue is bounded: past WCHAN_MAX_OUT the
  * connection stops reading its peer); answers come back in order.
  *
- * Messages: an 8-byte header (u32 payload length, u8 type, 3 zero bytes)
- * and the payload, integers big-endian:
- *   HELLO	-
- *   DATA	id[16] seq u64 offset u64 lines...
- *   SEGEND	id[16] seq u64 size u64
- *   SYNC	token u64
- *   STATE	ok u8, then id[16] seq u64 size u64 complete u8 tail_len u16
- *		tail (the last min(size, WIRE_MAX_TAIL) bytes of segment seq)
- *		| errno u32 text
- *   DURABLE	token u64 id[16] seq u64 size u64 complete u8
- *   FAIL	errno u32 text
+ * The messages are in auditdistd.h (imsg.c).
  */
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -82,17 +72,6 @@ interest(struct wchan *w)
 		w->events = ev;
 }
 
-static void
-header(struct wchan *w, enum wmsg_type type, size_t len)
-{
-	if (wbuf_reserve(&w->out, WMSG_HDR_LEN + len) == -1)
-		fatal("writer channel");
-	wbuf_put_u32(&w->out, (uint32_t)len);
-	wbuf_put_u8(&w->out, (uint8_t)type);
-	wbuf_put_u8(&w->out, 0);
-	wbuf_put_u16(&w->out, 0);
-}
-
 /* Gone: the host's connection cannot be stored any more. */
 static void
 lost(struct wchan *w, const char *why)
@@ -146,7 +125,7 @@ wchan_hello(struct wchan *w)
 {
 	if (w->fd == -1)
 		return;
-	header(w, WMSG_HELLO, 0);
+	wmsg_put_hello(&w->out);
 	w->hello_out++;
 	w->failed = 0;
 	w->dirty = 0;
@@ -172,18 +151,13 @@ wchan_data(struct wchan *w, const uint8_t id[WIRE_ID_LEN], uint64_t seq,
 	 * take is queued.
 	 */
 	if (wbuf_pending(&w->out) == 0 && len >= WCHAN_DIRECT) {
-		uint8_t hb[WMSG_HDR_LEN + WIRE_ID_LEN + 16];
+		uint8_t hb[WMSG_HDR_LEN + WMSG_DATA_FIXED];
 
 		h.buf = hb;
 		h.cap = sizeof(hb);
 		h.len = h.off = 0;
-		wbuf_put_u32(&h, (uint32_t)(WIRE_ID_LEN + 16 + len));
-		wbuf_put_u8(&h, WMSG_DATA);
-		wbuf_put_u8(&h, 0);
-		wbuf_put_u16(&h, 0);
-		wbuf_put_bytes(&h, id, WIRE_ID_LEN);
-		wbuf_put_u64(&h, seq);
-		wbuf_put_u64(&h, offset);
+		wmsg_put_data_hdr(&h, id, seq, offset, len);
+		VERIFY(h.buf == hb && h.len == sizeof(hb));
 		iov[0].iov_base = hb;
 		iov[0].iov_len = h.len;
 		iov[1].iov_base = (void *)(uintptr_t)data;
@@ -205,11 +179,11 @@ wchan_data(struct wchan *w, const uint8_t id[WIRE_ID_LEN], uint64_t seq,
 		(void)flush(w);		/* an error, or EPOLLOUT */
 		return;
 	}
-	header(w, WMSG_DATA, WIRE_ID_LEN + 16 + len);
-	wbuf_put_bytes(&w->out, id, WIRE_ID_LEN);
-	wbuf_put_u64(&w->out, seq);
-	wbuf_put_u64(&w->out, offset);
-	wbuf_put_bytes(&w->out, data, len);
+	/* One reservation for the whole message: at most one copy. */
+	if (wbuf_reserve(&w->out, WMSG_HDR_LEN + WMSG_DATA_FIXED + len) == -1)
+		fatal("writer channel");
+	wmsg_put_data_hdr(&w->out, id, seq, offset, len);
+	msg_put_bytes(&w->out, data, len);
 	/* Large: out now, while the next frame is being read. */
 	if (wbuf_pending(&w->out) >= 64 * 1024)
 		(void)flush(w);
@@ -222,10 +196,7 @@ wchan_segend(struct wchan *w, const uint8_t id[WIRE_ID_LEN], uint64_t seq,
 	if (w->fd == -1)
 		return;
 	VERIFY(trail_pos_segend(&w->pos, id, seq, size) == 0);
-	header(w, WMSG_SEGEND, WIRE_ID_LEN + 16);
-	wbuf_put_bytes(&w->out, id, WIRE_ID_LEN);
-	wbuf_put_u64(&w->out, seq);
-	wbuf_put_u64(&w->out, size);
+	wmsg_put_segend(&w->out, id, seq, size);
 	w->dirty = 1;
 }
 
@@ -237,8 +208,7 @@ wchan_sync(struct wchan *w)
 	if (w->fd == -1)
 		return;
 	if (w->dirty && !w->sync_out && !w->failed) {
-		header(w, WMSG_SYNC, 8);
-		wbuf_put_u64(&w->out, ++w->token);
+		wmsg_put_sync(&w->out, ++w->token);
 		w->sync_out = 1;
 		w->dirty = 0;
 		if (c != NULL)
@@ -247,92 +217,46 @@ wchan_sync(struct wchan *w)
 	(void)flush(w);
 }
 
-static int
-get_pos(struct cursor *cur, struct trail_pos *p)
-{
-	uint8_t complete;
-
-	memset(p, 0, sizeof(*p));
-	if (wire_get_bytes(cur, p->id, WIRE_ID_LEN) == -1 ||
-	    wire_get_u64(cur, &p->seq) == -1 ||
-	    wire_get_u64(cur, &p->size) == -1 ||
-	    wire_get_u8(cur, &complete) == -1 || complete > 1)
-		return -1;
-	p->complete = complete;
-	return 0;
-}
-
-/* err and a printable reason, from FAIL or a failed STATE. */
-static void
-get_failure(struct cursor *cur, int *err, char *why, size_t len)
-{
-	uint32_t e = EIO;
-	size_t n;
-
-	(void)wire_get_u32(cur, &e);
-	n = cur->left < len - 1 ? cur->left : len - 1;
-	(void)wire_get_bytes(cur, why, n);
-	why[n] = '\0';
-	*err = (int)e;
-}
-
 /* One answer from the writer: our own sibling, so anything odd is a bug. */
 static int
-answer(struct wchan *w, uint8_t type, const uint8_t *p, size_t len)
+answer(struct wchan *w, struct msg *m)
 {
 	struct conn *c = w->rh != NULL ? w->rh->conn : NULL;
-	struct trail_pos pos;
-	struct cursor cur;
-	const uint8_t *tail;
-	uint64_t token;
-	uint16_t tail_len;
-	uint8_t ok;
-	char why[400];
-	int err;
+	struct wmsg a;
 
-	cursor_init(&cur, p, len);
-	switch (type) {
+	if (wmsg_dec_answer(m, &a) == -1)
+		return -1;
+	switch (a.type) {
 	case WMSG_STATE:
-		if (w->hello_out == 0 || wire_get_u8(&cur, &ok) == -1)
+		if (w->hello_out == 0)
 			return -1;
 		w->hello_out--;
-		if (!ok) {
+		if (!a.ok) {
 			/* A new writer for the next try: a fresh start. */
-			get_failure(&cur, &err, why, sizeof(why));
 			wchan_free(w);
 			if (c != NULL)
-				conn_store_failed(c, err, why);
+				conn_store_failed(c, a.err, a.why);
 			return 0;
 		}
-		if (get_pos(&cur, &pos) == -1 ||
-		    wire_get_u16(&cur, &tail_len) == -1 ||
-		    tail_len > WIRE_MAX_TAIL || tail_len > pos.size ||
-		    wire_get_ref(&cur, &tail, tail_len) == -1 ||
-		    wire_end(&cur) == -1)
-			return -1;
-		w->pos = pos;
+		w->pos = a.pos;
 		w->sync_out = 0;
 		if (c != NULL && c->state == C_OPENING)
-			conn_opened(c, &pos, tail, tail_len);
+			conn_opened(c, &a.pos, a.data, a.len);
 		return 0;
 	case WMSG_DURABLE:
-		if (wire_get_u64(&cur, &token) == -1 ||
-		    get_pos(&cur, &pos) == -1 || wire_end(&cur) == -1)
-			return -1;
-		if (token == w->token)
+		if (a.token == w->token)
 			w->sync_out = 0;
 		if (c != NULL)
-			conn_durable(c, token, &pos);
+			conn_durable(c, a.token, &a.pos);
 		/* What came in meanwhile: the next group commit. */
 		if (w->dirty)
 			wchan_sync(w);
 		return 0;
 	case WMSG_FAIL:
-		get_failure(&cur, &err, why, sizeof(why));
 		w->failed = 1;
 		w->sync_out = 0;
 		if (c != NULL)
-			conn_store_failed(c, err, why);
+			conn_store_failed(c, a.err, a.why);
 		return 0;
 	}
 	return -1;
@@ -368,10 +292,11 @@ input_keep(struct wchan *w, size_t off)
 static void
 input(struct wchan *w)
 {
-	uint32_t len;
-	uint8_t type, *buf;
+	struct msg m;
+	uint8_t *buf;
 	ssize_t n;
 	size_t off, cap;
+	int r;
 
 	for (;;) {
 		buf = inbuf(w, &cap);
@@ -386,28 +311,21 @@ input(struct wchan *w)
 		}
 		w->inlen += (size_t)n;
 		off = 0;
-		while (w->inlen - off >= WMSG_HDR_LEN) {
-			len = (uint32_t)buf[off] << 24 |
-			    (uint32_t)buf[off + 1] << 16 |
-			    (uint32_t)buf[off + 2] << 8 | buf[off + 3];
-			type = buf[off + 4];
-			if (len > WCHAN_MAX_IN - WMSG_HDR_LEN)
-				fatalx("writer: answer of %u bytes", len);
-			if (w->inlen - off < WMSG_HDR_LEN + len) {
-				if (WMSG_HDR_LEN + len > cap &&
-				    (w->big = malloc(WCHAN_MAX_IN)) == NULL)
-					fatal("writer channel");
-				break;
-			}
-			if (answer(w, type, buf + off + WMSG_HDR_LEN,
-			    len) == -1)
+		while ((r = msg_frame(buf + off, w->inlen - off, wmsg_answers,
+		    &m)) == 1) {
+			if (answer(w, &m) == -1)
 				fatalx("writer: malformed answer (type %u)",
-				    type);
-			off += WMSG_HDR_LEN + len;
+				    m.type);
+			off += m.size;
 			/* The answer may have freed us (a lost writer). */
 			if (w->fd == -1)
 				return;
 		}
+		if (r == -1)
+			fatalx("writer: answer of type %u, %u bytes", m.type,
+			    m.len);
+		if (m.size > cap && (w->big = malloc(WCHAN_MAX_IN)) == NULL)
+			fatal("writer channel");
 		if (w->big != NULL && buf == w->in) {
 			/* The long answer's start moves to its buffer. */
 			w->inlen -= off;

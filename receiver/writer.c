@@ -4,7 +4,7 @@
  * host's directory, confines itself to it (Landlock: that directory only;
  * seccomp: file and socket I/O, nothing else), and then serves requests
  * from the network process in order, blocking: append, end a segment,
- * sync and say what is durable.  See wchan.c for the messages.
+ * sync and say what is durable.  The messages: auditdistd.h (imsg.c).
  *
  * With trail_group set, the trail (old files too) belongs to that group.
  *
@@ -82,37 +82,9 @@ send_out(struct writer *w)
 }
 
 static void
-header(struct writer *w, enum wmsg_type type, size_t len)
-{
-	if (wbuf_reserve(&w->out, WMSG_HDR_LEN + len) == -1)
-		fatal("writer");
-	wbuf_put_u32(&w->out, (uint32_t)len);
-	wbuf_put_u8(&w->out, (uint8_t)type);
-	wbuf_put_u8(&w->out, 0);
-	wbuf_put_u16(&w->out, 0);
-}
-
-static void
-put_pos(struct writer *w, const struct trail_pos *p)
-{
-	wbuf_put_bytes(&w->out, p->id, WIRE_ID_LEN);
-	wbuf_put_u64(&w->out, p->seq);
-	wbuf_put_u64(&w->out, p->size);
-	wbuf_put_u8(&w->out, p->complete ? 1 : 0);
-}
-
-static void
 put_failure(struct writer *w, enum wmsg_type type, int err, const char *why)
 {
-	size_t n = strlen(why);
-
-	if (n > 300)
-		n = 300;
-	header(w, type, (type == WMSG_STATE ? 1 : 0) + 4 + n);
-	if (type == WMSG_STATE)
-		wbuf_put_u8(&w->out, 0);
-	wbuf_put_u32(&w->out, (uint32_t)err);
-	wbuf_put_bytes(&w->out, why, n);
+	wmsg_put_failure(&w->out, type, err, why);
 }
 
 /* Once per episode: a sender retrying must not flood the log. */
@@ -217,27 +189,19 @@ hello(struct writer *w)
 		put_failure(w, WMSG_STATE, saved, err);
 		return;
 	}
-	header(w, WMSG_STATE, 1 + WIRE_ID_LEN + 17 + 2 + tlen);
-	wbuf_put_u8(&w->out, 1);
-	put_pos(w, &w->t->dpos);
-	wbuf_put_u16(&w->out, (uint16_t)tlen);
-	wbuf_put_bytes(&w->out, w->buf, tlen);
+	wmsg_put_state(&w->out, &w->t->dpos, w->buf, tlen);
 }
 
 static void
-request(struct writer *w, uint8_t type, const uint8_t *p, size_t len)
+request(struct writer *w, struct msg *m)
 {
-	uint8_t id[WIRE_ID_LEN];
-	uint64_t seq, off, token;
-	struct cursor cur;
-	const uint8_t *data;
+	struct wmsg r;
 	char why[WIRE_MAX_REASON];
 	int pending;
 
-	cursor_init(&cur, p, len);
-	if (type == WMSG_HELLO) {
-		if (wire_end(&cur) == -1)
-			fatalx("writer: malformed HELLO");
+	if (wmsg_dec_request(m, &r) == -1)
+		fatalx("writer: malformed request (type %u)", m->type);
+	if (r.type == WMSG_HELLO) {
 		hello(w);
 		/* Reading the directory and the index left free pages. */
 		malloc_trim(0);
@@ -245,36 +209,25 @@ request(struct writer *w, uint8_t type, const uint8_t *p, size_t len)
 	}
 	/* After a failure nothing is taken until the next HELLO. */
 	if (w->failed || w->t == NULL) {
-		if (type == WMSG_SYNC) {
-			(void)wire_get_u64(&cur, &token);
+		if (r.type == WMSG_SYNC)
 			put_failure(w, WMSG_FAIL, EIO, "the trail failed");
-		}
 		return;
 	}
-	switch (type) {
+	switch (r.type) {
 	case WMSG_DATA:
-		if (wire_get_bytes(&cur, id, sizeof(id)) == -1 ||
-		    wire_get_u64(&cur, &seq) == -1 ||
-		    wire_get_u64(&cur, &off) == -1 || cur.left == 0 ||
-		    wire_get_ref(&cur, &data, cur.left) == -1)
-			fatalx("writer: malformed DATA");
-		if (trail_append(w->t, id, seq, off, data, len - WIRE_ID_LEN -
-		    16) == 0)
+		if (trail_append(w->t, r.id, r.seq, r.offset, r.data,
+		    r.len) == 0)
 			return;
 		if (errno == EINVAL) {
-			trail_expected(w->t, id, seq, off, "offset", why,
-			    sizeof(why));
+			trail_expected(w->t, r.id, r.seq, r.offset, "offset",
+			    why, sizeof(why));
 			fatalx("host %s: DATA the network process should have "
 			    "refused: %s", w->a->host, why);
 		}
 		fail(w, errno, "writing");
 		return;
 	case WMSG_SEGEND:
-		if (wire_get_bytes(&cur, id, sizeof(id)) == -1 ||
-		    wire_get_u64(&cur, &seq) == -1 ||
-		    wire_get_u64(&cur, &off) == -1 || wire_end(&cur) == -1)
-			fatalx("writer: malformed SEGEND");
-		if (trail_segend(w->t, id, seq, off) == 0)
+		if (trail_segend(w->t, r.id, r.seq, r.offset) == 0)
 			return;
 		if (errno == EINVAL)
 			fatalx("host %s: SEGEND the network process should "
@@ -282,8 +235,6 @@ request(struct writer *w, uint8_t type, const uint8_t *p, size_t len)
 		fail(w, errno, "writing the index of");
 		return;
 	case WMSG_SYNC:
-		if (wire_get_u64(&cur, &token) == -1 || wire_end(&cur) == -1)
-			fatalx("writer: malformed SYNC");
 		pending = trail_pending(w->t);
 		if (trail_sync(w->t) == -1) {
 			fail(w, errno, "syncing");
@@ -295,12 +246,10 @@ request(struct writer *w, uint8_t type, const uint8_t *p, size_t len)
 			    w->a->host);
 			w->store_errno = 0;
 		}
-		header(w, WMSG_DURABLE, 8 + WIRE_ID_LEN + 17);
-		wbuf_put_u64(&w->out, token);
-		put_pos(w, &w->t->dpos);
+		wmsg_put_durable(&w->out, r.token, &w->t->dpos);
 		return;
 	}
-	fatalx("writer: unknown request %u", type);
+	fatalx("writer: unknown request %u", r.type);
 }
 
 static void
@@ -322,7 +271,8 @@ void
 writer_main(int chan, const struct writer_args *a)
 {
 	struct writer w;
-	uint8_t hdr[WMSG_HDR_LEN];
+	uint8_t hdr[WMSG_HDR_LEN], type;
+	struct msg m;
 	uint32_t len;
 	char err[1024];
 	int avail;
@@ -355,14 +305,13 @@ writer_main(int chan, const struct writer_args *a)
 	for (;;) {
 		if (read_full(chan, hdr, sizeof(hdr)) == -1)
 			break;
-		len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
-		    (uint32_t)hdr[2] << 8 | hdr[3];
-		if (len > WMSG_MAX || hdr[5] != 0 || hdr[6] != 0 ||
-		    hdr[7] != 0)
+		if (msg_header(hdr, wmsg_requests, &type, &len) == -1)
 			fatalx("writer: malformed request header");
+		/* Straight into the buffer the trail is written from. */
 		if (read_full(chan, w.buf, len) == -1)
 			break;
-		request(&w, hdr[4], w.buf, len);
+		msg_init(&m, type, w.buf, len);
+		request(&w, &m);
 		send_out(&w);
 		/*
 		 * Idle after requests of more than a page: give their pages

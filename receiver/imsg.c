@@ -1,0 +1,345 @@
+/*
+ * The receiver's internal messages (listed in auditdistd.h): what each
+ * direction accepts, and one encoder and one decoder per message, over
+ * common/msg.c.  The writer's requests are checked again by the writer,
+ * the answers by the network process, the control messages by both:
+ * each is our own sibling, so what fails here is a bug and the caller
+ * aborts.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <string.h>
+
+#include "auditdistd.h"
+#include "log.h"
+
+/* The bounds are those of the framing each replaced. */
+const struct msg_type wmsg_requests[] = {
+	{ WMSG_HELLO, 0, 0 },
+	{ WMSG_DATA, WMSG_DATA_FIXED + 1, WMSG_MAX },
+	{ WMSG_SEGEND, WIRE_ID_LEN + 16, WIRE_ID_LEN + 16 },
+	{ WMSG_SYNC, 8, 8 },
+	{ 0, 0, 0 }
+};
+const struct msg_type wmsg_answers[] = {
+	{ WMSG_STATE, 1 + 4 + 2, WMSG_STATE_MAX },
+	{ WMSG_DURABLE, 8 + WMSG_POS_LEN, 8 + WMSG_POS_LEN },
+	{ WMSG_FAIL, 4 + 2, 4 + 2 + WMSG_REASON_MAX },
+	{ 0, 0, 0 }
+};
+const struct msg_type ctl_to_parent[] = {
+	{ CTL_WRITER, 2 + 1, 2 + WIRE_MAX_HOST },
+	{ CTL_READY, 0, 0 },
+	{ CTL_PING, 0, 0 },
+	{ 0, 0, 0 }
+};
+const struct msg_type ctl_to_net[] = {
+	{ CTL_WRITER, 2 + 1, 2 + WIRE_MAX_HOST },
+	{ CTL_NOWRITER, 2 + 1, 2 + WIRE_MAX_HOST },
+	{ CTL_PING, 0, 0 },
+	{ 0, 0, 0 }
+};
+
+/* --- requests ------------------------------------------------------------ */
+
+void
+wmsg_put_hello(struct wbuf *w)
+{
+	msg_finish(w, msg_begin(w, WMSG_HELLO), wmsg_requests);
+}
+
+void
+wmsg_put_data_hdr(struct wbuf *w, const uint8_t id[WIRE_ID_LEN],
+    uint64_t seq, uint64_t offset, size_t len)
+{
+	msg_hdr(w, WMSG_DATA, WMSG_DATA_FIXED + len, wmsg_requests);
+	msg_put_bytes(w, id, WIRE_ID_LEN);
+	msg_put_u64(w, seq);
+	msg_put_u64(w, offset);
+}
+
+void
+wmsg_put_segend(struct wbuf *w, const uint8_t id[WIRE_ID_LEN], uint64_t seq,
+    uint64_t size)
+{
+	size_t mark = msg_begin(w, WMSG_SEGEND);
+
+	msg_put_bytes(w, id, WIRE_ID_LEN);
+	msg_put_u64(w, seq);
+	msg_put_u64(w, size);
+	msg_finish(w, mark, wmsg_requests);
+}
+
+void
+wmsg_put_sync(struct wbuf *w, uint64_t token)
+{
+	size_t mark = msg_begin(w, WMSG_SYNC);
+
+	msg_put_u64(w, token);
+	msg_finish(w, mark, wmsg_requests);
+}
+
+int
+wmsg_dec_request(struct msg *m, struct wmsg *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->type = m->type;
+	switch (m->type) {
+	case WMSG_HELLO:
+		break;
+	case WMSG_DATA:
+		if (msg_get_bytes(m, r->id, WIRE_ID_LEN) == -1 ||
+		    msg_get_u64(m, &r->seq) == -1 ||
+		    msg_get_u64(m, &r->offset) == -1 || msg_left(m) == 0)
+			return -1;
+		r->len = msg_left(m);
+		if (msg_get_ref(m, &r->data, r->len) == -1)
+			return -1;
+		break;
+	case WMSG_SEGEND:
+		if (msg_get_bytes(m, r->id, WIRE_ID_LEN) == -1 ||
+		    msg_get_u64(m, &r->seq) == -1 ||
+		    msg_get_u64(m, &r->offset) == -1)
+			return -1;
+		break;
+	case WMSG_SYNC:
+		if (msg_get_u64(m, &r->token) == -1)
+			return -1;
+		break;
+	default:
+		return -1;
+	}
+	return msg_end(m);
+}
+
+/* --- answers ------------------------------------------------------------- */
+
+static void
+put_pos(struct wbuf *w, const struct trail_pos *p)
+{
+	msg_put_bytes(w, p->id, WIRE_ID_LEN);
+	msg_put_u64(w, p->seq);
+	msg_put_u64(w, p->size);
+	msg_put_u8(w, p->complete ? 1 : 0);
+}
+
+static int
+get_pos(struct msg *m, struct trail_pos *p)
+{
+	uint8_t complete;
+
+	memset(p, 0, sizeof(*p));
+	if (msg_get_bytes(m, p->id, WIRE_ID_LEN) == -1 ||
+	    msg_get_u64(m, &p->seq) == -1 ||
+	    msg_get_u64(m, &p->size) == -1 ||
+	    msg_get_u8(m, &complete) == -1 || complete > 1)
+		return -1;
+	p->complete = complete;
+	return 0;
+}
+
+void
+wmsg_put_state(struct wbuf *w, const struct trail_pos *pos,
+    const uint8_t *tail, size_t tail_len)
+{
+	size_t mark = msg_begin(w, WMSG_STATE);
+
+	VERIFY(tail_len <= WIRE_MAX_TAIL && tail_len <= pos->size);
+	msg_put_u8(w, 1);
+	put_pos(w, pos);
+	msg_put_u16(w, (uint16_t)tail_len);
+	msg_put_bytes(w, tail, tail_len);
+	msg_finish(w, mark, wmsg_answers);
+}
+
+void
+wmsg_put_durable(struct wbuf *w, uint64_t token, const struct trail_pos *pos)
+{
+	size_t mark = msg_begin(w, WMSG_DURABLE);
+
+	msg_put_u64(w, token);
+	put_pos(w, pos);
+	msg_finish(w, mark, wmsg_answers);
+}
+
+void
+wmsg_put_failure(struct wbuf *w, enum wmsg_type type, int err,
+    const char *why)
+{
+	size_t n = strlen(why), mark;
+
+	VERIFY(type == WMSG_STATE || type == WMSG_FAIL);
+	if (n > WMSG_REASON_MAX)
+		n = WMSG_REASON_MAX;
+	mark = msg_begin(w, (uint8_t)type);
+	if (type == WMSG_STATE)
+		msg_put_u8(w, 0);
+	msg_put_u32(w, (uint32_t)err);
+	msg_put_str(w, why, n);
+	msg_finish(w, mark, wmsg_answers);
+}
+
+static int
+get_failure(struct msg *m, struct wmsg *a)
+{
+	uint32_t e;
+
+	if (msg_get_u32(m, &e) == -1 ||
+	    msg_get_str(m, a->why, sizeof(a->why)) == -1)
+		return -1;
+	a->err = (int)e;
+	return 0;
+}
+
+int
+wmsg_dec_answer(struct msg *m, struct wmsg *a)
+{
+	uint16_t tail_len;
+	uint8_t ok;
+
+	memset(a, 0, sizeof(*a));
+	a->type = m->type;
+	switch (m->type) {
+	case WMSG_STATE:
+		if (msg_get_u8(m, &ok) == -1 || ok > 1)
+			return -1;
+		a->ok = ok;
+		if (!ok) {
+			if (get_failure(m, a) == -1)
+				return -1;
+			break;
+		}
+		if (get_pos(m, &a->pos) == -1 ||
+		    msg_get_u16(m, &tail_len) == -1 ||
+		    tail_len > WIRE_MAX_TAIL || tail_len > a->pos.size ||
+		    msg_get_ref(m, &a->data, tail_len) == -1)
+			return -1;
+		a->len = tail_len;
+		break;
+	case WMSG_DURABLE:
+		if (msg_get_u64(m, &a->token) == -1 ||
+		    get_pos(m, &a->pos) == -1)
+			return -1;
+		break;
+	case WMSG_FAIL:
+		if (get_failure(m, a) == -1)
+			return -1;
+		break;
+	default:
+		return -1;
+	}
+	return msg_end(m);
+}
+
+/* --- the control channel ------------------------------------------------- */
+
+void
+ctl_put(struct wbuf *w, enum ctl_type type, const char *host,
+    const struct msg_type *types)
+{
+	size_t mark, n = strnlen(host, WIRE_MAX_HOST + 1);
+
+	VERIFY(n <= WIRE_MAX_HOST);	/* before anything is reserved */
+	mark = msg_begin(w, (uint8_t)type);
+	if (type == CTL_WRITER || type == CTL_NOWRITER)
+		msg_put_str(w, host, n);
+	msg_finish(w, mark, types);
+}
+
+int
+ctl_dec(struct msg *m, struct ctl_msg *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->type = m->type;
+	switch (m->type) {
+	case CTL_WRITER:
+	case CTL_NOWRITER:
+		if (msg_get_str(m, c->host, sizeof(c->host)) == -1 ||
+		    !wire_valid_host(c->host, strlen(c->host)))
+			return -1;
+		break;
+	case CTL_READY:
+	case CTL_PING:
+		break;
+	default:
+		return -1;
+	}
+	return msg_end(m);
+}
+
+int
+ctl_send(int sock, enum ctl_type type, const char *host, int fd,
+    const struct msg_type *types)
+{
+	uint8_t buf[CTL_MAX], cbuf[CMSG_SPACE(sizeof(int))];
+	struct wbuf w = { buf, 0, sizeof(buf), 0 };
+	struct msghdr mh;
+	struct iovec iov;
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	ctl_put(&w, type, host, types);
+	VERIFY(w.buf == buf);		/* it fit: no allocation */
+	iov.iov_base = buf;
+	iov.iov_len = w.len;
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (fd != -1) {
+		memset(cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	do
+		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+	while (n == -1 && errno == EINTR);
+	return n == -1 ? -1 : 0;
+}
+
+int
+ctl_recv(int sock, const struct msg_type *types, struct ctl_msg *c, int *fd,
+    const char *from)
+{
+	uint8_t buf[CTL_MAX + 1], cbuf[CMSG_SPACE(sizeof(int))];
+	struct msghdr mh;
+	struct iovec iov;
+	struct cmsghdr *cm;
+	struct msg m;
+	ssize_t n;
+
+	*fd = -1;
+	iov.iov_base = buf;
+	iov.iov_len = sizeof(buf);
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf;
+	mh.msg_controllen = sizeof(cbuf);
+	do
+		n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	while (n == -1 && errno == EINTR);
+	if (n == -1 && errno == EAGAIN)
+		return 0;
+	if (n <= 0) {
+		if (n == 0)
+			errno = 0;
+		return -1;
+	}
+	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm))
+		if (cm->cmsg_level == SOL_SOCKET &&
+		    cm->cmsg_type == SCM_RIGHTS)
+			memcpy(fd, CMSG_DATA(cm), sizeof(int));
+	/* A datagram is one whole message, nothing more. */
+	if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
+	    msg_frame(buf, (size_t)n, types, &m) != 1 ||
+	    m.size != (size_t)n || ctl_dec(&m, c) == -1)
+		fatalx("%s: malformed control message (type %u, %zd bytes)",
+		    from, n > 4 ? buf[4] : 0, n);
+	return 1;
+}
