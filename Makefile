@@ -27,9 +27,10 @@ SAN	= -fsanitize=address,undefined -fno-omit-frame-pointer \
 B	= build
 ALL_CFLAGS = $(CFLAGS) $(WARNINGS) $(WERROR) $(CPPFLAGS)
 
-# Every .c file but the mains goes into one archive; each program links
-# only the members it needs.
-MAINS       = plugin/main.c plugin/fwd_main.c receiver/main.c
+# Every .c file but the processes' own goes into one archive; each program
+# links only the members it needs.
+RECV_MAIN   = receiver/main.c receiver/net.c
+MAINS       = plugin/main.c plugin/fwd_main.c $(RECV_MAIN)
 COMMON_SRC  = $(sort $(wildcard common/*.c))
 PLUGIN_SRC  = $(sort $(filter-out $(MAINS),$(wildcard plugin/*.c)))
 RECV_SRC    = $(sort $(filter-out $(MAINS),$(wildcard receiver/*.c)))
@@ -83,7 +84,7 @@ $(B)/san/audisp-dist: $(B)/san/plugin/main.o $(B)/san/libauditdist.a
 $(B)/audisp-dist-forwarder: $(B)/plugin/fwd_main.o $(B)/libauditdist.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_TLS) -lpthread
 
-$(B)/auditdistd: $(B)/receiver/main.o $(B)/libauditdist.a
+$(B)/auditdistd: $(RECV_MAIN:%.c=$(B)/%.o) $(B)/libauditdist.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_TLS) -lsystemd -lpthread
 
 # Test builds: the release programs with the sandbox's test trigger
@@ -100,7 +101,7 @@ $(B)/test/audisp-dist: $(B)/plugin/main.o $(B)/test/common/sandbox.o $(B)/libaud
 $(B)/test/audisp-dist-forwarder: $(B)/plugin/fwd_main.o $(B)/test/common/sandbox.o $(B)/libauditdist.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_TLS) -lpthread
 
-$(B)/test/auditdistd: $(B)/receiver/main.o $(B)/test/common/sandbox.o $(B)/libauditdist.a
+$(B)/test/auditdistd: $(RECV_MAIN:%.c=$(B)/%.o) $(B)/test/common/sandbox.o $(B)/libauditdist.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_TLS) -lsystemd -lpthread
 
 $(B)/tests/%: tests/unit/%.c $(B)/libauditdist.a tests/unit/harness.h

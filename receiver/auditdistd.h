@@ -1,9 +1,9 @@
 /*
  * auditdistd: the receiver.  Three kinds of process (see auditdistd(8),
  * "Privilege separation"):
- *   - the parent (super.c) binds, opens the receiver directory, starts the
+ *   - the parent (main.c) binds, opens the receiver directory, starts the
  *     others and never reads a byte from the network;
- *   - the network process (main.c, conn.c, hosts.c, wchan.c) accepts TLS
+ *   - the network process (net.c, conn.c, hosts.c, wchan.c) accepts TLS
  *     connections, authenticates senders and checks every frame, in one
  *     epoll loop, with no access to any file;
  *   - one writer per host (writer.c, trail.c, store.c) appends to that
@@ -417,8 +417,8 @@ struct writer_args {
 void		 writer_main(int chan, const struct writer_args *)
 		    __attribute__((noreturn));
 
-/* super.c: the parent */
-struct super_args {
+/* main.c: what the parent was given at the start */
+struct parent_args {
 	const char		*conf_path;
 	struct conf		*conf;		/* taken over */
 	int			 recvfd;
@@ -428,12 +428,7 @@ struct super_args {
 	const char		*user;
 	gid_t			 tgid;		/* trail_group, or (gid_t)-1 */
 	const char		*tgroup;	/* its name, as started */
-	/* The network process, run in the child with the control socket. */
-	void			(*net)(int ctl);
-	/* In the parent once the child runs: drop the sockets. */
-	void			(*forget)(void);
 };
-int		 super_run(struct super_args *);
 
 
 /* conn.c */
@@ -509,7 +504,7 @@ void	 capacity_raise(void);
 unsigned capacity_plan(const struct conf *, unsigned nlisten, char *err,
 	    size_t errlen);
 
-/* main.c */
+/* net.c: the network process */
 enum ev_type { EV_LISTEN = 1, EV_SIGNAL, EV_TIMER, EV_CONN, EV_WRITER,
     EV_CTL };
 
@@ -527,7 +522,7 @@ struct server {
 	struct conn		*dead;		/* freed after the event round */
 	struct wchan		*wdead;		/* the same for writer channels */
 	unsigned		 nconns, npending;
-	unsigned		 max_conns;	/* main.c sets it at the start */
+	unsigned		 max_conns;	/* net_listen() sets it */
 	int			 stopping;
 	unsigned		 churn;		/* handshakes and closes */
 };
@@ -549,5 +544,14 @@ void	 ctl_ask_writer(struct server *, const char *host);
 void	 timer_want(struct server *, uint64_t at);
 int	 ev_mod(struct server *, int fd, void *ptr, uint32_t events);
 void	 ready_add(struct server *, struct conn *);
+/* In main.c before the fork, as started: */
+void	 net_init(struct conf *, const char *conf_path);
+void	 net_listen(void);
+void	 net_name_group(gid_t);
+/* conf_path, certificate or key not readable by the user: say the fix. */
+void	 net_unreadable(const char *path);
+/* In the parent, once the network process runs: drop its sockets. */
+void	 net_forget(void);
+void	 net_main(int ctl, const struct parent_args *) __attribute__((noreturn));
 
 #endif

@@ -1,12 +1,18 @@
 /*
  * auditdistd: the receiver.  main() does what needs the privileges it was
- * started with (the configuration, the TLS key, the listening sockets,
- * the receiver directory), then super.c forks the network process, whose
- * loop is here: it serves every sender from one epoll loop, signals come
- * through a signalfd and every timer (handshake, idle, keepalive, the
- * delay after a failed authentication) through one timerfd; each host's
- * trail is written by its own writer process (writer.c), reached through
- * wchan.c.
+ * started with (the configuration, the listening sockets, the receiver
+ * directory), then becomes the parent: it starts the network process
+ * (net.c), becomes the configured user, confines itself, and then only:
+ *   - forks a writer for a host when the network process asks (the writer
+ *     confines itself to that host's directory) and passes the network
+ *     process its end of the writer's channel;
+ *   - passes SIGTERM and SIGHUP on (re-reading the configuration first, so
+ *     that new hosts get writers for the right directories);
+ *   - tells systemd it is ready, and pings the watchdog only while the
+ *     network process answers its own pings;
+ *   - reaps, and exits once the network process and every writer are gone.
+ * With trail_group set, it and the writers keep that group (see become).
+ * It never reads a byte from the network.
  */
 #include <sys/epoll.h>
 #include <sys/file.h>
@@ -14,19 +20,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
-#include <sys/uio.h>
 #include <sys/wait.h>
-
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <limits.h>
-#include <malloc.h>
-#include <netdb.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -46,28 +46,11 @@
 #include "tlsio.h"
 #include "version.h"
 
-#define MAX_EVENTS	256		/* a fleet: many ready at once */
-#define MAX_LISTEN	64		/* sockets, after name resolution */
-#define STOP_LINGER_MS	3000		/* to say ERR_SHUTDOWN and flush */
-#define ACCEPT_PAUSE_MS	1000		/* out of descriptors: wait */
-#define TRIM_MS		1000		/* heap given back at most this often */
 #define DEFAULT_PIDFILE	"/run/auditdistd.pid"
+#define STOP_WAIT_MS	30000	/* writers syncing after the network stops */
 
-struct listener {
-	int		 evtype;	/* EV_LISTEN, first member */
-	int		 fd;
-	char		 name[80];
-};
-
-static struct server srv;
-static void	 on_ctl(uint32_t);
-static struct listener listeners[MAX_LISTEN];
-static size_t nlisteners;
-static uint64_t accept_paused_until;
 static const char *conf_path = CONF_RECV_DEFAULT_PATH;
 static char *pidfile;
-/* The receiver user's primary group, named in the advice of unreadable(). */
-static char user_group[64] = "auditdist";
 
 #define PROG	"auditdistd"
 
@@ -106,59 +89,6 @@ version(void)
 	exit(fflush(stdout) == EOF ? EX_IOERR : 0);
 }
 
-uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* The timer fires at the earliest deadline anyone asked for. */
-void
-timer_want(struct server *s, uint64_t at)
-{
-	struct itimerspec its;
-
-	if (at == UINT64_MAX || (s->timer_armed != 0 && s->timer_armed <= at))
-		return;
-	memset(&its, 0, sizeof(its));
-	if (at == 0)
-		at = 1;
-	its.it_value.tv_sec = (time_t)(at / 1000);
-	its.it_value.tv_nsec = (long)(at % 1000) * 1000000;
-	if (timerfd_settime(s->timerfd, TFD_TIMER_ABSTIME, &its, NULL) == -1)
-		fatal("timerfd_settime");
-	s->timer_armed = at;
-}
-
-int
-ev_mod(struct server *s, int fd, void *ptr, uint32_t events)
-{
-	struct epoll_event ev;
-
-	memset(&ev, 0, sizeof(ev));
-	ev.events = events;
-	ev.data.ptr = ptr;
-	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev) == -1) {
-		if (errno != ENOENT)
-			return -1;
-		return epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev);
-	}
-	return 0;
-}
-
-void
-ready_add(struct server *s, struct conn *c)
-{
-	if (c->on_ready || c->state == C_DEAD)
-		return;
-	c->on_ready = 1;
-	c->ready_next = s->ready;
-	s->ready = c;
-}
-
 static struct conf *
 load_conf(const char *path, int check)
 {
@@ -185,169 +115,6 @@ bad:
 		exit(code);
 	}
 	fatalx_code(code, "%s", err);
-}
-
-/* "tls://ADDR:PORT" -> host and port, brackets removed. */
-static int
-split_listen(const char *spec, char *host, size_t hlen, char *port,
-    size_t plen)
-{
-	const char *p = spec, *end, *colon;
-
-	if (strncmp(p, "tls://", 6) == 0)
-		p += 6;
-	if (*p == '[') {
-		if ((end = strchr(++p, ']')) == NULL)
-			return -1;
-		colon = end[1] == ':' ? end + 1 : NULL;
-	} else {
-		colon = strrchr(p, ':');
-		end = colon != NULL ? colon : p + strlen(p);
-	}
-	if ((size_t)(end - p) >= hlen)
-		return -1;
-	memcpy(host, p, (size_t)(end - p));
-	host[end - p] = '\0';
-	snprintf(port, plen, "%s", colon != NULL ? colon + 1 :
-	    CONF_DEFAULT_PORT);
-	return 0;
-}
-
-static int
-listen_one(const struct addrinfo *ai, int dual, const char *spec)
-{
-	struct listener *l;
-	char host[NI_MAXHOST], port[NI_MAXSERV];
-	int fd, on = 1, off = 0;
-
-	if (nlisteners == MAX_LISTEN)
-		fatalx_code(EX_CONFIG, "%s: too many addresses", spec);
-	if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, ai->ai_protocol)) == -1)
-		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-	/* [::] takes IPv4 too; any other v6 address only itself. */
-	if (ai->ai_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
-	    IPV6_V6ONLY, dual ? &off : &on, sizeof(on)) == -1)
-		goto fail;
-	if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
-	    listen(fd, SOMAXCONN) == -1)	/* a fleet reconnecting */
-		goto fail;
-	l = &listeners[nlisteners++];
-	l->evtype = EV_LISTEN;
-	l->fd = fd;
-	if (getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof(host), port,
-	    sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
-		snprintf(host, sizeof(host), "?");
-	snprintf(l->name, sizeof(l->name), ai->ai_family == AF_INET6 ?
-	    "[%s]:%s" : "%s:%s", host, port);
-	if (ev_mod(&srv, fd, l, EPOLLIN) == -1)
-		fatal("epoll");
-	log_debug("listening on %s%s", l->name, dual ? " (and IPv4)" : "");
-	return 0;
-fail:
-	close(fd);
-	return -1;
-}
-
-static void
-listen_all(void)
-{
-	struct addrinfo hints, *res, *ai;
-	char host[256], port[32];
-	unsigned i;
-	int rc, dual;
-
-	for (i = 0; i < srv.conf->receiver.nlisten; i++) {
-		const char *spec = srv.conf->receiver.listen[i];
-
-		if (split_listen(spec, host, sizeof(host), port,
-		    sizeof(port)) == -1)
-			fatalx_code(EX_CONFIG, "listen \"%s\": bad address",
-			    spec);
-		dual = strcmp(host, "::") == 0;
-		memset(&hints, 0, sizeof(hints));
-		hints.ai_socktype = SOCK_STREAM;
-		hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-		if ((rc = getaddrinfo(host, port, &hints, &res)) != 0)
-			fatalx_code(EX_CONFIG, "listen \"%s\": %s", spec,
-			    gai_strerror(rc));
-		for (ai = res; ai != NULL; ai = ai->ai_next) {
-			if (listen_one(ai, dual, spec) == 0)
-				continue;
-			/* No IPv6 in this kernel: [::] falls back to IPv4. */
-			if (dual && (errno == EAFNOSUPPORT ||
-			    errno == EADDRNOTAVAIL)) {
-				struct addrinfo *r4;
-
-				hints.ai_family = AF_INET;
-				if (getaddrinfo("0.0.0.0", port, &hints,
-				    &r4) == 0) {
-					rc = listen_one(r4, 0, spec);
-					freeaddrinfo(r4);
-					if (rc == 0) {
-						log_info("no IPv6: listening "
-						    "on 0.0.0.0:%s", port);
-						continue;
-					}
-				}
-			}
-			fatalx_code(EX_OSERR, "listen \"%s\": %s", spec,
-			    strerror(errno));
-		}
-		freeaddrinfo(res);
-	}
-}
-
-static void
-listeners_enable(int on)
-{
-	size_t i;
-
-	for (i = 0; i < nlisteners; i++)
-		if (ev_mod(&srv, listeners[i].fd, &listeners[i],
-		    on ? EPOLLIN : 0) == -1)
-			log_warn("epoll");
-}
-
-static void
-listeners_close(void)
-{
-	size_t i;
-
-	for (i = 0; i < nlisteners; i++)
-		close(listeners[i].fd);
-	nlisteners = 0;
-}
-
-static void
-on_accept(struct listener *l)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int fd, one = 1;
-
-	for (;;) {
-		len = sizeof(ss);
-		fd = accept4(l->fd, (struct sockaddr *)&ss, &len,
-		    SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd == -1) {
-			if (errno == EAGAIN || errno == EINTR ||
-			    errno == ECONNABORTED)
-				return;
-			/* Out of descriptors or memory: do not spin. */
-			log_warn("accept on %s; pausing for a second", l->name);
-			listeners_enable(0);
-			accept_paused_until = now_ms() + ACCEPT_PAUSE_MS;
-			timer_want(&srv, accept_paused_until);
-			return;
-		}
-		/* ACKs are small and waited for: Nagle would hold them ~40 ms. */
-		if (ss.ss_family != AF_UNIX)
-			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
-			    sizeof(one));
-		conn_accept(&srv, fd, &ss, len);
-	}
 }
 
 static void
@@ -391,7 +158,7 @@ remove_pidfile(void)
  * as, since they create the host directories in it.
  */
 static void
-open_receiver_dir(struct super_args *a)
+open_receiver_dir(struct parent_args *a)
 {
 	struct stat st;
 	char err[1024];
@@ -431,19 +198,6 @@ open_receiver_dir(struct super_args *a)
 	a->recvfd = fd;
 }
 
-/*
- * The network process, which runs as the receiver's user with only its
- * primary group, reads the configuration, certificate and key again on
- * SIGHUP: say what it cannot read, and the fix.
- */
-static void
-unreadable(const char *path)
-{
-	log_warnx("%s is not readable by user %s: SIGHUP cannot reload it; "
-	    "chgrp %s %s && chmod 640 %s", path, srv.conf->receiver.user,
-	    user_group, path, path);
-}
-
 /* Can uid with the one group gid read path?  Asked of the kernel by a
  * child that becomes them as the network process does. */
 static int
@@ -466,18 +220,6 @@ readable_by(const char *path, uid_t uid, gid_t gid)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
-/* Before the sandbox, which keeps /etc/group from the network process. */
-static void
-name_user_group(gid_t gid)
-{
-	struct group *gr;
-
-	if ((gr = getgrgid(gid)) != NULL)
-		snprintf(user_group, sizeof(user_group), "%s", gr->gr_name);
-	else
-		snprintf(user_group, sizeof(user_group), "%u", (unsigned)gid);
-}
-
 /* Started as root (or -n as root): warn of what a reload cannot read. */
 static void
 check_reloadable(const struct conf *c, uid_t uid, gid_t gid)
@@ -485,25 +227,13 @@ check_reloadable(const struct conf *c, uid_t uid, gid_t gid)
 	const char *paths[3];
 	size_t i;
 
-	name_user_group(gid);
+	net_name_group(gid);
 	paths[0] = conf_path;
 	paths[1] = c->receiver.certfile;
 	paths[2] = c->receiver.keyfile;
 	for (i = 0; i < 3; i++)
 		if (readable_by(paths[i], uid, gid) == 0)
-			unreadable(paths[i]);
-}
-
-/* After a failed reload: if path is one we may not read, say the fix. */
-static void
-reload_hint(const char *path)
-{
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) != -1)
-		close(fd);
-	else if (errno == EACCES)
-		unreadable(path);
+			net_unreadable(paths[i]);
 }
 
 /*
@@ -635,474 +365,412 @@ check_startup(const struct conf *c)
 	}
 }
 
-/* Close every writer channel (each writer syncs and exits); the next
- * connection of each host gets a new writer. */
-static void
-writers_restart(void)
-{
-	struct rhost *rh;
+/* --- the parent ---------------------------------------------------------- */
 
-	for (rh = srv.hosts; rh != NULL; rh = rh->next) {
-		if (rh->conn != NULL)
-			conn_close(rh->conn, ERR_SHUTDOWN, "receiver "
-			    "reloaded; retry");
-		wchan_free(rh->w);
-		rh->w_asked = 0;
+struct wproc {
+	pid_t		 pid;
+	char		 host[WIRE_MAX_HOST + 1];
+};
+
+static struct parent_args *sa;
+static pid_t net_pid = -1;
+static int net_status;
+static int ctl = -1;
+static struct wproc *wprocs;
+static size_t nwprocs, capwprocs;
+static uint64_t watchdog_usec;
+static struct sandbox_bpf *writer_bpf;
+static int pong_seen = 1;
+
+static const struct conf_host *
+find_host(const char *name)
+{
+	const struct conf_host *ch;
+
+	for (ch = sa->conf->receiver.hosts; ch != NULL; ch = ch->next)
+		if (strcmp(ch->name, name) == 0)
+			return ch;
+	return NULL;
+}
+
+static int
+send_ctl(enum ctl_type type, const char *host, int fd)
+{
+	return ctl_send(ctl, type, host, fd, ctl_to_net);
+}
+
+/* The child's descriptors: its channel as 3, the receiver directory 4. */
+static void __attribute__((noreturn))
+writer_child(int chan, const char *host, const char *directory)
+{
+	struct writer_args wa;
+	sigset_t none;
+	int c, r;
+
+	log_close();	/* its socket may be 3 or 4, taken below */
+	if ((c = fcntl(chan, F_DUPFD, 10)) == -1 ||
+	    (r = fcntl(sa->recvfd, F_DUPFD, 10)) == -1 ||
+	    dup2(c, 3) == -1 || dup2(r, 4) == -1)
+		_exit(EX_OSERR);
+	if (close_range(5, ~0U, 0) == -1)
+		_exit(EX_OSERR);
+	log_reopen();
+	sandbox_parent_death();
+	signal(SIGTERM, SIG_IGN);	/* it stops when its channel closes */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	memset(&wa, 0, sizeof(wa));
+	wa.host = host;
+	wa.directory = directory;
+	wa.recvfd = 4;
+	wa.recvdir = sa->recvdir;
+	trail_limits_from(sa->conf, &wa.lim);
+	wa.group = sa->tgid;
+	wa.bpf = writer_bpf;
+	writer_main(3, &wa);
+}
+
+/*
+ * A configured host's directory, or an enrolled one's under the receiver
+ * directory: a name the network process checked, checked again here, so
+ * that it cannot reach another host's trail.
+ */
+static int
+host_directory(const char *host, char *dir, size_t len)
+{
+	const struct conf_host *ch;
+
+	if ((ch = find_host(host)) != NULL) {
+		snprintf(dir, len, "%s", ch->directory);
+		return 0;
+	}
+	if (!sa->conf->receiver.enrol || enrol_taken(sa->conf, host) != NULL)
+		return -1;
+	return enrol_directory(sa->conf, host, dir, len);
+}
+
+static void
+spawn_writer(const char *host)
+{
+	char dir[PATH_MAX];
+	int sv[2];
+	pid_t pid;
+
+	if (host_directory(host, dir, sizeof(dir)) == -1) {
+		(void)send_ctl(CTL_NOWRITER, host, -1);
+		return;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_warn("host %s: writer channel", host);
+		(void)send_ctl(CTL_NOWRITER, host, -1);
+		return;
+	}
+	/*
+	 * _Fork: without the C library's fork handlers, which reset its
+	 * locks and the loader's in the child and so give every writer
+	 * private copies of those pages.  This process has one thread and
+	 * holds none of them here.
+	 */
+	if ((pid = _Fork()) == -1) {
+		log_warn("host %s: starting its writer", host);
+		close(sv[0]);
+		close(sv[1]);
+		(void)send_ctl(CTL_NOWRITER, host, -1);
+		return;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		close(ctl);
+		writer_child(sv[1], host, dir);
+	}
+	close(sv[1]);
+	if (nwprocs == capwprocs) {
+		size_t ncap = capwprocs ? capwprocs * 2 : 16;
+		struct wproc *nw = reallocarray(wprocs, ncap, sizeof(*nw));
+
+		if (nw == NULL)
+			fatal("writers");
+		wprocs = nw;
+		capwprocs = ncap;
+	}
+	wprocs[nwprocs].pid = pid;
+	memcpy(wprocs[nwprocs].host, host, strnlen(host, WIRE_MAX_HOST));
+	wprocs[nwprocs].host[strnlen(host, WIRE_MAX_HOST)] = '\0';
+	nwprocs++;
+	log_debug("host %s: writer started (pid %d)", host, (int)pid);
+	if (send_ctl(CTL_WRITER, host, sv[0]) == -1)
+		log_warn("host %s: handing its writer over", host);
+	close(sv[0]);
+}
+
+static void
+on_ctl(void)
+{
+	struct ctl_msg m;
+	int fd;
+
+	while (ctl_recv(ctl, ctl_to_parent, &m, &fd, "network process") ==
+	    1) {
+		if (fd != -1)
+			fatalx("network process: a descriptor with message %u",
+			    m.type);
+		switch (m.type) {
+		case CTL_WRITER:
+			spawn_writer(m.host);
+			break;
+		case CTL_READY:
+			sd_notify(0, "READY=1");
+			break;
+		case CTL_PING:
+			pong_seen = 1;
+			break;
+		}
 	}
 }
 
-/* The fleet CA and CRL again (a renewed CRL); on error the old ones stay. */
 static void
-reload_enrol(const struct conf *nc, const struct conf *old)
+describe(int status, char *buf, size_t len)
 {
-	const struct conf_receiver *r = &nc->receiver;
-	struct enrol *e = NULL;
-	char err[1024];
+	if (WIFEXITED(status))
+		snprintf(buf, len, "exited with status %d",
+		    WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, len, "killed by signal %d (%s)",
+		    WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else
+		snprintf(buf, len, "stopped");
+}
 
-	if (r->enrol && (e = enrol_new(r, err, sizeof(err))) == NULL) {
-		log_warnx("reload: %s; %s", err, srv.enrol != NULL ? "keeping "
-		    "the old cafile and crlfile" : "no sender can enrol");
-		if (old->receiver.enrol && strcmp(r->cafile,
-		    old->receiver.cafile) == 0)
-			reload_hint(r->cafile);
-		if (old->receiver.enrol && strcmp(r->crlfile,
-		    old->receiver.crlfile) == 0)
-			reload_hint(r->crlfile);
-		return;
+static void
+reap(int stopping)
+{
+	char how[96];
+	size_t i;
+	pid_t pid;
+	int st;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		describe(st, how, sizeof(how));
+		if (pid == net_pid) {
+			net_pid = -1;
+			net_status = st;
+			if (!stopping || !WIFEXITED(st) ||
+			    WEXITSTATUS(st) != 0)
+				log_warnx("network process %s", how);
+			continue;
+		}
+		for (i = 0; i < nwprocs; i++)
+			if (wprocs[i].pid == pid)
+				break;
+		if (i == nwprocs)
+			continue;
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			log_warnx("host %s: trail writer (pid %d) %s",
+			    wprocs[i].host, (int)pid, how);
+		wprocs[i] = wprocs[--nwprocs];
 	}
-	enrol_free(srv.enrol);
-	srv.enrol = e;
+}
+
+/*
+ * trail_group is read at the start only: the group is resolved and joined
+ * before the parent confines itself, and it can join no other group.
+ */
+static void
+reload_group(const struct conf *nc)
+{
+	const char *now = nc->receiver.trail_group;
+
+	if ((now == NULL && sa->tgroup == NULL) ||
+	    (now != NULL && sa->tgroup != NULL && strcmp(now, sa->tgroup) == 0))
+		return;
+	log_warnx("reload: trail_group %s%s%s takes effect at the next start; "
+	    "until then trails %s%s", now != NULL ? "\"" : "",
+	    now != NULL ? now : "removed", now != NULL ? "\"" : "",
+	    sa->tgroup != NULL ? "go to group " : "keep the user's group",
+	    sa->tgroup != NULL ? sa->tgroup : "");
 }
 
 static void
 reload(void)
 {
-	struct conf *nc, *old = srv.conf;
+	struct conf *nc;
 	char err[1024];
-	SSL_CTX *ctx;
-	unsigned i;
-	int same;
 
-	log_info("reloading %s", conf_path);
-	if ((nc = conf_load(conf_path, err, sizeof(err))) == NULL ||
+	if ((nc = conf_load(sa->conf_path, err, sizeof(err))) == NULL ||
 	    !nc->receiver.present) {
-		log_warnx("reload: %s; keeping the old configuration",
-		    nc == NULL ? err : "no receiver block");
-		if (nc == NULL)
-			reload_hint(conf_path);
+		/* The network process says so too, and keeps its own. */
+		log_debug("reload: %s", nc == NULL ? err :
+		    "no receiver block");
 		conf_free(nc);
-		goto out;
-	}
-	if (strcmp(nc->receiver.directory, old->receiver.directory) != 0) {
-		log_warnx("reload: the receiver directory changed; restart "
-		    "auditdistd for that.  Keeping the old configuration");
-		conf_free(nc);
-		goto out;
-	}
-	same = nc->receiver.nlisten == old->receiver.nlisten;
-	for (i = 0; same && i < nc->receiver.nlisten; i++)
-		same = strcmp(nc->receiver.listen[i],
-		    old->receiver.listen[i]) == 0;
-	if (!same)
-		log_warnx("reload: \"listen\" changes take effect at the "
-		    "next start");
-	/* A renewed certificate is used for the next connections. */
-	if (nc->receiver.certfile != NULL && nc->receiver.keyfile != NULL &&
-	    (ctx = tlsio_server_ctx(nc->receiver.certfile,
-	    nc->receiver.keyfile, err, sizeof(err))) != NULL) {
-		SSL_CTX_free(srv.ctx);
-		srv.ctx = ctx;
-	} else {
-		log_warnx("reload: %s; keeping the old certificate",
-		    nc->receiver.certfile == NULL ? "no certfile" : err);
-		/* Landlock lets us open the old paths only. */
-		if (nc->receiver.certfile != NULL &&
-		    strcmp(nc->receiver.certfile, old->receiver.certfile) == 0)
-			reload_hint(nc->receiver.certfile);
-		if (nc->receiver.keyfile != NULL &&
-		    strcmp(nc->receiver.keyfile, old->receiver.keyfile) == 0)
-			reload_hint(nc->receiver.keyfile);
-	}
-	reload_enrol(nc, old);
-	/* New trail limits: the writers start again with them. */
-	if (nc->receiver.trail_size != old->receiver.trail_size ||
-	    nc->receiver.trail_keep != old->receiver.trail_keep ||
-	    nc->receiver.trail_max_size != old->receiver.trail_max_size)
-		writers_restart();
-	if ((i = capacity_plan(nc, (unsigned)nlisteners, err, sizeof(err))) ==
-	    0)
-		log_warnx("reload: %s; connections past the limit are "
-		    "refused", err);
-	else
-		srv.max_conns = i;
-	srv.conf = nc;
-	if (hosts_load(&srv, nc, err, sizeof(err)) == -1) {
-		log_warnx("reload: %s; keeping the old configuration", err);
-		srv.conf = old;
-		conf_free(nc);
-		goto out;
-	}
-	conf_free(old);
-	log_info("configuration reloaded");
-out:
-	return;
-}
-
-static void
-on_timer(void)
-{
-	struct conn *c, *next;
-	uint64_t now, next_at = UINT64_MAX, t;
-	uint64_t expirations;
-
-	if (read(srv.timerfd, &expirations, sizeof(expirations)) == -1 &&
-	    errno != EAGAIN)
-		log_warn("timerfd");
-	srv.timer_armed = 0;
-	now = now_ms();
-	if (accept_paused_until != 0) {
-		if (now >= accept_paused_until) {
-			accept_paused_until = 0;
-			if (!srv.stopping)
-				listeners_enable(1);
-		} else
-			next_at = accept_paused_until;
-	}
-	for (c = srv.conns; c != NULL; c = next) {
-		next = c->next;
-		conn_timers(c, now);
-	}
-	for (c = srv.conns; c != NULL; c = c->next)
-		if ((t = conn_next_deadline(c)) < next_at)
-			next_at = t;
-	timer_want(&srv, next_at);
-}
-
-/* Returns 1 when a signal asks to stop. */
-static int
-on_signal(int sigfd)
-{
-	struct signalfd_siginfo si;
-	int stop = 0;
-
-	while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
-		switch (si.ssi_signo) {
-		case SIGHUP:
-			reload();
-			break;
-		case NET_SIG_RESOLVED:
-			hosts_resolved(&srv);
-			break;
-		case SIGTERM:
-		case SIGINT:
-			log_info("stopping on signal %u", si.ssi_signo);
-			stop = 1;
-			break;
-		}
-	}
-	return stop;
-}
-
-static void
-begin_stop(void)
-{
-	struct conn *c, *next;
-
-	srv.stopping = 1;
-	listeners_close();
-	for (c = srv.conns; c != NULL; c = next) {
-		next = c->next;
-		conn_close(c, ERR_SHUTDOWN, "receiver stopping; retry later");
-	}
-}
-
-/*
- * A handshake leaves freed memory scattered over the heap, and a closed
- * connection frees its own: after either, at most once every TRIM_MS,
- * whole free pages go back to the system.  A receiver holding many idle senders then
- * costs what they hold, not what their handshakes once needed.
- */
-static void
-trim(void)
-{
-	static uint64_t last;
-	uint64_t now;
-
-	if (srv.churn == 0 || (now = now_ms()) - last < TRIM_MS)
-		return;
-	srv.churn = 0;
-	last = now;
-	malloc_trim(0);
-}
-
-static void
-free_dead(void)
-{
-	struct conn *c;
-
-	while ((c = srv.dead) != NULL) {
-		srv.dead = c->next;
-		conn_free(c);
-	}
-}
-
-static void
-run_ready(void)
-{
-	struct conn *list = srv.ready, *c;
-
-	srv.ready = NULL;
-	while ((c = list) != NULL) {
-		list = c->ready_next;
-		c->on_ready = 0;
-		c->ready_next = NULL;
-		if (c->state != C_DEAD)
-			conn_run(c);
-	}
-}
-
-static void
-loop(int sigfd)
-{
-	struct epoll_event ev[MAX_EVENTS];
-	uint64_t stop_deadline = 0;
-	int i, n, *type;
-
-	for (;;) {
-		if (srv.stopping && (srv.conns == NULL ||
-		    now_ms() >= stop_deadline))
-			break;
-		n = epoll_wait(srv.epfd, ev, MAX_EVENTS, srv.ready ? 0 :
-		    srv.stopping ? 100 : srv.churn ? TRIM_MS : -1);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			fatal("epoll_wait");
-		}
-		for (i = 0; i < n; i++) {
-			type = ev[i].data.ptr;
-			switch (*type) {
-			case EV_LISTEN:
-				if (!srv.stopping)
-					on_accept((struct listener *)type);
-				break;
-			case EV_SIGNAL:
-				if (on_signal(sigfd) && !srv.stopping) {
-					begin_stop();
-					stop_deadline = now_ms() +
-					    STOP_LINGER_MS;
-				}
-				break;
-			case EV_TIMER:
-				on_timer();
-				break;
-			case EV_CONN:
-				conn_event((struct conn *)type, ev[i].events);
-				break;
-			case EV_WRITER:
-				wchan_event((struct wchan *)type,
-				    ev[i].events);
-				break;
-			case EV_CTL:
-				on_ctl(ev[i].events);
-				break;
-			}
-		}
-		run_ready();
-		free_dead();
-		wchan_reap(&srv);
-		trim();
-	}
-	/* Whoever did not take the last message in time. */
-	while (srv.conns != NULL)
-		conn_drop(srv.conns);
-	free_dead();
-}
-
-/* --- the control channel to the parent ---------------------------------- */
-
-static void
-ctl_tell(enum ctl_type type, const char *host)
-{
-	if (ctl_send(srv.ctlfd, type, host, -1, ctl_to_parent) == -1)
-		log_warn("telling the parent");
-}
-
-void
-ctl_ask_writer(struct server *s, const char *host)
-{
-	(void)s;
-	ctl_tell(CTL_WRITER, host);
-}
-
-static void
-on_writer(const char *host, int fd)
-{
-	struct rhost *rh = hosts_find(&srv, host);
-
-	if (rh == NULL || rh->w != NULL) {
-		close(fd);		/* removed, or already has one */
 		return;
 	}
-	rh->w_asked = 0;
-	if (fd == -1) {
-		if (rh->conn != NULL && rh->conn->state == C_OPENING)
-			conn_store_failed(rh->conn, EIO, "no trail writer");
-		return;
-	}
-	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1 ||
-	    (rh->w = wchan_new(&srv, rh, fd)) == NULL) {
-		log_warn("host %s: its writer", host);
-		close(fd);
-		if (rh->conn != NULL && rh->conn->state == C_OPENING)
-			conn_store_failed(rh->conn, EIO, "no trail writer");
-		return;
-	}
-	if (rh->conn != NULL && rh->conn->state == C_OPENING)
-		wchan_hello(rh->w);
+	conf_forget_secrets(nc);
+	reload_group(nc);
+	conf_free(sa->conf);
+	sa->conf = nc;
 }
 
 static void
-on_ctl(uint32_t events)
+confine(void)
 {
-	struct ctl_msg m;
-	int fd, r;
-
-	while ((r = ctl_recv(srv.ctlfd, ctl_to_net, &m, &fd, "parent")) ==
-	    1) {
-		if (fd != -1 && m.type != CTL_WRITER)
-			fatalx("parent: a descriptor with message %u", m.type);
-		switch (m.type) {
-		case CTL_WRITER:
-			on_writer(m.host, fd);
-			break;
-		case CTL_NOWRITER:
-			on_writer(m.host, -1);
-			break;
-		case CTL_PING:
-			ctl_tell(CTL_PING, "");
-			break;
-		}
-	}
-	if (r == -1 && !srv.stopping)
-		fatalx("the parent is gone");
-	(void)events;
-}
-
-/* The parent's copy of what is the network process's alone. */
-static void
-parent_forget(void)
-{
-	listeners_close();
-	close(srv.epfd);
-	srv.epfd = -1;
-}
-
-static void
-net_confine(void)
-{
-	static const char *const resolver[] = { "/etc/hosts",
-	    "/etc/resolv.conf", "/etc/nsswitch.conf", "/etc/gai.conf",
-	    "/etc/host.conf", "/etc/services" };
-	const struct conf_receiver *r = &srv.conf->receiver;
+	const struct conf_host *ch;
 	struct sandbox *sb;
-	size_t i;
+	size_t n;
 
-	/* Reading its configuration and certificate again (SIGHUP), the
-	 * names of "remote" resolved, on glibc's threads (hosts.c): nothing
-	 * else. */
-	sb = sandbox_new("network process", SB_ACCEPT | SB_INET | SB_NETLINK |
-	    SB_THREADS);
-	/* Their directories: a file replaced by rename is a new inode. */
-	sandbox_path_dir(sb, conf_path, SB_READ);
-	sandbox_path_dir(sb, r->certfile, SB_READ);
-	sandbox_path_dir(sb, r->keyfile, SB_READ);
-	if (r->enrol) {
-		sandbox_path_dir(sb, r->cafile, SB_READ);
-		sandbox_path_dir(sb, r->crlfile, SB_READ);
-	}
-	for (i = 0; i < sizeof(resolver) / sizeof(resolver[0]); i++)
-		sandbox_path(sb, resolver[i], SB_READ);
-	sandbox_connect_port(sb, 53);		/* DNS over TCP */
-	/*
-	 * Threads count as processes; seccomp allows no other kind.  The
-	 * descriptor limit stays as it is (capacity.c checked it): hosts
-	 * added by SIGHUP need room for their writers' channels.
-	 */
-	sandbox_limits(0, 1);
-	sandbox_test_hook("/etc/passwd", SB_TEST_EXECVE);
+	/* The network process was started before: signals must reach it. */
+	sb = sandbox_new("auditdistd", SB_FILES | SB_SPAWN | SB_NOTIFY |
+	    SB_SIGNAL);
+	sandbox_fd(sb, sa->recvfd, SB_READ | SB_WRITE);
+	sandbox_path_dir(sb, sa->conf_path, SB_READ);
+	/* Host directories outside the receiver directory. */
+	n = strlen(sa->recvdir);
+	for (ch = sa->conf->receiver.hosts; ch != NULL; ch = ch->next)
+		if (ch->directory[0] == '/' &&
+		    (strncmp(ch->directory, sa->recvdir, n) != 0 ||
+		    ch->directory[n] != '/'))
+			sandbox_path(sb, ch->directory, SB_READ | SB_WRITE);
+	sandbox_test_hook("/etc/passwd", SB_TEST_PTRACE);
 	sandbox_apply(sb);
 }
 
-static struct super_args sargs;
-
+/*
+ * The user, keeping trail_group as a supplementary group: only a member
+ * may give its files to a group.  Started as the user, it is a member
+ * already (main.c checked).
+ */
 static void
-net_main(int ctlfd)
+become(const struct parent_args *a)
 {
-	static int sigtype = EV_SIGNAL, timertype = EV_TIMER, ctltype = EV_CTL;
-	struct rhost *rh;
-	unsigned nhosts;
-	int sigfd;
-	char err[1024];
-	sigset_t mask;
+	gid_t groups[2] = { a->gid, a->tgid };
 
-	/*
-	 * The certificate and key are loaded here, not in the parent: the
-	 * parent never holds the key, and its heap, which every writer
-	 * starts from, stays small and unfragmented.  As root (the key may
-	 * be readable by root only), before becoming the user.
-	 */
-	if ((srv.ctx = tlsio_server_ctx(srv.conf->receiver.certfile,
-	    srv.conf->receiver.keyfile, err, sizeof(err))) == NULL)
-		fatalx_code(EX_CONFIG, "%s", err);
-	if (srv.conf->receiver.enrol && (srv.enrol =
-	    enrol_new(&srv.conf->receiver, err, sizeof(err))) == NULL)
-		fatalx_code(EX_CONFIG, "%s", err);
-	sandbox_become(sargs.uid, sargs.gid, sargs.user);
-	sandbox_parent_death();
-	srv.ctlfd = ctlfd;
-	/* Whatever our parent ignored or blocked, these come to the loop. */
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
-	signal(SIGPIPE, SIG_IGN);
+	if (geteuid() == 0 && a->tgid != (gid_t)-1 &&
+	    (setgroups(2, groups) == -1 ||
+	    setresgid(a->gid, a->gid, a->gid) == -1 ||
+	    setresuid(a->uid, a->uid, a->uid) == -1))
+		fatal("becoming user %s with group %s", a->user, a->tgroup);
+	sandbox_become(a->uid, a->gid, a->user);
+}
+
+static int
+parent_run(struct parent_args *a)
+{
+	struct epoll_event ev, evs[8];
+	struct itimerspec its;
+	sigset_t mask;
+	uint64_t deadline = 0, x;
+	int sv[2], sigfd, tfd, ep, n, i, stopping = 0;
+	char how[96];
+
+	sa = a;
 	sigemptyset(&mask);
-	sigprocmask(SIG_SETMASK, &mask, NULL);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, NET_SIG_RESOLVED);
+	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
+		fatal("socketpair");
+	if ((net_pid = fork()) == -1)
+		fatal("fork");
+	if (net_pid == 0) {
+		close(sv[0]);
+		close(a->recvfd);
+		net_main(sv[1], a);
+	}
+	close(sv[1]);
+	ctl = sv[0];
+	/* The sockets and the passwords are the network process's alone. */
+	net_forget();
+	conf_forget_secrets(a->conf);
+	become(a);
+	sandbox_limits(0, 1);
 
-	if ((sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1 ||
-	    (srv.timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK |
+	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
+	    (sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1 ||
+	    (tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK |
 	    TFD_CLOEXEC)) == -1)
 		fatal("event setup");
-	if (ev_mod(&srv, sigfd, &sigtype, EPOLLIN) == -1 ||
-	    ev_mod(&srv, srv.timerfd, &timertype, EPOLLIN) == -1 ||
-	    ev_mod(&srv, ctlfd, &ctltype, EPOLLIN) == -1)
+	ev.events = EPOLLIN;
+	ev.data.fd = sigfd;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, sigfd, &ev) == -1)
 		fatal("epoll");
-	/* Confined first: lookups start threads, which must be too. */
-	net_confine();
-	if (hosts_load(&srv, srv.conf, err, sizeof(err)) == -1)
-		fatalx("%s", err);
-	for (rh = srv.hosts, nhosts = 0; rh != NULL; rh = rh->next)
-		nhosts++;
-	log_info("listening on %u socket%s for %u host%s; trails in %s",
-	    (unsigned)nlisteners, nlisteners == 1 ? "" : "s", nhosts,
-	    nhosts == 1 ? "" : "s", sargs.recvdir);
-	ctl_tell(CTL_READY, "");
+	ev.data.fd = ctl;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, ctl, &ev) == -1)
+		fatal("epoll");
+	ev.data.fd = tfd;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev) == -1)
+		fatal("epoll");
+	if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0) {
+		memset(&its, 0, sizeof(its));
+		its.it_interval.tv_sec = (time_t)(watchdog_usec / 2000000);
+		its.it_interval.tv_nsec = (long)(watchdog_usec / 2 % 1000000) *
+		    1000;
+		its.it_value = its.it_interval;
+		if (timerfd_settime(tfd, 0, &its, NULL) == -1)
+			fatal("timerfd");
+	}
+	writer_bpf = sandbox_bpf_new("writer", SB_FILES);
+	confine();
 
-	loop(sigfd);
+	for (;;) {
+		if (net_pid == -1 && (nwprocs == 0 || (deadline != 0 &&
+		    now_ms() >= deadline)))
+			break;
+		n = epoll_wait(ep, evs, 8, net_pid == -1 ? 200 : -1);
+		if (n == -1 && errno != EINTR)
+			fatal("epoll_wait");
+		for (i = 0; i < n; i++) {
+			if (evs[i].data.fd == ctl) {
+				if (evs[i].events & EPOLLHUP) {
+					epoll_ctl(ep, EPOLL_CTL_DEL, ctl, NULL);
+					continue;
+				}
+				on_ctl();
+			} else if (evs[i].data.fd == tfd) {
+				if (read(tfd, &x, sizeof(x)) <= 0)
+					continue;
+				if (pong_seen)
+					sd_notify(0, "WATCHDOG=1");
+				pong_seen = 0;
+				(void)send_ctl(CTL_PING, "", -1);
+			} else if (evs[i].data.fd == sigfd) {
+				struct signalfd_siginfo si;
 
-	hosts_free(&srv);
-	wchan_reap(&srv);
-	SSL_CTX_free(srv.ctx);
-	enrol_free(srv.enrol);
-	conf_free(srv.conf);
-	log_debug("network process stopped");
-	exit(0);
+				while (read(sigfd, &si, sizeof(si)) ==
+				    sizeof(si)) {
+					if (si.ssi_signo == SIGCHLD)
+						continue;
+					if (si.ssi_signo == SIGHUP) {
+						sd_notify(0, "RELOADING=1");
+						reload();
+						sd_notify(0, "READY=1");
+					} else {
+						stopping = 1;
+						sd_notify(0, "STOPPING=1");
+					}
+					if (net_pid != -1)
+						kill(net_pid, (int)si.ssi_signo);
+				}
+			}
+		}
+		reap(stopping);
+		if (net_pid == -1 && deadline == 0)
+			deadline = now_ms() + STOP_WAIT_MS;
+	}
+	if (nwprocs > 0)
+		log_warnx("%zu trail writer%s still running after %d s",
+		    nwprocs, nwprocs == 1 ? "" : "s", STOP_WAIT_MS / 1000);
+	if (WIFEXITED(net_status))
+		return WEXITSTATUS(net_status) != 0 ? WEXITSTATUS(net_status) :
+		    stopping ? 0 : EX_SOFTWARE;
+	describe(net_status, how, sizeof(how));
+	return EX_SOFTWARE;
 }
+
+static struct parent_args sargs;
 
 int
 main(int argc, char *argv[])
@@ -1110,6 +778,9 @@ main(int argc, char *argv[])
 	int ch, debug = 0, fg = 0, check = 0, rc;
 	char err[PATH_MAX + 600];
 	struct passwd *pw;
+	struct conf *conf;
+	struct enrol *e = NULL;
+	SSL_CTX *ctx;
 
 	while ((ch = getopt_long(argc, argv, "c:dfhnV", longopts,
 	    NULL)) != -1) {
@@ -1146,32 +817,35 @@ main(int argc, char *argv[])
 	umask(027);
 	capacity_raise();
 
-	srv.conf = load_conf(conf_path, check);
+	conf = load_conf(conf_path, check);
+	net_init(conf, conf_path);
 	if (check) {
-		if ((srv.ctx = tlsio_server_ctx(srv.conf->receiver.certfile,
-		    srv.conf->receiver.keyfile, err, sizeof(err))) == NULL) {
+		if ((ctx = tlsio_server_ctx(conf->receiver.certfile,
+		    conf->receiver.keyfile, err, sizeof(err))) == NULL) {
 			fprintf(stderr, "auditdistd: %s\n", err);
 			return EX_CONFIG;
 		}
-		if (srv.conf->receiver.enrol && (srv.enrol =
-		    enrol_new(&srv.conf->receiver, err, sizeof(err))) == NULL) {
+		SSL_CTX_free(ctx);
+		if (conf->receiver.enrol && (e = enrol_new(&conf->receiver,
+		    err, sizeof(err))) == NULL) {
 			fprintf(stderr, "auditdistd: %s\n", err);
 			return EX_CONFIG;
 		}
-		check_startup(srv.conf);
+		enrol_free(e);
+		check_startup(conf);
 		printf("configuration OK\n");
 		return 0;
 	}
-	cert_dates(srv.conf, 0);
+	cert_dates(conf, 0);
 	/* Under systemd (Type=notify) the manager knows our pid. */
-	if (srv.conf->pidfile == NULL)
+	if (conf->pidfile == NULL)
 		pidfile = getenv("NOTIFY_SOCKET") ? NULL : DEFAULT_PIDFILE;
-	else if (strcmp(srv.conf->pidfile, "none") != 0)
-		pidfile = srv.conf->pidfile;
+	else if (strcmp(conf->pidfile, "none") != 0)
+		pidfile = conf->pidfile;
 
 	sargs.conf_path = conf_path;
-	sargs.recvdir = srv.conf->receiver.directory;
-	sargs.user = srv.conf->receiver.user;
+	sargs.recvdir = conf->receiver.directory;
+	sargs.user = conf->receiver.user;
 	if (geteuid() == 0) {
 		errno = 0;
 		if ((pw = getpwnam(sargs.user)) == NULL)
@@ -1183,26 +857,19 @@ main(int argc, char *argv[])
 			    "needs an unprivileged user", sargs.user);
 		sargs.uid = pw->pw_uid;
 		sargs.gid = pw->pw_gid;
-		check_reloadable(srv.conf, sargs.uid, sargs.gid);
+		check_reloadable(conf, sargs.uid, sargs.gid);
 	} else {
 		sargs.uid = geteuid();
 		sargs.gid = getegid();
-		name_user_group(sargs.gid);
+		net_name_group(sargs.gid);
 	}
-	if (trail_group_check(srv.conf, &sargs.tgid, err, sizeof(err)) == -1)
+	if (trail_group_check(conf, &sargs.tgid, err, sizeof(err)) == -1)
 		fatalx_code(EX_CONFIG, "%s", err);
-	sargs.tgroup = srv.conf->receiver.trail_group;
+	sargs.tgroup = conf->receiver.trail_group;
 	open_receiver_dir(&sargs);
-	if ((srv.epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
-		fatal("epoll_create1");
-	listen_all();
-	if ((srv.max_conns = capacity_plan(srv.conf, (unsigned)nlisteners, err,
-	    sizeof(err))) == 0)
-		fatalx_code(EX_CONFIG, "%s", err);
+	net_listen();
 	write_pidfile();
 
-	sargs.net = net_main;
-	sargs.forget = parent_forget;
 	{
 		/* The parent keeps a copy without the passwords. */
 		struct conf *pc = load_conf(conf_path, 0);
@@ -1210,11 +877,11 @@ main(int argc, char *argv[])
 		conf_forget_secrets(pc);
 		sargs.conf = pc;
 	}
-	rc = super_run(&sargs);
+	rc = parent_run(&sargs);
 
 	remove_pidfile();
 	conf_free(sargs.conf);
-	conf_free(srv.conf);
+	conf_free(conf);
 	close(sargs.recvfd);
 	log_info("stopped");
 	return rc;
