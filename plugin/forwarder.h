@@ -304,8 +304,11 @@ struct fwd_hoststat *fwdsup_host(struct fwdsup *, const char *name);
  */
 #define FWD_SIG_RESOLVED	SIGUSR1	/* a getaddrinfo_a lookup finished */
 
-/* What an epoll event's data.ptr points to starts with one of these. */
-enum fwd_ev { EV_SIGNAL = 1, EV_TIMER, EV_INOTIFY, EV_PLUGIN, EV_CONN };
+/*
+ * What an epoll event's data.ptr points to starts with one of these (the
+ * loop's signals and timer, evloop.c tells apart).
+ */
+enum fwd_ev { EV_INOTIFY = 1, EV_PLUGIN, EV_CONN };
 
 struct addrinfo;
 struct fwd_env {
@@ -320,7 +323,7 @@ struct fwd_env {
 };
 extern struct fwd_env fwd_env;
 
-int64_t		 fwd_now_ms(void);		/* CLOCK_MONOTONIC */
+int64_t		 fwd_now_ms(void);		/* ev_now_ms() */
 /* Tell audisp-dist (coalesced: only the latest of each is sent). */
 void		 fwd_report_state(unsigned host, enum fwd_rstate,
 		    const char *reason);

@@ -8,17 +8,16 @@
  * It never writes to the spool: audisp-dist deletes what every receiver
  * holds.
  *
- * One thread, one epoll loop: a signalfd, a timerfd armed for the nearest
- * deadline of any host, an inotify watch on the spool (new data is sent
- * at once, without polling), the socketpair, and one socket per receiver.
+ * One thread, one event loop (evloop.c): its signalfd, its timerfd armed
+ * for the nearest deadline of any host, an inotify watch on the spool (new
+ * data is sent at once, without polling), the socketpair, and one socket
+ * per receiver.
  * getaddrinfo_a runs name lookups on glibc's threads and signals the end.
  */
 #include <sys/epoll.h>
 #include <sys/inotify.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/timerfd.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +35,7 @@
 
 #include "forwarder.h"
 #include "compress.h"
+#include "evloop.h"
 #include "log.h"
 #include "sandbox.h"
 #include "version.h"
@@ -45,13 +45,13 @@
 
 struct fwd_env fwd_env;
 
-static const enum fwd_ev ev_signal = EV_SIGNAL, ev_timer = EV_TIMER,
-    ev_inotify = EV_INOTIFY, ev_plugin = EV_PLUGIN;
+static const enum fwd_ev ev_inotify = EV_INOTIFY, ev_plugin = EV_PLUGIN;
 
 static struct conf *conf;
 static struct fwd_conn **conns;
 static unsigned nconns;
-static int sigfd = -1, tfd = -1, inofd = -1;
+static struct evloop loop = { -1, -1, -1 };
+static int inofd = -1;
 
 /* What audisp-dist has not been told yet: the latest of each, per host. */
 static struct report {
@@ -104,10 +104,7 @@ version(void)
 int64_t
 fwd_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ev_now_ms();
 }
 
 void
@@ -345,7 +342,6 @@ add_fd(int fd, uint32_t events, const enum fwd_ev *tag)
 static void
 arm_timer(void)
 {
-	struct itimerspec its;
 	int64_t next = fwd_now_ms() + SAFETY_TICK_MS, d;
 	unsigned i;
 
@@ -354,11 +350,8 @@ arm_timer(void)
 			next = d;
 	if (next <= 0)
 		next = 1;
-	memset(&its, 0, sizeof(its));
-	its.it_value.tv_sec = next / 1000;
-	its.it_value.tv_nsec = (next % 1000) * 1000000;
 	/* Absolute: a deadline already past fires at once. */
-	if (timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL) == -1)
+	if (ev_timer_at(&loop, (uint64_t)next) == -1)
 		fatal("timerfd_settime");
 }
 
@@ -366,14 +359,14 @@ arm_timer(void)
 static int
 on_signal(void)
 {
-	struct signalfd_siginfo si;
 	unsigned i;
+	int sig;
 
-	while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		switch (si.ssi_signo) {
+	while ((sig = ev_signal(&loop)) != 0) {
+		switch (sig) {
 		case SIGTERM:
 		case SIGINT:
-			log_info("signal %d: stopping", (int)si.ssi_signo);
+			log_info("signal %d: stopping", sig);
 			return 1;
 		case FWD_SIG_RESOLVED:
 			for (i = 0; i < nconns; i++)
@@ -495,8 +488,15 @@ main(int argc, char *argv[])
 			if ((fwd_env.zscratch = malloc(fwd_env.zcap)) == NULL)
 				fatal("buffer");
 		}
-	if ((fwd_env.epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
-		fatal("epoll_create1");
+	/* The signals are blocked once we are the user (see below). */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, FWD_SIG_RESOLVED);
+	if (ev_init(&loop, &mask) == -1)
+		fatal("event loop setup");
+	fwd_env.epfd = loop.epfd;
 	add_fd(FWD_IPC_FD, EPOLLIN, &ev_plugin);
 	/* /proc/self/fd is closed to us once we are no longer root. */
 	if ((inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1 ||
@@ -522,18 +522,7 @@ main(int argc, char *argv[])
 	}
 	drop_privileges(conf->sender.user, conns, nconns);
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, FWD_SIG_RESOLVED);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
-	if ((sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) == -1 ||
-	    (tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC |
-	    TFD_NONBLOCK)) == -1)
-		fatal("event loop setup");
-	add_fd(sigfd, EPOLLIN, &ev_signal);
-	add_fd(tfd, EPOLLIN, &ev_timer);
 	log_info("started: %u host%s, spool as uid %u, timeout %u s", nconns,
 	    nconns == 1 ? "" : "s", (unsigned)geteuid(), fwd_env.timeout);
 
@@ -545,25 +534,23 @@ main(int argc, char *argv[])
 			break;
 		}
 		arm_timer();
-		if ((n = epoll_wait(fwd_env.epfd, evs, 16, -1)) == -1) {
-			if (errno == EINTR)
-				continue;
+		if ((n = ev_wait(&loop, evs, 16, -1)) == -1)
 			fatal("epoll_wait");
-		}
 		for (i = 0; i < n; i++) {
 			const enum fwd_ev *tag = evs[i].data.ptr;
-			uint64_t exp;
 
-			switch (*tag) {
-			case EV_SIGNAL:
+			if (ev_is_signal(&loop, &evs[i])) {
 				stop |= on_signal();
-				break;
-			case EV_TIMER:
-				if (read(tfd, &exp, sizeof(exp)) > 0)
+				continue;
+			}
+			if (ev_is_timer(&loop, &evs[i])) {
+				if (ev_timer_fired(&loop))
 					for (k = 0; k < nconns; k++)
 						fwd_conn_timer(conns[k],
 						    fwd_now_ms());
-				break;
+				continue;
+			}
+			switch (*tag) {
 			case EV_INOTIFY:
 				if (on_inotify())
 					for (k = 0; k < nconns; k++)

@@ -6,10 +6,8 @@
  * network.
  */
 #include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 
@@ -32,6 +30,7 @@
 #include "forwarder.h"
 #include "certcheck.h"
 #include "dircheck.h"
+#include "evloop.h"
 #include "log.h"
 #include "sandbox.h"
 #include "version.h"
@@ -64,7 +63,7 @@ static int infd = -1;			/* stdin or the af_unix socket */
 static int in_polled;			/* infd is in the epoll set */
 static int in_regular;			/* stdin is a file: always readable */
 static int in_eof;
-static int epfd = -1;
+static struct evloop loop = { -1, -1, -1 };
 static time_t reconnect_at;		/* CLOCK_MONOTONIC seconds */
 static unsigned reconnect_delay;
 static struct intake_out pending;	/* framed, not yet spooled */
@@ -130,10 +129,7 @@ plugin_state_name(enum plugin_state s)
 static time_t
 mono_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
+	return (time_t)(ev_now_ms() / 1000);
 }
 
 static void
@@ -407,7 +403,7 @@ input_watch(int on)
 
 	if (infd == -1 || in_regular || on == in_polled)
 		return;
-	if (epoll_ctl(epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, infd,
+	if (epoll_ctl(loop.epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, infd,
 	    &ev) == -1)
 		fatal("epoll_ctl input");
 	in_polled = on;
@@ -431,7 +427,7 @@ input_setup_stdin(void)
 		struct epoll_event ev = { .events = EPOLLIN, .data.fd = infd };
 
 		/* Some devices (/dev/null) are refused too: always readable. */
-		if (epoll_ctl(epfd, EPOLL_CTL_ADD, infd, &ev) == -1) {
+		if (epoll_ctl(loop.epfd, EPOLL_CTL_ADD, infd, &ev) == -1) {
 			if (errno != EPERM)
 				fatal("epoll_ctl input");
 			in_regular = 1;
@@ -756,15 +752,15 @@ tick(void)
 }
 
 static int
-handle_signal(int sigfd)
+handle_signal(void)
 {
-	struct signalfd_siginfo si;
+	int sig;
 
-	while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		switch (si.ssi_signo) {
+	while ((sig = ev_signal(&loop)) != 0) {
+		switch (sig) {
 		case SIGTERM:
 		case SIGINT:
-			log_info("signal %d: stopping", (int)si.ssi_signo);
+			log_info("signal %d: stopping", sig);
 			return 1;
 		case SIGHUP:
 			reload();
@@ -814,9 +810,7 @@ confine(void)
 int
 main(int argc, char *argv[])
 {
-	struct itimerspec its = { { 1, 0 }, { 1, 0 } };
-	struct epoll_event ev;
-	int ch, debug = 0, fg = 0, check = 0, sigfd, tfd, stop = 0;
+	int ch, debug = 0, fg = 0, check = 0, stop = 0;
 	char err[1024];
 	const char *env;
 	sigset_t mask;
@@ -900,24 +894,15 @@ main(int argc, char *argv[])
 	status_open(&pl.status, pl.conf->sender.status_file);
 	limits_refresh(&pl.limits, &pl.spool);
 
-	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
-	    (sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) == -1 ||
-	    (tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC |
-	    TFD_NONBLOCK)) == -1 || timerfd_settime(tfd, 0, &its, NULL) == -1)
+	/* tick() every second. */
+	if (ev_init(&loop, &mask) == -1 || ev_timer_every(&loop, 1000) == -1)
 		fatal("event loop setup");
-	ev.events = EPOLLIN;
-	ev.data.fd = sigfd;
-	if (epoll_ctl(epfd, EPOLL_CTL_ADD, sigfd, &ev) == -1)
-		fatal("epoll_ctl");
-	ev.data.fd = tfd;
-	if (epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev) == -1)
-		fatal("epoll_ctl");
 	if (sock_path != NULL)
 		input_connect();
 	else
 		input_setup_stdin();
 	if (fwdsup_init(&fwd, &pl, fwd_conf(), debug ? 'd' : fg ? 'f' : 0,
-	    epfd) == -1)
+	    loop.epfd) == -1)
 		fatal("forwarder setup");
 	pl.fwd = &fwd;
 	if (fwdsup_configure(&fwd, pl.conf) == -1)
@@ -936,16 +921,13 @@ main(int argc, char *argv[])
 		ssize_t got = 0;
 		int drained = 0;
 
-		n = epoll_wait(epfd, evs, 4, busy ? 0 : -1);
-		if (n == -1 && errno != EINTR)
+		if ((n = ev_wait(&loop, evs, 4, busy ? 0 : -1)) == -1)
 			fatal("epoll_wait");
 		for (i = 0; i < n; i++) {
-			uint64_t exp;
-
-			if (evs[i].data.fd == sigfd)
-				stop |= handle_signal(sigfd);
-			else if (evs[i].data.fd == tfd) {
-				if (read(tfd, &exp, sizeof(exp)) > 0)
+			if (ev_is_signal(&loop, &evs[i]))
+				stop |= handle_signal();
+			else if (ev_is_timer(&loop, &evs[i])) {
+				if (ev_timer_fired(&loop))
 					tick();
 			} else if (evs[i].data.fd == infd)
 				got = read_input(&drained);

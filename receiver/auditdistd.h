@@ -31,6 +31,7 @@
 #include <openssl/ssl.h>
 
 #include "conf.h"
+#include "evloop.h"
 #include "msg.h"
 #include "sandbox.h"
 #include "wire.h"
@@ -505,15 +506,15 @@ unsigned capacity_plan(const struct conf *, unsigned nlisten, char *err,
 	    size_t errlen);
 
 /* net.c: the network process */
-enum ev_type { EV_LISTEN = 1, EV_SIGNAL, EV_TIMER, EV_CONN, EV_WRITER,
-    EV_CTL };
+/* What the cookie of an event names; the loop's own two it tells apart. */
+enum ev_type { EV_LISTEN = 1, EV_CONN, EV_WRITER, EV_CTL };
 
 struct server {
 	struct conf		*conf;
 	SSL_CTX			*ctx;
 	struct enrol		*enrol;		/* "enrol yes": CA and CRL */
-	int			 epfd;
-	int			 timerfd;
+	struct evloop		 ev;
+	int			 epfd;		/* ev's, for conn.c and wchan.c */
 	uint64_t		 timer_armed;	/* ms, 0: not armed */
 	int			 ctlfd;		/* to the parent */
 	struct rhost		*hosts;

@@ -14,12 +14,9 @@
  * With trail_group set, it and the writers keep that group (see become).
  * It never reads a byte from the network.
  */
-#include <sys/epoll.h>
 #include <sys/file.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/timerfd.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -657,11 +654,11 @@ become(const struct parent_args *a)
 static int
 parent_run(struct parent_args *a)
 {
-	struct epoll_event ev, evs[8];
-	struct itimerspec its;
+	struct epoll_event evs[8];
+	struct evloop ev;
 	sigset_t mask;
-	uint64_t deadline = 0, x;
-	int sv[2], sigfd, tfd, ep, n, i, stopping = 0;
+	uint64_t deadline = 0, ms;
+	int sv[2], n, i, sig, stopping = 0;
 	char how[96];
 
 	sa = a;
@@ -688,28 +685,14 @@ parent_run(struct parent_args *a)
 	become(a);
 	sandbox_limits(0, 1);
 
-	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
-	    (sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1 ||
-	    (tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK |
-	    TFD_CLOEXEC)) == -1)
+	if (ev_init(&ev, &mask) == -1)
 		fatal("event setup");
-	ev.events = EPOLLIN;
-	ev.data.fd = sigfd;
-	if (epoll_ctl(ep, EPOLL_CTL_ADD, sigfd, &ev) == -1)
+	if (ev_add(&ev, ctl, EPOLLIN, &ctl) == -1)
 		fatal("epoll");
-	ev.data.fd = ctl;
-	if (epoll_ctl(ep, EPOLL_CTL_ADD, ctl, &ev) == -1)
-		fatal("epoll");
-	ev.data.fd = tfd;
-	if (epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev) == -1)
-		fatal("epoll");
+	/* The watchdog twice per period, while the network process answers. */
 	if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0) {
-		memset(&its, 0, sizeof(its));
-		its.it_interval.tv_sec = (time_t)(watchdog_usec / 2000000);
-		its.it_interval.tv_nsec = (long)(watchdog_usec / 2 % 1000000) *
-		    1000;
-		its.it_value = its.it_interval;
-		if (timerfd_settime(tfd, 0, &its, NULL) == -1)
+		ms = watchdog_usec / 2000 > 0 ? watchdog_usec / 2000 : 1;
+		if (ev_timer_every(&ev, ms) == -1)
 			fatal("timerfd");
 	}
 	writer_bpf = sandbox_bpf_new("writer", SB_FILES);
@@ -717,33 +700,23 @@ parent_run(struct parent_args *a)
 
 	for (;;) {
 		if (net_pid == -1 && (nwprocs == 0 || (deadline != 0 &&
-		    now_ms() >= deadline)))
+		    ev_now_ms() >= deadline)))
 			break;
-		n = epoll_wait(ep, evs, 8, net_pid == -1 ? 200 : -1);
-		if (n == -1 && errno != EINTR)
+		if ((n = ev_wait(&ev, evs, 8, net_pid == -1 ? 200 : -1)) == -1)
 			fatal("epoll_wait");
 		for (i = 0; i < n; i++) {
-			if (evs[i].data.fd == ctl) {
-				if (evs[i].events & EPOLLHUP) {
-					epoll_ctl(ep, EPOLL_CTL_DEL, ctl, NULL);
-					continue;
-				}
-				on_ctl();
-			} else if (evs[i].data.fd == tfd) {
-				if (read(tfd, &x, sizeof(x)) <= 0)
+			if (ev_is_timer(&ev, &evs[i])) {
+				if (!ev_timer_fired(&ev))
 					continue;
 				if (pong_seen)
 					sd_notify(0, "WATCHDOG=1");
 				pong_seen = 0;
 				(void)send_ctl(CTL_PING, "", -1);
-			} else if (evs[i].data.fd == sigfd) {
-				struct signalfd_siginfo si;
-
-				while (read(sigfd, &si, sizeof(si)) ==
-				    sizeof(si)) {
-					if (si.ssi_signo == SIGCHLD)
+			} else if (ev_is_signal(&ev, &evs[i])) {
+				while ((sig = ev_signal(&ev)) != 0) {
+					if (sig == SIGCHLD)
 						continue;
-					if (si.ssi_signo == SIGHUP) {
+					if (sig == SIGHUP) {
 						sd_notify(0, "RELOADING=1");
 						reload();
 						sd_notify(0, "READY=1");
@@ -752,13 +725,16 @@ parent_run(struct parent_args *a)
 						sd_notify(0, "STOPPING=1");
 					}
 					if (net_pid != -1)
-						kill(net_pid, (int)si.ssi_signo);
+						kill(net_pid, sig);
 				}
-			}
+			} else if (evs[i].events & EPOLLHUP)
+				(void)ev_del(&ev, ctl);
+			else
+				on_ctl();
 		}
 		reap(stopping);
 		if (net_pid == -1 && deadline == 0)
-			deadline = now_ms() + STOP_WAIT_MS;
+			deadline = ev_now_ms() + STOP_WAIT_MS;
 	}
 	if (nwprocs > 0)
 		log_warnx("%zu trail writer%s still running after %d s",

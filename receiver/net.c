@@ -1,16 +1,14 @@
 /*
  * auditdistd's network process.  main.c binds the listening sockets (with
  * net_listen(), as started) and forks this process, which serves every
- * sender from one epoll loop: signals come through a signalfd and every
- * timer (handshake, idle, keepalive, the delay after a failed
- * authentication) through one timerfd; each host's trail is written by its
- * own writer process (writer.c), reached through wchan.c, and asked of the
- * parent over the control channel (below).
+ * sender from one event loop (evloop.c): signals come through its
+ * signalfd and every timer (handshake, idle, keepalive, the delay after a
+ * failed authentication) through its timerfd; each host's trail is
+ * written by its own writer process (writer.c), reached through wchan.c,
+ * and asked of the parent over the control channel (below).
  */
 #include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -55,47 +53,31 @@ static const char *conf_path;
 /* The receiver user's primary group, named in the advice of unreadable(). */
 static char user_group[64] = "auditdist";
 
+/* conn.c's and hosts.c's name for it. */
 uint64_t
 now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return ev_now_ms();
 }
 
 /* The timer fires at the earliest deadline anyone asked for. */
 void
 timer_want(struct server *s, uint64_t at)
 {
-	struct itimerspec its;
-
 	if (at == UINT64_MAX || (s->timer_armed != 0 && s->timer_armed <= at))
 		return;
-	memset(&its, 0, sizeof(its));
 	if (at == 0)
 		at = 1;
-	its.it_value.tv_sec = (time_t)(at / 1000);
-	its.it_value.tv_nsec = (long)(at % 1000) * 1000000;
-	if (timerfd_settime(s->timerfd, TFD_TIMER_ABSTIME, &its, NULL) == -1)
+	if (ev_timer_at(&s->ev, at) == -1)
 		fatal("timerfd_settime");
 	s->timer_armed = at;
 }
 
+/* conn.c's and wchan.c's: ptr starts with its enum ev_type. */
 int
 ev_mod(struct server *s, int fd, void *ptr, uint32_t events)
 {
-	struct epoll_event ev;
-
-	memset(&ev, 0, sizeof(ev));
-	ev.events = events;
-	ev.data.ptr = ptr;
-	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev) == -1) {
-		if (errno != ENOENT)
-			return -1;
-		return epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev);
-	}
-	return 0;
+	return ev_add(&s->ev, fd, events, ptr);
 }
 
 void
@@ -162,8 +144,6 @@ listen_one(const struct addrinfo *ai, int dual, const char *spec)
 		snprintf(host, sizeof(host), "?");
 	snprintf(l->name, sizeof(l->name), ai->ai_family == AF_INET6 ?
 	    "[%s]:%s" : "%s:%s", host, port);
-	if (ev_mod(&srv, fd, l, EPOLLIN) == -1)
-		fatal("epoll");
 	log_debug("listening on %s%s", l->name, dual ? " (and IPv4)" : "");
 	return 0;
 fail:
@@ -246,7 +226,7 @@ void
 net_init(struct conf *c, const char *path)
 {
 	srv.conf = c;
-	srv.epfd = -1;
+	srv.epfd = srv.ev.epfd = srv.ev.sigfd = srv.ev.timerfd = -1;
 	conf_path = path;
 }
 
@@ -256,8 +236,6 @@ net_listen(void)
 {
 	char err[PATH_MAX + 600];
 
-	if ((srv.epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
-		fatal("epoll_create1");
 	listen_all();
 	if ((srv.max_conns = capacity_plan(srv.conf, (unsigned)nlisteners, err,
 	    sizeof(err))) == 0)
@@ -449,11 +427,8 @@ on_timer(void)
 {
 	struct conn *c, *next;
 	uint64_t now, next_at = UINT64_MAX, t;
-	uint64_t expirations;
 
-	if (read(srv.timerfd, &expirations, sizeof(expirations)) == -1 &&
-	    errno != EAGAIN)
-		log_warn("timerfd");
+	(void)ev_timer_fired(&srv.ev);
 	srv.timer_armed = 0;
 	now = now_ms();
 	if (accept_paused_until != 0) {
@@ -476,13 +451,12 @@ on_timer(void)
 
 /* Returns 1 when a signal asks to stop. */
 static int
-on_signal(int sigfd)
+on_signal(void)
 {
-	struct signalfd_siginfo si;
-	int stop = 0;
+	int sig, stop = 0;
 
-	while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
-		switch (si.ssi_signo) {
+	while ((sig = ev_signal(&srv.ev)) != 0) {
+		switch (sig) {
 		case SIGHUP:
 			reload();
 			break;
@@ -491,7 +465,7 @@ on_signal(int sigfd)
 			break;
 		case SIGTERM:
 		case SIGINT:
-			log_info("stopping on signal %u", si.ssi_signo);
+			log_info("stopping on signal %d", sig);
 			stop = 1;
 			break;
 		}
@@ -558,7 +532,7 @@ run_ready(void)
 }
 
 static void
-loop(int sigfd)
+loop(void)
 {
 	struct epoll_event ev[MAX_EVENTS];
 	uint64_t stop_deadline = 0;
@@ -568,29 +542,28 @@ loop(int sigfd)
 		if (srv.stopping && (srv.conns == NULL ||
 		    now_ms() >= stop_deadline))
 			break;
-		n = epoll_wait(srv.epfd, ev, MAX_EVENTS, srv.ready ? 0 :
+		n = ev_wait(&srv.ev, ev, MAX_EVENTS, srv.ready ? 0 :
 		    srv.stopping ? 100 : srv.churn ? TRIM_MS : -1);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
+		if (n == -1)
 			fatal("epoll_wait");
-		}
 		for (i = 0; i < n; i++) {
+			if (ev_is_signal(&srv.ev, &ev[i])) {
+				if (on_signal() && !srv.stopping) {
+					begin_stop();
+					stop_deadline = now_ms() +
+					    STOP_LINGER_MS;
+				}
+				continue;
+			}
+			if (ev_is_timer(&srv.ev, &ev[i])) {
+				on_timer();
+				continue;
+			}
 			type = ev[i].data.ptr;
 			switch (*type) {
 			case EV_LISTEN:
 				if (!srv.stopping)
 					on_accept((struct listener *)type);
-				break;
-			case EV_SIGNAL:
-				if (on_signal(sigfd) && !srv.stopping) {
-					begin_stop();
-					stop_deadline = now_ms() +
-					    STOP_LINGER_MS;
-				}
-				break;
-			case EV_TIMER:
-				on_timer();
 				break;
 			case EV_CONN:
 				conn_event((struct conn *)type, ev[i].events);
@@ -690,8 +663,6 @@ void
 net_forget(void)
 {
 	listeners_close();
-	close(srv.epfd);
-	srv.epfd = -1;
 }
 
 static void
@@ -733,10 +704,10 @@ net_confine(void)
 void
 net_main(int ctlfd, const struct parent_args *a)
 {
-	static int sigtype = EV_SIGNAL, timertype = EV_TIMER, ctltype = EV_CTL;
+	static int ctltype = EV_CTL;
 	struct rhost *rh;
 	unsigned nhosts;
-	int sigfd;
+	size_t i;
 	char err[1024];
 	sigset_t mask;
 
@@ -768,14 +739,14 @@ net_main(int ctlfd, const struct parent_args *a)
 	sigaddset(&mask, NET_SIG_RESOLVED);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 
-	if ((sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1 ||
-	    (srv.timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK |
-	    TFD_CLOEXEC)) == -1)
+	if (ev_init(&srv.ev, &mask) == -1)
 		fatal("event setup");
-	if (ev_mod(&srv, sigfd, &sigtype, EPOLLIN) == -1 ||
-	    ev_mod(&srv, srv.timerfd, &timertype, EPOLLIN) == -1 ||
-	    ev_mod(&srv, ctlfd, &ctltype, EPOLLIN) == -1)
+	srv.epfd = srv.ev.epfd;
+	if (ev_mod(&srv, ctlfd, &ctltype, EPOLLIN) == -1)
 		fatal("epoll");
+	for (i = 0; i < nlisteners; i++)
+		if (ev_mod(&srv, listeners[i].fd, &listeners[i], EPOLLIN) == -1)
+			fatal("epoll");
 	/* Confined first: lookups start threads, which must be too. */
 	net_confine();
 	if (hosts_load(&srv, srv.conf, err, sizeof(err)) == -1)
@@ -787,7 +758,7 @@ net_main(int ctlfd, const struct parent_args *a)
 	    nhosts == 1 ? "" : "s", a->recvdir);
 	ctl_tell(CTL_READY, "");
 
-	loop(sigfd);
+	loop();
 
 	hosts_free(&srv);
 	wchan_reap(&srv);
