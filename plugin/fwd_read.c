@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "evloop.h"
 #include "forwarder.h"
 #include "log.h"
 
@@ -81,15 +82,6 @@ open_seq(int dirfd, uint64_t seq, int *closed, char *name, size_t namelen)
 	return openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 }
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * audisp-dist creates a segment 0600 and gives it to our group just
  * after (IN_ATTRIB then wakes us): a refusal in between is not worth a
@@ -99,7 +91,7 @@ static void
 unreadable(struct fwd_reader *r, const char *name)
 {
 	int saved = errno;
-	int64_t now = mono_ms();
+	int64_t now = (int64_t)ev_now_ms();
 
 	if (r->noread_seq != r->cur.seq) {
 		r->noread_seq = r->cur.seq;

@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "evloop.h"
 #include "forwarder.h"
 #include "log.h"
 
@@ -42,10 +43,7 @@ extern char **environ;
 static time_t
 mono_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
+	return (time_t)(ev_now_ms() / 1000);
 }
 
 const char *

@@ -20,7 +20,7 @@
 
 static uint64_t now = 1000000;
 
-/* The event loop lives in main.c; conn.c only needs these from it. */
+/* The event loop lives in net.c; conn.c only needs these from it. */
 uint64_t
 now_ms(void)
 {
