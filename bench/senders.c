@@ -48,6 +48,7 @@
 #define RING		128		/* frames in flight, for latency */
 #define HS_TIMEOUT	30.0		/* s for one handshake */
 #define MAX_EV		256
+#define STORM_TIMEOUT	300.0	/* s for every sender to be back */
 
 enum sstate { S_IDLE, S_CONNECTING, S_TLS, S_CHALLENGE, S_WELCOME, S_SHIP,
     S_CLOSED, S_FAILED };
@@ -78,6 +79,11 @@ struct sconn {
 	uint64_t	 acked, acked_recs;
 	struct inflight	 ring[RING];
 	unsigned	 rhead, rn;
+	/* The restart storm: reconnecting as the forwarder does. */
+	double		 next_try;	/* S_IDLE: connect then; 0: not due */
+	unsigned	 backoff;	/* s, the current base */
+	unsigned	 epoch;		/* connections through the handshake */
+	int		 back;		/* acked again after the restart */
 };
 
 struct loop {
@@ -90,6 +96,9 @@ struct loop {
 	uint64_t	 stream_len;
 	unsigned	 next_connect, hs_inflight, nready, nfailed;
 	int		 sending, in_window;
+	int		 storm;		/* restart asked for: failures retry */
+	pid_t		 recv_pid;	/* 0 while the receiver restarts */
+	unsigned	 nback;		/* shipping again since the restart */
 	double		 t_ws, t_we;
 	double		*lat;
 	size_t		 nlat, latcap;
@@ -98,6 +107,27 @@ struct loop {
 static void
 sc_fail(struct loop *l, struct sconn *c, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/*
+ * After the restart, a sender whose connection failed tries again as the
+ * forwarder does (plugin/fwd_conn.c, conn_fail): a base of 1 s doubling
+ * up to 5 s, the delay 3/4 of the base plus up to 1/4 at random, at
+ * least 1 s.
+ */
+static void
+sc_backoff(struct loop *l, struct sconn *c)
+{
+	unsigned ms;
+
+	c->backoff = c->backoff == 0 ? 1 : c->backoff * 2 > 5 ? 5 :
+	    c->backoff * 2;
+	ms = c->backoff * 750 + (unsigned)(random() % (c->backoff * 250 + 1));
+	if (ms < 1000)
+		ms = 1000;
+	c->next_try = now() + ms / 1e3;
+	c->st = S_IDLE;
+	l->res->storm_attempts++;
+}
 
 static void
 sc_fail(struct loop *l, struct sconn *c, const char *fmt, ...)
@@ -108,13 +138,13 @@ sc_fail(struct loop *l, struct sconn *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (l->res->first_error[0] == '\0')
+	if (l->res->first_error[0] == '\0' && !l->storm)
 		snprintf(l->res->first_error, sizeof(l->res->first_error),
 		    "%s (%s, %.1f s into the run)", msg, c->host,
 		    now() - l->res->t0);
 	if (c->st < S_SHIP && c->st != S_IDLE)
 		l->hs_inflight--;
-	if (c->st == S_SHIP)
+	if (c->st == S_SHIP && !l->storm)
 		l->res->lost_shipping++;
 	if (c->t != NULL)
 		tlsio_free(c->t);
@@ -124,6 +154,13 @@ sc_fail(struct loop *l, struct sconn *c, const char *fmt, ...)
 		close(c->fd);
 	}
 	c->fd = -1;
+	c->rn = 0;
+	c->rlen = 0;
+	c->out.off = c->out.len = 0;
+	if (l->storm) {
+		sc_backoff(l, c);
+		return;
+	}
 	c->st = S_FAILED;
 	l->nfailed++;
 }
@@ -235,6 +272,45 @@ lat_add(struct loop *l, double ms)
 	l->lat[l->nlat++] = ms;
 }
 
+/*
+ * Where the receiver stands, from its WELCOME: nothing on the first
+ * connection; after the restart, at least what it acknowledged (and at
+ * most what was sent) of segment 1 of this sender's series, from where
+ * the sender goes on.
+ */
+static int
+sc_resume(struct loop *l, struct sconn *c, const struct msg_welcome *wl)
+{
+	static const uint8_t zero[WIRE_ID_LEN];
+	uint64_t size = 0;
+
+	if (memcmp(wl->spool_id, zero, sizeof(zero)) != 0) {
+		if (memcmp(wl->spool_id, c->id, sizeof(c->id)) != 0 ||
+		    wl->seq != 1) {
+			sc_fail(l, c, "WELCOME names another series or "
+			    "segment %" PRIu64, wl->seq);
+			return -1;
+		}
+		size = wl->size;
+	}
+	if (size < c->acked || size > c->off) {
+		sc_fail(l, c, "WELCOME holds %" PRIu64 " bytes, %" PRIu64
+		    " were acknowledged and %" PRIu64 " sent", size, c->acked,
+		    c->off);
+		return -1;
+	}
+	if (size > c->acked) {
+		c->acked_recs += count_lines(l->stream + c->acked,
+		    size - c->acked);
+		c->acked = size;
+	}
+	if (c->off > size) {
+		c->recs -= count_lines(l->stream + size, c->off - size);
+		c->off = size;
+	}
+	return 0;
+}
+
 /* One frame from the receiver; -1 when the connection failed. */
 static int
 sc_frame(struct loop *l, struct sconn *c, uint8_t type, const uint8_t *p,
@@ -284,9 +360,16 @@ sc_frame(struct loop *l, struct sconn *c, uint8_t type, const uint8_t *p,
 			sc_fail(l, c, "the receiver's proof is wrong");
 			return -1;
 		}
+		if (sc_resume(l, c, &wl) == -1)
+			return -1;
 		c->st = S_SHIP;
+		c->epoch++;
+		c->backoff = 0;
 		l->hs_inflight--;
-		l->nready++;
+		if (c->epoch == 1)
+			l->nready++;
+		else if (c->epoch == 2)
+			l->res->storm_welcomed++;
 		t = now() - c->hs_start;
 		if (t > l->res->hs_max_s)
 			l->res->hs_max_s = t;
@@ -303,6 +386,10 @@ sc_frame(struct loop *l, struct sconn *c, uint8_t type, const uint8_t *p,
 		c->acked_recs += count_lines(l->stream + c->acked,
 		    a.size - c->acked);
 		c->acked = a.size;
+		if (c->epoch > 1 && !c->back) {
+			c->back = 1;
+			l->nback++;
+		}
 		t = now();
 		while (c->rn > 0 && c->ring[c->rhead].end <= a.size) {
 			if (c->ring[c->rhead].t >= l->t_ws &&
@@ -402,8 +489,9 @@ sc_run(struct loop *l, struct sconn *c)
 		}
 		if (tlsio_exporter(c->t, c->ekm) == -1)
 			errx(EX_SOFTWARE, "tlsio_exporter failed");
+		/* One series per sender: the id stays across reconnects. */
 		if (auth_random(c->nonce_s, sizeof(c->nonce_s)) == -1 ||
-		    auth_random(c->id, sizeof(c->id)) == -1)
+		    (c->epoch == 0 && auth_random(c->id, sizeof(c->id)) == -1))
 			errx(EX_SOFTWARE, "no random bytes");
 		if (wire_enc_hello(&c->out, c->host, c->id, c->nonce_s) == -1)
 			err(EX_OSERR, "wire_enc_hello");
@@ -543,6 +631,64 @@ map_stream(struct loop *l)
 }
 
 /*
+ * The restart storm, once shipping has warmed up: ask the bench to
+ * restart the receiver, learn the new one's pid, and bring every sender
+ * back as the forwarder would.  1 when every sender is shipping again
+ * (or the storm took too long), else 0.
+ */
+static int
+storm_step(struct loop *l, double t)
+{
+	const struct senders_conf *cf = l->cf;
+	struct senders_result *res = l->res;
+	struct storm_msg m;
+	struct sconn *c;
+	unsigned i;
+	ssize_t r;
+
+	if (!l->storm) {
+		l->storm = 1;
+		l->recv_pid = 0;
+		res->storm_senders = l->nready - l->nfailed;
+		if (write(cf->storm_out, "R", 1) != 1)
+			err(EX_OSERR, "asking for the restart");
+	}
+	if (l->recv_pid == 0) {
+		r = read(cf->storm_in, &m, sizeof(m));
+		if (r == -1 && errno == EAGAIN)
+			return 0;
+		if (r != (ssize_t)sizeof(m))
+			errx(EX_SOFTWARE, "no new receiver from the bench");
+		l->recv_pid = m.pid;
+		res->storm_t_restart = m.t_restart;
+		res->storm_stop_s = m.stop_s;
+	}
+	for (i = 0; i < cf->n; i++) {
+		c = &l->c[i];
+		if (c->st == S_IDLE && c->next_try > 0 && t >= c->next_try) {
+			c->next_try = 0;
+			sc_connect(l, c);
+		} else if (c->st > S_IDLE && c->st < S_SHIP &&
+		    t - c->hs_start > HS_TIMEOUT)
+			sc_fail(l, c, "no WELCOME within %.0f s", HS_TIMEOUT);
+	}
+	if (res->storm_welcome_s == 0 &&
+	    res->storm_welcomed >= res->storm_senders)
+		res->storm_welcome_s = t - res->storm_t_restart;
+	if (l->nback >= res->storm_senders) {
+		res->storm_ship_s = t - res->storm_t_restart;
+		res->storm_back = l->nback;
+		return 1;
+	}
+	if (t - res->storm_t_restart > STORM_TIMEOUT) {
+		res->storm_ship_s = NAN;
+		res->storm_back = l->nback;
+		return 1;
+	}
+	return 0;
+}
+
+/*
  * Run the load against the receiver; fills res and, per sender, the
  * bytes it sent (sent[i]) and that were acknowledged (acked[i]).
  */
@@ -563,6 +709,7 @@ senders_run(const struct senders_conf *cf, struct senders_result *res,
 
 	memset(res, 0, sizeof(*res));
 	memset(&l, 0, sizeof(l));
+	srandom((unsigned)getpid() ^ (unsigned)(now() * 1e6));
 	l.cf = cf;
 	l.res = res;
 	res->t0 = now();
@@ -633,9 +780,17 @@ senders_run(const struct senders_conf *cf, struct senders_result *res,
 	l.t_we = l.t_ws + cf->window;
 	t_mem[0] = l.t_ws + cf->window / 3;
 	t_mem[1] = l.t_ws + cf->window * 2 / 3;
+	l.recv_pid = cf->recv_pid;
 	for (;;) {
 		t = now();
-		if (!l.in_window && l.sending && t >= l.t_ws) {
+		if (cf->storm_out != -1 && l.sending && t >= l.t_ws &&
+		    storm_step(&l, t) == 1) {
+			l.sending = 0;
+			l.t_we = t;
+			t_end_drain = t + cf->drain;
+		}
+		if (!l.in_window && l.sending && t >= l.t_ws &&
+		    cf->storm_out == -1) {
 			l.in_window = 1;
 			proctree_cpu(cf->recv_pid, &ticks0, &np);
 			cpu0 = cpu_self();
@@ -685,8 +840,8 @@ senders_run(const struct senders_conf *cf, struct senders_result *res,
 		}
 		if (timeout < 0)
 			timeout = 0;
-		if (timeout > 100)
-			timeout = 100;
+		if (timeout > (l.storm ? 10 : 100))
+			timeout = l.storm ? 10 : 100;
 		n = epoll_wait(l.epfd, ev, MAX_EV, timeout);
 		if (n == -1 && errno != EINTR)
 			err(EX_OSERR, "epoll_wait");
@@ -694,9 +849,9 @@ senders_run(const struct senders_conf *cf, struct senders_result *res,
 			sc_run(&l, ev[k].data.ptr);
 		if (interrupted)
 			errx(EX_TEMPFAIL, "interrupted");
-		if (now() - t_alive > 1) {
+		if (now() - t_alive > 1 && l.recv_pid != 0) {
 			t_alive = now();
-			if (!recv_alive(cf->recv_pid))
+			if (!recv_alive(l.recv_pid))
 				errx(EX_SOFTWARE, "the receiver died with %u "
 				    "senders connected", l.nready);
 		}
