@@ -266,6 +266,7 @@ int		 trail_check(const struct bench *, const char *, uint64_t,
 		    char *, size_t);
 
 void		 host_password(const struct bench *, unsigned, char[65]);
+void		 fan_addr(unsigned, char *, size_t);
 int		 spool_status_has(const char *, const char *);
 
 /* proctree.c: a process and all its descendants */
@@ -290,6 +291,7 @@ struct fanrun {
 	double		 pss0_kib, pss_kib;	/* receiver before, during */
 	double		 storm_s, storm_hs_s, storm_stop_s;
 	double		 storm_back, storm_retries;
+	int		 realtime;	/* the load tool ran SCHED_FIFO */
 };
 
 void		 fanin_run(struct bench *, const struct fanspec *, unsigned,
@@ -330,7 +332,9 @@ struct senders_result {
 	double		 hs_s;		/* all handshakes */
 	double		 hs_max_s;	/* the slowest one */
 	double		 window_s;
-	double		 recv_cpu_s;	/* receiver tree, over the window */
+	double		 recv_cpu_s;	/* receiver tree, over recv_window_s */
+	double		 recv_window_s;	/* the sampler's, about window_s */
+	int		 realtime;	/* the load tool ran SCHED_FIFO */
 	double		 self_cpu_s;	/* the load tool, over the window */
 	unsigned	 recv_procs;
 	long		 recv_pss_kib, recv_rss_kib;	/* largest sampled */

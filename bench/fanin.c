@@ -509,7 +509,8 @@ fanin_run(struct bench *b, const struct fanspec *sp, unsigned run,
 		    notdrained, FANIN_DRAIN);
 
 	fr->connected = (double)(res.connected - res.lost_shipping);
-	fr->recv_cpu_pct = res.recv_cpu_s / res.window_s * 100;
+	fr->recv_cpu_pct = res.recv_cpu_s / res.recv_window_s * 100;
+	fr->realtime = res.realtime;
 	fr->pss_mib = res.recv_pss_kib > 0 ?
 	    (double)res.recv_pss_kib / 1024 : NAN;
 	fr->rss_mib = res.recv_rss_kib > 0 ?

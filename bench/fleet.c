@@ -249,6 +249,13 @@ group_fleet(struct bench *b, struct table *t)
 	    "doubling to 5 s, 3/4 of it plus up to 1/4 at random), resumes "
 	    "where the WELCOME says, and counts as shipping again at its "
 	    "first ACK after the restart; timed from the new receiver's "
-	    "start; median of %u runs", b->secs, small.n, small.rate, big.n,
-	    big.rate, big.n, big.rate, fit, FLEET_BIG_RATE, nruns);
+	    "start; the load tool %s, and the receiver's /proc is read by a "
+	    "child of it (10,000 processes take a while to read); median of "
+	    "%u runs", b->secs, small.n, small.rate, big.n,
+	    big.rate, big.n, big.rate, fit, FLEET_BIG_RATE, frb[0].realtime ?
+	    "runs SCHED_FIFO (real senders are other machines; at the "
+	    "receiver's priority it would get a thousandth of a core when "
+	    "a thousand writers are runnable, and the latency would be its "
+	    "own)" : "could not get SCHED_FIFO (not root?): with many "
+	    "writers runnable its latency figures are partly its own", nruns);
 }

@@ -116,12 +116,23 @@ host_password(const struct bench *b, unsigned i, char out[65])
 		snprintf(out + 2 * k, 3, "%02x", md[k]);
 }
 
+/*
+ * The address host fanI connects from: 127.1.A.B on loopback, its own,
+ * as the hosts of a fleet each have theirs (the receiver limits the
+ * handshakes in progress per address).
+ */
+void
+fan_addr(unsigned i, char *out, size_t len)
+{
+	snprintf(out, len, "127.1.%u.%u", 1 + (i - 1) / 250, 1 + (i - 1) % 250);
+}
+
 /* The receiver's config for recv_start. */
 static void
 recv_conf(const struct bench *b, const struct recv *r, unsigned nhosts,
     unsigned timeout, int with_user)
 {
-	char pw[65], *text = NULL;
+	char pw[65], addr[32], *text = NULL;
 	size_t len = 0;
 	unsigned i;
 	FILE *m;
@@ -138,12 +149,14 @@ recv_conf(const struct bench *b, const struct recv *r, unsigned nhosts,
 		if (nhosts == 1) {
 			fprintf(m, "\thost %s {\n", SENDER_HOST);
 			snprintf(pw, sizeof(pw), "%s", b->password);
+			snprintf(addr, sizeof(addr), "127.0.0.1");
 		} else {
 			fprintf(m, "\thost fan%u {\n", i);
 			host_password(b, i, pw);
+			fan_addr(i, addr, sizeof(addr));
 		}
-		fprintf(m, "\t\tremote \"tls://127.0.0.1\"\n"
-		    "\t\tpassword \"%s\"\n\t}\n", pw);
+		fprintf(m, "\t\tremote \"tls://%s\"\n"
+		    "\t\tpassword \"%s\"\n\t}\n", addr, pw);
 	}
 	fprintf(m, "}\n");
 	if (fclose(m) == EOF)

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -28,6 +29,7 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -191,6 +193,7 @@ sc_connect(struct loop *l, struct sconn *c)
 {
 	struct sockaddr_in sin;
 	struct epoll_event ev;
+	char addr[32];
 	int one = 1;
 
 	c->hs_start = now();
@@ -202,6 +205,14 @@ sc_connect(struct loop *l, struct sconn *c)
 		return;
 	}
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	fan_addr(c->idx, addr, sizeof(addr));
+	if (inet_pton(AF_INET, addr, &sin.sin_addr) != 1 ||
+	    bind(c->fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
+		sc_fail(l, c, "bind %s: %s", addr, strerror(errno));
+		return;
+	}
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -596,20 +607,85 @@ recv_alive(pid_t pid)
 	return p != NULL && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
 }
 
+/* What the sampler saw of the receiver over the window. */
+struct sample {
+	double		 t0, t1;	/* CPU sampled at */
+	uint64_t	 ticks0, ticks1;
+	long		 pss, rss;	/* largest */
+	unsigned	 procs;
+};
+
 static void
-sample_mem(struct loop *l)
+sample_mem(pid_t pid, struct sample *sm)
 {
 	long pss, rss;
 	unsigned np;
 
-	if (proctree_mem(l->cf->recv_pid, &pss, &rss, &np) == -1)
+	if (proctree_mem(pid, &pss, &rss, &np) == -1)
 		return;
-	if (pss > l->res->recv_pss_kib)
-		l->res->recv_pss_kib = pss;
-	if (rss > l->res->recv_rss_kib)
-		l->res->recv_rss_kib = rss;
-	if (np > l->res->recv_procs)
-		l->res->recv_procs = np;
+	if (pss > sm->pss)
+		sm->pss = pss;
+	if (rss > sm->rss)
+		sm->rss = rss;
+	if (np > sm->procs)
+		sm->procs = np;
+}
+
+/*
+ * The receiver's CPU over the window and its memory at a third, two
+ * thirds and the end, taken by a child of the load tool: with 10,000
+ * processes in the receiver's tree, reading /proc takes long enough to
+ * hold up the senders' loop.  Returns the read end of a pipe that gets
+ * one struct sample at the end.
+ */
+static int
+sampler_start(pid_t recv, double window)
+{
+	struct sample sm;
+	double t0;
+	unsigned np;
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		err(EX_OSERR, "pipe");
+	if ((pid = fork()) == -1)
+		err(EX_OSERR, "fork");
+	if (pid > 0) {
+		close(p[1]);
+		return p[0];
+	}
+	memset(&sm, 0, sizeof(sm));
+	t0 = now();
+	proctree_cpu(recv, &sm.ticks0, &np);
+	sm.t0 = now();
+	sleep_s(t0 + window / 3 - now());
+	sample_mem(recv, &sm);
+	sleep_s(t0 + window * 2 / 3 - now());
+	sample_mem(recv, &sm);
+	sleep_s(t0 + window - now());
+	proctree_cpu(recv, &sm.ticks1, &np);
+	sm.t1 = now();
+	sample_mem(recv, &sm);
+	_exit(write(p[1], &sm, sizeof(sm)) == (ssize_t)sizeof(sm) ? 0 : 1);
+}
+
+static void
+sampler_end(int fd, struct senders_result *res)
+{
+	struct sample sm;
+
+	if (read(fd, &sm, sizeof(sm)) != (ssize_t)sizeof(sm))
+		errx(EX_SOFTWARE, "the receiver's sampler failed");
+	close(fd);
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	res->recv_cpu_s = (double)(sm.ticks1 - sm.ticks0) /
+	    (double)sysconf(_SC_CLK_TCK);
+	res->recv_window_s = sm.t1 - sm.t0;
+	res->recv_pss_kib = sm.pss;
+	res->recv_rss_kib = sm.rss;
+	res->recv_procs = sm.procs;
 }
 
 static void
@@ -699,17 +775,27 @@ senders_run(const struct senders_conf *cf, struct senders_result *res,
 	struct epoll_event ev[MAX_EV];
 	struct loop l;
 	struct rlimit rl;
-	uint64_t ticks0 = 0, ticks1 = 0, a0 = 0, r0 = 0, a1, r1;
+	struct sched_param sp = { .sched_priority = 1 };
+	uint64_t a0 = 0, r0 = 0, a1, r1;
 	double t, tick = (double)cf->tick_ms / 1e3, cpu0 = 0, cpu1;
-	double t_mem[2], t_alive = 0, t_end_drain = 0, t_hs_end = 0;
+	double t_alive = 0, t_end_drain = 0, t_hs_end = 0;
 	double hs_deadline;
-	unsigned i, cur = 0, np, nmem = 0, left;
+	unsigned i, cur = 0, left;
 	char errbuf[256];
-	int n, k, timeout;
+	int n, k, timeout, sampler = -1;
 
 	memset(res, 0, sizeof(*res));
 	memset(&l, 0, sizeof(l));
 	srandom((unsigned)getpid() ^ (unsigned)(now() * 1e6));
+	/*
+	 * Real senders are other machines.  Here a receiver with a process
+	 * per host can have a thousand of them runnable at once, and a
+	 * load tool among them at the same priority would get a thousandth
+	 * of a core: its sends and the ACKs it reads would be late, and
+	 * the latency would be its own.  Real-time priority keeps it on
+	 * time; what it costs the receiver is its own CPU, shown beside.
+	 */
+	res->realtime = sched_setscheduler(0, SCHED_FIFO, &sp) == 0;
 	l.cf = cf;
 	l.res = res;
 	res->t0 = now();
@@ -778,8 +864,6 @@ senders_run(const struct senders_conf *cf, struct senders_result *res,
 	l.sending = 1;
 	l.t_ws = t_hs_end + cf->warmup;
 	l.t_we = l.t_ws + cf->window;
-	t_mem[0] = l.t_ws + cf->window / 3;
-	t_mem[1] = l.t_ws + cf->window * 2 / 3;
 	l.recv_pid = cf->recv_pid;
 	for (;;) {
 		t = now();
@@ -792,29 +876,21 @@ senders_run(const struct senders_conf *cf, struct senders_result *res,
 		if (!l.in_window && l.sending && t >= l.t_ws &&
 		    cf->storm_out == -1) {
 			l.in_window = 1;
-			proctree_cpu(cf->recv_pid, &ticks0, &np);
+			sampler = sampler_start(cf->recv_pid, cf->window);
 			cpu0 = cpu_self();
 			totals(&l, &a0, &r0);
 			l.t_ws = now();
-		}
-		if (nmem < 2 && l.in_window && t >= t_mem[nmem]) {
-			sample_mem(&l);
-			nmem++;
 		}
 		if (l.in_window && t >= l.t_we) {
 			l.in_window = 0;
 			l.sending = 0;
 			t = l.t_we = now();
-			proctree_cpu(cf->recv_pid, &ticks1, &np);
 			cpu1 = cpu_self();
 			totals(&l, &a1, &r1);
 			res->window_s = l.t_we - l.t_ws;
-			res->recv_cpu_s = (double)(ticks1 - ticks0) /
-			    (double)sysconf(_SC_CLK_TCK);
 			res->self_cpu_s = cpu1 - cpu0;
 			res->win_acked_bytes = a1 - a0;
 			res->win_acked_recs = r1 - r0;
-			sample_mem(&l);
 			t_end_drain = t + cf->drain;
 		}
 		if (l.sending) {
@@ -856,6 +932,9 @@ senders_run(const struct senders_conf *cf, struct senders_result *res,
 				    "senders connected", l.nready);
 		}
 	}
+
+	if (sampler != -1)
+		sampler_end(sampler, res);
 
 	/* BYE, and the figures. */
 	for (i = 0; i < cf->n; i++) {
