@@ -51,6 +51,7 @@
 #define HS_TIMEOUT	30.0		/* s for one handshake */
 #define MAX_EV		256
 #define STORM_TIMEOUT	300.0	/* s for every sender to be back */
+#define SENDS_PER_TURN	256	/* then the ACKs that came meanwhile */
 
 enum sstate { S_IDLE, S_CONNECTING, S_TLS, S_CHALLENGE, S_WELCOME, S_SHIP,
     S_CLOSED, S_FAILED };
@@ -894,7 +895,13 @@ senders_run(const struct senders_conf *cf, struct senders_result *res,
 			t_end_drain = t + cf->drain;
 		}
 		if (l.sending) {
-			while (t >= l.c[cur].next_at) {
+			/*
+			 * A bounded number of sends per turn: a tool that
+			 * falls behind must still read the ACKs, or their
+			 * latency and the acked count would be its own.
+			 */
+			for (k = 0; k < SENDS_PER_TURN &&
+			    t >= l.c[cur].next_at; k++) {
 				if (l.c[cur].st == S_SHIP)
 					sc_send_due(&l, &l.c[cur], t);
 				l.c[cur].next_at += tick;
