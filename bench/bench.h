@@ -63,6 +63,7 @@ struct bench {
 					   that delays each direction this much */
 	unsigned	 rtt_ms;	/* round trip added to loopback, ms */
 	unsigned	 groups;	/* G_* selected with -g */
+	int		 fan_own_addrs;	/* host fanI's remote is fan_addr(I) */
 	uint64_t	 size;		/* wanted stream size, bytes */
 	uint64_t	 e2e_size;	/* end-to-end stream, bytes (at most) */
 	uint64_t	 ar_records;	/* audisp-remote's stream, records */

@@ -408,7 +408,10 @@ fanin_run(struct bench *b, const struct fanspec *sp, unsigned run,
 	    (acked = calloc(sp->n, sizeof(*acked))) == NULL)
 		err(EX_OSERR, "calloc");
 	sync();
+	/* The load tool connects each sender from its own address. */
+	b->fan_own_addrs = 1;
 	recv_start(b, &r, "fleet", sp->n, FANIN_RECV_TIMEOUT);
+	b->fan_own_addrs = 0;
 	sleep_s(0.5);
 	if (proctree_mem(r.pid, &pss0, &rss0, &np0) == -1)
 		pss0 = -1;

@@ -153,7 +153,10 @@ recv_conf(const struct bench *b, const struct recv *r, unsigned nhosts,
 		} else {
 			fprintf(m, "\thost fan%u {\n", i);
 			host_password(b, i, pw);
-			fan_addr(i, addr, sizeof(addr));
+			if (b->fan_own_addrs)
+				fan_addr(i, addr, sizeof(addr));
+			else
+				snprintf(addr, sizeof(addr), "127.0.0.1");
 		}
 		fprintf(m, "\t\tremote \"tls://%s\"\n"
 		    "\t\tpassword \"%s\"\n\t}\n", addr, pw);
