@@ -34,8 +34,8 @@
 #define FEED_CHUNK	(64 * 1024)	/* what the brief says auditd writes */
 #define RUN_TIMEOUT	300.0		/* seconds; a hung run aborts the bench */
 #define TLS_SETTLE_MS	100.0	/* s_client's handshake, after the connect */
-#define MAX_ROWS	96
-#define MAX_NOTES	24
+#define MAX_ROWS	160
+#define MAX_NOTES	32
 
 /* Groups, for -g. */
 #define G_INTAKE	0x01
@@ -45,6 +45,7 @@
 #define G_FANIN		0x10
 #define G_IMPACT	0x20
 #define G_WAN		0x40
+#define G_FLEET		0x80
 
 /* What every group may use: options, paths and the recorded stream. */
 struct bench {
@@ -62,6 +63,7 @@ struct bench {
 					   that delays each direction this much */
 	unsigned	 rtt_ms;	/* round trip added to loopback, ms */
 	unsigned	 groups;	/* G_* selected with -g */
+	int		 fan_own_addrs;	/* host fanI's remote is fan_addr(I) */
 	uint64_t	 size;		/* wanted stream size, bytes */
 	uint64_t	 e2e_size;	/* end-to-end stream, bytes (at most) */
 	uint64_t	 ar_records;	/* audisp-remote's stream, records */
@@ -142,6 +144,7 @@ void		 group_e2e(struct bench *, struct table *);	/* e2e.c */
 void		 group_latency(struct bench *, struct table *);	/* latency.c */
 void		 group_memory(struct bench *, struct table *);	/* fanin.c */
 void		 group_fanin(struct bench *, struct table *);	/* fanin.c */
+void		 group_fleet(struct bench *, struct table *);	/* fleet.c */
 void		 group_impact(struct bench *, struct table *);	/* impact.c */
 /* "bench --read-stdin": the plugin that only reads (impact.c). */
 #define BENCH_READER_ARG "--read-stdin"
@@ -241,6 +244,8 @@ void		 tls_setup(struct bench *);
 void		 recv_start(struct bench *, struct recv *, const char *,
 		    unsigned, unsigned);
 void		 recv_stop(struct recv *, long *);
+void		 recv_restart(struct bench *, struct recv *);
+int		 recv_fits(struct bench *, unsigned, char *, size_t);
 void		 recv_host_dir(const struct recv *, const char *, char *,
 		    size_t);
 void		 sender_start(struct bench *, struct sender *,
@@ -258,8 +263,11 @@ int		 trail_seqmap(const char *, struct seqmap *);
 int64_t		 seqmap_offset(const struct seqmap *, uint64_t, uint64_t);
 void		 seqmap_free(struct seqmap *);
 void		 trail_verify(const struct bench *, const char *, uint64_t);
+int		 trail_check(const struct bench *, const char *, uint64_t,
+		    char *, size_t);
 
 void		 host_password(const struct bench *, unsigned, char[65]);
+void		 fan_addr(unsigned, char *, size_t);
 int		 spool_status_has(const char *, const char *);
 
 /* proctree.c: a process and all its descendants */
@@ -267,6 +275,28 @@ int		 proctree_cpu(pid_t, uint64_t *, unsigned *);
 int		 proctree_mem(pid_t, long *, long *, unsigned *);
 int		 proctree_children_files(void);
 long		 proctree_status_sum(pid_t, const char *);
+
+/* fanin.c: one fan-in run (the fanin and fleet groups) */
+struct fanspec {
+	unsigned	 n;		/* senders, hosts fan1..fanN */
+	unsigned	 rate;		/* records/s each; 0: idle */
+	int		 storm;		/* restart the receiver under them */
+};
+
+/* One fan-in run's figures, for the medians. */
+struct fanrun {
+	double		 connected, recv_cpu_pct, pss_mib, rss_mib, procs;
+	double		 sent_rps, acked_rps, sent_mbs, acked_mbs, drain_ms;
+	double		 lat_p50, lat_p99, self_cpu_pct, hs_s;
+	double		 exact;		/* hosts whose trail is what was sent */
+	double		 pss0_kib, pss_kib;	/* receiver before, during */
+	double		 storm_s, storm_hs_s, storm_stop_s;
+	double		 storm_back, storm_retries;
+	int		 realtime;	/* the load tool ran SCHED_FIFO */
+};
+
+void		 fanin_run(struct bench *, const struct fanspec *, unsigned,
+		    struct fanrun *);
 
 /* senders.c: the fan-in group's load, many senders in one epoll loop */
 struct senders_conf {
@@ -280,6 +310,18 @@ struct senders_conf {
 	unsigned	 max_handshakes;	/* in progress at once */
 	double		 warmup, window, drain;	/* s */
 	pid_t		 recv_pid;	/* its process tree is measured */
+	/*
+	 * The restart storm (-1: none): after the warm-up, one byte on
+	 * storm_out asks for a restart, and a struct storm_msg comes back
+	 * on storm_in (non-blocking) once the new receiver listens.
+	 */
+	int		 storm_out, storm_in;
+};
+
+struct storm_msg {
+	pid_t		 pid;		/* the new receiver */
+	double		 t_restart;	/* now() when it was started */
+	double		 stop_s;	/* how long the old one took to stop */
 };
 
 struct senders_result {
@@ -291,7 +333,9 @@ struct senders_result {
 	double		 hs_s;		/* all handshakes */
 	double		 hs_max_s;	/* the slowest one */
 	double		 window_s;
-	double		 recv_cpu_s;	/* receiver tree, over the window */
+	double		 recv_cpu_s;	/* receiver tree, over recv_window_s */
+	double		 recv_window_s;	/* the sampler's, about window_s */
+	int		 realtime;	/* the load tool ran SCHED_FIFO */
 	double		 self_cpu_s;	/* the load tool, over the window */
 	unsigned	 recv_procs;
 	long		 recv_pss_kib, recv_rss_kib;	/* largest sampled */
@@ -301,6 +345,13 @@ struct senders_result {
 	uint64_t	 stalls;	/* sends put off: window or socket full */
 	double		 drain_s;	/* end of sending to last ACK; NAN */
 	double		 lat_p50, lat_p99, lat_max;	/* ms */
+	/* The restart storm. */
+	unsigned	 storm_senders;	/* shipping when it was asked for */
+	unsigned	 storm_welcomed;	/* handshakes after it */
+	unsigned	 storm_back;	/* acked again after it */
+	uint64_t	 storm_attempts;	/* connections that failed, retried */
+	double		 storm_t_restart, storm_stop_s;
+	double		 storm_welcome_s, storm_ship_s;	/* since the restart */
 };
 
 void		 senders_run(const struct senders_conf *,

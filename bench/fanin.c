@@ -308,13 +308,6 @@ group_memory(struct bench *b, struct table *t)
 	    b->fanin, SHIP_CHUNK, SHIP_RATE, b->e2e_runs);
 }
 
-/* One fan-in run's figures, for the medians. */
-struct fanrun {
-	double		 connected, recv_cpu_pct, pss_mib, rss_mib, procs;
-	double		 sent_rps, acked_rps, sent_mbs, acked_mbs, drain_ms;
-	double		 lat_p50, lat_p99, self_cpu_pct, hs_s;
-};
-
 static void
 read_full(int fd, void *buf, size_t len, pid_t child)
 {
@@ -336,33 +329,100 @@ read_full(int fd, void *buf, size_t len, pid_t child)
 }
 
 /*
- * One run: a fresh receiver with n hosts, the load tool in a child, then
- * every host's trail checked against what it sent.
+ * The restart storm, on the bench's side: when the load tool asks (a
+ * byte on note), stop the receiver, start it again on the same config,
+ * port and trails, and tell the load tool its pid and when it started.
  */
 static void
-fanin_run(struct bench *b, unsigned run, struct fanrun *fr)
+storm_restart(struct bench *b, struct recv *r, int note, int ctl,
+    pid_t child)
+{
+	struct storm_msg m;
+	char c;
+	double t;
+
+	read_full(note, &c, 1, child);
+	fprintf(stderr, "fan-in: restart storm: restarting the receiver\n");
+	t = now();
+	recv_stop(r, NULL);
+	memset(&m, 0, sizeof(m));
+	m.stop_s = now() - t;
+	m.t_restart = now();
+	recv_restart(b, r);
+	m.pid = r->pid;
+	if (write(ctl, &m, sizeof(m)) != (ssize_t)sizeof(m))
+		err(EX_OSERR, "fan-in: telling the load tool");
+}
+
+/* Every host's trail against what its sender sent; the exact ones. */
+static unsigned
+fanin_trails(const struct bench *b, const struct recv *r, unsigned n,
+    const uint64_t *sent, const uint64_t *acked, unsigned *notdrained)
+{
+	char hostdir[PATH_MAX], host[32], why[512];
+	unsigned i, exact = 0, bad = 0;
+
+	*notdrained = 0;
+	for (i = 0; i < n; i++) {
+		snprintf(host, sizeof(host), "fan%u", i + 1);
+		recv_host_dir(r, host, hostdir, sizeof(hostdir));
+		if (acked[i] != sent[i]) {
+			(*notdrained)++;
+			if (trail_bytes(hostdir) < acked[i] && bad++ < 5)
+				warnx("fan-in: %s holds %" PRIu64 " bytes, %"
+				    PRIu64 " were acknowledged", hostdir,
+				    trail_bytes(hostdir), acked[i]);
+			continue;
+		}
+		if (sent[i] == 0 || trail_check(b, hostdir, sent[i], why,
+		    sizeof(why)) == 0)
+			exact++;
+		else if (bad++ < 5)
+			warnx("fan-in: the trail in %s is not what its sender "
+			    "sent: %s", hostdir, why);
+	}
+	return exact;
+}
+
+/*
+ * One run: a fresh receiver with n hosts, the load tool in a child
+ * (shipping at rate records/s each, 0: idle; storm: restart the receiver
+ * after the warm-up), then every host's trail checked against what it
+ * sent.
+ */
+void
+fanin_run(struct bench *b, const struct fanspec *sp, unsigned run,
+    struct fanrun *fr)
 {
 	struct senders_conf cf;
 	struct senders_result res;
 	struct recv r;
-	char hostdir[PATH_MAX], host[32];
 	uint64_t *sent, *acked;
-	unsigned i, notdrained = 0;
-	int pfd[2], status;
+	unsigned notdrained = 0;
+	int pfd[2], note[2], ctl[2], status;
+	long pss0, rss0;
+	unsigned np0;
 	pid_t child;
 
-	if ((sent = calloc(b->fanin_n, sizeof(*sent))) == NULL ||
-	    (acked = calloc(b->fanin_n, sizeof(*acked))) == NULL)
+	if ((sent = calloc(sp->n, sizeof(*sent))) == NULL ||
+	    (acked = calloc(sp->n, sizeof(*acked))) == NULL)
 		err(EX_OSERR, "calloc");
 	sync();
-	recv_start(b, &r, "fan1k", b->fanin_n, FANIN_RECV_TIMEOUT);
+	/* The load tool connects each sender from its own address. */
+	b->fan_own_addrs = 1;
+	recv_start(b, &r, "fleet", sp->n, FANIN_RECV_TIMEOUT);
+	b->fan_own_addrs = 0;
+	sleep_s(0.5);
+	if (proctree_mem(r.pid, &pss0, &rss0, &np0) == -1)
+		pss0 = -1;
 	memset(&cf, 0, sizeof(cf));
+	cf.storm_out = cf.storm_in = -1;
 	cf.b = b;
 	cf.stream = b->stream;
 	cf.fingerprint = b->fingerprint;
 	cf.port = r.port;
-	cf.n = b->fanin_n;
-	cf.rate = b->fanin_rate;
+	cf.n = sp->n;
+	cf.rate = sp->rate;
 	cf.tick_ms = FANIN_TICK_MS;
 	cf.max_handshakes = FANIN_HS;
 	cf.warmup = FANIN_WARMUP;
@@ -370,28 +430,43 @@ fanin_run(struct bench *b, unsigned run, struct fanrun *fr)
 	cf.drain = FANIN_DRAIN;
 	cf.recv_pid = r.pid;
 
-	if (pipe2(pfd, O_CLOEXEC) == -1)
+	if (pipe2(pfd, O_CLOEXEC) == -1 || pipe2(note, O_CLOEXEC) == -1 ||
+	    pipe2(ctl, O_CLOEXEC) == -1)
 		err(EX_OSERR, "pipe");
 	if ((child = fork()) == -1)
 		err(EX_OSERR, "fork");
 	if (child == 0) {
 		/* The load tool: its memory goes away with it. */
 		close(pfd[0]);
+		close(note[0]);
+		close(ctl[1]);
+		if (sp->storm) {
+			cf.storm_out = note[1];
+			cf.storm_in = ctl[0];
+			if (fcntl(ctl[0], F_SETFL, O_NONBLOCK) == -1)
+				err(EX_OSERR, "fcntl");
+		}
 		senders_run(&cf, &res, sent, acked);
 		if (write(pfd[1], &res, sizeof(res)) != (ssize_t)sizeof(res) ||
-		    write(pfd[1], sent, b->fanin_n * sizeof(*sent)) !=
-		    (ssize_t)(b->fanin_n * sizeof(*sent)) ||
-		    write(pfd[1], acked, b->fanin_n * sizeof(*acked)) !=
-		    (ssize_t)(b->fanin_n * sizeof(*acked)))
+		    write(pfd[1], sent, sp->n * sizeof(*sent)) !=
+		    (ssize_t)(sp->n * sizeof(*sent)) ||
+		    write(pfd[1], acked, sp->n * sizeof(*acked)) !=
+		    (ssize_t)(sp->n * sizeof(*acked)))
 			_exit(1);
 		_exit(0);
 	}
 	track_pid(child);
 	close(pfd[1]);
+	close(note[1]);
+	close(ctl[0]);
+	if (sp->storm)
+		storm_restart(b, &r, note[0], ctl[1], child);
 	read_full(pfd[0], &res, sizeof(res), child);
-	read_full(pfd[0], sent, b->fanin_n * sizeof(*sent), child);
-	read_full(pfd[0], acked, b->fanin_n * sizeof(*acked), child);
+	read_full(pfd[0], sent, sp->n * sizeof(*sent), child);
+	read_full(pfd[0], acked, sp->n * sizeof(*acked), child);
 	close(pfd[0]);
+	close(note[0]);
+	close(ctl[1]);
 	if (stop_proc(child, 0, 30, &status) == -1 || !WIFEXITED(status) ||
 	    WEXITSTATUS(status) != 0)
 		errx(EX_SOFTWARE, "fan-in: the load tool failed (status 0x%x)",
@@ -399,49 +474,46 @@ fanin_run(struct bench *b, unsigned run, struct fanrun *fr)
 	if (!proc_alive(r.pid)) {
 		show_errlog(r.log);
 		errx(EX_SOFTWARE, "fan-in: auditdistd died with %u senders",
-		    b->fanin_n);
+		    sp->n);
 	}
 
 	/* What every host acknowledged is its trail, byte for byte. */
-	for (i = 0; i < b->fanin_n; i++) {
-		if (sent[i] == 0)
-			continue;
-		snprintf(host, sizeof(host), "fan%u", i + 1);
-		recv_host_dir(&r, host, hostdir, sizeof(hostdir));
-		if (acked[i] == sent[i])
-			trail_verify(b, hostdir, sent[i]);
-		else {
-			notdrained++;
-			if (trail_bytes(hostdir) < acked[i])
-				errx(EX_SOFTWARE, "fan-in: %s holds %" PRIu64
-				    " bytes, %" PRIu64 " were acknowledged",
-				    hostdir, trail_bytes(hostdir), acked[i]);
-		}
-	}
+	fr->exact = fanin_trails(b, &r, sp->n, sent, acked, &notdrained);
 	recv_stop(&r, NULL);
 	rm_path(r.dir);
 
-	fprintf(stderr, "fan-in run %u/%u: %u of %u senders through the "
+	fprintf(stderr, "fan-in %u x %u rec/s%s run %u/%u: %u of %u senders through the "
 	    "handshake in %.1f s (slowest %.2f s), %u failed%s%s; window "
 	    "%.1f s: sent %" PRIu64 " records (%" PRIu64 " bytes), acked %"
 	    PRIu64 " records (%" PRIu64 " bytes), %" PRIu64 " sends put off; "
 	    "receiver CPU %.2f s over %u processes, Pss %ld KiB, Rss sum %ld "
 	    "KiB; load tool CPU %.2f s; all acked %.0f ms after sending "
 	    "stopped; ack latency p50 %.1f p99 %.1f max %.1f ms\n",
-	    run + 1, b->e2e_runs, res.connected, b->fanin_n, res.hs_s,
+	    sp->n, sp->rate, sp->storm ? " (restart storm)" : "",
+	    run + 1, b->e2e_runs, res.connected, sp->n, res.hs_s,
 	    res.hs_max_s, res.failed, res.first_error[0] ? ": first: " : "",
 	    res.first_error, res.window_s, res.win_sent_recs,
 	    res.win_sent_bytes, res.win_acked_recs, res.win_acked_bytes,
 	    res.stalls, res.recv_cpu_s, res.recv_procs, res.recv_pss_kib,
 	    res.recv_rss_kib, res.self_cpu_s, res.drain_s * 1e3, res.lat_p50,
 	    res.lat_p99, res.lat_max);
+	if (sp->storm)
+		fprintf(stderr, "restart storm: the receiver stopped in %.2f s; "
+		    "%u of %u senders through the handshake again after %.2f "
+		    "s, shipping (acked) again after %.2f s; %" PRIu64
+		    " connections failed and were retried\n", res.storm_stop_s,
+		    res.storm_back, res.storm_senders, res.storm_welcome_s,
+		    res.storm_ship_s, res.storm_attempts);
+	fprintf(stderr, "fan-in: %.0f of %u trails exact; receiver Pss %ld KiB "
+	    "before the senders\n", fr->exact, sp->n, pss0);
 	if (notdrained > 0)
 		warnx("fan-in run %u: %u senders still had bytes "
 		    "unacknowledged %.0f s after sending stopped", run + 1,
 		    notdrained, FANIN_DRAIN);
 
 	fr->connected = (double)(res.connected - res.lost_shipping);
-	fr->recv_cpu_pct = res.recv_cpu_s / res.window_s * 100;
+	fr->recv_cpu_pct = res.recv_cpu_s / res.recv_window_s * 100;
+	fr->realtime = res.realtime;
 	fr->pss_mib = res.recv_pss_kib > 0 ?
 	    (double)res.recv_pss_kib / 1024 : NAN;
 	fr->rss_mib = res.recv_rss_kib > 0 ?
@@ -456,6 +528,14 @@ fanin_run(struct bench *b, unsigned run, struct fanrun *fr)
 	fr->lat_p99 = res.lat_p99;
 	fr->self_cpu_pct = res.self_cpu_s / res.window_s * 100;
 	fr->hs_s = res.hs_s;
+	fr->pss0_kib = pss0 > 0 ? (double)pss0 : NAN;
+	fr->pss_kib = res.recv_pss_kib > 0 ? (double)res.recv_pss_kib : NAN;
+	fr->storm_s = sp->storm ? res.storm_ship_s : NAN;
+	fr->storm_hs_s = sp->storm && res.storm_welcome_s > 0 ?
+	    res.storm_welcome_s : NAN;
+	fr->storm_stop_s = sp->storm ? res.storm_stop_s : NAN;
+	fr->storm_back = res.storm_back;
+	fr->storm_retries = (double)res.storm_attempts;
 	free(sent);
 	free(acked);
 }
@@ -475,9 +555,11 @@ group_fanin(struct bench *b, struct table *t)
 	double minconn = INFINITY;
 	unsigned i;
 
+	struct fanspec sp = { .n = b->fanin_n, .rate = b->fanin_rate };
+
 	tls_setup(b);
 	for (i = 0; i < b->e2e_runs; i++) {
-		fanin_run(b, i, &fr[i]);
+		fanin_run(b, &sp, i, &fr[i]);
 		if (fr[i].connected < minconn)
 			minconn = fr[i].connected;
 	}

@@ -43,6 +43,7 @@ static const struct group groups[] = {
 	{ "e2e", G_E2E, group_e2e },
 	{ "latency", G_LATENCY, group_latency },
 	{ "fanin", G_FANIN, group_fanin },
+	{ "fleet", G_FLEET, group_fleet },
 	{ "impact", G_IMPACT, group_impact },
 	{ "wan", G_WAN, group_wan },
 	/* Last: it reports the peaks the shipping groups saw. */
@@ -239,7 +240,7 @@ fmt_value(char *buf, size_t len, double v, int prec)
 static void
 print_table(const struct table *t)
 {
-	char cells[MAX_ROWS + 1][NCOLS][80];
+	static char cells[MAX_ROWS + 1][NCOLS][160];
 	size_t width[NCOLS] = { 0 }, i, c, len;
 	const char *base_hdr = NULL, *verdict;
 	double ratio;
@@ -264,7 +265,7 @@ print_table(const struct table *t)
 	snprintf(cells[0][5], sizeof(cells[0][5]), "met?");
 	for (i = 0; i < t->n; i++) {
 		const struct row *r = &t->rows[i];
-		char (*cell)[80] = cells[i + 1];
+		char (*cell)[160] = cells[i + 1];
 
 		ratio = !r->no_ratio && isfinite(r->ours) &&
 		    isfinite(r->base) && r->base > 0 ? r->ours / r->base : NAN;
@@ -337,7 +338,7 @@ parse_groups(const char *arg)
 				break;
 		if (g == sizeof(groups) / sizeof(groups[0]))
 			errx(EX_USAGE, "-g: no group %s (intake, e2e, latency, "
-			    "fanin, impact, wan, memory)", tok);
+			    "fanin, fleet, impact, wan, memory)", tok);
 		mask |= groups[g].bit;
 	}
 	free(copy);
@@ -383,7 +384,8 @@ main(int argc, char *argv[])
 	b.fanin_rate = DEFAULT_FANIN_RATE;
 	b.secs = DEFAULT_SECS;
 	b.wan_ar_records = DEFAULT_WAN_AR;
-	b.groups = G_INTAKE | G_E2E | G_LATENCY | G_FANIN | G_IMPACT |
+	/* fleet runs the fan-in of fanin at 1,000 senders and more. */
+	b.groups = G_INTAKE | G_E2E | G_LATENCY | G_FLEET | G_IMPACT |
 	    G_MEMORY;
 	b.size = (uint64_t)DEFAULT_MIB << 20;
 	b.e2e_size = (uint64_t)DEFAULT_E2E_MIB << 20;

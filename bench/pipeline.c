@@ -116,12 +116,23 @@ host_password(const struct bench *b, unsigned i, char out[65])
 		snprintf(out + 2 * k, 3, "%02x", md[k]);
 }
 
+/*
+ * The address host fanI connects from: 127.1.A.B on loopback, its own,
+ * as the hosts of a fleet each have theirs (the receiver limits the
+ * handshakes in progress per address).
+ */
+void
+fan_addr(unsigned i, char *out, size_t len)
+{
+	snprintf(out, len, "127.1.%u.%u", 1 + (i - 1) / 250, 1 + (i - 1) % 250);
+}
+
 /* The receiver's config for recv_start. */
 static void
 recv_conf(const struct bench *b, const struct recv *r, unsigned nhosts,
     unsigned timeout, int with_user)
 {
-	char pw[65], *text = NULL;
+	char pw[65], addr[32], *text = NULL;
 	size_t len = 0;
 	unsigned i;
 	FILE *m;
@@ -138,12 +149,17 @@ recv_conf(const struct bench *b, const struct recv *r, unsigned nhosts,
 		if (nhosts == 1) {
 			fprintf(m, "\thost %s {\n", SENDER_HOST);
 			snprintf(pw, sizeof(pw), "%s", b->password);
+			snprintf(addr, sizeof(addr), "127.0.0.1");
 		} else {
 			fprintf(m, "\thost fan%u {\n", i);
 			host_password(b, i, pw);
+			if (b->fan_own_addrs)
+				fan_addr(i, addr, sizeof(addr));
+			else
+				snprintf(addr, sizeof(addr), "127.0.0.1");
 		}
-		fprintf(m, "\t\tremote \"tls://127.0.0.1\"\n"
-		    "\t\tpassword \"%s\"\n\t}\n", pw);
+		fprintf(m, "\t\tremote \"tls://%s\"\n"
+		    "\t\tpassword \"%s\"\n\t}\n", addr, pw);
 	}
 	fprintf(m, "}\n");
 	if (fclose(m) == EOF)
@@ -164,7 +180,6 @@ recv_start(struct bench *b, struct recv *r, const char *tag, unsigned nhosts,
 {
 	char prog[PATH_MAX];
 	const char *argv[4];
-	double deadline;
 	pid_t pid;
 	int status;
 
@@ -199,6 +214,20 @@ recv_start(struct bench *b, struct recv *r, const char *tag, unsigned nhosts,
 			recv_conf(b, r, nhosts, timeout, 0);
 	}
 
+	recv_restart(b, r);
+}
+
+/*
+ * Start the receiver of r again, on its config, port and trails (after
+ * recv_stop); return when it listens.
+ */
+void
+recv_restart(struct bench *b, struct recv *r)
+{
+	char prog[PATH_MAX];
+	const char *argv[4];
+	double deadline;
+
 	snprintf(prog, sizeof(prog), "%s/auditdistd", b->bindir);
 	argv[0] = prog;
 	argv[1] = "-f";
@@ -214,6 +243,60 @@ recv_start(struct bench *b, struct recv *r, const char *tag, unsigned nhosts,
 		}
 		sleep_s(0.005);
 	}
+}
+
+/*
+ * Would a receiver with nhosts host blocks start here?  0 when it would;
+ * -1 with why set to what it says when it would not (it checks its
+ * descriptor and process limits at the start and with -n).
+ */
+int
+recv_fits(struct bench *b, unsigned nhosts, char *why, size_t len)
+{
+	char prog[PATH_MAX], line[1024], *p;
+	unsigned long long need, lim;
+	const char *argv[4];
+	struct recv r;
+	int status, ok;
+	pid_t pid;
+	FILE *f;
+
+	tls_setup(b);
+	memset(&r, 0, sizeof(r));
+	snprintf(r.dir, sizeof(r.dir), "%s/trails-probe", b->tmpdir);
+	snprintf(r.conf, sizeof(r.conf), "%s/recv-probe.conf", b->tmpdir);
+	snprintf(r.log, sizeof(r.log), "%s/recv-probe.log", b->tmpdir);
+	rm_path(r.dir);
+	if (mkdir(r.dir, 0700) == -1)
+		err(EX_CANTCREAT, "%s", r.dir);
+	r.port = free_port();
+	recv_conf(b, &r, nhosts, 60, b->recv_user != RECV_USER_NO);
+	snprintf(prog, sizeof(prog), "%s/auditdistd", b->bindir);
+	argv[0] = prog;
+	argv[1] = "-n";
+	argv[2] = r.conf;
+	argv[3] = NULL;
+	pid = spawn(argv, -1, NULL, r.log);
+	ok = stop_proc(pid, 0, 60, &status) == 0 && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0;
+	snprintf(why, len, "auditdistd -n exited with status 0x%x", status);
+	if (!ok && (f = fopen(r.log, "re")) != NULL) {
+		while (fgets(line, sizeof(line), f) != NULL) {
+			line[strcspn(line, "\n")] = '\0';
+			if ((p = strstr(line, " need ")) != NULL &&
+			    sscanf(p, " need %llu descriptors, the limit is "
+			    "%llu", &need, &lim) == 2)
+				snprintf(why, len, "needs %llu descriptors, "
+				    "limit %llu", need, lim);
+			else if (p != NULL || why[0] == 'a')
+				snprintf(why, len, "%s", line);
+		}
+		fclose(f);
+	}
+	rm_path(r.dir);
+	unlink(r.conf);
+	unlink(r.log);
+	return ok ? 0 : -1;
 }
 
 /*
@@ -660,7 +743,19 @@ void
 trail_verify(const struct bench *b, const char *hostdir, uint64_t len)
 {
 	char why[512];
+
+	if (trail_check(b, hostdir, len, why, sizeof(why)) == -1)
+		errx(EX_SOFTWARE, "the trail in %s is not the input: %s; the "
+		    "run is broken, not measuring it", hostdir, why);
+}
+
+/* The same, but -1 with why set instead of aborting. */
+int
+trail_check(const struct bench *b, const char *hostdir, uint64_t len,
+    char *why, size_t whylen)
+{
 	char **paths;
+	int rc;
 	size_t n = 0, i;
 	char p[PATH_MAX + 32];
 
@@ -680,11 +775,10 @@ trail_verify(const struct bench *b, const char *hostdir, uint64_t len)
 	snprintf(p, sizeof(p), "%s/audit.log", hostdir);
 	if ((paths[n] = strdup(p)) == NULL)
 		err(EX_OSERR, "strdup");
-	if (compare_files((const char *const *)paths, n + 1, b->stream, len,
-	    why, sizeof(why)) == -1)
-		errx(EX_SOFTWARE, "the trail in %s is not the input: %s; the "
-		    "run is broken, not measuring it", hostdir, why);
+	rc = compare_files((const char *const *)paths, n + 1, b->stream, len,
+	    why, whylen);
 	for (i = 0; i <= n; i++)
 		free(paths[i]);
 	free(paths);
+	return rc;
 }

@@ -77,11 +77,41 @@ stat_rest(const char *buf)
 	return p != NULL && p[1] == ' ' ? p + 2 : NULL;
 }
 
+/*
+ * A /proc file whole, however long (a thread's children file holds a pid
+ * for each child: 10,000 of them need about 60 KB); NULL when gone.
+ */
+static char *
+read_all(const char *path)
+{
+	size_t len = 0, cap = 16384;
+	char *buf = NULL, *nb;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return NULL;
+	for (;;) {
+		if (buf == NULL || len + 1 == cap) {
+			cap = buf == NULL ? cap : cap * 2;
+			if ((nb = realloc(buf, cap)) == NULL)
+				err(EX_OSERR, "realloc");
+			buf = nb;
+		}
+		if ((n = read(fd, buf + len, cap - 1 - len)) <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	return buf;
+}
+
 /* Append the children of pid, from /proc/PID/task/TID/children. */
 static void
 children_files(pid_t pid, struct pidlist *out)
 {
-	char path[64], buf[8192], *p, *end;
+	char path[64], *buf, *p, *end;
 	struct dirent *de;
 	DIR *d;
 	long v;
@@ -94,7 +124,7 @@ children_files(pid_t pid, struct pidlist *out)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/children",
 		    (int)pid, de->d_name);
-		if (read_small(path, buf, sizeof(buf)) == -1)
+		if ((buf = read_all(path)) == NULL)
 			continue;	/* the thread just exited */
 		for (p = buf; *p != '\0'; p = end) {
 			v = strtol(p, &end, 10);
@@ -103,6 +133,7 @@ children_files(pid_t pid, struct pidlist *out)
 			if (v > 0)
 				pl_add(out, (pid_t)v);
 		}
+		free(buf);
 	}
 	closedir(d);
 }

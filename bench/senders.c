@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -28,6 +29,7 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -48,6 +50,8 @@
 #define RING		128		/* frames in flight, for latency */
 #define HS_TIMEOUT	30.0		/* s for one handshake */
 #define MAX_EV		256
+#define STORM_TIMEOUT	300.0	/* s for every sender to be back */
+#define SENDS_PER_TURN	256	/* then the ACKs that came meanwhile */
 
 enum sstate { S_IDLE, S_CONNECTING, S_TLS, S_CHALLENGE, S_WELCOME, S_SHIP,
     S_CLOSED, S_FAILED };
@@ -78,6 +82,11 @@ struct sconn {
 	uint64_t	 acked, acked_recs;
 	struct inflight	 ring[RING];
 	unsigned	 rhead, rn;
+	/* The restart storm: reconnecting as the forwarder does. */
+	double		 next_try;	/* S_IDLE: connect then; 0: not due */
+	unsigned	 backoff;	/* s, the current base */
+	unsigned	 epoch;		/* connections through the handshake */
+	int		 back;		/* acked again after the restart */
 };
 
 struct loop {
@@ -90,6 +99,9 @@ struct loop {
 	uint64_t	 stream_len;
 	unsigned	 next_connect, hs_inflight, nready, nfailed;
 	int		 sending, in_window;
+	int		 storm;		/* restart asked for: failures retry */
+	pid_t		 recv_pid;	/* 0 while the receiver restarts */
+	unsigned	 nback;		/* shipping again since the restart */
 	double		 t_ws, t_we;
 	double		*lat;
 	size_t		 nlat, latcap;
@@ -98,6 +110,27 @@ struct loop {
 static void
 sc_fail(struct loop *l, struct sconn *c, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/*
+ * After the restart, a sender whose connection failed tries again as the
+ * forwarder does (plugin/fwd_conn.c, conn_fail): a base of 1 s doubling
+ * up to 5 s, the delay 3/4 of the base plus up to 1/4 at random, at
+ * least 1 s.
+ */
+static void
+sc_backoff(struct loop *l, struct sconn *c)
+{
+	unsigned ms;
+
+	c->backoff = c->backoff == 0 ? 1 : c->backoff * 2 > 5 ? 5 :
+	    c->backoff * 2;
+	ms = c->backoff * 750 + (unsigned)(random() % (c->backoff * 250 + 1));
+	if (ms < 1000)
+		ms = 1000;
+	c->next_try = now() + ms / 1e3;
+	c->st = S_IDLE;
+	l->res->storm_attempts++;
+}
 
 static void
 sc_fail(struct loop *l, struct sconn *c, const char *fmt, ...)
@@ -108,13 +141,13 @@ sc_fail(struct loop *l, struct sconn *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (l->res->first_error[0] == '\0')
+	if (l->res->first_error[0] == '\0' && !l->storm)
 		snprintf(l->res->first_error, sizeof(l->res->first_error),
 		    "%s (%s, %.1f s into the run)", msg, c->host,
 		    now() - l->res->t0);
 	if (c->st < S_SHIP && c->st != S_IDLE)
 		l->hs_inflight--;
-	if (c->st == S_SHIP)
+	if (c->st == S_SHIP && !l->storm)
 		l->res->lost_shipping++;
 	if (c->t != NULL)
 		tlsio_free(c->t);
@@ -124,6 +157,13 @@ sc_fail(struct loop *l, struct sconn *c, const char *fmt, ...)
 		close(c->fd);
 	}
 	c->fd = -1;
+	c->rn = 0;
+	c->rlen = 0;
+	c->out.off = c->out.len = 0;
+	if (l->storm) {
+		sc_backoff(l, c);
+		return;
+	}
 	c->st = S_FAILED;
 	l->nfailed++;
 }
@@ -154,6 +194,7 @@ sc_connect(struct loop *l, struct sconn *c)
 {
 	struct sockaddr_in sin;
 	struct epoll_event ev;
+	char addr[32];
 	int one = 1;
 
 	c->hs_start = now();
@@ -165,6 +206,14 @@ sc_connect(struct loop *l, struct sconn *c)
 		return;
 	}
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	fan_addr(c->idx, addr, sizeof(addr));
+	if (inet_pton(AF_INET, addr, &sin.sin_addr) != 1 ||
+	    bind(c->fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
+		sc_fail(l, c, "bind %s: %s", addr, strerror(errno));
+		return;
+	}
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -235,6 +284,45 @@ lat_add(struct loop *l, double ms)
 	l->lat[l->nlat++] = ms;
 }
 
+/*
+ * Where the receiver stands, from its WELCOME: nothing on the first
+ * connection; after the restart, at least what it acknowledged (and at
+ * most what was sent) of segment 1 of this sender's series, from where
+ * the sender goes on.
+ */
+static int
+sc_resume(struct loop *l, struct sconn *c, const struct msg_welcome *wl)
+{
+	static const uint8_t zero[WIRE_ID_LEN];
+	uint64_t size = 0;
+
+	if (memcmp(wl->spool_id, zero, sizeof(zero)) != 0) {
+		if (memcmp(wl->spool_id, c->id, sizeof(c->id)) != 0 ||
+		    wl->seq != 1) {
+			sc_fail(l, c, "WELCOME names another series or "
+			    "segment %" PRIu64, wl->seq);
+			return -1;
+		}
+		size = wl->size;
+	}
+	if (size < c->acked || size > c->off) {
+		sc_fail(l, c, "WELCOME holds %" PRIu64 " bytes, %" PRIu64
+		    " were acknowledged and %" PRIu64 " sent", size, c->acked,
+		    c->off);
+		return -1;
+	}
+	if (size > c->acked) {
+		c->acked_recs += count_lines(l->stream + c->acked,
+		    size - c->acked);
+		c->acked = size;
+	}
+	if (c->off > size) {
+		c->recs -= count_lines(l->stream + size, c->off - size);
+		c->off = size;
+	}
+	return 0;
+}
+
 /* One frame from the receiver; -1 when the connection failed. */
 static int
 sc_frame(struct loop *l, struct sconn *c, uint8_t type, const uint8_t *p,
@@ -284,9 +372,16 @@ sc_frame(struct loop *l, struct sconn *c, uint8_t type, const uint8_t *p,
 			sc_fail(l, c, "the receiver's proof is wrong");
 			return -1;
 		}
+		if (sc_resume(l, c, &wl) == -1)
+			return -1;
 		c->st = S_SHIP;
+		c->epoch++;
+		c->backoff = 0;
 		l->hs_inflight--;
-		l->nready++;
+		if (c->epoch == 1)
+			l->nready++;
+		else if (c->epoch == 2)
+			l->res->storm_welcomed++;
 		t = now() - c->hs_start;
 		if (t > l->res->hs_max_s)
 			l->res->hs_max_s = t;
@@ -303,6 +398,10 @@ sc_frame(struct loop *l, struct sconn *c, uint8_t type, const uint8_t *p,
 		c->acked_recs += count_lines(l->stream + c->acked,
 		    a.size - c->acked);
 		c->acked = a.size;
+		if (c->epoch > 1 && !c->back) {
+			c->back = 1;
+			l->nback++;
+		}
 		t = now();
 		while (c->rn > 0 && c->ring[c->rhead].end <= a.size) {
 			if (c->ring[c->rhead].t >= l->t_ws &&
@@ -402,8 +501,9 @@ sc_run(struct loop *l, struct sconn *c)
 		}
 		if (tlsio_exporter(c->t, c->ekm) == -1)
 			errx(EX_SOFTWARE, "tlsio_exporter failed");
+		/* One series per sender: the id stays across reconnects. */
 		if (auth_random(c->nonce_s, sizeof(c->nonce_s)) == -1 ||
-		    auth_random(c->id, sizeof(c->id)) == -1)
+		    (c->epoch == 0 && auth_random(c->id, sizeof(c->id)) == -1))
 			errx(EX_SOFTWARE, "no random bytes");
 		if (wire_enc_hello(&c->out, c->host, c->id, c->nonce_s) == -1)
 			err(EX_OSERR, "wire_enc_hello");
@@ -508,20 +608,85 @@ recv_alive(pid_t pid)
 	return p != NULL && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
 }
 
+/* What the sampler saw of the receiver over the window. */
+struct sample {
+	double		 t0, t1;	/* CPU sampled at */
+	uint64_t	 ticks0, ticks1;
+	long		 pss, rss;	/* largest */
+	unsigned	 procs;
+};
+
 static void
-sample_mem(struct loop *l)
+sample_mem(pid_t pid, struct sample *sm)
 {
 	long pss, rss;
 	unsigned np;
 
-	if (proctree_mem(l->cf->recv_pid, &pss, &rss, &np) == -1)
+	if (proctree_mem(pid, &pss, &rss, &np) == -1)
 		return;
-	if (pss > l->res->recv_pss_kib)
-		l->res->recv_pss_kib = pss;
-	if (rss > l->res->recv_rss_kib)
-		l->res->recv_rss_kib = rss;
-	if (np > l->res->recv_procs)
-		l->res->recv_procs = np;
+	if (pss > sm->pss)
+		sm->pss = pss;
+	if (rss > sm->rss)
+		sm->rss = rss;
+	if (np > sm->procs)
+		sm->procs = np;
+}
+
+/*
+ * The receiver's CPU over the window and its memory at a third, two
+ * thirds and the end, taken by a child of the load tool: with 10,000
+ * processes in the receiver's tree, reading /proc takes long enough to
+ * hold up the senders' loop.  Returns the read end of a pipe that gets
+ * one struct sample at the end.
+ */
+static int
+sampler_start(pid_t recv, double window)
+{
+	struct sample sm;
+	double t0;
+	unsigned np;
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		err(EX_OSERR, "pipe");
+	if ((pid = fork()) == -1)
+		err(EX_OSERR, "fork");
+	if (pid > 0) {
+		close(p[1]);
+		return p[0];
+	}
+	memset(&sm, 0, sizeof(sm));
+	t0 = now();
+	proctree_cpu(recv, &sm.ticks0, &np);
+	sm.t0 = now();
+	sleep_s(t0 + window / 3 - now());
+	sample_mem(recv, &sm);
+	sleep_s(t0 + window * 2 / 3 - now());
+	sample_mem(recv, &sm);
+	sleep_s(t0 + window - now());
+	proctree_cpu(recv, &sm.ticks1, &np);
+	sm.t1 = now();
+	sample_mem(recv, &sm);
+	_exit(write(p[1], &sm, sizeof(sm)) == (ssize_t)sizeof(sm) ? 0 : 1);
+}
+
+static void
+sampler_end(int fd, struct senders_result *res)
+{
+	struct sample sm;
+
+	if (read(fd, &sm, sizeof(sm)) != (ssize_t)sizeof(sm))
+		errx(EX_SOFTWARE, "the receiver's sampler failed");
+	close(fd);
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	res->recv_cpu_s = (double)(sm.ticks1 - sm.ticks0) /
+	    (double)sysconf(_SC_CLK_TCK);
+	res->recv_window_s = sm.t1 - sm.t0;
+	res->recv_pss_kib = sm.pss;
+	res->recv_rss_kib = sm.rss;
+	res->recv_procs = sm.procs;
 }
 
 static void
@@ -543,6 +708,64 @@ map_stream(struct loop *l)
 }
 
 /*
+ * The restart storm, once shipping has warmed up: ask the bench to
+ * restart the receiver, learn the new one's pid, and bring every sender
+ * back as the forwarder would.  1 when every sender is shipping again
+ * (or the storm took too long), else 0.
+ */
+static int
+storm_step(struct loop *l, double t)
+{
+	const struct senders_conf *cf = l->cf;
+	struct senders_result *res = l->res;
+	struct storm_msg m;
+	struct sconn *c;
+	unsigned i;
+	ssize_t r;
+
+	if (!l->storm) {
+		l->storm = 1;
+		l->recv_pid = 0;
+		res->storm_senders = l->nready - l->nfailed;
+		if (write(cf->storm_out, "R", 1) != 1)
+			err(EX_OSERR, "asking for the restart");
+	}
+	if (l->recv_pid == 0) {
+		r = read(cf->storm_in, &m, sizeof(m));
+		if (r == -1 && errno == EAGAIN)
+			return 0;
+		if (r != (ssize_t)sizeof(m))
+			errx(EX_SOFTWARE, "no new receiver from the bench");
+		l->recv_pid = m.pid;
+		res->storm_t_restart = m.t_restart;
+		res->storm_stop_s = m.stop_s;
+	}
+	for (i = 0; i < cf->n; i++) {
+		c = &l->c[i];
+		if (c->st == S_IDLE && c->next_try > 0 && t >= c->next_try) {
+			c->next_try = 0;
+			sc_connect(l, c);
+		} else if (c->st > S_IDLE && c->st < S_SHIP &&
+		    t - c->hs_start > HS_TIMEOUT)
+			sc_fail(l, c, "no WELCOME within %.0f s", HS_TIMEOUT);
+	}
+	if (res->storm_welcome_s == 0 &&
+	    res->storm_welcomed >= res->storm_senders)
+		res->storm_welcome_s = t - res->storm_t_restart;
+	if (l->nback >= res->storm_senders) {
+		res->storm_ship_s = t - res->storm_t_restart;
+		res->storm_back = l->nback;
+		return 1;
+	}
+	if (t - res->storm_t_restart > STORM_TIMEOUT) {
+		res->storm_ship_s = NAN;
+		res->storm_back = l->nback;
+		return 1;
+	}
+	return 0;
+}
+
+/*
  * Run the load against the receiver; fills res and, per sender, the
  * bytes it sent (sent[i]) and that were acknowledged (acked[i]).
  */
@@ -553,16 +776,27 @@ senders_run(const struct senders_conf *cf, struct senders_result *res,
 	struct epoll_event ev[MAX_EV];
 	struct loop l;
 	struct rlimit rl;
-	uint64_t ticks0 = 0, ticks1 = 0, a0 = 0, r0 = 0, a1, r1;
+	struct sched_param sp = { .sched_priority = 1 };
+	uint64_t a0 = 0, r0 = 0, a1, r1;
 	double t, tick = (double)cf->tick_ms / 1e3, cpu0 = 0, cpu1;
-	double t_mem[2], t_alive = 0, t_end_drain = 0, t_hs_end = 0;
+	double t_alive = 0, t_end_drain = 0, t_hs_end = 0;
 	double hs_deadline;
-	unsigned i, cur = 0, np, nmem = 0, left;
+	unsigned i, cur = 0, left;
 	char errbuf[256];
-	int n, k, timeout;
+	int n, k, timeout, sampler = -1;
 
 	memset(res, 0, sizeof(*res));
 	memset(&l, 0, sizeof(l));
+	srandom((unsigned)getpid() ^ (unsigned)(now() * 1e6));
+	/*
+	 * Real senders are other machines.  Here a receiver with a process
+	 * per host can have a thousand of them runnable at once, and a
+	 * load tool among them at the same priority would get a thousandth
+	 * of a core: its sends and the ACKs it reads would be late, and
+	 * the latency would be its own.  Real-time priority keeps it on
+	 * time; what it costs the receiver is its own CPU, shown beside.
+	 */
+	res->realtime = sched_setscheduler(0, SCHED_FIFO, &sp) == 0;
 	l.cf = cf;
 	l.res = res;
 	res->t0 = now();
@@ -631,39 +865,43 @@ senders_run(const struct senders_conf *cf, struct senders_result *res,
 	l.sending = 1;
 	l.t_ws = t_hs_end + cf->warmup;
 	l.t_we = l.t_ws + cf->window;
-	t_mem[0] = l.t_ws + cf->window / 3;
-	t_mem[1] = l.t_ws + cf->window * 2 / 3;
+	l.recv_pid = cf->recv_pid;
 	for (;;) {
 		t = now();
-		if (!l.in_window && l.sending && t >= l.t_ws) {
+		if (cf->storm_out != -1 && l.sending && t >= l.t_ws &&
+		    storm_step(&l, t) == 1) {
+			l.sending = 0;
+			l.t_we = t;
+			t_end_drain = t + cf->drain;
+		}
+		if (!l.in_window && l.sending && t >= l.t_ws &&
+		    cf->storm_out == -1) {
 			l.in_window = 1;
-			proctree_cpu(cf->recv_pid, &ticks0, &np);
+			sampler = sampler_start(cf->recv_pid, cf->window);
 			cpu0 = cpu_self();
 			totals(&l, &a0, &r0);
 			l.t_ws = now();
-		}
-		if (nmem < 2 && l.in_window && t >= t_mem[nmem]) {
-			sample_mem(&l);
-			nmem++;
 		}
 		if (l.in_window && t >= l.t_we) {
 			l.in_window = 0;
 			l.sending = 0;
 			t = l.t_we = now();
-			proctree_cpu(cf->recv_pid, &ticks1, &np);
 			cpu1 = cpu_self();
 			totals(&l, &a1, &r1);
 			res->window_s = l.t_we - l.t_ws;
-			res->recv_cpu_s = (double)(ticks1 - ticks0) /
-			    (double)sysconf(_SC_CLK_TCK);
 			res->self_cpu_s = cpu1 - cpu0;
 			res->win_acked_bytes = a1 - a0;
 			res->win_acked_recs = r1 - r0;
-			sample_mem(&l);
 			t_end_drain = t + cf->drain;
 		}
 		if (l.sending) {
-			while (t >= l.c[cur].next_at) {
+			/*
+			 * A bounded number of sends per turn: a tool that
+			 * falls behind must still read the ACKs, or their
+			 * latency and the acked count would be its own.
+			 */
+			for (k = 0; k < SENDS_PER_TURN &&
+			    t >= l.c[cur].next_at; k++) {
 				if (l.c[cur].st == S_SHIP)
 					sc_send_due(&l, &l.c[cur], t);
 				l.c[cur].next_at += tick;
@@ -685,8 +923,8 @@ senders_run(const struct senders_conf *cf, struct senders_result *res,
 		}
 		if (timeout < 0)
 			timeout = 0;
-		if (timeout > 100)
-			timeout = 100;
+		if (timeout > (l.storm ? 10 : 100))
+			timeout = l.storm ? 10 : 100;
 		n = epoll_wait(l.epfd, ev, MAX_EV, timeout);
 		if (n == -1 && errno != EINTR)
 			err(EX_OSERR, "epoll_wait");
@@ -694,13 +932,16 @@ senders_run(const struct senders_conf *cf, struct senders_result *res,
 			sc_run(&l, ev[k].data.ptr);
 		if (interrupted)
 			errx(EX_TEMPFAIL, "interrupted");
-		if (now() - t_alive > 1) {
+		if (now() - t_alive > 1 && l.recv_pid != 0) {
 			t_alive = now();
-			if (!recv_alive(cf->recv_pid))
+			if (!recv_alive(l.recv_pid))
 				errx(EX_SOFTWARE, "the receiver died with %u "
 				    "senders connected", l.nready);
 		}
 	}
+
+	if (sampler != -1)
+		sampler_end(sampler, res);
 
 	/* BYE, and the figures. */
 	for (i = 0; i < cf->n; i++) {
