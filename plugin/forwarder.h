@@ -324,6 +324,7 @@ struct fwd_env {
 extern struct fwd_env fwd_env;
 
 int64_t		 fwd_now_ms(void);		/* ev_now_ms() */
+unsigned	 fwd_retry_ms(unsigned backoff);	/* with jitter */
 /* Tell audisp-dist (coalesced: only the latest of each is sent). */
 void		 fwd_report_state(unsigned host, enum fwd_rstate,
 		    const char *reason);

@@ -244,10 +244,7 @@ conn_fail(struct fwd_conn *c, enum fail_kind kind, const char *fmt, ...)
 	else
 		c->backoff = c->backoff * 2 > FWD_BACKOFF_MAX ?
 		    FWD_BACKOFF_MAX : c->backoff * 2;
-	/* Jitter: hosts that failed together do not come back together. */
-	delay_ms = c->backoff * 750 + arc4random_uniform(c->backoff * 250 + 1);
-	if (delay_ms < FWD_BACKOFF_MIN * 1000)
-		delay_ms = FWD_BACKOFF_MIN * 1000;
+	delay_ms = fwd_retry_ms(c->backoff);
 	c->next_try = fwd_now_ms() + delay_ms;
 	c->st = C_IDLE;
 	c->failures++;

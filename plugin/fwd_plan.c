@@ -2,7 +2,8 @@
  * The forwarder's decisions that depend on nothing but their inputs:
  * where to resume after a WELCOME (docs/protocol.md, "Resume"), how much
  * of a read may be sent, whether an ACK is believable, and how many bytes
- * are in flight.  Kept apart so that the unit tests can cover every case.
+ * are in flight, how long to wait before a retry.  Kept apart so that the
+ * unit tests can cover every case.
  */
 #include <arpa/inet.h>
 
@@ -291,4 +292,15 @@ fwd_split_hostport(const char *s, char *host, size_t hostlen, char *port,
 	if (!*numeric)
 		*numeric = inet_pton(AF_INET, host, &a4) == 1;
 	return 0;
+}
+
+/*
+ * The wait before the next try, seconds of backoff cut by up to a quarter
+ * at random, the first retry included (0.75 to 1 s): hosts that failed
+ * together, a whole fleet at a receiver's restart, come back apart.
+ */
+unsigned
+fwd_retry_ms(unsigned backoff)
+{
+	return backoff * 750 + arc4random_uniform(backoff * 250 + 1);
 }

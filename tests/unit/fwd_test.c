@@ -8,6 +8,7 @@
 #include <sys/file.h>
 
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
@@ -759,7 +760,30 @@ test_reader(void)
 	CHECK(system(out) == 0);
 }
 
+/* Retries spread over the last quarter of each wait, the first one too. */
+static void
+test_retry_jitter(void)
+{
+	unsigned i, ms, lo = UINT_MAX, hi = 0, b;
+	const unsigned bases[] = { FWD_BACKOFF_MIN, FWD_BACKOFF_MAX,
+	    FWD_BACKOFF_SERIOUS };
+
+	for (b = 0; b < sizeof(bases) / sizeof(bases[0]); b++) {
+		lo = UINT_MAX;
+		hi = 0;
+		for (i = 0; i < 1000; i++) {
+			ms = fwd_retry_ms(bases[b]);
+			lo = ms < lo ? ms : lo;
+			hi = ms > hi ? ms : hi;
+		}
+		CHECK(lo >= bases[b] * 750 && hi <= bases[b] * 1000);
+		/* Spread, not one instant for a whole fleet. */
+		CHECK(hi - lo >= bases[b] * 200);
+	}
+}
+
 static const struct h_test tests[] = {
+	TEST(test_retry_jitter),
 	TEST(test_resume_new_series),
 	TEST(test_resume_continue),
 	TEST(test_resume_lost_segments),
