@@ -469,6 +469,7 @@ struct conn {
 	int			 hs_want;	/* TLS handshake waits for */
 	int			 read_wants_write, write_wants_read;
 	int			 draining;	/* closing: discarding input */
+	uint64_t		 accepted_at;	/* ms */
 	uint64_t		 deadline;	/* handshake or idle, ms */
 	uint64_t		 ping_at;	/* ms */
 	uint64_t		 authfail_at;	/* ms, C_AUTHFAIL */
@@ -489,6 +490,8 @@ void	 conn_run(struct conn *);
 void	 conn_close(struct conn *, enum wire_error, const char *reason);
 void	 conn_drop(struct conn *);
 void	 conn_free(struct conn *);
+/* 0: accept now; else wait until then (ms) or until a handshake ends. */
+uint64_t conn_full_until(struct server *, uint64_t now);
 uint64_t conn_next_deadline(const struct conn *);
 /* From the host's writer. */
 void	 conn_opened(struct conn *, const struct trail_pos *durable,
@@ -532,7 +535,9 @@ struct server {
  * Connections are limited by max_connections, or by the descriptors
  * (capacity.c checks both at the start).  Handshakes in progress have a
  * cap of their own: it bounds the CPU a flood or a reconnect storm
- * takes, not the descriptors, so it does not grow with the fleet.
+ * takes, not the descriptors, so it does not grow with the fleet.  When
+ * every one of them is younger than conn.c's PENDING_MIN_AGE_MS, new
+ * connections wait in the kernel's listen queue (conn_full_until).
  */
 #define MAX_PENDING		256	/* not yet authenticated */
 #define DEF_MAX_CONNS		12000	/* 10,000 hosts, and reconnects */

@@ -39,6 +39,7 @@
 #define OUT_MAX		(64 * 1024)	/* stop reading while this is unsent */
 #define AUTH_DELAY_MS	1000
 #define MAX_PENDING_PER_ADDR 64		/* of MAX_PENDING, from one address */
+#define PENDING_MIN_AGE_MS 2000		/* a handshake is not evicted sooner */
 #define PEER_LOG_BURST	200		/* lines about unauthenticated peers */
 #define PEER_LOG_RATE	1		/* ... then this many per second */
 #define CLOSE_LINGER_MS	2000		/* to flush a last message */
@@ -177,47 +178,79 @@ same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 }
 
 /*
- * One address may hold at most MAX_PENDING_PER_ADDR of the slots for
- * connections not yet authenticated: past that, its own oldest goes.
- * Others keep theirs, and a sender behind the same address still gets
- * in, as with the global limit.
+ * A handshake younger than this is in progress, not idle: it is not
+ * closed to make room for another (TLS, HELLO and AUTH take a few round
+ * trips).  Older ones may go: a sender that trickles bytes gains nothing.
  */
-static void
-limit_per_addr(struct server *srv, const struct sockaddr_storage *ss,
-    uint64_t now)
+static int
+evictable(const struct conn *c, uint64_t now)
 {
-	static uint64_t last_log;
+	return now - c->accepted_at >= PENDING_MIN_AGE_MS;
+}
+
+/*
+ * The oldest connection not yet authenticated (from ss, if not NULL),
+ * and how many there are.  New connections go to the front of the list.
+ */
+static struct conn *
+oldest_pending(struct server *srv, const struct sockaddr_storage *ss,
+    unsigned *np)
+{
 	struct conn *c, *oldest = NULL;
 	unsigned n = 0;
 
 	for (c = srv->conns; c != NULL; c = c->next)
-		if (is_pending(c->state) && same_addr(&c->peer, ss)) {
+		if (is_pending(c->state) && (ss == NULL ||
+		    same_addr(&c->peer, ss))) {
 			n++;
 			oldest = c;
 		}
-	if (n < MAX_PENDING_PER_ADDR || oldest == NULL)
-		return;
-	if (now - last_log > 10000) {
-		log_warnx("%s: %u connections not yet authenticated from this "
-		    "address: closing its oldest", oldest->addr, n);
-		last_log = now;
-	}
-	conn_drop(oldest);
+	if (np != NULL)
+		*np = n;
+	return oldest;
 }
 
-static void
+/*
+ * One address may hold at most MAX_PENDING_PER_ADDR of the slots for
+ * connections not yet authenticated: past that, its own oldest goes if
+ * it had its time, else the new one is refused.  Others keep theirs,
+ * and a sender behind the same address still gets in, as with the
+ * global limit.  -1: refuse the new connection.
+ */
+static int
+limit_per_addr(struct server *srv, const struct sockaddr_storage *ss,
+    uint64_t now)
+{
+	static uint64_t last_log;
+	struct conn *oldest;
+	unsigned n;
+
+	oldest = oldest_pending(srv, ss, &n);
+	if (n < MAX_PENDING_PER_ADDR || oldest == NULL)
+		return 0;
+	if (now - last_log > 10000) {
+		log_warnx("%s: %u connections not yet authenticated from this "
+		    "address: %s", oldest->addr, n, evictable(oldest, now) ?
+		    "closing its oldest" : "refusing new ones");
+		last_log = now;
+	}
+	if (!evictable(oldest, now))
+		return -1;
+	conn_drop(oldest);
+	return 0;
+}
+
+/* Every slot for a handshake is taken: close the oldest if it is stale. */
+static int
 evict_oldest_pending(struct server *srv, uint64_t now)
 {
 	static uint64_t last_log;
 	static unsigned evicted;
-	struct conn *c, *oldest = NULL;
+	struct conn *oldest;
 
-	/* New connections go to the front: the last pending one is oldest. */
-	for (c = srv->conns; c != NULL; c = c->next)
-		if (is_pending(c->state))
-			oldest = c;
-	if (oldest == NULL)
-		return;
+	if ((oldest = oldest_pending(srv, NULL, NULL)) == NULL ||
+	    !evictable(oldest, now))
+		return -1;
 	evicted++;
 	if (now - last_log > 10000) {
 		log_warnx("%u unauthenticated connections: closing the oldest "
@@ -226,6 +259,29 @@ evict_oldest_pending(struct server *srv, uint64_t now)
 		last_log = now;
 	}
 	conn_drop(oldest);
+	return 0;
+}
+
+/*
+ * 0 when a new connection can be taken now; else every slot for a
+ * handshake holds one in progress, and the time (ms) when the oldest
+ * of them may make room, unless one finishes first.  Meanwhile new
+ * connections wait in the listen queue rather than being accepted and
+ * closed: in a reconnect storm, closing young handshakes to make room
+ * for newer ones lets none of them finish.
+ */
+uint64_t
+conn_full_until(struct server *srv, uint64_t now)
+{
+	struct conn *oldest;
+
+	if (srv->stopping || srv->npending < srv_max_pending(srv) ||
+	    srv->nconns >= srv->max_conns)
+		return 0;
+	if ((oldest = oldest_pending(srv, NULL, NULL)) == NULL ||
+	    evictable(oldest, now))
+		return 0;
+	return oldest->accepted_at + PENDING_MIN_AGE_MS;
 }
 
 void
@@ -239,15 +295,19 @@ conn_accept(struct server *srv, int fd, const struct sockaddr_storage *ss,
 	(void)sslen;
 	/*
 	 * Unauthenticated connections cost an attacker nothing: when they
-	 * fill the table, the oldest makes room, so that a flood of idle
-	 * sockets cannot lock out a sender that completes its handshake.
+	 * fill the table, the oldest makes room once it had its time, so
+	 * that a flood of idle sockets cannot lock out a sender that
+	 * completes its handshake.  (net.c stops accepting while every
+	 * slot is young: see conn_full_until.)
 	 */
 	if (!srv->stopping && (ss->ss_family == AF_INET ||
-	    ss->ss_family == AF_INET6))
-		limit_per_addr(srv, ss, now);
+	    ss->ss_family == AF_INET6) && limit_per_addr(srv, ss, now) == -1) {
+		close(fd);
+		return;
+	}
 	if (!srv->stopping && srv->npending >= srv_max_pending(srv) &&
 	    srv->nconns < srv->max_conns)
-		evict_oldest_pending(srv, now);
+		(void)evict_oldest_pending(srv, now);
 	if (srv->nconns >= srv->max_conns ||
 	    srv->npending >= srv_max_pending(srv) || srv->stopping) {
 		/* A flood must not become a flood of log lines. */
@@ -292,6 +352,7 @@ conn_accept(struct server *srv, int fd, const struct sockaddr_storage *ss,
 	srv->conns = c;
 	srv->nconns++;
 	srv->npending++;
+	c->accepted_at = now;
 	c->deadline = now + timeout_ms(c);
 	timer_want(srv, c->deadline);
 	log_debug("%s: connected", c->addr);

@@ -49,6 +49,7 @@ static void	 on_ctl(uint32_t);
 static struct listener listeners[MAX_LISTEN];
 static size_t nlisteners;
 static uint64_t accept_paused_until;
+static uint64_t accept_full_until;	/* every handshake slot is young */
 static const char *conf_path;
 /* The receiver user's primary group, named in the advice of unreadable(). */
 static char user_group[64] = "auditdist";
@@ -211,6 +212,35 @@ listeners_enable(int on)
 			log_warn("epoll");
 }
 
+/*
+ * Every slot for a handshake holds one in progress: new connections wait
+ * in the listen queue (SOMAXCONN) until one ends, or until the oldest may
+ * be closed to make room (conn_full_until), at the latest.
+ */
+static void
+accept_wait(uint64_t until)
+{
+	static uint64_t last_log;
+	uint64_t now = now_ms();
+
+	if (now - last_log > 10000) {
+		log_info("%u handshakes in progress: new connections wait in "
+		    "the listen queue", srv.npending);
+		last_log = now;
+	}
+	listeners_enable(0);
+	accept_full_until = until;
+	timer_want(&srv, until);
+}
+
+static void
+accept_resume(void)
+{
+	accept_full_until = 0;
+	if (accept_paused_until == 0 && !srv.stopping)
+		listeners_enable(1);
+}
+
 static void
 listeners_close(void)
 {
@@ -247,9 +277,14 @@ on_accept(struct listener *l)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
+	uint64_t until;
 	int fd, one = 1;
 
 	for (;;) {
+		if ((until = conn_full_until(&srv, now_ms())) != 0) {
+			accept_wait(until);
+			return;
+		}
 		len = sizeof(ss);
 		fd = accept4(l->fd, (struct sockaddr *)&ss, &len,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -439,6 +474,12 @@ on_timer(void)
 		} else
 			next_at = accept_paused_until;
 	}
+	if (accept_full_until != 0) {
+		if (now >= accept_full_until)
+			accept_resume();
+		else if (accept_full_until < next_at)
+			next_at = accept_full_until;
+	}
 	for (c = srv.conns; c != NULL; c = next) {
 		next = c->next;
 		conn_timers(c, now);
@@ -581,6 +622,10 @@ loop(void)
 		free_dead();
 		wchan_reap(&srv);
 		trim();
+		/* A handshake ended: a slot is free. */
+		if (accept_full_until != 0 &&
+		    srv.npending < srv_max_pending(&srv))
+			accept_resume();
 	}
 	/* Whoever did not take the last message in time. */
 	while (srv.conns != NULL)
