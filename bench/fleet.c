@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sysexits.h>
 
 #include "bench.h"
@@ -193,6 +194,37 @@ fleet_storm(struct bench *b, struct table *t, unsigned n, const char *label)
 	    .base = NAN, .prec = 0, .no_ratio = 1 });
 }
 
+/*
+ * BENCH_STORM_N=N: the restart storm alone, at N senders (to measure a
+ * change to how the receiver admits them without the other rows).
+ */
+static int
+storm_only(struct bench *b, struct table *t)
+{
+	const char *s = getenv("BENCH_STORM_N");
+	char why[256], *end;
+	unsigned long n;
+
+	if (s == NULL || *s == '\0')
+		return 0;
+	n = strtoul(s, &end, 10);
+	if (*end != '\0' || n == 0 || n > FLEET_BIG)
+		errx(EX_USAGE, "BENCH_STORM_N=%s: a number of senders from 1 "
+		    "to %u", s, FLEET_BIG);
+	if (recv_fits(b, (unsigned)n, why, sizeof(why)) != 0)
+		errx(EX_UNAVAILABLE, "fleet: the receiver does not start "
+		    "here with %lu hosts: %s", n, why);
+	fleet_storm(b, t, (unsigned)n, " (BENCH_STORM_N)");
+	note_add(t, "restart storm alone (BENCH_STORM_N): %lu senders "
+	    "shipping %u records/s each, the receiver stopped (SIGTERM) and "
+	    "started again on the same config, port and trails after 3 s; "
+	    "each sender reconnects as the forwarder does and counts as "
+	    "shipping again at its first ACK after the restart; timed from "
+	    "the new receiver's start; median of %u runs", n, FLEET_BIG_RATE,
+	    b->e2e_runs);
+	return 1;
+}
+
 void
 group_fleet(struct bench *b, struct table *t)
 {
@@ -205,6 +237,8 @@ group_fleet(struct bench *b, struct table *t)
 	unsigned fit;
 
 	tls_setup(b);
+	if (storm_only(b, t))
+		return;
 	fleet_runs(b, &small, fr, nruns);
 	fleet_rows(t, fr, nruns, &small, 0.5, "");
 
