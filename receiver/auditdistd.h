@@ -470,6 +470,7 @@ struct conn {
 	int			 read_wants_write, write_wants_read;
 	int			 draining;	/* closing: discarding input */
 	uint64_t		 accepted_at;	/* ms */
+	uint64_t		 heard_at;	/* ms, input while pending */
 	uint64_t		 deadline;	/* handshake or idle, ms */
 	uint64_t		 ping_at;	/* ms */
 	uint64_t		 authfail_at;	/* ms, C_AUTHFAIL */
@@ -536,7 +537,7 @@ struct server {
  * (capacity.c checks both at the start).  Handshakes in progress have a
  * cap of their own: it bounds the CPU a flood or a reconnect storm
  * takes, not the descriptors, so it does not grow with the fleet.  When
- * every one of them is younger than conn.c's PENDING_MIN_AGE_MS, new
+ * none of them is idle (conn.c's evictable_at), new
  * connections wait in the kernel's listen queue (conn_full_until).
  */
 #define MAX_PENDING		256	/* not yet authenticated */

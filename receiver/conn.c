@@ -39,7 +39,8 @@
 #define OUT_MAX		(64 * 1024)	/* stop reading while this is unsent */
 #define AUTH_DELAY_MS	1000
 #define MAX_PENDING_PER_ADDR 64		/* of MAX_PENDING, from one address */
-#define PENDING_MIN_AGE_MS 2000		/* a handshake is not evicted sooner */
+#define PENDING_IDLE_MS	2000		/* a handshake this idle may be evicted */
+#define PENDING_MAX_AGE_MS 10000	/* ... and any this old */
 #define PEER_LOG_BURST	200		/* lines about unauthenticated peers */
 #define PEER_LOG_RATE	1		/* ... then this many per second */
 #define CLOSE_LINGER_MS	2000		/* to flush a last message */
@@ -178,36 +179,51 @@ same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 }
 
 /*
- * A handshake younger than this is in progress, not idle: it is not
- * closed to make room for another (TLS, HELLO and AUTH take a few round
- * trips).  Older ones may go: a sender that trickles bytes gains nothing.
+ * When a connection not yet authenticated may be closed to make room
+ * for another: once its peer sent nothing for PENDING_IDLE_MS (TLS,
+ * HELLO and AUTH take a few round trips; a handshake that moves is left
+ * alone, even on a receiver too busy to finish it quickly), or once it
+ * is PENDING_MAX_AGE_MS old, so that trickling bytes holds a slot no
+ * longer than that.
  */
-static int
-evictable(const struct conn *c, uint64_t now)
+static uint64_t
+evictable_at(const struct conn *c)
 {
-	return now - c->accepted_at >= PENDING_MIN_AGE_MS;
+	uint64_t idle = (c->heard_at > c->accepted_at ? c->heard_at :
+	    c->accepted_at) + PENDING_IDLE_MS;
+	uint64_t old = c->accepted_at + PENDING_MAX_AGE_MS;
+
+	return idle < old ? idle : old;
 }
 
 /*
- * The oldest connection not yet authenticated (from ss, if not NULL),
- * and how many there are.  New connections go to the front of the list.
+ * The oldest connection not yet authenticated (from ss, if not NULL)
+ * that may be closed now, or NULL; how many there are, and when the
+ * first of the others may be.  New connections go to the front.
  */
 static struct conn *
-oldest_pending(struct server *srv, const struct sockaddr_storage *ss,
-    unsigned *np)
+stale_pending(struct server *srv, const struct sockaddr_storage *ss,
+    uint64_t now, unsigned *np, uint64_t *soonest)
 {
-	struct conn *c, *oldest = NULL;
+	struct conn *c, *stale = NULL;
+	uint64_t at, first = UINT64_MAX;
 	unsigned n = 0;
 
-	for (c = srv->conns; c != NULL; c = c->next)
-		if (is_pending(c->state) && (ss == NULL ||
-		    same_addr(&c->peer, ss))) {
-			n++;
-			oldest = c;
-		}
+	for (c = srv->conns; c != NULL; c = c->next) {
+		if (!is_pending(c->state) || (ss != NULL &&
+		    !same_addr(&c->peer, ss)))
+			continue;
+		n++;
+		if ((at = evictable_at(c)) <= now)
+			stale = c;
+		else if (at < first)
+			first = at;
+	}
 	if (np != NULL)
 		*np = n;
-	return oldest;
+	if (soonest != NULL)
+		*soonest = first;
+	return stale;
 }
 
 /*
@@ -222,50 +238,51 @@ limit_per_addr(struct server *srv, const struct sockaddr_storage *ss,
     uint64_t now)
 {
 	static uint64_t last_log;
-	struct conn *oldest;
+	struct conn *stale;
 	unsigned n;
+	char addr[sizeof(stale->addr)];
 
-	oldest = oldest_pending(srv, ss, &n);
-	if (n < MAX_PENDING_PER_ADDR || oldest == NULL)
+	stale = stale_pending(srv, ss, now, &n, NULL);
+	if (n < MAX_PENDING_PER_ADDR)
 		return 0;
 	if (now - last_log > 10000) {
+		format_addr(ss, addr, sizeof(addr));
 		log_warnx("%s: %u connections not yet authenticated from this "
-		    "address: %s", oldest->addr, n, evictable(oldest, now) ?
-		    "closing its oldest" : "refusing new ones");
+		    "address: %s", addr, n, stale != NULL ? "closing an idle "
+		    "one" : "refusing new ones");
 		last_log = now;
 	}
-	if (!evictable(oldest, now))
+	if (stale == NULL)
 		return -1;
-	conn_drop(oldest);
+	conn_drop(stale);
 	return 0;
 }
 
-/* Every slot for a handshake is taken: close the oldest if it is stale. */
+/* Every slot for a handshake is taken: close a stale one, if any. */
 static int
-evict_oldest_pending(struct server *srv, uint64_t now)
+evict_stale_pending(struct server *srv, uint64_t now)
 {
 	static uint64_t last_log;
 	static unsigned evicted;
-	struct conn *oldest;
+	struct conn *stale;
 
-	if ((oldest = oldest_pending(srv, NULL, NULL)) == NULL ||
-	    !evictable(oldest, now))
+	if ((stale = stale_pending(srv, NULL, now, NULL, NULL)) == NULL)
 		return -1;
 	evicted++;
 	if (now - last_log > 10000) {
-		log_warnx("%u unauthenticated connections: closing the oldest "
+		log_warnx("%u unauthenticated connections: closing an idle one "
 		    "to make room (%u closed so far; %s is one)", srv->npending,
-		    evicted, oldest->addr);
+		    evicted, stale->addr);
 		last_log = now;
 	}
-	conn_drop(oldest);
+	conn_drop(stale);
 	return 0;
 }
 
 /*
  * 0 when a new connection can be taken now; else every slot for a
- * handshake holds one in progress, and the time (ms) when the oldest
- * of them may make room, unless one finishes first.  Meanwhile new
+ * handshake holds one in progress, and the time (ms) when the first
+ * of them may make room, unless one finishes before.  Meanwhile new
  * connections wait in the listen queue rather than being accepted and
  * closed: in a reconnect storm, closing young handshakes to make room
  * for newer ones lets none of them finish.
@@ -273,15 +290,15 @@ evict_oldest_pending(struct server *srv, uint64_t now)
 uint64_t
 conn_full_until(struct server *srv, uint64_t now)
 {
-	struct conn *oldest;
+	uint64_t soonest;
 
 	if (srv->stopping || srv->npending < srv_max_pending(srv) ||
 	    srv->nconns >= srv->max_conns)
 		return 0;
-	if ((oldest = oldest_pending(srv, NULL, NULL)) == NULL ||
-	    evictable(oldest, now))
+	if (stale_pending(srv, NULL, now, NULL, &soonest) != NULL ||
+	    soonest == UINT64_MAX)
 		return 0;
-	return oldest->accepted_at + PENDING_MIN_AGE_MS;
+	return soonest;
 }
 
 void
@@ -295,7 +312,7 @@ conn_accept(struct server *srv, int fd, const struct sockaddr_storage *ss,
 	(void)sslen;
 	/*
 	 * Unauthenticated connections cost an attacker nothing: when they
-	 * fill the table, the oldest makes room once it had its time, so
+	 * fill the table, an idle one makes room (see evictable_at), so
 	 * that a flood of idle sockets cannot lock out a sender that
 	 * completes its handshake.  (net.c stops accepting while every
 	 * slot is young: see conn_full_until.)
@@ -307,7 +324,7 @@ conn_accept(struct server *srv, int fd, const struct sockaddr_storage *ss,
 	}
 	if (!srv->stopping && srv->npending >= srv_max_pending(srv) &&
 	    srv->nconns < srv->max_conns)
-		(void)evict_oldest_pending(srv, now);
+		(void)evict_stale_pending(srv, now);
 	if (srv->nconns >= srv->max_conns ||
 	    srv->npending >= srv_max_pending(srv) || srv->stopping) {
 		/* A flood must not become a flood of log lines. */
@@ -1335,6 +1352,8 @@ conn_event(struct conn *c, uint32_t events)
 {
 	if (c->state == C_DEAD)
 		return;
+	if ((events & EPOLLIN) && is_pending(c->state))
+		c->heard_at = now_ms();
 	/* Not reading: an error or hang-up would be reported forever. */
 	if ((events & (EPOLLERR | EPOLLHUP)) && !(c->events & EPOLLIN) &&
 	    c->state != C_TLS) {
