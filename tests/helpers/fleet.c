@@ -19,10 +19,19 @@
  *   -s sec	how long the shipping is spread over (default 10)
  *   -t sec	give up after this long in all (default 110)
  *
+ *   -R	reconnect as the forwarder does when a connection fails or is
+ *		closed (after 0.75-1 s, then a base doubling to 5 s, 3/4 of
+ *		it plus up to 1/4 at random; not bounded by -c), resuming
+ *		where the WELCOME says; a host fails only at the timeout
+ *
+ * A third field on a LIST line is the address that host connects from
+ * (its own, as in a fleet: 127.0.0.0/8 is all loopback).
+ *
  * It prints "handshakes N in S s", "shipping" (when every one is through;
- * a test may signal the receiver then), "acked N of N hosts, B bytes in S s"
- * and a line per host that failed; exit 0 only when every host's whole
- * slice was acknowledged.
+ * a test may signal the receiver then), with -R "all back after S s, F
+ * attempts failed" each time every host is connected again after some
+ * were cut, "acked N of N hosts, B bytes in S s" and a line per host that
+ * failed; exit 0 only when every host's whole slice was acknowledged.
  */
 #include <sys/epoll.h>
 #include <sys/mman.h>
@@ -69,6 +78,10 @@ struct snd {
 	uint8_t		 rbuf[RBUF];
 	size_t		 rlen;
 	struct wbuf	 out;
+	struct in_addr	 from;		/* 0: any */
+	unsigned	 backoff;	/* s, -R */
+	double		 retry_at;	/* -R, in S_IDLE */
+	int		 welcomed;	/* once: WELCOME says where to resume */
 	uint32_t	 events;
 	int		 wants_out;
 	const char	*slice;
@@ -84,6 +97,9 @@ static struct {
 	struct snd	*s;
 	unsigned	 n, inflight, ready, failed, done;
 	double		 tick;
+	int		 retry, shipping;	/* -R; past the handshakes */
+	unsigned	 away, attempts_failed;	/* -R: cut, not yet back */
+	double		 first_cut;
 } F;
 
 static double
@@ -93,6 +109,27 @@ now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* -R: the next attempt, as the forwarder spaces them. */
+static void
+s_retry(struct snd *c)
+{
+	double t = now();
+
+	if (c->st >= S_READY) {
+		F.ready--;
+		if (F.away++ == 0)
+			F.first_cut = t;
+	} else
+		F.attempts_failed++;
+	c->backoff = c->backoff == 0 ? 1 : c->backoff * 2 > 5 ? 5 :
+	    c->backoff * 2;
+	c->retry_at = t + c->backoff * 0.75 + c->backoff * 0.25 *
+	    (double)random() / RAND_MAX;
+	c->st = S_IDLE;
+	c->rlen = 0;
+	c->out.off = c->out.len = 0;
 }
 
 static void
@@ -109,6 +146,11 @@ s_fail(struct snd *c, const char *why)
 	if (c->fd != -1)
 		close(c->fd);
 	c->fd = -1;
+	c->events = 0;
+	if (F.retry && c->st != S_IDLE) {
+		s_retry(c);
+		return;
+	}
 	c->st = S_FAILED;
 	F.failed++;
 }
@@ -149,6 +191,10 @@ s_connect(struct snd *c)
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
+	sin.sin_addr = c->from;
+	if (c->from.s_addr != 0 && bind(c->fd, (struct sockaddr *)&sin,
+	    sizeof(sin)) == -1)
+		err(EX_OSERR, "bind %s", inet_ntoa(c->from));
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	sin.sin_port = htons((uint16_t)F.port);
 	if (connect(c->fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 &&
@@ -182,6 +228,37 @@ s_flush(struct snd *c)
 	}
 	if (c->out.off == c->out.len)
 		c->out.off = c->out.len = 0;
+	return 0;
+}
+
+/* -R: a host comes back where the receiver says it stands. */
+static int
+s_welcomed(struct snd *c, const struct msg_welcome *wl)
+{
+	uint64_t at = 0;
+
+	c->backoff = 0;
+	if (c->welcomed++ == 0)
+		return 0;
+	if (memcmp(wl->spool_id, c->id, sizeof(c->id)) == 0 && wl->seq == 1)
+		at = wl->size;
+	if (at < c->acked || at > c->off) {
+		s_fail(c, "the WELCOME is not where this host stands");
+		return -1;
+	}
+	c->off = c->acked = at;
+	if (F.shipping)
+		c->st = S_SHIP;
+	if (--F.away == 0)
+		printf("all back after %.1f s, %u attempts failed\n",
+		    now() - F.first_cut, F.attempts_failed);
+	fflush(stdout);
+	if (wl->complete && at == c->len) {
+		(void)wire_enc_bye(&c->out);
+		c->st = S_DONE;
+		F.done++;
+	} else if (at == c->len && wire_enc_segend(&c->out, 1, c->len) == -1)
+		err(EX_OSERR, "wire_enc_segend");
 	return 0;
 }
 
@@ -230,7 +307,7 @@ s_frame(struct snd *c, uint8_t type, const uint8_t *p, uint32_t len)
 		c->st = S_READY;
 		F.inflight--;
 		F.ready++;
-		return 0;
+		return s_welcomed(c, &wl);
 	}
 	if (c->st == S_SHIP && type == MSG_ACK &&
 	    wire_dec_pos(p, len, 1, &a) == 0) {
@@ -331,7 +408,7 @@ s_handshake(struct snd *c)
 	}
 	if (tlsio_exporter(c->t, c->ekm) == -1 ||
 	    auth_random(c->nonce_s, sizeof(c->nonce_s)) == -1 ||
-	    auth_random(c->id, sizeof(c->id)) == -1 ||
+	    (c->welcomed == 0 && auth_random(c->id, sizeof(c->id)) == -1) ||
 	    wire_enc_hello(&c->out, c->host, c->id, c->nonce_s) == -1)
 		errx(EX_SOFTWARE, "cannot say HELLO");
 	c->st = S_CHALLENGE;
@@ -384,7 +461,7 @@ s_send(struct snd *c, double t)
 static void
 load_list(const char *path)
 {
-	char line[1024], *h, *pw, *save;
+	char line[1024], *h, *pw, *from, *save;
 	FILE *f;
 	unsigned cap = 0;
 
@@ -406,6 +483,10 @@ load_list(const char *path)
 		if ((F.s[F.n].password = strdup(pw)) == NULL)
 			err(EX_OSERR, "hosts");
 		wbuf_init(&F.s[F.n].out);
+		if ((from = strtok_r(NULL, " \t\n", &save)) != NULL &&
+		    inet_pton(AF_INET, from, &F.s[F.n].from) != 1)
+			errx(EX_DATAERR, "%s: %s: not an IPv4 address", path,
+			    from);
 		F.n++;
 	}
 	fclose(f);
@@ -456,6 +537,18 @@ wait_events(int ms)
 		s_run(ev[i].data.ptr);
 }
 
+/* -R: the hosts whose next attempt is due. */
+static void
+reconnect(double t)
+{
+	unsigned i;
+
+	for (i = 0; F.retry && i < F.n; i++)
+		if (F.s[i].st == S_IDLE && F.s[i].retry_at != 0 &&
+		    t >= F.s[i].retry_at)
+			s_connect(&F.s[i]);
+}
+
 static void
 write_sent(const char *dir, const struct snd *c)
 {
@@ -473,7 +566,7 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: fleet [-c handshakes] [-f fingerprint] "
-	    "[-s seconds] [-t timeout] ADDR:PORT LIST STREAM OUTDIR\n");
+	    "[-R] [-s seconds] [-t timeout] ADDR:PORT LIST STREAM OUTDIR\n");
 	exit(EX_USAGE);
 }
 
@@ -488,13 +581,16 @@ main(int argc, char *argv[])
 	const char *colon;
 	int ch;
 
-	while ((ch = getopt(argc, argv, "c:f:s:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:f:Rs:t:")) != -1) {
 		switch (ch) {
 		case 'c':
 			maxhs = (unsigned)strtoul(optarg, NULL, 10);
 			break;
 		case 'f':
 			F.fp = optarg;
+			break;
+		case 'R':
+			F.retry = 1;
 			break;
 		case 's':
 			spread = strtod(optarg, NULL);
@@ -531,6 +627,7 @@ main(int argc, char *argv[])
 	while (F.ready + F.failed < F.n && now() < t_end) {
 		while (next < F.n && F.inflight < maxhs)
 			s_connect(&F.s[next++]);
+		reconnect(now());
 		wait_events(10);
 	}
 	t_hs = now();
@@ -541,6 +638,7 @@ main(int argc, char *argv[])
 
 	/* Every host ships at once: host i ticks at phase i/n. */
 	F.tick = spread / FRAMES;
+	F.shipping = 1;
 	for (i = 0; i < F.n; i++) {
 		F.s[i].next_at = t_hs + F.tick * i / F.n;
 		if (F.s[i].st == S_READY)
@@ -552,6 +650,7 @@ main(int argc, char *argv[])
 		for (i = 0; i < F.n; i++, cur = (cur + 1) % F.n)
 			if (F.s[cur].st == S_SHIP && t >= F.s[cur].next_at)
 				s_send(&F.s[cur], t);
+		reconnect(t);
 		wait_events(5);
 	}
 	for (i = 0; i < F.n; i++) {
