@@ -195,7 +195,7 @@ rpid=$!
 on_exit "kill -KILL $rpid 2>/dev/null; wait $rpid 2>/dev/null"
 if ! wait_for "grep -q '^all back' '$T/fleet.out'" 90; then
 	show_tails "$T/fleet.out" "$T/recv2.log"
-	grep -E 'closing the oldest|handshakes in progress' "$T/recv2.log" | tail -n 3
+	grep -E 'to make room|handshakes in progress' "$T/recv2.log" | tail -n 3
 	fail "hole: reconnect storm: $N hosts were not all back within 90 s of a receiver restart: young handshakes are closed to make room for newer ones"
 fi
 back=$(( $(now_ms) - t_restart ))
