@@ -124,9 +124,8 @@ sc_backoff(struct loop *l, struct sconn *c)
 
 	c->backoff = c->backoff == 0 ? 1 : c->backoff * 2 > 5 ? 5 :
 	    c->backoff * 2;
+	/* As the forwarder does (fwd_retry_ms): the first retry jittered too. */
 	ms = c->backoff * 750 + (unsigned)(random() % (c->backoff * 250 + 1));
-	if (ms < 1000)
-		ms = 1000;
 	c->next_try = now() + ms / 1e3;
 	c->st = S_IDLE;
 	l->res->storm_attempts++;
