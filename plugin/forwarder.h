@@ -143,6 +143,7 @@ struct fwd_resume {
 	int		 new_series;	/* receiver holds another spool's */
 	uint64_t	 check_off;	/* in segment acked.seq */
 	size_t		 check_len;	/* 0: nothing to compare */
+	int		 cut;		/* it holds more than our closed copy */
 	char		 note[256];	/* why, or a warning for SEND */
 };
 void		 fwd_resume(const uint8_t our_id[WIRE_ID_LEN],

@@ -115,6 +115,7 @@ fwd_resume(const uint8_t our_id[WIRE_ID_LEN], const struct spool_seg *segs,
 		    s->seq, theirs->size, s->size);
 		return;
 	}
+	r->cut = theirs->size > s->size;
 	check_tail(r, s, theirs, tail_len);
 	if (r->act != FWD_RESUME_SEND)
 		return;
@@ -150,10 +151,25 @@ fwd_resume_check(struct fwd_resume *r, const uint8_t *tail,
 	}
 	for (i = 0; i < r->check_len && tail[i] == ours[i]; i++)
 		;
-	if (i < r->check_len)
+	if (i < r->check_len) {
 		verdict(r, FWD_RESUME_ROLLBACK, "its copy of segment %016"
 		    PRIx64 " (%" PRIu64 " bytes) differs from this spool's at "
 		    "offset %" PRIu64, at.seq, at.size, r->check_off + i);
+		return;
+	}
+	/*
+	 * It holds more than our closed copy (a crash cut ours): only the
+	 * end of our copy overlaps its tail.  A few bytes that agree prove
+	 * little (two clones of one machine write the same text at the same
+	 * offsets but for a word); ask for one whole line of ours in common,
+	 * which carries its own event's time and serial.
+	 */
+	if (r->cut && r->check_off != 0 &&
+	    memchr(ours, '\n', r->check_len - 1) == NULL)
+		verdict(r, FWD_RESUME_ROLLBACK, "it holds %" PRIu64 " bytes of "
+		    "segment %016" PRIx64 ", more than this spool's copy; the "
+		    "%zu bytes both have hold no whole line to tell that they "
+		    "are the same", at.size, at.seq, r->check_len);
 }
 
 size_t

@@ -193,7 +193,7 @@ run_both()
 	    spliced "$tdir"' 20 || {
 		show_tails "$T/$h-a.log" "$T/$h-b.log" "$T/recv.log"
 		fail "hole 4 ($h): within 20 s no clone started a new series and was refused ($(grep -c "host $h: the connection from .* replaces" "$T/recv.log") replacements; the trail holds $(count clonea "$tdir") of a's and $(count cloneb "$tdir") of b's $nr records)"; }
-	! spliced "$tdir" || { show_tails "$T/recv.log"
+	! spliced "$tdir" || { show_tails -n 40 "$T/$h-a.log" "$T/$h-b.log" "$T/recv.log"
 		fail "hole 4 ($h): the trail holds both clones' records ($(count clonea "$tdir") of a's, $(count cloneb "$tdir") of b's)"; }
 	found_loser "$h" "$id0" || fail "hole 4 ($h): both clones ship new series"
 	[ "$h" != stagger ] || [ "$w" = a ] ||

@@ -32,6 +32,8 @@ static const struct spool_seg segs[] = {
 static uint8_t
 our_byte(uint64_t seq, uint64_t off)
 {
+	if (off % 40 == 39)
+		return '\n';	/* lines of 40 bytes */
 	return (uint8_t)('a' + (seq * 7 + off) % 26);
 }
 
@@ -254,6 +256,14 @@ test_resume_long_tail(void)
 	/* Cut by more than the tail: nothing to compare, so not ours. */
 	r = resume_in(big, 3, id_a, 8, 14097, 0, T_SAME);
 	CHECK(r.act == FWD_RESUME_ROLLBACK);
+	/*
+	 * Cut, and the 20 bytes in common hold no whole line: agreeing
+	 * bytes that few prove nothing (clones); 60 bytes hold one.
+	 */
+	r = resume_in(big, 3, id_a, 8, 10000 + WIRE_MAX_TAIL - 20, 0, T_SAME);
+	CHECK(r.act == FWD_RESUME_ROLLBACK);
+	r = resume_in(big, 3, id_a, 8, 10000 + WIRE_MAX_TAIL - 60, 0, T_SAME);
+	CHECK(r.act == FWD_RESUME_SEND && r.from.seq == 9);
 }
 
 /* A receiver that sends a tail of the wrong length breaks the protocol. */
