@@ -227,7 +227,9 @@ hold_off()
 		fail "hole 4 ($h): $w did not ship all its records ($(trail_size "$tdir") of $((size_p + size_r)) bytes)"; }
 	stop_sender "$h-$l"
 	start_sender "$h-$l" "$l" "$size_r"
-	wait_for 'grep -q "login refused: host $h is shipping spool $id0 from 127.0.0.1:[0-9]* (live); spool $idl from" "$T/recv.log"' 10 || {
+	# Refused either way: w connected (live), or between two of its
+	# connections (seen a moment ago, within series_hold).
+	wait_for 'grep -Eq "login refused: host $h is shipping spool $id0(,| from 127.0.0.1:[0-9]* \(live\);) .*spool $idl from" "$T/recv.log"' 10 || {
 		show_tails "$T/$h-$l.log" "$T/recv.log"
 		fail "hole 4 ($h): $l's new series was not refused while $w is live"; }
 	[ "$(count "clone$l" "$tdir")" = 0 ] ||
