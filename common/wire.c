@@ -232,6 +232,13 @@ int
 wire_enc_hello(struct wbuf *w, const char *host,
     const uint8_t id[WIRE_ID_LEN], const uint8_t nonce[WIRE_NONCE_LEN])
 {
+	return wire_enc_hello_version(w, WIRE_VERSION, host, id, nonce);
+}
+
+int
+wire_enc_hello_version(struct wbuf *w, uint16_t version, const char *host,
+    const uint8_t id[WIRE_ID_LEN], const uint8_t nonce[WIRE_NONCE_LEN])
+{
 	size_t hl = strlen(host);
 
 	if (!wire_valid_host(host, hl)) {
@@ -242,7 +249,7 @@ wire_enc_hello(struct wbuf *w, const char *host,
 	    WIRE_NONCE_LEN) == -1)
 		return -1;
 	wbuf_put_u32(w, WIRE_MAGIC);
-	wbuf_put_u16(w, WIRE_VERSION);
+	wbuf_put_u16(w, version);
 	wbuf_put_u16(w, (uint16_t)hl);
 	wbuf_put_bytes(w, host, hl);
 	wbuf_put_bytes(w, id, WIRE_ID_LEN);
@@ -274,11 +281,12 @@ wire_dec_hello(const uint8_t *p, size_t len, struct msg_hello *m)
 }
 
 int
-wire_enc_challenge(struct wbuf *w, const uint8_t nonce[WIRE_NONCE_LEN])
+wire_enc_challenge(struct wbuf *w, uint16_t version,
+    const uint8_t nonce[WIRE_NONCE_LEN])
 {
 	if (begin(w, MSG_CHALLENGE, 2 + WIRE_NONCE_LEN) == -1)
 		return -1;
-	wbuf_put_u16(w, WIRE_VERSION);
+	wbuf_put_u16(w, version);
 	wbuf_put_bytes(w, nonce, WIRE_NONCE_LEN);
 	return 0;
 }
@@ -552,7 +560,7 @@ wire_type_name(int type)
 {
 	static const char *names[] = { "?", "HELLO", "CHALLENGE", "AUTH",
 	    "WELCOME", "DATA", "SEGEND", "ACK", "PING", "PONG", "ERROR",
-	    "BYE", "DATAZ" };
+	    "BYE", "DATAZ", "HEALTH" };
 
 	return (type >= MSG_HELLO && type <= MSG_LAST) ? names[type] :
 	    "unknown";

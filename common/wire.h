@@ -1,5 +1,5 @@
 /*
- * The auditdist protocol, version 2: framing and messages.  Described for
+ * The auditdist protocol, version 3: framing and messages.  Described for
  * people in docs/protocol.md.  Every integer is big-endian; every
  * message is length-prefixed and bounded; decoding goes through a cursor
  * whose getters fail instead of reading past the end.
@@ -11,7 +11,9 @@
 #include <stdint.h>
 
 #define WIRE_MAGIC		0x41445354u	/* "ADST" */
-#define WIRE_VERSION		2
+#define WIRE_VERSION		3
+/* The oldest version spoken: a v2 peer ships, without HEALTH. */
+#define WIRE_MIN_VERSION	2
 #define WIRE_HDR_LEN		8		/* u32 length, u8 type, 3 zero */
 /* What wire_enc_data_hdr writes: the frame header, seq and offset. */
 #define WIRE_DATA_HDR_LEN	(WIRE_HDR_LEN + 16)
@@ -24,6 +26,11 @@
 #define WIRE_MAC_LEN		32		/* HMAC-SHA256 */
 /* WELCOME: at most this many of the last bytes the receiver holds. */
 #define WIRE_MAX_TAIL		4096
+/* HEALTH: its text, its pairs, a key's and a value's length. */
+#define WIRE_MAX_HEALTH		1024
+#define WIRE_HEALTH_PAIRS	48
+#define WIRE_HEALTH_KEY		32
+#define WIRE_HEALTH_VALUE	64
 
 enum wire_type {
 	MSG_HELLO = 1,		/* S->R: magic, version, host, spool id, nonce */
@@ -38,8 +45,9 @@ enum wire_type {
 	MSG_ERROR = 10,		/* either: code, reason; then close */
 	MSG_BYE = 11,		/* either: orderly close */
 	MSG_DATAZ = 12,		/* S->R: seq, offset, length, zstd frame */
+	MSG_HEALTH = 13,	/* S->R (v3): key=value text: how it fares */
 };
-#define MSG_LAST	MSG_DATAZ
+#define MSG_LAST	MSG_HEALTH
 
 enum wire_error {
 	ERR_PROTOCOL = 1,	/* malformed or unexpected message */
@@ -141,6 +149,31 @@ struct msg_error {
 };
 
 /*
+ * HEALTH (docs/protocol.md, "Health"): "key=value key=value ...", keys
+ * [a-z0-9_], values [A-Za-z0-9._:+-] or empty; unknown keys are skipped,
+ * a known one given twice or with a bad value makes it malformed.
+ * Numbers are -1 when absent or "none"/"unknown".
+ */
+enum wire_health_format { WH_FMT_UNKNOWN, WH_FMT_RAW, WH_FMT_ENRICHED,
+	WH_FMT_MIXED };
+struct msg_health {
+	int64_t		 time;		/* the sender's clock, when made */
+	int64_t		 records_in;
+	int64_t		 dropped_records, dropped_bytes;	/* spool */
+	int64_t		 rejected_records, rejected_bytes;	/* malformed */
+	int64_t		 kernel_lost, kernel_backlog;
+	int64_t		 spool_bytes;
+	int64_t		 unacked_bytes;		/* for this receiver */
+	int64_t		 oldest_unshipped_age;	/* seconds */
+	int64_t		 start_time;		/* the plugin's */
+	char		 boot_id[37];		/* "" when absent */
+	enum wire_health_format format;
+	const uint8_t	*text;			/* as sent, validated */
+	size_t		 len;
+};
+const char *wire_health_format_name(enum wire_health_format);
+
+/*
  * Frame header: returns 0 and fills type/len for a well-formed header
  * (len <= WIRE_MAX_PAYLOAD, zero padding), -1 otherwise.
  */
@@ -161,11 +194,19 @@ int	wire_dec_pos(const uint8_t *, size_t, int with_complete,
 	    struct msg_pos *);
 int	wire_dec_token(const uint8_t *, size_t, uint64_t *);
 int	wire_dec_error(const uint8_t *, size_t, struct msg_error *);
+/* The text alone is checked the same way (the forwarder's input). */
+int	wire_dec_health(const uint8_t *, size_t, struct msg_health *);
 
 /* Encoders append a whole frame to the buffer; -1 only on ENOMEM. */
 int	wire_enc_hello(struct wbuf *, const char *host,
 	    const uint8_t id[WIRE_ID_LEN], const uint8_t nonce[WIRE_NONCE_LEN]);
-int	wire_enc_challenge(struct wbuf *, const uint8_t nonce[WIRE_NONCE_LEN]);
+/* HELLO saying another version: a fallback to an older receiver. */
+int	wire_enc_hello_version(struct wbuf *, uint16_t version,
+	    const char *host, const uint8_t id[WIRE_ID_LEN],
+	    const uint8_t nonce[WIRE_NONCE_LEN]);
+/* version: the one the connection speaks, the lower of the two. */
+int	wire_enc_challenge(struct wbuf *, uint16_t version,
+	    const uint8_t nonce[WIRE_NONCE_LEN]);
 int	wire_enc_auth(struct wbuf *, const uint8_t *proof);	/* NULL: none */
 int	wire_enc_welcome(struct wbuf *, const uint8_t *proof,
 	    const uint8_t id[WIRE_ID_LEN], uint64_t seq, uint64_t size,
@@ -180,6 +221,8 @@ int	wire_enc_ack(struct wbuf *, uint64_t seq, uint64_t size, int complete);
 int	wire_enc_token(struct wbuf *, enum wire_type, uint64_t token);
 int	wire_enc_error(struct wbuf *, enum wire_error, const char *reason);
 int	wire_enc_bye(struct wbuf *);
+/* -1 with EINVAL if wire_dec_health would refuse the text. */
+int	wire_enc_health(struct wbuf *, const char *text, size_t len);
 
 const char *wire_type_name(int type);
 const char *wire_error_name(int code);

@@ -454,6 +454,7 @@ struct conn {
 	struct sockaddr_storage	 peer;
 	char			 addr[64];	/* "[::1]:4242", for logs */
 	char			 host[WIRE_MAX_HOST + 1];	/* from HELLO */
+	uint16_t		 version;	/* from HELLO: 2 or 3 */
 	struct rhost		*rh;		/* once authenticated */
 	char			*refusal;	/* for ERROR(AUTH), NULL:
 					 * "authentication failed" */

@@ -544,10 +544,11 @@ on_hello(struct conn *c, const uint8_t *p, size_t len)
 		return;
 	}
 	memcpy(c->host, m.host, sizeof(c->host));
-	if (m.version != WIRE_VERSION) {
+	/* A v2 sender ships as before; it sends no HEALTH. */
+	if (m.version < WIRE_MIN_VERSION || m.version > WIRE_VERSION) {
 		snprintf(why, sizeof(why), "protocol version %u is not "
-		    "supported; this receiver speaks %d", m.version,
-		    WIRE_VERSION);
+		    "supported; this receiver speaks %d to %d", m.version,
+		    WIRE_MIN_VERSION, WIRE_VERSION);
 		if (peer_log(c))
 			log_warnx("%s: %s", who(c), why);
 		conn_close(c, ERR_VERSION, why);
@@ -565,7 +566,8 @@ on_hello(struct conn *c, const uint8_t *p, size_t len)
 	 */
 	if (auth_random(c->nonce_r, sizeof(c->nonce_r)) == -1)
 		fatalx("no random bytes for a challenge");
-	if (wire_enc_challenge(&c->out, c->nonce_r) == -1)
+	c->version = m.version;
+	if (wire_enc_challenge(&c->out, c->version, c->nonce_r) == -1)
 		fatal("CHALLENGE");
 	c->state = C_AUTH;
 }

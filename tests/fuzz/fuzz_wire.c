@@ -3,7 +3,8 @@
  *
  * The first byte picks the reader; the rest is a byte stream.
  *   0  the receiver: the stream is cut into frames as receiver/conn.c cuts
- *      it and HELLO, AUTH, DATA, DATAZ, SEGEND, PING, PONG, ERROR, BYE are
+ *      it and HELLO, AUTH, DATA, DATAZ, SEGEND, PING, PONG, ERROR, BYE,
+ *      HEALTH are
  *      decoded; a DATAZ's zstd frame is decompressed (common/compress.c)
  *      and what comes out must compress and decompress back to itself
  *   1  the forwarder: the same as plugin/fwd_conn.c, for CHALLENGE,
@@ -73,6 +74,7 @@ decode_all(const uint8_t *p, size_t len)
 	struct msg_dataz z;
 	struct msg_pos pos;
 	struct msg_error e;
+	struct msg_health hl;
 	uint64_t token;
 
 	if (wire_dec_hello(p, len, &h) == 0) {
@@ -113,6 +115,14 @@ decode_all(const uint8_t *p, size_t len)
 	if (wire_dec_error(p, len, &e) == 0) {
 		FUZZ_CHECK(len >= 4 && len - 4 <= WIRE_MAX_REASON);
 		check_printable(e.reason, len - 4);
+	}
+	if (wire_dec_health(p, len, &hl) == 0) {
+		FUZZ_CHECK(len >= 2 && len <= WIRE_MAX_HEALTH);
+		FUZZ_CHECK(hl.text == p && hl.len == len);
+		FUZZ_CHECK(memchr(p, '\n', len) == NULL);
+		FUZZ_CHECK(strlen(hl.boot_id) == 0 || strlen(hl.boot_id) == 36);
+		FUZZ_CHECK(hl.records_in >= -1 && hl.kernel_lost >= -1);
+		FUZZ_CHECK(hl.format <= WH_FMT_MIXED);
 	}
 }
 
@@ -292,6 +302,9 @@ receiver_frame(uint8_t type, const uint8_t *p, size_t len,
 			break;
 		rc = wire_enc_bye(w);
 		break;
+	case MSG_HEALTH:
+		rc = wire_enc_health(w, (const char *)p, len);
+		break;
 	}
 	if (rc == 0)
 		same_frame(w, frame, flen);
@@ -314,7 +327,7 @@ sender_frame(struct sender *s, uint8_t type, const uint8_t *p, size_t len,
 	case MSG_CHALLENGE:
 		if (wire_dec_challenge(p, len, &ch) == -1)
 			break;
-		FUZZ_CHECK(wire_enc_challenge(w, ch.nonce) == 0);
+		FUZZ_CHECK(wire_enc_challenge(w, ch.version, ch.nonce) == 0);
 		w->buf[8] = (uint8_t)(ch.version >> 8);
 		w->buf[9] = (uint8_t)ch.version;
 		rc = 0;

@@ -137,7 +137,7 @@ test_auth_welcome(void)
 
 	memset(proof, 0x5a, sizeof(proof));
 	wbuf_init(&w);
-	REQUIRE(wire_enc_challenge(&w, nonce) == 0);
+	REQUIRE(wire_enc_challenge(&w, WIRE_VERSION, nonce) == 0);
 	REQUIRE(frame(&w, &t, &p, &len) == 0 && t == MSG_CHALLENGE);
 	CHECK(wire_dec_challenge(p, len, &cm) == 0 && cm.version == WIRE_VERSION);
 	CHECK(wire_dec_challenge(p, len - 1, &cm) == -1);
@@ -310,6 +310,89 @@ test_wbuf(void)
 	wbuf_free(&w);
 }
 
+/* HEALTH: known keys read, unknown ones skipped, anything else refused. */
+static void
+test_health(void)
+{
+	static const char good[] = "time=1700000000 records_in=42 "
+	    "dropped_records=3 dropped_bytes=300 rejected_records=1 "
+	    "rejected_bytes=9 kernel_lost=unknown kernel_backlog=0 "
+	    "spool_bytes=4096 unacked_bytes=12 oldest_unshipped_age=none "
+	    "start_time=1699999999 "
+	    "boot_id=0f6b3c9e-1d2a-4b5c-8d7e-9f0a1b2c3d4e format=enriched "
+	    "future_key=x.y:z+1";
+	static const char *const bad[] = {
+		"", " time=1", "time=1 ", "time=1  records_in=2", "time",
+		"=1", "Time=1", "time=1 time=2", "time=-1", "time=1x",
+		"time=99999999999999999999", "time=9223372036854775808",
+		"boot_id=abc", "format=binary", "time=1\n", "k=v\"",
+		"boot_id=0F6B3C9E-1D2A-4B5C-8D7E-9F0A1B2C3D4E",
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa=1",	/* a 33-byte key */
+	};
+	struct msg_health m;
+	struct wbuf w;
+	const uint8_t *p;
+	uint32_t len;
+	uint8_t type;
+	char many[WIRE_MAX_HEALTH + 64];
+	size_t i, n;
+
+	CHECK(wire_dec_health((const uint8_t *)good, strlen(good), &m) == 0);
+	CHECK(m.time == 1700000000 && m.records_in == 42);
+	CHECK(m.dropped_records == 3 && m.dropped_bytes == 300);
+	CHECK(m.rejected_records == 1 && m.rejected_bytes == 9);
+	CHECK(m.kernel_lost == -1 && m.kernel_backlog == 0);
+	CHECK(m.spool_bytes == 4096 && m.unacked_bytes == 12);
+	CHECK(m.oldest_unshipped_age == -1 && m.start_time == 1699999999);
+	CHECK(strcmp(m.boot_id, "0f6b3c9e-1d2a-4b5c-8d7e-9f0a1b2c3d4e") == 0);
+	CHECK(m.format == WH_FMT_ENRICHED);
+	CHECK(m.len == strlen(good) && m.text == (const uint8_t *)good);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK(wire_dec_health((const uint8_t *)bad[i], strlen(bad[i]),
+		    &m) == -1);
+	/* Absent keys are -1; an empty value is allowed for unknown keys. */
+	CHECK(wire_dec_health((const uint8_t *)"x= format=raw", 13, &m) == 0);
+	CHECK(m.time == -1 && m.kernel_lost == -1 && m.format == WH_FMT_RAW);
+	CHECK(m.boot_id[0] == '\0');
+	/* Bounds: pairs, and length. */
+	for (n = 0, i = 0; i < WIRE_HEALTH_PAIRS + 1; i++)
+		n += (size_t)snprintf(many + n, sizeof(many) - n, "%sk%zu=1",
+		    i ? " " : "", i);
+	CHECK(wire_dec_health((const uint8_t *)many, n, &m) == -1);
+	CHECK(wire_dec_health((const uint8_t *)many, n - 6, &m) == 0);
+	memset(many, 'a', sizeof(many));
+	many[0] = 'k';
+	many[1] = '=';
+	CHECK(wire_dec_health((const uint8_t *)many, WIRE_MAX_HEALTH + 1,
+	    &m) == -1);
+	/* The frame: what the encoder writes decodes to the same text. */
+	wbuf_init(&w);
+	REQUIRE(wire_enc_health(&w, good, strlen(good)) == 0);
+	REQUIRE(frame(&w, &type, &p, &len) == 0);
+	CHECK(type == MSG_HEALTH && len == strlen(good));
+	CHECK(wire_dec_health(p, len, &m) == 0 && m.records_in == 42);
+	CHECK(strcmp(wire_type_name(MSG_HEALTH), "HEALTH") == 0);
+	w.len = 0;
+	CHECK(wire_enc_health(&w, "time=x", 6) == -1 && w.len == 0);
+	/* HELLO and CHALLENGE say the version they are given. */
+	REQUIRE(wire_enc_challenge(&w, 2, nonce) == 0);
+	REQUIRE(frame(&w, &type, &p, &len) == 0);
+	{
+		struct msg_challenge cm;
+
+		CHECK(wire_dec_challenge(p, len, &cm) == 0 && cm.version == 2);
+	}
+	w.len = 0;
+	REQUIRE(wire_enc_hello_version(&w, 2, "h", id, nonce) == 0);
+	REQUIRE(frame(&w, &type, &p, &len) == 0);
+	{
+		struct msg_hello hm;
+
+		CHECK(wire_dec_hello(p, len, &hm) == 0 && hm.version == 2);
+	}
+	wbuf_free(&w);
+}
+
 static const struct h_test tests[] = {
 	TEST(test_cursor),
 	TEST(test_header),
@@ -319,6 +402,7 @@ static const struct h_test tests[] = {
 	TEST(test_data),
 	TEST(test_error),
 	TEST(test_wbuf),
+	TEST(test_health),
 };
 
 RUN_TESTS("wire", tests)
