@@ -63,6 +63,7 @@
 #define MAX_TRAIL_SIZE		(64 * GIB)
 #define MAX_TRAIL_KEEP		1000000
 #define DEF_SERIES_HOLD		600
+#define DEF_SILENCE_ALARM	300
 #define MAX_SERIES_HOLD		(7 * 86400)
 #define MAX_CONNECTIONS		1000000
 
@@ -105,7 +106,7 @@ enum kw {
 	KW_REMOTE, KW_FINGERPRINT, KW_PASSWORD, KW_USER, KW_PUBKEY, KW_CAFILE,
 	KW_TRAIL_SIZE, KW_TRAIL_KEEP, KW_TRAIL_MAX_SIZE, KW_COMPRESSION,
 	KW_SERIES_HOLD, KW_TRAIL_GROUP, KW_CRLFILE, KW_ENROL,
-	KW_MAX_CONNECTIONS, KW_MAX,
+	KW_MAX_CONNECTIONS, KW_SILENCE_ALARM, KW_MAX,
 };
 
 #define IN(s)	(1U << (s))
@@ -136,8 +137,10 @@ static const struct keyword {
 	[KW_SPOOL_FULL_ACTION] = { "spool_full_action", IN(SC_SENDER),
 				    1, 2, 0, 0 },
 	[KW_STATUS_INTERVAL] =	{ "status_interval", IN(SC_SENDER), 1, 1, 0, 0 },
-	[KW_STATUS_FILE] =	{ "status_file", IN(SC_SENDER), 1, 1, 0, 0 },
-	[KW_METRICS_FILE] =	{ "metrics_file", IN(SC_SENDER), 1, 1, 0, 0 },
+	[KW_STATUS_FILE] =	{ "status_file", IN(SC_SENDER) | IN(SC_RECEIVER),
+				    1, 1, 0, 0 },
+	[KW_METRICS_FILE] =	{ "metrics_file", IN(SC_SENDER) | IN(SC_RECEIVER),
+				    1, 1, 0, 0 },
 	[KW_LISTEN] =		{ "listen", IN(SC_RECEIVER), 1, 1, 1, 0 },
 	[KW_CERTFILE] =		{ "certfile", IN(SC_RECEIVER) | IN(SC_SHOST),
 				    1, 1, 0, 0 },
@@ -165,6 +168,8 @@ static const struct keyword {
 	[KW_CRLFILE] =		{ "crlfile", IN(SC_RECEIVER), 1, 1, 0, 0 },
 	[KW_ENROL] =		{ "enrol", IN(SC_RECEIVER), 1, 1, 0, 0 },
 	[KW_MAX_CONNECTIONS] =	{ "max_connections", IN(SC_RECEIVER),
+				    1, 1, 0, 0 },
+	[KW_SILENCE_ALARM] =	{ "silence_alarm", IN(SC_RECEIVER) | IN(SC_RHOST),
 				    1, 1, 0, 0 },
 };
 
@@ -1028,14 +1033,30 @@ apply(struct parser *p, struct stmt *st, enum scope sc, struct conf_host *h)
 	case KW_STATUS_INTERVAL:
 		return seconds(p, st, MAX_SECONDS, &s->status_interval);
 	case KW_STATUS_FILE:
+		if (sc == SC_RECEIVER && strcmp(v, "none") == 0) {
+			take_arg(st, 0, &r->status_file);
+			return 0;
+		}
 		if (check_path(p, st, "status_file", v) == -1)
 			return -1;
-		take_arg(st, 0, &s->status_file);
+		take_arg(st, 0, sc == SC_RECEIVER ? &r->status_file :
+		    &s->status_file);
 		return 0;
 	case KW_METRICS_FILE:
 		if (check_path(p, st, "metrics_file", v) == -1)
 			return -1;
-		take_arg(st, 0, &s->metrics_file);
+		take_arg(st, 0, sc == SC_RECEIVER ? &r->metrics_file :
+		    &s->metrics_file);
+		return 0;
+	case KW_SILENCE_ALARM:
+		if (get_uint(p, st, v, 0, MAX_SECONDS, "seconds", &n) == -1)
+			return -1;
+		if (sc == SC_RECEIVER)
+			r->silence_alarm = (unsigned)n;
+		else {
+			h->silence_alarm = (unsigned)n;
+			h->silence_alarm_set = 1;
+		}
 		return 0;
 	case KW_LISTEN:
 		return add_listen(p, st, &c->receiver);
@@ -1347,6 +1368,8 @@ receiver_end(struct parser *p, const unsigned *seen, unsigned open_line)
 		/* A host's own value, else the receiver's. */
 		if (!h->series_hold_set)
 			h->series_hold = r->series_hold;
+		if (!h->silence_alarm_set)
+			h->silence_alarm = r->silence_alarm;
 		if (h->directory == NULL)
 			d = path_join(r->directory, h->name);
 		else if (h->directory[0] != '/')
@@ -1605,6 +1628,8 @@ conf_free(struct conf *c)
 	free(c->receiver.keyfile);
 	free(c->receiver.cafile);
 	free(c->receiver.crlfile);
+	free(c->receiver.status_file);
+	free(c->receiver.metrics_file);
 	hosts_free(c->receiver.hosts);
 	free(c);
 }
@@ -1627,6 +1652,7 @@ conf_new(void)
 	c->sender.status_interval = DEF_STATUS_INTERVAL;
 	c->receiver.trail_size = DEF_TRAIL_SIZE;
 	c->receiver.series_hold = DEF_SERIES_HOLD;
+	c->receiver.silence_alarm = DEF_SILENCE_ALARM;
 	return c;
 }
 
@@ -1665,6 +1691,13 @@ finish(struct parser *p)
 		goto nomem;
 	if (r->user == NULL && (r->user = strdup(DEF_USER)) == NULL)
 		goto nomem;
+	if (r->status_file == NULL &&
+	    (r->status_file = strdup(CONF_DEFAULT_RSTATUS)) == NULL)
+		goto nomem;
+	if (strcmp(r->status_file, "none") == 0) {
+		free(r->status_file);
+		r->status_file = NULL;
+	}
 	if (r->nlisten == 0) {
 		if ((r->listen = calloc(2, sizeof(*r->listen))) == NULL ||
 		    (r->listen[0] = strdup(DEF_LISTEN)) == NULL)

@@ -13,6 +13,8 @@
 #define CONF_DEFAULT_PORT	"7878"
 #define CONF_DEFAULT_SPOOL	"/var/spool/audisp-dist"
 #define CONF_DEFAULT_TRAILS	"/var/audit/remote"
+/* The receiver's status file: systemd's StateDirectory=auditdistd. */
+#define CONF_DEFAULT_RSTATUS	"/var/lib/auditdistd/status"
 
 enum conf_flush {
 	FLUSH_NONE,		/* never sync on our own; the kernel writes back */
@@ -50,6 +52,9 @@ struct conf_host {
 	unsigned		 series_hold;	/* receiver: seconds, its own
 					   or the receiver block's */
 	int			 series_hold_set; /* given in the host block */
+	unsigned		 silence_alarm;	/* receiver: seconds, 0: off;
+					   its own or the receiver block's */
+	int			 silence_alarm_set;
 	unsigned		 lineno;	/* where the host block starts */
 	struct conf_host	*next;
 };
@@ -96,6 +101,10 @@ struct conf_receiver {
 	char			*cafile;	/* the fleet CA */
 	char			*crlfile;	/* its CRL */
 	unsigned		 max_connections; /* 0: as the limit allows */
+	unsigned		 silence_alarm;	/* seconds, default 300, 0: off */
+	char			*status_file;	/* CONF_DEFAULT_RSTATUS; NULL:
+						   "none" */
+	char			*metrics_file;	/* NULL: none */
 	struct conf_host	*hosts;
 };
 

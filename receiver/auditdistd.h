@@ -3,9 +3,9 @@
  * "Privilege separation"):
  *   - the parent (main.c) binds, opens the receiver directory, starts the
  *     others and never reads a byte from the network;
- *   - the network process (net.c, conn.c, hosts.c, wchan.c) accepts TLS
- *     connections, authenticates senders and checks every frame, in one
- *     epoll loop, with no access to any file;
+ *   - the network process (net.c, conn.c, hosts.c, health.c, wchan.c)
+ *     accepts TLS connections, authenticates senders and checks every
+ *     frame, in one epoll loop, with no access to any file;
  *   - one writer per host (writer.c, trail.c, store.c) appends to that
  *     host's trail and syncs it, and can reach no other directory.
  * A host's trail is acknowledged only once its writer says it is durable.
@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 
 #include <signal.h>
+#include <stdio.h>
 
 #include <stddef.h>
 #include <stdint.h>
@@ -191,6 +192,23 @@ int		 trail_tail(const struct trail *, void *buf, size_t cap,
 int		 trail_pending(const struct trail *);
 void		 trail_pos_str(const struct trail_pos *, char *, size_t);
 
+/* health.c: each host's health and silence (network process) */
+enum rh_state { RHS_NEVER, RHS_CONNECTED, RHS_IDLE, RHS_SILENT };
+struct rhealth {
+	int64_t			 connected_since; /* wall s, 0: not connected */
+	int64_t			 last_seen;	/* wall s, 0: not since start */
+	int64_t			 watch_from;	/* silence counted from, if never
+						 * seen */
+	int64_t			 last_record_time; /* msg=audit(SECONDS */
+	uint64_t		 bytes, records; /* taken for its trail */
+	int64_t			 health_at;	/* last HEALTH, wall s, or 0 */
+	char			*text;		/* its text, NULL: none yet */
+	size_t			 tlen;
+	uint16_t		 version;	/* of its last connection */
+	int			 silent;
+	int			 dirty;		/* the parent must be told */
+};
+
 /* hosts.c */
 struct conn;
 struct rhost {
@@ -211,7 +229,20 @@ struct rhost {
 	uint64_t		 series_seen;	/* ms: last live, or start */
 	struct conf_host	*own;		/* enrolled: ch, made at its
 						 * first login; NULL: configured */
+	struct rhealth		 health;
 };
+
+struct server;
+/* Any frame of its authenticated connection: it is alive. */
+void		 health_seen(struct rhost *);
+void		 health_connected(struct rhost *, uint16_t version);
+void		 health_left(struct rhost *);
+void		 health_data(struct rhost *, const uint8_t *, size_t);
+void		 health_report(struct rhost *, const struct msg_health *);
+void		 health_free(struct rhost *);
+enum rh_state	 health_state(const struct rhealth *);
+/* Silence, and the summaries for the parent; returns when it is next due. */
+uint64_t	 health_tick(struct server *, uint64_t now_ms);
 
 struct server;
 int		 hosts_load(struct server *, struct conf *, char *err,
@@ -314,8 +345,14 @@ enum ctl_type {
 	CTL_NOWRITER = 'X',	/* <- parent: host */
 	CTL_READY = 'R',	/* -> parent: serving */
 	CTL_PING = 'P',		/* both ways: the watchdog's proof of life */
+	CTL_HEALTH = 'M',	/* -> parent: a host's summary (health.c), or
+				 * host "" and u8 full: a round's end */
 };
-#define CTL_MAX		(MSG_HDR_LEN + 2 + WIRE_MAX_HOST)
+/* CTL_HEALTH after its host: state u8, version u16, silence_alarm u32,
+ * connected_since, last_seen, last_record_time, bytes, records,
+ * health_at (u64 each), the sender's HEALTH text (str). */
+#define CTL_BODY_MAX	(1 + 2 + 4 + 6 * 8 + 2 + WIRE_MAX_HEALTH)
+#define CTL_MAX		(MSG_HDR_LEN + 2 + WIRE_MAX_HOST + CTL_BODY_MAX)
 
 extern const struct msg_type wmsg_requests[], wmsg_answers[];
 extern const struct msg_type ctl_to_parent[], ctl_to_net[];
@@ -355,6 +392,8 @@ void		 wmsg_put_failure(struct wbuf *, enum wmsg_type, int err,
 struct ctl_msg {
 	uint8_t			 type;
 	char			 host[WIRE_MAX_HOST + 1];	/* valid */
+	uint8_t			 body[CTL_BODY_MAX];	/* CTL_HEALTH's rest */
+	size_t			 bodylen;
 };
 int		 ctl_dec(struct msg *, struct ctl_msg *);
 void		 ctl_put(struct wbuf *, enum ctl_type, const char *host,
@@ -417,6 +456,13 @@ struct writer_args {
 };
 void		 writer_main(int chan, const struct writer_args *)
 		    __attribute__((noreturn));
+
+/* rstatus.c: the parent's status and metrics files, and -l */
+void		 rstatus_init(const struct conf *);
+/* A CTL_HEALTH message: a host's summary, or the end of a round. */
+void		 rstatus_update(const struct ctl_msg *);
+/* auditdistd -l: the status file as a table, worst host first. */
+int		 rstatus_print(const struct conf *, FILE *);
 
 /* main.c: what the parent was given at the start */
 struct parent_args {

@@ -380,8 +380,10 @@ static void
 detach(struct conn *c)
 {
 	if (c->rh != NULL && c->rh->conn == c) {
-		if (c->state == C_READY)
+		if (c->state == C_READY) {
 			rhost_series_left(c->rh, c);
+			health_left(c->rh);
+		}
 		c->rh->conn = NULL;
 	}
 	c->rh = NULL;
@@ -826,6 +828,7 @@ conn_opened(struct conn *c, const struct trail_pos *dpos, const uint8_t *tail,
 		fatal("WELCOME");
 	OPENSSL_cleanse(c->proof, sizeof(c->proof));
 	c->state = C_READY;
+	health_connected(rh, c->version);
 	c->srv->churn++;
 	c->deadline = now_ms() + timeout_ms(c);
 	c->ping_at = now_ms() + timeout_ms(c) / 3;
@@ -860,6 +863,7 @@ take_data(struct conn *c, uint64_t seq, uint64_t offset, const uint8_t *data,
 		return;
 	}
 	wchan_data(w, c->spool_id, seq, offset, data, len);
+	health_data(c->rh, data, len);
 }
 
 static void
@@ -934,6 +938,23 @@ on_segend(struct conn *c, const uint8_t *p, size_t len)
 	conn_close(c, ERR_OFFSET, why);
 }
 
+/* The sender's word on its own health (version 3): kept, not stored. */
+static void
+on_health(struct conn *c, const uint8_t *p, size_t len)
+{
+	struct msg_health m;
+
+	if (c->version < 3) {
+		protocol_error(c, "HEALTH in protocol version %u", c->version);
+		return;
+	}
+	if (wire_dec_health(p, len, &m) == -1) {
+		protocol_error(c, "malformed HEALTH");
+		return;
+	}
+	health_report(c->rh, &m);
+}
+
 static void
 on_frame(struct conn *c, uint8_t type, const uint8_t *p, size_t len)
 {
@@ -956,6 +977,7 @@ on_frame(struct conn *c, uint8_t type, const uint8_t *p, size_t len)
 			on_auth(c, p, len);
 		return;
 	case C_READY:
+		health_seen(c->rh);
 		break;
 	default:
 		return;
@@ -979,6 +1001,9 @@ on_frame(struct conn *c, uint8_t type, const uint8_t *p, size_t len)
 	case MSG_PONG:
 		if (wire_dec_token(p, len, &token) == -1)
 			protocol_error(c, "malformed PONG");
+		break;
+	case MSG_HEALTH:
+		on_health(c, p, len);
 		break;
 	case MSG_BYE:
 		if (len != 0) {

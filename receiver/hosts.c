@@ -369,6 +369,7 @@ rhost_free(struct rhost *rh)
 		    "removed from the receiver's configuration");
 	wchan_free(rh->w);
 	abandon(rh);
+	health_free(rh);
 	free(rh->addrs);
 	free(rh->resolve_err);
 	free(rh->name);

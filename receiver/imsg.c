@@ -32,6 +32,7 @@ const struct msg_type ctl_to_parent[] = {
 	{ CTL_WRITER, 2 + 1, 2 + WIRE_MAX_HOST },
 	{ CTL_READY, 0, 0 },
 	{ CTL_PING, 0, 0 },
+	{ CTL_HEALTH, 2 + 1, 2 + WIRE_MAX_HOST + CTL_BODY_MAX },
 	{ 0, 0, 0 }
 };
 const struct msg_type ctl_to_net[] = {
@@ -261,6 +262,16 @@ ctl_dec(struct msg *m, struct ctl_msg *c)
 		break;
 	case CTL_READY:
 	case CTL_PING:
+		break;
+	case CTL_HEALTH:	/* rstatus.c reads the rest */
+		if (msg_get_str(m, c->host, sizeof(c->host)) == -1 ||
+		    (c->host[0] != '\0' &&
+		    !wire_valid_host(c->host, strlen(c->host))))
+			return -1;
+		c->bodylen = msg_left(m);
+		if (c->bodylen > sizeof(c->body) ||
+		    msg_get_bytes(m, c->body, c->bodylen) == -1)
+			return -1;
 		break;
 	default:
 		return -1;

@@ -54,6 +54,7 @@ static char *pidfile;
 /* Only these have long names, as administrators expect of a daemon. */
 static const struct option longopts[] = {
 	{ "help",	no_argument,	NULL,	'h' },
+	{ "list",	no_argument,	NULL,	'l' },
 	{ "version",	no_argument,	NULL,	'V' },
 	{ NULL,		0,		NULL,	0 }
 };
@@ -64,7 +65,7 @@ usage(int status)
 {
 	FILE *f = status == 0 ? stdout : stderr;
 
-	fprintf(f, "usage: %s [-dfhnV] [-c config | config]\n", PROG);
+	fprintf(f, "usage: %s [-dfhlnV] [-c config | config]\n", PROG);
 	if (status == 0)
 		fputs(
 		    "  -c config      the configuration file"
@@ -72,6 +73,7 @@ usage(int status)
 		    "  -d             debug: -f, and log debug messages too\n"
 		    "  -f             log to stderr, not syslog\n"
 		    "  -h, --help     print this help and exit\n"
+		    "  -l, --list     print the hosts' status, worst first\n"
 		    "  -n             check the configuration and exit\n"
 		    "  -V, --version  print the version and exit\n", f);
 	if (fflush(f) == EOF && status == 0)
@@ -524,6 +526,9 @@ on_ctl(void)
 		case CTL_PING:
 			pong_seen = 1;
 			break;
+		case CTL_HEALTH:
+			rstatus_update(&m);
+			break;
 		}
 	}
 }
@@ -622,6 +627,13 @@ confine(void)
 	    SB_SIGNAL);
 	sandbox_fd(sb, sa->recvfd, SB_READ | SB_WRITE);
 	sandbox_path_dir(sb, sa->conf_path, SB_READ);
+	/* Replaced by rename: their directories (rstatus.c). */
+	if (sa->conf->receiver.status_file != NULL)
+		sandbox_path_dir(sb, sa->conf->receiver.status_file,
+		    SB_READ | SB_WRITE);
+	if (sa->conf->receiver.metrics_file != NULL)
+		sandbox_path_dir(sb, sa->conf->receiver.metrics_file,
+		    SB_READ | SB_WRITE);
 	/* Host directories outside the receiver directory. */
 	n = strlen(sa->recvdir);
 	for (ch = sa->conf->receiver.hosts; ch != NULL; ch = ch->next)
@@ -696,6 +708,8 @@ parent_run(struct parent_args *a)
 			fatal("timerfd");
 	}
 	writer_bpf = sandbox_bpf_new("writer", SB_FILES);
+	/* As started: the sandbox allows these files' directories alone. */
+	rstatus_init(a->conf);
 	confine();
 
 	for (;;) {
@@ -751,14 +765,14 @@ static struct parent_args sargs;
 int
 main(int argc, char *argv[])
 {
-	int ch, debug = 0, fg = 0, check = 0, rc;
+	int ch, debug = 0, fg = 0, check = 0, list = 0, rc;
 	char err[PATH_MAX + 600];
 	struct passwd *pw;
 	struct conf *conf;
 	struct enrol *e = NULL;
 	SSL_CTX *ctx;
 
-	while ((ch = getopt_long(argc, argv, "c:dfhnV", longopts,
+	while ((ch = getopt_long(argc, argv, "c:dfhlnV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -769,6 +783,10 @@ main(int argc, char *argv[])
 			fg = 1;
 			break;
 		case 'f':
+			fg = 1;
+			break;
+		case 'l':
+			list = 1;
 			fg = 1;
 			break;
 		case 'n':
@@ -793,7 +811,9 @@ main(int argc, char *argv[])
 	umask(027);
 	capacity_raise();
 
-	conf = load_conf(conf_path, check);
+	conf = load_conf(conf_path, check || list);
+	if (list)
+		return rstatus_print(conf, stdout);
 	net_init(conf, conf_path);
 	if (check) {
 		if ((ctx = tlsio_server_ctx(conf->receiver.certfile,

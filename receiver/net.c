@@ -487,6 +487,8 @@ on_timer(void)
 	for (c = srv.conns; c != NULL; c = c->next)
 		if ((t = conn_next_deadline(c)) < next_at)
 			next_at = t;
+	if ((t = health_tick(&srv, now)) < next_at)
+		next_at = t;
 	timer_want(&srv, next_at);
 }
 
@@ -802,6 +804,7 @@ net_main(int ctlfd, const struct parent_args *a)
 	    (unsigned)nlisteners, nlisteners == 1 ? "" : "s", nhosts,
 	    nhosts == 1 ? "" : "s", a->recvdir);
 	ctl_tell(CTL_READY, "");
+	timer_want(&srv, health_tick(&srv, now_ms()));
 
 	loop();
 
