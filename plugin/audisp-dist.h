@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "conf.h"
+#include "wire.h"
 
 #define SEG_NAME_LEN	16		/* hex digits of the sequence number */
 #define SEG_OPEN_SUFFIX	".open"
@@ -197,6 +198,13 @@ void		 status_write(struct status *, struct plugin *);
 size_t		 status_format(char *buf, size_t len, struct plugin *,
 		    const struct timespec *now);
 size_t		 status_line_max(const struct plugin *);
+/* HEALTH's text for receiver host (wire_dec_health); 0: did not fit. */
+size_t		 status_health(char *buf, size_t len, struct plugin *,
+		    const char *host);
+/* The kernel's boot ID, for HEALTH: before the sandbox. */
+void		 status_read_boot_id(void);
+/* Once in a while, a chunk of input: are the records RAW or ENRICHED? */
+void		 status_sample_format(struct plugin *, const char *, size_t);
 struct fwd_hoststat;
 struct fwd_pos;
 /* Host h acknowledged up to ack: count what it shipped (metrics). */
@@ -230,6 +238,8 @@ struct plugin {
 	enum conf_from	 conf_from;
 	char		 conf_error[1024];	/* the file's, while broken */
 	int64_t		 kernel_lost, kernel_backlog;	/* -1 unknown */
+	enum wire_health_format format;	/* of the input, last sampled */
+	int		 format_sample;	/* sample the next chunk */
 	uint64_t	 since_sync_records, since_sync_bytes;
 };
 const char	*plugin_state_name(enum plugin_state);

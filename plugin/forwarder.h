@@ -59,6 +59,13 @@ struct fwd_pos {
 int		 fwd_pos_cmp(const struct fwd_pos *, const struct fwd_pos *);
 
 /*
+ * What audisp-dist tells the forwarder, one line per receiver host each
+ * status_interval: "health HOST TEXT\n", TEXT as HEALTH carries it
+ * (wire_dec_health).  From our own parent: a malformed one is a bug.
+ */
+#define FWD_HEALTH_LINE_MAX	(8 + FWD_HOST_MAX + WIRE_MAX_HEALTH + 2)
+
+/*
  * fwd_ipc.c: what the forwarder tells audisp-dist, one text line each:
  *   state HOST connecting|connected|backoff|error [REASON]
  *   ack HOST SEQ SIZE COMPLETE
@@ -276,6 +283,7 @@ struct fwdsup {
 	/* The last_error set here, and whose: a host's, or "" ours. */
 	char		 err_text[1024];
 	char		 err_host[FWD_HOST_MAX + 1];
+	struct wbuf	 hout;		/* health lines not yet written */
 };
 
 int		 fwdsup_init(struct fwdsup *, struct plugin *,
@@ -296,6 +304,11 @@ int		 fwdsup_reaped(struct fwdsup *, pid_t, int status);
 void		 fwdsup_stop(struct fwdsup *);
 void		 fwdsup_free(struct fwdsup *);
 const char	*fwdsup_run_name(const struct fwdsup *);
+/*
+ * Every status_interval: tell the forwarder what each receiver is to be
+ * told of our health (FWD_HEALTH lines); dropped if it is not reading.
+ */
+void		 fwdsup_health(struct fwdsup *);
 /* Delete the closed segments every host holds; returns how many. */
 unsigned	 fwdsup_collect(struct fwdsup *);
 struct fwd_hoststat *fwdsup_host(struct fwdsup *, const char *name);
@@ -343,6 +356,9 @@ void		 fwd_conn_io(struct fwd_conn *, uint32_t events);
 void		 fwd_conn_timer(struct fwd_conn *, int64_t now);
 int64_t		 fwd_conn_deadline(const struct fwd_conn *);
 void		 fwd_conn_spool_changed(struct fwd_conn *);
+/* audisp-dist's health for this receiver: sent now and on each WELCOME. */
+void		 fwd_conn_health(struct fwd_conn *, const char *text,
+		    size_t len);
 /* FWD_SIG_RESOLVED arrived: see whether its lookup is done. */
 void		 fwd_conn_resolved(struct fwd_conn *);
 

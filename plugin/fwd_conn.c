@@ -119,6 +119,12 @@ struct fwd_conn {
 	uint8_t			 in[WIRE_HDR_LEN + RX_MAX];
 	size_t			 inlen;
 	uint64_t		 token;
+	uint16_t		 version;	/* HELLO's: 3, or 2 for an
+						   older receiver */
+	uint16_t		 proto;		/* CHALLENGE's: spoken */
+	/* audisp-dist's health for the receiver, as HEALTH carries it */
+	char			 health[WIRE_MAX_HEALTH];
+	size_t			 hlen;
 	/* the stream */
 	struct fwd_reader	 rd;		/* what comes next */
 	struct fwd_pos		 sent;		/* end of what was sent */
@@ -155,6 +161,7 @@ fwd_conn_new(unsigned idx, const struct conf_host *ch)
 	c->idx = idx;
 	c->ch = ch;
 	c->fd = -1;
+	c->version = WIRE_VERSION;
 	fwd_reader_init(&c->rd, fwd_env.dirfd, ch->name);
 	wbuf_init(&c->out);
 	fwd_window_init(&c->win);
@@ -217,6 +224,9 @@ conn_close(struct fwd_conn *c, int bye)
 		freeaddrinfo(c->ai);
 		c->ai = c->ai_cur = NULL;
 	}
+	/* An older receiver may be upgraded by the next connection. */
+	if (c->st == C_STREAM)
+		c->version = WIRE_VERSION;
 	fwd_reader_close(&c->rd);	/* drop_old may take it now */
 	wbuf_free(&c->out);
 	wbuf_init(&c->out);
@@ -613,8 +623,8 @@ tls_step(struct fwd_conn *c)
 		    c->peer);
 		return;
 	}
-	if (wire_enc_hello(&c->out, fwd_env.name, fwd_env.spool_id,
-	    c->nonce_s) == -1)
+	if (wire_enc_hello_version(&c->out, c->version, fwd_env.name,
+	    fwd_env.spool_id, c->nonce_s) == -1)
 		fatal("host %s: HELLO", c->ch->name);
 	c->st = C_HELLO;
 	c->last_rx = fwd_now_ms();
@@ -633,11 +643,13 @@ on_challenge(struct fwd_conn *c, const uint8_t *p, size_t len)
 		proto_error(c, "malformed CHALLENGE");
 		return -1;
 	}
-	if (m.version != WIRE_VERSION) {
+	if (m.version < WIRE_MIN_VERSION || m.version > c->version) {
 		conn_fail(c, F_SERIOUS, "receiver %s speaks protocol version "
-		    "%u, not %u", c->peer, m.version, WIRE_VERSION);
+		    "%u, not %d to %u", c->peer, m.version, WIRE_MIN_VERSION,
+		    c->version);
 		return -1;
 	}
+	c->proto = m.version;
 	memcpy(c->nonce_r, m.nonce, sizeof(c->nonce_r));
 	if (c->ch->password != NULL) {
 		if (auth_proof(c->ch->password, AUTH_SENDER, c->ekm,
@@ -703,6 +715,30 @@ rolled_back(struct fwd_conn *c, const struct msg_welcome *m,
 	    c->peer, r->note);
 }
 
+/* HEALTH, to a receiver that speaks it; also the heartbeat. */
+static void
+send_health(struct fwd_conn *c)
+{
+	if (c->st != C_STREAM || c->proto < 3 || c->hlen == 0)
+		return;
+	if (wire_enc_health(&c->out, c->health, c->hlen) == -1)
+		fatal("host %s: HEALTH", c->ch->name);
+}
+
+void
+fwd_conn_health(struct fwd_conn *c, const char *text, size_t len)
+{
+	if (len == 0 || len > sizeof(c->health))
+		return;
+	memcpy(c->health, text, len);
+	c->hlen = len;
+	if (c->st != C_STREAM || c->proto < 3)
+		return;
+	send_health(c);
+	if (!c->write_blocked && send_frames(c) == 0)
+		rearm(c);
+}
+
 static int
 on_welcome(struct fwd_conn *c, const uint8_t *p, size_t len)
 {
@@ -761,6 +797,7 @@ on_welcome(struct fwd_conn *c, const uint8_t *p, size_t len)
 	c->sent = r.acked;
 	c->up_since = fwd_now_ms();
 	c->st = C_STREAM;
+	send_health(c);
 	fwd_report_ack(c->idx, &r.acked);
 	fwd_report_state(c->idx, RS_CONNECTED, "");
 	if (!c->said_connected) {
@@ -835,6 +872,22 @@ on_error(struct fwd_conn *c, const uint8_t *p, size_t len)
 	if (wire_dec_error(p, len, &m) == -1) {
 		conn_fail(c, F_SERIOUS, "receiver %s sent a malformed ERROR",
 		    c->peer);
+		return -1;
+	}
+	/*
+	 * A version 2 receiver refuses our HELLO: speak 2 to it, without
+	 * HEALTH, rather than stop shipping until it is upgraded.
+	 */
+	if (m.code == ERR_VERSION && c->st == C_HELLO &&
+	    c->version > WIRE_MIN_VERSION) {
+		log_info("host %s: receiver %s refuses protocol version %u "
+		    "(%s); speaking version %d to it, without health reports",
+		    c->ch->name, c->peer, c->version, m.reason,
+		    WIRE_MIN_VERSION);
+		c->version = WIRE_MIN_VERSION;
+		conn_fail(c, F_TRANSIENT, "receiver %s speaks an older "
+		    "protocol", c->peer);
+		c->next_try = fwd_now_ms();
 		return -1;
 	}
 	switch (m.code) {

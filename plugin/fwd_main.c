@@ -2,7 +2,8 @@
  * audisp-dist-forwarder: ships the spool to every receiver of the sender
  * block.  audisp-dist starts it as root with two descriptors: 3, a
  * socketpair on which it reports each receiver's state and durable
- * position, and 4, the spool directory opened read-only.  It reads what
+ * position (and hears, each status_interval, the health to pass on to
+ * each receiver), and 4, the spool directory opened read-only.  It reads what
  * only root may (the configuration with its passwords, keys and CA files,
  * the spool identity), then becomes the sender block's user for good.
  * It never writes to the spool: audisp-dist deletes what every receiver
@@ -405,17 +406,60 @@ on_inotify(void)
 	return any;
 }
 
+/*
+ * One line from audisp-dist: "health HOST TEXT".  It is our parent, and
+ * root: a line we cannot read is a bug on its side.
+ */
+static void
+plugin_line(const char *line, size_t len)
+{
+	struct msg_health m;
+	const char *host, *text;
+	size_t hl;
+	unsigned k;
+
+	if (len < 7 || memcmp(line, "health ", 7) != 0)
+		fatalx("audisp-dist sent a malformed line (%zu bytes)", len);
+	host = line + 7;
+	if ((text = memchr(host, ' ', len - 7)) == NULL)
+		fatalx("audisp-dist sent a health line without text");
+	hl = (size_t)(text - host);
+	text++;
+	if (wire_dec_health((const uint8_t *)text, len - 7 - hl - 1,
+	    &m) == -1)
+		fatalx("audisp-dist sent malformed health text");
+	for (k = 0; k < nconns; k++)
+		if (strlen(reports[k].host) == hl &&
+		    memcmp(reports[k].host, host, hl) == 0)
+			fwd_conn_health(conns[k], text, m.len);
+}
+
 /* Returns 1 when audisp-dist is gone. */
 static int
 on_plugin(uint32_t events)
 {
-	char buf[256];
+	static char buf[2 * FWD_HEALTH_LINE_MAX];
+	static size_t blen;
+	char *nl;
+	size_t used;
 	ssize_t n;
 
 	if (events & EPOLLIN) {
-		/* It sends nothing; end of file means it died. */
-		while ((n = read(FWD_IPC_FD, buf, sizeof(buf))) > 0)
-			;
+		while ((n = read(FWD_IPC_FD, buf + blen,
+		    sizeof(buf) - blen)) > 0) {
+			blen += (size_t)n;
+			used = 0;
+			while ((nl = memchr(buf + used, '\n', blen - used)) !=
+			    NULL) {
+				plugin_line(buf + used,
+				    (size_t)(nl - (buf + used)));
+				used = (size_t)(nl - buf) + 1;
+			}
+			memmove(buf, buf + used, blen - used);
+			blen -= used;
+			if (blen >= FWD_HEALTH_LINE_MAX)
+				fatalx("audisp-dist sent a line too long");
+		}
 		if (n == 0 || (n == -1 && errno != EAGAIN &&
 		    errno != EINTR)) {
 			log_info("audisp-dist closed our channel: stopping");

@@ -147,6 +147,42 @@ close_channel(struct fwdsup *fs)
 	close(fs->fd);
 	fs->fd = -1;
 	fs->len = 0;
+	wbuf_free(&fs->hout);
+}
+
+void
+fwdsup_health(struct fwdsup *fs)
+{
+	const struct conf_host *h;
+	char text[WIRE_MAX_HEALTH + 1];
+	size_t n, hl;
+	ssize_t w;
+
+	if (fs->fd == -1 || fs->run != FWD_RUNNING)
+		return;
+	/* A stream: whole lines only, the rest of a cut one first. */
+	if (wbuf_pending(&fs->hout) == 0) {
+		fs->hout.off = fs->hout.len = 0;
+		for (h = fs->pl->conf->sender.hosts; h != NULL; h = h->next) {
+			n = status_health(text, sizeof(text), fs->pl, h->name);
+			hl = strlen(h->name);
+			if (n == 0 || n > WIRE_MAX_HEALTH ||
+			    wbuf_reserve(&fs->hout, 9 + hl + n) == -1)
+				continue;
+			wbuf_put_bytes(&fs->hout, "health ", 7);
+			wbuf_put_bytes(&fs->hout, h->name, hl);
+			wbuf_put_u8(&fs->hout, ' ');
+			wbuf_put_bytes(&fs->hout, text, n);
+			wbuf_put_u8(&fs->hout, '\n');
+		}
+	}
+	while (wbuf_pending(&fs->hout) > 0) {
+		w = write(fs->fd, fs->hout.buf + fs->hout.off,
+		    wbuf_pending(&fs->hout));
+		if (w <= 0)
+			break;		/* EAGAIN: the rest next time */
+		fs->hout.off += (size_t)w;
+	}
 }
 
 /* Ask it to go; the SIGCHLD handler reaps it, fwdsup_tick escalates. */
@@ -342,6 +378,8 @@ spawn(struct fwdsup *fs, time_t now)
 	fcntl(fs->fd, F_SETFL, fcntl(fs->fd, F_GETFL) | O_NONBLOCK);
 	log_info("forwarder started (pid %d)", (int)pid);
 	set_run(fs, FWD_RUNNING);
+	/* It has something to say at its first WELCOME. */
+	fwdsup_health(fs);
 	ev.events = EPOLLIN;
 	ev.data.fd = fs->fd;
 	if (epoll_ctl(fs->epfd, EPOLL_CTL_ADD, fs->fd, &ev) == -1) {

@@ -650,6 +650,7 @@ read_input(int *drained)
 		return 0;
 	}
 	intake_frame(in, (size_t)n, &pending, &pl.c);
+	status_sample_format(&pl, pending.data, pending.len);
 	have_pending = 1;
 	if (spool_pending() == -1) {
 		input_watch(0);
@@ -747,6 +748,8 @@ tick(void)
 		conf_complain();
 	if (now.tv_sec - last_status >= (time_t)cs->status_interval) {
 		status_write(&pl.status, &pl);
+		fwdsup_health(&fwd);
+		pl.format_sample = 1;
 		last_status = now.tv_sec;
 	}
 }
@@ -872,6 +875,8 @@ main(int argc, char *argv[])
 	}
 	pl.conf = start_conf();
 	pl.kernel_lost = pl.kernel_backlog = -1;
+	pl.format_sample = 1;
+	status_read_boot_id();
 	confine();
 
 	sigemptyset(&mask);

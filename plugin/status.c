@@ -25,7 +25,27 @@
 #define STATUS_MAX_SIZE	(1024 * 1024)
 
 static time_t started;		/* this process, for the start time */
+static char boot_id[40];	/* the kernel's, "" if unreadable */
 static void	metrics_write(struct plugin *, const char *path);
+
+/* Read once, before the sandbox: it names this boot of the host. */
+void
+status_read_boot_id(void)
+{
+	FILE *f;
+	size_t n;
+
+	if (boot_id[0] != '\0' ||
+	    (f = fopen("/proc/sys/kernel/random/boot_id", "re")) == NULL)
+		return;
+	if (fgets(boot_id, sizeof(boot_id), f) == NULL)
+		boot_id[0] = '\0';
+	fclose(f);
+	n = strcspn(boot_id, "\n");
+	boot_id[n] = '\0';
+	if (n != 36)
+		boot_id[0] = '\0';
+}
 
 int
 status_open(struct status *st, const char *path)
@@ -252,6 +272,68 @@ status_format(char *buf, size_t len, struct plugin *pl,
 	return (size_t)(p - buf);
 }
 
+/*
+ * What a receiver is told of us (HEALTH, docs/protocol.md): the status
+ * line's loss counters and this receiver's unacked bytes, as key=value
+ * text that wire_dec_health accepts.  Returns its length, 0 if it does
+ * not fit.
+ */
+size_t
+status_health(char *buf, size_t len, struct plugin *pl, const char *host)
+{
+	const struct fwd_hoststat *hs = host_stat(pl, host);
+	const struct counters *c = &pl->c;
+	struct spool_seg *segs;
+	size_t nsegs;
+	int64_t oldest, unacked = -1;
+	char *p = buf, *end = buf + len;
+	time_t now = time(NULL);
+
+	if (spool_list(pl->spool.dirfd, &segs, &nsegs) == -1) {
+		segs = NULL;
+		nsegs = 0;
+	}
+	oldest = oldest_unshipped(pl, segs, nsegs);
+	if (hs->acked)
+		unacked = (int64_t)fwd_unacked_bytes(&hs->ack, segs, nsegs);
+	free(segs);
+	put(&p, end, "time=%lld records_in=%" PRIu64 " dropped_records=%"
+	    PRIu64 " dropped_bytes=%" PRIu64 " rejected_records=%" PRIu64
+	    " rejected_bytes=%" PRIu64, (long long)now, c->records_in,
+	    c->dropped_records, c->dropped_bytes, c->rejected_records,
+	    c->rejected_bytes);
+	if (pl->kernel_lost >= 0)
+		put(&p, end, " kernel_lost=%lld kernel_backlog=%lld",
+		    (long long)pl->kernel_lost, (long long)pl->kernel_backlog);
+	put(&p, end, " spool_bytes=%" PRIu64, spool_total(&pl->spool));
+	if (unacked >= 0)
+		put(&p, end, " unacked_bytes=%lld", (long long)unacked);
+	if (oldest >= 0)
+		put(&p, end, " oldest_unshipped_age=%lld",
+		    (long long)(now > oldest ? now - oldest : 0));
+	put(&p, end, " start_time=%lld format=%s", (long long)started,
+	    wire_health_format_name(pl->format));
+	if (boot_id[0] != '\0')
+		put(&p, end, " boot_id=%s", boot_id);
+	if (p >= end)
+		return 0;
+	return (size_t)(p - buf);
+}
+
+/*
+ * ENRICHED records carry their interpretations after a 0x1d byte; RAW
+ * ones have none.  One chunk per status_interval is enough to tell.
+ */
+void
+status_sample_format(struct plugin *pl, const char *p, size_t len)
+{
+	if (!pl->format_sample || len == 0)
+		return;
+	pl->format_sample = 0;
+	pl->format = memchr(p, 0x1d, len) != NULL ? WH_FMT_ENRICHED :
+	    WH_FMT_RAW;
+}
+
 /* Room for every field whole: host names and the error are the long ones. */
 size_t
 status_line_max(const struct plugin *pl)
@@ -284,10 +366,10 @@ status_write(struct status *st, struct plugin *pl)
 
 	if (started == 0)	/* before status_open */
 		return;
-	if (pl->conf->sender.metrics_file != NULL) {
-		kernel_counters(st, &pl->kernel_lost, &pl->kernel_backlog);
+	/* The metrics, the status line and HEALTH (status_health) show them. */
+	kernel_counters(st, &pl->kernel_lost, &pl->kernel_backlog);
+	if (pl->conf->sender.metrics_file != NULL)
 		metrics_write(pl, pl->conf->sender.metrics_file);
-	}
 	if (st->fd == -1)
 		return;
 	max = status_line_max(pl);
@@ -295,8 +377,6 @@ status_write(struct status *st, struct plugin *pl)
 		log_warn("status file %s", st->path);
 		return;
 	}
-	if (pl->conf->sender.metrics_file == NULL)
-		kernel_counters(st, &pl->kernel_lost, &pl->kernel_backlog);
 	clock_gettime(CLOCK_REALTIME, &now);
 	error_seen(st, pl, now.tv_sec);
 	n = status_format(line, max, pl, &now);
