@@ -20,7 +20,7 @@
  *	ELAPSED MS			milliseconds the scenario took
  *
  *   adpeer [-Tv] [-a cafile] [-b chunk] [-c certfile -k keyfile]
- *	[-f fingerprint] [-i spoolid] [-n host] [-r rate] [-s seq]
+ *	[-f fingerprint] [-i spoolid] [-n host] [-P version] [-r rate] [-s seq]
  *	[-t seconds] [-w password | -W file] [-E stage] ADDR:PORT SCENARIO [ARG...]
  *
  *   -T		plain TCP instead of TLS (the receiver must refuse it)
@@ -33,6 +33,8 @@
  *   -f fp	the receiver's certificate fingerprint must be this
  *   -i id	spool id, 32 hex digits (default: random)
  *   -n host	host name sent in HELLO (default "adpeer")
+ *   -P version	protocol version of HELLO in the scenarios that do the
+ *		whole handshake (default WIRE_VERSION; 2: an older sender)
  *   -r rate	"good": send at most RATE bytes per second
  *   -s seq	"good": sequence number of the first file (default 1)
  *   -t sec	give up waiting for any one answer after SEC s (default 10)
@@ -174,10 +176,11 @@ static struct {
 	uint64_t	 seq;
 	unsigned	 timeout;
 	int		 verbose;
+	uint16_t	 version;	/* HELLO's, in handshake() */
 	enum { AT_HELLO, AT_AUTH, AT_DATA } stage;
 } o = {
 	.host = "adpeer", .chunk = 256 * 1024, .seq = 1, .timeout = 10,
-	.stage = AT_DATA,
+	.stage = AT_DATA, .version = WIRE_VERSION,
 };
 
 static const char *label = "";	/* "conn2 " for multi-connection scenarios */
@@ -851,7 +854,7 @@ handshake(struct conn *c)
 {
 	uint8_t proof[WIRE_MAC_LEN];
 
-	send_hello(c, o.host, strlen(o.host), WIRE_MAGIC, WIRE_VERSION);
+	send_hello(c, o.host, strlen(o.host), WIRE_MAGIC, o.version);
 	read_challenge(c);
 	if (o.password != NULL) {
 		make_proof(c, o.password, o.host, NULL, proof);
@@ -1939,7 +1942,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: adpeer [-Tv] [-a cafile] [-b chunk] "
 	    "[-c certfile -k keyfile] [-E hello|auth|data]\n"
-	    "\t[-f fingerprint] [-i spoolid] [-n host] [-r rate] [-s seq] "
+	    "\t[-f fingerprint] [-i spoolid] [-n host] [-P version] [-r rate] "
+	    "[-s seq] "
 	    "[-t sec]\n\t[-w password | -W file] addr:port scenario [arg ...]\n");
 	exit(EX_USAGE);
 }
@@ -1966,7 +1970,7 @@ main(int argc, char *argv[])
 	int ch, tls, have_id = 0;
 	uint64_t seq, off;
 
-	while ((ch = getopt(argc, argv, "+Ta:b:c:E:f:i:k:n:r:s:t:vw:W:")) != -1) {
+	while ((ch = getopt(argc, argv, "+Ta:b:c:E:f:i:k:n:P:r:s:t:vw:W:")) != -1) {
 		switch (ch) {
 		case 'T':
 			o.plain = 1;
@@ -2005,6 +2009,9 @@ main(int argc, char *argv[])
 			break;
 		case 'n':
 			o.host = optarg;
+			break;
+		case 'P':
+			o.version = (uint16_t)number(optarg, UINT16_MAX, "-P");
 			break;
 		case 'r':
 			o.rate = strtoull(optarg, NULL, 10);
