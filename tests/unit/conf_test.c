@@ -932,6 +932,43 @@ test_fleet(void)
 	    "\"max_connections\" is not allowed in sender block", NULL);
 }
 
+/* silence_alarm, status_file and metrics_file of the receiver. */
+static void
+test_receiver_health(void)
+{
+	struct conf *c;
+	const struct conf_host *h;
+
+	REQUIRE((c = parse("receiver {\n" RCERT
+	    " host a {\n  password x\n }\n}\n")) != NULL);
+	CHECK(c->receiver.silence_alarm == 300);
+	CHECK(c->receiver.hosts->silence_alarm == 300);
+	CHECK_STR(c->receiver.status_file, "/var/lib/auditdistd/status");
+	CHECK(c->receiver.metrics_file == NULL);
+	conf_free(c);
+	REQUIRE((c = parse("receiver {\n" RCERT
+	    " host a {\n  password x\n  silence_alarm 0\n }\n"
+	    " host b {\n  password y\n }\n silence_alarm 3\n"
+	    " status_file none\n metrics_file \"/m/a.prom\"\n}\n")) != NULL);
+	CHECK(c->receiver.silence_alarm == 3);
+	REQUIRE((h = c->receiver.hosts) != NULL);
+	CHECK(h->silence_alarm == 0 && h->silence_alarm_set);
+	REQUIRE((h = h->next) != NULL);
+	CHECK(h->silence_alarm == 3 && !h->silence_alarm_set);
+	CHECK(c->receiver.status_file == NULL);
+	CHECK_STR(c->receiver.metrics_file, "/m/a.prom");
+	CHECK(c->sender.metrics_file == NULL);
+	conf_free(c);
+	REFUSED("receiver {\n silence_alarm 86401\n}\n", 2,
+	    "\"silence_alarm\" 86401 is out of range", NULL);
+	REFUSED("receiver {\n status_file rel/x\n}\n", 2,
+	    "must be an absolute path", NULL);
+	REFUSED("sender {\n silence_alarm 5\n}\n", 2,
+	    "\"silence_alarm\" is not allowed in sender block", NULL);
+	REFUSED("sender {\n status_file none\n}\n", 2,
+	    "must be an absolute path", NULL);
+}
+
 /* series_hold: the receiver's value, a host's own overriding it. */
 static void
 test_series_hold(void)
@@ -1787,6 +1824,7 @@ static const struct h_test tests[] = {
 	TEST(test_sample),
 	TEST(test_receiver_sample),
 	TEST(test_compression),
+	TEST(test_receiver_health),
 };
 
 RUN_TESTS("conf", tests)
