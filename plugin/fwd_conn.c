@@ -885,8 +885,10 @@ on_error(struct fwd_conn *c, const uint8_t *p, size_t len)
 		    c->ch->name, c->peer, c->version, m.reason,
 		    WIRE_MIN_VERSION);
 		c->version = WIRE_MIN_VERSION;
-		conn_fail(c, F_TRANSIENT, "receiver %s speaks an older "
-		    "protocol", c->peer);
+		/* Said above: the failure is only for the debug log. */
+		snprintf(c->logged, sizeof(c->logged), "receiver %s speaks an "
+		    "older protocol", c->peer);
+		conn_fail(c, F_TRANSIENT, "%s", c->logged);
 		c->next_try = fwd_now_ms();
 		return -1;
 	}

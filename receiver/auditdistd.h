@@ -398,6 +398,9 @@ struct ctl_msg {
 int		 ctl_dec(struct msg *, struct ctl_msg *);
 void		 ctl_put(struct wbuf *, enum ctl_type, const char *host,
 		    const struct msg_type *);
+/* The same with the rest of the payload after the host (CTL_HEALTH). */
+void		 ctl_put_body(struct wbuf *, enum ctl_type, const char *host,
+		    const void *body, size_t len, const struct msg_type *);
 /* One message on the control socket, with fd (-1: none) passed along. */
 int		 ctl_send(int sock, enum ctl_type, const char *host,
 		    int fd, const struct msg_type *);

@@ -239,12 +239,21 @@ void
 ctl_put(struct wbuf *w, enum ctl_type type, const char *host,
     const struct msg_type *types)
 {
+	ctl_put_body(w, type, host, NULL, 0, types);
+}
+
+void
+ctl_put_body(struct wbuf *w, enum ctl_type type, const char *host,
+    const void *body, size_t len, const struct msg_type *types)
+{
 	size_t mark, n = strnlen(host, WIRE_MAX_HOST + 1);
 
 	VERIFY(n <= WIRE_MAX_HOST);	/* before anything is reserved */
 	mark = msg_begin(w, (uint8_t)type);
-	if (type == CTL_WRITER || type == CTL_NOWRITER)
+	if (type == CTL_WRITER || type == CTL_NOWRITER || type == CTL_HEALTH)
 		msg_put_str(w, host, n);
+	if (len > 0)
+		msg_put_bytes(w, body, len);
 	msg_finish(w, mark, types);
 }
 

@@ -83,7 +83,9 @@ decode(enum chan ch, struct msg *m, const uint8_t *p)
 	if (ch == CH_TO_PARENT || ch == CH_TO_NET) {
 		if ((rc = ctl_dec(m, &c)) == 0) {
 			FUZZ_CHECK(c.type != CTL_WRITER || c.host[0] != '\0');
-			ctl_put(&w, c.type, c.host, tables[ch]);
+			FUZZ_CHECK(c.type == CTL_HEALTH || c.bodylen == 0);
+			ctl_put_body(&w, c.type, c.host, c.body, c.bodylen,
+			    tables[ch]);
 		}
 	} else {
 		rc = ch == CH_REQUESTS ? wmsg_dec_request(m, &r) :

@@ -128,6 +128,7 @@ esac
 [ "$(hv ghost state)" = never ] || hole 5: "ghost, never connected: state=$(hv ghost state)"
 
 # Kill the whole sender side of "killed"; "quiet" stays, idle.
+hq=$(hv quiet health_time)
 pid=$(child_pid "$(bg_pid killed)")
 [ -n "$pid" ] || fail "no audisp-dist under feed"
 # shellcheck disable=SC2046
@@ -141,6 +142,8 @@ bg_stop killed 0 5 || :
     wait_for '[ "$(metric auditdist_receiver_host_silent "{host=\"killed\"}")" = 1 ]' 8 ||
     hole 2: "metrics: host_silent of killed is $(metric auditdist_receiver_host_silent '{host="killed"}')"
 sleep 4		# two more rounds: still one warning
+[ "$(hv quiet health_time)" \> "$hq" ] ||
+    hole 3: "quiet's heartbeat (health report) did not come again: health_time=$(hv quiet health_time), was $hq"
 n=$(grep -c 'host killed: silent for' "$T/recv.log" || :)
 [ "$n" = 1 ] || hole 2: "killed's silence was logged $n times, not once"
 for h in quiet drop; do
