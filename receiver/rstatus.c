@@ -281,7 +281,7 @@ status_lines(FILE *f, time_t now)
 		    has ? "yes" : "none");
 		put_time(f, "health_time", r->health_at, "none");
 		if (!has)
-			memset(&h, 0xff, sizeof(h));	/* every number -1 */
+			memset(&h, 0xff, sizeof(h));	/* all -1 */
 		put_num(f, "unacked_bytes", h.unacked_bytes, "unknown");
 		put_num(f, "dropped_records", h.dropped_records, "unknown");
 		put_num(f, "dropped_bytes", h.dropped_bytes, "unknown");
