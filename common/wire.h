@@ -1,5 +1,5 @@
 /*
- * The auditdist protocol, version 2: framing and messages.  Described for
+ * The auditdist protocol, version 3: framing and messages.  Described for
  * people in docs/protocol.md.  Every integer is big-endian; every
  * message is length-prefixed and bounded; decoding goes through a cursor
  * whose getters fail instead of reading past the end.
@@ -11,7 +11,9 @@
 #include <stdint.h>
 
 #define WIRE_MAGIC		0x41445354u	/* "ADST" */
-#define WIRE_VERSION		2
+#define WIRE_VERSION		3
+/* A receiver still serves senders of this version (its WELCOME tail). */
+#define WIRE_VERSION_OLDEST	2
 #define WIRE_HDR_LEN		8		/* u32 length, u8 type, 3 zero */
 /* What wire_enc_data_hdr writes: the frame header, seq and offset. */
 #define WIRE_DATA_HDR_LEN	(WIRE_HDR_LEN + 16)
@@ -22,8 +24,13 @@
 #define WIRE_ID_LEN		16		/* spool identity, raw bytes */
 #define WIRE_NONCE_LEN		32
 #define WIRE_MAC_LEN		32		/* HMAC-SHA256 */
-/* WELCOME: at most this many of the last bytes the receiver holds. */
-#define WIRE_MAX_TAIL		4096
+/*
+ * WELCOME's tail: the last bytes the receiver holds of a segment, at
+ * least min(size, WIRE_TAIL_MIN); from version 3 back to the start of a
+ * line, at most WIRE_TAIL_MAX (version 2: exactly min(size, 4096)).
+ */
+#define WIRE_TAIL_MIN		4096
+#define WIRE_TAIL_MAX		65535
 
 enum wire_type {
 	MSG_HELLO = 1,		/* S->R: magic, version, host, spool id, nonce */
@@ -114,8 +121,9 @@ struct msg_welcome {
 	uint8_t		 complete;
 	/*
 	 * The last tail_len bytes of segment seq as stored (bytes size -
-	 * tail_len to size): min(size, WIRE_MAX_TAIL), 0 when nothing is
-	 * held.  The sender compares them with its own copy.
+	 * tail_len to size): 0 when nothing is held, else from the start of
+	 * the line that holds byte size - WIRE_TAIL_MIN (or from byte 0),
+	 * at most WIRE_TAIL_MAX.  The sender compares them with its copy.
 	 */
 	const uint8_t	*tail;
 	size_t		 tail_len;
@@ -165,7 +173,9 @@ int	wire_dec_error(const uint8_t *, size_t, struct msg_error *);
 /* Encoders append a whole frame to the buffer; -1 only on ENOMEM. */
 int	wire_enc_hello(struct wbuf *, const char *host,
 	    const uint8_t id[WIRE_ID_LEN], const uint8_t nonce[WIRE_NONCE_LEN]);
-int	wire_enc_challenge(struct wbuf *, const uint8_t nonce[WIRE_NONCE_LEN]);
+/* version: the one the receiver speaks with this sender. */
+int	wire_enc_challenge(struct wbuf *, uint16_t version,
+	    const uint8_t nonce[WIRE_NONCE_LEN]);
 int	wire_enc_auth(struct wbuf *, const uint8_t *proof);	/* NULL: none */
 int	wire_enc_welcome(struct wbuf *, const uint8_t *proof,
 	    const uint8_t id[WIRE_ID_LEN], uint64_t seq, uint64_t size,

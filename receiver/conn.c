@@ -544,10 +544,10 @@ on_hello(struct conn *c, const uint8_t *p, size_t len)
 		return;
 	}
 	memcpy(c->host, m.host, sizeof(c->host));
-	if (m.version != WIRE_VERSION) {
+	if (m.version < WIRE_VERSION_OLDEST || m.version > WIRE_VERSION) {
 		snprintf(why, sizeof(why), "protocol version %u is not "
-		    "supported; this receiver speaks %d", m.version,
-		    WIRE_VERSION);
+		    "supported; this receiver speaks %d to %d", m.version,
+		    WIRE_VERSION_OLDEST, WIRE_VERSION);
 		if (peer_log(c))
 			log_warnx("%s: %s", who(c), why);
 		conn_close(c, ERR_VERSION, why);
@@ -565,7 +565,8 @@ on_hello(struct conn *c, const uint8_t *p, size_t len)
 	 */
 	if (auth_random(c->nonce_r, sizeof(c->nonce_r)) == -1)
 		fatalx("no random bytes for a challenge");
-	if (wire_enc_challenge(&c->out, c->nonce_r) == -1)
+	c->version = m.version;
+	if (wire_enc_challenge(&c->out, c->version, c->nonce_r) == -1)
 		fatal("CHALLENGE");
 	c->state = C_AUTH;
 }
@@ -805,8 +806,11 @@ on_auth(struct conn *c, const uint8_t *p, size_t len)
 	rhost_open(srv, rh);
 }
 
-/* tail: the last tail_len bytes held of segment dpos->seq, for the sender
- * to check its copy against. */
+/*
+ * tail: the last tail_len bytes held of segment dpos->seq, from a line's
+ * start (trail_tail), for the sender to check its copy against.  A
+ * version 2 sender gets exactly min(size, WIRE_TAIL_MIN) of them.
+ */
 void
 conn_opened(struct conn *c, const struct trail_pos *dpos, const uint8_t *tail,
     size_t tail_len)
@@ -818,6 +822,10 @@ conn_opened(struct conn *c, const struct trail_pos *dpos, const uint8_t *tail,
 		return;
 	if (c->state != C_OPENING)
 		return;
+	if (c->version < 3 && tail_len > WIRE_TAIL_MIN) {
+		tail += tail_len - WIRE_TAIL_MIN;
+		tail_len = WIRE_TAIL_MIN;
+	}
 	if (wire_enc_welcome(&c->out, rh->ch->password ? c->proof : NULL,
 	    dpos->id, dpos->seq, dpos->size, dpos->complete, tail,
 	    tail_len) == -1)

@@ -137,7 +137,7 @@ test_auth_welcome(void)
 
 	memset(proof, 0x5a, sizeof(proof));
 	wbuf_init(&w);
-	REQUIRE(wire_enc_challenge(&w, nonce) == 0);
+	REQUIRE(wire_enc_challenge(&w, WIRE_VERSION, nonce) == 0);
 	REQUIRE(frame(&w, &t, &p, &len) == 0 && t == MSG_CHALLENGE);
 	CHECK(wire_dec_challenge(p, len, &cm) == 0 && cm.version == WIRE_VERSION);
 	CHECK(wire_dec_challenge(p, len - 1, &cm) == -1);
@@ -170,7 +170,7 @@ test_auth_welcome(void)
 	w.len = 0;
 	CHECK(wire_enc_welcome(&w, NULL, id, 1, 3, 0, "ab\n\n", 4) == -1);
 	CHECK(wire_enc_welcome(&w, NULL, id, 1, 1 << 20, 0, proof,
-	    WIRE_MAX_TAIL + 1) == -1);
+	    WIRE_TAIL_MAX + 1) == -1);
 	REQUIRE(wire_enc_welcome(&w, NULL, id, 1, 3, 0, "ab\n", 3) == 0);
 	REQUIRE(frame(&w, &t, &p, &len) == 0);
 	((uint8_t *)w.buf)[len + WIRE_HDR_LEN - 4] = 9;	/* tail_len 9 > size 3 */
