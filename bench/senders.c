@@ -44,7 +44,7 @@
 #include "tlsio.h"
 #include "wire.h"
 
-#define RBUF		(WIRE_HDR_LEN + WIRE_MAX_TAIL + 128)	/* WELCOME, ERROR fit */
+#define RBUF		(WIRE_HDR_LEN + WIRE_TAIL_MIN + 2048)	/* WELCOME (short lines), ERROR */
 #define WINDOW		(4 * 1024 * 1024)	/* unacked bytes, as the forwarder */
 #define OUT_MAX		(256 * 1024)	/* queued and not written: stalled */
 #define RING		128		/* frames in flight, for latency */

@@ -330,7 +330,7 @@ wire_enc_welcome(struct wbuf *w, const uint8_t *proof,
     const uint8_t id[WIRE_ID_LEN], uint64_t seq, uint64_t size, int complete,
     const void *tail, size_t tail_len)
 {
-	if (tail_len > WIRE_MAX_TAIL || tail_len > size) {
+	if (tail_len > WIRE_TAIL_MAX || tail_len > size) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -367,7 +367,7 @@ wire_dec_welcome(const uint8_t *p, size_t len, struct msg_welcome *m)
 	    wire_get_u64(&c, &m->seq) == -1 ||
 	    wire_get_u64(&c, &m->size) == -1 ||
 	    wire_get_u8(&c, &m->complete) == -1 || m->complete > 1 ||
-	    wire_get_u16(&c, &tl) == -1 || tl > WIRE_MAX_TAIL || tl > m->size ||
+	    wire_get_u16(&c, &tl) == -1 || tl > m->size ||
 	    wire_get_ref(&c, &m->tail, tl) == -1)
 		return -1;
 	m->tail_len = tl;

@@ -24,8 +24,13 @@
 #define WIRE_ID_LEN		16		/* spool identity, raw bytes */
 #define WIRE_NONCE_LEN		32
 #define WIRE_MAC_LEN		32		/* HMAC-SHA256 */
-/* WELCOME: at most this many of the last bytes the receiver holds. */
-#define WIRE_MAX_TAIL		4096
+/*
+ * WELCOME's tail: the last bytes the receiver holds of a segment, at
+ * least min(size, WIRE_TAIL_MIN); from version 3 back to the start of a
+ * line, at most WIRE_TAIL_MAX (version 2: exactly min(size, 4096)).
+ */
+#define WIRE_TAIL_MIN		4096
+#define WIRE_TAIL_MAX		65535
 /* HEALTH: its text, its pairs, a key's and a value's length. */
 #define WIRE_MAX_HEALTH		1024
 #define WIRE_HEALTH_PAIRS	48
@@ -122,8 +127,9 @@ struct msg_welcome {
 	uint8_t		 complete;
 	/*
 	 * The last tail_len bytes of segment seq as stored (bytes size -
-	 * tail_len to size): min(size, WIRE_MAX_TAIL), 0 when nothing is
-	 * held.  The sender compares them with its own copy.
+	 * tail_len to size): 0 when nothing is held, else from the start of
+	 * the line that holds byte size - WIRE_TAIL_MIN (or from byte 0),
+	 * at most WIRE_TAIL_MAX.  The sender compares them with its copy.
 	 */
 	const uint8_t	*tail;
 	size_t		 tail_len;
@@ -204,7 +210,7 @@ int	wire_enc_hello(struct wbuf *, const char *host,
 int	wire_enc_hello_version(struct wbuf *, uint16_t version,
 	    const char *host, const uint8_t id[WIRE_ID_LEN],
 	    const uint8_t nonce[WIRE_NONCE_LEN]);
-/* version: the one the connection speaks, the lower of the two. */
+/* version: the one the connection speaks, the sender's if spoken. */
 int	wire_enc_challenge(struct wbuf *, uint16_t version,
 	    const uint8_t nonce[WIRE_NONCE_LEN]);
 int	wire_enc_auth(struct wbuf *, const uint8_t *proof);	/* NULL: none */

@@ -134,8 +134,9 @@ int		 fwd_may_delete(const struct fwd_pos *const *acks,
  * list and says which of our bytes must equal the receiver's tail
  * (check_len bytes of segment acked.seq from check_off, compared with the
  * first check_len bytes of the tail); the caller reads them and gives
- * them to fwd_resume_check.  Only a SEND that passed both may be trusted:
- * its acked is then what the receiver holds of this spool.
+ * them to fwd_resume_check, saying whether our byte before check_off ends
+ * a line (or check_off is 0).  Only a SEND that passed both may be
+ * trusted: its acked is then what the receiver holds of this spool.
  */
 enum fwd_resume_act {
 	FWD_RESUME_SEND,	/* from .from, after the check */
@@ -158,9 +159,13 @@ void		 fwd_resume(const uint8_t our_id[WIRE_ID_LEN],
 		    const uint8_t their_id[WIRE_ID_LEN],
 		    const struct fwd_pos *theirs, size_t tail_len,
 		    struct fwd_resume *);
-/* ours: what could be read of the check_len bytes (ourlen may be less). */
+/*
+ * ours: what could be read of the check_len bytes (ourlen may be less);
+ * line_start: they start a line of ours (check_off is 0, or the byte
+ * before is a newline).
+ */
 void		 fwd_resume_check(struct fwd_resume *, const uint8_t *tail,
-		    const uint8_t *ours, size_t ourlen);
+		    const uint8_t *ours, size_t ourlen, int line_start);
 /*
  * "tls://HOST[:PORT]", "tls://[V6]:PORT" or the same without the scheme;
  * numeric: HOST is an address, no lookup needed.  defport may be NULL

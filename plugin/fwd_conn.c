@@ -46,7 +46,7 @@
 #include "wire.h"
 
 /* Longest R->S payload: WELCOME with a proof and a whole tail. */
-#define RX_MAX		(1 + WIRE_MAC_LEN + WIRE_ID_LEN + 19 + WIRE_MAX_TAIL)
+#define RX_MAX		(1 + WIRE_MAC_LEN + WIRE_ID_LEN + 19 + WIRE_TAIL_MAX)
 #define OUT_LOW		(16 * 1024)	/* refill the output below this */
 #define WINDOW		(4 * 1024 * 1024) /* unacknowledged DATA bytes */
 #define PUMP_ROUNDS	16		/* produce/flush per event */
@@ -668,16 +668,19 @@ on_challenge(struct fwd_conn *c, const uint8_t *p, size_t len)
 
 /*
  * Read the bytes of ours that the receiver's tail must equal (see
- * fwd_resume).  -1: the segment cannot be read now (try again later).
+ * fwd_resume) into buf + 1, and the byte before them into buf[0] ('\n'
+ * at the segment's start): *len counts those after buf[0].  -1: the
+ * segment cannot be read now (try again later).
  */
 static int
 read_check(const struct fwd_resume *r, uint8_t *buf, size_t *len)
 {
 	char name[SEG_NAME_LEN + 8];
 	ssize_t n;
-	int fd, open;
+	int fd, open, before = r->check_off > 0;
 
 	*len = 0;
+	buf[0] = '\n';
 	if (r->check_len == 0)
 		return 0;
 	for (open = 1; open >= 0; open--) {
@@ -688,11 +691,13 @@ read_check(const struct fwd_resume *r, uint8_t *buf, size_t *len)
 	}
 	if (fd == -1)
 		return -1;
-	n = pread(fd, buf, r->check_len, (off_t)r->check_off);
+	n = pread(fd, buf + 1 - before, r->check_len + before,
+	    (off_t)(r->check_off - before));
 	close(fd);
 	if (n == -1)
 		return -1;
-	*len = (size_t)n;
+	/* Not even the byte before: compared as "nothing of ours". */
+	*len = n > before ? (size_t)(n - before) : 0;
 	return 0;
 }
 
@@ -742,7 +747,7 @@ fwd_conn_health(struct fwd_conn *c, const char *text, size_t len)
 static int
 on_welcome(struct fwd_conn *c, const uint8_t *p, size_t len)
 {
-	uint8_t ours[WIRE_MAX_TAIL];
+	uint8_t ours[1 + WIRE_TAIL_MAX];
 	struct msg_welcome m;
 	struct spool_seg *segs;
 	struct fwd_resume r;
@@ -780,7 +785,8 @@ on_welcome(struct fwd_conn *c, const uint8_t *p, size_t len)
 			    c->peer, strerror(errno));
 			return -1;
 		}
-		fwd_resume_check(&r, m.tail, ours, ourlen);
+		fwd_resume_check(&r, m.tail, ours + 1, ourlen,
+		    ours[0] == '\n');
 	}
 	if (r.act == FWD_RESUME_BROKEN) {
 		proto_error(c, "%s", r.note);

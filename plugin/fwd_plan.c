@@ -73,12 +73,13 @@ fwd_resume(const uint8_t our_id[WIRE_ID_LEN], const struct spool_seg *segs,
 		r->new_series = 1;
 		return;
 	}
-	want = theirs->size < WIRE_MAX_TAIL ? (size_t)theirs->size :
-	    WIRE_MAX_TAIL;
-	if (tail_len != want) {
+	want = theirs->size < WIRE_TAIL_MIN ? (size_t)theirs->size :
+	    WIRE_TAIL_MIN;
+	if (tail_len < want || tail_len > theirs->size) {
 		verdict(r, FWD_RESUME_BROKEN, "WELCOME for segment %016" PRIx64
-		    " at %" PRIu64 " carries %zu bytes of tail, not %zu",
-		    theirs->seq, theirs->size, tail_len, want);
+		    " at %" PRIu64 " carries %zu bytes of tail, not %zu to %"
+		    PRIu64, theirs->seq, theirs->size, tail_len, want,
+		    theirs->size);
 		return;
 	}
 	if (newest == NULL || theirs->seq > newest->seq) {
@@ -135,7 +136,7 @@ fwd_resume(const uint8_t our_id[WIRE_ID_LEN], const struct spool_seg *segs,
 
 void
 fwd_resume_check(struct fwd_resume *r, const uint8_t *tail,
-    const uint8_t *ours, size_t ourlen)
+    const uint8_t *ours, size_t ourlen, int line_start)
 {
 	struct fwd_pos at = r->acked;
 	size_t i;
@@ -155,6 +156,20 @@ fwd_resume_check(struct fwd_resume *r, const uint8_t *tail,
 		verdict(r, FWD_RESUME_ROLLBACK, "its copy of segment %016"
 		    PRIx64 " (%" PRIu64 " bytes) differs from this spool's at "
 		    "offset %" PRIu64, at.seq, at.size, r->check_off + i);
+		return;
+	}
+	/*
+	 * Bytes that agree inside one line prove little: two clones of one
+	 * machine write the same text at the same offsets but for a word,
+	 * and a long line (an EXECVE's arguments in hex) may fill the whole
+	 * tail.  A line's start names the host and the event (its time and
+	 * serial): the compared bytes must hold one.
+	 */
+	if (!line_start && memchr(ours, '\n', r->check_len - 1) == NULL) {
+		verdict(r, FWD_RESUME_ROLLBACK, "the last %zu bytes it holds "
+		    "of segment %016" PRIx64 " (%" PRIu64 " bytes) agree with "
+		    "this spool's but hold no start of a line to tell that "
+		    "they are the same", r->check_len, at.seq, at.size);
 		return;
 	}
 	/*

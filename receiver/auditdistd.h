@@ -183,9 +183,12 @@ int		 trail_segend(struct trail *, const uint8_t id[WIRE_ID_LEN],
 /* Make everything written durable; then dpos is what may be acked. */
 int		 trail_sync(struct trail *);
 /*
- * The last min(dpos.size, cap) bytes of the durable copy of segment
- * dpos.seq, into buf; *len 0 when nothing is held.  Only when nothing is
- * pending (after trail_sync).  -1 with errno on a read error.
+ * The last bytes of the durable copy of segment dpos.seq, into buf: at
+ * least min(dpos.size, WIRE_TAIL_MIN), back to the start of the line that
+ * holds the first of those (or to the segment's start), at most cap
+ * (>= WIRE_TAIL_MIN): what proves to the sender whose bytes they are
+ * (docs/protocol.md, "Resume").  *len 0 when nothing is held.  Only when
+ * nothing is pending (after trail_sync).  -1 with errno on a read error.
  */
 int		 trail_tail(const struct trail *, void *buf, size_t cap,
 		    size_t *len);
@@ -308,8 +311,8 @@ const char	*enrol_taken(const struct conf *, const char *name);
  *	SEGEND	id[16] seq u64 size u64
  *	SYNC	token u64
  *   writer -> network process (answers, in order)
- *	STATE	ok u8 = 1, pos, tail_len u16, tail (the last
- *		min(size, WIRE_MAX_TAIL) bytes of segment seq)
+ *	STATE	ok u8 = 1, pos, tail_len u16, tail (trail_tail: the
+ *		last bytes of segment seq, from a line's start)
  *		| ok u8 = 0, errno u32, reason str
  *	DURABLE	token u64, pos
  *	FAIL	errno u32, reason str
@@ -337,7 +340,7 @@ enum wmsg_type {
 };
 /* DATA's fields before its lines. */
 #define WMSG_DATA_FIXED	(WIRE_ID_LEN + 16)
-#define WMSG_STATE_MAX	(1 + WMSG_POS_LEN + 2 + WIRE_MAX_TAIL)
+#define WMSG_STATE_MAX	(1 + WMSG_POS_LEN + 2 + WIRE_TAIL_MAX)
 
 /* Control messages between the parent and the network process. */
 enum ctl_type {
@@ -413,7 +416,7 @@ int		 ctl_recv(int sock, const struct msg_type *, struct ctl_msg *,
 
 /* wchan.c: the network process's end of a writer's channel */
 #define WCHAN_MAX_OUT	(4 * 1024 * 1024)	/* then stop reading the peer */
-#define WCHAN_MAX_IN	(WMSG_HDR_LEN + 512 + WIRE_MAX_TAIL)	/* one answer */
+#define WCHAN_MAX_IN	(WMSG_HDR_LEN + 512 + WIRE_TAIL_MAX)	/* one answer */
 
 struct wchan {
 	int			 evtype;	/* EV_WRITER, first member */

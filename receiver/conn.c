@@ -809,8 +809,11 @@ on_auth(struct conn *c, const uint8_t *p, size_t len)
 	rhost_open(srv, rh);
 }
 
-/* tail: the last tail_len bytes held of segment dpos->seq, for the sender
- * to check its copy against. */
+/*
+ * tail: the last tail_len bytes held of segment dpos->seq, from a line's
+ * start (trail_tail), for the sender to check its copy against.  A
+ * version 2 sender gets exactly min(size, WIRE_TAIL_MIN) of them.
+ */
 void
 conn_opened(struct conn *c, const struct trail_pos *dpos, const uint8_t *tail,
     size_t tail_len)
@@ -822,6 +825,10 @@ conn_opened(struct conn *c, const struct trail_pos *dpos, const uint8_t *tail,
 		return;
 	if (c->state != C_OPENING)
 		return;
+	if (c->version < 3 && tail_len > WIRE_TAIL_MIN) {
+		tail += tail_len - WIRE_TAIL_MIN;
+		tail_len = WIRE_TAIL_MIN;
+	}
 	if (wire_enc_welcome(&c->out, rh->ch->password ? c->proof : NULL,
 	    dpos->id, dpos->seq, dpos->size, dpos->complete, tail,
 	    tail_len) == -1)

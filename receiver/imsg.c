@@ -146,7 +146,7 @@ wmsg_put_state(struct wbuf *w, const struct trail_pos *pos,
 {
 	size_t mark = msg_begin(w, WMSG_STATE);
 
-	VERIFY(tail_len <= WIRE_MAX_TAIL && tail_len <= pos->size);
+	VERIFY(tail_len <= WIRE_TAIL_MAX && tail_len <= pos->size);
 	msg_put_u8(w, 1);
 	put_pos(w, pos);
 	msg_put_u16(w, (uint16_t)tail_len);
@@ -213,7 +213,7 @@ wmsg_dec_answer(struct msg *m, struct wmsg *a)
 		}
 		if (get_pos(m, &a->pos) == -1 ||
 		    msg_get_u16(m, &tail_len) == -1 ||
-		    tail_len > WIRE_MAX_TAIL || tail_len > a->pos.size ||
+		    tail_len > a->pos.size ||
 		    msg_get_ref(m, &a->data, tail_len) == -1)
 			return -1;
 		a->len = tail_len;

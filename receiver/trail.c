@@ -845,7 +845,7 @@ int
 trail_tail(const struct trail *t, void *buf, size_t cap, size_t *len)
 {
 	const struct trail_pos *p = &t->dpos;
-	uint8_t *b = buf;
+	uint8_t *b = buf, *nl;
 	size_t n, got = 0;
 	ssize_t r;
 	off_t off;
@@ -867,6 +867,12 @@ trail_tail(const struct trail *t, void *buf, size_t cap, size_t *len)
 			return -1;
 		}
 		got += (size_t)r;
+	}
+	/* Back to the start of a line: a line's start names its event. */
+	if (n > WIRE_TAIL_MIN &&
+	    (nl = memrchr(b, '\n', n - WIRE_TAIL_MIN)) != NULL) {
+		n -= (size_t)(nl + 1 - b);
+		memmove(b, nl + 1, n);
 	}
 	*len = n;
 	return 0;

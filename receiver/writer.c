@@ -178,7 +178,7 @@ hello(struct writer *w)
 	/* The sender checks its copy against the tail before it resumes. */
 	if (trail_sync(w->t) == -1)
 		what = "syncing";
-	else if (trail_tail(w->t, w->buf, WIRE_MAX_TAIL, &tlen) == -1)
+	else if (trail_tail(w->t, w->buf, WIRE_TAIL_MAX, &tlen) == -1)
 		what = "reading";
 	w->touched = 1;		/* the request buffer held the tail */
 	if (what != NULL) {

@@ -56,7 +56,7 @@ encode_wmsg(struct wbuf *w, const struct wmsg *r)
 			wmsg_put_failure(w, WMSG_STATE, r->err, r->why);
 			break;
 		}
-		FUZZ_CHECK(r->len <= WIRE_MAX_TAIL && r->len <= r->pos.size);
+		FUZZ_CHECK(r->len <= WIRE_TAIL_MAX && r->len <= r->pos.size);
 		wmsg_put_state(w, &r->pos, r->data, r->len);
 		break;
 	case WMSG_DURABLE:

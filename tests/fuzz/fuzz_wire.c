@@ -23,7 +23,7 @@
 #include "fuzz.h"
 
 /* RX_MAX of plugin/fwd_conn.c: a WELCOME with a proof and a whole tail */
-#define RX_LIMIT	(1 + WIRE_MAC_LEN + WIRE_ID_LEN + 19 + WIRE_MAX_TAIL)
+#define RX_LIMIT	(1 + WIRE_MAC_LEN + WIRE_ID_LEN + 19 + WIRE_TAIL_MAX)
 
 enum role { ROLE_RECEIVER, ROLE_SENDER, ROLE_CURSOR, NROLES };
 
@@ -90,7 +90,7 @@ decode_all(const uint8_t *p, size_t len)
 		FUZZ_CHECK(wl.complete <= 1);
 		FUZZ_CHECK(len == 1 + (wl.has_proof ? WIRE_MAC_LEN : 0) +
 		    WIRE_ID_LEN + 17 + 2 + wl.tail_len);
-		FUZZ_CHECK(wl.tail_len <= WIRE_MAX_TAIL &&
+		FUZZ_CHECK(wl.tail_len <= WIRE_TAIL_MAX &&
 		    wl.tail_len <= wl.size);
 		FUZZ_CHECK(wl.tail_len == 0 || wl.tail == p + len -
 		    wl.tail_len);
@@ -142,7 +142,7 @@ sender_welcome(struct sender *s, const struct msg_welcome *m)
 	FUZZ_CHECK(memchr(r.note, '\0', sizeof(r.note)) != NULL);
 	if (r.act == FWD_RESUME_SEND && r.check_len > 0) {
 		/* Our bytes, as the forwarder reads them from the segment. */
-		uint8_t ours[WIRE_MAX_TAIL];
+		uint8_t ours[WIRE_TAIL_MAX];
 
 		FUZZ_CHECK(!r.new_series && r.check_len <= m->tail_len);
 		for (i = 0; i < NSEGS && segs[i].seq != r.acked.seq; i++)
@@ -152,7 +152,8 @@ sender_welcome(struct sender *s, const struct msg_welcome *m)
 		for (i = 0; i < r.check_len; i++)
 			ours[i] = (uint8_t)('a' + (r.acked.seq * 7 +
 			    r.check_off + i) % 26);
-		fwd_resume_check(&r, m->tail, ours, r.check_len);
+		fwd_resume_check(&r, m->tail, ours, r.check_len,
+		    r.check_off == 0);
 	}
 	if (r.act != FWD_RESUME_SEND) {
 		FUZZ_CHECK(r.note[0] != '\0' && !r.new_series);

@@ -5,7 +5,7 @@
  * answered:
  *
  *	TLS TLSv1.3 SHA256=..		the TLS handshake completed
- *	CHALLENGE version=2
+ *	CHALLENGE version=3
  *	WELCOME id=HEX seq=N size=N complete=C proof=ok|none tail=N
  *					(tail: bytes of seq the receiver sent)
  *	RESUME seq=N offset=N		where "good" starts sending

@@ -57,7 +57,7 @@
 #include "tlsio.h"
 #include "wire.h"
 
-#define RBUF		(WIRE_HDR_LEN + WIRE_MAX_TAIL + 512)
+#define RBUF		(WIRE_HDR_LEN + WIRE_TAIL_MIN + 2048)	/* lines are short */
 #define SLICE_MIN	(16 * 1024)
 #define SLICE_VAR	(32 * 1024)
 #define FRAMES		8		/* per host, about */

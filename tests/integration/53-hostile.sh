@@ -223,6 +223,7 @@ SCENARIOS=(
 	"21#^ERROR 1 malformed HELLO#malformed HELLO#$A hello-hostlen 65535"
 	"22#^ERROR 2 protocol version 0 #version 0 is not supported#$A bad-version 0"
 	"22#^ERROR 2 protocol version 65535 #version 65535 is not supported#$A bad-version 65535"
+	"23#^CHALLENGE version=2\$#other.*no password proof#$A bad-version 2"
 	"21#^ERROR 1 malformed DATA#malformed DATA#$N data-at 0 0"
 	"21#^ERROR 1 malformed DATA#malformed DATA#$A data-at 3 18446744073709551600"
 	"25#^ERROR 5 SEGEND: .* size 18446744073709551615#SEGEND: expected#$A segend-at 2 18446744073709551615"

@@ -49,11 +49,11 @@ static struct fwd_resume
 resume_in(const struct spool_seg *sg, size_t n, const uint8_t *their_id,
     uint64_t seq, uint64_t size, int complete, enum tail_kind k)
 {
-	static uint8_t tail[WIRE_MAX_TAIL], ours[WIRE_MAX_TAIL];
+	static uint8_t tail[WIRE_TAIL_MIN], ours[WIRE_TAIL_MIN];
 	struct fwd_pos t = { seq, size, complete };
 	struct fwd_resume r;
 	uint64_t ourlen = 0, o;
-	size_t tl = size < WIRE_MAX_TAIL ? (size_t)size : WIRE_MAX_TAIL, i;
+	size_t tl = size < WIRE_TAIL_MIN ? (size_t)size : WIRE_TAIL_MIN, i;
 
 	for (i = 0; i < n; i++)
 		if (sg[i].seq == seq)
@@ -76,7 +76,8 @@ resume_in(const struct spool_seg *sg, size_t n, const uint8_t *their_id,
 			return r;
 		for (i = 0; i < r.check_len; i++)
 			ours[i] = our_byte(seq, r.check_off + i);
-		fwd_resume_check(&r, tail, ours, r.check_len);
+		fwd_resume_check(&r, tail, ours, r.check_len, r.check_off == 0 ||
+		    our_byte(seq, r.check_off - 1) == '\n');
 	}
 	return r;
 }
@@ -212,7 +213,7 @@ test_resume_rollback(void)
 		memset(b, 'x', sizeof(b));
 		fwd_resume(id_a, segs, NSEGS, id_a, &t, 120, &r);
 		REQUIRE(r.act == FWD_RESUME_SEND && r.check_len == 120);
-		fwd_resume_check(&r, b, b, 119);
+		fwd_resume_check(&r, b, b, 119, 1);
 		CHECK(r.act == FWD_RESUME_ROLLBACK && r.acked.seq == 0);
 	}
 }
@@ -243,8 +244,8 @@ test_resume_long_tail(void)
 
 	r = resume_in(big, 3, id_a, 9, 15000, 0, T_SAME);
 	CHECK(r.act == FWD_RESUME_SEND && r.from.seq == 9);
-	CHECK(r.check_off == 15000 - WIRE_MAX_TAIL);
-	CHECK(r.check_len == WIRE_MAX_TAIL);
+	CHECK(r.check_off == 15000 - WIRE_TAIL_MIN);
+	CHECK(r.check_len == WIRE_TAIL_MIN);
 	r = resume_in(big, 3, id_a, 9, 15000, 0, T_OTHER);
 	CHECK(r.act == FWD_RESUME_ROLLBACK);
 	/* Cut after a crash: the overlap only, here 1000 bytes. */
@@ -260,9 +261,9 @@ test_resume_long_tail(void)
 	 * Cut, and the 20 bytes in common hold no whole line: agreeing
 	 * bytes that few prove nothing (clones); 60 bytes hold one.
 	 */
-	r = resume_in(big, 3, id_a, 8, 10000 + WIRE_MAX_TAIL - 20, 0, T_SAME);
+	r = resume_in(big, 3, id_a, 8, 10000 + WIRE_TAIL_MIN - 20, 0, T_SAME);
 	CHECK(r.act == FWD_RESUME_ROLLBACK);
-	r = resume_in(big, 3, id_a, 8, 10000 + WIRE_MAX_TAIL - 60, 0, T_SAME);
+	r = resume_in(big, 3, id_a, 8, 10000 + WIRE_TAIL_MIN - 60, 0, T_SAME);
 	CHECK(r.act == FWD_RESUME_SEND && r.from.seq == 9);
 }
 
@@ -283,11 +284,68 @@ test_resume_broken(void)
 		static const struct spool_seg big[] = { { 8, 1, 10000 } };
 		struct fwd_pos t = { 8, 10000, 0 };
 
-		fwd_resume(id_a, big, 1, id_a, &t, WIRE_MAX_TAIL + 1, &r);
+		/* At least min(size, 4096), at most size. */
+		fwd_resume(id_a, big, 1, id_a, &t, WIRE_TAIL_MIN - 1, &r);
 		CHECK(r.act == FWD_RESUME_BROKEN);
-		fwd_resume(id_a, big, 1, id_a, &t, WIRE_MAX_TAIL, &r);
+		fwd_resume(id_a, big, 1, id_a, &t, 10001, &r);
+		CHECK(r.act == FWD_RESUME_BROKEN);
+		fwd_resume(id_a, big, 1, id_a, &t, WIRE_TAIL_MIN, &r);
 		CHECK(r.act == FWD_RESUME_SEND);
+		fwd_resume(id_a, big, 1, id_a, &t, 10000, &r);
+		CHECK(r.act == FWD_RESUME_SEND && r.check_off == 0 &&
+		    r.check_len == 10000);
 	}
+}
+
+/*
+ * Two clones of one machine: the same text but for a word at each line's
+ * start.  When the receiver's tail lies inside one long line (an EXECVE's
+ * arguments in hex), its bytes agree with the other clone's: without a
+ * line's start among them they prove nothing, and the resume is refused.
+ * From a line's start (a version 3 tail), the word differs.
+ */
+static void
+test_resume_clone_long_line(void)
+{
+	static const struct spool_seg segs2[] = {
+		{ 8, 0, 9000 }, { 9, 1, 100 },
+	};
+	static uint8_t mine[9000], theirs[9000];
+	struct fwd_pos t = { 8, 9000, 1 };
+	struct fwd_resume r;
+	size_t tl = WIRE_TAIL_MIN;
+
+	/* "node=clonea x...x\n" with one line of 8,000 bytes at the end */
+	memset(mine, 'x', sizeof(mine));
+	memcpy(mine, "node=clonea ", 12);
+	mine[999] = '\n';
+	memcpy(mine + 1000, "node=clonea ", 12);
+	mine[8999] = '\n';
+	memcpy(theirs, mine, sizeof(theirs));
+	theirs[10] = theirs[1010] = 'b';
+
+	/* A version 2 tail: the last 4,096 bytes, inside the long line. */
+	fwd_resume(id_a, segs2, 2, id_a, &t, tl, &r);
+	REQUIRE(r.act == FWD_RESUME_SEND && r.check_len == tl);
+	fwd_resume_check(&r, theirs + 9000 - tl, mine + r.check_off,
+	    r.check_len, mine[r.check_off - 1] == '\n');
+	CHECK(r.act == FWD_RESUME_ROLLBACK && r.acked.seq == 0);
+	CHECK(strstr(r.note, "no start of a line") != NULL);
+
+	/* A version 3 tail starts at the line's start: the word differs. */
+	tl = 8000;
+	fwd_resume(id_a, segs2, 2, id_a, &t, tl, &r);
+	REQUIRE(r.act == FWD_RESUME_SEND && r.check_off == 1000);
+	fwd_resume_check(&r, theirs + 1000, mine + 1000, r.check_len,
+	    mine[999] == '\n');
+	CHECK(r.act == FWD_RESUME_ROLLBACK);
+	CHECK(strstr(r.note, "differs from this spool's at offset 1010") !=
+	    NULL);
+
+	/* The same machine: its own bytes from a line's start are ours. */
+	fwd_resume(id_a, segs2, 2, id_a, &t, tl, &r);
+	fwd_resume_check(&r, mine + 1000, mine + 1000, r.check_len, 1);
+	CHECK(r.act == FWD_RESUME_SEND && r.from.seq == 9);
 }
 
 static void
@@ -801,6 +859,7 @@ static const struct h_test tests[] = {
 	TEST(test_resume_prefix),
 	TEST(test_resume_long_tail),
 	TEST(test_resume_broken),
+	TEST(test_resume_clone_long_line),
 	TEST(test_cut_lines),
 	TEST(test_ack_ok),
 	TEST(test_window),

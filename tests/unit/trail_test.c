@@ -981,7 +981,7 @@ test_empty_segments(void)
 static int
 tail_is(const struct trail *t, size_t cap, const char *want, size_t wlen)
 {
-	static char buf[WIRE_MAX_TAIL];
+	static char buf[WIRE_TAIL_MAX];
 	size_t len = 12345;
 
 	if (trail_tail(t, buf, cap, &len) == -1) {
@@ -1007,23 +1007,23 @@ test_tail(void)
 	lim.size = 100;
 	t = topen();
 	REQUIRE(t != NULL);
-	CHECK(tail_is(t, WIRE_MAX_TAIL, "", 0));
+	CHECK(tail_is(t, WIRE_TAIL_MIN, "", 0));
 	CHECK(app(t, id1, 1, 0, "a\n") == 0);
 	CHECK(app(t, id1, 1, 2, "bb\n") == 0);
 	CHECK(trail_sync(t) == 0);
-	CHECK(tail_is(t, WIRE_MAX_TAIL, "a\nbb\n", 5));
+	CHECK(tail_is(t, WIRE_TAIL_MIN, "a\nbb\n", 5));
 	CHECK(tail_is(t, 3, "bb\n", 3));
 	/* The next segment in the same file: only its own bytes. */
 	CHECK(app(t, id1, 2, 0, "cccc\n") == 0);
 	CHECK(trail_sync(t) == 0);
-	CHECK(tail_is(t, WIRE_MAX_TAIL, "cccc\n", 5));
+	CHECK(tail_is(t, WIRE_TAIL_MIN, "cccc\n", 5));
 	CHECK(trail_segend(t, id1, 2, 5) == 0);
 	CHECK(trail_sync(t) == 0);
-	CHECK(tail_is(t, WIRE_MAX_TAIL, "cccc\n", 5));
+	CHECK(tail_is(t, WIRE_TAIL_MIN, "cccc\n", 5));
 	/* An empty segment holds nothing. */
 	CHECK(trail_segend(t, id1, 3, 0) == 0);
 	CHECK(trail_sync(t) == 0);
-	CHECK(tail_is(t, WIRE_MAX_TAIL, "", 0));
+	CHECK(tail_is(t, WIRE_TAIL_MIN, "", 0));
 	/* Longer than the tail: its last bytes, in a new file. */
 	memset(big, 'x', sizeof(big));
 	big[sizeof(big) - 1] = '\n';
@@ -1031,20 +1031,60 @@ test_tail(void)
 	CHECK(trail_append(t, id1, 4, 0, big, sizeof(big)) == 0);
 	CHECK(trail_sync(t) == 0);
 	CHECK(t->nfiles == 2);
-	CHECK(tail_is(t, WIRE_MAX_TAIL, big + sizeof(big) - WIRE_MAX_TAIL,
-	    WIRE_MAX_TAIL));
+	CHECK(tail_is(t, WIRE_TAIL_MIN, big + sizeof(big) - WIRE_TAIL_MIN,
+	    WIRE_TAIL_MIN));
 	trail_free(t);
 	/* The same after a restart. */
 	t = topen();
 	REQUIRE(t != NULL);
-	CHECK(tail_is(t, WIRE_MAX_TAIL, big + sizeof(big) - WIRE_MAX_TAIL,
-	    WIRE_MAX_TAIL));
+	CHECK(tail_is(t, WIRE_TAIL_MIN, big + sizeof(big) - WIRE_TAIL_MIN,
+	    WIRE_TAIL_MIN));
+	trail_free(t);
+	teardown();
+}
+
+/*
+ * The tail goes back to the start of the line that holds its first byte,
+ * so that it names its event (a line inside the last 4096 bytes alone may
+ * be the same text on two clones); a line longer than the cap: the cap.
+ */
+static void
+test_tail_line_start(void)
+{
+	static char seg[9000], huge[70000];
+	struct trail *t;
+
+	setup();
+	t = topen();
+	REQUIRE(t != NULL);
+	memset(seg, 'x', sizeof(seg));
+	seg[99] = '\n';		/* a short line, then one of 8,900 */
+	seg[sizeof(seg) - 1] = '\n';
+	CHECK(trail_append(t, id1, 1, 0, seg, sizeof(seg)) == 0);
+	CHECK(trail_sync(t) == 0);
+	CHECK(tail_is(t, WIRE_TAIL_MAX, seg + 100, sizeof(seg) - 100));
+	/* Lines that end just before the last 4096 bytes: exactly those. */
+	seg[sizeof(seg) - WIRE_TAIL_MIN - 1] = '\n';
+	CHECK(trail_segend(t, id1, 1, sizeof(seg)) == 0);
+	CHECK(trail_append(t, id1, 2, 0, seg, sizeof(seg)) == 0);
+	CHECK(trail_sync(t) == 0);
+	CHECK(tail_is(t, WIRE_TAIL_MAX, seg + sizeof(seg) - WIRE_TAIL_MIN,
+	    WIRE_TAIL_MIN));
+	/* No line's start within the cap: the last WIRE_TAIL_MAX bytes. */
+	memset(huge, 'h', sizeof(huge));
+	huge[sizeof(huge) - 1] = '\n';
+	CHECK(trail_segend(t, id1, 2, sizeof(seg)) == 0);
+	CHECK(trail_append(t, id1, 3, 0, huge, sizeof(huge)) == 0);
+	CHECK(trail_sync(t) == 0);
+	CHECK(tail_is(t, WIRE_TAIL_MAX, huge + sizeof(huge) - WIRE_TAIL_MAX,
+	    WIRE_TAIL_MAX));
 	trail_free(t);
 	teardown();
 }
 
 static const struct h_test tests[] = {
 	TEST(test_first_data_and_reopen),
+	TEST(test_tail_line_start),
 	TEST(test_acceptance),
 	TEST(test_torn_tail),
 	TEST(test_torn_index),

@@ -170,7 +170,7 @@ test_auth_welcome(void)
 	w.len = 0;
 	CHECK(wire_enc_welcome(&w, NULL, id, 1, 3, 0, "ab\n\n", 4) == -1);
 	CHECK(wire_enc_welcome(&w, NULL, id, 1, 1 << 20, 0, proof,
-	    WIRE_MAX_TAIL + 1) == -1);
+	    WIRE_TAIL_MAX + 1) == -1);
 	REQUIRE(wire_enc_welcome(&w, NULL, id, 1, 3, 0, "ab\n", 3) == 0);
 	REQUIRE(frame(&w, &t, &p, &len) == 0);
 	((uint8_t *)w.buf)[len + WIRE_HDR_LEN - 4] = 9;	/* tail_len 9 > size 3 */
