@@ -171,6 +171,9 @@ struct limits {
 #define LIMITS_QUIET	5
 int		 limits_refresh(struct limits *, struct spool *);
 /* Would writing len more bytes break a limit?  Sets reason. */
+/* Bytes that may still be spooled (l->reason: the limit that binds). */
+uint64_t	 limits_room(struct limits *, const struct conf_sender *,
+		    const struct spool *);
 int		 limits_over(struct limits *, const struct conf_sender *,
 		    const struct spool *, uint64_t len);
 void		 limits_episode_begin(struct limits *, const struct conf_sender *,

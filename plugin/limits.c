@@ -38,23 +38,31 @@ min_free(const struct limits *l, const struct conf_sender *cs)
 	return cs->spool_min_free;
 }
 
+uint64_t
+limits_room(struct limits *l, const struct conf_sender *cs,
+    const struct spool *sp)
+{
+	uint64_t room = UINT64_MAX, avail, keep;
+
+	if (cs->spool_max_size > 0) {
+		room = spool_total(sp) < cs->spool_max_size ?
+		    cs->spool_max_size - spool_total(sp) : 0;
+		l->reason = "spool_max_size";
+	}
+	avail = l->fs_free > l->written_since ? l->fs_free - l->written_since : 0;
+	keep = min_free(l, cs);
+	if (l->fs_size > 0 && (avail < keep || avail - keep < room)) {
+		room = avail > keep ? avail - keep : 0;
+		l->reason = "spool_min_free";
+	}
+	return room;
+}
+
 int
 limits_over(struct limits *l, const struct conf_sender *cs,
     const struct spool *sp, uint64_t len)
 {
-	uint64_t avail;
-
-	if (cs->spool_max_size > 0 &&
-	    spool_total(sp) + len > cs->spool_max_size) {
-		l->reason = "spool_max_size";
-		return 1;
-	}
-	avail = l->fs_free > l->written_since ? l->fs_free - l->written_since : 0;
-	if (l->fs_size > 0 && avail < len + min_free(l, cs)) {
-		l->reason = "spool_min_free";
-		return 1;
-	}
-	return 0;
+	return limits_room(l, cs, sp) < len;
 }
 
 void

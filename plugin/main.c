@@ -548,6 +548,30 @@ drop_oldest_until_fits(void)
 }
 
 /*
+ * The spool is full for all of pending: drop the records that do not fit
+ * and keep those that do (a burst read at once is many records).
+ * Returns the bytes kept.
+ */
+static size_t
+keep_what_fits(void)
+{
+	uint64_t room = limits_room(&pl.limits, &pl.conf->sender, &pl.spool);
+	size_t fit, cut;
+	uint64_t recs;
+
+	fit = fwd_cut_lines((const char *)pending.data,
+	    room < pending.len ? (size_t)room : pending.len);
+	if (fit == 0)
+		return 0;
+	cut = pending.len - fit;
+	recs = count_lines(pending.data + fit, cut);
+	drop(recs, cut);
+	pending.records -= recs;
+	pending.len = fit;
+	return fit;
+}
+
+/*
  * Spool what intake framed.  Returns 0 when it is done with (written or
  * dropped), -1 when it must wait (block): the caller stops reading.
  */
@@ -558,6 +582,7 @@ spool_pending(void)
 	struct spool *sp = &pl.spool;
 	struct limits *l = &pl.limits;
 	size_t written;
+	int cut = 0;
 
 	if (pending.len == 0)
 		return 0;
@@ -575,8 +600,10 @@ spool_pending(void)
 			/* Nothing left that may be deleted: drop new. */
 			__attribute__((fallthrough));
 		case FULL_DROP_NEW:
-			drop(pending.records, pending.len);
 			set_state(ST_DROPPING);
+			if ((cut = keep_what_fits() > 0))
+				break;
+			drop(pending.records, pending.len);
 			pending.len = 0;
 			return 0;
 		case FULL_SYSLOG:
@@ -599,7 +626,7 @@ spool_pending(void)
 		flush_policy(recs, written);
 	}
 	if (pending.len == 0) {
-		set_state(ST_RUNNING);
+		set_state(cut ? ST_DROPPING : ST_RUNNING);
 		return 0;
 	}
 	/* The disk refused: the filesystem is full or failing. */

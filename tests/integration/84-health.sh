@@ -10,6 +10,9 @@
 #   drop    its input holds a line that is not a record: the sender's
 #           rejected line shows in the receiver's status and metrics, with
 #           its reason, for that host alone;
+#   full    ships to a second receiver that is down, with a 64K spool and
+#           spool_full_action drop_new: its spool drops show in the
+#           receiver's status and metrics (reason "spool"), for it alone;
 #   old     a version 2 peer (adpeer -P 2): it still ships, and shows as
 #           "no health reports"; silence_alarm 0 in its block;
 #   ghost   configured, never connects, silence_alarm 0: "never".
@@ -45,7 +48,7 @@ rconf=$T/recv.conf
 	printf '\tcertfile "%s"\n\tkeyfile "%s"\n' "$pki/recv.pem" "$pki/recv.key"
 	printf '\tsilence_alarm 3\n\tstatus_file "%s"\n' "$status"
 	printf '\tmetrics_file "%s"\n' "$prom"
-	for h in quiet killed drop old ghost; do
+	for h in quiet killed drop full old ghost; do
 		printf '\thost %s {\n\t\tremote "tls://127.0.0.1"\n' "$h"
 		printf '\t\tpassword "%s"\n' "$PW"
 		case $h in old | ghost) printf '\t\tsilence_alarm 0\n' ;; esac
@@ -93,11 +96,20 @@ sender()
 	    "$T/$n.feed" "$PLUGIN" -f -D "$T/state-$n" "$T/$n.conf"
 }
 
+# full: a second receiver that never answers keeps its spool full.
+test_sender_conf "$T/full.conf" full "$T/spool-full" "127.0.0.1:$PORT" "$FP" "$PW" 5 \
+    "$(printf 'segment_size 16K\nspool_max_size 64K\nspool_full_action drop_new')"
+deadport=$(free_port)
+sed -i '$d' "$T/full.conf"
+printf '\thost down {\n\t\tremote "tls://127.0.0.1:%s"\n\t\tfingerprint "%s"\n\t\tpassword "%s"\n\t}\n}\n' \
+    "$deadport" "$FP" "$PW" >> "$T/full.conf"
+
 bg_start recv "$T/recv.log" "$RECV" -f "$rconf"
 wait_for "port_listening $PORT" 10 || { show_tails "$T/recv.log"; fail "auditdistd did not listen"; }
 sender quiet "$T/in-a"
 sender killed "$T/in-a"
 sender drop "$T/in-drop"
+sender full "$T/sample"
 
 # A version 2 sender ships as before.
 out=$(timeout 30 "$ADPEER" -P 2 -n old -w "$PW" -f "$FP" "127.0.0.1:$PORT" \
@@ -160,6 +172,19 @@ done
     hole 6: "metrics: quiet's malformed drops: $(grep 'dropped_total{host="quiet"' "$prom")"
 [ "$(metric auditdist_sender_dropped_total '{host="drop",reason="spool"}')" = 0 ] ||
     hole 6: "metrics: drop's spool drops: $(grep 'dropped_total{host="drop"' "$prom")"
+wait_for '[ "$(metric auditdist_sender_dropped_total "{host=\"full\",reason=\"spool\"}")" -gt 0 ] 2>/dev/null' 10 ||
+    hole 6: "metrics: full's spool drops: $(grep 'dropped_total{host="full"' "$prom")"
+[ "$(hv full dropped_records)" -gt 0 ] 2>/dev/null ||
+    hole 6: "status: full's dropped_records=$(hv full dropped_records)"
+for h in quiet drop killed; do
+	[ "$(metric auditdist_sender_dropped_total "{host=\"$h\",reason=\"spool\"}")" = 0 ] ||
+	    hole 6: "metrics: $h's spool drops: $(grep "dropped_total{host=\"$h\"" "$prom")"
+done
+# A burst bigger than the spool keeps the records that fit, the first ones.
+n=$(hv full records_stored)
+[ "${n:-0}" -gt 0 ] && trail_cat "$trails/full" | cmp -s - <(head -n "$n" "$T/sample") ||
+    hole 6: "full: a burst over spool_max_size kept ${n:-no} records; the trail is not the input's first ones"
+info "full: $(grep ' host=full ' "$status" | tr ' ' '\n' | grep -E '^(dropped|rejected|records_stored|unacked)' | tr '\n' ' ')"
 [ "$(metric auditdist_receiver_records_stored_total '{host="quiet"}')" = 400 ] ||
     hole 7: "metrics: records_stored_total of quiet: $(metric auditdist_receiver_records_stored_total '{host="quiet"}')"
 [ -n "$(metric auditdist_sender_kernel_lost_total '{host="quiet"}')" ] ||
@@ -174,7 +199,7 @@ out=$(python3 "$PROMCHECK" "$prom") || hole 7: "the metrics file is not Promethe
 cat "$T/list"
 order=$(awk 'NR > 1 { printf "%s ", $1 }' "$T/list")
 case $order in
-"killed drop "*) ;;
+"killed full drop "*) ;;
 *) hole 8: "auditdistd -l order: $order" ;;
 esac
 head -n 1 "$T/list" | grep -q '^HOST  *STATE  *LAST_SEEN  *KERNEL_LOST  *DROPPED  *REJECTED  *UNACKED  *RECORDS$' ||
@@ -189,7 +214,7 @@ wait_for '[ "$(metric auditdist_receiver_host_silent "{host=\"killed\"}")" = 0 ]
     hole 2: "metrics: killed is back, host_silent=$(metric auditdist_receiver_host_silent '{host="killed"}')"
 grep -q 'host killed: heard from again' "$T/recv.log" || hole 2: "killed's return was not logged"
 
-for h in quiet killed drop; do
+for h in quiet killed drop full; do
 	bg_stop "$h" TERM 10 || :
 done
 bg_stop recv TERM 10 || :
