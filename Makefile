@@ -40,7 +40,8 @@ HELPER_SRC  = $(sort $(wildcard tests/helpers/*.c))
 
 LIBS_PLUGIN = -laudit -lpthread -lseccomp -lcrypto
 LIBS_TLS    = -lssl -lcrypto -lseccomp -lzstd
-LIBS_ALL    = $(LIBS_PLUGIN) $(LIBS_TLS) -lsystemd
+LIBS_AUPARSE = -lauparse -laudit
+LIBS_ALL    = $(LIBS_PLUGIN) $(LIBS_TLS) -lsystemd $(LIBS_AUPARSE)
 
 LIB_OBJ      = $(LIB_SRC:%.c=$(B)/%.o)
 LIB_OBJ_SAN  = $(LIB_SRC:%.c=$(B)/san/%.o)

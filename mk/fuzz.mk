@@ -34,7 +34,7 @@ FUZZ_LIB_SRC	 = common/compress.c common/conf.c common/evloop.c common/log.c \
 		   plugin/fwd_plan.c plugin/fwd_read.c plugin/fwd_super.c \
 		   plugin/intake.c plugin/limits.c plugin/spool.c \
 		   plugin/status.c plugin/syncer.c receiver/imsg.c \
-		   receiver/store.c receiver/trail.c
+		   receiver/serial.c receiver/store.c receiver/trail.c
 FUZZ_LIB_OBJ	 = $(FUZZ_LIB_SRC:%.c=$(B)/fuzz/obj/%.o)
 FUZZ_LIB_OBJ_SAN = $(FUZZ_LIB_SRC:%.c=$(B)/san/%.o)
 
