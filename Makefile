@@ -86,7 +86,7 @@ $(B)/audisp-dist-forwarder: $(B)/plugin/fwd_main.o $(B)/libauditdist.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_TLS) -lpthread
 
 $(B)/auditdistd: $(RECV_MAIN:%.c=$(B)/%.o) $(B)/libauditdist.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_TLS) -lsystemd -lpthread
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_TLS) -lsystemd -lpthread $(LIBS_AUPARSE)
 
 # Test builds: the release programs with the sandbox's test trigger
 # (SIGUSR2: try what the sandbox forbids), for 74-sandbox only.
@@ -103,7 +103,7 @@ $(B)/test/audisp-dist-forwarder: $(B)/plugin/fwd_main.o $(B)/test/common/sandbox
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_TLS) -lpthread
 
 $(B)/test/auditdistd: $(RECV_MAIN:%.c=$(B)/%.o) $(B)/test/common/sandbox.o $(B)/libauditdist.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_TLS) -lsystemd -lpthread
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_TLS) -lsystemd -lpthread $(LIBS_AUPARSE)
 
 $(B)/tests/%: tests/unit/%.c $(B)/libauditdist.a tests/unit/harness.h
 	@mkdir -p $(@D)

@@ -386,6 +386,7 @@ build_filter(struct sandbox *sb)
 		SCMP_SYS(capget), SCMP_SYS(capset), SCMP_SYS(umask),
 		SCMP_SYS(chdir), SCMP_SYS(close_range), SCMP_SYS(dup2),
 		SCMP_SYS(getpgrp), SCMP_SYS(getpgid), SCMP_SYS(getsid),
+		SCMP_SYS(setpriority),
 		SCMP_SYS(pidfd_open), SCMP_SYS(pidfd_send_signal),
 		SCMP_SYS(landlock_create_ruleset),
 		SCMP_SYS(landlock_add_rule), SCMP_SYS(landlock_restrict_self),

@@ -350,7 +350,11 @@ enum ctl_type {
 	CTL_PING = 'P',		/* both ways: the watchdog's proof of life */
 	CTL_HEALTH = 'M',	/* -> parent: a host's summary (health.c), or
 				 * host "" and u8 full: a round's end */
+	CTL_SERIAL = 'S',	/* auditor -> parent: host, then gaps,
+				 * missing, boots, restarts, events, bad
+				 * (u64 each) */
 };
+#define CTL_SERIAL_LEN	(6 * 8)
 /* CTL_HEALTH after its host: state u8, version u16, silence_alarm u32,
  * connected_since, last_seen, last_record_time, bytes, records,
  * health_at (u64 each), the sender's HEALTH text (str). */
@@ -359,6 +363,7 @@ enum ctl_type {
 
 extern const struct msg_type wmsg_requests[], wmsg_answers[];
 extern const struct msg_type ctl_to_parent[], ctl_to_net[];
+extern const struct msg_type ctl_from_auditor[];
 
 /* A request or an answer, decoded; pointers point into the message. */
 struct wmsg {
@@ -469,6 +474,16 @@ void		 rstatus_init(const struct conf *);
 void		 rstatus_update(const struct ctl_msg *);
 /* auditdistd -l: the status file as a table, worst host first. */
 int		 rstatus_print(const struct conf *, FILE *);
+/* A CTL_SERIAL message: a host's serial gaps (auditor.c). */
+void		 rstatus_serial(const struct ctl_msg *);
+
+/* auditor.c: the process that counts serial gaps behind the writers */
+#define AUDITOR_DIR	"serial"	/* beside the status file */
+struct parent_args;
+/* Its state directory: AUDITOR_DIR beside the status file; -1: none. */
+int		 auditor_statedir(const struct conf *, char *, size_t);
+/* Fork it; *chan: the parent's end of its channel.  -1: not started. */
+pid_t		 auditor_start(const struct parent_args *, int *chan);
 
 /* main.c: what the parent was given at the start */
 struct parent_args {

@@ -35,6 +35,10 @@ const struct msg_type ctl_to_parent[] = {
 	{ CTL_HEALTH, 2 + 1, 2 + WIRE_MAX_HOST + CTL_BODY_MAX },
 	{ 0, 0, 0 }
 };
+const struct msg_type ctl_from_auditor[] = {
+	{ CTL_SERIAL, 2 + 1 + CTL_SERIAL_LEN, 2 + WIRE_MAX_HOST + CTL_SERIAL_LEN },
+	{ 0, 0, 0 }
+};
 const struct msg_type ctl_to_net[] = {
 	{ CTL_WRITER, 2 + 1, 2 + WIRE_MAX_HOST },
 	{ CTL_NOWRITER, 2 + 1, 2 + WIRE_MAX_HOST },
@@ -250,7 +254,8 @@ ctl_put_body(struct wbuf *w, enum ctl_type type, const char *host,
 
 	VERIFY(n <= WIRE_MAX_HOST);	/* before anything is reserved */
 	mark = msg_begin(w, (uint8_t)type);
-	if (type == CTL_WRITER || type == CTL_NOWRITER || type == CTL_HEALTH)
+	if (type == CTL_WRITER || type == CTL_NOWRITER || type == CTL_HEALTH ||
+	    type == CTL_SERIAL)
 		msg_put_str(w, host, n);
 	if (len > 0)
 		msg_put_bytes(w, body, len);
@@ -271,6 +276,13 @@ ctl_dec(struct msg *m, struct ctl_msg *c)
 		break;
 	case CTL_READY:
 	case CTL_PING:
+		break;
+	case CTL_SERIAL:
+		if (msg_get_str(m, c->host, sizeof(c->host)) == -1 ||
+		    !wire_valid_host(c->host, strlen(c->host)) ||
+		    msg_get_bytes(m, c->body, CTL_SERIAL_LEN) == -1)
+			return -1;
+		c->bodylen = CTL_SERIAL_LEN;
 		break;
 	case CTL_HEALTH:	/* rstatus.c reads the rest */
 		if (msg_get_str(m, c->host, sizeof(c->host)) == -1 ||

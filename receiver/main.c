@@ -380,6 +380,11 @@ static size_t nwprocs, capwprocs;
 static uint64_t watchdog_usec;
 static struct sandbox_bpf *writer_bpf;
 static int pong_seen = 1;
+/* The auditor (auditor.c): restarted after AUDITOR_RETRY_MS if it dies. */
+#define AUDITOR_RETRY_MS	10000
+static pid_t aud_pid = -1;
+static int aud_chan = -1;
+static uint64_t aud_retry;	/* ms; 0: none due */
 
 static const struct conf_host *
 find_host(const char *name)
@@ -534,6 +539,36 @@ on_ctl(void)
 }
 
 static void
+on_auditor(struct evloop *ev)
+{
+	struct ctl_msg m;
+	int fd, rc;
+
+	while ((rc = ctl_recv(aud_chan, ctl_from_auditor, &m, &fd,
+	    "auditor")) == 1) {
+		if (fd != -1)
+			fatalx("auditor: a descriptor with message %u", m.type);
+		rstatus_serial(&m);
+	}
+	if (rc == -1) {		/* it is gone: reap() says how */
+		(void)ev_del(ev, aud_chan);
+		close(aud_chan);
+		aud_chan = -1;
+		aud_retry = ev_now_ms() + AUDITOR_RETRY_MS;
+	}
+}
+
+static void
+start_auditor(struct evloop *ev)
+{
+	aud_retry = 0;
+	if ((aud_pid = auditor_start(sa, &aud_chan)) == -1)
+		return;
+	if (ev_add(ev, aud_chan, EPOLLIN, &aud_chan) == -1)
+		fatal("epoll");
+}
+
+static void
 describe(int status, char *buf, size_t len)
 {
 	if (WIFEXITED(status))
@@ -562,6 +597,14 @@ reap(int stopping)
 			if (!stopping || !WIFEXITED(st) ||
 			    WEXITSTATUS(st) != 0)
 				log_warnx("network process %s", how);
+			continue;
+		}
+		if (pid == aud_pid) {
+			aud_pid = -1;
+			if (!stopping)
+				log_warnx("auditor (serial gaps) %s; started "
+				    "again in %d s", how,
+				    AUDITOR_RETRY_MS / 1000);
 			continue;
 		}
 		for (i = 0; i < nwprocs; i++)
@@ -711,12 +754,17 @@ parent_run(struct parent_args *a)
 	/* As started: the sandbox allows these files' directories alone. */
 	rstatus_init(a->conf);
 	confine();
+	start_auditor(&ev);
 
 	for (;;) {
 		if (net_pid == -1 && (nwprocs == 0 || (deadline != 0 &&
 		    ev_now_ms() >= deadline)))
 			break;
-		if ((n = ev_wait(&ev, evs, 8, net_pid == -1 ? 200 : -1)) == -1)
+		if (aud_retry != 0 && aud_pid == -1 && !stopping &&
+		    ev_now_ms() >= aud_retry)
+			start_auditor(&ev);
+		if ((n = ev_wait(&ev, evs, 8, net_pid == -1 || aud_retry ?
+		    200 : -1)) == -1)
 			fatal("epoll_wait");
 		for (i = 0; i < n; i++) {
 			if (ev_is_timer(&ev, &evs[i])) {
@@ -741,7 +789,9 @@ parent_run(struct parent_args *a)
 					if (net_pid != -1)
 						kill(net_pid, sig);
 				}
-			} else if (evs[i].events & EPOLLHUP)
+			} else if (evs[i].data.ptr == &aud_chan)
+				on_auditor(&ev);
+			else if (evs[i].events & EPOLLHUP)
 				(void)ev_del(&ev, ctl);
 			else
 				on_ctl();

@@ -8,6 +8,8 @@
  * a reader sees the old file or the new one, never a mix; not synced: a
  * crash loses a snapshot the next one replaces.
  *
+ * The auditor (auditor.c) adds each host's serial gaps.
+ *
  * And auditdistd -l, which prints the status file as a table, the worst
  * host first.
  */
@@ -41,6 +43,8 @@ struct rstat {
 	char		 text[WIRE_MAX_HEALTH + 1];
 	size_t		 tlen;
 	time_t		 updated;
+	int		 counted;	/* the auditor reported it */
+	uint64_t	 gaps, missing;	/* kernel serials never stored */
 };
 
 static struct rstat *tab;		/* sorted by name */
@@ -215,6 +219,27 @@ rstatus_update(const struct ctl_msg *m)
 	written = now;
 }
 
+/* From our own auditor; a host not in the health rounds is not shown. */
+void
+rstatus_serial(const struct ctl_msg *m)
+{
+	struct rstat *r = find(m->host, 0);
+	struct msg mm;
+	uint64_t gaps, missing;
+
+	msg_init(&mm, CTL_SERIAL, m->body, (uint32_t)m->bodylen);
+	if (msg_get_u64(&mm, &gaps) == -1 ||
+	    msg_get_u64(&mm, &missing) == -1)
+		fatalx("auditor: malformed serial counts of %s", m->host);
+	if (r == NULL)
+		return;
+	if (!r->counted || r->gaps != gaps || r->missing != missing)
+		changed = 1;
+	r->counted = 1;
+	r->gaps = gaps;
+	r->missing = missing;
+}
+
 /* --- the status file ------------------------------------------------------ */
 
 static void
@@ -294,9 +319,14 @@ status_lines(FILE *f, time_t now)
 		    has ? "none" : "unknown");
 		put_time(f, "sender_start_time", has ? h.start_time : -1,
 		    "unknown");
-		fprintf(f, " boot_id=%s format=%s serial_gaps=0\n",
+		fprintf(f, " boot_id=%s format=%s",
 		    has && h.boot_id[0] ? h.boot_id : "unknown",
 		    has ? wire_health_format_name(h.format) : "unknown");
+		put_num(f, "serial_gaps", r->counted ? (int64_t)r->gaps : -1,
+		    "unknown");
+		put_num(f, "missing_serials", r->counted ?
+		    (int64_t)r->missing : -1, "unknown");
+		fputc('\n', f);
 	}
 }
 
@@ -306,7 +336,7 @@ enum mval {
 	MV_CONNECTED, MV_SILENT, MV_LAST_SEEN, MV_LAST_RECORD, MV_SINCE,
 	MV_RECORDS, MV_BYTES, MV_ALARM, MV_HEALTH_AT, MV_IN, MV_DROPPED,
 	MV_DROPPED_BYTES, MV_LOST, MV_BACKLOG, MV_SPOOL, MV_UNACKED,
-	MV_OLDEST, MV_START,
+	MV_OLDEST, MV_START, MV_GAPS, MV_MISSING,
 };
 
 static const struct family {
@@ -353,6 +383,10 @@ static const struct family {
 	    "Age of the sender's oldest record some receiver lacks." },
 	{ MV_START, "sender_start_time_seconds", "gauge",
 	    "When the sender's audisp-dist started." },
+	{ MV_GAPS, "receiver_serial_gaps_total", "counter",
+	    "Runs of kernel event serials that never reached its trail." },
+	{ MV_MISSING, "receiver_missing_serials_total", "counter",
+	    "Kernel event serials that never reached its trail." },
 };
 
 /* A family's value for r, or -1: no sample. */
@@ -372,6 +406,8 @@ value(enum mval v, const struct rstat *r, const struct msg_health *h,
 	case MV_BYTES:		return (int64_t)r->bytes;
 	case MV_ALARM:		return r->silence_alarm;
 	case MV_HEALTH_AT:	return has ? r->health_at : -1;
+	case MV_GAPS:		return r->counted ? (int64_t)r->gaps : -1;
+	case MV_MISSING:	return r->counted ? (int64_t)r->missing : -1;
 	default:
 		break;
 	}
@@ -436,7 +472,7 @@ metrics_text(FILE *f, time_t now)
 struct row {
 	char	 host[WIRE_MAX_HOST + 1];
 	char	 state[16], last_seen[32];
-	int64_t	 lost, dropped, rejected, unacked;
+	int64_t	 lost, missing, dropped, rejected, unacked;
 	uint64_t records;
 };
 
@@ -478,8 +514,9 @@ state_rank(const char *s)
 static int64_t
 loss(const struct row *r)
 {
-	return (r->lost > 0 ? r->lost : 0) + (r->dropped > 0 ? r->dropped :
-	    0) + (r->rejected > 0 ? r->rejected : 0);
+	return (r->lost > 0 ? r->lost : 0) + (r->missing > 0 ? r->missing :
+	    0) + (r->dropped > 0 ? r->dropped : 0) + (r->rejected > 0 ?
+	    r->rejected : 0);
 }
 
 /* Silent first, then the most lost or dropped, then the most unacked. */
@@ -541,6 +578,7 @@ rstatus_print(const struct conf *conf, FILE *out)
 		field(line, "state", r->state, sizeof(r->state));
 		field(line, "last_seen", r->last_seen, sizeof(r->last_seen));
 		r->lost = field_num(line, "kernel_lost");
+		r->missing = field_num(line, "missing_serials");
 		r->dropped = field_num(line, "dropped_records");
 		r->rejected = field_num(line, "rejected_records");
 		r->unacked = field_num(line, "unacked_bytes");
@@ -552,14 +590,15 @@ rstatus_print(const struct conf *conf, FILE *out)
 	free(line);
 	fclose(f);
 	qsort(rows, n, sizeof(*rows), worst_first);
-	fprintf(out, "%-*s %-9s %-20s %12s %12s %12s %12s %12s\n", (int)w,
-	    "HOST", "STATE", "LAST_SEEN", "KERNEL_LOST", "DROPPED", "REJECTED",
-	    "UNACKED", "RECORDS");
+	fprintf(out, "%-*s %-9s %-20s %12s %12s %12s %12s %12s %12s\n",
+	    (int)w, "HOST", "STATE", "LAST_SEEN", "KERNEL_LOST", "MISSING",
+	    "DROPPED", "REJECTED", "UNACKED", "RECORDS");
 	for (i = 0; i < n; i++) {
 		r = &rows[i];
 		fprintf(out, "%-*s %-9s %-20s", (int)w, r->host, r->state,
 		    r->last_seen);
 		put_cell(out, r->lost);
+		put_cell(out, r->missing);
 		put_cell(out, r->dropped);
 		put_cell(out, r->rejected);
 		put_cell(out, r->unacked);

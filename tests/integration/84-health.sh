@@ -202,9 +202,9 @@ case $order in
 "killed full drop "*) ;;
 *) hole 8: "auditdistd -l order: $order" ;;
 esac
-head -n 1 "$T/list" | grep -q '^HOST  *STATE  *LAST_SEEN  *KERNEL_LOST  *DROPPED  *REJECTED  *UNACKED  *RECORDS$' ||
+head -n 1 "$T/list" | grep -q '^HOST  *STATE  *LAST_SEEN  *KERNEL_LOST  *MISSING  *DROPPED  *REJECTED  *UNACKED  *RECORDS$' ||
     hole 8: "auditdistd -l header: $(head -n 1 "$T/list")"
-[ "$(awk '$1 == "drop" { print $6 }' "$T/list")" = 1 ] || hole 8: "-l: drop's REJECTED column"
+[ "$(awk '$1 == "drop" { print $7 }' "$T/list")" = 1 ] || hole 8: "-l: drop's REJECTED column"
 
 # "killed" comes back.
 sender killed "$T/in-b"

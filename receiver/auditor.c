@@ -1,0 +1,366 @@
+/*
+ * The auditor: a process of its own that reads each host's trail behind
+ * the writers and counts the kernel's event serials that never reached it
+ * (serial.c, docs/serial-gaps.md).  It is off the path that acknowledges
+ * data: it reads what the writers made durable, at a lower priority, and
+ * a slow parse only makes it lag.
+ *
+ * It may read the receiver directory (and configured host directories
+ * outside it) and write its state directory alone: SERIAL_DIR under the
+ * status file's directory, with per host
+ *	HOST.state	the counter (serial_save), replaced by rename
+ *	HOST.gaps	one line per gap found, appended:
+ *			TIME host=HOST boot=N from=S to=S missing=K
+ * It parses what senders sent, so it runs as the writers do: the
+ * receiver's user, no capabilities, seccomp for files alone.  It tells
+ * the parent each host's totals (CTL_SERIAL) after a round that changed
+ * them, and all of them every AUDITOR_FULL rounds.
+ */
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auditdistd.h"
+#include "log.h"
+#include "sandbox.h"
+#include "serial.h"
+
+#define AUDITOR_ROUND_MS	2000
+#define AUDITOR_FULL		15		/* rounds */
+#define AUDITOR_BUDGET		(16u << 20)	/* bytes per host per round */
+#define AUDITOR_NICE		10
+
+struct ahost {
+	char		 name[WIRE_MAX_HOST + 1];
+	const char	*path;		/* configured outside: its directory */
+	struct serial	*s;
+	uint64_t	 saved;		/* stats.bytes when last saved */
+	int		 seen;		/* in this round's listing */
+	int		 dirty;		/* totals the parent has not had */
+	char		 gaps[4096];	/* lines found in this read */
+	size_t		 ngaps;
+};
+
+static struct {
+	const struct parent_args *a;
+	int		 chan, statefd;
+	struct ahost	**h;		/* each counter points at its host */
+	size_t		 n, cap;
+} au;
+
+static void
+on_gap(const struct serial_gap *g, void *arg)
+{
+	struct ahost *h = arg;
+	char ts[32];
+	time_t t = (time_t)(g->time_ms / 1000);
+	struct tm tm;
+	int n;
+
+	gmtime_r(&t, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	n = snprintf(h->gaps + h->ngaps, sizeof(h->gaps) - h->ngaps,
+	    "%s host=%s boot=%" PRIu64 " from=%" PRIu64 " to=%" PRIu64
+	    " missing=%" PRIu64 "\n", ts, h->name, g->boot, g->from, g->to,
+	    g->to - g->from + 1);
+	if (n > 0 && (size_t)n < sizeof(h->gaps) - h->ngaps)
+		h->ngaps += (size_t)n;
+	log_warnx("host %s: kernel serials %" PRIu64 " to %" PRIu64 " (%"
+	    PRIu64 ") never reached the trail (events of %s)", h->name,
+	    g->from, g->to, g->to - g->from + 1, ts);
+}
+
+/* The state file, or a new counter (NULL: no memory). */
+static struct serial *
+load(struct ahost *h)
+{
+	char name[WIRE_MAX_HOST + 8];
+	static char buf[SERIAL_STATE_MAX];
+	struct serial *s = NULL;
+	ssize_t len;
+	int fd;
+
+	snprintf(name, sizeof(name), "%s.state", h->name);
+	if ((fd = openat(au.statefd, name, O_RDONLY | O_CLOEXEC |
+	    O_NOFOLLOW)) != -1) {
+		len = read(fd, buf, sizeof(buf));
+		close(fd);
+		if (len > 0 && (s = serial_load(buf, (size_t)len, on_gap,
+		    h)) == NULL)
+			log_warnx("host %s: %s: not a serial counter's state; "
+			    "counting again from the trail's start", h->name,
+			    name);
+	}
+	return s != NULL ? s : serial_new(on_gap, h);
+}
+
+static void
+save(struct ahost *h)
+{
+	static char buf[SERIAL_STATE_MAX];
+	char name[WIRE_MAX_HOST + 8], tmp[WIRE_MAX_HOST + 16];
+	size_t len;
+	int fd, ok;
+
+	if (serial_save(h->s, buf, sizeof(buf), &len) == -1) {
+		log_warn("host %s: saving the serial counter", h->name);
+		return;
+	}
+	snprintf(name, sizeof(name), "%s.state", h->name);
+	snprintf(tmp, sizeof(tmp), "%s.state.tmp", h->name);
+	if ((fd = openat(au.statefd, tmp, O_WRONLY | O_CREAT | O_TRUNC |
+	    O_CLOEXEC | O_NOFOLLOW, 0640)) == -1) {
+		log_warn("host %s: %s", h->name, tmp);
+		return;
+	}
+	ok = write(fd, buf, len) == (ssize_t)len;
+	if (close(fd) == -1 || !ok ||
+	    renameat(au.statefd, tmp, au.statefd, name) == -1)
+		log_warn("host %s: writing %s", h->name, name);
+}
+
+static void
+append_gaps(struct ahost *h)
+{
+	char name[WIRE_MAX_HOST + 8];
+	int fd, ok;
+
+	if (h->ngaps == 0)
+		return;
+	snprintf(name, sizeof(name), "%s.gaps", h->name);
+	if ((fd = openat(au.statefd, name, O_WRONLY | O_CREAT | O_APPEND |
+	    O_CLOEXEC | O_NOFOLLOW, 0640)) == -1) {
+		log_warn("host %s: %s", h->name, name);
+		h->ngaps = 0;
+		return;
+	}
+	ok = write(fd, h->gaps, h->ngaps) == (ssize_t)h->ngaps;
+	if (close(fd) == -1 || !ok)
+		log_warn("host %s: writing %s", h->name, name);
+	h->ngaps = 0;
+}
+
+/* The host named so, its counter loaded or made; NULL: no memory. */
+static struct ahost *
+find(const char *name, const char *path)
+{
+	struct ahost *nh, **nv;
+	size_t i;
+
+	for (i = 0; i < au.n; i++)
+		if (strcmp(au.h[i]->name, name) == 0)
+			return au.h[i];
+	if (au.n == au.cap) {
+		if ((nv = reallocarray(au.h, au.cap ? au.cap * 2 : 256,
+		    sizeof(*nv))) == NULL)
+			return NULL;
+		au.h = nv;
+		au.cap = au.cap ? au.cap * 2 : 256;
+	}
+	if ((nh = calloc(1, sizeof(*nh))) == NULL)
+		return NULL;
+	snprintf(nh->name, sizeof(nh->name), "%s", name);
+	nh->path = path;
+	if ((nh->s = load(nh)) == NULL) {
+		free(nh);
+		return NULL;
+	}
+	au.h[au.n++] = nh;
+	nh->dirty = 1;
+	return nh;
+}
+
+/* Read what h's trail gained; 0, or -1 when its directory is not there. */
+static int
+read_host(struct ahost *h)
+{
+	struct serial_stats st;
+	char err[512];
+	uint64_t nread = 0;
+	int fd;
+
+	fd = h->path != NULL ? open(h->path, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC) : openat(au.a->recvfd, h->name, O_RDONLY |
+	    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	if (serial_read(h->s, fd, AUDITOR_BUDGET, &nread, err,
+	    sizeof(err)) == -1)
+		log_warnx("host %s: counting serials: %s", h->name, err);
+	close(fd);
+	append_gaps(h);
+	serial_get_stats(h->s, &st);
+	if (st.bytes != h->saved) {
+		save(h);
+		h->saved = st.bytes;
+		h->dirty = 1;
+	}
+	return 0;
+}
+
+static void
+tell(struct ahost *h)
+{
+	uint8_t bbuf[CTL_SERIAL_LEN], mbuf[CTL_MAX];
+	struct wbuf body = { bbuf, 0, sizeof(bbuf), 0 };
+	struct wbuf w = { mbuf, 0, sizeof(mbuf), 0 };
+	struct serial_stats st;
+
+	serial_get_stats(h->s, &st);
+	wbuf_put_u64(&body, st.gaps);
+	wbuf_put_u64(&body, st.missing);
+	wbuf_put_u64(&body, st.boots);
+	wbuf_put_u64(&body, st.restarts);
+	wbuf_put_u64(&body, st.events);
+	wbuf_put_u64(&body, st.bad);
+	ctl_put_body(&w, CTL_SERIAL, h->name, body.buf, body.len,
+	    ctl_from_auditor);
+	if (write(au.chan, w.buf, w.len) != (ssize_t)w.len)
+		_exit(0);	/* the parent is gone */
+	h->dirty = 0;
+}
+
+/* One pass over every host the receiver directory and the config hold. */
+static void
+round_all(int full)
+{
+	const struct conf_host *ch;
+	struct dirent *de;
+	struct ahost *h;
+	DIR *d;
+	size_t i;
+	int fd;
+
+	for (ch = au.a->conf->receiver.hosts; ch != NULL; ch = ch->next)
+		if (ch->directory[0] == '/' && (h = find(ch->name,
+		    ch->directory)) != NULL)
+			(void)read_host(h);
+	if ((fd = openat(au.a->recvfd, ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		log_warn("auditor: listing %s", au.a->recvdir);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_type != DT_DIR || !wire_valid_host(de->d_name,
+		    strlen(de->d_name)) || de->d_name[0] == '.')
+			continue;
+		if ((h = find(de->d_name, NULL)) != NULL && h->path == NULL)
+			(void)read_host(h);
+	}
+	closedir(d);
+	for (i = 0; i < au.n; i++)
+		if (au.h[i]->dirty || full)
+			tell(au.h[i]);
+}
+
+static void __attribute__((noreturn))
+auditor_run(void)
+{
+	struct pollfd p = { .fd = au.chan, .events = POLLIN };
+	unsigned rounds = 0;
+
+	for (;;) {
+		round_all(rounds++ % AUDITOR_FULL == 0);
+		if (poll(&p, 1, AUDITOR_ROUND_MS) == 1)
+			_exit(0);	/* the parent closed its end */
+	}
+}
+
+/* The child: channel as given, the state directory opened before. */
+static void __attribute__((noreturn))
+auditor_child(const struct parent_args *a, int chan, const char *statedir)
+{
+	const struct conf_host *ch;
+	struct sandbox *sb;
+	sigset_t none;
+	size_t n;
+
+	au.a = a;
+	au.chan = chan;
+	if ((au.statefd = open(statedir, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1)
+		fatal("auditor: %s", statedir);
+	sandbox_parent_death();
+	/* It stops when its channel closes, as the writers do. */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Behind the writers and the network process: it only lags. */
+	(void)setpriority(PRIO_PROCESS, 0, AUDITOR_NICE);
+	sb = sandbox_new("auditor", SB_FILES);
+	sandbox_fd(sb, a->recvfd, SB_READ);
+	sandbox_path(sb, statedir, SB_READ | SB_WRITE);
+	n = strlen(a->recvdir);
+	for (ch = a->conf->receiver.hosts; ch != NULL; ch = ch->next)
+		if (ch->directory[0] == '/' &&
+		    (strncmp(ch->directory, a->recvdir, n) != 0 ||
+		    ch->directory[n] != '/'))
+			sandbox_path(sb, ch->directory, SB_READ);
+	sandbox_apply(sb);
+	log_debug("auditor: counting serial gaps, state in %s", statedir);
+	auditor_run();
+}
+
+int
+auditor_statedir(const struct conf *c, char *buf, size_t len)
+{
+	const char *sf = c->receiver.status_file, *slash;
+
+	if (sf == NULL || (slash = strrchr(sf, '/')) == NULL)
+		return -1;
+	if ((size_t)snprintf(buf, len, "%.*s/" AUDITOR_DIR,
+	    (int)(slash - sf), sf) >= len)
+		return -1;
+	return 0;
+}
+
+pid_t
+auditor_start(const struct parent_args *a, int *chan)
+{
+	char dir[PATH_MAX];
+	int sv[2];
+	pid_t pid;
+
+	*chan = -1;
+	if (auditor_statedir(a->conf, dir, sizeof(dir)) == -1)
+		return -1;
+	if (mkdir(dir, 0750) == -1 && errno != EEXIST) {
+		log_warn("serial gaps are not counted: %s", dir);
+		return -1;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_warn("auditor channel");
+		return -1;
+	}
+	if ((pid = fork()) == -1) {
+		log_warn("starting the auditor");
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		auditor_child(a, sv[1], dir);
+	}
+	close(sv[1]);
+	*chan = sv[0];
+	return pid;
+}
