@@ -16,6 +16,7 @@
  * the parent each host's totals (CTL_SERIAL) after a round that changed
  * them, and all of them every AUDITOR_FULL rounds.
  */
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -42,6 +43,7 @@
 #define AUDITOR_FULL		15		/* rounds */
 #define AUDITOR_BUDGET		(16u << 20)	/* bytes per host per round */
 #define AUDITOR_NICE		10
+#define AUDITOR_COMM		"auditdistd-gaps"	/* ps, pgrep */
 
 struct ahost {
 	char		 name[WIRE_MAX_HOST + 1];
@@ -305,6 +307,7 @@ auditor_child(const struct parent_args *a, int chan, const char *statedir)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* Behind the writers and the network process: it only lags. */
 	(void)setpriority(PRIO_PROCESS, 0, AUDITOR_NICE);
+	(void)prctl(PR_SET_NAME, AUDITOR_COMM, 0, 0, 0);
 	sb = sandbox_new("auditor", SB_FILES);
 	sandbox_fd(sb, a->recvfd, SB_READ);
 	sandbox_path(sb, statedir, SB_READ | SB_WRITE);
@@ -314,6 +317,7 @@ auditor_child(const struct parent_args *a, int chan, const char *statedir)
 		    (strncmp(ch->directory, a->recvdir, n) != 0 ||
 		    ch->directory[n] != '/'))
 			sandbox_path(sb, ch->directory, SB_READ);
+	sandbox_test_hook("/etc/passwd", SB_TEST_EXECVE);
 	sandbox_apply(sb);
 	log_debug("auditor: counting serial gaps, state in %s", statedir);
 	auditor_run();

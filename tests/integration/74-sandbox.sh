@@ -51,6 +51,8 @@ PORT=$(free_port)
 ADDR=127.0.0.1:$PORT
 trails=$T/trails
 mkdir -m 0750 "$trails"
+mkdir -m 0755 "$T/rstate"	# the status file and the auditor's state
+chown "$FWD_USER" "$T/rstate"
 rconf=$T/recv.conf
 cat > "$rconf" <<EOF
 pidfile none
@@ -61,6 +63,7 @@ receiver {
 	user "$FWD_USER"
 	certfile "$pki/recv.pem"
 	keyfile "$pki/recv.key"
+	status_file "$T/rstate/status"
 	host boxed {
 		remote "tls://127.0.0.1"
 		password "$PW"
@@ -95,12 +98,15 @@ wait_for '[ -n "$(child_pid "$PLUG")" ]' 10 || { show_tails "$T/send.log"; fail 
 wait_for '[ "$(trail_size "$trails/boxed")" -gt 0 ]' 20 ||
     { show_tails "$T/send.log" "$T/recv.log"; fail "nothing shipped within 20 s"; }
 
-# The receiver's parent's children: the network process first, writers after.
+# The receiver's parent's children: the network process first, then the
+# auditor (named auditdistd-gaps) and writers.
 recv_children() { pgrep -P "$RECV_PID" | sort -n; }
 NET=$(recv_children | head -n 1)
-WRITER=$(recv_children | sed -n 2p)
+AUDITOR=$(pgrep -P "$RECV_PID" -x auditdistd-gaps || :)
+WRITER=$(recv_children | grep -vx "$NET" | grep -vx "${AUDITOR:-none}" | head -n 1)
 FWDP=$(child_pid "$PLUG")
-[ -n "$NET" ] && [ -n "$WRITER" ] || fail "expected a network process and a writer under $RECV_PID: $(recv_children | tr '\n' ' ')"
+[ -n "$NET" ] && [ -n "$WRITER" ] && [ -n "$AUDITOR" ] ||
+    fail "expected a network process, the auditor and a writer under $RECV_PID: $(recv_children | tr '\n' ' ')"
 
 field() { sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status" | awk '{print $1}'; }
 # CAP_CHOWN 0, CAP_KILL 5, CAP_SETGID 6, CAP_SETUID 7, CAP_AUDIT_CONTROL 30
@@ -120,6 +126,7 @@ check_proc forwarder "$FWDP" "$want_uid" 0000000000000000
 check_proc "receiver parent" "$RECV_PID" "$want_uid" 0000000000000000
 check_proc "network process" "$NET" "$want_uid" 0000000000000000
 check_proc writer "$WRITER" "$want_uid" 0000000000000000
+check_proc auditor "$AUDITOR" "$want_uid" 0000000000000000
 
 # Forbidden actions.  The open must be refused, then the process must die
 # of SIGSYS (31).  Each trial adds one refusal line to its log: count them,
@@ -141,6 +148,12 @@ expect_refused writer "$T/recv.log"
 wait_for "grep -q 'trail writer (pid $WRITER) killed by signal 31' '$T/recv.log'" 10 ||
     { show_tails "$T/recv.log"; fail "the writer (pid $WRITER) was not killed by SIGSYS at execve"; }
 info "writer: open refused, execve killed it (SIGSYS)"
+
+trigger "$AUDITOR" "$T/recv.log"
+expect_refused auditor "$T/recv.log"
+wait_for "grep -q 'auditor (serial gaps) killed by signal 31' '$T/recv.log'" 10 ||
+    { show_tails "$T/recv.log"; fail "the auditor (pid $AUDITOR) was not killed by SIGSYS at execve"; }
+info "auditor: open refused, execve killed it (SIGSYS)"
 
 trigger "$FWDP" "$T/send.log"
 expect_refused forwarder "$T/send.log"
@@ -205,4 +218,4 @@ wait_for '[ -z "$(alive_kids)" ]' 10 ||
     fail "the receiver's children outlived their parent: $(alive_kids)"
 info "receiver parent: open refused, ptrace killed it; its children died with it"
 
-echo "sandbox: $checked processes with the expected uid, no_new_privs, seccomp filter and capabilities; open outside the tree refused (writer, forwarder, network process, parent); execve or ptrace killed each of the 5; shipping resumed byte-identical"
+echo "sandbox: $checked processes with the expected uid, no_new_privs, seccomp filter and capabilities; open outside the tree refused (writer, auditor, forwarder, network process, parent); execve or ptrace killed each of the 6; shipping resumed byte-identical"
