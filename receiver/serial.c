@@ -354,19 +354,21 @@ get_lit(const char **pp, const char *end, const char *lit)
 
 /*
  * [node=NAME ]type=TYPE msg=audit(SEC.MS:SERIAL): and no NUL: what
- * libauparse is given (NAME without blanks, TYPE of A-Z 0-9 _ [ ]).  p..end excludes the newline.
+ * libauparse is given (NAME printable without blanks, TYPE of A-Z 0-9 _
+ * [ ], at most one 0x1D).  p..end excludes the newline.
  */
 static int
 is_record(const char *p, const char *end, int *eoe)
 {
 	const char *q;
+	int cwd;
 
 	if (memchr(p, '\0', (size_t)(end - p)) != NULL)
 		return 0;
 	if (get_lit(&p, end, "node=") == 0) {
-		for (q = p; q < end && *q != ' '; q++)
+		for (q = p; q < end && *q > ' ' && *q < 0x7f; q++)
 			;
-		if (q == p || q == end)
+		if (q == p || q == end || *q != ' ')
 			return 0;
 		p = q + 1;
 	}
@@ -380,14 +382,30 @@ is_record(const char *p, const char *end, int *eoe)
 	if (q == p)
 		return 0;
 	*eoe = q - p == 3 && memcmp(p, "EOE", 3) == 0;
+	cwd = q - p == 3 && memcmp(p, "CWD", 3) == 0;
 	p = q;
 	if (get_lit(&p, end, " msg=audit(") == -1 ||
 	    get_digits(&p, end) == -1 || get_lit(&p, end, ".") == -1 ||
 	    get_digits(&p, end) == -1 || get_lit(&p, end, ":") == -1 ||
 	    get_digits(&p, end) == -1 || get_lit(&p, end, "):") == -1)
 		return 0;
-	/* A second header: two records run together (and a leak). */
-	return memmem(p, (size_t)(end - p), "msg=audit(", 10) == NULL;
+	/*
+	 * A second header (two records run together) or a second 0x1D
+	 * (ENRICHED has one, before the interpretations): not a record, and
+	 * libauparse leaks on such lines.
+	 */
+	if (memmem(p, (size_t)(end - p), "msg=audit(", 10) != NULL ||
+	    ((q = memchr(p, 0x1d, (size_t)(end - p))) != NULL &&
+	    memchr(q + 1, 0x1d, (size_t)(end - q - 1)) != NULL))
+		return 0;
+	/*
+	 * libauparse 3.0.9 leaks the first of two cwd fields.  The kernel
+	 * writes one, quoted only when it holds no blank, else in hex.
+	 */
+	if (cwd && (q = memmem(p, (size_t)(end - p), " cwd=", 5)) != NULL &&
+	    memmem(q + 5, (size_t)(end - q - 5), " cwd=", 5) != NULL)
+		return 0;
+	return 1;
 }
 
 /* Whole lines p..end (each with its newline), given in one call. */
@@ -463,6 +481,10 @@ serial_feed(struct serial *s, const void *buf, size_t len)
 	size_t n;
 	int ok, done;
 
+	if (s->au == NULL && au_start(s) == -1) {
+		errno = ENOMEM;
+		return -1;
+	}
 	if (s->nline > 0 || s->overlong) {
 		if ((n = finish_line(s, p, len, &done)) == (size_t)-1)
 			return -1;
@@ -607,9 +629,12 @@ serial_save(struct serial *s, char *buf, size_t cap, size_t *len)
 	struct out o = { buf, 0, cap, 0 };
 	size_t i;
 
-	if (auparse_flush_feed(s->au) == -1)
-		return -1;
-	auparse_destroy(s->au);
+	if (s->au != NULL) {
+		if (auparse_flush_feed(s->au) == -1)
+			return -1;
+		auparse_destroy(s->au);
+	}
+	/* Without memory for a new one, serial_feed tries again. */
 	if (au_start(s) == -1) {
 		errno = ENOMEM;
 		return -1;

@@ -198,7 +198,7 @@ expect(const struct lines *ls, const char *want, struct serial_stats *st)
 static void
 t_samples_whole(void)
 {
-	struct lines raw = { 0 }, enr = { 0 }, a = { 0 };
+	struct lines raw = { 0 }, enr = { 0 }, a = { 0 }, b = { 0 };
 	struct serial_stats st;
 
 	load(&raw, RAW);
@@ -219,7 +219,20 @@ t_samples_whole(void)
 	CHECK(st.records == enr.n - 1 + 300 && st.bad == 0 && st.gaps == 0);
 	CHECK(st.in_events + st.eoe == st.records && st.eoe == 843);
 	CHECK(st.daemon == 1 && st.stale == 0);
+	/* With name_format = hostname: the same. */
 	free_lines(&a);
+	for (size_t i = 0; i < enr.n; i++) {
+		char buf[16384];
+
+		snprintf(buf, sizeof(buf), "node=vm.example %s", enr.l[i]);
+		add(&a, buf);
+	}
+	copy(&b, &a, 45000, 45000, 0);
+	tail(&b, ENR_LAST + 1, 300);
+	expect(&b, "0:45000-45000 ", &st);
+	CHECK(st.bad == 0 && st.eoe == 842 && st.records == b.n);
+	free_lines(&a);
+	free_lines(&b);
 	free_lines(&raw);
 	free_lines(&enr);
 }
@@ -343,6 +356,34 @@ t_interleaved(void)
 	free_lines(&a);
 	free_lines(&b);
 	free_lines(&raw);
+}
+
+/*
+ * On a busy host 400 events go by in 200 ms: an event that late is past
+ * the window in serials but not in time.  Not a gap.
+ */
+static void
+t_late_busy(void)
+{
+	struct lines a = { 0 };
+	struct serial_stats st;
+	char buf[256];
+	unsigned i;
+
+	for (i = 0; i <= 400; i++) {
+		snprintf(buf, sizeof(buf), "type=USER msg=audit(1795316000.%03u:"
+		    "%u): pid=1 uid=0 auid=0 ses=1 msg='op=x'\n", i / 2, 999 +
+		    (i == 0 ? 0 : i + 1));
+		add(&a, buf);
+	}
+	add(&a, "type=SYSCALL msg=audit(1795316000.000:1000): arch=c000003e "
+	    "syscall=59 success=yes exit=0 items=1 pid=1 auid=0 ses=1\n");
+	add(&a, "type=CWD msg=audit(1795316000.000:1000): cwd=\"/\"\n");
+	add(&a, "type=EOE msg=audit(1795316000.000:1000):\n");
+	tail(&a, 1401, 100);
+	expect(&a, "", &st);
+	CHECK(st.gaps == 0 && st.events == 502 && st.stale == 0);
+	free_lines(&a);
 }
 
 static void
@@ -549,6 +590,12 @@ t_bad_lines(void)
 		"node=vm\n",
 		"type=USER msg=audit(1.000:99999999999999999999999): a\n",
 		"\n",
+		/* What libauparse 3.0.9 leaks memory on. */
+		"type=CWD msg=audit(1.000:5): cwd=\"/a\" cwd=\"/b\"\n",
+		"node=v\x1dm type=USER msg=audit(1.000:5): a\n",
+		"type=\x1d" "CWD msg=audit(1.000:5): a\n",
+		"type=USER msg=audit(1.000:5): a\x1d b\x1d c\n",
+		"type=USER msg=audit(1.000:5): a msg=audit(1.000:6): b\n",
 	};
 
 	gaps[0] = '\0';
@@ -571,10 +618,11 @@ t_bad_lines(void)
 	/* A serial above 32 bits, an unknown type: records, no serial. */
 	total += feed_str(s, "type=USER msg=audit(1.000:4294967296): a\n");
 	total += feed_str(s, "type=UNKNOWN[1999] msg=audit(1.000:13): a\n");
+	total += feed_str(s, "type=USER msg=audit(1.000:14): a\x1dUID=\"root\"\n");
 	CHECK(serial_save(s, state, sizeof(state), &slen) == 0);
 	serial_get_stats(s, &st);
 	CHECK(st.bad == sizeof(bad) / sizeof(bad[0]) + 1 + 2);
-	CHECK(st.records == 3);
+	CHECK(st.records == 4);
 	CHECK(st.lines == st.bad + st.records);
 	CHECK(st.bytes == total);
 	CHECK(st.gaps == 0);
@@ -857,6 +905,7 @@ static const struct h_test tests[] = {
 	TEST(t_samples_whole),
 	TEST(t_removed),
 	TEST(t_interleaved),
+	TEST(t_late_busy),
 	TEST(t_reboot),
 	TEST(t_restart),
 	TEST(t_chunks),
