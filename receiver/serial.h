@@ -37,7 +37,7 @@ struct serial_stats {
 	uint64_t	events;		/* assembled by auparse */
 	uint64_t	in_events;	/* records in those events */
 	uint64_t	daemon;		/* auditd's own events (own numbering) */
-	uint64_t	stale;		/* serial at or below the settled floor */
+	uint64_t	stale;		/* at or below the floor, or above 32 bits */
 	uint64_t	open;		/* holes not yet settled (not saved) */
 	uint64_t	boots;		/* serials restarted: a reboot */
 	uint64_t	restarts;	/* DAEMON_START, DAEMON_END, DAEMON_ABORT */
