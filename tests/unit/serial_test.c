@@ -848,7 +848,7 @@ t_reader_skip(void)
 	struct serial *s;
 	struct trail *t;
 	struct lines raw = { 0 }, a = { 0 };
-	uint64_t seq = 0, n;
+	uint64_t seq = 0, n, size;
 	char name[32], err[256], *text;
 	size_t len, i;
 
@@ -872,11 +872,27 @@ t_reader_skip(void)
 	serial_get_stats(s, &st);
 	CHECK(st.skipped == 1 && st.gaps == 0);
 	CHECK_STR(gaps, "");
+	/*
+	 * A frame being written, seen half-way, then cut back by the writer
+	 * after a failed write: the line begun goes, the next one is whole.
+	 */
+	size = trail_current(t)->size;
+	CHECK(pwrite(t->fd, "type=USER msg=audit(17", 22, (off_t)size) == 22);
+	CHECK(drain(s, 3000) == 22);
+	CHECK(ftruncate(t->fd, (off_t)size) == 0);
+	CHECK(drain(s, 3000) == 0);
+	serial_get_stats(s, &st);
+	CHECK(st.cutback == 1 && st.bad == 0);
+	n = st.records;
+	CHECK(trail_append(t, spool_id, ++seq, 0, "type=USER msg=audit("
+	    "1795316100.000:46437): a\n", 45) == 0);
+	CHECK(drain(s, 3000) == 45);
 	/* The current file found shorter than what was read. */
 	CHECK(ftruncate(t->fd, (off_t)(trail_current(t)->size - 100)) == 0);
 	CHECK(drain(s, 3000) == 0);
 	serial_get_stats(s, &st);
-	CHECK(st.cutback == 1 && st.gaps == 0);
+	CHECK(st.cutback == 2 && st.gaps == 0 && st.bad == 0);
+	CHECK(st.records == n + 1);
 	serial_free(s);
 	trail_teardown(t);
 	free(text);
