@@ -623,12 +623,13 @@ put(struct out *o, const char *fmt, ...)
 		o->len += (size_t)n;
 }
 
+/*
+ * Make libauparse give up the events it holds (those of a quiet host wait
+ * for more records), then start it afresh, as after a restore.
+ */
 int
-serial_save(struct serial *s, char *buf, size_t cap, size_t *len)
+serial_flush(struct serial *s)
 {
-	struct out o = { buf, 0, cap, 0 };
-	size_t i;
-
 	if (s->au != NULL) {
 		if (auparse_flush_feed(s->au) == -1)
 			return -1;
@@ -639,6 +640,17 @@ serial_save(struct serial *s, char *buf, size_t cap, size_t *len)
 		errno = ENOMEM;
 		return -1;
 	}
+	return 0;
+}
+
+int
+serial_save(struct serial *s, char *buf, size_t cap, size_t *len)
+{
+	struct out o = { buf, 0, cap, 0 };
+	size_t i;
+
+	if (serial_flush(s) == -1)
+		return -1;
 	put(&o, STATE_MAGIC "pos %" PRIu64 " %" PRIu64 "\n", s->pos.file,
 	    s->pos.off);
 	put(&o, "boot %d %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %"

@@ -71,6 +71,7 @@ struct serial	*serial_new(serial_gap_fn *, void *);
 void		 serial_free(struct serial *);
 int		 serial_feed(struct serial *, const void *, size_t);
 void		 serial_end_file(struct serial *);
+int		 serial_flush(struct serial *);
 void		 serial_seek(struct serial *, uint64_t, uint64_t,
 		    enum serial_seek);
 int		 serial_save(struct serial *, char *, size_t, size_t *);
