@@ -22,7 +22,6 @@
 
 #include <auparse.h>
 
-#include "log.h"
 #include "serial.h"
 
 #define SERIAL_MAX	UINT32_MAX	/* the kernel's serial is 32 bits */
@@ -417,9 +416,9 @@ feed_run(struct serial *s, const char *p, size_t len)
 	return auparse_feed(s->au, p, len);
 }
 
-/* One whole line, newline included. */
+/* Count one whole line, newline included; 1: a record for libauparse. */
 static int
-one_line(struct serial *s, const char *p, size_t len, int *ok)
+one_line(struct serial *s, const char *p, size_t len)
 {
 	int eoe;
 
@@ -428,13 +427,11 @@ one_line(struct serial *s, const char *p, size_t len, int *ok)
 	s->pos.off += len;
 	if (len > SERIAL_LINE_MAX || !is_record(p, p + len - 1, &eoe)) {
 		s->st.bad++;
-		*ok = 0;
 		return 0;
 	}
 	s->st.records++;
 	s->st.eoe += (uint64_t)eoe;
-	*ok = 1;
-	return 0;
+	return 1;
 }
 
 /* The end of a line begun in an earlier chunk. */
@@ -443,7 +440,6 @@ finish_line(struct serial *s, const char *p, size_t len, int *done)
 {
 	const char *nl = memchr(p, '\n', len);
 	size_t n = nl != NULL ? (size_t)(nl - p) + 1 : len;
-	int ok;
 
 	*done = 0;
 	if (s->overlong || s->nline + n > SERIAL_LINE_MAX) {
@@ -468,8 +464,7 @@ finish_line(struct serial *s, const char *p, size_t len, int *done)
 	*done = 1;
 	n = s->nline;
 	s->nline = 0;
-	one_line(s, s->line, n, &ok);
-	if (ok && feed_run(s, s->line, n) == -1)
+	if (one_line(s, s->line, n) && feed_run(s, s->line, n) == -1)
 		return (size_t)-1;
 	return (size_t)(nl - p) + 1;
 }
@@ -479,7 +474,7 @@ serial_feed(struct serial *s, const void *buf, size_t len)
 {
 	const char *p = buf, *end = p + len, *run = p, *nl;
 	size_t n;
-	int ok, done;
+	int done;
 
 	if (s->au == NULL && au_start(s) == -1) {
 		errno = ENOMEM;
@@ -493,8 +488,7 @@ serial_feed(struct serial *s, const void *buf, size_t len)
 			return 0;
 	}
 	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-		one_line(s, p, (size_t)(nl - p) + 1, &ok);
-		if (!ok) {
+		if (!one_line(s, p, (size_t)(nl - p) + 1)) {
 			if (feed_run(s, run, (size_t)(p - run)) == -1)
 				return -1;
 			run = nl + 1;
