@@ -22,7 +22,6 @@
 
 #include <auparse.h>
 
-#include "log.h"
 #include "serial.h"
 
 #define SERIAL_MAX	UINT32_MAX	/* the kernel's serial is 32 bits */
@@ -354,19 +353,21 @@ get_lit(const char **pp, const char *end, const char *lit)
 
 /*
  * [node=NAME ]type=TYPE msg=audit(SEC.MS:SERIAL): and no NUL: what
- * libauparse is given (NAME without blanks, TYPE of A-Z 0-9 _ [ ]).  p..end excludes the newline.
+ * libauparse is given (NAME printable without blanks, TYPE of A-Z 0-9 _
+ * [ ], at most one 0x1D).  p..end excludes the newline.
  */
 static int
 is_record(const char *p, const char *end, int *eoe)
 {
 	const char *q;
+	int cwd;
 
 	if (memchr(p, '\0', (size_t)(end - p)) != NULL)
 		return 0;
 	if (get_lit(&p, end, "node=") == 0) {
-		for (q = p; q < end && *q != ' '; q++)
+		for (q = p; q < end && *q > ' ' && *q < 0x7f; q++)
 			;
-		if (q == p || q == end)
+		if (q == p || q == end || *q != ' ')
 			return 0;
 		p = q + 1;
 	}
@@ -380,14 +381,30 @@ is_record(const char *p, const char *end, int *eoe)
 	if (q == p)
 		return 0;
 	*eoe = q - p == 3 && memcmp(p, "EOE", 3) == 0;
+	cwd = q - p == 3 && memcmp(p, "CWD", 3) == 0;
 	p = q;
 	if (get_lit(&p, end, " msg=audit(") == -1 ||
 	    get_digits(&p, end) == -1 || get_lit(&p, end, ".") == -1 ||
 	    get_digits(&p, end) == -1 || get_lit(&p, end, ":") == -1 ||
 	    get_digits(&p, end) == -1 || get_lit(&p, end, "):") == -1)
 		return 0;
-	/* A second header: two records run together (and a leak). */
-	return memmem(p, (size_t)(end - p), "msg=audit(", 10) == NULL;
+	/*
+	 * A second header (two records run together) or a second 0x1D
+	 * (ENRICHED has one, before the interpretations): not a record, and
+	 * libauparse leaks on such lines.
+	 */
+	if (memmem(p, (size_t)(end - p), "msg=audit(", 10) != NULL ||
+	    ((q = memchr(p, 0x1d, (size_t)(end - p))) != NULL &&
+	    memchr(q + 1, 0x1d, (size_t)(end - q - 1)) != NULL))
+		return 0;
+	/*
+	 * libauparse 3.0.9 leaks the first of two cwd fields.  The kernel
+	 * writes one, quoted only when it holds no blank, else in hex.
+	 */
+	if (cwd && (q = memmem(p, (size_t)(end - p), " cwd=", 5)) != NULL &&
+	    memmem(q + 5, (size_t)(end - q - 5), " cwd=", 5) != NULL)
+		return 0;
+	return 1;
 }
 
 /* Whole lines p..end (each with its newline), given in one call. */
@@ -399,9 +416,9 @@ feed_run(struct serial *s, const char *p, size_t len)
 	return auparse_feed(s->au, p, len);
 }
 
-/* One whole line, newline included. */
+/* Count one whole line, newline included; 1: a record for libauparse. */
 static int
-one_line(struct serial *s, const char *p, size_t len, int *ok)
+one_line(struct serial *s, const char *p, size_t len)
 {
 	int eoe;
 
@@ -410,13 +427,11 @@ one_line(struct serial *s, const char *p, size_t len, int *ok)
 	s->pos.off += len;
 	if (len > SERIAL_LINE_MAX || !is_record(p, p + len - 1, &eoe)) {
 		s->st.bad++;
-		*ok = 0;
 		return 0;
 	}
 	s->st.records++;
 	s->st.eoe += (uint64_t)eoe;
-	*ok = 1;
-	return 0;
+	return 1;
 }
 
 /* The end of a line begun in an earlier chunk. */
@@ -425,7 +440,6 @@ finish_line(struct serial *s, const char *p, size_t len, int *done)
 {
 	const char *nl = memchr(p, '\n', len);
 	size_t n = nl != NULL ? (size_t)(nl - p) + 1 : len;
-	int ok;
 
 	*done = 0;
 	if (s->overlong || s->nline + n > SERIAL_LINE_MAX) {
@@ -450,8 +464,7 @@ finish_line(struct serial *s, const char *p, size_t len, int *done)
 	*done = 1;
 	n = s->nline;
 	s->nline = 0;
-	one_line(s, s->line, n, &ok);
-	if (ok && feed_run(s, s->line, n) == -1)
+	if (one_line(s, s->line, n) && feed_run(s, s->line, n) == -1)
 		return (size_t)-1;
 	return (size_t)(nl - p) + 1;
 }
@@ -461,8 +474,12 @@ serial_feed(struct serial *s, const void *buf, size_t len)
 {
 	const char *p = buf, *end = p + len, *run = p, *nl;
 	size_t n;
-	int ok, done;
+	int done;
 
+	if (s->au == NULL && au_start(s) == -1) {
+		errno = ENOMEM;
+		return -1;
+	}
 	if (s->nline > 0 || s->overlong) {
 		if ((n = finish_line(s, p, len, &done)) == (size_t)-1)
 			return -1;
@@ -471,8 +488,7 @@ serial_feed(struct serial *s, const void *buf, size_t len)
 			return 0;
 	}
 	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-		one_line(s, p, (size_t)(nl - p) + 1, &ok);
-		if (!ok) {
+		if (!one_line(s, p, (size_t)(nl - p) + 1)) {
 			if (feed_run(s, run, (size_t)(p - run)) == -1)
 				return -1;
 			run = nl + 1;
@@ -601,19 +617,34 @@ put(struct out *o, const char *fmt, ...)
 		o->len += (size_t)n;
 }
 
+/*
+ * Make libauparse give up the events it holds (those of a quiet host wait
+ * for more records), then start it afresh, as after a restore.
+ */
+int
+serial_flush(struct serial *s)
+{
+	if (s->au != NULL) {
+		if (auparse_flush_feed(s->au) == -1)
+			return -1;
+		auparse_destroy(s->au);
+	}
+	/* Without memory for a new one, serial_feed tries again. */
+	if (au_start(s) == -1) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
 int
 serial_save(struct serial *s, char *buf, size_t cap, size_t *len)
 {
 	struct out o = { buf, 0, cap, 0 };
 	size_t i;
 
-	if (auparse_flush_feed(s->au) == -1)
+	if (serial_flush(s) == -1)
 		return -1;
-	auparse_destroy(s->au);
-	if (au_start(s) == -1) {
-		errno = ENOMEM;
-		return -1;
-	}
 	put(&o, STATE_MAGIC "pos %" PRIu64 " %" PRIu64 "\n", s->pos.file,
 	    s->pos.off);
 	put(&o, "boot %d %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %"

@@ -37,7 +37,7 @@ struct serial_stats {
 	uint64_t	events;		/* assembled by auparse */
 	uint64_t	in_events;	/* records in those events */
 	uint64_t	daemon;		/* auditd's own events (own numbering) */
-	uint64_t	stale;		/* serial at or below the settled floor */
+	uint64_t	stale;		/* at or below the floor, or above 32 bits */
 	uint64_t	open;		/* holes not yet settled (not saved) */
 	uint64_t	boots;		/* serials restarted: a reboot */
 	uint64_t	restarts;	/* DAEMON_START, DAEMON_END, DAEMON_ABORT */
@@ -71,6 +71,7 @@ struct serial	*serial_new(serial_gap_fn *, void *);
 void		 serial_free(struct serial *);
 int		 serial_feed(struct serial *, const void *, size_t);
 void		 serial_end_file(struct serial *);
+int		 serial_flush(struct serial *);
 void		 serial_seek(struct serial *, uint64_t, uint64_t,
 		    enum serial_seek);
 int		 serial_save(struct serial *, char *, size_t, size_t *);

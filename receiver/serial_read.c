@@ -109,8 +109,9 @@ read_file(struct serial *s, int storefd, uint64_t num, uint64_t *left,
 	serial_get_pos(s, &pos);
 	off = pos.off + pos.buffered;
 	if (size < off) {
-		serial_seek(s, num, size, SERIAL_CUT);
-		off = size;
+		/* The writer cuts at a line's end: at most to pos.off. */
+		off = size < pos.off ? size : pos.off;
+		serial_seek(s, num, off, SERIAL_CUT);
 	}
 	while (off < size && *left > 0) {
 		want = READ_CHUNK;
