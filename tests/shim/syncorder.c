@@ -65,6 +65,25 @@ REAL_DECL(fdatasync); REAL_DECL(close); REAL_DECL(close_range);
 REAL_DECL(linkat); REAL_DECL(renameat); REAL_DECL(unlinkat);
 REAL_DECL(mkdirat); REAL_DECL(fdopendir);
 
+/*
+ * The real functions, looked up at the first call: another library's
+ * constructor (libcap-ng's opens /proc) may call one before ours runs.
+ */
+static void
+resolve(void)
+{
+	if (real_write != NULL)
+		return;
+#define REAL(f)	(real_##f = (__typeof__(real_##f))dlsym(RTLD_NEXT, #f))
+	REAL(writev); REAL(send); REAL(sendto); REAL(sendmsg);
+	REAL(pwrite); REAL(openat); REAL(open); REAL(ftruncate);
+	REAL(fallocate); REAL(fsync); REAL(fdatasync); REAL(close);
+	REAL(close_range); REAL(linkat); REAL(renameat); REAL(unlinkat);
+	REAL(mkdirat); REAL(fdopendir);
+	REAL(write);	/* last: the others are set when it is */
+#undef REAL
+}
+
 static void
 say(const char *fmt, ...)
 {
@@ -204,13 +223,7 @@ init(void)
 	struct stat st;
 	int fd;
 
-#define REAL(f)	(real_##f = (__typeof__(real_##f))dlsym(RTLD_NEXT, #f))
-	REAL(write); REAL(writev); REAL(send); REAL(sendto); REAL(sendmsg);
-	REAL(pwrite); REAL(openat); REAL(open); REAL(ftruncate);
-	REAL(fallocate); REAL(fsync); REAL(fdatasync); REAL(close);
-	REAL(close_range); REAL(linkat); REAL(renameat); REAL(unlinkat);
-	REAL(mkdirat); REAL(fdopendir);
-#undef REAL
+	resolve();
 	if ((p = getenv("SYNCORDER_ROOT")) == NULL || stat(p, &st) == -1)
 		return;
 	root_dev = st.st_dev;
@@ -237,6 +250,7 @@ ours(int fd)
 int
 close(int fd)
 {
+	resolve();
 	if (ours(fd))
 		return 0;
 	if (fd >= 0 && fd < MAXFD)
@@ -248,6 +262,8 @@ int
 close_range(unsigned first, unsigned last, int flags)
 {
 	unsigned lo = (unsigned)FD_LOG, hi = (unsigned)FD_CRASH;
+
+	resolve();
 
 	if (!active || last < lo || first > hi)
 		return real_close_range(first, last, flags);
@@ -289,6 +305,8 @@ openat(int dirfd, const char *path, int flags, ...)
 	va_list ap;
 	mode_t mode = 0;
 
+	resolve();
+
 	va_start(ap, flags);
 	if (flags & (O_CREAT | O_TMPFILE))
 		mode = (mode_t)va_arg(ap, int);
@@ -303,6 +321,8 @@ open(const char *path, int flags, ...)
 {
 	va_list ap;
 	mode_t mode = 0;
+
+	resolve();
 
 	va_start(ap, flags);
 	if (flags & (O_CREAT | O_TMPFILE))
@@ -330,6 +350,7 @@ before_write(int fd)
 ssize_t
 write(int fd, const void *buf, size_t len)
 {
+	resolve();
 	before_write(fd);
 	return real_write(fd, buf, len);
 }
@@ -337,6 +358,7 @@ write(int fd, const void *buf, size_t len)
 ssize_t
 writev(int fd, const struct iovec *iov, int n)
 {
+	resolve();
 	before_write(fd);
 	return real_writev(fd, iov, n);
 }
@@ -344,6 +366,7 @@ writev(int fd, const struct iovec *iov, int n)
 ssize_t
 pwrite(int fd, const void *buf, size_t len, off_t off)
 {
+	resolve();
 	mark_fd(fd, NULL);
 	return real_pwrite(fd, buf, len, off);
 }
@@ -354,6 +377,7 @@ ssize_t pwrite64(int, const void *, size_t, off_t)
 ssize_t
 send(int fd, const void *buf, size_t len, int flags)
 {
+	resolve();
 	check(fd);
 	return real_send(fd, buf, len, flags);
 }
@@ -362,6 +386,7 @@ ssize_t
 sendto(int fd, const void *buf, size_t len, int flags,
     __CONST_SOCKADDR_ARG sa, socklen_t salen)
 {
+	resolve();
 	check(fd);
 	return real_sendto(fd, buf, len, flags, sa, salen);
 }
@@ -369,6 +394,7 @@ sendto(int fd, const void *buf, size_t len, int flags,
 ssize_t
 sendmsg(int fd, const struct msghdr *m, int flags)
 {
+	resolve();
 	check(fd);
 	return real_sendmsg(fd, m, flags);
 }
@@ -376,6 +402,7 @@ sendmsg(int fd, const struct msghdr *m, int flags)
 int
 ftruncate(int fd, off_t len)
 {
+	resolve();
 	mark_fd(fd, NULL);
 	return real_ftruncate(fd, len);
 }
@@ -385,6 +412,7 @@ int ftruncate64(int, off_t) __attribute__((alias("ftruncate")));
 int
 fallocate(int fd, int mode, off_t off, off_t len)
 {
+	resolve();
 	mark_fd(fd, NULL);
 	return real_fallocate(fd, mode, off, len);
 }
@@ -394,12 +422,14 @@ int fallocate64(int, int, off_t, off_t) __attribute__((alias("fallocate")));
 int
 fsync(int fd)
 {
+	resolve();
 	return sync_common(fd, real_fsync);
 }
 
 int
 fdatasync(int fd)
 {
+	resolve();
 	return sync_common(fd, real_fdatasync);
 }
 
@@ -407,6 +437,8 @@ int
 linkat(int olddir, const char *old, int newdir, const char *new, int flags)
 {
 	int r = real_linkat(olddir, old, newdir, new, flags);
+
+	resolve();
 
 	if (r == 0)
 		mark_fd(newdir, NULL);
@@ -417,6 +449,8 @@ int
 renameat(int olddir, const char *old, int newdir, const char *new)
 {
 	int r = real_renameat(olddir, old, newdir, new);
+
+	resolve();
 
 	if (r == 0) {
 		mark_fd(olddir, NULL);
@@ -430,6 +464,8 @@ unlinkat(int dirfd, const char *path, int flags)
 {
 	struct stat st;
 	int gone = 0, r;
+
+	resolve();
 
 	/* The last name of a file: it can no longer be reported. */
 	if (active && fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0)
@@ -447,6 +483,8 @@ mkdirat(int dirfd, const char *path, mode_t mode)
 {
 	int r = real_mkdirat(dirfd, path, mode);
 
+	resolve();
+
 	if (r == 0)
 		mark_fd(dirfd, NULL);
 	return r;
@@ -457,6 +495,8 @@ DIR *
 fdopendir(int fd)
 {
 	DIR *d = real_fdopendir(fd);
+
+	resolve();
 
 	if (d != NULL)
 		mark_fd(fd, NULL);
