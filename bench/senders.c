@@ -44,7 +44,9 @@
 #include "tlsio.h"
 #include "wire.h"
 
-#define RBUF		(WIRE_HDR_LEN + WIRE_TAIL_MIN + 2048)	/* WELCOME (short lines), ERROR */
+/* Frames from the receiver: most fit RBUF; a WELCOME's tail may not. */
+#define RBUF		(WIRE_HDR_LEN + WIRE_TAIL_MIN + 2048)
+#define RBUF_MAX	(WIRE_HDR_LEN + 128 + WIRE_TAIL_MAX)
 #define WINDOW		(4 * 1024 * 1024)	/* unacked bytes, as the forwarder */
 #define OUT_MAX		(256 * 1024)	/* queued and not written: stalled */
 #define RING		128		/* frames in flight, for latency */
@@ -71,7 +73,9 @@ struct sconn {
 	uint8_t		 id[WIRE_ID_LEN];
 	uint8_t		 nonce_s[WIRE_NONCE_LEN], nonce_r[WIRE_NONCE_LEN];
 	uint8_t		 ekm[TLSIO_EKM_LEN];
-	uint8_t		 rbuf[RBUF];
+	uint8_t		 rsmall[RBUF];
+	uint8_t		*rbuf;		/* rsmall, or a bigger one */
+	size_t		 rcap;
 	size_t		 rlen;
 	struct wbuf	 out;
 	uint32_t	 events;	/* registered with epoll */
@@ -417,6 +421,24 @@ sc_frame(struct loop *l, struct sconn *c, uint8_t type, const uint8_t *p,
 	return -1;
 }
 
+/* A long WELCOME (its tail back to a line's start): the bigger buffer. */
+static int
+sc_grow(struct loop *l, struct sconn *c)
+{
+	uint8_t *b;
+
+	if (c->rbuf != c->rsmall)
+		return 0;
+	if ((b = malloc(RBUF_MAX)) == NULL) {
+		sc_fail(l, c, "no memory for a frame");
+		return -1;
+	}
+	memcpy(b, c->rbuf, c->rlen);
+	c->rbuf = b;
+	c->rcap = RBUF_MAX;
+	return 0;
+}
+
 /* Read and act on everything readable; -1 when the connection failed. */
 static int
 sc_read(struct loop *l, struct sconn *c)
@@ -426,9 +448,12 @@ sc_read(struct loop *l, struct sconn *c)
 	ssize_t n;
 	size_t used;
 
+	if (c->rbuf == NULL) {
+		c->rbuf = c->rsmall;
+		c->rcap = sizeof(c->rsmall);
+	}
 	for (;;) {
-		n = tlsio_read(c->t, c->rbuf + c->rlen, sizeof(c->rbuf) -
-		    c->rlen);
+		n = tlsio_read(c->t, c->rbuf + c->rlen, c->rcap - c->rlen);
 		if (n == TLSIO_WANT_READ)
 			return 0;
 		if (n == TLSIO_WANT_WRITE) {
@@ -446,11 +471,13 @@ sc_read(struct loop *l, struct sconn *c)
 		c->rlen += (size_t)n;
 		for (used = 0; c->rlen - used >= WIRE_HDR_LEN; ) {
 			if (wire_parse_header(c->rbuf + used, &type, &len) ==
-			    -1 || len > sizeof(c->rbuf) - WIRE_HDR_LEN) {
+			    -1 || len > RBUF_MAX - WIRE_HDR_LEN) {
 				sc_fail(l, c, "a bad frame header (type %u, "
 				    "length %u)", c->rbuf[used + 4], len);
 				return -1;
 			}
+			if (len > c->rcap - WIRE_HDR_LEN && sc_grow(l, c) == -1)
+				return -1;
 			if (c->rlen - used < WIRE_HDR_LEN + len)
 				break;
 			if (sc_frame(l, c, type, c->rbuf + used +

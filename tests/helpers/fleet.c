@@ -57,7 +57,9 @@
 #include "tlsio.h"
 #include "wire.h"
 
-#define RBUF		(WIRE_HDR_LEN + WIRE_TAIL_MIN + 2048)	/* lines are short */
+/* Frames from the receiver: most fit RBUF; a WELCOME's tail may not. */
+#define RBUF		(WIRE_HDR_LEN + WIRE_TAIL_MIN + 2048)
+#define RBUF_MAX	(WIRE_HDR_LEN + 128 + WIRE_TAIL_MAX)
 #define SLICE_MIN	(16 * 1024)
 #define SLICE_VAR	(32 * 1024)
 #define FRAMES		8		/* per host, about */
@@ -75,8 +77,9 @@ struct snd {
 	uint8_t		 id[WIRE_ID_LEN];
 	uint8_t		 nonce_s[WIRE_NONCE_LEN], nonce_r[WIRE_NONCE_LEN];
 	uint8_t		 ekm[TLSIO_EKM_LEN];
-	uint8_t		 rbuf[RBUF];
-	size_t		 rlen;
+	uint8_t		 rsmall[RBUF];
+	uint8_t		*rbuf;		/* rsmall, or a bigger one */
+	size_t		 rlen, rcap;
 	struct wbuf	 out;
 	struct in_addr	 from;		/* 0: any */
 	unsigned	 backoff;	/* s, -R */
@@ -333,6 +336,24 @@ bad:
 	return -1;
 }
 
+/* A long WELCOME (its tail back to a line's start): the bigger buffer. */
+static int
+grow(struct snd *c)
+{
+	uint8_t *b;
+
+	if (c->rbuf != c->rsmall)
+		return 0;
+	if ((b = malloc(RBUF_MAX)) == NULL) {
+		s_fail(c, "no memory for a frame");
+		return -1;
+	}
+	memcpy(b, c->rbuf, c->rlen);
+	c->rbuf = b;
+	c->rcap = RBUF_MAX;
+	return 0;
+}
+
 static int
 s_read(struct snd *c)
 {
@@ -341,9 +362,12 @@ s_read(struct snd *c)
 	size_t used;
 	ssize_t n;
 
+	if (c->rbuf == NULL) {
+		c->rbuf = c->rsmall;
+		c->rcap = sizeof(c->rsmall);
+	}
 	for (;;) {
-		n = tlsio_read(c->t, c->rbuf + c->rlen, sizeof(c->rbuf) -
-		    c->rlen);
+		n = tlsio_read(c->t, c->rbuf + c->rlen, c->rcap - c->rlen);
 		if (n == TLSIO_WANT_READ)
 			return 0;
 		if (n == TLSIO_WANT_WRITE) {
@@ -360,10 +384,12 @@ s_read(struct snd *c)
 		c->rlen += (size_t)n;
 		for (used = 0; c->rlen - used >= WIRE_HDR_LEN; ) {
 			if (wire_parse_header(c->rbuf + used, &type, &len) ==
-			    -1 || len > sizeof(c->rbuf) - WIRE_HDR_LEN) {
+			    -1 || len > RBUF_MAX - WIRE_HDR_LEN) {
 				s_fail(c, "a bad frame header");
 				return -1;
 			}
+			if (len > c->rcap - WIRE_HDR_LEN && grow(c) == -1)
+				return -1;
 			if (c->rlen - used < WIRE_HDR_LEN + len)
 				break;
 			if (s_frame(c, type, c->rbuf + used + WIRE_HDR_LEN,
