@@ -105,7 +105,7 @@ enum kw {
 	KW_REMOTE, KW_FINGERPRINT, KW_PASSWORD, KW_USER, KW_PUBKEY, KW_CAFILE,
 	KW_TRAIL_SIZE, KW_TRAIL_KEEP, KW_TRAIL_MAX_SIZE, KW_COMPRESSION,
 	KW_SERIES_HOLD, KW_TRAIL_GROUP, KW_CRLFILE, KW_ENROL,
-	KW_MAX_CONNECTIONS, KW_MAX,
+	KW_MAX_CONNECTIONS, KW_WRITER_HOSTS, KW_MAX,
 };
 
 #define IN(s)	(1U << (s))
@@ -166,6 +166,7 @@ static const struct keyword {
 	[KW_ENROL] =		{ "enrol", IN(SC_RECEIVER), 1, 1, 0, 0 },
 	[KW_MAX_CONNECTIONS] =	{ "max_connections", IN(SC_RECEIVER),
 				    1, 1, 0, 0 },
+	[KW_WRITER_HOSTS] =	{ "writer_hosts", IN(SC_RECEIVER), 1, 1, 0, 0 },
 };
 
 struct parser {
@@ -1129,6 +1130,12 @@ apply(struct parser *p, struct stmt *st, enum scope sc, struct conf_host *h)
 			return -1;
 		r->max_connections = (unsigned)n;
 		return 0;
+	case KW_WRITER_HOSTS:
+		if (get_uint(p, st, v, 1, CONF_WRITER_HOSTS_MAX, "hosts",
+		    &n) == -1)
+			return -1;
+		r->writer_hosts = (unsigned)n;
+		return 0;
 	case KW_REMOTE:
 		if (check_addr(p, st, v) == -1)
 			return -1;
@@ -1665,6 +1672,8 @@ finish(struct parser *p)
 		goto nomem;
 	if (r->user == NULL && (r->user = strdup(DEF_USER)) == NULL)
 		goto nomem;
+	if (r->writer_hosts == 0)
+		r->writer_hosts = CONF_WRITER_HOSTS_DEF;
 	if (r->nlisten == 0) {
 		if ((r->listen = calloc(2, sizeof(*r->listen))) == NULL ||
 		    (r->listen[0] = strdup(DEF_LISTEN)) == NULL)
