@@ -421,6 +421,8 @@ struct wpool {
 	struct wchan		**slots;	/* NULL: closed, or not yet */
 	size_t			 nslots, nlive;
 	uint64_t		 idle_since;	/* ms, 0: a host is connected */
+	int			 flush_due;	/* in srv->wflush */
+	struct wpool		*flush_next;
 	struct wpool		*next;		/* srv->pools */
 	struct wpool		*dead_next;	/* closed, to free */
 };
@@ -453,7 +455,8 @@ void		 wpool_close_all(struct server *);
 uint64_t	 wpool_sweep(struct server *, uint64_t now);
 /* The host leaves its slot (CLOSE): its next connection gets a writer. */
 void		 wchan_free(struct wchan *);
-void		 wchan_reap(struct server *);	/* after a round of events */
+/* After a round of events: send what the round queued, free the closed. */
+void		 wchan_reap(struct server *);
 void		 wchan_hello(struct wchan *);
 void		 wchan_data(struct wchan *, const uint8_t id[WIRE_ID_LEN],
 		    uint64_t seq, uint64_t offset, const void *, size_t);
@@ -600,6 +603,7 @@ struct server {
 	struct wpool		*pools;		/* writers' channels */
 	struct wpool		*wdead;		/* closed, freed after the round */
 	struct wchan		*sdead;		/* slots left, the same */
+	struct wpool		*wflush;	/* to send to after the round */
 	unsigned		 nconns, npending;
 	unsigned		 max_conns;	/* net_listen() sets it */
 	int			 stopping;

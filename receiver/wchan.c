@@ -367,6 +367,25 @@ wchan_segend(struct wchan *w, const uint8_t id[WIRE_ID_LEN], uint64_t seq,
 	w->dirty = 1;
 }
 
+/*
+ * After this round of events: the SYNCs (and DATA) of all of the pool's
+ * hosts that the round read go out in one write, and wake the writer
+ * once.  A large queue goes at once.
+ */
+static void
+flush_later(struct wpool *p)
+{
+	if (wbuf_pending(&p->out) >= 64 * 1024) {
+		(void)flush(p);
+		return;
+	}
+	if (p->flush_due)
+		return;
+	p->flush_due = 1;
+	p->flush_next = p->srv->wflush;
+	p->srv->wflush = p;
+}
+
 void
 wchan_sync(struct wchan *w)
 {
@@ -381,7 +400,7 @@ wchan_sync(struct wchan *w)
 		if (c != NULL)
 			c->sync_token = w->token;
 	}
-	(void)flush(w->p);
+	flush_later(w->p);
 }
 
 /* One answer from the writer: our own sibling, so anything odd is a bug. */
@@ -524,6 +543,11 @@ wchan_reap(struct server *srv)
 	struct wpool *p;
 	struct wchan *w;
 
+	while ((p = srv->wflush) != NULL) {
+		srv->wflush = p->flush_next;
+		p->flush_due = 0;
+		(void)flush(p);		/* closed: nothing */
+	}
 	while ((w = srv->sdead) != NULL) {
 		srv->sdead = w->dead_next;
 		free(w);

@@ -42,6 +42,10 @@
 #define LOCK_WAIT_MS	10000	/* a writer that is still exiting */
 #define BATCH_MAX	1024	/* requests applied before a commit */
 #define BATCH_BYTES	(16 * 1024 * 1024)	/* or this much data */
+/* Pages of the buffer kept between batches; above, given back when idle. */
+#define TOUCHED_MAX	(128 * 1024)
+/* Requests are read in bulk: room for a whole largest one after a part. */
+#define INBUF_LEN	(2 * (WMSG_HDR_LEN + WMSG_MAX))
 /* More dirty trails than this on one file system: one syncfs for all. */
 #define SYNCFS_MIN	3
 
@@ -72,29 +76,14 @@ struct writer {
 	int		 chan;
 	struct slot	*slots;
 	size_t		 nslots;
-	uint8_t		*buf;		/* requests; the tail for a STATE */
-	int		 touched;	/* more than a page of buf used */
+	uint8_t		*buf;		/* requests, read in bulk */
+	size_t		 len;		/* bytes in buf */
+	uint8_t		 tail[WIRE_MAX_TAIL];	/* for a STATE */
+	int		 touched;	/* more than TOUCHED_MAX of buf used */
 	struct owed	 owed[BATCH_MAX];
 	size_t		 nowed;
 	struct wbuf	 out;
 };
-
-static int
-read_full(int fd, void *buf, size_t len)
-{
-	uint8_t *p = buf;
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = read(fd, p, len)) == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 static void
 send_out(struct writer *w)
@@ -226,9 +215,8 @@ hello(struct writer *w, unsigned slot)
 	/* The sender checks its copy against the tail before it resumes. */
 	if (trail_sync(s->t) == -1)
 		what = "syncing";
-	else if (trail_tail(s->t, w->buf, WIRE_MAX_TAIL, &tlen) == -1)
+	else if (trail_tail(s->t, w->tail, sizeof(w->tail), &tlen) == -1)
 		what = "reading";
-	w->touched = 1;		/* the request buffer held the tail */
 	if (what != NULL) {
 		saved = errno;
 		snprintf(err, sizeof(err), "%s the trail: %s", what,
@@ -237,7 +225,7 @@ hello(struct writer *w, unsigned slot)
 		refuse(w, slot, saved, err);
 		return;
 	}
-	wmsg_put_state(&w->out, slot, &s->t->dpos, w->buf, tlen);
+	wmsg_put_state(&w->out, slot, &s->t->dpos, w->tail, tlen);
 }
 
 /*
@@ -445,23 +433,59 @@ open_dirs(struct writer *w)
 	}
 }
 
-/* One request into w->buf, then applied; -1 at the channel's end. */
+/*
+ * Read what the channel holds (waiting for it when wait): 1, 0 for
+ * nothing now, -1 at the channel's end.
+ */
 static int
-take(struct writer *w, uint32_t *len)
+fill(struct writer *w, int wait)
 {
-	uint8_t hdr[WMSG_HDR_LEN], type;
-	struct msg m;
+	ssize_t n;
 
-	if (read_full(w->chan, hdr, sizeof(hdr)) == -1)
+	do
+		n = recv(w->chan, w->buf + w->len, INBUF_LEN - w->len,
+		    wait ? 0 : MSG_DONTWAIT);
+	while (n == -1 && errno == EINTR);
+	if (n == -1 && !wait && errno == EAGAIN)
+		return 0;
+	if (n <= 0)
 		return -1;
-	if (msg_header(hdr, wmsg_requests, &type, len) == -1)
+	w->len += (size_t)n;
+	w->touched |= w->len > TOUCHED_MAX;
+	return 1;
+}
+
+/*
+ * Apply the whole requests read, up to a batch's worth (*applied and
+ * *bytes count them), where they are: the trail is written from the
+ * buffer.  What is left goes to its front (a part of the next request
+ * fits after it, see INBUF_LEN).
+ */
+static void
+apply(struct writer *w, size_t *applied, size_t *bytes)
+{
+	struct msg m;
+	size_t off = 0;
+	int r = 0;
+
+	while (*applied < BATCH_MAX && *bytes < BATCH_BYTES &&
+	    (r = msg_frame(w->buf + off, w->len - off, wmsg_requests,
+	    &m)) == 1) {
+		request(w, &m);
+		off += m.size;
+		*bytes += m.len;
+		(*applied)++;
+	}
+	if (r == -1)
 		fatalx("writer: malformed request header");
-	/* Straight into the buffer the trail is written from. */
-	if (read_full(w->chan, w->buf, *len) == -1)
-		return -1;
-	msg_init(&m, type, w->buf, *len);
-	request(w, &m);
-	return 0;
+	memmove(w->buf, w->buf + off, w->len - off);
+	w->len -= off;
+}
+
+static int
+batch_full(size_t applied, size_t bytes)
+{
+	return applied >= BATCH_MAX || bytes >= BATCH_BYTES;
 }
 
 static void
@@ -485,9 +509,8 @@ void
 writer_main(int chan, const struct writer_args *a)
 {
 	struct writer *w;
-	uint32_t len;
-	size_t n, bytes;
-	int avail;
+	size_t applied, bytes;
+	int avail, r;
 
 	if ((w = calloc(1, sizeof(*w))) == NULL ||
 	    (w->slots = calloc(a->nhosts, sizeof(*w->slots))) == NULL)
@@ -497,7 +520,7 @@ writer_main(int chan, const struct writer_args *a)
 	w->nslots = a->nhosts;
 	wbuf_init(&w->out);
 	/* Its own mapping: pages are touched only as large requests come. */
-	if ((w->buf = mmap(NULL, WMSG_MAX, PROT_READ | PROT_WRITE,
+	if ((w->buf = mmap(NULL, INBUF_LEN, PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED)
 		fatal("writer");
 	/* The directories first, then nothing else is reachable. */
@@ -507,26 +530,28 @@ writer_main(int chan, const struct writer_args *a)
 	log_debug("writer of %zu host(s), first %s, started", w->nslots,
 	    a->hosts[0]);
 	for (;;) {
-		/* A batch: what is readable now, then one commit. */
-		for (n = bytes = 0; n < BATCH_MAX && bytes < BATCH_BYTES;
-		    n++) {
-			if (n > 0 && (ioctl(chan, FIONREAD, &avail) == -1 ||
-			    avail == 0))
-				break;
-			if (take(w, &len) == -1)
+		/*
+		 * A batch: the requests that have arrived (waiting only when
+		 * there are none), and more while more come; then one commit.
+		 */
+		applied = bytes = 0;
+		apply(w, &applied, &bytes);
+		while (!batch_full(applied, bytes)) {
+			if ((r = fill(w, applied == 0)) == -1)
 				finish(w);
-			w->touched |= len > 4096;
-			bytes += len;
+			if (r == 0)
+				break;
+			apply(w, &applied, &bytes);
 		}
 		commit(w);
 		send_out(w);
 		/*
-		 * Idle after requests of more than a page: give their pages
-		 * back, so that a host between two frames costs no buffer.
+		 * Idle after a burst of large requests: give their pages
+		 * back, so that quiet hosts cost no buffer.
 		 */
-		if (w->touched && ioctl(chan, FIONREAD, &avail) == 0 &&
-		    avail == 0) {
-			(void)madvise(w->buf, WMSG_MAX, MADV_DONTNEED);
+		if (w->touched && w->len == 0 &&
+		    ioctl(chan, FIONREAD, &avail) == 0 && avail == 0) {
+			(void)madvise(w->buf, INBUF_LEN, MADV_DONTNEED);
 			w->touched = 0;
 		}
 	}
