@@ -225,6 +225,28 @@ storm_only(struct bench *b, struct table *t)
 	return 1;
 }
 
+/*
+ * BENCH_FLEET_SMALL=1: the 1,000 x 100 rows alone (to measure a change to
+ * the receiver's cost without the 10,000-host rows).
+ */
+static int
+small_only(struct bench *b, struct table *t, struct fanspec *small)
+{
+	const char *s = getenv("BENCH_FLEET_SMALL");
+	struct fanrun fr[b->e2e_runs];
+
+	if (s == NULL || *s == '\0' || strcmp(s, "0") == 0)
+		return 0;
+	fleet_runs(b, small, fr, b->e2e_runs);
+	fleet_rows(t, fr, b->e2e_runs, small, 0.5, "");
+	note_add(t, "fleet (BENCH_FLEET_SMALL): %u senders, each its own "
+	    "host, one DATA frame every 100 ms at %u records/s, %u s window "
+	    "after 3 s of shipping; CPU in cores of the receiver's whole "
+	    "process tree over the window, Pss summed over it; median of %u "
+	    "runs", small->n, small->rate, b->secs, b->e2e_runs);
+	return 1;
+}
+
 void
 group_fleet(struct bench *b, struct table *t)
 {
@@ -237,7 +259,7 @@ group_fleet(struct bench *b, struct table *t)
 	unsigned fit;
 
 	tls_setup(b);
-	if (storm_only(b, t))
+	if (storm_only(b, t) || small_only(b, t, &small))
 		return;
 	fleet_runs(b, &small, fr, nruns);
 	fleet_rows(t, fr, nruns, &small, 0.5, "");

@@ -106,7 +106,7 @@ enum kw {
 	KW_REMOTE, KW_FINGERPRINT, KW_PASSWORD, KW_USER, KW_PUBKEY, KW_CAFILE,
 	KW_TRAIL_SIZE, KW_TRAIL_KEEP, KW_TRAIL_MAX_SIZE, KW_COMPRESSION,
 	KW_SERIES_HOLD, KW_TRAIL_GROUP, KW_CRLFILE, KW_ENROL,
-	KW_MAX_CONNECTIONS, KW_SILENCE_ALARM, KW_MAX,
+	KW_MAX_CONNECTIONS, KW_SILENCE_ALARM, KW_WRITER_HOSTS, KW_MAX,
 };
 
 #define IN(s)	(1U << (s))
@@ -171,6 +171,7 @@ static const struct keyword {
 				    1, 1, 0, 0 },
 	[KW_SILENCE_ALARM] =	{ "silence_alarm", IN(SC_RECEIVER) | IN(SC_RHOST),
 				    1, 1, 0, 0 },
+	[KW_WRITER_HOSTS] =	{ "writer_hosts", IN(SC_RECEIVER), 1, 1, 0, 0 },
 };
 
 struct parser {
@@ -1150,6 +1151,12 @@ apply(struct parser *p, struct stmt *st, enum scope sc, struct conf_host *h)
 			return -1;
 		r->max_connections = (unsigned)n;
 		return 0;
+	case KW_WRITER_HOSTS:
+		if (get_uint(p, st, v, 1, CONF_WRITER_HOSTS_MAX, "hosts",
+		    &n) == -1)
+			return -1;
+		r->writer_hosts = (unsigned)n;
+		return 0;
 	case KW_REMOTE:
 		if (check_addr(p, st, v) == -1)
 			return -1;
@@ -1698,6 +1705,8 @@ finish(struct parser *p)
 		free(r->status_file);
 		r->status_file = NULL;
 	}
+	if (r->writer_hosts == 0)
+		r->writer_hosts = CONF_WRITER_HOSTS_DEF;
 	if (r->nlisten == 0) {
 		if ((r->listen = calloc(2, sizeof(*r->listen))) == NULL ||
 		    (r->listen[0] = strdup(DEF_LISTEN)) == NULL)

@@ -105,6 +105,7 @@ struct conf_receiver {
 	char			*status_file;	/* CONF_DEFAULT_RSTATUS; NULL:
 						   "none" */
 	char			*metrics_file;	/* NULL: none */
+	unsigned		 writer_hosts;	/* at most, per writer process */
 	struct conf_host	*hosts;
 };
 
@@ -125,6 +126,10 @@ struct conf {
  * the process's effective group or the primary group of the receiver's
  * "user" (of the sender's, in a file without a receiver block).
  */
+/* writer_hosts: the default, and at most (one writer's Landlock rules). */
+#define CONF_WRITER_HOSTS_DEF	64
+#define CONF_WRITER_HOSTS_MAX	256
+
 #define CONF_COMPRESS_NONE	0
 #define CONF_COMPRESS_ZSTD	1
 

@@ -86,7 +86,8 @@ const char	*sandbox_landlock_status(void);
 
 /*
  * In test builds (AUDITDIST_TEST_HOOKS): on SIGUSR2 the process tries to
- * open forbidden (a path outside its tree) and reports the result on
+ * open forbidden (a path outside its tree; $ADTEST_SANDBOX_FORBIDDEN
+ * instead when it is set) and reports the result on
  * stderr as "sandbox test: open PATH: RESULT"; then it tries execve of
  * /bin/true (SB_TEST_EXECVE) or ptrace (SB_TEST_PTRACE, for a process
  * that may execute programs), which the seccomp filter answers by killing

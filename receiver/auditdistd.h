@@ -6,8 +6,12 @@
  *   - the network process (net.c, conn.c, hosts.c, health.c, wchan.c)
  *     accepts TLS connections, authenticates senders and checks every
  *     frame, in one epoll loop, with no access to any file;
- *   - one writer per host (writer.c, trail.c, store.c) appends to that
- *     host's trail and syncs it, and can reach no other directory.
+ *   - writers (writer.c, trail.c, store.c), each started by the parent
+ *     (pool.c) for a batch of up to writer_hosts hosts, append to those
+ *     hosts' trails and make them durable in one group commit, and can
+ *     reach no other directory;
+ *   - the auditor (auditor.c, serial.c) reads the trails behind the
+ *     writers and counts the kernel's serials that never reached them.
  * A host's trail is acknowledged only once its writer says it is durable.
  * capacity.c checks at the start that the limits on descriptors and
  * processes leave room for the configured hosts.
@@ -183,6 +187,13 @@ int		 trail_segend(struct trail *, const uint8_t id[WIRE_ID_LEN],
 /* Make everything written durable; then dpos is what may be acked. */
 int		 trail_sync(struct trail *);
 /*
+ * Its file and index were made durable by other means (a syncfs of their
+ * file system that succeeded): the same bookkeeping as trail_sync's.
+ */
+void		 trail_synced(struct trail *);
+/* The file system a pending trail's file is on. */
+#define		 trail_dev(t)	(trail_current(t)->dev)
+/*
  * The last bytes of the durable copy of segment dpos.seq, into buf: at
  * least min(dpos.size, WIRE_TAIL_MIN), back to the start of the line that
  * holds the first of those (or to the segment's start), at most cap
@@ -223,7 +234,7 @@ struct rhost {
 	int			 any;		/* remote is a wildcard */
 	char			*resolve_err;	/* why naddrs is 0 */
 	struct lookup		*lookup;	/* of remote's name, running */
-	struct wchan		*w;		/* its writer, NULL until asked */
+	struct wchan		*w;		/* its writer's slot, NULL: none */
 	int			 w_asked;	/* asked the parent for one */
 	struct conn		*conn;		/* the one live connection */
 	/* The series it ships (docs/protocol.md, "Series"). */
@@ -305,46 +316,57 @@ const char	*enrol_taken(const struct conf *, const char *name);
 /*
  * imsg.c: the receiver's internal messages (common/msg.h framing), one
  * decoder and one encoder per message, for the three channels:
- *   network process -> writer (requests; wchan.c sends, writer.c reads)
- *	HELLO	-				sync, then say what is durable
- *	DATA	id[16] seq u64 offset u64 lines...
- *	SEGEND	id[16] seq u64 size u64
- *	SYNC	token u64
- *   writer -> network process (answers, in order)
- *	STATE	ok u8 = 1, pos, tail_len u16, tail (trail_tail: the
- *		last bytes of segment seq, from a line's start)
- *		| ok u8 = 0, errno u32, reason str
- *	DURABLE	token u64, pos
- *	FAIL	errno u32, reason str
+ *   network process -> writer (requests; wchan.c sends, writer.c reads);
+ *   each starts with the host's slot u16, its index in that writer
+ *	HELLO	slot				sync, then say what is durable
+ *	DATA	slot id[16] seq u64 offset u64 lines...
+ *	SEGEND	slot id[16] seq u64 size u64
+ *	SYNC	slot token u64
+ *	CLOSE	slot				sync, close the host's trail
+ *   writer -> network process (answers, in order for each slot)
+ *	STATE	slot ok u8 = 1, pos, tail_len u16, tail (trail_tail:
+ *		the last bytes of segment seq, from a line's start)
+ *		| slot ok u8 = 0, errno u32, reason str
+ *	DURABLE	slot token u64, pos
+ *	FAIL	slot errno u32, reason str
  *   (pos: id[16] seq u64 size u64 complete u8; str: u16 length, bytes)
  *   parent <-> network process (SOCK_SEQPACKET: a datagram is a message)
- *	WRITER	host str (-> parent: a request; <- parent: with the fd)
- *	NOWRITER host str	<- parent
- *	READY	-		-> parent
- *	PING	-		both ways
- * Both ends are the same binary: the layout is not a protocol and may
- * change between releases.  Anything malformed is a bug: abort.
+ *	WRITER	host str		-> parent: a host needs a writer
+ *	POOL	pool u32 (with the fd)	<- parent: a writer's channel
+ *	SLOT	host str pool u32 slot u16  <- parent: host is that slot
+ *	NOWRITER host str		<- parent
+ *	READY	-			-> parent
+ *	PING	-			both ways
+ * A writer's pool number is its pid.  Both ends are the same binary: the
+ * layout is not a protocol and may change between releases.  Anything
+ * malformed is a bug: abort.
  */
 #define WMSG_HDR_LEN	MSG_HDR_LEN
 #define WMSG_MAX	(WIRE_MAX_PAYLOAD + 64)	/* a request's payload */
 #define WMSG_POS_LEN	(WIRE_ID_LEN + 17)
 #define WMSG_REASON_MAX	300			/* FAIL's text */
+#define WMSG_SLOT_LEN	2
+/* Hosts one writer may serve: writer_hosts is at most this. */
+#define WRITER_MAX_HOSTS	CONF_WRITER_HOSTS_MAX
 enum wmsg_type {
 	WMSG_HELLO = 'H',	/* -> writer: sync, then say what is durable */
 	WMSG_DATA = 'D',	/* -> writer: id, seq, offset, lines */
 	WMSG_SEGEND = 'E',	/* -> writer: id, seq, size */
 	WMSG_SYNC = 'Y',	/* -> writer: token */
+	WMSG_CLOSE = 'C',	/* -> writer: the host is no longer served */
 	WMSG_STATE = 'S',	/* <- writer: HELLO's answer */
 	WMSG_DURABLE = 'A',	/* <- writer: token, durable position */
 	WMSG_FAIL = 'F',	/* <- writer: errno, reason */
 };
 /* DATA's fields before its lines. */
-#define WMSG_DATA_FIXED	(WIRE_ID_LEN + 16)
-#define WMSG_STATE_MAX	(1 + WMSG_POS_LEN + 2 + WIRE_TAIL_MAX)
+#define WMSG_DATA_FIXED	(WMSG_SLOT_LEN + WIRE_ID_LEN + 16)
+#define WMSG_STATE_MAX	(WMSG_SLOT_LEN + 1 + WMSG_POS_LEN + 2 + WIRE_TAIL_MAX)
 
 /* Control messages between the parent and the network process. */
 enum ctl_type {
-	CTL_WRITER = 'W',	/* -> parent: host; <- parent: host + fd */
+	CTL_WRITER = 'W',	/* -> parent: host */
+	CTL_POOL = 'O',		/* <- parent: pool + fd */
+	CTL_SLOT = 'L',		/* <- parent: host, pool, slot */
 	CTL_NOWRITER = 'X',	/* <- parent: host */
 	CTL_READY = 'R',	/* -> parent: serving */
 	CTL_PING = 'P',		/* both ways: the watchdog's proof of life */
@@ -359,7 +381,7 @@ enum ctl_type {
  * connected_since, last_seen, last_record_time, bytes, records,
  * health_at (u64 each), the sender's HEALTH text (str). */
 #define CTL_BODY_MAX	(1 + 2 + 4 + 6 * 8 + 2 + WIRE_MAX_HEALTH)
-#define CTL_MAX		(MSG_HDR_LEN + 2 + WIRE_MAX_HOST + CTL_BODY_MAX)
+#define CTL_MAX		(MSG_HDR_LEN + 2 + WIRE_MAX_HOST + 4 + 2 + CTL_BODY_MAX)
 
 extern const struct msg_type wmsg_requests[], wmsg_answers[];
 extern const struct msg_type ctl_to_parent[], ctl_to_net[];
@@ -368,6 +390,7 @@ extern const struct msg_type ctl_from_auditor[];
 /* A request or an answer, decoded; pointers point into the message. */
 struct wmsg {
 	uint8_t			 type;
+	uint16_t		 slot;
 	uint8_t			 id[WIRE_ID_LEN];	/* DATA, SEGEND */
 	uint64_t		 seq, offset;	/* SEGEND: offset is size */
 	const uint8_t		*data;		/* DATA's lines, STATE's tail */
@@ -381,37 +404,44 @@ struct wmsg {
 /* -1 for anything the other end does not send. */
 int		 wmsg_dec_request(struct msg *, struct wmsg *);
 int		 wmsg_dec_answer(struct msg *, struct wmsg *);
-void		 wmsg_put_hello(struct wbuf *);
+/* HELLO or CLOSE: the slot alone. */
+void		 wmsg_put_slot(struct wbuf *, enum wmsg_type, unsigned slot);
 /* DATA's header and fixed fields; its len bytes of lines follow. */
-void		 wmsg_put_data_hdr(struct wbuf *,
+void		 wmsg_put_data_hdr(struct wbuf *, unsigned slot,
 		    const uint8_t id[WIRE_ID_LEN], uint64_t seq,
 		    uint64_t offset, size_t len);
-void		 wmsg_put_segend(struct wbuf *, const uint8_t id[WIRE_ID_LEN],
-		    uint64_t seq, uint64_t size);
-void		 wmsg_put_sync(struct wbuf *, uint64_t token);
-void		 wmsg_put_state(struct wbuf *, const struct trail_pos *,
-		    const uint8_t *tail, size_t tail_len);
-void		 wmsg_put_durable(struct wbuf *, uint64_t token,
+void		 wmsg_put_segend(struct wbuf *, unsigned slot,
+		    const uint8_t id[WIRE_ID_LEN], uint64_t seq, uint64_t size);
+void		 wmsg_put_sync(struct wbuf *, unsigned slot, uint64_t token);
+void		 wmsg_put_state(struct wbuf *, unsigned slot,
+		    const struct trail_pos *, const uint8_t *tail,
+		    size_t tail_len);
+void		 wmsg_put_durable(struct wbuf *, unsigned slot, uint64_t token,
 		    const struct trail_pos *);
 /* FAIL, or a STATE that says why not (type WMSG_STATE); cut to fit. */
-void		 wmsg_put_failure(struct wbuf *, enum wmsg_type, int err,
-		    const char *why);
+void		 wmsg_put_failure(struct wbuf *, unsigned slot, enum wmsg_type,
+		    int err, const char *why);
 
 struct ctl_msg {
 	uint8_t			 type;
 	char			 host[WIRE_MAX_HOST + 1];	/* valid */
 	uint8_t			 body[CTL_BODY_MAX];	/* CTL_HEALTH's rest */
 	size_t			 bodylen;
+	uint32_t		 pool;		/* POOL, SLOT */
+	uint16_t		 slot;		/* SLOT */
 };
 int		 ctl_dec(struct msg *, struct ctl_msg *);
-void		 ctl_put(struct wbuf *, enum ctl_type, const char *host,
+void		 ctl_put(struct wbuf *, const struct ctl_msg *,
 		    const struct msg_type *);
 /* The same with the rest of the payload after the host (CTL_HEALTH). */
 void		 ctl_put_body(struct wbuf *, enum ctl_type, const char *host,
 		    const void *body, size_t len, const struct msg_type *);
 /* One message on the control socket, with fd (-1: none) passed along. */
-int		 ctl_send(int sock, enum ctl_type, const char *host,
-		    int fd, const struct msg_type *);
+int		 ctl_send(int sock, const struct ctl_msg *, int fd,
+		    const struct msg_type *);
+/* The same for a message with a host name at most (ctl_msg's rest 0). */
+int		 ctl_send_host(int sock, enum ctl_type, const char *host,
+		    const struct msg_type *);
 /*
  * The next one (non-blocking): 1 and *fd (-1: none), 0 for none now, -1
  * for EOF or an error (errno 0 at EOF).  A malformed one is fatal.
@@ -419,32 +449,66 @@ int		 ctl_send(int sock, enum ctl_type, const char *host,
 int		 ctl_recv(int sock, const struct msg_type *, struct ctl_msg *,
 		    int *fd, const char *from);
 
-/* wchan.c: the network process's end of a writer's channel */
+/*
+ * wchan.c: the network process's end of a writer's channel (a pool: the
+ * writer serves the hosts the parent started it for, each in its slot),
+ * and each host's handle on its slot (struct wchan, rhost->w).
+ */
 #define WCHAN_MAX_OUT	(4 * 1024 * 1024)	/* then stop reading the peer */
 #define WCHAN_MAX_IN	(WMSG_HDR_LEN + 512 + WIRE_TAIL_MAX)	/* one answer */
+/* A writer none of whose hosts had a connection this long is closed. */
+#define WPOOL_IDLE_MS	(60 * 1000)
 
-struct wchan {
+struct wchan;
+struct wpool {
 	int			 evtype;	/* EV_WRITER, first member */
 	int			 fd;
+	uint32_t		 id;		/* the writer's pid */
 	struct server		*srv;
-	struct rhost		*rh;		/* NULL once the host is gone */
 	struct wbuf		 out;
 	uint8_t			 in[WMSG_HDR_LEN + 512];
 	uint8_t			*big;		/* a STATE with its tail, or NULL */
 	size_t			 inlen;		/* in in, or in big */
 	uint32_t		 events;
+	struct wchan		**slots;	/* NULL: closed, or not yet */
+	size_t			 nslots, nlive;
+	uint64_t		 idle_since;	/* ms, 0: a host is connected */
+	int			 flush_due;	/* in srv->wflush */
+	struct wpool		*flush_next;
+	struct wpool		*next;		/* srv->pools */
+	struct wpool		*dead_next;	/* closed, to free */
+};
+
+/* A host's slot in a pool. */
+struct wchan {
+	struct wpool		*p;
+	unsigned		 slot;
+	struct rhost		*rh;
 	struct trail_pos	 pos;		/* after what was sent */
 	uint64_t		 token;		/* last SYNC sent */
 	int			 sync_out;	/* a SYNC not yet answered */
 	int			 dirty;		/* sent since the last SYNC */
 	unsigned		 hello_out;	/* HELLOs not yet answered */
 	int			 failed;	/* FAIL seen: until next HELLO */
-	struct wchan		*dead_next;	/* closed, to free */
+	struct wchan		*dead_next;	/* left, to free */
 };
 
-struct wchan	*wchan_new(struct server *, struct rhost *, int fd);
-void		 wchan_free(struct wchan *);	/* closes; freed later */
-void		 wchan_reap(struct server *);	/* after a round of events */
+/* The channel of writer id (its pid), fd non-blocking. */
+struct wpool	*wpool_new(struct server *, uint32_t id, int fd);
+struct wpool	*wpool_find(struct server *, uint32_t id);
+/* rh is served in that slot from now on (rh->w). */
+struct wchan	*wpool_attach(struct wpool *, unsigned slot, struct rhost *);
+/* A slot no host takes: the writer closes it (CLOSE). */
+void		 wpool_release(struct wpool *, unsigned slot);
+/* Close the channel (the writer syncs and exits); its hosts have none. */
+void		 wpool_close(struct wpool *);
+void		 wpool_close_all(struct server *);
+/* Close the pools idle for WPOOL_IDLE_MS; when to look again (ms). */
+uint64_t	 wpool_sweep(struct server *, uint64_t now);
+/* The host leaves its slot (CLOSE): its next connection gets a writer. */
+void		 wchan_free(struct wchan *);
+/* After a round of events: send what the round queued, free the closed. */
+void		 wchan_reap(struct server *);
 void		 wchan_hello(struct wchan *);
 void		 wchan_data(struct wchan *, const uint8_t id[WIRE_ID_LEN],
 		    uint64_t seq, uint64_t offset, const void *, size_t);
@@ -452,13 +516,14 @@ void		 wchan_segend(struct wchan *, const uint8_t id[WIRE_ID_LEN],
 		    uint64_t seq, uint64_t size);
 /* A SYNC if anything was sent since the last one (one at a time). */
 void		 wchan_sync(struct wchan *);
-void		 wchan_event(struct wchan *, uint32_t events);
-#define		 wchan_backlog(w)	wbuf_pending(&(w)->out)
+void		 wchan_event(struct wpool *, uint32_t events);
+#define		 wchan_backlog(w)	wbuf_pending(&(w)->p->out)
 
-/* writer.c: the process that owns one host's trail */
+/* writer.c: the process that owns the trails of a set of hosts */
 struct writer_args {
-	const char		*host;
-	const char		*directory;	/* the host's, from conf */
+	size_t			 nhosts;	/* 1 to writer_hosts */
+	const char *const	*hosts;		/* slot i serves hosts[i] */
+	const char *const	*directories;	/* theirs, from conf */
 	int			 recvfd;	/* the receiver directory */
 	const char		*recvdir;
 	struct trail_limits	 lim;
@@ -484,6 +549,17 @@ struct parent_args;
 int		 auditor_statedir(const struct conf *, char *, size_t);
 /* Fork it; *chan: the parent's end of its channel.  -1: not started. */
 pid_t		 auditor_start(const struct parent_args *, int *chan);
+/* pool.c: the parent's side of the writers, one per batch of hosts */
+struct parent_args;
+void	 pool_init(struct parent_args *, int ctl, const struct sandbox_bpf *);
+/* The network process asks for a host's writer (CTL_WRITER). */
+void	 pool_ask(const char *host, uint64_t now);
+/* ms until the batch is due (0: now), -1: no batch. */
+int	 pool_timeout(uint64_t now);
+void	 pool_run(uint64_t now);		/* start the batch if due */
+/* A child exited: 1 if it was a writer (logged when failed). */
+int	 pool_reaped(pid_t, const char *how, int failed);
+size_t	 pool_writers(void);
 
 /* main.c: what the parent was given at the start */
 struct parent_args {
@@ -593,7 +669,10 @@ struct server {
 	struct conn		*conns;		/* every connection */
 	struct conn		*ready;		/* has decrypted input waiting */
 	struct conn		*dead;		/* freed after the event round */
-	struct wchan		*wdead;		/* the same for writer channels */
+	struct wpool		*pools;		/* writers' channels */
+	struct wpool		*wdead;		/* closed, freed after the round */
+	struct wchan		*sdead;		/* slots left, the same */
+	struct wpool		*wflush;	/* to send to after the round */
 	unsigned		 nconns, npending;
 	unsigned		 max_conns;	/* net_listen() sets it */
 	int			 stopping;

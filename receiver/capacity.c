@@ -7,23 +7,28 @@
  * Descriptors, per process (read from the code; see auditdistd(8),
  * "Limits"):
  *   - the network process: one per listener, one per connection, one per
- *     host that has a writer (its channel, kept while the host is
- *     configured; an enrolled host's until the next start, so with
- *     "enrol yes" each connection counts twice), and NET_SPARE_FDS for the rest: stdio, syslog,
- *     epoll, signalfd, timerfd, the parent's channel, a writer's channel
- *     in hand-over, files read again at SIGHUP, and the sockets of the
- *     resolver's threads (glibc runs up to 20 lookups at once);
+ *     writer (its channel: a writer serves up to writer_hosts hosts), and
+ *     NET_SPARE_FDS for the rest: stdio, syslog, epoll, signalfd,
+ *     timerfd, the parent's channel, a writer's channel in hand-over,
+ *     files read again at SIGHUP, and the sockets of the resolver's
+ *     threads (glibc runs up to 20 lookups at once);
  *   - the parent: a fixed dozen, whatever the number of hosts (it hands
  *     each writer's channel over and closes its copy);
- *   - a writer: its channel, the receiver and host directories, .store,
- *     a trail file and its index, a few more: sandbox_limits(64) in
- *     writer.c, whatever the fleet.
+ *   - a writer: its channel, the receiver directory, and for each of its
+ *     hosts its directory, .store, a trail file and its index:
+ *     sandbox_limits in writer.c, whatever the fleet.
  * So only the network process's need grows with the fleet.
  *
- * Processes: one writer per host that connected, the parent, the network
- * process and its resolver threads, all of the receiver's user; they
- * count against RLIMIT_NPROC and against the cgroup's pids.max (systemd's
- * TasksMax=).
+ * Writers: hosts are put in a writer as they ask in one short window
+ * (pool.c), so a start or a reconnect storm fills writers of writer_hosts
+ * hosts, and a trickle of hosts makes smaller ones; a writer none of
+ * whose hosts is connected goes after a minute (wchan.c).  The check
+ * counts twice the full writers and WRITER_SPARE more, at most one per
+ * host (writer_hosts 1: one per host, exactly).
+ *
+ * Processes: the writers, the parent, the network process and its
+ * resolver threads, all of the receiver's user; they count against
+ * RLIMIT_NPROC and against the cgroup's pids.max (systemd's TasksMax=).
  */
 #include <sys/resource.h>
 
@@ -38,6 +43,7 @@
 
 #define NET_SPARE_FDS	96	/* see above */
 #define SPARE_PROCS	32	/* parent, network, resolver threads */
+#define WRITER_SPARE	16	/* writers of small batches, see above */
 #define CGROUP_ROOT		"/sys/fs/cgroup"
 
 static unsigned
@@ -127,30 +133,44 @@ cgroup_pids(uint64_t *current)
 	return best;
 }
 
-static int
-check_procs(unsigned nhosts, char *err, size_t errlen)
+/* The writers counted for hosts (see above). */
+static uint64_t
+writers_for(uint64_t hosts, unsigned per_writer)
 {
-	uint64_t need = (uint64_t)nhosts + SPARE_PROCS, lim, cur;
+	uint64_t n;
+
+	if (per_writer == 0)
+		per_writer = 1;
+	n = 2 * ((hosts + per_writer - 1) / per_writer) + WRITER_SPARE;
+	return n < hosts ? n : hosts;
+}
+
+static int
+check_procs(unsigned nhosts, uint64_t writers, char *err, size_t errlen)
+{
+	uint64_t need = writers + SPARE_PROCS, lim, cur;
 
 	if ((lim = limit_of(RLIMIT_NPROC)) < need) {
-		snprintf(err, errlen, "%u hosts need %llu processes (a writer "
-		    "each), the limit is %llu: raise LimitNPROC= (systemctl "
-		    "edit auditdistd) or ulimit -u", nhosts,
-		    (unsigned long long)need, (unsigned long long)lim);
+		snprintf(err, errlen, "%u hosts need %llu processes (%llu "
+		    "writers), the limit is %llu: raise LimitNPROC= "
+		    "(systemctl edit auditdistd) or ulimit -u", nhosts,
+		    (unsigned long long)need, (unsigned long long)writers,
+		    (unsigned long long)lim);
 		return -1;
 	}
 	if ((lim = cgroup_pids(&cur)) < need) {
-		snprintf(err, errlen, "%u hosts need %llu processes (a writer "
-		    "each), the cgroup allows %llu: raise TasksMax= "
+		snprintf(err, errlen, "%u hosts need %llu processes (%llu "
+		    "writers), the cgroup allows %llu: raise TasksMax= "
 		    "(systemctl edit auditdistd)", nhosts,
-		    (unsigned long long)need, (unsigned long long)lim);
+		    (unsigned long long)need, (unsigned long long)writers,
+		    (unsigned long long)lim);
 		return -1;
 	}
 	if (lim != UINT64_MAX && lim - cur < need)
-		log_warnx("%u hosts need %llu processes (a writer each); the "
+		log_warnx("%u hosts need %llu processes (%llu writers); the "
 		    "cgroup allows %llu and holds %llu already", nhosts,
-		    (unsigned long long)need, (unsigned long long)lim,
-		    (unsigned long long)cur);
+		    (unsigned long long)need, (unsigned long long)writers,
+		    (unsigned long long)lim, (unsigned long long)cur);
 	return 0;
 }
 
@@ -164,32 +184,36 @@ check_procs(unsigned nhosts, char *err, size_t errlen)
 unsigned
 capacity_plan(const struct conf *c, unsigned nlisten, char *err, size_t errlen)
 {
-	uint64_t lim = limit_of(RLIMIT_NOFILE), base, need, conns;
+	uint64_t lim = limit_of(RLIMIT_NOFILE), base, need, conns, hosts;
 	unsigned nhosts = count_hosts(c);
 	unsigned want = c->receiver.max_connections;
-	/* Each connection may be an enrolled host, which keeps a writer. */
-	unsigned per_conn = c->receiver.enrol ? 2 : 1;
+	uint64_t writers;
 
-	base = NET_SPARE_FDS + (uint64_t)nlisten + nhosts;
+	/* With enrolment, each connection may be a host of its own. */
+	hosts = nhosts;
+	if (c->receiver.enrol)
+		hosts += want != 0 ? want : DEF_MAX_CONNS;
+	writers = writers_for(hosts, c->receiver.writer_hosts);
+	base = NET_SPARE_FDS + (uint64_t)nlisten + writers;
 	if (want != 0)
-		need = base + (uint64_t)want * per_conn;
+		need = base + want;
 	else
-		need = base + ((uint64_t)nhosts + MAX_PENDING) * per_conn;
+		need = base + (uint64_t)nhosts + MAX_PENDING;
 	if (need > lim) {
-		snprintf(err, errlen, "%u hosts%s need %llu descriptors, the "
-		    "limit is %llu: raise LimitNOFILE= (systemctl edit "
-		    "auditdistd) or ulimit -n%s", nhosts, want != 0 ?
-		    " and max_connections" : "", (unsigned long long)need,
+		snprintf(err, errlen, "%u hosts%s need %llu descriptors (%llu "
+		    "writers' channels), the limit is %llu: raise "
+		    "LimitNOFILE= (systemctl edit auditdistd) or ulimit -n%s",
+		    nhosts, want != 0 ? " and max_connections" : "",
+		    (unsigned long long)need, (unsigned long long)writers,
 		    (unsigned long long)lim, want != 0 ?
 		    ", or lower max_connections" : "");
 		return 0;
 	}
-	if (check_procs(nhosts + (c->receiver.enrol ? (want != 0 ? want :
-	    nhosts) : 0), err, errlen) == -1)
+	if (check_procs(nhosts, writers, err, errlen) == -1)
 		return 0;
 	if (want != 0)
 		return want;
-	conns = (lim - base) / per_conn;
+	conns = lim - base;
 	if (conns >= DEF_MAX_CONNS)
 		return DEF_MAX_CONNS;
 	log_info("%llu connections at most: %llu descriptors (raise "

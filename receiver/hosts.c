@@ -522,7 +522,7 @@ rhost_open(struct server *srv, struct rhost *rh)
 		wchan_hello(rh->w);
 		return;
 	}
-	/* ctl.c hands the writer over with rhost_writer(); then HELLO. */
+	/* The parent starts one per batch of hosts; on_slot says HELLO. */
 	if (!rh->w_asked) {
 		rh->w_asked = 1;
 		ctl_ask_writer(srv, rh->name);

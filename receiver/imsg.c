@@ -9,23 +9,26 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "auditdistd.h"
 #include "log.h"
 
-/* The bounds are those of the framing each replaced. */
+/* The bounds are those of the framing each replaced, and the slot. */
+#define SL	WMSG_SLOT_LEN
 const struct msg_type wmsg_requests[] = {
-	{ WMSG_HELLO, 0, 0 },
+	{ WMSG_HELLO, SL, SL },
 	{ WMSG_DATA, WMSG_DATA_FIXED + 1, WMSG_MAX },
-	{ WMSG_SEGEND, WIRE_ID_LEN + 16, WIRE_ID_LEN + 16 },
-	{ WMSG_SYNC, 8, 8 },
+	{ WMSG_SEGEND, SL + WIRE_ID_LEN + 16, SL + WIRE_ID_LEN + 16 },
+	{ WMSG_SYNC, SL + 8, SL + 8 },
+	{ WMSG_CLOSE, SL, SL },
 	{ 0, 0, 0 }
 };
 const struct msg_type wmsg_answers[] = {
-	{ WMSG_STATE, 1 + 4 + 2, WMSG_STATE_MAX },
-	{ WMSG_DURABLE, 8 + WMSG_POS_LEN, 8 + WMSG_POS_LEN },
-	{ WMSG_FAIL, 4 + 2, 4 + 2 + WMSG_REASON_MAX },
+	{ WMSG_STATE, SL + 1 + 4 + 2, WMSG_STATE_MAX },
+	{ WMSG_DURABLE, SL + 8 + WMSG_POS_LEN, SL + 8 + WMSG_POS_LEN },
+	{ WMSG_FAIL, SL + 4 + 2, SL + 4 + 2 + WMSG_REASON_MAX },
 	{ 0, 0, 0 }
 };
 const struct msg_type ctl_to_parent[] = {
@@ -40,7 +43,8 @@ const struct msg_type ctl_from_auditor[] = {
 	{ 0, 0, 0 }
 };
 const struct msg_type ctl_to_net[] = {
-	{ CTL_WRITER, 2 + 1, 2 + WIRE_MAX_HOST },
+	{ CTL_POOL, 4, 4 },
+	{ CTL_SLOT, 2 + 1 + 6, 2 + WIRE_MAX_HOST + 6 },
 	{ CTL_NOWRITER, 2 + 1, 2 + WIRE_MAX_HOST },
 	{ CTL_PING, 0, 0 },
 	{ 0, 0, 0 }
@@ -48,27 +52,40 @@ const struct msg_type ctl_to_net[] = {
 
 /* --- requests ------------------------------------------------------------ */
 
-void
-wmsg_put_hello(struct wbuf *w)
+static size_t
+begin(struct wbuf *w, uint8_t type, unsigned slot)
 {
-	msg_finish(w, msg_begin(w, WMSG_HELLO), wmsg_requests);
+	size_t mark = msg_begin(w, type);
+
+	VERIFY(slot < WRITER_MAX_HOSTS);
+	msg_put_u16(w, (uint16_t)slot);
+	return mark;
 }
 
 void
-wmsg_put_data_hdr(struct wbuf *w, const uint8_t id[WIRE_ID_LEN],
-    uint64_t seq, uint64_t offset, size_t len)
+wmsg_put_slot(struct wbuf *w, enum wmsg_type type, unsigned slot)
 {
+	VERIFY(type == WMSG_HELLO || type == WMSG_CLOSE);
+	msg_finish(w, begin(w, (uint8_t)type, slot), wmsg_requests);
+}
+
+void
+wmsg_put_data_hdr(struct wbuf *w, unsigned slot,
+    const uint8_t id[WIRE_ID_LEN], uint64_t seq, uint64_t offset, size_t len)
+{
+	VERIFY(slot < WRITER_MAX_HOSTS);
 	msg_hdr(w, WMSG_DATA, WMSG_DATA_FIXED + len, wmsg_requests);
+	msg_put_u16(w, (uint16_t)slot);
 	msg_put_bytes(w, id, WIRE_ID_LEN);
 	msg_put_u64(w, seq);
 	msg_put_u64(w, offset);
 }
 
 void
-wmsg_put_segend(struct wbuf *w, const uint8_t id[WIRE_ID_LEN], uint64_t seq,
-    uint64_t size)
+wmsg_put_segend(struct wbuf *w, unsigned slot, const uint8_t id[WIRE_ID_LEN],
+    uint64_t seq, uint64_t size)
 {
-	size_t mark = msg_begin(w, WMSG_SEGEND);
+	size_t mark = begin(w, WMSG_SEGEND, slot);
 
 	msg_put_bytes(w, id, WIRE_ID_LEN);
 	msg_put_u64(w, seq);
@@ -77,12 +94,19 @@ wmsg_put_segend(struct wbuf *w, const uint8_t id[WIRE_ID_LEN], uint64_t seq,
 }
 
 void
-wmsg_put_sync(struct wbuf *w, uint64_t token)
+wmsg_put_sync(struct wbuf *w, unsigned slot, uint64_t token)
 {
-	size_t mark = msg_begin(w, WMSG_SYNC);
+	size_t mark = begin(w, WMSG_SYNC, slot);
 
 	msg_put_u64(w, token);
 	msg_finish(w, mark, wmsg_requests);
+}
+
+static int
+get_slot(struct msg *m, struct wmsg *r)
+{
+	return msg_get_u16(m, &r->slot) == -1 ||
+	    r->slot >= WRITER_MAX_HOSTS ? -1 : 0;
 }
 
 int
@@ -90,8 +114,11 @@ wmsg_dec_request(struct msg *m, struct wmsg *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->type = m->type;
+	if (get_slot(m, r) == -1)
+		return -1;
 	switch (m->type) {
 	case WMSG_HELLO:
+	case WMSG_CLOSE:
 		break;
 	case WMSG_DATA:
 		if (msg_get_bytes(m, r->id, WIRE_ID_LEN) == -1 ||
@@ -145,10 +172,10 @@ get_pos(struct msg *m, struct trail_pos *p)
 }
 
 void
-wmsg_put_state(struct wbuf *w, const struct trail_pos *pos,
+wmsg_put_state(struct wbuf *w, unsigned slot, const struct trail_pos *pos,
     const uint8_t *tail, size_t tail_len)
 {
-	size_t mark = msg_begin(w, WMSG_STATE);
+	size_t mark = begin(w, WMSG_STATE, slot);
 
 	VERIFY(tail_len <= WIRE_TAIL_MAX && tail_len <= pos->size);
 	msg_put_u8(w, 1);
@@ -159,9 +186,10 @@ wmsg_put_state(struct wbuf *w, const struct trail_pos *pos,
 }
 
 void
-wmsg_put_durable(struct wbuf *w, uint64_t token, const struct trail_pos *pos)
+wmsg_put_durable(struct wbuf *w, unsigned slot, uint64_t token,
+    const struct trail_pos *pos)
 {
-	size_t mark = msg_begin(w, WMSG_DURABLE);
+	size_t mark = begin(w, WMSG_DURABLE, slot);
 
 	msg_put_u64(w, token);
 	put_pos(w, pos);
@@ -169,7 +197,7 @@ wmsg_put_durable(struct wbuf *w, uint64_t token, const struct trail_pos *pos)
 }
 
 void
-wmsg_put_failure(struct wbuf *w, enum wmsg_type type, int err,
+wmsg_put_failure(struct wbuf *w, unsigned slot, enum wmsg_type type, int err,
     const char *why)
 {
 	size_t n = strlen(why), mark;
@@ -177,7 +205,7 @@ wmsg_put_failure(struct wbuf *w, enum wmsg_type type, int err,
 	VERIFY(type == WMSG_STATE || type == WMSG_FAIL);
 	if (n > WMSG_REASON_MAX)
 		n = WMSG_REASON_MAX;
-	mark = msg_begin(w, (uint8_t)type);
+	mark = begin(w, (uint8_t)type, slot);
 	if (type == WMSG_STATE)
 		msg_put_u8(w, 0);
 	msg_put_u32(w, (uint32_t)err);
@@ -205,6 +233,8 @@ wmsg_dec_answer(struct msg *m, struct wmsg *a)
 
 	memset(a, 0, sizeof(*a));
 	a->type = m->type;
+	if (get_slot(m, a) == -1)
+		return -1;
 	switch (m->type) {
 	case WMSG_STATE:
 		if (msg_get_u8(m, &ok) == -1 || ok > 1)
@@ -240,26 +270,43 @@ wmsg_dec_answer(struct msg *m, struct wmsg *a)
 /* --- the control channel ------------------------------------------------- */
 
 void
-ctl_put(struct wbuf *w, enum ctl_type type, const char *host,
-    const struct msg_type *types)
+ctl_put(struct wbuf *w, const struct ctl_msg *c, const struct msg_type *types)
 {
-	ctl_put_body(w, type, host, NULL, 0, types);
+	size_t mark, n = strnlen(c->host, WIRE_MAX_HOST + 1);
+
+	VERIFY(n <= WIRE_MAX_HOST);	/* before anything is reserved */
+	VERIFY(c->bodylen <= sizeof(c->body));
+	mark = msg_begin(w, c->type);
+	if (c->type == CTL_WRITER || c->type == CTL_NOWRITER ||
+	    c->type == CTL_SLOT || c->type == CTL_HEALTH ||
+	    c->type == CTL_SERIAL)
+		msg_put_str(w, c->host, n);
+	if (c->type == CTL_POOL || c->type == CTL_SLOT)
+		msg_put_u32(w, c->pool);
+	if (c->type == CTL_SLOT) {
+		VERIFY(c->slot < WRITER_MAX_HOSTS);
+		msg_put_u16(w, c->slot);
+	}
+	if (c->bodylen > 0)
+		msg_put_bytes(w, c->body, c->bodylen);
+	msg_finish(w, mark, types);
 }
 
+/* A message whose rest follows its host: CTL_HEALTH, CTL_SERIAL. */
 void
 ctl_put_body(struct wbuf *w, enum ctl_type type, const char *host,
     const void *body, size_t len, const struct msg_type *types)
 {
-	size_t mark, n = strnlen(host, WIRE_MAX_HOST + 1);
+	struct ctl_msg c;
 
-	VERIFY(n <= WIRE_MAX_HOST);	/* before anything is reserved */
-	mark = msg_begin(w, (uint8_t)type);
-	if (type == CTL_WRITER || type == CTL_NOWRITER || type == CTL_HEALTH ||
-	    type == CTL_SERIAL)
-		msg_put_str(w, host, n);
+	VERIFY(len <= sizeof(c.body));
+	memset(&c, 0, sizeof(c));
+	c.type = (uint8_t)type;
+	snprintf(c.host, sizeof(c.host), "%s", host);
 	if (len > 0)
-		msg_put_bytes(w, body, len);
-	msg_finish(w, mark, types);
+		memcpy(c.body, body, len);
+	c.bodylen = len;
+	ctl_put(w, &c, types);
 }
 
 int
@@ -270,8 +317,17 @@ ctl_dec(struct msg *m, struct ctl_msg *c)
 	switch (m->type) {
 	case CTL_WRITER:
 	case CTL_NOWRITER:
+	case CTL_SLOT:
 		if (msg_get_str(m, c->host, sizeof(c->host)) == -1 ||
 		    !wire_valid_host(c->host, strlen(c->host)))
+			return -1;
+		if (m->type == CTL_SLOT && (msg_get_u32(m, &c->pool) == -1 ||
+		    msg_get_u16(m, &c->slot) == -1 ||
+		    c->slot >= WRITER_MAX_HOSTS))
+			return -1;
+		break;
+	case CTL_POOL:
+		if (msg_get_u32(m, &c->pool) == -1)
 			return -1;
 		break;
 	case CTL_READY:
@@ -301,7 +357,19 @@ ctl_dec(struct msg *m, struct ctl_msg *c)
 }
 
 int
-ctl_send(int sock, enum ctl_type type, const char *host, int fd,
+ctl_send_host(int sock, enum ctl_type type, const char *host,
+    const struct msg_type *types)
+{
+	struct ctl_msg c;
+
+	memset(&c, 0, sizeof(c));
+	c.type = (uint8_t)type;
+	snprintf(c.host, sizeof(c.host), "%s", host);
+	return ctl_send(sock, &c, -1, types);
+}
+
+int
+ctl_send(int sock, const struct ctl_msg *c, int fd,
     const struct msg_type *types)
 {
 	uint8_t buf[CTL_MAX], cbuf[CMSG_SPACE(sizeof(int))];
@@ -311,7 +379,7 @@ ctl_send(int sock, enum ctl_type type, const char *host, int fd,
 	struct cmsghdr *cm;
 	ssize_t n;
 
-	ctl_put(&w, type, host, types);
+	ctl_put(&w, c, types);
 	VERIFY(w.buf == buf);		/* it fit: no allocation */
 	iov.iov_base = buf;
 	iov.iov_len = w.len;

@@ -3,9 +3,10 @@
  * started with (the configuration, the listening sockets, the receiver
  * directory), then becomes the parent: it starts the network process
  * (net.c), becomes the configured user, confines itself, and then only:
- *   - forks a writer for a host when the network process asks (the writer
- *     confines itself to that host's directory) and passes the network
- *     process its end of the writer's channel;
+ *   - forks a writer for each batch of hosts the network process asks
+ *     for (pool.c; the writer confines itself to those hosts'
+ *     directories) and passes the network process its end of the
+ *     writer's channel;
  *   - passes SIGTERM and SIGHUP on (re-reading the configuration first, so
  *     that new hosts get writers for the right directories);
  *   - tells systemd it is ready, and pings the watchdog only while the
@@ -366,19 +367,11 @@ check_startup(const struct conf *c)
 
 /* --- the parent ---------------------------------------------------------- */
 
-struct wproc {
-	pid_t		 pid;
-	char		 host[WIRE_MAX_HOST + 1];
-};
-
 static struct parent_args *sa;
 static pid_t net_pid = -1;
 static int net_status;
 static int ctl = -1;
-static struct wproc *wprocs;
-static size_t nwprocs, capwprocs;
 static uint64_t watchdog_usec;
-static struct sandbox_bpf *writer_bpf;
 static int pong_seen = 1;
 /* The auditor (auditor.c): restarted after AUDITOR_RETRY_MS if it dies. */
 #define AUDITOR_RETRY_MS	10000
@@ -386,128 +379,10 @@ static pid_t aud_pid = -1;
 static int aud_chan = -1;
 static uint64_t aud_retry;	/* ms; 0: none due */
 
-static const struct conf_host *
-find_host(const char *name)
-{
-	const struct conf_host *ch;
-
-	for (ch = sa->conf->receiver.hosts; ch != NULL; ch = ch->next)
-		if (strcmp(ch->name, name) == 0)
-			return ch;
-	return NULL;
-}
-
 static int
-send_ctl(enum ctl_type type, const char *host, int fd)
+send_ctl(enum ctl_type type)
 {
-	return ctl_send(ctl, type, host, fd, ctl_to_net);
-}
-
-/* The child's descriptors: its channel as 3, the receiver directory 4. */
-static void __attribute__((noreturn))
-writer_child(int chan, const char *host, const char *directory)
-{
-	struct writer_args wa;
-	sigset_t none;
-	int c, r;
-
-	log_close();	/* its socket may be 3 or 4, taken below */
-	if ((c = fcntl(chan, F_DUPFD, 10)) == -1 ||
-	    (r = fcntl(sa->recvfd, F_DUPFD, 10)) == -1 ||
-	    dup2(c, 3) == -1 || dup2(r, 4) == -1)
-		_exit(EX_OSERR);
-	if (close_range(5, ~0U, 0) == -1)
-		_exit(EX_OSERR);
-	log_reopen();
-	sandbox_parent_death();
-	signal(SIGTERM, SIG_IGN);	/* it stops when its channel closes */
-	signal(SIGINT, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	memset(&wa, 0, sizeof(wa));
-	wa.host = host;
-	wa.directory = directory;
-	wa.recvfd = 4;
-	wa.recvdir = sa->recvdir;
-	trail_limits_from(sa->conf, &wa.lim);
-	wa.group = sa->tgid;
-	wa.bpf = writer_bpf;
-	writer_main(3, &wa);
-}
-
-/*
- * A configured host's directory, or an enrolled one's under the receiver
- * directory: a name the network process checked, checked again here, so
- * that it cannot reach another host's trail.
- */
-static int
-host_directory(const char *host, char *dir, size_t len)
-{
-	const struct conf_host *ch;
-
-	if ((ch = find_host(host)) != NULL) {
-		snprintf(dir, len, "%s", ch->directory);
-		return 0;
-	}
-	if (!sa->conf->receiver.enrol || enrol_taken(sa->conf, host) != NULL)
-		return -1;
-	return enrol_directory(sa->conf, host, dir, len);
-}
-
-static void
-spawn_writer(const char *host)
-{
-	char dir[PATH_MAX];
-	int sv[2];
-	pid_t pid;
-
-	if (host_directory(host, dir, sizeof(dir)) == -1) {
-		(void)send_ctl(CTL_NOWRITER, host, -1);
-		return;
-	}
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
-		log_warn("host %s: writer channel", host);
-		(void)send_ctl(CTL_NOWRITER, host, -1);
-		return;
-	}
-	/*
-	 * _Fork: without the C library's fork handlers, which reset its
-	 * locks and the loader's in the child and so give every writer
-	 * private copies of those pages.  This process has one thread and
-	 * holds none of them here.
-	 */
-	if ((pid = _Fork()) == -1) {
-		log_warn("host %s: starting its writer", host);
-		close(sv[0]);
-		close(sv[1]);
-		(void)send_ctl(CTL_NOWRITER, host, -1);
-		return;
-	}
-	if (pid == 0) {
-		close(sv[0]);
-		close(ctl);
-		writer_child(sv[1], host, dir);
-	}
-	close(sv[1]);
-	if (nwprocs == capwprocs) {
-		size_t ncap = capwprocs ? capwprocs * 2 : 16;
-		struct wproc *nw = reallocarray(wprocs, ncap, sizeof(*nw));
-
-		if (nw == NULL)
-			fatal("writers");
-		wprocs = nw;
-		capwprocs = ncap;
-	}
-	wprocs[nwprocs].pid = pid;
-	memcpy(wprocs[nwprocs].host, host, strnlen(host, WIRE_MAX_HOST));
-	wprocs[nwprocs].host[strnlen(host, WIRE_MAX_HOST)] = '\0';
-	nwprocs++;
-	log_debug("host %s: writer started (pid %d)", host, (int)pid);
-	if (send_ctl(CTL_WRITER, host, sv[0]) == -1)
-		log_warn("host %s: handing its writer over", host);
-	close(sv[0]);
+	return ctl_send_host(ctl, type, "", ctl_to_net);
 }
 
 static void
@@ -523,7 +398,7 @@ on_ctl(void)
 			    m.type);
 		switch (m.type) {
 		case CTL_WRITER:
-			spawn_writer(m.host);
+			pool_ask(m.host, ev_now_ms());
 			break;
 		case CTL_READY:
 			sd_notify(0, "READY=1");
@@ -585,7 +460,6 @@ static void
 reap(int stopping)
 {
 	char how[96];
-	size_t i;
 	pid_t pid;
 	int st;
 
@@ -607,15 +481,8 @@ reap(int stopping)
 				    AUDITOR_RETRY_MS / 1000);
 			continue;
 		}
-		for (i = 0; i < nwprocs; i++)
-			if (wprocs[i].pid == pid)
-				break;
-		if (i == nwprocs)
-			continue;
-		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-			log_warnx("host %s: trail writer (pid %d) %s",
-			    wprocs[i].host, (int)pid, how);
-		wprocs[i] = wprocs[--nwprocs];
+		(void)pool_reaped(pid, how, !WIFEXITED(st) ||
+		    WEXITSTATUS(st) != 0);
 	}
 }
 
@@ -713,7 +580,7 @@ parent_run(struct parent_args *a)
 	struct evloop ev;
 	sigset_t mask;
 	uint64_t deadline = 0, ms;
-	int sv[2], n, i, sig, stopping = 0;
+	int sv[2], n, i, sig, stopping = 0, wait;
 	char how[96];
 
 	sa = a;
@@ -750,21 +617,23 @@ parent_run(struct parent_args *a)
 		if (ev_timer_every(&ev, ms) == -1)
 			fatal("timerfd");
 	}
-	writer_bpf = sandbox_bpf_new("writer", SB_FILES);
+	pool_init(a, ctl, sandbox_bpf_new("writer", SB_FILES));
 	/* As started: the sandbox allows these files' directories alone. */
 	rstatus_init(a->conf);
 	confine();
 	start_auditor(&ev);
 
 	for (;;) {
-		if (net_pid == -1 && (nwprocs == 0 || (deadline != 0 &&
+		if (net_pid == -1 && (pool_writers() == 0 || (deadline != 0 &&
 		    ev_now_ms() >= deadline)))
 			break;
 		if (aud_retry != 0 && aud_pid == -1 && !stopping &&
 		    ev_now_ms() >= aud_retry)
 			start_auditor(&ev);
-		if ((n = ev_wait(&ev, evs, 8, net_pid == -1 || aud_retry ?
-		    200 : -1)) == -1)
+		/* A batch of asks waits at most until it is due. */
+		if ((wait = pool_timeout(ev_now_ms())) == -1)
+			wait = net_pid == -1 || aud_retry ? 200 : -1;
+		if ((n = ev_wait(&ev, evs, 8, wait)) == -1)
 			fatal("epoll_wait");
 		for (i = 0; i < n; i++) {
 			if (ev_is_timer(&ev, &evs[i])) {
@@ -773,7 +642,7 @@ parent_run(struct parent_args *a)
 				if (pong_seen)
 					sd_notify(0, "WATCHDOG=1");
 				pong_seen = 0;
-				(void)send_ctl(CTL_PING, "", -1);
+				(void)send_ctl(CTL_PING);
 			} else if (ev_is_signal(&ev, &evs[i])) {
 				while ((sig = ev_signal(&ev)) != 0) {
 					if (sig == SIGCHLD)
@@ -796,13 +665,15 @@ parent_run(struct parent_args *a)
 			else
 				on_ctl();
 		}
+		pool_run(ev_now_ms());
 		reap(stopping);
 		if (net_pid == -1 && deadline == 0)
 			deadline = ev_now_ms() + STOP_WAIT_MS;
 	}
-	if (nwprocs > 0)
+	if (pool_writers() > 0)
 		log_warnx("%zu trail writer%s still running after %d s",
-		    nwprocs, nwprocs == 1 ? "" : "s", STOP_WAIT_MS / 1000);
+		    pool_writers(), pool_writers() == 1 ? "" : "s",
+		    STOP_WAIT_MS / 1000);
 	if (WIFEXITED(net_status))
 		return WEXITSTATUS(net_status) != 0 ? WEXITSTATUS(net_status) :
 		    stopping ? 0 : EX_SOFTWARE;

@@ -4,8 +4,9 @@
  * sender from one event loop (evloop.c): signals come through its
  * signalfd and every timer (handshake, idle, keepalive, the delay after a
  * failed authentication) through its timerfd; each host's trail is
- * written by its own writer process (writer.c), reached through wchan.c,
- * and asked of the parent over the control channel (below).
+ * written by a writer process (writer.c) that serves a set of hosts,
+ * reached through wchan.c; a host that has none asks the parent for one
+ * over the control channel (below), which starts a writer per batch.
  */
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -355,9 +356,9 @@ writers_restart(void)
 		if (rh->conn != NULL)
 			conn_close(rh->conn, ERR_SHUTDOWN, "receiver "
 			    "reloaded; retry");
-		wchan_free(rh->w);
 		rh->w_asked = 0;
 	}
+	wpool_close_all(&srv);
 }
 
 /* The fleet CA and CRL again (a renewed CRL); on error the old ones stay. */
@@ -489,6 +490,8 @@ on_timer(void)
 			next_at = t;
 	if ((t = health_tick(&srv, now)) < next_at)
 		next_at = t;
+	if ((t = wpool_sweep(&srv, now)) < next_at)
+		next_at = t;
 	timer_want(&srv, next_at);
 }
 
@@ -612,7 +615,7 @@ loop(void)
 				conn_event((struct conn *)type, ev[i].events);
 				break;
 			case EV_WRITER:
-				wchan_event((struct wchan *)type,
+				wchan_event((struct wpool *)type,
 				    ev[i].events);
 				break;
 			case EV_CTL:
@@ -640,7 +643,7 @@ loop(void)
 static void
 ctl_tell(enum ctl_type type, const char *host)
 {
-	if (ctl_send(srv.ctlfd, type, host, -1, ctl_to_parent) == -1)
+	if (ctl_send_host(srv.ctlfd, type, host, ctl_to_parent) == -1)
 		log_warn("telling the parent");
 }
 
@@ -651,25 +654,37 @@ ctl_ask_writer(struct server *s, const char *host)
 	ctl_tell(CTL_WRITER, host);
 }
 
+/* A writer's channel: its hosts' slots follow (CTL_SLOT). */
 static void
-on_writer(const char *host, int fd)
+on_pool(uint32_t id, int fd)
+{
+	if (fd == -1)
+		fatalx("parent: a writer without its channel");
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1 ||
+	    wpool_new(&srv, id, fd) == NULL) {
+		/* Its hosts find no pool: each is told there is no writer. */
+		log_warn("trail writer (pid %u): its channel", id);
+		close(fd);
+	}
+}
+
+/* host is slot of writer id, or (id 0) has no writer. */
+static void
+on_slot(const char *host, uint32_t id, unsigned slot)
 {
 	struct rhost *rh = hosts_find(&srv, host);
+	struct wpool *p = id != 0 ? wpool_find(&srv, id) : NULL;
 
 	if (rh == NULL || rh->w != NULL) {
-		close(fd);		/* removed, or already has one */
+		/* Removed, or has one already: the lock goes back. */
+		if (p != NULL)
+			wpool_release(p, slot);
 		return;
 	}
 	rh->w_asked = 0;
-	if (fd == -1) {
-		if (rh->conn != NULL && rh->conn->state == C_OPENING)
-			conn_store_failed(rh->conn, EIO, "no trail writer");
-		return;
-	}
-	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1 ||
-	    (rh->w = wchan_new(&srv, rh, fd)) == NULL) {
-		log_warn("host %s: its writer", host);
-		close(fd);
+	if (p == NULL || wpool_attach(p, slot, rh) == NULL) {
+		if (p != NULL)
+			wpool_release(p, slot);
 		if (rh->conn != NULL && rh->conn->state == C_OPENING)
 			conn_store_failed(rh->conn, EIO, "no trail writer");
 		return;
@@ -686,14 +701,17 @@ on_ctl(uint32_t events)
 
 	while ((r = ctl_recv(srv.ctlfd, ctl_to_net, &m, &fd, "parent")) ==
 	    1) {
-		if (fd != -1 && m.type != CTL_WRITER)
+		if (fd != -1 && m.type != CTL_POOL)
 			fatalx("parent: a descriptor with message %u", m.type);
 		switch (m.type) {
-		case CTL_WRITER:
-			on_writer(m.host, fd);
+		case CTL_POOL:
+			on_pool(m.pool, fd);
+			break;
+		case CTL_SLOT:
+			on_slot(m.host, m.pool, m.slot);
 			break;
 		case CTL_NOWRITER:
-			on_writer(m.host, -1);
+			on_slot(m.host, 0, 0);
 			break;
 		case CTL_PING:
 			ctl_tell(CTL_PING, "");
@@ -809,6 +827,7 @@ net_main(int ctlfd, const struct parent_args *a)
 	loop();
 
 	hosts_free(&srv);
+	wpool_close_all(&srv);
 	wchan_reap(&srv);
 	SSL_CTX_free(srv.ctx);
 	enrol_free(srv.enrol);

@@ -804,7 +804,6 @@ fail:
 int
 trail_sync(struct trail *t)
 {
-	char err[512];
 	int saved;
 
 	if (!trail_pending(t))
@@ -830,6 +829,17 @@ trail_sync(struct trail *t)
 		errno = saved;
 		return -1;
 	}
+	trail_synced(t);
+	return 0;
+}
+
+void
+trail_synced(struct trail *t)
+{
+	char err[512];
+
+	if (!trail_pending(t))
+		return;
 	t->dirty_data = t->dirty_idx = 0;
 	t->dpos = t->pos;
 	t->dfsize = trail_current(t)->size;
@@ -838,7 +848,6 @@ trail_sync(struct trail *t)
 	if (t->lim.max_size != 0 && t->total > t->lim.max_size &&
 	    t->nfiles > 1 && store_retain(t, err, sizeof(err)) == -1)
 		log_warnx("%s", err);
-	return 0;
 }
 
 int

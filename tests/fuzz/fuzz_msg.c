@@ -19,10 +19,14 @@
 #include "msg.h"
 #include "fuzz.h"
 
-enum chan { CH_REQUESTS, CH_ANSWERS, CH_TO_PARENT, CH_TO_NET, NCHANS };
+enum chan {
+	CH_REQUESTS, CH_ANSWERS, CH_TO_PARENT, CH_TO_NET, CH_FROM_AUDITOR,
+	NCHANS
+};
 
 static const struct msg_type *const tables[NCHANS] = {
-	wmsg_requests, wmsg_answers, ctl_to_parent, ctl_to_net
+	wmsg_requests, wmsg_answers, ctl_to_parent, ctl_to_net,
+	ctl_from_auditor
 };
 
 static void
@@ -38,32 +42,34 @@ encode_wmsg(struct wbuf *w, const struct wmsg *r)
 {
 	switch (r->type) {
 	case WMSG_HELLO:
-		wmsg_put_hello(w);
+	case WMSG_CLOSE:
+		wmsg_put_slot(w, (enum wmsg_type)r->type, r->slot);
 		break;
 	case WMSG_DATA:
 		FUZZ_CHECK(r->len > 0);
-		wmsg_put_data_hdr(w, r->id, r->seq, r->offset, r->len);
+		wmsg_put_data_hdr(w, r->slot, r->id, r->seq, r->offset, r->len);
 		msg_put_bytes(w, r->data, r->len);
 		break;
 	case WMSG_SEGEND:
-		wmsg_put_segend(w, r->id, r->seq, r->offset);
+		wmsg_put_segend(w, r->slot, r->id, r->seq, r->offset);
 		break;
 	case WMSG_SYNC:
-		wmsg_put_sync(w, r->token);
+		wmsg_put_sync(w, r->slot, r->token);
 		break;
 	case WMSG_STATE:
 		if (!r->ok) {
-			wmsg_put_failure(w, WMSG_STATE, r->err, r->why);
+			wmsg_put_failure(w, r->slot, WMSG_STATE, r->err,
+			    r->why);
 			break;
 		}
 		FUZZ_CHECK(r->len <= WIRE_TAIL_MAX && r->len <= r->pos.size);
-		wmsg_put_state(w, &r->pos, r->data, r->len);
+		wmsg_put_state(w, r->slot, &r->pos, r->data, r->len);
 		break;
 	case WMSG_DURABLE:
-		wmsg_put_durable(w, r->token, &r->pos);
+		wmsg_put_durable(w, r->slot, r->token, &r->pos);
 		break;
 	case WMSG_FAIL:
-		wmsg_put_failure(w, WMSG_FAIL, r->err, r->why);
+		wmsg_put_failure(w, r->slot, WMSG_FAIL, r->err, r->why);
 		break;
 	default:
 		FUZZ_CHECK(!"a type no decoder accepts");
@@ -80,12 +86,13 @@ decode(enum chan ch, struct msg *m, const uint8_t *p)
 	int rc;
 
 	wbuf_init(&w);
-	if (ch == CH_TO_PARENT || ch == CH_TO_NET) {
+	if (ch == CH_TO_PARENT || ch == CH_TO_NET || ch == CH_FROM_AUDITOR) {
 		if ((rc = ctl_dec(m, &c)) == 0) {
-			FUZZ_CHECK(c.type != CTL_WRITER || c.host[0] != '\0');
-			FUZZ_CHECK(c.type == CTL_HEALTH || c.bodylen == 0);
-			ctl_put_body(&w, c.type, c.host, c.body, c.bodylen,
-			    tables[ch]);
+			FUZZ_CHECK((c.type != CTL_WRITER &&
+			    c.type != CTL_SLOT) || c.host[0] != '\0');
+			FUZZ_CHECK(c.type == CTL_HEALTH ||
+			    c.type == CTL_SERIAL || c.bodylen == 0);
+			ctl_put(&w, &c, tables[ch]);
 		}
 	} else {
 		rc = ch == CH_REQUESTS ? wmsg_dec_request(m, &r) :

@@ -14,8 +14,8 @@
 # handshakes to make room for newer ones.  Each host connects from an
 # address of its own (127.1.x.y), as a fleet does.  The limits: a
 # descriptor limit too low for the hosts stops the receiver at the start
-# (and -n) with the number it needs, as does a process limit too low for a
-# writer per host; a low soft limit alone is raised.
+# (and -n) with the number it needs, as does a process limit too low for
+# the writers; a low soft limit alone is raised.
 #
 # ADTEST_MANY_N (default 2000) and ADTEST_MANY_SECONDS (how long the
 # shipping is spread over, default 15) change the load.
@@ -105,26 +105,27 @@ mem_kib()
 }
 
 # --- the limits first: they need no shipping -----------------------------
-# Each host may hold a connection and its writer's channel: 2 x N, more
-# than 1,024 once N passes 500 or so.
-if [ "$N" -ge 600 ]; then
+# Each host may hold a connection, and each writer (of up to 64 hosts) a
+# channel: more than 1,024 once N passes 650 or so.
+if [ "$N" -ge 800 ]; then
 	rc=0
 	msg=$( (ulimit -n 1024 && "$RECV" -n "$rconf") 2>&1) || rc=$?
 	[ "$rc" = 78 ] || fail "auditdistd -n under ulimit -n 1024 exited $rc, not 78: $msg"
-	echo "$msg" | grep -q "$N hosts need [0-9]* descriptors, the limit is 1024: raise LimitNOFILE=" ||
+	echo "$msg" | grep -q "$N hosts need [0-9]* descriptors ([0-9]* writers' channels), the limit is 1024: raise LimitNOFILE=" ||
 	    fail "auditdistd -n under ulimit -n 1024 did not say what it needs: $msg"
 	rc=0
 	msg=$( (ulimit -n 1024 && timeout 20 "$RECV" -f "$rconf") 2>&1) || rc=$?
 	[ "$rc" = 78 ] || fail "auditdistd under ulimit -n 1024 exited $rc, not 78: $msg"
-	echo "$msg" | grep -q "$N hosts need [0-9]* descriptors, the limit is 1024" ||
+	echo "$msg" | grep -q "$N hosts need [0-9]* descriptors ([0-9]* writers' channels), the limit is 1024" ||
 	    fail "auditdistd under ulimit -n 1024 did not say what it needs: $msg"
 	echo "issue 12: too few descriptors for $N hosts: $(echo "$msg" | grep -o "$N hosts need.*" | head -n 1)"
-	# A writer per host: the process limit is checked the same way.
+	# The writers (of writer_hosts hosts each): the process limit is
+	# checked the same way.
 	rc=0
-	msg=$( (ulimit -u 1000 && "$RECV" -n "$rconf") 2>&1) || rc=$?
-	[ "$rc" = 78 ] || fail "auditdistd -n under ulimit -u 1000 exited $rc, not 78: $msg"
-	echo "$msg" | grep -q "$N hosts need [0-9]* processes (a writer each), the limit is 1000: raise LimitNPROC=" ||
-	    fail "auditdistd -n under ulimit -u 1000 did not say what it needs: $msg"
+	msg=$( (ulimit -u 100 && "$RECV" -n "$rconf") 2>&1) || rc=$?
+	[ "$rc" = 78 ] || fail "auditdistd -n under ulimit -u 100 exited $rc, not 78: $msg"
+	echo "$msg" | grep -q "$N hosts need [0-9]* processes ([0-9]* writers), the limit is 100: raise LimitNPROC=" ||
+	    fail "auditdistd -n under ulimit -u 100 did not say what it needs: $msg"
 	echo "issue 12: too few processes for $N hosts: $(echo "$msg" | grep -o "$N hosts need.*" | head -n 1)"
 	hard=$(ulimit -Hn)
 	if [ "$hard" = unlimited ] || [ "$hard" -gt $((3 * N)) ]; then

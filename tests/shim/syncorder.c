@@ -7,13 +7,15 @@
  * existed (their contents may be a dead process's page cache), or written,
  * truncated or allocated; and the directories whose entries changed or
  * were listed.  fsync/fdatasync of a descriptor of the same inode cleans
- * it.  A write, send or sendmsg to a socket other than 0-2 while anything
+ * it; a syncfs that succeeds cleans every dirty file and directory of the
+ * file system its descriptor is on (that is what it makes durable).  A write, send or sendmsg to a socket other than 0-2 while anything
  * is dirty is a violation, appended as one line to SYNCORDER_LOG:
  *	violation pid=P fd=N ms=T dirty=NAME
  *
  * SYNCORDER_CRASH names a file holding "data" or "idx" (or anything else:
  * off): the next fsync/fdatasync of a dirty file whose name ends (".idx")
- * or does not end ("data") in .idx rewrites it to "off", logs
+ * or does not end ("data") in .idx, or the next syncfs while such a file
+ * is dirty, rewrites it to "off", logs
  *	crash pid=P name=NAME
  * and kills the process with SIGKILL instead: a writer that dies with its
  * bytes in the page cache only.
@@ -22,6 +24,8 @@
  * confined: they could not open them later) on descriptors that
  * close_range and close leave alone.  Only system calls the writers'
  * seccomp filter allows are used (fstat, newfstatat, write, pread, kill).
+ * Writers serve many hosts, so all of this is per process, not per
+ * host.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -47,6 +51,7 @@
 struct dirty {
 	dev_t	 dev;
 	ino_t	 ino;
+	int	 reg;
 	char	 name[64];
 };
 
@@ -63,7 +68,7 @@ REAL_DECL(sendmsg); REAL_DECL(pwrite); REAL_DECL(openat); REAL_DECL(open);
 REAL_DECL(ftruncate); REAL_DECL(fallocate); REAL_DECL(fsync);
 REAL_DECL(fdatasync); REAL_DECL(close); REAL_DECL(close_range);
 REAL_DECL(linkat); REAL_DECL(renameat); REAL_DECL(unlinkat);
-REAL_DECL(mkdirat); REAL_DECL(fdopendir);
+REAL_DECL(mkdirat); REAL_DECL(fdopendir); REAL_DECL(syncfs);
 
 /*
  * The real functions, looked up at the first call: another library's
@@ -79,7 +84,7 @@ resolve(void)
 	REAL(pwrite); REAL(openat); REAL(open); REAL(ftruncate);
 	REAL(fallocate); REAL(fsync); REAL(fdatasync); REAL(close);
 	REAL(close_range); REAL(linkat); REAL(renameat); REAL(unlinkat);
-	REAL(mkdirat); REAL(fdopendir);
+	REAL(mkdirat); REAL(fdopendir); REAL(syncfs);
 	REAL(write);	/* last: the others are set when it is */
 #undef REAL
 }
@@ -135,6 +140,7 @@ mark(const struct stat *st, const char *name)
 		d = &dirty[ndirty++];
 		d->dev = st->st_dev;
 		d->ino = st->st_ino;
+		d->reg = S_ISREG(st->st_mode);
 		d->name[0] = '\0';
 	}
 	if (name == NULL && d->name[0] == '\0')
@@ -182,17 +188,15 @@ check(int fd)
 	    ndirty);
 }
 
+/* Is d what SYNCORDER_CRASH asks to die at?  Then do. */
 static void
-maybe_crash(int fd)
+crash_at(const struct dirty *d)
 {
-	struct dirty *d;
-	struct stat st;
 	char how[8] = "";
 	size_t n;
 	int idx;
 
-	if (crash_fd == -1 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    (d = find(st.st_dev, st.st_ino)) == NULL ||
+	if (crash_fd == -1 || !d->reg ||
 	    pread(crash_fd, how, sizeof(how) - 1, 0) <= 0)
 		return;
 	n = strlen(d->name);
@@ -204,6 +208,17 @@ maybe_crash(int fd)
 	kill(getpid(), SIGKILL);
 }
 
+static void
+maybe_crash(int fd)
+{
+	struct dirty *d;
+	struct stat st;
+
+	if (crash_fd != -1 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (d = find(st.st_dev, st.st_ino)) != NULL)
+		crash_at(d);
+}
+
 static int
 sync_common(int fd, int (*fn)(int))
 {
@@ -213,6 +228,30 @@ sync_common(int fd, int (*fn)(int))
 	maybe_crash(fd);
 	if ((r = fn(fd)) == 0 && fstat(fd, &st) == 0)
 		clean(&st);
+	return r;
+}
+
+int
+syncfs(int fd)
+{
+	struct stat st;
+	size_t i;
+	int r;
+
+	resolve();
+	if (fstat(fd, &st) == -1)
+		return real_syncfs(fd);
+	for (i = 0; i < ndirty; i++)
+		if (dirty[i].dev == st.st_dev)
+			crash_at(&dirty[i]);
+	if ((r = real_syncfs(fd)) != 0)
+		return r;
+	for (i = 0; i < ndirty; ) {
+		if (dirty[i].dev == st.st_dev)
+			dirty[i] = dirty[--ndirty];
+		else
+			i++;
+	}
 	return r;
 }
 

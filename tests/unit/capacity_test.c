@@ -65,11 +65,12 @@ test_default(void)
 	conf_free(c);
 	REQUIRE((c = fleet(2000, 0)) != NULL);
 	CHECK(capacity_plan(c, 1, err, sizeof(err)) == 0);
-	CHECK(strstr(err, "2000 hosts need 4353 descriptors, the limit is "
-	    "1000: raise LimitNOFILE=") != NULL);
-	if (set_nofile(4353) == 0) {
-		CHECK(capacity_plan(c, 1, err, sizeof(err)) == 4353 - 2097);
-		CHECK(set_nofile(4352) == 0);
+	/* 96 + 1 + 2 x 32 + 16 writers + 2000 + 256 pending */
+	CHECK(strstr(err, "2000 hosts need 2433 descriptors (80 writers' "
+	    "channels), the limit is 1000: raise LimitNOFILE=") != NULL);
+	if (set_nofile(2433) == 0) {
+		CHECK(capacity_plan(c, 1, err, sizeof(err)) == 2433 - 177);
+		CHECK(set_nofile(2432) == 0);
 		CHECK(capacity_plan(c, 1, err, sizeof(err)) == 0);
 	}
 	if (set_nofile(DEF_MAX_CONNS + 4000) == 0)
@@ -90,12 +91,15 @@ test_explicit(void)
 	REQUIRE((c = fleet(10, 5000)) != NULL);
 	CHECK(capacity_plan(c, 2, err, sizeof(err)) == 0);
 	CHECK(strstr(err, "10 hosts and max_connections need 5108 "
-	    "descriptors, the limit is 1000") != NULL);
+	    "descriptors (10 writers' channels), the limit is 1000") != NULL);
 	CHECK(strstr(err, "or lower max_connections") != NULL);
 	conf_free(c);
 }
 
-/* A writer per host: RLIMIT_NPROC below the hosts is refused. */
+/*
+ * RLIMIT_NPROC below the writers is refused: 100 hosts in writers of 64
+ * count 2 x 2 + 16; with writer_hosts 1, one each.
+ */
 static void
 test_processes(void)
 {
@@ -106,14 +110,22 @@ test_processes(void)
 	REQUIRE(set_nofile(1000) == 0);
 	REQUIRE(getrlimit(RLIMIT_NPROC, &old) == 0);
 	rl = old;
+	rl.rlim_cur = 51;		/* 20 + 32 needed */
+	REQUIRE(setrlimit(RLIMIT_NPROC, &rl) == 0);
+	CHECK(capacity_plan(c, 1, err, sizeof(err)) == 0);
+	CHECK(strstr(err, "100 hosts need 52 processes (20 writers), "
+	    "the limit is 51: raise LimitNPROC=") != NULL);
+	rl.rlim_cur = 52;
+	REQUIRE(setrlimit(RLIMIT_NPROC, &rl) == 0);
+	CHECK(capacity_plan(c, 1, err, sizeof(err)) != 0);
+	conf_free(c);
+	REQUIRE((c = fleet(100, 0)) != NULL);
+	c->receiver.writer_hosts = 1;
 	rl.rlim_cur = 131;		/* 100 + 32 needed */
 	REQUIRE(setrlimit(RLIMIT_NPROC, &rl) == 0);
 	CHECK(capacity_plan(c, 1, err, sizeof(err)) == 0);
-	CHECK(strstr(err, "100 hosts need 132 processes (a writer each), "
-	    "the limit is 131: raise LimitNPROC=") != NULL);
-	rl.rlim_cur = 132;
-	REQUIRE(setrlimit(RLIMIT_NPROC, &rl) == 0);
-	CHECK(capacity_plan(c, 1, err, sizeof(err)) != 0);
+	CHECK(strstr(err, "100 hosts need 132 processes (100 writers)") !=
+	    NULL);
 	CHECK(setrlimit(RLIMIT_NPROC, &old) == 0);
 	conf_free(c);
 }

@@ -923,7 +923,16 @@ test_fleet(void)
 	free(text);
 	REQUIRE((c = parse("receiver {\n" RCERT "}\n")) != NULL);
 	CHECK(c->receiver.max_connections == 0);
+	CHECK(c->receiver.writer_hosts == CONF_WRITER_HOSTS_DEF);
 	conf_free(c);
+	REQUIRE((c = parse("receiver {\n" RCERT " writer_hosts 1\n}\n")) !=
+	    NULL);
+	CHECK(c->receiver.writer_hosts == 1);
+	conf_free(c);
+	REFUSED("receiver {\n writer_hosts 0\n}\n", 2, "\"writer_hosts\"",
+	    NULL);
+	REFUSED("receiver {\n writer_hosts 257\n}\n", 2,
+	    "\"writer_hosts\" 257 is out of range (1 to 256 hosts)", NULL);
 	REFUSED("receiver {\n max_connections 0\n}\n", 2,
 	    "\"max_connections\"", NULL);
 	REFUSED("receiver {\n max_connections 1000001\n}\n", 2,

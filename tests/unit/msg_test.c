@@ -181,23 +181,31 @@ test_requests(void)
 	uint8_t raw[MSG_HDR_LEN + WMSG_DATA_FIXED + 1];
 
 	wbuf_init(&w);
-	wmsg_put_hello(&w);
-	CHECK(frame_req(&w, &r) == 0 && r.type == WMSG_HELLO);
+	wmsg_put_slot(&w, WMSG_HELLO, 3);
+	CHECK(frame_req(&w, &r) == 0 && r.type == WMSG_HELLO && r.slot == 3);
 	w.len = 0;
-	wmsg_put_data_hdr(&w, id, 7, 100, 3);
+	wmsg_put_slot(&w, WMSG_CLOSE, WRITER_MAX_HOSTS - 1);
+	CHECK(frame_req(&w, &r) == 0 && r.type == WMSG_CLOSE &&
+	    r.slot == WRITER_MAX_HOSTS - 1);
+	/* A slot no writer has. */
+	w.buf[MSG_HDR_LEN] = 0xff;
+	CHECK(frame_req(&w, &r) == -1);
+	w.len = 0;
+	wmsg_put_data_hdr(&w, 9, id, 7, 100, 3);
 	msg_put_bytes(&w, "a\nb", 3);
-	CHECK(frame_req(&w, &r) == 0 && r.type == WMSG_DATA &&
+	CHECK(frame_req(&w, &r) == 0 && r.type == WMSG_DATA && r.slot == 9 &&
 	    memcmp(r.id, id, WIRE_ID_LEN) == 0 && r.seq == 7 &&
 	    r.offset == 100 && r.len == 3 && memcmp(r.data, "a\nb", 3) == 0);
 	w.len--;			/* the lines cut short */
 	CHECK(frame_req(&w, &r) == -1);
 	w.len = 0;
-	wmsg_put_segend(&w, id, 8, 4096);
+	wmsg_put_segend(&w, 0, id, 8, 4096);
 	CHECK(frame_req(&w, &r) == 0 && r.type == WMSG_SEGEND &&
 	    r.seq == 8 && r.offset == 4096);
 	w.len = 0;
-	wmsg_put_sync(&w, 42);
-	CHECK(frame_req(&w, &r) == 0 && r.type == WMSG_SYNC && r.token == 42);
+	wmsg_put_sync(&w, 1, 42);
+	CHECK(frame_req(&w, &r) == 0 && r.type == WMSG_SYNC && r.token == 42 &&
+	    r.slot == 1);
 	msg_put_u8(&w, 0);		/* a byte more than the header says */
 	CHECK(frame_req(&w, &r) == -1);
 	/* DATA without lines; an answer type in the request direction. */
@@ -206,9 +214,9 @@ test_requests(void)
 	w.len = 0;
 	msg_put_bytes(&w, raw, MSG_HDR_LEN + WMSG_DATA_FIXED);
 	CHECK(frame_req(&w, &r) == -1);
-	raw_hdr(raw, 8, WMSG_DURABLE, 0);
+	raw_hdr(raw, 10, WMSG_DURABLE, 0);
 	w.len = 0;
-	msg_put_bytes(&w, raw, MSG_HDR_LEN + 8);
+	msg_put_bytes(&w, raw, MSG_HDR_LEN + 10);
 	CHECK(frame_req(&w, &r) == -1);
 	wbuf_free(&w);
 }
@@ -223,28 +231,29 @@ test_answers(void)
 
 	memcpy(pos.id, id, WIRE_ID_LEN);
 	wbuf_init(&w);
-	wmsg_put_state(&w, &pos, (const uint8_t *)"ab\n", 3);
+	wmsg_put_state(&w, 4, &pos, (const uint8_t *)"ab\n", 3);
 	CHECK(frame_ans(w.buf, w.len, &a) == 0 && a.ok && a.pos.seq == 5 &&
+	    a.slot == 4 &&
 	    a.pos.size == 3 && a.pos.complete == 1 && a.len == 3 &&
 	    memcmp(a.data, "ab\n", 3) == 0 &&
 	    memcmp(a.pos.id, id, WIRE_ID_LEN) == 0);
 	/* complete is 0 or 1 */
-	w.buf[MSG_HDR_LEN + 1 + WIRE_ID_LEN + 16] = 2;
+	w.buf[MSG_HDR_LEN + 3 + WIRE_ID_LEN + 16] = 2;
 	CHECK(frame_ans(w.buf, w.len, &a) == -1);
-	w.buf[MSG_HDR_LEN + 1 + WIRE_ID_LEN + 16] = 1;
+	w.buf[MSG_HDR_LEN + 3 + WIRE_ID_LEN + 16] = 1;
 	/* a tail longer than the segment */
-	w.buf[MSG_HDR_LEN + 1 + WIRE_ID_LEN + 15] = 2;
+	w.buf[MSG_HDR_LEN + 3 + WIRE_ID_LEN + 15] = 2;
 	CHECK(frame_ans(w.buf, w.len, &a) == -1);
-	w.buf[MSG_HDR_LEN + 1 + WIRE_ID_LEN + 15] = 3;
+	w.buf[MSG_HDR_LEN + 3 + WIRE_ID_LEN + 15] = 3;
 	/* ok is 0 or 1 */
-	w.buf[MSG_HDR_LEN] = 7;
+	w.buf[MSG_HDR_LEN + 2] = 7;
 	CHECK(frame_ans(w.buf, w.len, &a) == -1);
 	w.len = 0;
-	wmsg_put_failure(&w, WMSG_STATE, 28, "syncing the trail: full");
+	wmsg_put_failure(&w, 0, WMSG_STATE, 28, "syncing the trail: full");
 	CHECK(frame_ans(w.buf, w.len, &a) == 0 && !a.ok && a.err == 28);
 	CHECK_STR(a.why, "syncing the trail: full");
 	w.len = 0;
-	wmsg_put_durable(&w, 99, &pos);
+	wmsg_put_durable(&w, 0, 99, &pos);
 	CHECK(frame_ans(w.buf, w.len, &a) == 0 && a.token == 99 &&
 	    a.pos.seq == 5);
 	CHECK(frame_ans(w.buf, w.len - 1, &a) == -1);	/* short */
@@ -252,13 +261,13 @@ test_answers(void)
 	memset(why, 'r', sizeof(why) - 1);
 	why[sizeof(why) - 1] = '\0';
 	w.len = 0;
-	wmsg_put_failure(&w, WMSG_FAIL, 5, why);
+	wmsg_put_failure(&w, 0, WMSG_FAIL, 5, why);
 	CHECK(frame_ans(w.buf, w.len, &a) == 0 && a.err == 5 &&
 	    strlen(a.why) == WMSG_REASON_MAX);
 	/* ... and a longer one is refused by the framing. */
 	w.buf[3]++;
 	msg_put_u8(&w, 'r');
-	w.buf[MSG_HDR_LEN + 5]++;
+	w.buf[MSG_HDR_LEN + 7]++;
 	CHECK(frame_ans(w.buf, w.len, &a) == -1);
 	wbuf_free(&w);
 }
@@ -273,6 +282,19 @@ frame_ctl(const struct wbuf *w, const struct msg_type *t, struct ctl_msg *c)
 	return ctl_dec(&m, c);
 }
 
+static const struct ctl_msg *
+ctl_of(enum ctl_type type, const char *host, uint32_t pool, uint16_t slot)
+{
+	static struct ctl_msg c;
+
+	memset(&c, 0, sizeof(c));
+	c.type = (uint8_t)type;
+	snprintf(c.host, sizeof(c.host), "%s", host);
+	c.pool = pool;
+	c.slot = slot;
+	return &c;
+}
+
 static void
 test_ctl(void)
 {
@@ -280,23 +302,35 @@ test_ctl(void)
 	struct wbuf w;
 
 	wbuf_init(&w);
-	ctl_put(&w, CTL_WRITER, "web-1.example", ctl_to_parent);
+	ctl_put(&w, ctl_of(CTL_WRITER, "web-1.example", 0, 0), ctl_to_parent);
 	CHECK(frame_ctl(&w, ctl_to_parent, &c) == 0 && c.type == CTL_WRITER);
 	CHECK_STR(c.host, "web-1.example");
 	w.len = 0;
-	ctl_put(&w, CTL_NOWRITER, "db", ctl_to_net);
+	ctl_put(&w, ctl_of(CTL_NOWRITER, "db", 0, 0), ctl_to_net);
 	CHECK(frame_ctl(&w, ctl_to_net, &c) == 0 && c.type == CTL_NOWRITER);
 	CHECK(frame_ctl(&w, ctl_to_parent, &c) == -1);	/* not that way */
 	w.len = 0;
-	ctl_put(&w, CTL_READY, "", ctl_to_parent);
+	ctl_put(&w, ctl_of(CTL_READY, "", 0, 0), ctl_to_parent);
 	CHECK(frame_ctl(&w, ctl_to_parent, &c) == 0 && c.type == CTL_READY);
 	CHECK(frame_ctl(&w, ctl_to_net, &c) == -1);
 	w.len = 0;
-	ctl_put(&w, CTL_PING, "", ctl_to_net);
+	ctl_put(&w, ctl_of(CTL_PING, "", 0, 0), ctl_to_net);
 	CHECK(frame_ctl(&w, ctl_to_net, &c) == 0 && c.type == CTL_PING);
+	/* A writer's channel, and a host's slot in it. */
+	w.len = 0;
+	ctl_put(&w, ctl_of(CTL_POOL, "", 4242, 0), ctl_to_net);
+	CHECK(frame_ctl(&w, ctl_to_net, &c) == 0 && c.type == CTL_POOL &&
+	    c.pool == 4242);
+	CHECK(frame_ctl(&w, ctl_to_parent, &c) == -1);
+	w.len = 0;
+	ctl_put(&w, ctl_of(CTL_SLOT, "web-2", 4242, 63), ctl_to_net);
+	CHECK(frame_ctl(&w, ctl_to_net, &c) == 0 && c.type == CTL_SLOT &&
+	    c.pool == 4242 && c.slot == 63 && strcmp(c.host, "web-2") == 0);
+	w.buf[w.len - 2] = 0xff;	/* a slot past any writer's */
+	CHECK(frame_ctl(&w, ctl_to_net, &c) == -1);
 	/* A host name that breaks the rules: ".." */
 	w.len = 0;
-	ctl_put(&w, CTL_WRITER, "ab", ctl_to_parent);
+	ctl_put(&w, ctl_of(CTL_WRITER, "ab", 0, 0), ctl_to_parent);
 	w.buf[MSG_HDR_LEN + 2] = w.buf[MSG_HDR_LEN + 3] = '.';
 	CHECK(frame_ctl(&w, ctl_to_parent, &c) == -1);
 	w.buf[MSG_HDR_LEN + 2] = '/';
@@ -331,15 +365,16 @@ test_ctl_socket(void)
 
 	REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) == 0);
 	REQUIRE(pipe(p) == 0);
-	CHECK(ctl_send(sv[0], CTL_WRITER, "h", p[0], ctl_to_net) == 0);
+	CHECK(ctl_send(sv[0], ctl_of(CTL_POOL, "", 7, 0), p[0], ctl_to_net) ==
+	    0);
 	CHECK(ctl_recv(sv[1], ctl_to_net, &c, &fd, "test") == 1);
-	CHECK(c.type == CTL_WRITER && strcmp(c.host, "h") == 0 && fd >= 0);
+	CHECK(c.type == CTL_POOL && c.pool == 7 && fd >= 0);
 	if (fd >= 0)
 		close(fd);
 	CHECK(ctl_recv(sv[1], ctl_to_net, &c, &fd, "test") == 0);
 	/* A datagram with a byte after its message. */
 	wbuf_init(&w);
-	ctl_put(&w, CTL_PING, "", ctl_to_net);
+	ctl_put(&w, ctl_of(CTL_PING, "", 0, 0), ctl_to_net);
 	msg_put_u8(&w, 0);
 	CHECK(send(sv[0], w.buf, w.len, 0) == (ssize_t)w.len);
 	CHECK(recv_in_child(sv[1]) > 0);

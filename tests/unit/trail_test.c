@@ -178,6 +178,33 @@ test_first_data_and_reopen(void)
 	teardown();
 }
 
+/* A group commit: syncfs, then trail_synced does trail_sync's bookkeeping. */
+static void
+test_synced_by_syncfs(void)
+{
+	static const uint8_t zero[WIRE_ID_LEN];
+	struct trail *t;
+
+	setup();
+	t = topen();
+	REQUIRE(t != NULL);
+	trail_synced(t);			/* nothing pending: nothing */
+	CHECK(pos_is(&t->dpos, zero, 0, 0, 0));
+	CHECK(app(t, id1, 1, 0, "a=1\n") == 0);
+	CHECK(trail_pending(t));
+	CHECK(syncfs(t->fd) == 0);
+	trail_synced(t);
+	CHECK(!trail_pending(t));
+	CHECK(pos_is(&t->dpos, id1, 1, 4, 0));
+	CHECK(t->dfsize == 4);
+	/* What follows is cut back to there if its own sync fails. */
+	CHECK(app(t, id1, 1, 4, "b=2\n") == 0);
+	CHECK(trail_sync(t) == 0);
+	CHECK(pos_is(&t->dpos, id1, 1, 8, 0) && t->dfsize == 8);
+	trail_free(t);
+	teardown();
+}
+
 static void
 test_acceptance(void)
 {
@@ -1094,6 +1121,7 @@ static const struct h_test tests[] = {
 	TEST(test_retention),
 	TEST(test_refusals),
 	TEST(test_write_error),
+	TEST(test_synced_by_syncfs),
 	TEST(test_rotation_crash_points),
 	TEST(test_empty_segments),
 	TEST(test_tail),
