@@ -49,13 +49,27 @@ run_limited()
 		wait_limited "$KILL_GRACE" || rc=137
 		kill -KILL -- "-$cur" 2>/dev/null
 		wait "$cur" 2>/dev/null
-	elif pgrep -g "$cur" >/dev/null 2>&1; then
+	elif leftovers; then
 		# nothing it started may stay behind
 		echo "--- note: $name left processes running; killed:"
-		pgrep -a -g "$cur" | sed 's/^/    /'
+		pgrep -a -r D,R,S,T -g "$cur" | sed 's/^/    /'
 		kill -KILL -- "-$cur" 2>/dev/null
 	fi
 	cur=
+}
+
+# Whether group $cur still has live processes a second after its leader
+# ended (its cleanup's last kills take a moment to land).
+leftovers()
+{
+	local tries=10
+
+	while [ "$tries" -gt 0 ]; do
+		pgrep -r D,R,S,T -g "$cur" >/dev/null || return 1
+		sleep 0.1
+		tries=$((tries - 1))
+	done
+	return 0
 }
 
 out=$(mktemp "${TMPDIR:-/tmp}/run.XXXXXX") || exit 1
