@@ -356,7 +356,7 @@ t_interleaved(void)
 	alternate(&b, 45894, 45895);
 	tail(&b, RAW_LAST + 1, 300);
 	expect(&b, "", &st);
-	CHECK(st.gaps == 0);
+	CHECK_EQ_U64(st.gaps, 0);
 	/* Past the window (300 serials late) the serial is a gap, then late. */
 	free_lines(&a);
 	copy(&a, &raw, 1, 0, 0);
@@ -641,10 +641,10 @@ t_bad_lines(void)
 	CHECK(serial_save(s, state, sizeof(state), &slen) == 0);
 	serial_get_stats(s, &st);
 	CHECK(st.bad == sizeof(bad) / sizeof(bad[0]) + 1 + 2);
-	CHECK(st.records == 4);
+	CHECK_EQ_U64(st.records, 4);
 	CHECK(st.lines == st.bad + st.records);
-	CHECK(st.bytes == total);
-	CHECK(st.gaps == 0);
+	CHECK_EQ_U64(st.bytes, total);
+	CHECK_EQ_U64(st.gaps, 0);
 	serial_free(s);
 }
 

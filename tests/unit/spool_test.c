@@ -209,7 +209,7 @@ test_write_rotate(void)
 	w = spool_write(&sp, in + w, len - w, 500);
 	syncer_drain(sp.syncer, 10);
 	CHECK(concat_segments(out, sizeof(out), &nsegs) == len);
-	CHECK(memcmp(in, out, len) == 0);
+	CHECK_EQ_MEM(in, out, len);
 	CHECK(nsegs > 5);
 	CHECK(spool_total(&sp) == len);
 	/* The highest number is the open one; closed ones are .seg. */

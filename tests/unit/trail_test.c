@@ -150,7 +150,7 @@ test_first_data_and_reopen(void)
 	setup();
 	t = topen();
 	REQUIRE(t != NULL);
-	CHECK(t->nfiles == 0);
+	CHECK_EQ_U64(t->nfiles, 0);
 	CHECK(pos_is(&t->pos, zero, 0, 0, 0));
 	CHECK(!exists("audit.log"));
 	CHECK(mode_of("") == 0750);
@@ -253,7 +253,7 @@ test_acceptance(void)
 	trail_expected(t, id2, 3, 7, "offset", why, sizeof(why));
 	CHECK(strstr(why, "new series") != NULL);
 	CHECK(app(t, id2, 3, 0, "f\n") == 0);
-	CHECK(t->nfiles == 2);
+	CHECK_EQ_U64(t->nfiles, 2);
 	/* An empty segment ends where it starts. */
 	CHECK(trail_segend(t, id2, 4, 0) == 0);
 	CHECK(pos_is(&t->pos, id2, 4, 0, 1));
@@ -267,7 +267,7 @@ test_acceptance(void)
 	t = topen();
 	REQUIRE(t != NULL);
 	CHECK(pos_is(&t->pos, id2, 4, 0, 1));
-	CHECK(t->nfiles == 2);
+	CHECK_EQ_U64(t->nfiles, 2);
 	trail_free(t);
 	teardown();
 }
@@ -288,7 +288,7 @@ test_torn_tail(void)
 
 	t = topen();
 	REQUIRE(t != NULL);
-	CHECK(t->cut_bytes == 28);
+	CHECK_EQ_U64(t->cut_bytes, 28);
 	CHECK(pos_is(&t->pos, id1, 1, 27, 0));
 	CHECK_STR(slurp("audit.log"), "type=A msg=audit(1.0:1): x\n");
 	CHECK(app(t, id1, 1, 27, "type=C\n") == 0);
@@ -317,7 +317,7 @@ test_torn_index(void)
 	append_raw(".store/0000000000000001.idx", "E 00000000000000");
 	t = topen();
 	REQUIRE(t != NULL);
-	CHECK(t->cut_idx_bytes == 16);
+	CHECK_EQ_U64(t->cut_idx_bytes, 16);
 	CHECK(pos_is(&t->pos, id1, 2, 2, 0));
 	trail_free(t);
 
@@ -326,7 +326,7 @@ test_torn_index(void)
 	    "S 01010101010101010101010101010101 0000000000000003 6\n");
 	t = topen();
 	REQUIRE(t != NULL);
-	CHECK(t->cut_idx_bytes == 0);
+	CHECK_EQ_U64(t->cut_idx_bytes, 0);
 	CHECK(pos_is(&t->pos, id1, 3, 0, 0));
 	trail_free(t);
 
@@ -336,7 +336,7 @@ test_torn_index(void)
 	    "E 0000000000000004 1\n");
 	t = topen();
 	REQUIRE(t != NULL);
-	CHECK(t->cut_idx_bytes == 75);
+	CHECK_EQ_U64(t->cut_idx_bytes, 75);
 	CHECK(pos_is(&t->pos, id1, 3, 0, 0));
 	CHECK(app(t, id1, 3, 0, "d\n") == 0);
 	CHECK(trail_sync(t) == 0);
@@ -346,7 +346,7 @@ test_torn_index(void)
 	append_raw(".store/0000000000000001.idx", "E 0000000000000003 9\n");
 	t = topen();
 	REQUIRE(t != NULL);
-	CHECK(t->cut_idx_bytes == 21);
+	CHECK_EQ_U64(t->cut_idx_bytes, 21);
 	CHECK(pos_is(&t->pos, id1, 3, 2, 0));
 	trail_free(t);
 
@@ -354,7 +354,7 @@ test_torn_index(void)
 	append_raw(".store/0000000000000001.idx", "X\n");
 	t = topen();
 	REQUIRE(t != NULL);
-	CHECK(t->cut_idx_bytes == 2);
+	CHECK_EQ_U64(t->cut_idx_bytes, 2);
 	CHECK(pos_is(&t->pos, id1, 3, 2, 0));
 	trail_free(t);
 	CHECK_STR(slurp(".store/0000000000000001.idx"),
@@ -396,7 +396,7 @@ test_resume_point(void)
 	t = topen();
 	REQUIRE(t != NULL);
 	CHECK(pos_is(&t->pos, id1, 8, 2, 1));
-	CHECK(t->cut_bytes == 6);
+	CHECK_EQ_U64(t->cut_bytes, 6);
 	CHECK_STR(slurp("audit.log"), "a\nbb\nc\n");
 	trail_free(t);
 	teardown();
@@ -446,7 +446,7 @@ test_rotation_names(void)
 	t = topen();
 	REQUIRE(t != NULL);
 	fill(t, 1, 5);
-	CHECK(t->nfiles == 5);
+	CHECK_EQ_U64(t->nfiles, 5);
 	check_names(5, want);
 	CHECK(mode_of(".store/0000000000000001") == 0440);
 	CHECK(mode_of(".store/0000000000000001.idx") == 0440);
@@ -457,7 +457,7 @@ test_rotation_names(void)
 	t = topen();
 	REQUIRE(t != NULL);
 	CHECK(app(t, id1, 6, 0, "seg=000006\n") == 0);
-	CHECK(t->nfiles == 5);
+	CHECK_EQ_U64(t->nfiles, 5);
 	CHECK(trail_sync(t) == 0);
 	CHECK_STR(slurp("audit.log"), "seg=000005\nseg=000006\n");
 	trail_free(t);
@@ -501,7 +501,7 @@ test_rebuild_after_crash(void)
 	link_name("0000000000000001", ".audit.log.tmp");
 	t = topen();
 	REQUIRE(t != NULL);
-	CHECK(t->nfiles == 3);
+	CHECK_EQ_U64(t->nfiles, 3);
 	CHECK(pos_is(&t->pos, id1, 3, 11, 0));
 	check_names(3, want);
 	CHECK(!exists(".store/0000000000000004"));
@@ -543,7 +543,7 @@ test_retention(void)
 	t = topen();
 	REQUIRE(t != NULL);
 	fill(t, 1, 6);
-	CHECK(t->nfiles == 2);
+	CHECK_EQ_U64(t->nfiles, 2);
 	check_names(2, want);
 	CHECK(!exists(".store/0000000000000004"));
 	CHECK(!exists(".store/0000000000000004.idx"));
@@ -558,7 +558,7 @@ test_retention(void)
 	t = topen();
 	REQUIRE(t != NULL);
 	fill(t, 7, 9);
-	CHECK(t->nfiles == 3);
+	CHECK_EQ_U64(t->nfiles, 3);
 	check_names(3, want3);
 	trail_free(t);
 	/* A tighter limit applies at start-up. */
@@ -566,7 +566,7 @@ test_retention(void)
 	lim.keep = 1;
 	t = topen();
 	REQUIRE(t != NULL);
-	CHECK(t->nfiles == 1);
+	CHECK_EQ_U64(t->nfiles, 1);
 	check_names(1, want3);
 	trail_free(t);
 	teardown();
@@ -648,7 +648,7 @@ test_write_error(void)
 	setrlimit(RLIMIT_FSIZE, &old);
 	t = topen();
 	REQUIRE(t != NULL);
-	CHECK(t->cut_idx_bytes == 0);
+	CHECK_EQ_U64(t->cut_idx_bytes, 0);
 	CHECK(pos_is(&t->pos, id1, 1, 10, 0));
 	CHECK(app(t, id1, 2, 0, "dddddddddd\n") == 0);
 	CHECK(trail_sync(t) == 0);
@@ -791,7 +791,7 @@ reopen_current_2(void)
 
 	t = topen();
 	REQUIRE(t != NULL);
-	CHECK(t->nfiles == 2);
+	CHECK_EQ_U64(t->nfiles, 2);
 	CHECK(pos_is(&t->pos, id1, 2, 11, 0));
 	CHECK(pos_is(&t->dpos, id1, 2, 11, 0));
 	CHECK(mode_of(".store/0000000000000002") == 0640);
@@ -803,7 +803,7 @@ reopen_current_2(void)
 	CHECK(trail_sync(t) == 0);
 	CHECK(app(t, id1, 3, 0, "seg=000003\n") == 0);
 	CHECK(trail_sync(t) == 0);
-	CHECK(t->nfiles == 3);
+	CHECK_EQ_U64(t->nfiles, 3);
 	CHECK(mode_of(".store/0000000000000002") == 0440);
 	CHECK(mode_of(".store/0000000000000002.idx") == 0440);
 	trail_free(t);
@@ -819,7 +819,7 @@ reopen_current_3(void)
 
 	t = topen();
 	REQUIRE(t != NULL);
-	CHECK(t->nfiles == 3);
+	CHECK_EQ_U64(t->nfiles, 3);
 	CHECK(pos_is(&t->pos, id1, 3, 0, 0));
 	CHECK(mode_of(".store/0000000000000002") == 0440);
 	CHECK(app(t, id1, 3, 0, "seg=000003\n") == 0);
@@ -1057,7 +1057,7 @@ test_tail(void)
 	big[0] = 'y';
 	CHECK(trail_append(t, id1, 4, 0, big, sizeof(big)) == 0);
 	CHECK(trail_sync(t) == 0);
-	CHECK(t->nfiles == 2);
+	CHECK_EQ_U64(t->nfiles, 2);
 	CHECK(tail_is(t, WIRE_TAIL_MIN, big + sizeof(big) - WIRE_TAIL_MIN,
 	    WIRE_TAIL_MIN));
 	trail_free(t);

@@ -85,8 +85,8 @@ test_hello(void)
 	REQUIRE(wire_dec_hello(p, len, &m) == 0);
 	CHECK_STR(m.host, "web-1.example");
 	CHECK(m.version == WIRE_VERSION);
-	CHECK(memcmp(m.spool_id, id, WIRE_ID_LEN) == 0);
-	CHECK(memcmp(m.nonce, nonce, WIRE_NONCE_LEN) == 0);
+	CHECK_EQ_MEM(m.spool_id, id, WIRE_ID_LEN);
+	CHECK_EQ_MEM(m.nonce, nonce, WIRE_NONCE_LEN);
 	/* truncated, trailing byte, bad magic */
 	CHECK(wire_dec_hello(p, len - 1, &m) == -1);
 	CHECK(wire_dec_hello(p, len + 1, &m) == -1);
@@ -145,7 +145,7 @@ test_auth_welcome(void)
 	REQUIRE(wire_enc_auth(&w, proof) == 0);
 	REQUIRE(frame(&w, &t, &p, &len) == 0 && t == MSG_AUTH);
 	CHECK(wire_dec_auth(p, len, &am) == 0 && am.has_proof);
-	CHECK(memcmp(am.proof, proof, WIRE_MAC_LEN) == 0);
+	CHECK_EQ_MEM(am.proof, proof, WIRE_MAC_LEN);
 	CHECK(wire_dec_auth(p, 31, &am) == -1);
 	w.len = 0;
 	REQUIRE(wire_enc_auth(&w, NULL) == 0);
@@ -156,7 +156,7 @@ test_auth_welcome(void)
 	REQUIRE(frame(&w, &t, &p, &len) == 0 && t == MSG_WELCOME);
 	REQUIRE(wire_dec_welcome(p, len, &wm) == 0);
 	CHECK(wm.has_proof && wm.seq == 7 && wm.size == 12345 && wm.complete);
-	CHECK(memcmp(wm.spool_id, id, WIRE_ID_LEN) == 0);
+	CHECK_EQ_MEM(wm.spool_id, id, WIRE_ID_LEN);
 	CHECK(wm.tail_len == 4 && memcmp(wm.tail, "x\ny\n", 4) == 0);
 	CHECK(wire_dec_welcome(p, len - 1, &wm) == -1);
 	((uint8_t *)w.buf)[WIRE_HDR_LEN] = 2;	/* has_proof must be 0/1 */
@@ -196,7 +196,7 @@ test_data(void)
 	REQUIRE(frame(&w, &t, &p, &len) == 0 && t == MSG_DATA);
 	REQUIRE(wire_dec_data(p, len, &m) == 0);
 	CHECK(m.seq == 3 && m.offset == 100 && m.len == 9);
-	CHECK(memcmp(m.data, "type=A x\n", 9) == 0);
+	CHECK_EQ_MEM(m.data, "type=A x\n", 9);
 	w.len = 0;
 	/* not ending in a newline: refused */
 	REQUIRE(wire_enc_data(&w, 3, 100, "type=A x", 8) == 0);
