@@ -206,6 +206,7 @@ struct recv {
 	pid_t		 pid;
 	int		 port;
 	char		 dir[PATH_MAX];		/* trail root */
+	char		 state[PATH_MAX];	/* status file, auditor */
 	char		 conf[PATH_MAX];
 	char		 log[PATH_MAX];
 };
@@ -272,6 +273,10 @@ int		 spool_status_has(const char *, const char *);
 
 /* proctree.c: a process and all its descendants */
 int		 proctree_cpu(pid_t, uint64_t *, unsigned *);
+/* The receiver's auditor, which counts serial gaps (receiver/auditor.c). */
+#define AUDITOR_COMM	"auditdistd-gaps"
+/* The same for the processes of the tree named comm (their own CPU). */
+int		 proctree_cpu_named(pid_t, const char *comm, uint64_t *);
 int		 proctree_mem(pid_t, long *, long *, unsigned *);
 int		 proctree_children_files(void);
 long		 proctree_status_sum(pid_t, const char *);
@@ -286,6 +291,7 @@ struct fanspec {
 /* One fan-in run's figures, for the medians. */
 struct fanrun {
 	double		 connected, recv_cpu_pct, pss_mib, rss_mib, procs;
+	double		 aud_cpu_pct;	/* of recv_cpu_pct: the auditor */
 	double		 sent_rps, acked_rps, sent_mbs, acked_mbs, drain_ms;
 	double		 lat_p50, lat_p99, self_cpu_pct, hs_s;
 	double		 exact;		/* hosts whose trail is what was sent */
@@ -335,6 +341,7 @@ struct senders_result {
 	double		 window_s;
 	double		 recv_cpu_s;	/* receiver tree, over recv_window_s */
 	double		 recv_window_s;	/* the sampler's, about window_s */
+	double		 aud_cpu_s;	/* of which the serial-gap auditor */
 	int		 realtime;	/* the load tool ran SCHED_FIFO */
 	double		 self_cpu_s;	/* the load tool, over the window */
 	unsigned	 recv_procs;

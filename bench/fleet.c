@@ -90,6 +90,10 @@ fleet_rows(struct table *t, const struct fanrun *fr, unsigned nruns,
 	row_add(t, &(struct row){ .figure = fig, .ours = MED(recv_cpu_pct) /
 	    100, .base = NAN, .prec = 2, .no_ratio = 1,
 	    .kind = TGT_OURS_BELOW, .target = cores, .target_text = tgt });
+	snprintf(fig, sizeof(fig), "  %s: of which serial-gap auditor (cores)",
+	    pre);
+	row_add(t, &(struct row){ .figure = fig, .ours = MED(aud_cpu_pct) /
+	    100, .base = NAN, .prec = 3, .no_ratio = 1 });
 	snprintf(fig, sizeof(fig), "%s: receiver Pss (MiB)", pre);
 	row_add(t, &(struct row){ .figure = fig, .ours = MED(pss_mib),
 	    .base = NAN, .prec = 1, .no_ratio = 1, .kind = TGT_OURS_BELOW,

@@ -127,6 +127,22 @@ fan_addr(unsigned i, char *out, size_t len)
 	snprintf(out, len, "127.1.%u.%u", 1 + (i - 1) / 250, 1 + (i - 1) % 250);
 }
 
+/* Where the receiver writes its status file and the auditor its state. */
+static void
+state_dir(const struct bench *b, struct recv *r, const char *tag)
+{
+	struct passwd *pw;
+
+	snprintf(r->state, sizeof(r->state), "%s/rstate-%s", b->tmpdir, tag);
+	check_quotable(r->state);
+	rm_path(r->state);
+	if (mkdir(r->state, 0755) == -1)
+		err(EX_CANTCREAT, "%s", r->state);
+	if (geteuid() == 0 && (pw = getpwnam(b->fwd_user)) != NULL &&
+	    chown(r->state, pw->pw_uid, pw->pw_gid) == -1)
+		err(EX_OSERR, "chown %s", r->state);
+}
+
 /* The receiver's config for recv_start. */
 static void
 recv_conf(const struct bench *b, const struct recv *r, unsigned nhosts,
@@ -145,6 +161,8 @@ recv_conf(const struct bench *b, const struct recv *r, unsigned nhosts,
 	    b->cert, b->key);
 	if (with_user)
 		fprintf(m, "\tuser \"%s\"\n", b->fwd_user);
+	/* Health reports and the serial-gap auditor on, as by default. */
+	fprintf(m, "\tstatus_file \"%s/status\"\n", r->state);
 	for (i = 1; i <= nhosts; i++) {
 		if (nhosts == 1) {
 			fprintf(m, "\thost %s {\n", SENDER_HOST);
@@ -192,6 +210,7 @@ recv_start(struct bench *b, struct recv *r, const char *tag, unsigned nhosts,
 	rm_path(r->dir);
 	if (mkdir(r->dir, 0700) == -1)
 		err(EX_CANTCREAT, "%s", r->dir);
+	state_dir(b, r, tag);
 	r->port = free_port();
 
 	recv_conf(b, r, nhosts, timeout, b->recv_user != RECV_USER_NO);
@@ -269,6 +288,7 @@ recv_fits(struct bench *b, unsigned nhosts, char *why, size_t len)
 	rm_path(r.dir);
 	if (mkdir(r.dir, 0700) == -1)
 		err(EX_CANTCREAT, "%s", r.dir);
+	state_dir(b, &r, "probe");
 	r.port = free_port();
 	recv_conf(b, &r, nhosts, 60, b->recv_user != RECV_USER_NO);
 	snprintf(prog, sizeof(prog), "%s/auditdistd", b->bindir);

@@ -207,8 +207,39 @@ tree_list(pid_t root, struct pidlist *tree)
  * CPU clock ticks used so far by root's tree (see the top), and how many
  * processes it has now; -1 when root is gone.
  */
+static int	tree_cpu(pid_t, const char *, uint64_t *, unsigned *);
+
 int
 proctree_cpu(pid_t root, uint64_t *ticks, unsigned *nprocs)
+{
+	return tree_cpu(root, NULL, ticks, nprocs);
+}
+
+int
+proctree_cpu_named(pid_t root, const char *comm, uint64_t *ticks)
+{
+	unsigned n;
+
+	return tree_cpu(root, comm, ticks, &n);
+}
+
+/* Whether /proc/PID/comm is comm. */
+static int
+comm_is(pid_t pid, const char *comm)
+{
+	char path[64], buf[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	if ((n = read_small(path, buf, sizeof(buf))) <= 0)
+		return 0;
+	if (buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	return strcmp(buf, comm) == 0;
+}
+
+static int
+tree_cpu(pid_t root, const char *comm, uint64_t *ticks, unsigned *nprocs)
 {
 	struct pidlist tree = { NULL, 0, 0 };
 	unsigned long long ut, st;
@@ -222,6 +253,8 @@ proctree_cpu(pid_t root, uint64_t *ticks, unsigned *nprocs)
 	*nprocs = 0;
 	tree_list(root, &tree);
 	for (i = 0; i < tree.n; i++) {
+		if (comm != NULL && !comm_is(tree.v[i], comm))
+			continue;
 		snprintf(path, sizeof(path), "/proc/%d/stat", (int)tree.v[i]);
 		if (read_small(path, buf, sizeof(buf)) <= 0 ||
 		    (rest = stat_rest(buf)) == NULL) {

@@ -638,6 +638,7 @@ recv_alive(pid_t pid)
 struct sample {
 	double		 t0, t1;	/* CPU sampled at */
 	uint64_t	 ticks0, ticks1;
+	uint64_t	 aticks0, aticks1;	/* the auditor's */
 	long		 pss, rss;	/* largest */
 	unsigned	 procs;
 };
@@ -685,6 +686,7 @@ sampler_start(pid_t recv, double window)
 	memset(&sm, 0, sizeof(sm));
 	t0 = now();
 	proctree_cpu(recv, &sm.ticks0, &np);
+	proctree_cpu_named(recv, AUDITOR_COMM, &sm.aticks0);
 	sm.t0 = now();
 	sleep_s(t0 + window / 3 - now());
 	sample_mem(recv, &sm);
@@ -692,6 +694,7 @@ sampler_start(pid_t recv, double window)
 	sample_mem(recv, &sm);
 	sleep_s(t0 + window - now());
 	proctree_cpu(recv, &sm.ticks1, &np);
+	proctree_cpu_named(recv, AUDITOR_COMM, &sm.aticks1);
 	sm.t1 = now();
 	sample_mem(recv, &sm);
 	_exit(write(p[1], &sm, sizeof(sm)) == (ssize_t)sizeof(sm) ? 0 : 1);
@@ -710,6 +713,8 @@ sampler_end(int fd, struct senders_result *res)
 	res->recv_cpu_s = (double)(sm.ticks1 - sm.ticks0) /
 	    (double)sysconf(_SC_CLK_TCK);
 	res->recv_window_s = sm.t1 - sm.t0;
+	res->aud_cpu_s = sm.aticks1 >= sm.aticks0 ? (double)(sm.aticks1 -
+	    sm.aticks0) / (double)sysconf(_SC_CLK_TCK) : 0;
 	res->recv_pss_kib = sm.pss;
 	res->recv_rss_kib = sm.rss;
 	res->recv_procs = sm.procs;
