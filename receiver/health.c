@@ -211,13 +211,21 @@ send_summary(struct server *srv, const struct rhost *rh, int full)
 	return n == -1 ? -1 : 0;
 }
 
+/*
+ * A round sends the summaries of the hosts that changed, then its end.
+ * When the parent's socket is full (thousands of hosts), the round goes
+ * on at the next tick from the host where it stopped, so that every host
+ * gets its turn and the round ends.
+ */
 uint64_t
 health_tick(struct server *srv, uint64_t now_ms_)
 {
 	static uint64_t next, next_full;
+	static size_t resume;	/* hosts of the list this round has done */
 	static int full;
 	struct rhost *rh;
 	int64_t now;
+	size_t i;
 
 	if (now_ms_ < next)
 		return next;
@@ -231,14 +239,20 @@ health_tick(struct server *srv, uint64_t now_ms_)
 	}
 	for (rh = srv->hosts; rh != NULL; rh = rh->next)
 		check_silence(srv, rh, now);
-	for (rh = srv->hosts; rh != NULL; rh = rh->next) {
+	for (i = 0, rh = srv->hosts; rh != NULL && i < resume; rh = rh->next)
+		i++;
+	for (; rh != NULL; rh = rh->next, i++) {
 		if (!rh->health.dirty)
 			continue;
-		if (send_summary(srv, rh, 0) == -1)
-			return next;	/* the rest next time */
+		if (send_summary(srv, rh, 0) == -1) {
+			resume = i;	/* the rest next time */
+			return next;
+		}
 		rh->health.dirty = 0;
 	}
-	if (send_summary(srv, NULL, full) == 0)
+	if (send_summary(srv, NULL, full) == 0) {
 		full = 0;
+		resume = 0;
+	}
 	return next;
 }
