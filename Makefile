@@ -42,6 +42,8 @@ LIBS_PLUGIN = -laudit -lpthread -lseccomp -lcrypto
 LIBS_TLS    = -lssl -lcrypto -lseccomp -lzstd
 LIBS_AUPARSE = -lauparse -laudit
 LIBS_ALL    = $(LIBS_PLUGIN) $(LIBS_TLS) -lsystemd $(LIBS_AUPARSE)
+# The NATS client: auditdistd's publisher (and the test consumer) alone.
+LIBS_NATS   = -lnats
 
 LIB_OBJ      = $(LIB_SRC:%.c=$(B)/%.o)
 LIB_OBJ_SAN  = $(LIB_SRC:%.c=$(B)/san/%.o)
@@ -86,7 +88,7 @@ $(B)/audisp-dist-forwarder: $(B)/plugin/fwd_main.o $(B)/libauditdist.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_TLS) -lpthread
 
 $(B)/auditdistd: $(RECV_MAIN:%.c=$(B)/%.o) $(B)/libauditdist.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_TLS) -lsystemd -lpthread $(LIBS_AUPARSE)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_TLS) -lsystemd -lpthread $(LIBS_AUPARSE) $(LIBS_NATS)
 
 # Test builds: the release programs with the sandbox's test trigger
 # (SIGUSR2: try what the sandbox forbids), for 74-sandbox only.
@@ -103,7 +105,7 @@ $(B)/test/audisp-dist-forwarder: $(B)/plugin/fwd_main.o $(B)/test/common/sandbox
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_TLS) -lpthread
 
 $(B)/test/auditdistd: $(RECV_MAIN:%.c=$(B)/%.o) $(B)/test/common/sandbox.o $(B)/libauditdist.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_TLS) -lsystemd -lpthread $(LIBS_AUPARSE)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_TLS) -lsystemd -lpthread $(LIBS_AUPARSE) $(LIBS_NATS)
 
 $(B)/tests/%: tests/unit/%.c $(B)/libauditdist.a tests/unit/harness.h
 	@mkdir -p $(@D)
