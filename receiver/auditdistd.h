@@ -480,8 +480,9 @@ void		 rstatus_serial(const struct ctl_msg *);
 /* auditor.c: the process that counts serial gaps behind the writers */
 #define AUDITOR_DIR	"serial"	/* beside the status file */
 struct parent_args;
-/* Its state directory: AUDITOR_DIR beside the status file; -1: none. */
-int		 auditor_statedir(const struct conf *, char *, size_t);
+/* A state directory named sub beside the status file; -1: none. */
+int		 auditor_statedir(const struct conf *, const char *sub, char *,
+		    size_t);
 /* Fork it; *chan: the parent's end of its channel.  -1: not started. */
 pid_t		 auditor_start(const struct parent_args *, int *chan);
 
