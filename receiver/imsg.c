@@ -39,6 +39,11 @@ const struct msg_type ctl_from_auditor[] = {
 	{ CTL_SERIAL, 2 + 1 + CTL_SERIAL_LEN, 2 + WIRE_MAX_HOST + CTL_SERIAL_LEN },
 	{ 0, 0, 0 }
 };
+const struct msg_type ctl_from_publisher[] = {
+	{ CTL_PUBLISH, 2 + 1 + CTL_PUBLISH_LEN,
+	    2 + WIRE_MAX_HOST + CTL_PUBLISH_LEN },
+	{ 0, 0, 0 }
+};
 const struct msg_type ctl_to_net[] = {
 	{ CTL_WRITER, 2 + 1, 2 + WIRE_MAX_HOST },
 	{ CTL_NOWRITER, 2 + 1, 2 + WIRE_MAX_HOST },
@@ -255,7 +260,7 @@ ctl_put_body(struct wbuf *w, enum ctl_type type, const char *host,
 	VERIFY(n <= WIRE_MAX_HOST);	/* before anything is reserved */
 	mark = msg_begin(w, (uint8_t)type);
 	if (type == CTL_WRITER || type == CTL_NOWRITER || type == CTL_HEALTH ||
-	    type == CTL_SERIAL)
+	    type == CTL_SERIAL || type == CTL_PUBLISH)
 		msg_put_str(w, host, n);
 	if (len > 0)
 		msg_put_bytes(w, body, len);
@@ -278,11 +283,13 @@ ctl_dec(struct msg *m, struct ctl_msg *c)
 	case CTL_PING:
 		break;
 	case CTL_SERIAL:
+	case CTL_PUBLISH:
+		c->bodylen = m->type == CTL_SERIAL ? CTL_SERIAL_LEN :
+		    CTL_PUBLISH_LEN;
 		if (msg_get_str(m, c->host, sizeof(c->host)) == -1 ||
 		    !wire_valid_host(c->host, strlen(c->host)) ||
-		    msg_get_bytes(m, c->body, CTL_SERIAL_LEN) == -1)
+		    msg_get_bytes(m, c->body, c->bodylen) == -1)
 			return -1;
-		c->bodylen = CTL_SERIAL_LEN;
 		break;
 	case CTL_HEALTH:	/* rstatus.c reads the rest */
 		if (msg_get_str(m, c->host, sizeof(c->host)) == -1 ||
