@@ -270,14 +270,19 @@ resync(struct phost *h, int storefd)
 }
 
 #ifdef AUDITDIST_TEST_HOOKS
-/* Die once between an acknowledgement and the cursor's save. */
+/*
+ * AUDITDIST_TEST_PUBLISH_EXIT=HOST:N: die once, after the N-th
+ * acknowledgement of HOST's chunks, before the cursor's save.
+ */
 static void
-test_crash(void)
+test_crash(const struct phost *h)
 {
-	const char *e = getenv("AUDITDIST_TEST_PUBLISH_EXIT");
+	const char *e = getenv("AUDITDIST_TEST_PUBLISH_EXIT"), *colon;
 	int fd;
 
-	if (e == NULL || ++pub.acks != (unsigned)atoi(e))
+	if (e == NULL || (colon = strchr(e, ':')) == NULL ||
+	    strncmp(e, h->name, (size_t)(colon - e)) != 0 ||
+	    h->name[colon - e] != '\0' || ++pub.acks != (unsigned)atoi(colon + 1))
 		return;
 	if ((fd = openat(pub.statefd, "test-exited", O_WRONLY | O_CREAT |
 	    O_EXCL | O_CLOEXEC, 0640)) == -1)
@@ -287,7 +292,7 @@ test_crash(void)
 	_exit(0);
 }
 #else
-#define test_crash()	do { } while (0)
+#define test_crash(h)	do { } while (0)
 #endif
 
 /*
@@ -327,7 +332,7 @@ send_chunk(struct phost *h, int storefd, uint64_t file, size_t len)
 		return -1;
 	}
 	pub.failing = 0;
-	test_crash();
+	test_crash(h);
 	/* A duplicate may hold fewer bytes than this chunk: ask the stream. */
 	if (dup) {
 		pub.progress = 1;
