@@ -496,6 +496,8 @@ pid_t		 auditor_start(const struct parent_args *, int *chan);
 /* publish.c: the process that publishes the trails to NATS JetStream */
 #define PUBLISH_DIR	"publish"	/* beside the status file */
 struct sandbox;
+/* Read what it needs that the user may not: the cafile.  -1: err says. */
+int		 publish_prepare(const struct conf *, char *err, size_t);
 /* Fork it, when configured; as auditor_start. */
 pid_t		 publish_start(const struct parent_args *, int *chan);
 /* What it needs beyond the trails: the resolver's files, the ports. */

@@ -975,6 +975,8 @@ main(int argc, char *argv[])
 
 		conf_forget_secrets(pc);
 		sargs.conf = pc;
+		if (publish_prepare(pc, err, sizeof(err)) == -1)
+			fatalx_code(EX_CONFIG, "%s", err);
 	}
 	rc = parent_run(&sargs);
 

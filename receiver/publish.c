@@ -86,6 +86,10 @@ static struct {
 	char		 buf[PUBLISH_CHUNK];
 } pub;
 
+/* The publish block's cafile, read at the start: the user may not read it. */
+static char *ca_pem;
+#define CA_PEM_MAX	(1024 * 1024)
+
 static int
 load_cursor(struct phost *h)
 {
@@ -609,7 +613,7 @@ publish_child(const struct parent_args *a, int chan, const char *statedir)
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (pubnats_init(pub.c, err, sizeof(err)) == -1)
+	if (pubnats_init(pub.c, ca_pem, err, sizeof(err)) == -1)
 		fatalx("publisher: %s", err);
 	sb = sandbox_new("publisher", SB_FILES | SB_INET | SB_THREADS);
 	sandbox_path(sb, statedir, SB_READ | SB_WRITE);
@@ -619,6 +623,39 @@ publish_child(const struct parent_args *a, int chan, const char *statedir)
 	log_debug("publisher: to %s, stream %s, state in %s", pub.c->urls,
 	    pub.c->stream, statedir);
 	publish_run();
+}
+
+int
+publish_prepare(const struct conf *c, char *err, size_t len)
+{
+	const char *path = c->receiver.publish.cafile;
+	ssize_t r;
+	size_t n = 0;
+	int fd;
+
+	if (!c->receiver.publish.present || path == NULL)
+		return 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    (ca_pem = malloc(CA_PEM_MAX + 1)) == NULL)
+		goto fail;
+	while (n < CA_PEM_MAX && (r = read(fd, ca_pem + n, CA_PEM_MAX - n)) != 0) {
+		if (r == -1)
+			goto fail;
+		n += (size_t)r;
+	}
+	ca_pem[n] = '\0';
+	close(fd);
+	if (n == 0 || n == CA_PEM_MAX || strstr(ca_pem, "-----BEGIN") == NULL) {
+		snprintf(err, len, "publish cafile %s: not a PEM file of "
+		    "certificates (or over %d bytes)", path, CA_PEM_MAX);
+		return -1;
+	}
+	return 0;
+fail:
+	snprintf(err, len, "publish cafile %s: %s", path, strerror(errno));
+	if (fd != -1)
+		close(fd);
+	return -1;
 }
 
 pid_t

@@ -25,8 +25,9 @@ enum pubnats_res {
 };
 
 /* pubnats.c */
-/* The connection's options, the CA file read; before the sandbox. */
-int		 pubnats_init(const struct conf_publish *, char *, size_t);
+/* The connection's options; ca_pem: the cafile's text, or NULL. */
+int		 pubnats_init(const struct conf_publish *, const char *ca_pem,
+		    char *, size_t);
 /* Connected, and the stream fits (made when allowed): 1; 0: err says. */
 int		 pubnats_ready(char *, size_t);
 /*

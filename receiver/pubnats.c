@@ -71,7 +71,8 @@ set_servers(natsOptions *o, const char *urls)
 }
 
 int
-pubnats_init(const struct conf_publish *c, char *err, size_t len)
+pubnats_init(const struct conf_publish *c, const char *ca_pem, char *err,
+    size_t len)
 {
 	natsOptions *o = NULL;
 	natsStatus s;
@@ -99,9 +100,8 @@ pubnats_init(const struct conf_publish *c, char *err, size_t len)
 	if (strstr(c->urls, "tls://") != NULL &&
 	    (s = natsOptions_SetSecure(o, true)) != NATS_OK)
 		goto fail;
-	/* Read now: the sandbox may not let it be read later. */
-	if (c->cafile != NULL && (s = natsOptions_LoadCATrustedCertificates(o,
-	    c->cafile)) != NATS_OK)
+	if (ca_pem != NULL &&
+	    (s = natsOptions_SetCATrustedCertificates(o, ca_pem)) != NATS_OK)
 		goto fail;
 	pn.opts = o;
 	return 0;

@@ -151,6 +151,11 @@ wait_for '[ -n "$(publisher_pid)" ]' 20 || fail "the publisher did not come back
 sleep "1.$((RANDOM % 10))"
 pp=$(publisher_pid)
 [ -n "$pp" ] || fail "no publisher connected to NATS"
+# Confined as the writers are: the user, no_new_privs, seccomp, no caps.
+st=$(cat "/proc/$pp/status")
+for k in "Uid:	$(id -u "$FWD_USER")" "NoNewPrivs:	1" "Seccomp:	2" "CapEff:	0000000000000000"; do
+	grep -q "^$k" <<< "$st" || fail "the publisher is not confined: no \"$k\" in /proc/$pp/status"
+done
 kill -KILL "$pp"
 info "publisher $pp SIGKILLed at $(trail_size "$trails/late") bytes stored of host late"
 size=$(stat -c %s "$T/in-late")
