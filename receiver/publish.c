@@ -373,9 +373,11 @@ publish_file(struct phost *h, int storefd, uint64_t num, uint64_t *left,
 	    -1)
 		return -1;
 	/* What it holds now is durable once this returns. */
-	if (fstat(fd, &st) == -1 || fdatasync(fd) == -1)
+	if (fstat(fd, &st) == -1)
 		goto out;
 	size = (uint64_t)st.st_size;
+	if (size > h->cur.off && pub.up && fdatasync(fd) == -1)
+		goto out;
 	if (size < h->cur.off) {
 		log_warnx("publisher: host %s: trail file %s is shorter (%"
 		    PRIu64 ") than what was published (%" PRIu64 ")", h->name,
