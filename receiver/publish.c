@@ -5,18 +5,21 @@
  * (pubnats.c), in order, in chunks of whole lines.  It is off the path
  * that acknowledges data: a slow or absent NATS only makes it lag.
  *
- * Exactly once: each chunk's message ID names where its bytes lie,
- * HOST:SERIES:FILE:OFFSET (SERIES the spool id of the trail file, from
- * its index; FILE the .store number, 16 hex digits; OFFSET decimal), and
- * each publication expects the subject's last sequence to be the one the
- * cursor holds.  The cursor (file, offset, that sequence) is saved
+ * Exactly once: each chunk lies within one sender segment, and its
+ * message ID names where its bytes lie in the sender's terms,
+ * HOST:SPOOL:SEGMENT:OFFSET (the spool id, 32 hex digits; the segment's
+ * number, 16; the offset in it, decimal; pubidx.c finds them in the
+ * trail's index), the same on every receiver of that sender.  Each
+ * publication expects the subject's last sequence to be the one the
+ * cursor holds.  The cursor (trail file, offset, that sequence) is saved
  * durably only after the stream acknowledged the chunk.  After a crash
  * between the two, the chunk is published again: the duplicate window
  * drops it when it is the same, and when it is not (more bytes had
  * arrived), the expected sequence refuses it; either way the publisher
  * then asks the stream for the subject's last message and goes on from
- * the end of it.  A subject whose last message is not one of ours (another
- * receiver's) is left alone, and logged.
+ * the end of it.  So do two receivers of one sender publishing one
+ * subject: each goes on after the other's messages; one that lacks the
+ * segment the stream ended with waits until its trail has it.
  *
  * It reads only what is durable: the bytes a file held when it was
  * fdatasync'ed here, whole lines only.  State in PUBLISH_DIR beside the
@@ -50,7 +53,7 @@
 #define PUBLISH_FULL		30		/* rounds between full reports */
 #define PUBLISH_BUDGET		(64u << 20)	/* bytes per host per round */
 #define PUBLISH_BACKOFF_MAX	30000		/* ms */
-#define SERIES_LEN		32		/* hex digits */
+#define HELD_RETRY		10		/* rounds */
 #define CURSOR_MAX		160
 
 struct pcursor {
@@ -67,10 +70,19 @@ struct phost {
 	char		 subj[CONF_PUBLISH_NAME_MAX + WIRE_MAX_HOST + 2];
 	struct pcursor	 cur;
 	uint64_t	 lag;		/* bytes durable and not published */
-	uint64_t	 sfile;		/* the file series[] is of */
-	char		 series[SERIES_LEN + 1];
+	struct pubidx	*idx;		/* its trail's index, parsed */
 	int		 dirty;		/* figures the parent has not had */
-	int		 held;		/* the subject is another's: logged */
+	int		 held;		/* waits for its trail to reach the
+					   stream's last message: logged */
+	unsigned	 tries;		/* rounds held */
+	int		 noidx;		/* a file without index: logged */
+};
+
+/* A host's trail files, as publish_host found them. */
+struct ptrail {
+	int		 storefd;
+	uint64_t	*v;
+	size_t		 n;
 };
 
 static struct {
@@ -176,6 +188,10 @@ find(const char *name, const char *path)
 	}
 	if ((nh = calloc(1, sizeof(*nh))) == NULL)
 		return NULL;
+	if ((nh->idx = pubidx_new()) == NULL) {
+		free(nh);
+		return NULL;
+	}
 	snprintf(nh->name, sizeof(nh->name), "%s", name);
 	nh->path = path;
 	make_subject(nh);
@@ -190,45 +206,38 @@ find(const char *name, const char *path)
 	return nh;
 }
 
-/* The spool id of trail file num, from its index's first line. */
-static const char *
-series(struct phost *h, int storefd, uint64_t num)
+/* Bytes of the trail from (f1, o1) to (f2, o2), f1 <= f2. */
+static uint64_t
+span(const struct ptrail *tr, uint64_t f1, uint64_t o1, uint64_t f2,
+    uint64_t o2)
 {
-	char name[40], line[80];
-	ssize_t r;
-	int fd, i;
+	struct stat st;
+	char name[32];
+	uint64_t sum = o2;
+	size_t i;
 
-	if (h->sfile == num)
-		return h->series;
-	if (store_name(name, sizeof(name), num, 1) == -1 ||
-	    (fd = openat(storefd, name, O_RDONLY | O_NOFOLLOW |
-	    O_CLOEXEC)) == -1)
-		return NULL;
-	r = pread(fd, line, sizeof(line), 0);
-	close(fd);
-	if (r < 2 + SERIES_LEN + 1 || line[0] != 'S' || line[1] != ' ' ||
-	    line[2 + SERIES_LEN] != ' ')
-		return NULL;
-	for (i = 0; i < SERIES_LEN; i++)
-		if (!((line[2 + i] >= '0' && line[2 + i] <= '9') ||
-		    (line[2 + i] >= 'a' && line[2 + i] <= 'f')))
-			return NULL;
-	memcpy(h->series, line + 2, SERIES_LEN);
-	h->series[SERIES_LEN] = '\0';
-	h->sfile = num;
-	return h->series;
+	if (f1 == f2)
+		return o2 > o1 ? o2 - o1 : 0;
+	for (i = 0; i < tr->n; i++)
+		if (tr->v[i] >= f1 && tr->v[i] < f2 &&
+		    store_name(name, sizeof(name), tr->v[i], 0) == 0 &&
+		    fstatat(tr->storefd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			sum += (uint64_t)st.st_size - (tr->v[i] == f1 ? o1 : 0);
+	return sum;
 }
 
 /*
- * Go on from the end of the subject's last message, when it is ours; when
- * it is another publisher's, hold the host (h->held).  -1: NATS failed.
+ * Go on from the end of the subject's last message, wherever it came from
+ * (this receiver, or another one of the same sender): its ID names the
+ * sender's segment and offset, which the trail's index finds.  When the
+ * trail does not hold that segment (yet), the host waits (h->held) and
+ * this is tried again later.  -1: NATS failed.
  */
 static int
-resync(struct phost *h, int storefd)
+resync(struct phost *h, const struct ptrail *tr)
 {
 	char id[256], err[512], *p[4], *save = NULL;
-	uint64_t seq = 0, len = 0, file, off;
-	const char *sr;
+	uint64_t seq = 0, len = 0, segseq, segoff, file, start, to;
 	int r, k = 0;
 
 	if ((r = pubnats_last(h->subj, id, sizeof(id), &seq, &len, err,
@@ -247,28 +256,37 @@ resync(struct phost *h, int storefd)
 	for (p[0] = strtok_r(id, ":", &save); p[k] != NULL && k < 3;)
 		p[++k] = strtok_r(NULL, ":", &save);
 	if (k != 3 || strcmp(p[0], h->name) != 0 ||
-	    sscanf(p[2], "%" SCNx64, &file) != 1 ||
-	    sscanf(p[3], "%" SCNu64, &off) != 1 ||
-	    (sr = series(h, storefd, file)) == NULL ||
-	    strcmp(sr, p[1]) != 0) {
+	    strlen(p[1]) != PUBLISH_SPOOL_LEN ||
+	    sscanf(p[2], "%" SCNx64, &segseq) != 1 ||
+	    sscanf(p[3], "%" SCNu64, &segoff) != 1 ||
+	    pubidx_locate(h->idx, tr->storefd, tr->v, tr->n, p[1], segseq,
+	    &file, &start) == -1) {
 		if (!h->held)
 			log_warnx("publisher: host %s: the last message of %s "
-			    "(sequence %" PRIu64 ") is not from this trail; "
-			    "another publisher extends it, this one waits",
-			    h->name, h->subj, seq);
+			    "(sequence %" PRIu64 ", %s) is not in this trail "
+			    "(yet); waiting for it", h->name, h->subj, seq,
+			    k == 3 ? "another receiver's" : "not ours");
 		h->held = 1;
+		h->tries = 0;
 		return 0;
 	}
-	if (h->held || file != h->cur.file || off + len != h->cur.off)
+	to = start + segoff + len;
+	/* Routine when two receivers publish one host: debug, then. */
+	if (h->held || h->cur.seq == UINT64_MAX)
 		log_info("publisher: host %s: going on after message %" PRIu64
 		    " of %s (file %016" PRIx64 ", offset %" PRIu64 ")",
-		    h->name, seq, h->subj, file, off + len);
+		    h->name, seq, h->subj, file, to);
+	else if (file != h->cur.file || to != h->cur.off)
+		log_debug("publisher: host %s: going on after message %"
+		    PRIu64 " of %s (file %016" PRIx64 ", offset %" PRIu64 ")",
+		    h->name, seq, h->subj, file, to);
 	h->held = 0;
-	/* Bytes an earlier run published and could not count. */
-	if (file == h->cur.file && off + len > h->cur.off)
-		h->cur.bytes += off + len - h->cur.off;
+	/* Bytes now in the stream that this run did not count. */
+	if (h->cur.file != 0 && (file > h->cur.file ||
+	    (file == h->cur.file && to > h->cur.off)))
+		h->cur.bytes += span(tr, h->cur.file, h->cur.off, file, to);
 	h->cur.file = file;
-	h->cur.off = off + len;
+	h->cur.off = to;
 	h->cur.seq = seq;
 	return save_cursor(h);
 }
@@ -300,33 +318,29 @@ test_crash(const struct phost *h)
 #endif
 
 /*
- * Publish len bytes at the cursor of file; 0, or -1: try again later.
- * The cursor may have moved elsewhere (resync): the caller reads anew.
+ * Publish len bytes at the cursor, in segment sg of file; 0, or -1: try
+ * again later.  The cursor may have moved elsewhere (resync): the caller
+ * reads anew.
  */
 static int
-send_chunk(struct phost *h, int storefd, uint64_t file, size_t len)
+send_chunk(struct phost *h, const struct ptrail *tr, const struct pubseg *sg,
+    size_t len)
 {
-	char id[WIRE_MAX_HOST + SERIES_LEN + 48], err[512];
-	const char *sr;
+	char id[WIRE_MAX_HOST + PUBLISH_SPOOL_LEN + 48], err[512];
 	uint64_t seq;
 	int dup;
 
-	if ((sr = series(h, storefd, file)) == NULL) {
-		log_warnx("publisher: host %s: trail file %016" PRIx64
-		    " has no readable index yet", h->name, file);
-		return -1;
-	}
 	if (h->cur.seq == UINT64_MAX)
-		return resync(h, storefd) == -1 ? -1 : 0;
-	snprintf(id, sizeof(id), "%s:%s:%016" PRIx64 ":%" PRIu64, h->name, sr,
-	    file, h->cur.off);
+		return resync(h, tr);
+	snprintf(id, sizeof(id), "%s:%s:%016" PRIx64 ":%" PRIu64, h->name,
+	    sg->spool, sg->seq, h->cur.off - sg->start);
 	switch (pubnats_publish(h->subj, id, pub.buf, len, h->cur.seq, &seq,
 	    &dup, err, sizeof(err))) {
 	case PN_OK:
 		break;
 	case PN_MOVED:
 		pub.progress = 1;
-		return resync(h, storefd);
+		return resync(h, tr);
 	default:
 		/* Once per episode: it is tried again every few seconds. */
 		if (!pub.failing)
@@ -340,7 +354,7 @@ send_chunk(struct phost *h, int storefd, uint64_t file, size_t len)
 	/* A duplicate may hold fewer bytes than this chunk: ask the stream. */
 	if (dup) {
 		pub.progress = 1;
-		return resync(h, storefd);
+		return resync(h, tr);
 	}
 	h->cur.off += len;
 	h->cur.seq = seq;
@@ -355,10 +369,11 @@ send_chunk(struct phost *h, int storefd, uint64_t file, size_t len)
  * bytes; *at_end: the cursor reached the file's end.  -1: try later.
  */
 static int
-publish_file(struct phost *h, int storefd, uint64_t num, uint64_t *left,
-    int *at_end)
+publish_file(struct phost *h, const struct ptrail *tr, uint64_t num,
+    uint64_t *left, int *at_end)
 {
 	struct pcursor was;
+	struct pubseg sg;
 	struct stat st;
 	char name[32];
 	uint64_t size;
@@ -369,8 +384,8 @@ publish_file(struct phost *h, int storefd, uint64_t num, uint64_t *left,
 
 	*at_end = 0;
 	if (store_name(name, sizeof(name), num, 0) == -1 ||
-	    (fd = openat(storefd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) ==
-	    -1)
+	    (fd = openat(tr->storefd, name, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
 		return -1;
 	/* What it holds now is durable once this returns. */
 	if (fstat(fd, &st) == -1)
@@ -378,17 +393,24 @@ publish_file(struct phost *h, int storefd, uint64_t num, uint64_t *left,
 	size = (uint64_t)st.st_size;
 	if (size > h->cur.off && pub.up && fdatasync(fd) == -1)
 		goto out;
-	if (size < h->cur.off) {
-		log_warnx("publisher: host %s: trail file %s is shorter (%"
-		    PRIu64 ") than what was published (%" PRIu64 ")", h->name,
-		    name, size, h->cur.off);
-		ret = 0;
-		goto out;
-	}
+	/* Shorter: the stream is ahead (another receiver); wait. */
 	while (h->cur.off < size && *left > 0 && pub.up) {
+		/* A chunk holds bytes of one sender segment. */
+		if (pubidx_segment(h->idx, tr->storefd, num, h->cur.off,
+		    &sg) == -1) {
+			if (!h->noidx)
+				log_warn("publisher: host %s: the index of "
+				    "trail file %s at %" PRIu64, h->name, name,
+				    h->cur.off);
+			h->noidx = 1;
+			goto out;
+		}
+		h->noidx = 0;
 		want = sizeof(pub.buf);
 		if (size - h->cur.off < want)
 			want = (size_t)(size - h->cur.off);
+		if (sg.end != UINT64_MAX && sg.end - h->cur.off < want)
+			want = (size_t)(sg.end - h->cur.off);
 		if ((r = pread(fd, pub.buf, want, (off_t)h->cur.off)) <= 0)
 			goto out;
 		/* Whole lines only; a line is far shorter than a chunk. */
@@ -399,7 +421,7 @@ publish_file(struct phost *h, int storefd, uint64_t num, uint64_t *left,
 		} else
 			len = (size_t)(nl - pub.buf) + 1;
 		was = h->cur;
-		if (send_chunk(h, storefd, num, len) == -1) {
+		if (send_chunk(h, tr, &sg, len) == -1) {
 			pub.up = 0;
 			goto out;
 		}
@@ -448,15 +470,23 @@ move_to(struct phost *h, uint64_t num)
 static void
 publish_host(struct phost *h, int hostfd)
 {
-	uint64_t *v = NULL, left = PUBLISH_BUDGET, was = h->lag;
-	size_t n = 0, i = 0;
+	struct ptrail tr = { -1, NULL, 0 };
+	uint64_t *v, left = PUBLISH_BUDGET, was = h->lag;
+	size_t n, i = 0;
 	int storefd, at_end;
 
 	if ((storefd = openat(hostfd, TRAIL_STORE, O_RDONLY | O_DIRECTORY |
 	    O_NOFOLLOW | O_CLOEXEC)) == -1)
 		return;
-	if (serial_list_files(storefd, &v, &n) == -1 || n == 0)
+	if (serial_list_files(storefd, &tr.v, &tr.n) == -1 || tr.n == 0)
 		goto out;
+	tr.storefd = storefd;
+	v = tr.v;
+	n = tr.n;
+	/* Held: see now and then whether the trail reached the stream. */
+	if (h->held && pub.up && ++h->tries % HELD_RETRY == 0 &&
+	    resync(h, &tr) == -1)
+		pub.up = 0;
 	for (;;) {
 		if ((i = serial_find_file(v, n, h->cur.file)) == n) {
 			if (h->cur.file != 0)
@@ -469,7 +499,7 @@ publish_host(struct phost *h, int hostfd)
 		if (v[i] != h->cur.file)
 			move_to(h, v[i]);
 		if (!pub.up || h->held || h->subj[0] == '\0' ||
-		    publish_file(h, storefd, v[i], &left, &at_end) == -1 ||
+		    publish_file(h, &tr, v[i], &left, &at_end) == -1 ||
 		    !at_end || left == 0 || i + 1 == n ||
 		    !serial_has_bytes(storefd, v[i + 1]))
 			break;
@@ -481,7 +511,7 @@ publish_host(struct phost *h, int hostfd)
 	if (h->lag != was)
 		h->dirty = 1;
 out:
-	free(v);
+	free(tr.v);
 	close(storefd);
 }
 

@@ -18,11 +18,35 @@
 /* The stream's duplicate window: it must outlast a publisher's restart. */
 #define PUBLISH_WINDOW_NS	(120LL * 1000000000)
 
+#define PUBLISH_SPOOL_LEN	32	/* hex digits of a spool id */
+
+/* A sender segment in a trail file (pubidx.c). */
+struct pubseg {
+	char		 spool[PUBLISH_SPOOL_LEN + 1];
+	uint64_t	 seq;
+	uint64_t	 start;		/* its first byte in the trail file */
+	uint64_t	 end;		/* the next one's start; UINT64_MAX:
+					   none yet */
+};
+
 enum pubnats_res {
 	PN_OK,		/* stored (or a duplicate of one stored) */
 	PN_MOVED,	/* the subject's last sequence is not the expected one */
 	PN_DOWN,	/* no answer, or an error: try again later */
 };
+
+/* pubidx.c */
+struct pubidx;
+struct pubidx	*pubidx_new(void);
+void		 pubidx_free(struct pubidx *);
+/* The segment that holds byte off of trail file num; -1: not indexed. */
+int		 pubidx_segment(struct pubidx *, int storefd, uint64_t num,
+		    uint64_t off, struct pubseg *);
+/* The file and offset where segment spool:seq starts, among the n files
+ * v; -1: not there. */
+int		 pubidx_locate(struct pubidx *, int storefd, const uint64_t *v,
+		    size_t n, const char *spool, uint64_t seq, uint64_t *file,
+		    uint64_t *start);
 
 /* pubnats.c */
 /* The connection's options; ca_pem: the cafile's text, or NULL. */
