@@ -492,6 +492,15 @@ int		 auditor_statedir(const struct conf *, const char *sub, char *,
 		    size_t);
 /* Fork it; *chan: the parent's end of its channel.  -1: not started. */
 pid_t		 auditor_start(const struct parent_args *, int *chan);
+/*
+ * Fork a process of the auditor's kind (the publisher's too): its state
+ * directory made, a channel to the parent; child(a, chan, statedir) never
+ * returns.  -1: not started (logged).
+ */
+typedef void	 auditor_child_fn(const struct parent_args *, int,
+		    const char *);
+pid_t		 auditor_fork(const struct parent_args *, const char *what,
+		    const char *statedir, auditor_child_fn *, int *chan);
 
 /* publish.c: the process that publishes the trails to NATS JetStream */
 #define PUBLISH_DIR	"publish"	/* beside the status file */

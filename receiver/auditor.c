@@ -314,34 +314,44 @@ auditor_statedir(const struct conf *c, const char *sub, char *buf,
 }
 
 pid_t
-auditor_start(const struct parent_args *a, int *chan)
+auditor_fork(const struct parent_args *a, const char *what,
+    const char *statedir, auditor_child_fn *child, int *chan)
 {
-	char dir[PATH_MAX];
 	int sv[2];
 	pid_t pid;
 
 	*chan = -1;
-	if (auditor_statedir(a->conf, AUDITOR_DIR, dir, sizeof(dir)) == -1)
-		return -1;
-	if (mkdir(dir, 0750) == -1 && errno != EEXIST) {
-		log_warn("serial gaps are not counted: %s", dir);
+	if (mkdir(statedir, 0750) == -1 && errno != EEXIST) {
+		log_warn("%s: %s; not started", what, statedir);
 		return -1;
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
-		log_warn("auditor channel");
+		log_warn("%s channel", what);
 		return -1;
 	}
 	if ((pid = fork()) == -1) {
-		log_warn("starting the auditor");
+		log_warn("starting the %s", what);
 		close(sv[0]);
 		close(sv[1]);
 		return -1;
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		auditor_child(a, sv[1], dir);
+		child(a, sv[1], statedir);
+		_exit(1);	/* not reached */
 	}
 	close(sv[1]);
 	*chan = sv[0];
 	return pid;
+}
+
+pid_t
+auditor_start(const struct parent_args *a, int *chan)
+{
+	char dir[PATH_MAX];
+
+	*chan = -1;
+	if (auditor_statedir(a->conf, AUDITOR_DIR, dir, sizeof(dir)) == -1)
+		return -1;
+	return auditor_fork(a, "auditor", dir, auditor_child, chan);
 }

@@ -694,8 +694,6 @@ pid_t
 publish_start(const struct parent_args *a, int *chan)
 {
 	char dir[PATH_MAX];
-	int sv[2];
-	pid_t pid;
 
 	*chan = -1;
 	if (!a->conf->receiver.publish.present)
@@ -705,25 +703,5 @@ publish_start(const struct parent_args *a, int *chan)
 		    "keeps its cursors; not publishing");
 		return -1;
 	}
-	if (mkdir(dir, 0750) == -1 && errno != EEXIST) {
-		log_warn("publisher: %s; not publishing", dir);
-		return -1;
-	}
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
-		log_warn("publisher channel");
-		return -1;
-	}
-	if ((pid = fork()) == -1) {
-		log_warn("starting the publisher");
-		close(sv[0]);
-		close(sv[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		close(sv[0]);
-		publish_child(a, sv[1], dir);
-	}
-	close(sv[1]);
-	*chan = sv[0];
-	return pid;
+	return auditor_fork(a, "publisher", dir, publish_child, chan);
 }
