@@ -931,11 +931,18 @@ main(int argc, char *argv[])
 			return EX_CONFIG;
 		}
 		enrol_free(e);
+		if (publish_prepare(conf, err, sizeof(err)) == -1) {
+			fprintf(stderr, "auditdistd: %s\n", err);
+			return EX_CONFIG;
+		}
 		check_startup(conf);
 		printf("configuration OK\n");
 		return 0;
 	}
 	cert_dates(conf, 0);
+	/* As root: the user may not read it. */
+	if (publish_prepare(conf, err, sizeof(err)) == -1)
+		fatalx_code(EX_CONFIG, "%s", err);
 	/* Under systemd (Type=notify) the manager knows our pid. */
 	if (conf->pidfile == NULL)
 		pidfile = getenv("NOTIFY_SOCKET") ? NULL : DEFAULT_PIDFILE;
@@ -975,8 +982,6 @@ main(int argc, char *argv[])
 
 		conf_forget_secrets(pc);
 		sargs.conf = pc;
-		if (publish_prepare(pc, err, sizeof(err)) == -1)
-			fatalx_code(EX_CONFIG, "%s", err);
 	}
 	rc = parent_run(&sargs);
 

@@ -7,7 +7,8 @@
 #   - a wrong CA (a TLS server whose certificate another CA signed), and
 #     the right one, which publishes;
 #   - a missing stream with create_stream no;
-#   - a stream whose subjects do not hold the prefix.
+#   - a stream whose subjects do not hold the prefix;
+# and a cafile that cannot be read stops the receiver at the start.
 set -eu -o pipefail
 # shellcheck source=tests/lib.sh
 . tests/lib.sh
@@ -104,6 +105,17 @@ info "goodca: published $(stat -c %s "$T/in") bytes over TLS"
 # The stream goodca made holds auditdist.>; another prefix does not fit.
 receiver prefix "tls://127.0.0.1:$TP" "$(printf '\t\tcafile "%s"\n\t\tsubject_prefix other' "$pki/natsca.pem")"
 expect prefix "does not fit: its subjects do not include \"other.>\""
+# An unreadable cafile stops the start (and -n) with EX_CONFIG.
+sed "s|$pki/otherca.pem|$T/missing.pem|" "$T/badca/recv.conf" > "$T/noca.conf"
+chmod 0600 "$T/noca.conf"
+for opt in -n -f; do
+	rc=0
+	out=$(timeout 10 "$RECV" "$opt" "$T/noca.conf" 2>&1) || rc=$?
+	if [ "$rc" != 78 ] || ! grep -q "publish cafile $T/missing.pem" <<< "$out"; then
+		fail "auditdistd $opt with a missing cafile: exit $rc: $out"
+	fi
+done
+info "a missing cafile: $(tail -n 1 <<< "$out" | cut -c 1-160)"
 for n in badpw badca goodca nostream prefix; do
 	log_sanity "$T/$n/recv.log" "auditdistd ($n)"
 done
