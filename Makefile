@@ -42,6 +42,8 @@ LIBS_PLUGIN = -laudit -lpthread -lseccomp -lcrypto
 LIBS_TLS    = -lssl -lcrypto -lseccomp -lzstd
 LIBS_AUPARSE = -lauparse -laudit
 LIBS_ALL    = $(LIBS_PLUGIN) $(LIBS_TLS) -lsystemd $(LIBS_AUPARSE)
+# The NATS client: auditdistd's publisher (and the test consumer) alone.
+LIBS_NATS   = -lnats
 
 LIB_OBJ      = $(LIB_SRC:%.c=$(B)/%.o)
 LIB_OBJ_SAN  = $(LIB_SRC:%.c=$(B)/san/%.o)
@@ -86,7 +88,7 @@ $(B)/audisp-dist-forwarder: $(B)/plugin/fwd_main.o $(B)/libauditdist.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_TLS) -lpthread
 
 $(B)/auditdistd: $(RECV_MAIN:%.c=$(B)/%.o) $(B)/libauditdist.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_TLS) -lsystemd -lpthread $(LIBS_AUPARSE)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_TLS) -lsystemd -lpthread $(LIBS_AUPARSE) $(LIBS_NATS)
 
 # Test builds: the release programs with the sandbox's test trigger
 # (SIGUSR2: try what the sandbox forbids), for 74-sandbox only.
@@ -102,8 +104,13 @@ $(B)/test/audisp-dist: $(B)/plugin/main.o $(B)/test/common/sandbox.o $(B)/libaud
 $(B)/test/audisp-dist-forwarder: $(B)/plugin/fwd_main.o $(B)/test/common/sandbox.o $(B)/libauditdist.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_TLS) -lpthread
 
-$(B)/test/auditdistd: $(RECV_MAIN:%.c=$(B)/%.o) $(B)/test/common/sandbox.o $(B)/libauditdist.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_TLS) -lsystemd -lpthread $(LIBS_AUPARSE)
+# ... and the publisher's (AUDITDIST_TEST_PUBLISH_EXIT), for 86-nats.
+$(B)/test/receiver/publish.o: receiver/publish.c $(B)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -DAUDITDIST_TEST_HOOKS -MMD -MP -c -o $@ $<
+
+$(B)/test/auditdistd: $(RECV_MAIN:%.c=$(B)/%.o) $(B)/test/common/sandbox.o $(B)/test/receiver/publish.o $(B)/libauditdist.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_TLS) -lsystemd -lpthread $(LIBS_AUPARSE) $(LIBS_NATS)
 
 $(B)/tests/%: tests/unit/%.c $(B)/libauditdist.a tests/unit/harness.h
 	@mkdir -p $(@D)
@@ -116,6 +123,11 @@ $(B)/san/tests/%: tests/unit/%.c $(B)/san/libauditdist.a tests/unit/harness.h
 $(B)/tests/%: tests/helpers/%.c $(B)/libauditdist.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Iplugin -Ireceiver -o $@ $< $(B)/libauditdist.a $(LDFLAGS) $(LIBS_ALL)
+
+# The stream reader of 86-nats: the one helper that links the NATS client.
+$(B)/tests/natsread: tests/helpers/natsread.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS) $(LIBS_NATS)
 
 # An LD_PRELOAD shim for 57-sync-order: who reports what is not synced.
 # Built without _FILE_OFFSET_BITS, so that it can define open and open64.

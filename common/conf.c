@@ -12,6 +12,7 @@
 #include <sys/types.h>
 #include <sys/stat.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -90,12 +91,13 @@ enum scope {
 	SC_RECEIVER,
 	SC_SHOST,
 	SC_RHOST,
+	SC_PUBLISH,
 	SC_MAX,
 };
 
 static const char *scope_in[SC_MAX] = {
 	"at top level", "in sender block", "in receiver block",
-	"in sender host block", "in receiver host block",
+	"in sender host block", "in receiver host block", "in publish block",
 };
 
 enum kw {
@@ -106,7 +108,9 @@ enum kw {
 	KW_REMOTE, KW_FINGERPRINT, KW_PASSWORD, KW_USER, KW_PUBKEY, KW_CAFILE,
 	KW_TRAIL_SIZE, KW_TRAIL_KEEP, KW_TRAIL_MAX_SIZE, KW_COMPRESSION,
 	KW_SERIES_HOLD, KW_TRAIL_GROUP, KW_CRLFILE, KW_ENROL,
-	KW_MAX_CONNECTIONS, KW_SILENCE_ALARM, KW_WRITER_HOSTS, KW_MAX,
+	KW_MAX_CONNECTIONS, KW_SILENCE_ALARM, KW_WRITER_HOSTS, KW_PUBLISH,
+	KW_SUBJECT_PREFIX, KW_STREAM, KW_TOKEN, KW_CREATE_STREAM, KW_REPLICAS,
+	KW_MAX,
 };
 
 #define IN(s)	(1U << (s))
@@ -150,13 +154,13 @@ static const struct keyword {
 				    1, 1, 0, 0 },
 	[KW_FINGERPRINT] =	{ "fingerprint", IN(SC_SHOST) | IN(SC_RHOST),
 				    1, 2, 0, 0 },
-	[KW_PASSWORD] =		{ "password", IN(SC_SHOST) | IN(SC_RHOST),
-				    1, 1, 0, 0 },
-	[KW_USER] =		{ "user", IN(SC_SENDER) | IN(SC_RECEIVER),
-				    1, 1, 0, 0 },
+	[KW_PASSWORD] =		{ "password", IN(SC_SHOST) | IN(SC_RHOST) |
+				    IN(SC_PUBLISH), 1, 1, 0, 0 },
+	[KW_USER] =		{ "user", IN(SC_SENDER) | IN(SC_RECEIVER) |
+				    IN(SC_PUBLISH), 1, 1, 0, 0 },
 	[KW_PUBKEY] =		{ "pubkey", IN(SC_SHOST), 1, 1, 0, 0 },
-	[KW_CAFILE] =		{ "cafile", IN(SC_SHOST) | IN(SC_RECEIVER),
-				    1, 1, 0, 0 },
+	[KW_CAFILE] =		{ "cafile", IN(SC_SHOST) | IN(SC_RECEIVER) |
+				    IN(SC_PUBLISH), 1, 1, 0, 0 },
 	[KW_COMPRESSION] =	{ "compression", IN(SC_SHOST), 1, 1, 0, 0 },
 	[KW_TRAIL_SIZE] =	{ "trail_size", IN(SC_RECEIVER), 1, 1, 0, 0 },
 	[KW_TRAIL_KEEP] =	{ "trail_keep", IN(SC_RECEIVER), 1, 1, 0, 0 },
@@ -172,6 +176,12 @@ static const struct keyword {
 	[KW_SILENCE_ALARM] =	{ "silence_alarm", IN(SC_RECEIVER) | IN(SC_RHOST),
 				    1, 1, 0, 0 },
 	[KW_WRITER_HOSTS] =	{ "writer_hosts", IN(SC_RECEIVER), 1, 1, 0, 0 },
+	[KW_PUBLISH] =		{ "publish", IN(SC_RECEIVER), 1, 1, 0, 1 },
+	[KW_SUBJECT_PREFIX] =	{ "subject_prefix", IN(SC_PUBLISH), 1, 1, 0, 0 },
+	[KW_STREAM] =		{ "stream", IN(SC_PUBLISH), 1, 1, 0, 0 },
+	[KW_TOKEN] =		{ "token", IN(SC_PUBLISH), 1, 1, 0, 0 },
+	[KW_CREATE_STREAM] =	{ "create_stream", IN(SC_PUBLISH), 1, 1, 0, 0 },
+	[KW_REPLICAS] =		{ "replicas", IN(SC_PUBLISH), 1, 1, 0, 0 },
 };
 
 struct parser {
@@ -980,6 +990,124 @@ set_directory(struct parser *p, struct stmt *st, enum scope sc,
 	return 0;
 }
 
+/* "nats://h:p" or "tls://h:p", comma-separated, nothing else. */
+static int
+publish_urls_ok(const char *v)
+{
+	const char *p = v, *e;
+	size_t n;
+
+	for (;;) {
+		if (strncmp(p, "nats://", 7) != 0 && strncmp(p, "tls://", 6) != 0)
+			return 0;
+		p += p[0] == 'n' ? 7 : 6;
+		e = strchr(p, ',');
+		n = e != NULL ? (size_t)(e - p) : strlen(p);
+		if (n == 0 || memchr(p, '/', n) != NULL)
+			return 0;
+		if (e == NULL)
+			return 1;
+		p = e + 1;
+	}
+}
+
+/* Dot-separated tokens of letters, digits, '_' and '-' (no wildcards). */
+static int
+publish_name_ok(const char *v, int dots)
+{
+	size_t i, len = strlen(v);
+
+	if (len == 0 || len > CONF_PUBLISH_NAME_MAX || v[0] == '.' ||
+	    v[len - 1] == '.' || strstr(v, "..") != NULL)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)v[i]) && v[i] != '_' &&
+		    v[i] != '-' && !(dots && v[i] == '.'))
+			return 0;
+	return 1;
+}
+
+static int
+apply_publish(struct parser *p, struct stmt *st)
+{
+	struct conf_publish *pb = &p->conf->receiver.publish;
+	const char *v = st->arg[0];
+	uint64_t n = 0;
+
+	switch (st->kw) {
+	case KW_SUBJECT_PREFIX:
+	case KW_STREAM:
+		if (!publish_name_ok(v, st->kw == KW_SUBJECT_PREFIX))
+			return perr(p, st->line, "\"%s\" must be 1 to %d "
+			    "letters, digits, '_' or '-'%s, not \"%s\"",
+			    st->word, CONF_PUBLISH_NAME_MAX,
+			    st->kw == KW_STREAM ? "" : " (dots between)", v);
+		take_arg(st, 0, st->kw == KW_STREAM ? &pb->stream :
+		    &pb->subject_prefix);
+		return 0;
+	case KW_USER:
+		if (*v == '\0' || strpbrk(v, " \t\n") != NULL)
+			return perr(p, st->line, "\"user\" is empty or holds "
+			    "spaces");
+		take_arg(st, 0, &pb->user);
+		return 0;
+	case KW_PASSWORD:
+	case KW_TOKEN:
+		/* Never echo the value: messages end up in logs. */
+		if (*v == '\0')
+			return perr(p, st->line, "\"%s\" is empty", st->word);
+		take_arg(st, 0, st->kw == KW_TOKEN ? &pb->token :
+		    &pb->password);
+		if (p->conf->has_secrets == 0)
+			p->conf->has_secrets = (int)st->line;
+		return 0;
+	case KW_CAFILE:
+		if (check_path(p, st, st->word, v) == -1)
+			return -1;
+		take_arg(st, 0, &pb->cafile);
+		return 0;
+	case KW_CREATE_STREAM:
+		if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
+			return perr(p, st->line, "\"create_stream\" is \"yes\" "
+			    "or \"no\", not \"%s\"", v);
+		pb->create_stream = strcmp(v, "yes") == 0;
+		return 0;
+	case KW_REPLICAS:
+		if (get_uint(p, st, v, 1, 5, "replicas", &n) == -1)
+			return -1;
+		pb->replicas = (unsigned)n;
+		return 0;
+	default:
+		return perr(p, st->line, "internal error: keyword \"%s\"",
+		    st->word);
+	}
+}
+
+static int
+publish_end(struct parser *p, const unsigned *seen, unsigned open_line)
+{
+	struct conf_publish *pb = &p->conf->receiver.publish;
+
+	if ((pb->user == NULL) != (pb->password == NULL))
+		return perr(p, seen[KW_USER] ? seen[KW_USER] :
+		    seen[KW_PASSWORD], "publish block: \"user\" and "
+		    "\"password\" go together");
+	if (pb->token != NULL && pb->user != NULL)
+		return perr(p, seen[KW_TOKEN], "publish block: \"token\" or "
+		    "\"user\" and \"password\", not both");
+	if (pb->cafile != NULL && strstr(pb->urls, "tls://") == NULL)
+		return perr(p, seen[KW_CAFILE], "publish block: \"cafile\" "
+		    "needs tls:// URLs");
+	if ((pb->subject_prefix == NULL &&
+	    (pb->subject_prefix = strdup(CONF_PUBLISH_PREFIX)) == NULL) ||
+	    (pb->stream == NULL &&
+	    (pb->stream = strdup(CONF_PUBLISH_STREAM)) == NULL))
+		return perr(p, open_line, "out of memory");
+	if (pb->replicas == 0)
+		pb->replicas = 1;
+	return 0;
+}
+
 static int
 apply(struct parser *p, struct stmt *st, enum scope sc, struct conf_host *h)
 {
@@ -989,6 +1117,8 @@ apply(struct parser *p, struct stmt *st, enum scope sc, struct conf_host *h)
 	const char *v = st->arg[0], *why;
 	uint64_t n = 0;
 
+	if (sc == SC_PUBLISH)
+		return apply_publish(p, st);
 	switch (st->kw) {
 	case KW_NAME:
 		if (!host_name_ok(v))
@@ -1413,6 +1543,8 @@ block_end(struct parser *p, enum scope sc, const struct conf_host *h,
 		return shost_end(p, h, seen);
 	case SC_RHOST:
 		return rhost_end(p, h);
+	case SC_PUBLISH:
+		return publish_end(p, seen, open_line);
 	default:
 		return 0;
 	}
@@ -1532,6 +1664,17 @@ parse_statement(struct parser *p, enum scope sc, struct conf_host *cur,
 		rc = parse_block(p, SC_RECEIVER, NULL, "receiver block",
 		    st.line);
 		break;
+	case KW_PUBLISH:
+		if (!publish_urls_ok(st.arg[0])) {
+			perr(p, st.line, "\"publish\" takes \"nats://HOST:PORT\" "
+			    "or \"tls://HOST:PORT\", several separated by ','; "
+			    "not \"%s\"", st.arg[0]);
+			break;
+		}
+		p->conf->receiver.publish.present = (int)st.line;
+		take_arg(&st, 0, &p->conf->receiver.publish.urls);
+		rc = parse_block(p, SC_PUBLISH, NULL, "publish block", st.line);
+		break;
 	case KW_HOST:
 		if ((h = host_new(p, &st, sc)) == NULL)
 			break;
@@ -1608,6 +1751,19 @@ hosts_free(struct conf_host *h)
 	}
 }
 
+static void
+publish_free(struct conf_publish *pb)
+{
+	free(pb->urls);
+	free(pb->subject_prefix);
+	free(pb->stream);
+	free(pb->user);
+	wipe_free(pb->password);
+	wipe_free(pb->token);
+	free(pb->cafile);
+	memset(pb, 0, sizeof(*pb));
+}
+
 void
 conf_free(struct conf *c)
 {
@@ -1627,6 +1783,7 @@ conf_free(struct conf *c)
 	free(c->receiver.user);
 	free(c->receiver.trail_group);
 	hosts_free(c->sender.hosts);
+	publish_free(&c->receiver.publish);
 	for (i = 0; i < c->receiver.nlisten; i++)
 		free(c->receiver.listen[i]);
 	free(c->receiver.listen);
@@ -1908,6 +2065,17 @@ out:
 	}
 	close(fd);
 	return c;
+}
+
+void
+conf_forget_publish(struct conf *c)
+{
+	if (c == NULL)
+		return;
+	wipe_free(c->receiver.publish.password);
+	wipe_free(c->receiver.publish.token);
+	c->receiver.publish.password = NULL;
+	c->receiver.publish.token = NULL;
 }
 
 static void

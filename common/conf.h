@@ -80,6 +80,24 @@ struct conf_sender {
 	struct conf_host	*hosts;
 };
 
+/* "publish URLS { ... }": every host's trail to a JetStream stream. */
+#define CONF_PUBLISH_NAME_MAX	64
+#define CONF_PUBLISH_PREFIX	"auditdist"
+#define CONF_PUBLISH_STREAM	"AUDITDIST"
+
+struct conf_publish {
+	int			 present;	/* line of the block, or 0 */
+	char			*urls;		/* "nats://h:p[,tls://h:p...]" */
+	char			*subject_prefix; /* "auditdist" */
+	char			*stream;	/* "AUDITDIST" */
+	char			*user;		/* with password */
+	char			*password;
+	char			*token;
+	char			*cafile;	/* for tls:// */
+	int			 create_stream;	/* when missing; default no */
+	unsigned		 replicas;	/* 1 */
+};
+
 struct conf_receiver {
 	int			 present;
 	char			**listen;	/* NULL-terminated; default */
@@ -107,6 +125,7 @@ struct conf_receiver {
 	char			*metrics_file;	/* NULL: none */
 	unsigned		 writer_hosts;	/* at most, per writer process */
 	struct conf_host	*hosts;
+	struct conf_publish	 publish;
 };
 
 struct conf {
@@ -134,8 +153,12 @@ struct conf {
 #define CONF_COMPRESS_ZSTD	1
 
 struct conf	*conf_load(const char *path, char *err, size_t errlen);
-/* Wipe and free every password, for a process that does not need them. */
+/*
+ * Wipe and free every host's password, for a process that does not need
+ * them; conf_forget_publish: the publish block's password and token.
+ */
 void		 conf_forget_secrets(struct conf *);
+void		 conf_forget_publish(struct conf *);
 /* The same from a string, for tests; name is used in messages.  No mode check. */
 struct conf	*conf_parse(const char *name, const char *text, char *err,
 		    size_t errlen);

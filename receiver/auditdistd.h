@@ -375,8 +375,12 @@ enum ctl_type {
 	CTL_SERIAL = 'S',	/* auditor -> parent: host, then gaps,
 				 * missing, boots, restarts, events, bad
 				 * (u64 each) */
+	CTL_PUBLISH = 'U',	/* publisher -> parent: host, then lag bytes,
+				 * published bytes, last publication time
+				 * (u64 each) */
 };
 #define CTL_SERIAL_LEN	(6 * 8)
+#define CTL_PUBLISH_LEN	(3 * 8)
 /* CTL_HEALTH after its host: state u8, version u16, silence_alarm u32,
  * connected_since, last_seen, last_record_time, bytes, records,
  * health_at (u64 each), the sender's HEALTH text (str). */
@@ -386,6 +390,7 @@ enum ctl_type {
 extern const struct msg_type wmsg_requests[], wmsg_answers[];
 extern const struct msg_type ctl_to_parent[], ctl_to_net[];
 extern const struct msg_type ctl_from_auditor[];
+extern const struct msg_type ctl_from_publisher[];
 
 /* A request or an answer, decoded; pointers point into the message. */
 struct wmsg {
@@ -541,12 +546,15 @@ void		 rstatus_update(const struct ctl_msg *);
 int		 rstatus_print(const struct conf *, FILE *);
 /* A CTL_SERIAL message: a host's serial gaps (auditor.c). */
 void		 rstatus_serial(const struct ctl_msg *);
+/* A CTL_PUBLISH message: a host's publication lag (publish.c). */
+void		 rstatus_publish(const struct ctl_msg *);
 
 /* auditor.c: the process that counts serial gaps behind the writers */
 #define AUDITOR_DIR	"serial"	/* beside the status file */
 struct parent_args;
-/* Its state directory: AUDITOR_DIR beside the status file; -1: none. */
-int		 auditor_statedir(const struct conf *, char *, size_t);
+/* A state directory named sub beside the status file; -1: none. */
+int		 auditor_statedir(const struct conf *, const char *sub, char *,
+		    size_t);
 /* Fork it; *chan: the parent's end of its channel.  -1: not started. */
 pid_t		 auditor_start(const struct parent_args *, int *chan);
 /* pool.c: the parent's side of the writers, one per batch of hosts */
@@ -560,6 +568,25 @@ void	 pool_run(uint64_t now);		/* start the batch if due */
 /* A child exited: 1 if it was a writer (logged when failed). */
 int	 pool_reaped(pid_t, const char *how, int failed);
 size_t	 pool_writers(void);
+/*
+ * Fork a process of the auditor's kind (the publisher's too): its state
+ * directory made, a channel to the parent; child(a, chan, statedir) never
+ * returns.  -1: not started (logged).
+ */
+typedef void	 auditor_child_fn(const struct parent_args *, int,
+		    const char *);
+pid_t		 auditor_fork(const struct parent_args *, const char *what,
+		    const char *statedir, auditor_child_fn *, int *chan);
+
+/* publish.c: the process that publishes the trails to NATS JetStream */
+#define PUBLISH_DIR	"publish"	/* beside the status file */
+struct sandbox;
+/* Read what it needs that the user may not: the cafile.  -1: err says. */
+int		 publish_prepare(const struct conf *, char *err, size_t);
+/* Fork it, when configured; as auditor_start. */
+pid_t		 publish_start(const struct parent_args *, int *chan);
+/* What it needs beyond the trails: the resolver's files, the ports. */
+void		 publish_sandbox(struct sandbox *, const struct conf *);
 
 /* main.c: what the parent was given at the start */
 struct parent_args {

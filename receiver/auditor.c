@@ -235,36 +235,24 @@ tell(struct ahost *h)
 	h->dirty = 0;
 }
 
+static void
+visit(const char *name, const char *path, void *arg)
+{
+	struct ahost *h;
+
+	(void)arg;
+	/* A host configured elsewhere is read there, not here too. */
+	if ((h = find(name, path)) != NULL && h->path == path)
+		(void)read_host(h);
+}
+
 /* One pass over every host the receiver directory and the config hold. */
 static void
 round_all(int full)
 {
-	const struct conf_host *ch;
-	struct dirent *de;
-	struct ahost *h;
-	DIR *d;
 	size_t i;
-	int fd;
 
-	for (ch = au.a->conf->receiver.hosts; ch != NULL; ch = ch->next)
-		if (ch->directory[0] == '/' && (h = find(ch->name,
-		    ch->directory)) != NULL)
-			(void)read_host(h);
-	if ((fd = openat(au.a->recvfd, ".", O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) == -1 || (d = fdopendir(fd)) == NULL) {
-		if (fd != -1)
-			close(fd);
-		log_warn("auditor: listing %s", au.a->recvdir);
-		return;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_type != DT_DIR || !wire_valid_host(de->d_name,
-		    strlen(de->d_name)) || de->d_name[0] == '.')
-			continue;
-		if ((h = find(de->d_name, NULL)) != NULL && h->path == NULL)
-			(void)read_host(h);
-	}
-	closedir(d);
+	serial_each_host(au.a, visit, NULL);
 	for (i = 0; i < au.n; i++)
 		if (au.h[i]->dirty || full)
 			tell(au.h[i]);
@@ -287,10 +275,8 @@ auditor_run(void)
 static void __attribute__((noreturn))
 auditor_child(const struct parent_args *a, int chan, const char *statedir)
 {
-	const struct conf_host *ch;
 	struct sandbox *sb;
 	sigset_t none;
-	size_t n;
 
 	au.a = a;
 	au.chan = chan;
@@ -309,14 +295,8 @@ auditor_child(const struct parent_args *a, int chan, const char *statedir)
 	(void)setpriority(PRIO_PROCESS, 0, AUDITOR_NICE);
 	(void)prctl(PR_SET_NAME, AUDITOR_COMM, 0, 0, 0);
 	sb = sandbox_new("auditor", SB_FILES);
-	sandbox_fd(sb, a->recvfd, SB_READ);
 	sandbox_path(sb, statedir, SB_READ | SB_WRITE);
-	n = strlen(a->recvdir);
-	for (ch = a->conf->receiver.hosts; ch != NULL; ch = ch->next)
-		if (ch->directory[0] == '/' &&
-		    (strncmp(ch->directory, a->recvdir, n) != 0 ||
-		    ch->directory[n] != '/'))
-			sandbox_path(sb, ch->directory, SB_READ);
+	serial_sandbox_hosts(sb, a);
 	sandbox_test_hook("/etc/passwd", SB_TEST_EXECVE);
 	sandbox_apply(sb);
 	log_debug("auditor: counting serial gaps, state in %s", statedir);
@@ -324,47 +304,58 @@ auditor_child(const struct parent_args *a, int chan, const char *statedir)
 }
 
 int
-auditor_statedir(const struct conf *c, char *buf, size_t len)
+auditor_statedir(const struct conf *c, const char *sub, char *buf,
+    size_t len)
 {
 	const char *sf = c->receiver.status_file, *slash;
 
 	if (sf == NULL || (slash = strrchr(sf, '/')) == NULL)
 		return -1;
-	if ((size_t)snprintf(buf, len, "%.*s/" AUDITOR_DIR,
-	    (int)(slash - sf), sf) >= len)
+	if ((size_t)snprintf(buf, len, "%.*s/%s", (int)(slash - sf), sf,
+	    sub) >= len)
 		return -1;
 	return 0;
 }
 
 pid_t
-auditor_start(const struct parent_args *a, int *chan)
+auditor_fork(const struct parent_args *a, const char *what,
+    const char *statedir, auditor_child_fn *child, int *chan)
 {
-	char dir[PATH_MAX];
 	int sv[2];
 	pid_t pid;
 
 	*chan = -1;
-	if (auditor_statedir(a->conf, dir, sizeof(dir)) == -1)
-		return -1;
-	if (mkdir(dir, 0750) == -1 && errno != EEXIST) {
-		log_warn("serial gaps are not counted: %s", dir);
+	if (mkdir(statedir, 0750) == -1 && errno != EEXIST) {
+		log_warn("%s: %s; not started", what, statedir);
 		return -1;
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
-		log_warn("auditor channel");
+		log_warn("%s channel", what);
 		return -1;
 	}
 	if ((pid = fork()) == -1) {
-		log_warn("starting the auditor");
+		log_warn("starting the %s", what);
 		close(sv[0]);
 		close(sv[1]);
 		return -1;
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		auditor_child(a, sv[1], dir);
+		child(a, sv[1], statedir);
+		_exit(1);	/* not reached */
 	}
 	close(sv[1]);
 	*chan = sv[0];
 	return pid;
+}
+
+pid_t
+auditor_start(const struct parent_args *a, int *chan)
+{
+	char dir[PATH_MAX];
+
+	*chan = -1;
+	if (auditor_statedir(a->conf, AUDITOR_DIR, dir, sizeof(dir)) == -1)
+		return -1;
+	return auditor_fork(a, "auditor", dir, auditor_child, chan);
 }

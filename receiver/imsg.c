@@ -42,6 +42,11 @@ const struct msg_type ctl_from_auditor[] = {
 	{ CTL_SERIAL, 2 + 1 + CTL_SERIAL_LEN, 2 + WIRE_MAX_HOST + CTL_SERIAL_LEN },
 	{ 0, 0, 0 }
 };
+const struct msg_type ctl_from_publisher[] = {
+	{ CTL_PUBLISH, 2 + 1 + CTL_PUBLISH_LEN,
+	    2 + WIRE_MAX_HOST + CTL_PUBLISH_LEN },
+	{ 0, 0, 0 }
+};
 const struct msg_type ctl_to_net[] = {
 	{ CTL_POOL, 4, 4 },
 	{ CTL_SLOT, 2 + 1 + 6, 2 + WIRE_MAX_HOST + 6 },
@@ -279,7 +284,7 @@ ctl_put(struct wbuf *w, const struct ctl_msg *c, const struct msg_type *types)
 	mark = msg_begin(w, c->type);
 	if (c->type == CTL_WRITER || c->type == CTL_NOWRITER ||
 	    c->type == CTL_SLOT || c->type == CTL_HEALTH ||
-	    c->type == CTL_SERIAL)
+	    c->type == CTL_SERIAL || c->type == CTL_PUBLISH)
 		msg_put_str(w, c->host, n);
 	if (c->type == CTL_POOL || c->type == CTL_SLOT)
 		msg_put_u32(w, c->pool);
@@ -334,11 +339,13 @@ ctl_dec(struct msg *m, struct ctl_msg *c)
 	case CTL_PING:
 		break;
 	case CTL_SERIAL:
+	case CTL_PUBLISH:
+		c->bodylen = m->type == CTL_SERIAL ? CTL_SERIAL_LEN :
+		    CTL_PUBLISH_LEN;
 		if (msg_get_str(m, c->host, sizeof(c->host)) == -1 ||
 		    !wire_valid_host(c->host, strlen(c->host)) ||
-		    msg_get_bytes(m, c->body, CTL_SERIAL_LEN) == -1)
+		    msg_get_bytes(m, c->body, c->bodylen) == -1)
 			return -1;
-		c->bodylen = CTL_SERIAL_LEN;
 		break;
 	case CTL_HEALTH:	/* rstatus.c reads the rest */
 		if (msg_get_str(m, c->host, sizeof(c->host)) == -1 ||

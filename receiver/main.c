@@ -378,6 +378,10 @@ static int pong_seen = 1;
 static pid_t aud_pid = -1;
 static int aud_chan = -1;
 static uint64_t aud_retry;	/* ms; 0: none due */
+/* The publisher (publish.c), when configured: the same way. */
+static pid_t pub_pid = -1;
+static int pub_chan = -1;
+static uint64_t pub_retry;
 
 static int
 send_ctl(enum ctl_type type)
@@ -444,6 +448,37 @@ start_auditor(struct evloop *ev)
 }
 
 static void
+on_publisher(struct evloop *ev)
+{
+	struct ctl_msg m;
+	int fd, rc;
+
+	while ((rc = ctl_recv(pub_chan, ctl_from_publisher, &m, &fd,
+	    "publisher")) == 1) {
+		if (fd != -1)
+			fatalx("publisher: a descriptor with message %u",
+			    m.type);
+		rstatus_publish(&m);
+	}
+	if (rc == -1) {
+		(void)ev_del(ev, pub_chan);
+		close(pub_chan);
+		pub_chan = -1;
+		pub_retry = ev_now_ms() + AUDITOR_RETRY_MS;
+	}
+}
+
+static void
+start_publisher(struct evloop *ev)
+{
+	pub_retry = 0;
+	if ((pub_pid = publish_start(sa, &pub_chan)) == -1)
+		return;
+	if (ev_add(ev, pub_chan, EPOLLIN, &pub_chan) == -1)
+		fatal("epoll");
+}
+
+static void
 describe(int status, char *buf, size_t len)
 {
 	if (WIFEXITED(status))
@@ -479,6 +514,13 @@ reap(int stopping)
 				log_warnx("auditor (serial gaps) %s; started "
 				    "again in %d s", how,
 				    AUDITOR_RETRY_MS / 1000);
+			continue;
+		}
+		if (pid == pub_pid) {
+			pub_pid = -1;
+			if (!stopping)
+				log_warnx("publisher (NATS) %s; started again "
+				    "in %d s", how, AUDITOR_RETRY_MS / 1000);
 			continue;
 		}
 		(void)pool_reaped(pid, how, !WIFEXITED(st) ||
@@ -534,7 +576,10 @@ confine(void)
 
 	/* The network process was started before: signals must reach it. */
 	sb = sandbox_new("auditdistd", SB_FILES | SB_SPAWN | SB_NOTIFY |
-	    SB_SIGNAL);
+	    SB_SIGNAL | (sa->conf->receiver.publish.present ? SB_INET : 0));
+	/* What the publisher it starts needs (a child cannot widen it). */
+	if (sa->conf->receiver.publish.present)
+		publish_sandbox(sb, sa->conf);
 	sandbox_fd(sb, sa->recvfd, SB_READ | SB_WRITE);
 	sandbox_path_dir(sb, sa->conf_path, SB_READ);
 	/* Replaced by rename: their directories (rstatus.c). */
@@ -597,6 +642,7 @@ parent_run(struct parent_args *a)
 	if (net_pid == 0) {
 		close(sv[0]);
 		close(a->recvfd);
+		conf_forget_publish(a->conf);
 		net_main(sv[1], a);
 	}
 	close(sv[1]);
@@ -622,6 +668,7 @@ parent_run(struct parent_args *a)
 	rstatus_init(a->conf);
 	confine();
 	start_auditor(&ev);
+	start_publisher(&ev);
 
 	for (;;) {
 		if (net_pid == -1 && (pool_writers() == 0 || (deadline != 0 &&
@@ -630,9 +677,13 @@ parent_run(struct parent_args *a)
 		if (aud_retry != 0 && aud_pid == -1 && !stopping &&
 		    ev_now_ms() >= aud_retry)
 			start_auditor(&ev);
+		if (pub_retry != 0 && pub_pid == -1 && !stopping &&
+		    ev_now_ms() >= pub_retry)
+			start_publisher(&ev);
 		/* A batch of asks waits at most until it is due. */
 		if ((wait = pool_timeout(ev_now_ms())) == -1)
-			wait = net_pid == -1 || aud_retry ? 200 : -1;
+			wait = net_pid == -1 || aud_retry || pub_retry ?
+			    200 : -1;
 		if ((n = ev_wait(&ev, evs, 8, wait)) == -1)
 			fatal("epoll_wait");
 		for (i = 0; i < n; i++) {
@@ -660,6 +711,8 @@ parent_run(struct parent_args *a)
 				}
 			} else if (evs[i].data.ptr == &aud_chan)
 				on_auditor(&ev);
+			else if (evs[i].data.ptr == &pub_chan)
+				on_publisher(&ev);
 			else if (evs[i].events & EPOLLHUP)
 				(void)ev_del(&ev, ctl);
 			else
@@ -749,11 +802,18 @@ main(int argc, char *argv[])
 			return EX_CONFIG;
 		}
 		enrol_free(e);
+		if (publish_prepare(conf, err, sizeof(err)) == -1) {
+			fprintf(stderr, "auditdistd: %s\n", err);
+			return EX_CONFIG;
+		}
 		check_startup(conf);
 		printf("configuration OK\n");
 		return 0;
 	}
 	cert_dates(conf, 0);
+	/* As root: the user may not read it. */
+	if (publish_prepare(conf, err, sizeof(err)) == -1)
+		fatalx_code(EX_CONFIG, "%s", err);
 	/* Under systemd (Type=notify) the manager knows our pid. */
 	if (conf->pidfile == NULL)
 		pidfile = getenv("NOTIFY_SOCKET") ? NULL : DEFAULT_PIDFILE;

@@ -45,6 +45,9 @@ struct rstat {
 	time_t		 updated;
 	int		 counted;	/* the auditor reported it */
 	uint64_t	 gaps, missing;	/* kernel serials never stored */
+	int		 published;	/* the publisher reported it */
+	uint64_t	 pub_lag, pub_bytes;
+	int64_t		 pub_time;	/* of its last publication, 0: none */
 };
 
 static struct rstat *tab;		/* sorted by name */
@@ -240,6 +243,28 @@ rstatus_serial(const struct ctl_msg *m)
 	r->missing = missing;
 }
 
+/* From our own publisher, as rstatus_serial. */
+void
+rstatus_publish(const struct ctl_msg *m)
+{
+	struct rstat *r = find(m->host, 0);
+	struct msg mm;
+	uint64_t lag, bytes, t;
+
+	msg_init(&mm, CTL_PUBLISH, m->body, (uint32_t)m->bodylen);
+	if (msg_get_u64(&mm, &lag) == -1 || msg_get_u64(&mm, &bytes) == -1 ||
+	    msg_get_u64(&mm, &t) == -1 || t > INT64_MAX)
+		fatalx("publisher: malformed figures of %s", m->host);
+	if (r == NULL)
+		return;
+	if (!r->published || r->pub_lag != lag || r->pub_bytes != bytes)
+		changed = 1;
+	r->published = 1;
+	r->pub_lag = lag;
+	r->pub_bytes = bytes;
+	r->pub_time = (int64_t)t;
+}
+
 /* --- the status file ------------------------------------------------------ */
 
 static void
@@ -326,6 +351,12 @@ status_lines(FILE *f, time_t now)
 		    "unknown");
 		put_num(f, "missing_serials", r->counted ?
 		    (int64_t)r->missing : -1, "unknown");
+		put_num(f, "publish_lag_bytes", r->published ?
+		    (int64_t)r->pub_lag : -1, "unknown");
+		put_num(f, "published_bytes", r->published ?
+		    (int64_t)r->pub_bytes : -1, "unknown");
+		put_time(f, "last_published", r->published ? r->pub_time : 0,
+		    "none");
 		fputc('\n', f);
 	}
 }
@@ -336,7 +367,7 @@ enum mval {
 	MV_CONNECTED, MV_SILENT, MV_LAST_SEEN, MV_LAST_RECORD, MV_SINCE,
 	MV_RECORDS, MV_BYTES, MV_ALARM, MV_HEALTH_AT, MV_IN, MV_DROPPED,
 	MV_DROPPED_BYTES, MV_LOST, MV_BACKLOG, MV_SPOOL, MV_UNACKED,
-	MV_OLDEST, MV_START, MV_GAPS, MV_MISSING,
+	MV_OLDEST, MV_START, MV_GAPS, MV_MISSING, MV_PUB_LAG, MV_PUBLISHED,
 };
 
 static const struct family {
@@ -387,6 +418,10 @@ static const struct family {
 	    "Runs of kernel event serials that never reached its trail." },
 	{ MV_MISSING, "receiver_missing_serials_total", "counter",
 	    "Kernel event serials that never reached its trail." },
+	{ MV_PUB_LAG, "receiver_publish_lag_bytes", "gauge",
+	    "Bytes of its trail not yet published to NATS JetStream." },
+	{ MV_PUBLISHED, "receiver_published_bytes_total", "counter",
+	    "Bytes of its trail published to NATS JetStream." },
 };
 
 /* A family's value for r, or -1: no sample. */
@@ -408,6 +443,9 @@ value(enum mval v, const struct rstat *r, const struct msg_health *h,
 	case MV_HEALTH_AT:	return has ? r->health_at : -1;
 	case MV_GAPS:		return r->counted ? (int64_t)r->gaps : -1;
 	case MV_MISSING:	return r->counted ? (int64_t)r->missing : -1;
+	case MV_PUB_LAG:	return r->published ? (int64_t)r->pub_lag : -1;
+	case MV_PUBLISHED:	return r->published ?
+				    (int64_t)r->pub_bytes : -1;
 	default:
 		break;
 	}

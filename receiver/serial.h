@@ -82,5 +82,25 @@ void		 serial_get_pos(const struct serial *, struct serial_pos *);
 /* serial_read.c */
 int		 serial_read(struct serial *, int, uint64_t, uint64_t *,
 		    char *, size_t);
+/* The trail files' numbers in .store (storefd), oldest first; free them. */
+int		 serial_list_files(int, uint64_t **, size_t *);
+/* Whether file num holds bytes: only then may a reader leave the one
+ * before it for good. */
+int		 serial_has_bytes(int, uint64_t);
+/* The first of the n numbers v at least num, or n. */
+size_t		 serial_find_file(const uint64_t *, size_t, uint64_t);
+/*
+ * fn(name, path, arg) for every host with a trail: first those configured
+ * with an absolute directory (path: it), then the receiver directory's
+ * (path: NULL), which may name a configured one again.
+ */
+struct parent_args;
+struct sandbox;
+typedef void	 serial_host_fn(const char *, const char *, void *);
+void		 serial_each_host(const struct parent_args *, serial_host_fn *,
+		    void *);
+/* Let the sandbox read every host's trail. */
+void		 serial_sandbox_hosts(struct sandbox *,
+		    const struct parent_args *);
 
 #endif

@@ -1,6 +1,6 @@
 /*
- * Reading a host's trail for the serial counter: the files of .store/ in
- * their order (the names audit.log, audit.log.N move at every rotation;
+ * Reading a host's trail for the serial counter (and, through the helpers
+ * it exports, for the publisher): the files of .store/ in their order (the names audit.log, audit.log.N move at every rotation;
  * the store numbers do not), from the counter's position on.
  *
  * Read-only: every file is opened O_RDONLY and nothing is ever written,
@@ -24,6 +24,8 @@
 #include <unistd.h>
 
 #include "auditdistd.h"
+#include "log.h"
+#include "sandbox.h"
 #include "serial.h"
 
 #define READ_CHUNK	(64 * 1024)
@@ -37,8 +39,8 @@ cmp_u64(const void *a, const void *b)
 }
 
 /* The numbers of the trail files in .store, oldest first. */
-static int
-list_files(int storefd, uint64_t **out, size_t *n)
+int
+serial_list_files(int storefd, uint64_t **out, size_t *n)
 {
 	uint64_t *v = NULL, *nv, num;
 	size_t cap = 0;
@@ -145,8 +147,8 @@ out:
  * one holds bytes.  An empty newest file may be forgotten at the writer's
  * recovery, and the one before it written to again.
  */
-static int
-has_bytes(int storefd, uint64_t num)
+int
+serial_has_bytes(int storefd, uint64_t num)
 {
 	struct stat st;
 	char name[32];
@@ -157,8 +159,8 @@ has_bytes(int storefd, uint64_t num)
 }
 
 /* The first of the n files v numbered at least num, or n. */
-static size_t
-find_file(const uint64_t *v, size_t n, uint64_t num)
+size_t
+serial_find_file(const uint64_t *v, size_t n, uint64_t num)
 {
 	size_t i;
 
@@ -187,14 +189,14 @@ serial_read(struct serial *s, int hostfd, uint64_t max, uint64_t *nread,
 		snprintf(err, errlen, "%s: %s", TRAIL_STORE, strerror(errno));
 		return -1;
 	}
-	if (list_files(storefd, &v, &n) == -1 ||
+	if (serial_list_files(storefd, &v, &n) == -1 ||
 	    (buf = malloc(READ_CHUNK)) == NULL) {
 		snprintf(err, errlen, "%s: %s", TRAIL_STORE, strerror(errno));
 		goto out;
 	}
 	while (n > 0 && left > 0) {
 		serial_get_pos(s, &pos);
-		if ((i = find_file(v, n, pos.file)) == n) {
+		if ((i = serial_find_file(v, n, pos.file)) == n) {
 			/* A store made anew (numbers restart): from its start. */
 			i = 0;
 		}
@@ -212,7 +214,7 @@ serial_read(struct serial *s, int hostfd, uint64_t max, uint64_t *nread,
 			continue;
 		}
 		if (r == 1 || !at_end || i + 1 == n ||
-		    !has_bytes(storefd, v[i + 1]))
+		    !serial_has_bytes(storefd, v[i + 1]))
 			break;
 		serial_end_file(s);
 		/* Numbers follow on; one missing was removed unread. */
@@ -226,4 +228,45 @@ out:
 	free(v);
 	close(storefd);
 	return ret;
+}
+
+void
+serial_each_host(const struct parent_args *a, serial_host_fn *fn, void *arg)
+{
+	const struct conf_host *ch;
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	for (ch = a->conf->receiver.hosts; ch != NULL; ch = ch->next)
+		if (ch->directory[0] == '/')
+			fn(ch->name, ch->directory, arg);
+	if ((fd = openat(a->recvfd, ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		log_warn("listing %s", a->recvdir);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_type != DT_DIR || !wire_valid_host(de->d_name,
+		    strlen(de->d_name)) || de->d_name[0] == '.')
+			continue;
+		fn(de->d_name, NULL, arg);
+	}
+	closedir(d);
+}
+
+void
+serial_sandbox_hosts(struct sandbox *sb, const struct parent_args *a)
+{
+	const struct conf_host *ch;
+	size_t n = strlen(a->recvdir);
+
+	sandbox_fd(sb, a->recvfd, SB_READ);
+	for (ch = a->conf->receiver.hosts; ch != NULL; ch = ch->next)
+		if (ch->directory[0] == '/' &&
+		    (strncmp(ch->directory, a->recvdir, n) != 0 ||
+		    ch->directory[n] != '/'))
+			sandbox_path(sb, ch->directory, SB_READ);
 }

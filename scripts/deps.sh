@@ -7,7 +7,8 @@ set -eu
 PKGS="build-essential pkg-config clang libclang-rt-dev libaudit-dev
 libauparse-dev libssl-dev libsystemd-dev libseccomp-dev auditd audispd-plugins
 mandoc openssl iproute2 procps psmisc faketime libzstd-dev strace gdb
-bsdextrautils debhelper dpkg-dev fakeroot lintian systemd-container python3"
+bsdextrautils debhelper dpkg-dev fakeroot lintian systemd-container python3
+libnats-dev nats-server"
 
 missing=""
 for p in $PKGS; do

@@ -897,6 +897,61 @@ test_enrol(void)
 	    "\"crlfile\" is not allowed in receiver host block", NULL);
 }
 
+/* publish: a JetStream stream, its defaults, credentials and TLS. */
+static void
+test_publish(void)
+{
+	const struct conf_publish *pb;
+	struct conf *c;
+
+	REQUIRE((c = parse("receiver {\n" RCERT "}\n")) != NULL);
+	CHECK(!c->receiver.publish.present);
+	conf_free(c);
+	REQUIRE((c = parse("receiver {\n" RCERT " publish \"nats://a:4222,"
+	    "nats://b:4222\" {\n }\n}\n")) != NULL);
+	pb = &c->receiver.publish;
+	CHECK(pb->present == 4);
+	CHECK_STR(pb->urls, "nats://a:4222,nats://b:4222");
+	CHECK_STR(pb->subject_prefix, "auditdist");
+	CHECK_STR(pb->stream, "AUDITDIST");
+	CHECK(pb->replicas == 1 && !pb->create_stream && pb->user == NULL);
+	CHECK(c->has_secrets == 0);
+	conf_free(c);
+	REQUIRE((c = parse("receiver {\n" RCERT " publish tls://n1:4222 {\n"
+	    "  subject_prefix site1.audit\n  stream AUDIT_1\n  user pub\n"
+	    "  password \"s3cret\"\n  cafile /etc/nats/ca.pem\n"
+	    "  create_stream yes\n  replicas 3\n }\n}\n")) != NULL);
+	pb = &c->receiver.publish;
+	CHECK_STR(pb->subject_prefix, "site1.audit");
+	CHECK_STR(pb->stream, "AUDIT_1");
+	CHECK_STR(pb->user, "pub");
+	CHECK_STR(pb->password, "s3cret");
+	CHECK_STR(pb->cafile, "/etc/nats/ca.pem");
+	CHECK(pb->create_stream && pb->replicas == 3);
+	CHECK(c->has_secrets == 8);
+	conf_forget_publish(c);
+	CHECK(pb->password == NULL && pb->token == NULL);
+	conf_free(c);
+	REFUSED("receiver {\n publish http://a {\n", 2,
+	    "\"publish\" takes", NULL);
+	REFUSED("receiver {\n publish nats://a {\n  user u\n }\n", 3,
+	    "\"user\" and \"password\" go together", NULL);
+	REFUSED("receiver {\n publish nats://a {\n  token t\n  user u\n"
+	    "  password p\n }\n", 3, "not both", NULL);
+	REFUSED("receiver {\n publish nats://a {\n  cafile /ca.pem\n }\n",
+	    3, "needs tls://", NULL);
+	REFUSED("receiver {\n publish nats://a {\n  subject_prefix \"a.>\"\n",
+	    3, "\"subject_prefix\" must be", NULL);
+	REFUSED("receiver {\n publish nats://a {\n  stream A.B\n", 3,
+	    "\"stream\" must be", NULL);
+	REFUSED("receiver {\n publish nats://a {\n  replicas 7\n", 3,
+	    "out of range", NULL);
+	REFUSED("receiver {\n publish nats://a {\n  listen x\n", 3,
+	    "\"listen\" is not allowed in publish block", NULL);
+	REFUSED("sender {\n publish nats://a {\n", 2,
+	    "\"publish\" is not allowed in sender block", NULL);
+}
+
 /* No constant limits the hosts; max_connections is the receiver's. */
 static void
 test_fleet(void)
@@ -1818,6 +1873,7 @@ static const struct h_test tests[] = {
 	TEST(test_user),
 	TEST(test_trail_group),
 	TEST(test_enrol),
+	TEST(test_publish),
 	TEST(test_trails),
 	TEST(test_series_hold),
 	TEST(test_fleet),
