@@ -77,11 +77,7 @@ serial_new(serial_gap_fn *fn, void *arg)
 		return NULL;
 	s->gapfn = fn;
 	s->arg = arg;
-	if ((s->line = malloc(SERIAL_LINE_MAX)) == NULL || au_start(s) == -1) {
-		serial_free(s);
-		errno = ENOMEM;
-		return NULL;
-	}
+	/* libauparse and the line buffer are made when bytes come. */
 	return s;
 }
 
@@ -457,6 +453,8 @@ finish_line(struct serial *s, const char *p, size_t len, int *done)
 		}
 		return n;
 	}
+	if (s->line == NULL && (s->line = malloc(SERIAL_LINE_MAX)) == NULL)
+		return (size_t)-1;
 	memcpy(s->line + s->nline, p, n);
 	s->nline += n;
 	if (nl == NULL)
@@ -619,7 +617,9 @@ put(struct out *o, const char *fmt, ...)
 
 /*
  * Make libauparse give up the events it holds (those of a quiet host wait
- * for more records), then start it afresh, as after a restore.
+ * for more records), and free it and the line buffer: a counter between
+ * two reads holds only its state (a receiver keeps one per host), and the
+ * next bytes start libauparse afresh, as after a restore.
  */
 int
 serial_flush(struct serial *s)
@@ -628,11 +628,11 @@ serial_flush(struct serial *s)
 		if (auparse_flush_feed(s->au) == -1)
 			return -1;
 		auparse_destroy(s->au);
+		s->au = NULL;
 	}
-	/* Without memory for a new one, serial_feed tries again. */
-	if (au_start(s) == -1) {
-		errno = ENOMEM;
-		return -1;
+	if (s->nline == 0 && !s->overlong) {
+		free(s->line);
+		s->line = NULL;
 	}
 	return 0;
 }
