@@ -30,11 +30,12 @@ ALL_CFLAGS = $(CFLAGS) $(WARNINGS) $(WERROR) $(CPPFLAGS)
 # Every .c file but the processes' own goes into one archive; each program
 # links only the members it needs.
 RECV_MAIN   = receiver/main.c receiver/net.c
-MAINS       = plugin/main.c plugin/fwd_main.c $(RECV_MAIN)
+MAINS       = plugin/main.c forwarder/main.c $(RECV_MAIN)
 COMMON_SRC  = $(sort $(wildcard common/*.c))
 PLUGIN_SRC  = $(sort $(filter-out $(MAINS),$(wildcard plugin/*.c)))
+FWD_SRC     = $(sort $(filter-out $(MAINS),$(wildcard forwarder/*.c)))
 RECV_SRC    = $(sort $(filter-out $(MAINS),$(wildcard receiver/*.c)))
-LIB_SRC     = $(COMMON_SRC) $(PLUGIN_SRC) $(RECV_SRC)
+LIB_SRC     = $(COMMON_SRC) $(PLUGIN_SRC) $(FWD_SRC) $(RECV_SRC)
 UNIT_SRC    = $(sort $(wildcard tests/unit/*_test.c))
 HELPER_SRC  = $(sort $(wildcard tests/helpers/*.c))
 
@@ -51,7 +52,7 @@ UNIT_BIN     = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 UNIT_BIN_SAN = $(UNIT_SRC:tests/unit/%.c=$(B)/san/tests/%)
 HELPER_BIN   = $(HELPER_SRC:tests/helpers/%.c=$(B)/tests/%)
 PROGS        = $(B)/audisp-dist \
-	       $(if $(wildcard plugin/fwd_main.c),$(B)/audisp-dist-forwarder) \
+	       $(if $(wildcard forwarder/main.c),$(B)/audisp-dist-forwarder) \
 	       $(if $(wildcard receiver/main.c),$(B)/auditdistd)
 MANPAGES     = $(sort $(wildcard man/*.[0-9]))
 
@@ -71,6 +72,9 @@ $(B)/san/%.o: %.c $(B)/.flags
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SAN) -MMD -MP -c -o $@ $<
 
+# The forwarder's files share the plugin's header for their messages.
+$(B)/forwarder/%.o $(B)/san/forwarder/%.o: ALL_CFLAGS += -Iplugin
+
 $(B)/libauditdist.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
@@ -84,7 +88,7 @@ $(B)/audisp-dist: $(B)/plugin/main.o $(B)/libauditdist.a
 $(B)/san/audisp-dist: $(B)/san/plugin/main.o $(B)/san/libauditdist.a
 	$(CC) $(CFLAGS) $(SAN) $(LDFLAGS) -o $@ $^ $(LIBS_PLUGIN)
 
-$(B)/audisp-dist-forwarder: $(B)/plugin/fwd_main.o $(B)/libauditdist.a
+$(B)/audisp-dist-forwarder: $(B)/forwarder/main.o $(B)/libauditdist.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_TLS) -lpthread
 
 $(B)/auditdistd: $(RECV_MAIN:%.c=$(B)/%.o) $(B)/libauditdist.a
@@ -101,7 +105,7 @@ $(B)/test/common/sandbox.o: common/sandbox.c $(B)/.flags
 $(B)/test/audisp-dist: $(B)/plugin/main.o $(B)/test/common/sandbox.o $(B)/libauditdist.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_PLUGIN)
 
-$(B)/test/audisp-dist-forwarder: $(B)/plugin/fwd_main.o $(B)/test/common/sandbox.o $(B)/libauditdist.a
+$(B)/test/audisp-dist-forwarder: $(B)/forwarder/main.o $(B)/test/common/sandbox.o $(B)/libauditdist.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_TLS) -lpthread
 
 # ... and the publisher's (AUDITDIST_TEST_PUBLISH_EXIT), for 86-nats.

@@ -30,8 +30,8 @@ FUZZ_HDR	 = tests/fuzz/fuzz.h
 # The modules the targets reach, instrumented for coverage.
 FUZZ_LIB_SRC	 = common/compress.c common/conf.c common/evloop.c common/log.c \
 		   common/msg.c common/wire.c common/wire_health.c \
-		   plugin/fwd_acks.c plugin/fwd_ipc.c \
-		   plugin/fwd_plan.c plugin/fwd_read.c plugin/fwd_super.c \
+		   plugin/fwd_acks.c plugin/fwd_ipc.c plugin/fwd_super.c \
+		   forwarder/plan.c forwarder/read.c \
 		   plugin/intake.c plugin/limits.c plugin/spool.c \
 		   plugin/status.c plugin/syncer.c receiver/imsg.c \
 		   receiver/serial.c receiver/store.c receiver/trail.c
@@ -53,6 +53,7 @@ $(B)/fuzz/.flags: FORCE
 	@echo '$(FUZZ_CC) $(FUZZ_ALL_CFLAGS)' | cmp -s - $@ || \
 	    echo '$(FUZZ_CC) $(FUZZ_ALL_CFLAGS)' > $@
 
+$(B)/fuzz/obj/forwarder/%.o: FUZZ_ALL_CFLAGS += -Iplugin
 $(B)/fuzz/obj/%.o: %.c $(B)/fuzz/.flags
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_ALL_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP \

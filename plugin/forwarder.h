@@ -125,7 +125,7 @@ int		 fwd_may_delete(const struct fwd_pos *const *acks,
 		    size_t nhosts, const struct spool_seg *seg, uint64_t open_seq);
 
 /*
- * fwd_plan.c: the forwarder's pure decisions.
+ * forwarder/plan.c: the forwarder's pure decisions.
  *
  * Resume: given what the receiver holds (its WELCOME) and our segments,
  * where to start.  Sending starts at the first segment whose seq is at
@@ -205,7 +205,7 @@ void		 fwd_window_ack(struct fwd_window *, uint64_t seq,
 #define		 fwd_window_inflight(w)	((w)->sent - (w)->acked)
 
 /*
- * fwd_read.c: reading the spool for one host.  cur is the next byte to
+ * forwarder/read.c: reading the spool for one host.  cur is the next byte to
  * send; the segment it is in stays open under a shared flock (drop_old
  * skips it) until all of it was read and it is closed.  No byte of a
  * segment is sent while the one before it is still .open: until the
@@ -319,7 +319,7 @@ unsigned	 fwdsup_collect(struct fwdsup *);
 struct fwd_hoststat *fwdsup_host(struct fwdsup *, const char *name);
 
 /*
- * fwd_main.c, fwd_conn.c: the forwarder process alone.
+ * forwarder/main.c, forwarder/conn.c: the forwarder process alone.
  */
 #define FWD_SIG_RESOLVED	SIGUSR1	/* a getaddrinfo_a lookup finished */
 

@@ -1,5 +1,5 @@
 /*
- * Fuzz target: spool segments read back (plugin/spool.c, plugin/fwd_read.c).
+ * Fuzz target: spool segments read back (plugin/spool.c, forwarder/read.c).
  * A segment holds what auditd sent, cut by a crash anywhere; audisp-dist
  * reads it back at start-up (seg_recover_fd) and for the age of the
  * oldest record (spool_record_time), the forwarder to ship it

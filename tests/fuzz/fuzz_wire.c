@@ -7,7 +7,7 @@
  *      HEALTH are
  *      decoded; a DATAZ's zstd frame is decompressed (common/compress.c)
  *      and what comes out must compress and decompress back to itself
- *   1  the forwarder: the same as plugin/fwd_conn.c, for CHALLENGE,
+ *   1  the forwarder: the same as forwarder/conn.c, for CHALLENGE,
  *      WELCOME, ACK, PING, PONG, ERROR, BYE; a WELCOME goes through
  *      fwd_resume and an ACK through fwd_ack_ok and the window, as there
  *   2  the bare cursor: the stream is a list of getter calls over itself
@@ -22,7 +22,7 @@
 #include "wire.h"
 #include "fuzz.h"
 
-/* RX_MAX of plugin/fwd_conn.c: a WELCOME with a proof and a whole tail */
+/* RX_MAX of forwarder/conn.c: a WELCOME with a proof and a whole tail */
 #define RX_LIMIT	(1 + WIRE_MAC_LEN + WIRE_ID_LEN + 19 + WIRE_TAIL_MAX)
 
 enum role { ROLE_RECEIVER, ROLE_SENDER, ROLE_CURSOR, NROLES };

@@ -43,7 +43,7 @@ enum tail_kind { T_SAME, T_OTHER, T_SHORT, T_NONE };
  * What the receiver says: (seq, size, complete) and a tail of the right
  * length made of our bytes (beyond our copy: 'Z'), or one byte changed
  * (T_OTHER), one byte short (T_SHORT), none (T_NONE); then both steps,
- * reading "our" bytes from the model as fwd_conn.c reads the segment.
+ * reading "our" bytes from the model as forwarder/conn.c reads the segment.
  */
 static struct fwd_resume
 resume_in(const struct spool_seg *sg, size_t n, const uint8_t *their_id,
