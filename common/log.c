@@ -14,6 +14,7 @@
 #define LOG_SOCKET	"/dev/log"
 
 static const char *log_prog = "auditdist";
+static const char *log_role;	/* NULL: the program's first process */
 static int log_fg = 1;		/* to standard error */
 static int log_syslog;		/* to syslog */
 static int log_dbg;
@@ -76,6 +77,12 @@ log_reopen(void)
 }
 
 void
+log_procinit(const char *role)
+{
+	log_role = role;
+}
+
+void
 log_setdebug(int debug)
 {
 	log_dbg = debug;
@@ -111,11 +118,16 @@ vlog(int pri, const char *fmt, va_list ap, int with_errno)
 {
 	char msg[1024];
 	int saved = errno;
+	size_t pre = 0;
 	int n;
 
-	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (log_role != NULL)
+		pre = (size_t)snprintf(msg, sizeof(msg) / 4, "%s: ", log_role);
+	if (pre >= sizeof(msg) / 4)
+		pre = 0;
+	n = vsnprintf(msg + pre, sizeof(msg) - pre, fmt, ap);
 	if (n < 0)
-		msg[0] = '\0';
+		msg[pre] = '\0';
 	if (with_errno) {
 		size_t len = strlen(msg);
 		snprintf(msg + len, sizeof(msg) - len, ": %s", strerror(saved));

@@ -10,6 +10,12 @@
 #include <stdarg.h>
 
 void	log_init(const char *progname, int foreground, int debug);
+/*
+ * A child process's role ("net", "writer", ...), set once after fork:
+ * every line it logs then starts with "role: ", so that the journal
+ * says which process spoke (the pid alone does not).
+ */
+void	log_procinit(const char *role);
 void	log_setdebug(int debug);
 void	log_close(void);
 void	log_reopen(void);

@@ -398,7 +398,7 @@ on_ctl(void)
 	while (ctl_recv(ctl, ctl_to_parent, &m, &fd, "network process") ==
 	    1) {
 		if (fd != -1)
-			fatalx("network process: a descriptor with message %u",
+			fatalx("from the network process: a descriptor with message %u",
 			    m.type);
 		switch (m.type) {
 		case CTL_WRITER:
@@ -647,6 +647,7 @@ parent_run(struct parent_args *a)
 	}
 	close(sv[1]);
 	ctl = sv[0];
+	log_procinit("parent");
 	/* The sockets and the passwords are the network process's alone. */
 	net_forget();
 	conf_forget_secrets(a->conf);

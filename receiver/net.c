@@ -659,7 +659,7 @@ static void
 on_pool(uint32_t id, int fd)
 {
 	if (fd == -1)
-		fatalx("parent: a writer without its channel");
+		fatalx("from the parent: a writer without its channel");
 	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1 ||
 	    wpool_new(&srv, id, fd) == NULL) {
 		/* Its hosts find no pool: each is told there is no writer. */
@@ -702,7 +702,7 @@ on_ctl(uint32_t events)
 	while ((r = ctl_recv(srv.ctlfd, ctl_to_net, &m, &fd, "parent")) ==
 	    1) {
 		if (fd != -1 && m.type != CTL_POOL)
-			fatalx("parent: a descriptor with message %u", m.type);
+			fatalx("from the parent: a descriptor with message %u", m.type);
 		switch (m.type) {
 		case CTL_POOL:
 			on_pool(m.pool, fd);
@@ -776,6 +776,7 @@ net_main(int ctlfd, const struct parent_args *a)
 	char err[1024];
 	sigset_t mask;
 
+	log_procinit("net");
 	/*
 	 * The certificate and key are loaded here, not in the parent: the
 	 * parent never holds the key, and its heap, which every writer

@@ -120,6 +120,7 @@ writer_child(int chan)
 	if (close_range(5, ~0U, 0) == -1)
 		_exit(EX_OSERR);
 	log_reopen();
+	log_procinit("writer");
 	sandbox_parent_death();
 	signal(SIGTERM, SIG_IGN);	/* it stops when its channel closes */
 	signal(SIGINT, SIG_IGN);

@@ -132,13 +132,13 @@ take_summary(const struct ctl_msg *m)
 	if (msg_get_u8(&mm, &st) == -1 || st > RHS_SILENT ||
 	    msg_get_u16(&mm, &r->version) == -1 ||
 	    msg_get_u32(&mm, &r->silence_alarm) == -1)
-		fatalx("network process: malformed health of %s", m->host);
+		fatalx("from the network process: malformed health of %s", m->host);
 	for (i = 0; i < 6; i++)
 		if (msg_get_u64(&mm, &v[i]) == -1)
-			fatalx("network process: malformed health");
+			fatalx("from the network process: malformed health");
 	if (msg_get_str(&mm, r->text, sizeof(r->text)) == -1 ||
 	    msg_end(&mm) == -1)
-		fatalx("network process: malformed health text");
+		fatalx("from the network process: malformed health text");
 	if ((enum rh_state)st != r->state)
 		changed = 1;
 	r->state = (enum rh_state)st;
@@ -210,7 +210,7 @@ rstatus_update(const struct ctl_msg *m)
 		return;
 	}
 	if (m->bodylen != 1)
-		fatalx("network process: malformed end of health round");
+		fatalx("from the network process: malformed end of health round");
 	if (m->body[0])		/* every host was in it */
 		forget_stale(now);
 	if (!changed && now - written < RSTATUS_EVERY)

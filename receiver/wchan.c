@@ -505,7 +505,7 @@ input(struct wpool *p)
 		while ((r = msg_frame(buf + off, p->inlen - off, wmsg_answers,
 		    &m)) == 1) {
 			if (answer(p, &m) == -1)
-				fatalx("writer: malformed answer (type %u)",
+				fatalx("from a writer: malformed answer (type %u)",
 				    m.type);
 			off += m.size;
 			/* The answer may have closed the pool. */
@@ -513,7 +513,7 @@ input(struct wpool *p)
 				return;
 		}
 		if (r == -1)
-			fatalx("writer: answer of type %u, %u bytes", m.type,
+			fatalx("from a writer: answer of type %u, %u bytes", m.type,
 			    m.len);
 		if (m.size > cap && (p->big = malloc(WCHAN_MAX_IN)) == NULL)
 			fatal("writer channel");

@@ -339,7 +339,7 @@ request(struct writer *w, struct msg *m)
 
 	if (wmsg_dec_request(m, &r) == -1 || r.slot >= w->nslots ||
 	    w->slots[r.slot].closed)
-		fatalx("writer: malformed request (type %u)", m->type);
+		fatalx("malformed request (type %u)", m->type);
 	s = &w->slots[r.slot];
 	if (r.type == WMSG_HELLO || r.type == WMSG_CLOSE) {
 		commit(w);
@@ -477,7 +477,7 @@ apply(struct writer *w, size_t *applied, size_t *bytes)
 		(*applied)++;
 	}
 	if (r == -1)
-		fatalx("writer: malformed request header");
+		fatalx("malformed request header");
 	memmove(w->buf, w->buf + off, w->len - off);
 	w->len -= off;
 }

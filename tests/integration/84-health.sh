@@ -183,9 +183,13 @@ for h in quiet drop killed; do
 	    hole 6: "metrics: $h's spool drops: $(grep "dropped_total{host=\"$h\"" "$prom")"
 done
 # A burst bigger than the spool keeps the records that fit, the first ones.
-n=$(hv full records_stored)
-[ "${n:-0}" -gt 0 ] && trail_cat "$trails/full" | cmp -s - <(head -n "$n" "$T/sample") ||
-    hole 6: "full: a burst over spool_max_size kept ${n:-no} records; the trail is not the input's first ones"
+# The status file is written every status_interval: it may lag the trail.
+wait_for '[ "$(hv full records_stored)" = "$(trail_cat "$trails/full" | wc -l)" ]' 8 ||
+    hole 6: "full: its status says records_stored=$(hv full records_stored), its trail holds $(trail_cat "$trails/full" | wc -l)"
+trail_cat "$trails/full" > "$T/full.trail"
+n=$(wc -l < "$T/full.trail")
+[ "$n" -gt 0 ] && head -n "$n" "$T/sample" | cmp -s - "$T/full.trail" ||
+    hole 6: "full: a burst over spool_max_size kept $n records; the trail is not the input's first ones"
 info "full: $(grep ' host=full ' "$status" | tr ' ' '\n' | grep -E '^(dropped|rejected|records_stored|unacked)' | tr '\n' ' ')"
 [ "$(metric auditdist_receiver_records_stored_total '{host="quiet"}')" = 400 ] ||
     hole 7: "metrics: records_stored_total of quiet: $(metric auditdist_receiver_records_stored_total '{host="quiet"}')"
