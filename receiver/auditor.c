@@ -278,6 +278,7 @@ auditor_child(const struct parent_args *a, int chan, const char *statedir)
 	struct sandbox *sb;
 	sigset_t none;
 
+	log_procinit("auditor");
 	au.a = a;
 	au.chan = chan;
 	if ((au.statefd = open(statedir, O_RDONLY | O_DIRECTORY |

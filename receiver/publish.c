@@ -27,6 +27,7 @@
  * user, may read the trails and write its state directory alone, and
  * connects to the configured servers' ports.
  */
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -49,6 +50,7 @@
 #include "sandbox.h"
 #include "serial.h"
 
+#define PUBLISH_COMM		"auditdistd-pub"	/* ps, pgrep */
 #define PUBLISH_ROUND_MS	500
 #define PUBLISH_FULL		30		/* rounds between full reports */
 #define PUBLISH_BUDGET		(64u << 20)	/* bytes per host per round */
@@ -632,6 +634,7 @@ publish_child(const struct parent_args *a, int chan, const char *statedir)
 	sigset_t none;
 	char err[1024];
 
+	log_procinit("publisher");
 	pub.a = a;
 	pub.c = &a->conf->receiver.publish;
 	pub.chan = chan;
@@ -647,10 +650,12 @@ publish_child(const struct parent_args *a, int chan, const char *statedir)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (pubnats_init(pub.c, ca_pem, err, sizeof(err)) == -1)
 		fatalx("publisher: %s", err);
+	(void)prctl(PR_SET_NAME, PUBLISH_COMM, 0, 0, 0);
 	sb = sandbox_new("publisher", SB_FILES | SB_INET | SB_THREADS);
 	sandbox_path(sb, statedir, SB_READ | SB_WRITE);
 	serial_sandbox_hosts(sb, a);
 	publish_sandbox(sb, a->conf);
+	sandbox_test_hook("/etc/passwd", SB_TEST_EXECVE);
 	sandbox_apply(sb);
 	log_debug("publisher: to %s, stream %s, state in %s", pub.c->urls,
 	    pub.c->stream, statedir);

@@ -2,12 +2,14 @@
 # shellcheck disable=SC2016 # wait_for takes code in single quotes
 # The sandbox of every process, read from the kernel: a sender (plugin and
 # forwarder) ships to a receiver (parent, network process, one writer per
-# host), all built as test builds (build/test/: the release code plus a
+# batch of hosts, the serial-gap auditor, the NATS publisher), all built
+# as test builds (build/test/: the release code plus a
 # SIGUSR2 trigger that makes a process try what its sandbox forbids).
 # For each process /proc/PID/status must show the expected uid,
 # NoNewPrivs 1, Seccomp 2 (a filter) and the expected effective
 # capabilities.  Then, from inside:
-#   - a writer, the forwarder and the network process try to open
+#   - a writer, the auditor, the publisher, the forwarder and the network
+#     process try to open
 #     /etc/passwd (Landlock must refuse) and to execve /bin/true (the
 #     seccomp filter must kill them);
 #   - the plugin and the receiver's parent, which may start programs,
@@ -64,6 +66,10 @@ receiver {
 	certfile "$pki/recv.pem"
 	keyfile "$pki/recv.key"
 	status_file "$T/rstate/status"
+	# Nothing listens there: the publisher runs, lagging, all along.
+	publish "nats://127.0.0.1:$(free_port)" {
+		create_stream no
+	}
 	host boxed {
 		remote "tls://127.0.0.1"
 		password "$PW"
@@ -103,10 +109,12 @@ wait_for '[ "$(trail_size "$trails/boxed")" -gt 0 ]' 20 ||
 recv_children() { pgrep -P "$RECV_PID" | sort -n; }
 NET=$(recv_children | head -n 1)
 AUDITOR=$(pgrep -P "$RECV_PID" -x auditdistd-gaps || :)
-WRITER=$(recv_children | grep -vx "$NET" | grep -vx "${AUDITOR:-none}" | head -n 1)
+PUBLISHER=$(pgrep -P "$RECV_PID" -x auditdistd-pub || :)
+WRITER=$(recv_children | grep -vx "$NET" | grep -vx "${AUDITOR:-none}" |
+    grep -vx "${PUBLISHER:-none}" | head -n 1)
 FWDP=$(child_pid "$PLUG")
-[ -n "$NET" ] && [ -n "$WRITER" ] && [ -n "$AUDITOR" ] ||
-    fail "expected a network process, the auditor and a writer under $RECV_PID: $(recv_children | tr '\n' ' ')"
+[ -n "$NET" ] && [ -n "$WRITER" ] && [ -n "$AUDITOR" ] && [ -n "$PUBLISHER" ] ||
+    fail "expected a network process, the auditor, the publisher and a writer under $RECV_PID: $(recv_children | tr '\n' ' ')"
 
 field() { sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status" | awk '{print $1}'; }
 # CAP_CHOWN 0, CAP_KILL 5, CAP_SETGID 6, CAP_SETUID 7, CAP_AUDIT_CONTROL 30
@@ -127,6 +135,7 @@ check_proc "receiver parent" "$RECV_PID" "$want_uid" 0000000000000000
 check_proc "network process" "$NET" "$want_uid" 0000000000000000
 check_proc writer "$WRITER" "$want_uid" 0000000000000000
 check_proc auditor "$AUDITOR" "$want_uid" 0000000000000000
+check_proc publisher "$PUBLISHER" "$want_uid" 0000000000000000
 
 # Forbidden actions.  The open must be refused, then the process must die
 # of SIGSYS (31).  Each trial adds one refusal line to its log: count them,
@@ -154,6 +163,12 @@ expect_refused auditor "$T/recv.log"
 wait_for "grep -q 'auditor (serial gaps) killed by signal 31' '$T/recv.log'" 10 ||
     { show_tails "$T/recv.log"; fail "the auditor (pid $AUDITOR) was not killed by SIGSYS at execve"; }
 info "auditor: open refused, execve killed it (SIGSYS)"
+
+trigger "$PUBLISHER" "$T/recv.log"
+expect_refused publisher "$T/recv.log"
+wait_for "grep -q 'publisher (NATS) killed by signal 31' '$T/recv.log'" 10 ||
+    { show_tails "$T/recv.log"; fail "the publisher (pid $PUBLISHER) was not killed by SIGSYS at execve"; }
+info "publisher: open refused, execve killed it (SIGSYS)"
 
 trigger "$FWDP" "$T/send.log"
 expect_refused forwarder "$T/send.log"
@@ -218,4 +233,4 @@ wait_for '[ -z "$(alive_kids)" ]' 10 ||
     fail "the receiver's children outlived their parent: $(alive_kids)"
 info "receiver parent: open refused, ptrace killed it; its children died with it"
 
-echo "sandbox: $checked processes with the expected uid, no_new_privs, seccomp filter and capabilities; open outside the tree refused (writer, auditor, forwarder, network process, parent); execve or ptrace killed each of the 6; shipping resumed byte-identical"
+echo "sandbox: $checked processes with the expected uid, no_new_privs, seccomp filter and capabilities; open outside the tree refused (writer, auditor, publisher, forwarder, network process, parent); execve or ptrace killed each of the 7; shipping resumed byte-identical"
