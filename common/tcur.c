@@ -187,16 +187,26 @@ tc_name16(char *buf, size_t len, uint64_t num, const char *suffix)
 }
 
 int
-tc_name16_parse(const char *name, uint64_t *num, const char **suffix)
+tc_name16_parse(const char *name, const char *suffix0, const char *suffix1,
+    uint64_t *num, int *which)
 {
 	struct tcur c;
+	const char *rest;
 	uint64_t v;
+	int w;
 
 	tc_init(&c, name, strlen(name));
 	if (tc_hex(&c, TC_NAME16_LEN, &v) == -1 || v == 0)
 		return -1;
+	rest = tc_rest(&c);
+	if (strcmp(rest, suffix0) == 0)
+		w = 0;
+	else if (strcmp(rest, suffix1) == 0)
+		w = 1;
+	else
+		return -1;
 	*num = v;
-	*suffix = tc_rest(&c);
+	*which = w;
 	return 0;
 }
 

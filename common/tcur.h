@@ -45,8 +45,9 @@ const char *tc_error(const struct tcur *, char *buf, size_t len);
  */
 #define TC_NAME16_LEN	16
 int	 tc_name16(char *buf, size_t len, uint64_t num, const char *suffix);
-/* *suffix: the rest of name after the digits (maybe ""). */
-int	 tc_name16_parse(const char *name, uint64_t *num, const char **suffix);
+/* A name with one of two suffixes (either may be ""); *which: 0 or 1. */
+int	 tc_name16_parse(const char *name, const char *suffix0,
+	    const char *suffix1, uint64_t *num, int *which);
 
 /*
  * A text file whose last line may be torn by a crash: cut it back to just

@@ -227,8 +227,8 @@ static void
 test_name16(void)
 {
 	char buf[32];
-	const char *suf;
 	uint64_t v;
+	int w;
 
 	CHECK(tc_name16(buf, sizeof(buf), 0xabc, ".seg") == 0);
 	CHECK_STR(buf, "0000000000000abc.seg");
@@ -237,17 +237,31 @@ test_name16(void)
 	CHECK(tc_name16(buf, 16, 1, "") == -1);
 	CHECK(tc_name16(buf, 20, 1, ".idx") == -1);
 
-	CHECK(tc_name16_parse("0000000000000abc.seg", &v, &suf) == 0);
+#define P(s)	tc_name16_parse(s, ".seg", ".open", &v, &w)
+	CHECK(P("0000000000000abc.seg") == 0);
 	CHECK_EQ_U64(v, 0xabc);
-	CHECK_STR(suf, ".seg");
-	CHECK(tc_name16_parse("ffffffffffffffff", &v, &suf) == 0);
+	CHECK_EQ_U64(w, 0);
+	CHECK(P("ffffffffffffffff.open") == 0);
 	CHECK_EQ_U64(v, UINT64_MAX);
-	CHECK_STR(suf, "");
-	CHECK(tc_name16_parse("0000000000000000", &v, &suf) == -1);
-	CHECK(tc_name16_parse("0000000000000ABC", &v, &suf) == -1);
-	CHECK(tc_name16_parse("000000000000abc", &v, &suf) == -1);
-	CHECK(tc_name16_parse("", &v, &suf) == -1);
-	CHECK(tc_name16_parse(".", &v, &suf) == -1);
+	CHECK_EQ_U64(w, 1);
+	v = 7;
+	w = 7;
+	CHECK(P("0000000000000000.seg") == -1);
+	CHECK(P("0000000000000ABC.seg") == -1);
+	CHECK(P("000000000000abc.seg") == -1);
+	CHECK(P("0000000000000abc.se") == -1);
+	CHECK(P("0000000000000abc.seg.tmp") == -1);
+	CHECK(P("0000000000000abc") == -1);
+	CHECK(P("") == -1);
+	CHECK(P(".seg") == -1);
+	CHECK_EQ_U64(v, 7);
+	CHECK_EQ_U64(w, 7);
+#undef P
+	CHECK(tc_name16_parse("00000000000000ff", "", ".idx", &v, &w) == 0);
+	CHECK(v == 0xff && w == 0);
+	CHECK(tc_name16_parse("00000000000000ff.idx", "", ".idx", &v, &w) == 0);
+	CHECK(v == 0xff && w == 1);
+	CHECK(tc_name16_parse("00000000000000ff.", "", ".idx", &v, &w) == -1);
 }
 
 static int
