@@ -38,14 +38,14 @@ decompress_chunk(void *dst, size_t rawlen, const void *z, size_t zlen,
 	unsigned long long claimed;
 	size_t n;
 
-	if (dctx == NULL) {
-		if ((dctx = ZSTD_createDCtx()) == NULL)
-			fatalx("zstd: no memory for a decompression context");
-		/* A frame may not ask for a window larger than a chunk. */
-		if (ZSTD_isError(ZSTD_DCtx_setParameter(dctx,
-		    ZSTD_d_windowLogMax, 21)))
-			fatalx("zstd: setting the window limit");
-	}
+	/*
+	 * No window limit is needed, nor would one be obeyed:
+	 * ZSTD_decompressDCtx decodes in one pass straight into dst, whatever
+	 * window the frame asks for, so memory is bounded by the caller's
+	 * buffer (rawlen, at most WIRE_MAX_DATA), not by the frame.
+	 */
+	if (dctx == NULL && (dctx = ZSTD_createDCtx()) == NULL)
+		fatalx("zstd: no memory for a decompression context");
 	claimed = ZSTD_getFrameContentSize(z, zlen);
 	if (claimed == ZSTD_CONTENTSIZE_ERROR) {
 		*why = "not a zstd frame";

@@ -27,13 +27,14 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "wire.h"
 
 /* 10,000 host blocks with passwords take about 1.2 MiB. */
 #define CONF_MAX_FILE		(16 * 1024 * 1024)
 #define CONF_MAX_TOKEN		4096
 #define CONF_MAX_ARGS		3	/* flush incremental N records */
 #define CONF_MAX_LISTEN		64
-#define CONF_HOSTNAME_MAX	255
+#define CONF_HOSTNAME_MAX	WIRE_MAX_HOST
 
 #define KIB			1024ULL
 #define MIB			(1024 * KIB)
@@ -527,23 +528,11 @@ is_hex(int c)
 	    (c >= 'A' && c <= 'F');
 }
 
-/* Host names become directory names on the receiver. */
+/* Host names become directory names on the receiver: wire.c's rule. */
 static int
 host_name_ok(const char *s)
 {
-	size_t i, len = strlen(s);
-
-	if (len == 0 || len > CONF_HOSTNAME_MAX ||
-	    strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
-		return 0;
-	for (i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
-			return 0;
-	}
-	return 1;
+	return wire_valid_host(s, strlen(s));
 }
 
 /* The portable subset that useradd(8) accepts, so the name means one user. */

@@ -1,10 +1,11 @@
 /*
  * The auditdist protocol's framing and messages (see wire.h and
- * auditdist-protocol(7)).  Decoding is done only through the cursor, whose
+ * docs/protocol.md).  Decoding is done only through the cursor, whose
  * getters fail instead of reading past the end; every decoder insists that
  * the payload is consumed exactly.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -175,20 +176,50 @@ wbuf_compact(struct wbuf *w)
 }
 
 int
-wire_parse_header(const uint8_t hdr[WIRE_HDR_LEN], uint8_t *type,
-    uint32_t *len)
+wire_dec_header(const uint8_t hdr[WIRE_HDR_LEN], struct wire_hdr *h)
 {
 	struct cursor c;
 	uint8_t pad[3];
 
+	h->why[0] = '\0';
 	cursor_init(&c, hdr, WIRE_HDR_LEN);
-	if (wire_get_u32(&c, len) == -1 || wire_get_u8(&c, type) == -1 ||
-	    wire_get_bytes(&c, pad, sizeof(pad)) == -1)
+	/* Never fails: the header is WIRE_HDR_LEN bytes. */
+	wire_get_u32(&c, &h->len);
+	wire_get_u8(&c, &h->type);
+	wire_get_bytes(&c, pad, sizeof(pad));
+	if (pad[0] || pad[1] || pad[2])
+		snprintf(h->why, sizeof(h->why), "frame header padding is "
+		    "not zero");
+	else if (h->len > WIRE_MAX_PAYLOAD)
+		snprintf(h->why, sizeof(h->why), "frame of %u bytes (at most "
+		    "%d)", h->len, WIRE_MAX_PAYLOAD);
+	else if (h->type < MSG_HELLO || h->type > MSG_LAST)
+		snprintf(h->why, sizeof(h->why), "unknown frame type %u",
+		    h->type);
+	return h->why[0] != '\0' ? -1 : 0;
+}
+
+int
+wire_parse_header(const uint8_t hdr[WIRE_HDR_LEN], uint8_t *type,
+    uint32_t *len)
+{
+	struct wire_hdr h;
+
+	if (wire_dec_header(hdr, &h) == -1)
 		return -1;
-	if (pad[0] || pad[1] || pad[2] || *len > WIRE_MAX_PAYLOAD ||
-	    *type < MSG_HELLO || *type > MSG_LAST)
-		return -1;
+	*type = h.type;
+	*len = h.len;
 	return 0;
+}
+
+/* What a decoder refused for: why, or the cursor's own failure. */
+static int
+refuse(const char **dst, const struct cursor *c, const char *why)
+{
+	if (why == NULL)
+		why = c->bad ? "truncated" : "trailing bytes";
+	*dst = why;
+	return -1;
 }
 
 static int
@@ -265,16 +296,18 @@ wire_dec_hello(const uint8_t *p, size_t len, struct msg_hello *m)
 	uint32_t magic;
 	uint16_t hl;
 
+	m->why = NULL;
 	cursor_init(&c, p, len);
-	if (wire_get_u32(&c, &magic) == -1 || magic != WIRE_MAGIC ||
-	    wire_get_u16(&c, &m->version) == -1 ||
+	if (wire_get_u32(&c, &magic) == 0 && magic != WIRE_MAGIC)
+		return refuse(&m->why, &c, "no magic \"ADST\"");
+	if (wire_get_u16(&c, &m->version) == -1 ||
 	    wire_get_u16(&c, &hl) == -1 || wire_get_ref(&c, &host, hl) == -1 ||
 	    wire_get_bytes(&c, m->spool_id, WIRE_ID_LEN) == -1 ||
 	    wire_get_bytes(&c, m->nonce, WIRE_NONCE_LEN) == -1 ||
 	    wire_end(&c) == -1)
-		return -1;
+		return refuse(&m->why, &c, NULL);
 	if (!wire_valid_host((const char *)host, hl))
-		return -1;
+		return refuse(&m->why, &c, "a bad host name");
 	memcpy(m->host, host, hl);
 	m->host[hl] = '\0';
 	return 0;
@@ -403,19 +436,25 @@ wire_dec_data(const uint8_t *p, size_t len, struct msg_data *m)
 {
 	struct cursor c;
 
+	m->why = NULL;
 	cursor_init(&c, p, len);
 	if (wire_get_u64(&c, &m->seq) == -1 ||
 	    wire_get_u64(&c, &m->offset) == -1)
-		return -1;
+		return refuse(&m->why, &c, NULL);
 	m->len = c.left;
-	if (m->len == 0 || m->len > WIRE_MAX_DATA ||
-	    wire_get_ref(&c, &m->data, m->len) == -1)
-		return -1;
+	if (m->len == 0)
+		return refuse(&m->why, &c, "no lines");
+	wire_get_ref(&c, &m->data, m->len);
+	if (m->data[m->len - 1] != '\n')
+		return refuse(&m->why, &c, "it does not end with a newline");
+	if (m->len > WIRE_MAX_DATA)
+		return refuse(&m->why, &c, "too many bytes of lines");
 	/* Segments are numbered from 1: 0 would read as "nothing stored". */
-	if (m->seq == 0 || m->data[m->len - 1] != '\n' ||
-	    m->offset > UINT64_MAX - m->len)
-		return -1;
-	return wire_end(&c);
+	if (m->seq == 0)
+		return refuse(&m->why, &c, "segment 0");
+	if (m->offset > UINT64_MAX - m->len)
+		return refuse(&m->why, &c, "lines past 2^64 bytes");
+	return 0;
 }
 
 int
@@ -441,17 +480,23 @@ wire_dec_dataz(const uint8_t *p, size_t len, struct msg_dataz *m)
 {
 	struct cursor c;
 
+	m->why = NULL;
 	cursor_init(&c, p, len);
 	if (wire_get_u64(&c, &m->seq) == -1 ||
 	    wire_get_u64(&c, &m->offset) == -1 ||
 	    wire_get_u32(&c, &m->rawlen) == -1)
-		return -1;
+		return refuse(&m->why, &c, NULL);
 	m->zlen = c.left;
-	if (m->seq == 0 || m->rawlen == 0 || m->rawlen > WIRE_MAX_DATA ||
-	    m->offset > UINT64_MAX - m->rawlen || m->zlen == 0 ||
-	    wire_get_ref(&c, &m->z, m->zlen) == -1)
-		return -1;
-	return wire_end(&c);
+	if (m->seq == 0)
+		return refuse(&m->why, &c, "segment 0");
+	if (m->rawlen == 0 || m->rawlen > WIRE_MAX_DATA)
+		return refuse(&m->why, &c, "a length of lines out of range");
+	if (m->offset > UINT64_MAX - m->rawlen)
+		return refuse(&m->why, &c, "lines past 2^64 bytes");
+	if (m->zlen == 0)
+		return refuse(&m->why, &c, "no zstd frame");
+	wire_get_ref(&c, &m->z, m->zlen);
+	return 0;
 }
 
 int

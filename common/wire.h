@@ -104,8 +104,13 @@ void	wbuf_put_bytes(struct wbuf *, const void *, size_t);
 void	wbuf_compact(struct wbuf *);
 #define	wbuf_pending(w)	((w)->len - (w)->off)
 
-/* Decoded messages.  Pointers point into the frame buffer. */
+/*
+ * Decoded messages.  Pointers point into the frame buffer.  Where a
+ * message has a why, a decoder that refuses it says there what was wrong
+ * (a static string, for the log and the ERROR sent back).
+ */
 struct msg_hello {
+	const char	*why;
 	uint16_t	 version;
 	char		 host[WIRE_MAX_HOST + 1];	/* validated name */
 	uint8_t		 spool_id[WIRE_ID_LEN];
@@ -135,11 +140,13 @@ struct msg_welcome {
 	size_t		 tail_len;
 };
 struct msg_data {
+	const char	*why;
 	uint64_t	 seq, offset;
 	const uint8_t	*data;		/* ends with '\n' */
 	size_t		 len;		/* 1..WIRE_MAX_DATA */
 };
 struct msg_dataz {
+	const char	*why;
 	uint64_t	 seq, offset;
 	uint32_t	 rawlen;	/* 1..WIRE_MAX_DATA: the lines' length */
 	const uint8_t	*z;		/* one zstd frame */
@@ -181,10 +188,17 @@ const char *wire_health_format_name(enum wire_health_format);
 
 /*
  * Frame header: returns 0 and fills type/len for a well-formed header
- * (len <= WIRE_MAX_PAYLOAD, zero padding), -1 otherwise.
+ * (len <= WIRE_MAX_PAYLOAD, zero padding, a known type), -1 otherwise.
  */
 int	wire_parse_header(const uint8_t hdr[WIRE_HDR_LEN], uint8_t *type,
 	    uint32_t *len);
+/* The same; on -1, why says what is wrong with the header. */
+struct wire_hdr {
+	uint32_t	 len;
+	uint8_t		 type;
+	char		 why[64];
+};
+int	wire_dec_header(const uint8_t hdr[WIRE_HDR_LEN], struct wire_hdr *);
 
 /* Decoders: -1 for anything malformed (including trailing bytes). */
 int	wire_dec_hello(const uint8_t *, size_t, struct msg_hello *);

@@ -227,27 +227,10 @@ check_descriptors(void)
 static void
 read_spool_id(void)
 {
-	char buf[SPOOL_ID_LEN + 2];
-	ssize_t r;
-	int fd, i;
-
-	if ((fd = openat(fwd_env.dirfd, SPOOL_ID_FILE, O_RDONLY | O_CLOEXEC |
-	    O_NOFOLLOW)) == -1)
-		fatal("spool: %s", SPOOL_ID_FILE);
-	r = read(fd, buf, sizeof(buf));
-	close(fd);
-	if (r != SPOOL_ID_LEN + 1 || buf[SPOOL_ID_LEN] != '\n')
-		fatalx("spool: %s is malformed", SPOOL_ID_FILE);
-	for (i = 0; i < SPOOL_ID_LEN; i++) {
-		int c = buf[i], v;
-
-		if (c >= '0' && c <= '9')
-			v = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			v = c - 'a' + 10;
-		else
+	if (spool_read_id(fwd_env.dirfd, NULL, fwd_env.spool_id) == -1) {
+		if (errno == EINVAL)
 			fatalx("spool: %s is malformed", SPOOL_ID_FILE);
-		fwd_env.spool_id[i / 2] |= (uint8_t)(i % 2 ? v : v << 4);
+		fatal("spool: %s", SPOOL_ID_FILE);
 	}
 }
 

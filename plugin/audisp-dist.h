@@ -90,6 +90,13 @@ int		 spool_open(struct spool *, const char *path, char *err, size_t errlen);
  * fsync of the directory): the spool starts a new series.
  */
 int		 spool_new_id(struct spool *);
+/*
+ * Read dirfd's spool.id: 32 hex digits and a newline, nothing else, as
+ * text (hex, NUL-terminated) and as bytes (id); either may be NULL.
+ * -1 with errno EINVAL when it is malformed.
+ */
+int		 spool_read_id(int dirfd, char hex[SPOOL_ID_LEN + 1],
+		    uint8_t id[SPOOL_ID_LEN / 2]);
 /* Every segment in dirfd, sorted by sequence number. */
 int		 spool_list(int dirfd, struct spool_seg **, size_t *);
 /*
@@ -110,8 +117,6 @@ int		 spool_scan(struct spool *);
 uint64_t	 spool_total(const struct spool *);
 /* Delete the oldest closed segment that nobody holds a lock on. */
 int		 spool_drop_oldest(struct spool *, uint64_t *records, uint64_t *bytes);
-/* Cut a torn tail from fd back to its last newline; returns bytes cut or -1. */
-int64_t		 seg_recover_fd(int fd, uint64_t *newsize);
 /* Whole-record time (seconds) of the oldest record in the spool, or -1. */
 int64_t		 spool_oldest_record_time(struct spool *);
 /* The same for the record at offset off of segment seq. */

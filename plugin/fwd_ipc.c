@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "forwarder.h"
+#include "tcur.h"
 
 static const char *const rstate_names[] = {
 	[RS_UNKNOWN] = "unknown",
@@ -36,24 +37,6 @@ fwd_pos_cmp(const struct fwd_pos *a, const struct fwd_pos *b)
 	return 0;
 }
 
-static int
-host_ok(const char *s, size_t len)
-{
-	size_t i;
-
-	if (len == 0 || len > FWD_HOST_MAX)
-		return 0;
-	if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' &&
-	    s[1] == '.'))
-		return 0;
-	for (i = 0; i < len; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' &&
-		    s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
-		    s[i] == '.' || s[i] == '_' || s[i] == '-'))
-			return 0;
-	return 1;
-}
-
 int
 fwd_msg_format(char *buf, size_t len, const struct fwd_msg *m)
 {
@@ -62,7 +45,7 @@ fwd_msg_format(char *buf, size_t len, const struct fwd_msg *m)
 	size_t i;
 	int n;
 
-	if (!host_ok(m->host, strlen(m->host)))
+	if (!wire_valid_host(m->host, strlen(m->host)))
 		return -1;
 	/* Printable ASCII only: it ends up in the status file. */
 	for (i = 0, r = m->reason; *r != '\0' && i < FWD_REASON_MAX; r++, i++)
@@ -88,107 +71,73 @@ fwd_msg_format(char *buf, size_t len, const struct fwd_msg *m)
 	return n;
 }
 
-/* A decimal or 16-hex-digit number filling [p, end) exactly. */
-static int
-get_num(const char *p, const char *end, int hex, uint64_t *out)
-{
-	uint64_t v = 0;
-	unsigned d;
-
-	if (p == end || (hex && end - p != 16) || (!hex && end - p > 20))
-		return -1;
-	for (; p < end; p++) {
-		if (*p >= '0' && *p <= '9')
-			d = (unsigned)(*p - '0');
-		else if (hex && *p >= 'a' && *p <= 'f')
-			d = (unsigned)(*p - 'a' + 10);
-		else
-			return -1;
-		if (!hex && v > (UINT64_MAX - d) / 10)
-			return -1;
-		v = hex ? (v << 4) | d : v * 10 + d;
-	}
-	*out = v;
-	return 0;
-}
-
-/* The next space-separated word of [*p, end); -1 if there is none. */
-static int
-word(const char **p, const char *end, const char **w, const char **wend)
-{
-	const char *s = *p, *e;
-
-	if (s >= end || *s == ' ')
-		return -1;
-	e = memchr(s, ' ', (size_t)(end - s));
-	if (e == NULL)
-		e = end;
-	*w = s;
-	*wend = e;
-	*p = e < end ? e + 1 : e;
-	return e < end && e + 1 == end ? -1 : 0;	/* no trailing space */
-}
-
+/* Words are separated by one space; the optional reason is the rest. */
 int
 fwd_msg_parse(const char *line, size_t len, struct fwd_msg *m)
 {
-	const char *p = line, *end = line + len, *w, *we;
-	uint64_t c;
+	const char *w;
+	struct tcur c;
+	size_t n, i;
+	uint64_t v;
 	int s;
 
 	memset(m, 0, sizeof(*m));
 	if (len == 0 || len >= FWD_LINE_MAX || memchr(line, '\0', len) ||
 	    memchr(line, '\n', len))
 		return -1;
-	if (word(&p, end, &w, &we) == -1)
+	tc_init(&c, line, len);
+	if (tc_word(&c, ' ', &w, &n) == -1)
 		return -1;
-	if (we - w == 3 && memcmp(w, "ack", 3) == 0)
+	if (n == 3 && memcmp(w, "ack", 3) == 0)
 		m->type = FWD_MSG_ACK;
-	else if (we - w == 5 && memcmp(w, "state", 5) == 0)
+	else if (n == 5 && memcmp(w, "state", 5) == 0)
 		m->type = FWD_MSG_STATE;
-	else if (we - w == 6 && memcmp(w, "series", 6) == 0)
+	else if (n == 6 && memcmp(w, "series", 6) == 0)
 		m->type = FWD_MSG_SERIES;
 	else
 		return -1;
-	if (word(&p, end, &w, &we) == -1 || !host_ok(w, (size_t)(we - w)))
+	if (tc_lit(&c, " ") == -1 || tc_word(&c, ' ', &w, &n) == -1 ||
+	    !wire_valid_host(w, n))
 		return -1;
-	memcpy(m->host, w, (size_t)(we - w));
-	m->host[we - w] = '\0';
+	memcpy(m->host, w, n);
+	m->host[n] = '\0';
 
 	if (m->type == FWD_MSG_ACK) {
-		if (word(&p, end, &w, &we) == -1 ||
-		    get_num(w, we, 1, &m->ack.seq) == -1 ||
-		    word(&p, end, &w, &we) == -1 ||
-		    get_num(w, we, 0, &m->ack.size) == -1 ||
-		    word(&p, end, &w, &we) == -1 ||
-		    get_num(w, we, 0, &c) == -1 || c > 1 || p != end)
+		tc_lit(&c, " ");
+		tc_hex(&c, 16, &m->ack.seq);
+		tc_lit(&c, " ");
+		tc_dec(&c, UINT64_MAX, &m->ack.size);
+		tc_lit(&c, " ");
+		tc_dec(&c, 1, &v);
+		if (tc_end(&c) == -1)
 			return -1;
-		m->ack.complete = (int)c;
+		m->ack.complete = (int)v;
 		/* Nothing held has no size. */
-		if (m->ack.seq == 0 && (m->ack.size != 0 || c != 0))
+		if (m->ack.seq == 0 && (m->ack.size != 0 || v != 0))
 			return -1;
 		return 0;
 	}
-	if (m->type == FWD_MSG_SERIES) {
-		if (p == end)
-			return -1;	/* a reason is required */
-	} else {
-		if (word(&p, end, &w, &we) == -1)
+	if (m->type == FWD_MSG_STATE) {
+		if (tc_lit(&c, " ") == -1 || tc_word(&c, ' ', &w, &n) == -1)
 			return -1;
 		for (s = RS_CONNECTING; s <= RS_ERROR; s++)
-			if (strlen(rstate_names[s]) == (size_t)(we - w) &&
-			    memcmp(rstate_names[s], w, (size_t)(we - w)) == 0)
+			if (strlen(rstate_names[s]) == n &&
+			    memcmp(rstate_names[s], w, n) == 0)
 				break;
 		if (s > RS_ERROR)
 			return -1;
 		m->state = (enum fwd_rstate)s;
 	}
-	if ((size_t)(end - p) > FWD_REASON_MAX)
+	/* A series needs its reason; a state may have one. */
+	if ((m->type == FWD_MSG_SERIES || tc_left(&c) > 0) &&
+	    (tc_lit(&c, " ") == -1 || tc_left(&c) == 0))
 		return -1;
-	for (w = p; w < end; w++)
-		if (*w < ' ' || *w > '~')
+	if ((n = tc_left(&c)) > FWD_REASON_MAX)
+		return -1;
+	for (w = tc_rest(&c), i = 0; i < n; i++)
+		if (w[i] < ' ' || w[i] > '~')
 			return -1;
-	memcpy(m->reason, p, (size_t)(end - p));
-	m->reason[end - p] = '\0';
+	memcpy(m->reason, w, n);
+	m->reason[n] = '\0';
 	return 0;
 }

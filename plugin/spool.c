@@ -29,46 +29,24 @@
 
 #include "audisp-dist.h"
 #include "log.h"
+#include "tcur.h"
 
 #define RECOVER_CHUNK		65536
 #define SYNCER_MAX_BACKLOG	64
+#define RECORD_TIME		"msg=audit("	/* then seconds, "." */
 
 int
 seg_name(char *buf, size_t len, uint64_t seq, int open)
 {
-	int n;
-
-	n = snprintf(buf, len, "%016" PRIx64 "%s", seq,
-	    open ? SEG_OPEN_SUFFIX : SEG_DONE_SUFFIX);
-	return (n < 0 || (size_t)n >= len) ? -1 : 0;
+	return tc_name16(buf, len, seq, open ? SEG_OPEN_SUFFIX :
+	    SEG_DONE_SUFFIX);
 }
 
 int
 seg_parse_name(const char *name, uint64_t *seq, int *open)
 {
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < SEG_NAME_LEN; i++) {
-		char ch = name[i];
-
-		if (ch >= '0' && ch <= '9')
-			v = (v << 4) | (uint64_t)(ch - '0');
-		else if (ch >= 'a' && ch <= 'f')
-			v = (v << 4) | (uint64_t)(ch - 'a' + 10);
-		else
-			return -1;
-	}
-	if (strcmp(name + SEG_NAME_LEN, SEG_OPEN_SUFFIX) == 0)
-		*open = 1;
-	else if (strcmp(name + SEG_NAME_LEN, SEG_DONE_SUFFIX) == 0)
-		*open = 0;
-	else
-		return -1;
-	if (v == 0)
-		return -1;
-	*seq = v;
-	return 0;
+	return tc_name16_parse(name, SEG_DONE_SUFFIX, SEG_OPEN_SUFFIX, seq,
+	    open);
 }
 
 uint64_t
@@ -82,41 +60,6 @@ count_lines(const char *buf, size_t len)
 		p++;
 	}
 	return n;
-}
-
-int64_t
-seg_recover_fd(int fd, uint64_t *newsize)
-{
-	char buf[4096];
-	struct stat st;
-	off_t end, pos;
-
-	if (fstat(fd, &st) == -1)
-		return -1;
-	end = st.st_size;
-	pos = end;
-	while (pos > 0) {
-		size_t n = pos > (off_t)sizeof(buf) ? sizeof(buf) : (size_t)pos;
-		ssize_t r;
-		char *nl;
-
-		pos -= (off_t)n;
-		if ((r = pread(fd, buf, n, pos)) != (ssize_t)n) {
-			if (r >= 0)
-				errno = EIO;
-			return -1;
-		}
-		if ((nl = memrchr(buf, '\n', n)) != NULL) {
-			pos += nl - buf + 1;
-			break;
-		}
-	}
-	*newsize = (uint64_t)pos;
-	if (pos == end)
-		return 0;
-	if (ftruncate(fd, pos) == -1 || fdatasync(fd) == -1)
-		return -1;
-	return (int64_t)(end - pos);
 }
 
 /* One pass over the directory, unsorted. */
@@ -210,30 +153,35 @@ spool_list(int dirfd, struct spool_seg **out, size_t *nout)
 	return 0;
 }
 
-static int
-read_id(struct spool *sp)
+int
+spool_read_id(int dirfd, char hex[SPOOL_ID_LEN + 1],
+    uint8_t id[SPOOL_ID_LEN / 2])
 {
 	char buf[SPOOL_ID_LEN + 2];
+	uint8_t bin[SPOOL_ID_LEN / 2];
+	struct tcur c;
 	ssize_t r;
-	int fd, i;
+	int fd;
 
-	if ((fd = openat(sp->dirfd, SPOOL_ID_FILE,
+	if ((fd = openat(dirfd, SPOOL_ID_FILE,
 	    O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
 		return -1;
 	r = read(fd, buf, sizeof(buf));
 	close(fd);
-	if (r != SPOOL_ID_LEN + 1 || buf[SPOOL_ID_LEN] != '\n') {
+	if (r == -1)
+		return -1;
+	tc_init(&c, buf, (size_t)r);
+	if (tc_hexbytes(&c, bin, sizeof(bin)) == -1 || tc_lit(&c, "\n") == -1 ||
+	    tc_end(&c) == -1) {
 		errno = EINVAL;
 		return -1;
 	}
-	for (i = 0; i < SPOOL_ID_LEN; i++)
-		if (!((buf[i] >= '0' && buf[i] <= '9') ||
-		    (buf[i] >= 'a' && buf[i] <= 'f'))) {
-			errno = EINVAL;
-			return -1;
-		}
-	memcpy(sp->id, buf, SPOOL_ID_LEN);
-	sp->id[SPOOL_ID_LEN] = '\0';
+	if (hex != NULL) {
+		memcpy(hex, buf, SPOOL_ID_LEN);
+		hex[SPOOL_ID_LEN] = '\0';
+	}
+	if (id != NULL)
+		memcpy(id, bin, sizeof(bin));
 	return 0;
 }
 
@@ -287,7 +235,7 @@ close_leftover(struct spool *sp, uint64_t seq, uint64_t *size)
 	if ((fd = openat(sp->dirfd, from, O_RDWR | O_CLOEXEC |
 	    O_NOFOLLOW)) == -1)
 		return -1;
-	if ((cut = seg_recover_fd(fd, size)) == -1 || fdatasync(fd) == -1) {
+	if ((cut = tc_cut_torn(fd, size)) == -1 || fdatasync(fd) == -1) {
 		close(fd);
 		return -1;
 	}
@@ -318,7 +266,7 @@ check_closed(struct spool *sp, struct spool_seg *seg)
 	if ((fd = openat(sp->dirfd, name, O_RDWR | O_CLOEXEC |
 	    O_NOFOLLOW)) == -1)
 		return -1;
-	cut = seg_recover_fd(fd, &size);
+	cut = tc_cut_torn(fd, &size);
 	close(fd);
 	if (cut == -1)
 		return -1;
@@ -456,7 +404,7 @@ spool_open(struct spool *sp, const char *path, char *err, size_t errlen)
 		    strerror(errno));
 		goto fail;
 	}
-	if (read_id(sp) == -1) {
+	if (spool_read_id(sp->dirfd, sp->id, NULL) == -1) {
 		if (errno != ENOENT)
 			log_warnx("spool %s: %s is unreadable or malformed; "
 			    "starting a new spool identity", path, SPOOL_ID_FILE);
@@ -750,7 +698,8 @@ int64_t
 spool_record_time(struct spool *sp, uint64_t seq, uint64_t off)
 {
 	char name[SEG_NAME_LEN + 8], buf[512], *p, *end;
-	int64_t t = 0;
+	struct tcur c;
+	uint64_t t;
 	ssize_t r;
 	int fd;
 
@@ -773,13 +722,11 @@ spool_record_time(struct spool *sp, uint64_t seq, uint64_t off)
 	buf[r] = '\0';
 	if ((end = memchr(buf, '\n', (size_t)r)) != NULL)
 		*end = '\0';
-	if ((p = strstr(buf, "msg=audit(")) == NULL)
+	if ((p = strstr(buf, RECORD_TIME)) == NULL)
 		return -1;
-	for (p += 10; *p >= '0' && *p <= '9'; p++) {
-		/* Outside bytes: a long number must not overflow. */
-		if (t > (INT64_MAX - 9) / 10)
-			return -1;
-		t = t * 10 + (*p - '0');
-	}
-	return *p == '.' ? t : -1;
+	p += strlen(RECORD_TIME);
+	tc_init(&c, p, strlen(p));
+	if (tc_dec(&c, INT64_MAX, &t) == -1 || tc_lit(&c, ".") == -1)
+		return -1;
+	return (int64_t)t;
 }

@@ -540,9 +540,7 @@ on_hello(struct conn *c, const uint8_t *p, size_t len)
 	char why[128];
 
 	if (wire_dec_hello(p, len, &m) == -1) {
-		protocol_error(c, len >= 4 && memcmp(p, "ADST", 4) != 0 ?
-		    "HELLO without the magic \"ADST\"" :
-		    "malformed HELLO (or a bad host name)");
+		protocol_error(c, "malformed HELLO (%s)", m.why);
 		return;
 	}
 	memcpy(c->host, m.host, sizeof(c->host));
@@ -878,12 +876,8 @@ on_data(struct conn *c, const uint8_t *p, size_t len)
 {
 	struct msg_data m;
 
-	if (len > 16 && p[len - 1] != '\n') {
-		protocol_error(c, "DATA does not end with a newline");
-		return;
-	}
 	if (wire_dec_data(p, len, &m) == -1) {
-		protocol_error(c, "malformed DATA");
+		protocol_error(c, "malformed DATA (%s)", m.why);
 		return;
 	}
 	take_data(c, m.seq, m.offset, m.data, m.len);
@@ -898,7 +892,7 @@ on_dataz(struct conn *c, const uint8_t *p, size_t len)
 	const char *why;
 
 	if (wire_dec_dataz(p, len, &m) == -1) {
-		protocol_error(c, "malformed DATAZ");
+		protocol_error(c, "malformed DATAZ (%s)", m.why);
 		return;
 	}
 	if (raw == NULL && (raw = malloc(WIRE_MAX_DATA)) == NULL) {
@@ -1036,21 +1030,6 @@ on_frame(struct conn *c, uint8_t type, const uint8_t *p, size_t len)
 	}
 }
 
-static void
-bad_header(struct conn *c, const uint8_t *h)
-{
-	uint32_t len = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 |
-	    (uint32_t)h[2] << 8 | h[3];
-
-	if (h[5] != 0 || h[6] != 0 || h[7] != 0)
-		protocol_error(c, "frame header padding is not zero");
-	else if (len > WIRE_MAX_PAYLOAD)
-		protocol_error(c, "frame of %u bytes (at most %d)", len,
-		    WIRE_MAX_PAYLOAD);
-	else
-		protocol_error(c, "unknown frame type %u", h[4]);
-}
-
 /* The whole length of the frame the buffer starts with, 0 if not known. */
 static size_t
 frame_need(const struct conn *c)
@@ -1068,6 +1047,7 @@ frame_need(const struct conn *c)
 static void
 frames(struct conn *c)
 {
+	struct wire_hdr h;
 	size_t off = 0, need;
 	uint32_t len;
 	uint8_t type, *nb;
@@ -1075,10 +1055,12 @@ frames(struct conn *c)
 	while (c->rlen - off >= WIRE_HDR_LEN &&
 	    (c->state == C_HELLO || c->state == C_AUTH ||
 	    c->state == C_READY)) {
-		if (wire_parse_header(c->rbuf + off, &type, &len) == -1) {
-			bad_header(c, c->rbuf + off);
+		if (wire_dec_header(c->rbuf + off, &h) == -1) {
+			protocol_error(c, "%s", h.why);
 			return;
 		}
+		type = h.type;
+		len = h.len;
 		/* No large buffer for anyone not yet authenticated. */
 		if (c->state != C_READY && len > HS_MAX_PAYLOAD) {
 			protocol_error(c, "%s of %u bytes before "

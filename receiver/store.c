@@ -21,6 +21,7 @@
 
 #include "auditdistd.h"
 #include "log.h"
+#include "tcur.h"
 
 #define MAX_FILES	(1U << 20)	/* per host; far beyond any disk */
 
@@ -31,39 +32,13 @@ static int store_no_setgid;	/* fchmod refused S_ISGID (systemd) */
 int
 store_name(char *buf, size_t len, uint64_t num, int idx)
 {
-	int n;
-
-	n = snprintf(buf, len, "%016" PRIx64 "%s", num,
-	    idx ? TRAIL_IDX_SUFFIX : "");
-	return (n < 0 || (size_t)n >= len) ? -1 : 0;
+	return tc_name16(buf, len, num, idx ? TRAIL_IDX_SUFFIX : "");
 }
 
 int
 store_parse_name(const char *name, uint64_t *num, int *idx)
 {
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < TRAIL_NAME_LEN; i++) {
-		char c = name[i];
-
-		if (c >= '0' && c <= '9')
-			v = (v << 4) | (uint64_t)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v = (v << 4) | (uint64_t)(c - 'a' + 10);
-		else
-			return -1;
-	}
-	if (name[TRAIL_NAME_LEN] == '\0')
-		*idx = 0;
-	else if (strcmp(name + TRAIL_NAME_LEN, TRAIL_IDX_SUFFIX) == 0)
-		*idx = 1;
-	else
-		return -1;
-	if (v == 0)
-		return -1;
-	*num = v;
-	return 0;
+	return tc_name16_parse(name, "", TRAIL_IDX_SUFFIX, num, idx);
 }
 
 /* The k-th name: audit.log for 0, audit.log.k after. */
@@ -80,23 +55,20 @@ log_name(char *buf, size_t len, size_t k)
 static int
 parse_log_name(const char *name, size_t *k)
 {
-	size_t v = 0, n = strlen(TRAIL_LOG);
-	const char *p;
+	struct tcur c;
+	uint64_t v = 0;
 
-	if (strncmp(name, TRAIL_LOG, n) != 0)
-		return -1;
-	if (name[n] == '\0') {
-		*k = 0;
-		return 0;
+	tc_init(&c, name, strlen(name));
+	tc_lit(&c, TRAIL_LOG);
+	if (tc_left(&c) > 0) {
+		tc_lit(&c, ".");
+		tc_dec(&c, MAX_FILES, &v);
+		if (v == 0)
+			return -1;	/* "audit.log.0" is not a name of ours */
 	}
-	if (name[n] != '.' || name[n + 1] < '1' || name[n + 1] > '9')
+	if (tc_end(&c) == -1)
 		return -1;
-	for (p = name + n + 1; *p != '\0'; p++) {
-		if (*p < '0' || *p > '9' || v > MAX_FILES)
-			return -1;
-		v = v * 10 + (size_t)(*p - '0');
-	}
-	*k = v;
+	*k = (size_t)v;
 	return 0;
 }
 

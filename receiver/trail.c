@@ -25,6 +25,7 @@
 
 #include "auditdistd.h"
 #include "log.h"
+#include "tcur.h"
 
 #define IDX_LINE_MAX	96
 
@@ -57,100 +58,31 @@ trail_pos_str(const struct trail_pos *p, char *buf, size_t len)
 	    p->seq, p->size, p->complete ? " complete" : "");
 }
 
-/* Cursor over one index line. */
-static int
-get_hex(const char **pp, const char *end, size_t ndig, uint8_t *bytes,
-    uint64_t *val)
-{
-	const char *p = *pp;
-	uint64_t v = 0;
-	size_t i;
-	int d;
-
-	if ((size_t)(end - p) < ndig)
-		return -1;
-	for (i = 0; i < ndig; i++) {
-		char c = p[i];
-
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
-		else
-			return -1;
-		if (bytes != NULL) {
-			if (i % 2 == 0)
-				bytes[i / 2] = (uint8_t)(d << 4);
-			else
-				bytes[i / 2] |= (uint8_t)d;
-		} else
-			v = (v << 4) | (uint64_t)d;
-	}
-	if (val != NULL)
-		*val = v;
-	*pp = p + ndig;
-	return 0;
-}
+/* One index line (without its newline): S or E, as the top says. */
+struct idx_line {
+	char		 kind;
+	uint8_t		 id[WIRE_ID_LEN];	/* S */
+	uint64_t	 seq;
+	uint64_t	 num;			/* S: offset; E: size */
+};
 
 static int
-get_dec(const char **pp, const char *end, uint64_t *val)
+parse_idx_line(const char *p, size_t len, struct idx_line *l)
 {
-	const char *p = *pp;
-	uint64_t v = 0;
+	struct tcur c;
 
-	if (p == end || *p < '0' || *p > '9' || (*p == '0' && p + 1 < end &&
-	    p[1] >= '0' && p[1] <= '9'))
-		return -1;
-	for (; p < end && *p >= '0' && *p <= '9'; p++) {
-		if (v > (UINT64_MAX - 9) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(*p - '0');
-	}
-	*val = v;
-	*pp = p;
-	return 0;
-}
-
-static int
-get_char(const char **pp, const char *end, char c)
-{
-	if (*pp == end || **pp != c)
-		return -1;
-	(*pp)++;
-	return 0;
-}
-
-/* Cut a torn last line: bytes after the last newline were never acked. */
-static int
-cut_to_newline(int fd, uint64_t *size)
-{
-	char buf[8192];
-	struct stat st;
-	off_t pos, end;
-	ssize_t r;
-	size_t n;
-	char *nl;
-
-	if (fstat(fd, &st) == -1)
-		return -1;
-	end = pos = st.st_size;
-	while (pos > 0) {
-		n = pos > (off_t)sizeof(buf) ? sizeof(buf) : (size_t)pos;
-		pos -= (off_t)n;
-		if ((r = pread(fd, buf, n, pos)) != (ssize_t)n) {
-			if (r >= 0)
-				errno = EIO;
-			return -1;
-		}
-		if ((nl = memrchr(buf, '\n', n)) != NULL) {
-			pos += nl - buf + 1;
-			break;
-		}
-	}
-	if (pos != end && (ftruncate(fd, pos) == -1 || fdatasync(fd) == -1))
-		return -1;
-	*size = (uint64_t)end - (uint64_t)pos;
-	return 0;
+	tc_init(&c, p, len);
+	l->kind = len > 0 ? p[0] : '\0';
+	if (l->kind == 'S') {
+		tc_lit(&c, "S ");
+		tc_hexbytes(&c, l->id, WIRE_ID_LEN);
+	} else
+		tc_lit(&c, "E");
+	tc_lit(&c, " ");
+	tc_hex(&c, TRAIL_NAME_LEN, &l->seq);
+	tc_lit(&c, " ");
+	tc_dec(&c, UINT64_MAX, &l->num);
+	return tc_end(&c);
 }
 
 /* Whether off is 0 or just after a newline of the file. */
@@ -178,8 +110,8 @@ recover_index(struct trail *t, uint64_t *fsize, char *err, size_t errlen)
 	struct stat st;
 	char *buf = NULL;
 	const char *p, *end, *nl, *good;
-	uint8_t id[WIRE_ID_LEN];
-	uint64_t seq, off, size, esize = 0;
+	struct idx_line l;
+	uint64_t esize = 0;
 	int have_s = 0, have_e = 0;
 	ssize_t r;
 	size_t len;
@@ -206,44 +138,31 @@ recover_index(struct trail *t, uint64_t *fsize, char *err, size_t errlen)
 	p = good = buf;
 	end = buf + len;
 	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-		if (*p == 'S') {
-			p++;
-			if (get_char(&p, nl, ' ') == -1 ||
-			    get_hex(&p, nl, 2 * WIRE_ID_LEN, id, NULL) == -1 ||
-			    get_char(&p, nl, ' ') == -1 ||
-			    get_hex(&p, nl, TRAIL_NAME_LEN, NULL, &seq) == -1 ||
-			    get_char(&p, nl, ' ') == -1 ||
-			    get_dec(&p, nl, &off) == -1 || p != nl)
-				break;
-			if (off > *fsize || (have_s && off < t->segstart) ||
-			    !at_line_start(t->fd, off))
+		if (parse_idx_line(p, (size_t)(nl - p), &l) == -1)
+			break;
+		if (l.kind == 'S') {
+			if (l.num > *fsize || (have_s && l.num < t->segstart) ||
+			    !at_line_start(t->fd, l.num))
 				break;
 			/* After a complete segment: right at its end, and a
 			 * later one of the same series. */
-			if (have_e && (off != t->segstart + esize ||
-			    (memcmp(id, t->pos.id, sizeof(id)) == 0 &&
-			    seq <= t->pos.seq)))
+			if (have_e && (l.num != t->segstart + esize ||
+			    (memcmp(l.id, t->pos.id, sizeof(l.id)) == 0 &&
+			    l.seq <= t->pos.seq)))
 				break;
-			memcpy(t->pos.id, id, sizeof(id));
-			t->pos.seq = seq;
-			t->segstart = off;
+			memcpy(t->pos.id, l.id, sizeof(l.id));
+			t->pos.seq = l.seq;
+			t->segstart = l.num;
 			have_s = 1;
 			have_e = 0;
-		} else if (*p == 'E') {
-			p++;
-			if (get_char(&p, nl, ' ') == -1 ||
-			    get_hex(&p, nl, TRAIL_NAME_LEN, NULL, &seq) == -1 ||
-			    get_char(&p, nl, ' ') == -1 ||
-			    get_dec(&p, nl, &size) == -1 || p != nl)
+		} else {
+			if (!have_s || have_e || l.seq != t->pos.seq ||
+			    l.num > *fsize - t->segstart ||
+			    !at_line_start(t->fd, t->segstart + l.num))
 				break;
-			if (!have_s || have_e || seq != t->pos.seq ||
-			    size > *fsize - t->segstart ||
-			    !at_line_start(t->fd, t->segstart + size))
-				break;
-			esize = size;
+			esize = l.num;
 			have_e = 1;
-		} else
-			break;
+		}
 		p = good = nl + 1;
 	}
 	if (good != end) {
@@ -342,13 +261,14 @@ static int
 recover(struct trail *t, char *err, size_t errlen)
 {
 	struct tfile *f;
-	uint64_t cut, fsize;
+	uint64_t keep, fsize;
+	int64_t cut;
 	char pos[128];
 
 	while ((f = trail_current(t)) != NULL) {
 		if (open_current(t, err, errlen) == -1)
 			return -1;
-		if (cut_to_newline(t->fd, &cut) == -1) {
+		if ((cut = tc_cut_torn(t->fd, &keep)) == -1) {
 			snprintf(err, errlen, "host %s: %s/%016" PRIx64 ": %s",
 			    t->host, TRAIL_STORE, f->num, strerror(errno));
 			return -1;
@@ -356,10 +276,10 @@ recover(struct trail *t, char *err, size_t errlen)
 		if (cut > 0) {
 			log_warnx("host %s: cut a torn last line (%" PRIu64
 			    " bytes, never acknowledged) from %s/%016" PRIx64,
-			    t->host, cut, TRAIL_STORE, f->num);
-			t->cut_bytes += cut;
+			    t->host, (uint64_t)cut, TRAIL_STORE, f->num);
+			t->cut_bytes += (uint64_t)cut;
 		}
-		fsize = f->size - cut;
+		fsize = f->size - (uint64_t)cut;
 		if (recover_index(t, &fsize, err, errlen) == -1)
 			return -1;
 		f->size = fsize;

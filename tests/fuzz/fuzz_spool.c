@@ -1,7 +1,7 @@
 /*
  * Fuzz target: spool segments read back (plugin/spool.c, forwarder/read.c).
  * A segment holds what auditd sent, cut by a crash anywhere; audisp-dist
- * reads it back at start-up (seg_recover_fd) and for the age of the
+ * reads it back at start-up (tc_cut_torn, common/tcur.c) and for the age of the
  * oldest record (spool_record_time), the forwarder to ship it
  * (fwd_reader_next).
  *
@@ -20,6 +20,7 @@
 
 #include "audisp-dist.h"
 #include "forwarder.h"
+#include "tcur.h"
 #include "wire.h"
 #include "fuzz.h"
 
@@ -54,7 +55,7 @@ recover(const uint8_t *p, size_t len)
 	FUZZ_SETUP(len == 0 || pwrite(memfd, p, len, 0) == (ssize_t)len);
 	nl = len ? memrchr(p, '\n', len) : NULL;
 	keep = nl ? (size_t)(nl - p) + 1 : 0;
-	cut = seg_recover_fd(memfd, &newsize);
+	cut = tc_cut_torn(memfd, &newsize);
 	FUZZ_CHECK(cut == (int64_t)(len - keep));
 	FUZZ_CHECK(newsize == keep);
 	FUZZ_SETUP(fstat(memfd, &st) == 0);

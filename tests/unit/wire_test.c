@@ -262,6 +262,100 @@ test_data(void)
 	wbuf_free(&w);
 }
 
+/* Each refusal says why, in the words the receiver logs and sends back. */
+static void
+test_why(void)
+{
+	uint8_t h[WIRE_HDR_LEN] = { 0, 0, 0, 5, MSG_DATA, 0, 0, 1 };
+	uint8_t buf[64] = { 0 };
+	struct msg_hello hm;
+	struct msg_data dm;
+	struct msg_dataz zm;
+	struct wire_hdr wh;
+	const uint8_t *p;
+	struct wbuf w;
+	uint32_t len;
+	uint8_t t;
+
+	CHECK(wire_dec_header(h, &wh) == -1);
+	CHECK_STR(wh.why, "frame header padding is not zero");
+	h[7] = 0;
+	h[0] = 0xff;		/* padding first, then length, then type */
+	h[4] = 0;
+	CHECK(wire_dec_header(h, &wh) == -1);
+	CHECK_STR(wh.why, "frame of 4278190085 bytes (at most 1048640)");
+	h[0] = 0;
+	CHECK(wire_dec_header(h, &wh) == -1);
+	CHECK_STR(wh.why, "unknown frame type 0");
+	h[4] = MSG_LAST + 1;
+	CHECK(wire_dec_header(h, &wh) == -1);
+	CHECK_STR(wh.why, "unknown frame type 14");
+	h[4] = MSG_DATA;
+	CHECK(wire_dec_header(h, &wh) == 0 && wh.type == MSG_DATA &&
+	    wh.len == 5);
+	CHECK_STR(wh.why, "");
+
+	wbuf_init(&w);
+	REQUIRE(wire_enc_hello(&w, "h", id, nonce) == 0);
+	REQUIRE(frame(&w, &t, &p, &len) == 0);
+	hm.why = "stale";
+	CHECK(wire_dec_hello(p, len, &hm) == 0 && hm.why == NULL);
+	CHECK(wire_dec_hello(p, len - 1, &hm) == -1);
+	CHECK_STR(hm.why, "truncated");
+	memcpy(buf, p, len);
+	CHECK(wire_dec_hello(buf, len + 1, &hm) == -1);
+	CHECK_STR(hm.why, "trailing bytes");
+	buf[0] = 'a';
+	CHECK(wire_dec_hello(buf, len, &hm) == -1);
+	CHECK_STR(hm.why, "no magic \"ADST\"");
+	CHECK(wire_dec_hello(buf, 3, &hm) == -1);	/* too short to tell */
+	CHECK_STR(hm.why, "truncated");
+	memcpy(buf, p, len);
+	buf[8] = '/';					/* the host name */
+	CHECK(wire_dec_hello(buf, len, &hm) == -1);
+	CHECK_STR(hm.why, "a bad host name");
+
+	w.len = 0;
+	REQUIRE(wire_enc_data(&w, 3, 100, "a\n", 2) == 0);
+	REQUIRE(frame(&w, &t, &p, &len) == 0);
+	dm.why = "stale";
+	CHECK(wire_dec_data(p, len, &dm) == 0 && dm.why == NULL);
+	CHECK(wire_dec_data(p, 15, &dm) == -1);
+	CHECK_STR(dm.why, "truncated");
+	CHECK(wire_dec_data(p, 16, &dm) == -1);
+	CHECK_STR(dm.why, "no lines");
+	CHECK(wire_dec_data(p, 17, &dm) == -1);
+	CHECK_STR(dm.why, "it does not end with a newline");
+	w.len = 0;
+	REQUIRE(wire_enc_data(&w, 0, 0, "a\n", 2) == 0);
+	REQUIRE(frame(&w, &t, &p, &len) == 0);
+	CHECK(wire_dec_data(p, len, &dm) == -1);
+	CHECK_STR(dm.why, "segment 0");
+	w.len = 0;
+	REQUIRE(wire_enc_data(&w, 1, UINT64_MAX - 1, "a\n", 2) == 0);
+	REQUIRE(frame(&w, &t, &p, &len) == 0);
+	CHECK(wire_dec_data(p, len, &dm) == -1);
+	CHECK_STR(dm.why, "lines past 2^64 bytes");
+
+	w.len = 0;
+	REQUIRE(wire_enc_dataz(&w, 3, 100, 10, "zz", 2) == 0);
+	REQUIRE(frame(&w, &t, &p, &len) == 0);
+	zm.why = "stale";
+	CHECK(wire_dec_dataz(p, len, &zm) == 0 && zm.why == NULL);
+	CHECK(wire_dec_dataz(p, 19, &zm) == -1);
+	CHECK_STR(zm.why, "truncated");
+	CHECK(wire_dec_dataz(p, 20, &zm) == -1);
+	CHECK_STR(zm.why, "no zstd frame");
+	memcpy(buf, p, len);
+	memset(buf + 16, 0, 4);				/* rawlen 0 */
+	CHECK(wire_dec_dataz(buf, len, &zm) == -1);
+	CHECK_STR(zm.why, "a length of lines out of range");
+	memset(buf, 0, 8);				/* seq 0 */
+	CHECK(wire_dec_dataz(buf, len, &zm) == -1);
+	CHECK_STR(zm.why, "segment 0");
+	wbuf_free(&w);
+}
+
 static void
 test_error(void)
 {
@@ -400,6 +494,7 @@ static const struct h_test tests[] = {
 	TEST(test_hello_bad_host),
 	TEST(test_auth_welcome),
 	TEST(test_data),
+	TEST(test_why),
 	TEST(test_error),
 	TEST(test_wbuf),
 	TEST(test_health),
