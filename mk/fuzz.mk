@@ -28,9 +28,9 @@ FUZZ_REPLAY_BIN	 = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/san/fuzz/%)
 FUZZ_HDR	 = tests/fuzz/fuzz.h
 
 # The modules the targets reach, instrumented for coverage.
-FUZZ_LIB_SRC	 = common/compress.c common/conf.c common/evloop.c common/log.c \
-		   common/msg.c common/tcur.c common/wire.c \
-		   common/wire_health.c \
+FUZZ_LIB_SRC	 = common/compress.c common/conf.c common/conf_check.c \
+		   common/conf_keys.c common/conf_lex.c common/evloop.c common/log.c \
+		   common/msg.c common/tcur.c common/wire.c common/wire_health.c \
 		   plugin/fwd_acks.c plugin/fwd_ipc.c plugin/fwd_super.c \
 		   forwarder/plan.c forwarder/read.c \
 		   plugin/intake.c plugin/limits.c plugin/spool.c \

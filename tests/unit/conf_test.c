@@ -952,6 +952,59 @@ test_publish(void)
 	    "\"publish\" is not allowed in sender block", NULL);
 }
 
+/* Each publish keyword's own check, and where its value goes. */
+static void
+test_publish_values(void)
+{
+	const struct conf_publish *pb;
+	struct conf *c;
+
+	REQUIRE((c = parse("receiver {\n" RCERT " publish nats://a {\n"
+	    "  token \"t0k\"\n  create_stream no\n  replicas 5\n"
+	    "  subject_prefix a-b_c\n  stream S-1_x\n }\n}\n")) != NULL);
+	pb = &c->receiver.publish;
+	CHECK_STR(pb->token, "t0k");
+	CHECK(pb->password == NULL && pb->user == NULL);
+	CHECK(!pb->create_stream && pb->replicas == 5);
+	CHECK_STR(pb->subject_prefix, "a-b_c");
+	CHECK_STR(pb->stream, "S-1_x");
+	CHECK(c->has_secrets == 5);
+	conf_forget_publish(c);
+	CHECK(pb->token == NULL);
+	conf_free(c);
+	/* The publish block's user is NATS's, not a local account. */
+	REQUIRE((c = parse("receiver {\n" RCERT " publish nats://a {\n"
+	    "  user Pub.User@x\n  password p\n }\n}\n")) != NULL);
+	CHECK_STR(c->receiver.publish.user, "Pub.User@x");
+	CHECK(c->receiver.user != NULL &&
+	    strcmp(c->receiver.user, "auditdist") == 0);
+	conf_free(c);
+	REFUSED("receiver {\n publish nats://a {\n  user \"a b\"\n", 3,
+	    "\"user\" is empty or holds spaces", NULL);
+	REFUSED("receiver {\n publish nats://a {\n  token \"\"\n", 3,
+	    "\"token\" is empty", NULL);
+	REFUSED("receiver {\n publish nats://a {\n  password \"\"\n", 3,
+	    "\"password\" is empty", NULL);
+	REFUSED("receiver {\n publish nats://a {\n  create_stream maybe\n",
+	    3, "\"create_stream\" is \"yes\" or \"no\", not \"maybe\"", NULL);
+	REFUSED("receiver {\n publish nats://a {\n  replicas 0\n", 3,
+	    "\"replicas\" 0 is out of range (1 to 5 replicas)", NULL);
+	REFUSED("receiver {\n publish tls://a {\n  cafile ca.pem\n", 3,
+	    "\"cafile\" must be an absolute path, not \"ca.pem\"", NULL);
+	REFUSED("receiver {\n publish nats://a {\n  stream \"\"\n", 3,
+	    "\"stream\" must be 1 to 64 letters, digits, '_' or '-', not",
+	    NULL);
+	REFUSED("receiver {\n publish nats://a {\n  subject_prefix a..b\n",
+	    3, "'_' or '-' (dots between), not \"a..b\"", NULL);
+	REFUSED("receiver {\n publish nats://a {\n  token t\n  token u\n", 4,
+	    "duplicate \"token\" (first at line 3)", NULL);
+	REFUSED("receiver {\n publish nats://a {\n  strem X\n", 3,
+	    "unknown keyword \"strem\" in publish block (did you mean "
+	    "\"stream\"?)", NULL);
+	REFUSED("receiver {\n publish nats://a {\n  user u\n  password\n", 4,
+	    "\"password\" needs a value", NULL);
+}
+
 /* No constant limits the hosts; max_connections is the receiver's. */
 static void
 test_fleet(void)
@@ -1874,6 +1927,7 @@ static const struct h_test tests[] = {
 	TEST(test_trail_group),
 	TEST(test_enrol),
 	TEST(test_publish),
+	TEST(test_publish_values),
 	TEST(test_trails),
 	TEST(test_series_hold),
 	TEST(test_fleet),
