@@ -112,8 +112,6 @@ conf_host_name_ok(const char *s)
 {
 	return wire_valid_host(s, strlen(s));
 }
-	return 1;
-}
 
 /* The portable subset that useradd(8) accepts, so the name means one user. */
 int
