@@ -110,6 +110,7 @@ enum kw {
 	KW_SERIES_HOLD, KW_TRAIL_GROUP, KW_CRLFILE, KW_ENROL,
 	KW_MAX_CONNECTIONS, KW_SILENCE_ALARM, KW_WRITER_HOSTS, KW_PUBLISH,
 	KW_SUBJECT_PREFIX, KW_STREAM, KW_TOKEN, KW_CREATE_STREAM, KW_REPLICAS,
+	KW_READ_INTO, KW_CONSUMER,
 	KW_MAX,
 };
 
@@ -182,6 +183,8 @@ static const struct keyword {
 	[KW_TOKEN] =		{ "token", IN(SC_PUBLISH), 1, 1, 0, 0 },
 	[KW_CREATE_STREAM] =	{ "create_stream", IN(SC_PUBLISH), 1, 1, 0, 0 },
 	[KW_REPLICAS] =		{ "replicas", IN(SC_PUBLISH), 1, 1, 0, 0 },
+	[KW_READ_INTO] =	{ "read_into", IN(SC_PUBLISH), 1, 1, 0, 0 },
+	[KW_CONSUMER] =		{ "consumer", IN(SC_PUBLISH), 1, 1, 0, 0 },
 };
 
 struct parser {
@@ -1037,13 +1040,21 @@ apply_publish(struct parser *p, struct stmt *st)
 	switch (st->kw) {
 	case KW_SUBJECT_PREFIX:
 	case KW_STREAM:
+	case KW_CONSUMER:
 		if (!publish_name_ok(v, st->kw == KW_SUBJECT_PREFIX))
 			return perr(p, st->line, "\"%s\" must be 1 to %d "
 			    "letters, digits, '_' or '-'%s, not \"%s\"",
 			    st->word, CONF_PUBLISH_NAME_MAX,
-			    st->kw == KW_STREAM ? "" : " (dots between)", v);
+			    st->kw != KW_SUBJECT_PREFIX ? "" : " (dots between)",
+			    v);
 		take_arg(st, 0, st->kw == KW_STREAM ? &pb->stream :
+		    st->kw == KW_CONSUMER ? &pb->consumer :
 		    &pb->subject_prefix);
+		return 0;
+	case KW_READ_INTO:
+		if (check_path(p, st, st->word, v) == -1)
+			return -1;
+		take_arg(st, 0, &pb->read_into);
 		return 0;
 	case KW_USER:
 		if (*v == '\0' || strpbrk(v, " \t\n") != NULL)
@@ -1101,7 +1112,9 @@ publish_end(struct parser *p, const unsigned *seen, unsigned open_line)
 	if ((pb->subject_prefix == NULL &&
 	    (pb->subject_prefix = strdup(CONF_PUBLISH_PREFIX)) == NULL) ||
 	    (pb->stream == NULL &&
-	    (pb->stream = strdup(CONF_PUBLISH_STREAM)) == NULL))
+	    (pb->stream = strdup(CONF_PUBLISH_STREAM)) == NULL) ||
+	    (pb->consumer == NULL &&
+	    (pb->consumer = strdup(CONF_READ_CONSUMER)) == NULL))
 		return perr(p, open_line, "out of memory");
 	if (pb->replicas == 0)
 		pb->replicas = 1;
@@ -1487,7 +1500,9 @@ receiver_end(struct parser *p, const unsigned *seen, unsigned open_line)
 	struct conf_host *h, *o;
 	char *d;
 
-	if (r->certfile == NULL || r->keyfile == NULL)
+	/* A reader's (auditdistd -R) listens to nobody. */
+	if ((r->certfile == NULL || r->keyfile == NULL) &&
+	    r->publish.read_into == NULL)
 		return perr(p, open_line, "receiver block needs certfile and "
 		    "keyfile: TLS is the only transport");
 	if (enrol_end(p, seen) == -1)
@@ -1761,6 +1776,8 @@ publish_free(struct conf_publish *pb)
 	wipe_free(pb->password);
 	wipe_free(pb->token);
 	free(pb->cafile);
+	free(pb->read_into);
+	free(pb->consumer);
 	memset(pb, 0, sizeof(*pb));
 }
 
