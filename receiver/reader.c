@@ -37,8 +37,8 @@
  * takes, short since a reader that died leaves its round's messages so.
  */
 #define READER_ACK_WAIT	(5LL * 1000000000)
-#define READER_NAK_MS	1000		/* a waiting host's message, again */
 #define READER_RETRY_MS	1000
+#define READER_MAX_PENDING 100000	/* unacknowledged, all hosts */
 #define HDR_MSG_ID	"Nats-Msg-Id"
 #define HDR_LAST_SUBJ	"Nats-Expected-Last-Subject-Sequence"
 
@@ -236,8 +236,8 @@ round_of(natsMsgList *list)
 			}
 			/* FALLTHROUGH */
 		case RV_WAIT:
-			(void)natsMsg_NakWithDelay(it[i].m, READER_NAK_MS,
-			    NULL);
+			(void)natsMsg_NakWithDelay(it[i].m,
+			    rdhost_nak_ms(it[i].h), NULL);
 			break;
 		case RV_BAD:
 			(void)natsMsg_Term(it[i].m, NULL);
@@ -287,6 +287,8 @@ subscribe(void)
 	so.Config.AckPolicy = js_AckExplicit;
 	so.Config.AckWait = READER_ACK_WAIT;
 	so.Config.DeliverPolicy = js_DeliverAll;
+	/* A host waiting at a gap holds its messages; the others go on. */
+	so.Config.MaxAckPending = READER_MAX_PENDING;
 	if ((s = js_PullSubscribe(&rdr.sub, pubnats_js(), rdr.subj,
 	    rdr.c->consumer, NULL, &so, &je)) != NATS_OK) {
 		rdr.sub = NULL;

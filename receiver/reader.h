@@ -14,6 +14,9 @@
 #include "auditdistd.h"
 
 #define READER_STATE	".reader"	/* in read_into: one file per host */
+#define READER_NAK_MS	1000		/* a waiting host's message, again */
+#define READER_LONG_WAIT_MS 15000	/* then: */
+#define READER_NAK_LONG_MS 10000
 
 /* What a message does to its host's trail. */
 enum reader_verdict {
@@ -45,6 +48,8 @@ struct rdhost	*rdhost_get(const char *name);
 enum reader_verdict rdhost_apply(struct rdhost *, const struct reader_msg *);
 /* The round's writes and each touched host's state, made durable. */
 void		 rdhost_commit(void);
+/* The delay of a NAK of its message (h NULL: it cannot be opened). */
+long		 rdhost_nak_ms(const struct rdhost *);
 /* Its writes of this round were lost: its messages wait. */
 int		 rdhost_failed(const struct rdhost *);
 /* After the acknowledgements: failed hosts are closed, to be reopened. */

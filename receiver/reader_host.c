@@ -42,6 +42,7 @@ struct rdhost {
 	uint64_t	 used;		/* round of its last message */
 	int		 touched, failed;
 	int		 waiting;	/* at a gap: logged */
+	uint64_t	 wait_since;	/* ms, monotonic */
 	int		 refused;	/* could not be opened: logged */
 	struct rdhost	*tnext;
 };
@@ -211,8 +212,11 @@ rdhost_get(const char *name)
 		return NULL;
 	}
 	h->used = rd.round;
-	if (h->t != NULL || h->failed)
-		return h->t != NULL ? h : NULL;
+	/* Failed this round: closed and reopened once it is over. */
+	if (h->failed)
+		return NULL;
+	if (h->t != NULL)
+		return h;
 	if (open_host(h, err, sizeof(err)) == -1) {
 		/* Once per episode: its messages come back every few s. */
 		if (!h->refused)
@@ -251,6 +255,22 @@ gap(struct rdhost *h, const struct reader_msg *m, const char *why)
 	    "host waits for the messages before it", h->name, m->sseq, idh,
 	    m->seg, m->off, why);
 	h->waiting = 1;
+	h->wait_since = now_ms();
+}
+
+/*
+ * A reader's crash leaves a gap for the ack wait (5 s); one that lasts
+ * longer (a message terminated, a trail that cannot be opened) costs
+ * less when its messages come back less often.
+ */
+long
+rdhost_nak_ms(const struct rdhost *h)
+{
+	uint64_t waited = h != NULL && h->waiting ? now_ms() - h->wait_since :
+	    0;
+
+	return h == NULL || waited > READER_LONG_WAIT_MS ? READER_NAK_LONG_MS :
+	    READER_NAK_MS;
 }
 
 /* Whether segment seg of spool, not the current series, is in the trail. */
