@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -53,6 +54,7 @@ static struct {
 	struct rdhost	**h;
 	size_t		 n, cap, nopen;
 	struct rdhost	*touched;
+	struct rdhost	*hint;		/* the last one found */
 	uint64_t	 round, bytes, msgs;
 } rd = { .rootfd = -1, .statefd = -1 };
 
@@ -178,15 +180,14 @@ open_host(struct rdhost *h, char *err, size_t errlen)
 static struct rdhost *
 find(const char *name)
 {
-	static struct rdhost *hint;
 	struct rdhost *h, **nv;
 	size_t i;
 
-	if (hint != NULL && strcmp(hint->name, name) == 0)
-		return hint;
+	if (rd.hint != NULL && strcmp(rd.hint->name, name) == 0)
+		return rd.hint;
 	for (i = 0; i < rd.n; i++)
 		if (strcmp(rd.h[i]->name, name) == 0)
-			return hint = rd.h[i];
+			return rd.hint = rd.h[i];
 	if (rd.n == rd.cap) {
 		if ((nv = reallocarray(rd.h, rd.cap ? rd.cap * 2 : 64,
 		    sizeof(*nv))) == NULL)
@@ -198,7 +199,7 @@ find(const char *name)
 		return NULL;
 	snprintf(h->name, sizeof(h->name), "%s", name);
 	rd.h[rd.n++] = h;
-	return hint = h;
+	return rd.hint = h;
 }
 
 struct rdhost *
@@ -240,6 +241,15 @@ touch(struct rdhost *h)
 	rd.touched = h;
 }
 
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static void
 gap(struct rdhost *h, const struct reader_msg *m, const char *why)
 {
@@ -255,7 +265,7 @@ gap(struct rdhost *h, const struct reader_msg *m, const char *why)
 	    "host waits for the messages before it", h->name, m->sseq, idh,
 	    m->seg, m->off, why);
 	h->waiting = 1;
-	h->wait_since = now_ms();
+	h->wait_since = mono_ms();
 }
 
 /*
@@ -266,7 +276,7 @@ gap(struct rdhost *h, const struct reader_msg *m, const char *why)
 long
 rdhost_nak_ms(const struct rdhost *h)
 {
-	uint64_t waited = h != NULL && h->waiting ? now_ms() - h->wait_since :
+	uint64_t waited = h != NULL && h->waiting ? mono_ms() - h->wait_since :
 	    0;
 
 	return h == NULL || waited > READER_LONG_WAIT_MS ? READER_NAK_LONG_MS :
@@ -437,6 +447,7 @@ rdhost_close_all(void)
 	}
 	free(rd.h);
 	rd.h = NULL;
+	rd.hint = NULL;
 	rd.n = rd.cap = 0;
 }
 
