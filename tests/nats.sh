@@ -15,6 +15,7 @@ nats_init()
 		CP[i]=$(free_port)
 		mkdir -p "$T/nats$i"
 	done
+	# shellcheck disable=SC2034 # for the tests that source this file
 	URLS="nats://127.0.0.1:${NP[1]},nats://127.0.0.1:${NP[2]},nats://127.0.0.1:${NP[3]}"
 	NATS_ROUTES="nats://127.0.0.1:${CP[1]},nats://127.0.0.1:${CP[2]},nats://127.0.0.1:${CP[3]}"
 }
@@ -33,6 +34,7 @@ nats_up()
 	for i in 1 2 3; do
 		nats_start "$i"
 	done
+	# shellcheck disable=SC2016 # wait_for takes code in single quotes
 	wait_for 'port_listening ${NP[1]} && port_listening ${NP[2]} && port_listening ${NP[3]}' 15 ||
 	    { show_tails "$T"/nats?.log; fail "the NATS cluster did not listen"; }
 }

@@ -87,9 +87,13 @@ hv()	# HOST KEY: from the receiver's status file
 	    sed -n "s/^$2=//p" | head -n 1
 }
 
+# Each start under a name of its own: the cleanup kills every one.
+STARTS=0
 start_reader()	# [TEST-EXIT]
 {
-	AUDITDIST_TEST_READER_EXIT=${1:-} bg_start reader "$T/reader.log" "$RECV" -d -R "$T/read.conf"
+	STARTS=$((STARTS + 1))
+	AUDITDIST_TEST_READER_EXIT=${1:-} bg_start "reader$STARTS" "$T/reader.log" \
+	    "$RECV" -d -R "$T/read.conf"
 	READER=$BG_PID
 }
 
@@ -135,6 +139,7 @@ reader_exits synced:2
 went_on()	# WHAT: the reader writes past what it held when it exited
 {
 	local s0
+	# shellcheck disable=SC2034 # wait_for's code reads it
 	s0=$(trail_size "$read/alpha")
 	wait_for '[ "$(trail_size "$read/alpha")" -gt $((s0 + 50000)) ]' 30 ||
 		{ show_tails "$T/reader.log"; fail "the reader did not go on after $1"; }
@@ -184,7 +189,8 @@ for h in $HOSTS; do
 		{ show_tails "$T/reader.log"; fail "host $h: the reader has $(trail_size "$read/$h") of $size bytes"; }
 done
 sleep 1
-bg_stop reader TERM 10 || fail "the reader did not stop on SIGTERM"
+bg_stop "reader$STARTS" TERM 10 || fail "the reader did not stop on SIGTERM"
+[ "$BG_RC" = 0 ] || fail "the reader exited $BG_RC on SIGTERM, not 0"
 grep -q 'reader: stopped after' "$T/reader.log" || fail "the reader did not say it stopped"
 
 mkdir "$T/out"
@@ -209,8 +215,9 @@ for h in $HOSTS; do
 	done
 	timeout 60 ausearch -if "$trails/$h" --raw > "$T/as-recv-$h" 2>/dev/null || :
 	timeout 60 ausearch -if "$read/$h" --raw > "$T/as-read-$h" 2>/dev/null || :
-	[ -s "$T/as-read-$h" ] && cmp -s "$T/as-recv-$h" "$T/as-read-$h" ||
+	if [ ! -s "$T/as-read-$h" ] || ! cmp -s "$T/as-recv-$h" "$T/as-read-$h"; then
 		fail "host $h: ausearch -if reads other records from the reader's trail"
+	fi
 	info "host $h: $(stat -c %s "$T/read-$h") bytes in $(grep -c " adtest.$h " "$T/msgs") messages, $(wc -l < "$T/as-read-$h") records, files $b the same"
 done
 n=$(grep -c 'does not follow its trail' "$T/reader.log" || :)
