@@ -146,7 +146,8 @@ parse(natsMsg *m, struct reader_msg *rm)
 	rm->data = natsMsg_GetData(m);
 	rm->len = len > 0 ? (size_t)len : 0;
 	rm->host = subj + rdr.plen;
-	if (strncmp(subj, rdr.subj, rdr.plen) != 0 ||
+	/* A name from '.' on would meet READER_STATE; no subject has one. */
+	if (strncmp(subj, rdr.subj, rdr.plen) != 0 || rm->host[0] == '.' ||
 	    !wire_valid_host(rm->host, strlen(rm->host)))
 		why = "its subject names no host";
 	else if (natsMsgHeader_Get(m, HDR_MSG_ID, &id) != NATS_OK ||
