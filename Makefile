@@ -113,7 +113,12 @@ $(B)/test/receiver/publish.o: receiver/publish.c $(B)/.flags
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -DAUDITDIST_TEST_HOOKS -MMD -MP -c -o $@ $<
 
-$(B)/test/auditdistd: $(RECV_MAIN:%.c=$(B)/%.o) $(B)/test/common/sandbox.o $(B)/test/receiver/publish.o $(B)/libauditdist.a
+# ... and the reader's (AUDITDIST_TEST_READER_EXIT), for 90-nats-read.
+$(B)/test/receiver/reader.o: receiver/reader.c $(B)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -DAUDITDIST_TEST_HOOKS -MMD -MP -c -o $@ $<
+
+$(B)/test/auditdistd: $(RECV_MAIN:%.c=$(B)/%.o) $(B)/test/common/sandbox.o $(B)/test/receiver/publish.o $(B)/test/receiver/reader.o $(B)/libauditdist.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_TLS) -lsystemd -lpthread $(LIBS_AUPARSE) $(LIBS_NATS)
 
 $(B)/tests/%: tests/unit/%.c $(B)/libauditdist.a tests/unit/harness.h

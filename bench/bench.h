@@ -46,6 +46,7 @@
 #define G_IMPACT	0x20
 #define G_WAN		0x40
 #define G_FLEET		0x80
+#define G_NATS		0x100
 
 /* What every group may use: options, paths and the recorded stream. */
 struct bench {
@@ -64,6 +65,7 @@ struct bench {
 	unsigned	 rtt_ms;	/* round trip added to loopback, ms */
 	unsigned	 groups;	/* G_* selected with -g */
 	int		 fan_own_addrs;	/* host fanI's remote is fan_addr(I) */
+	const char	*recv_extra;	/* more of the receiver block, or NULL */
 	uint64_t	 size;		/* wanted stream size, bytes */
 	uint64_t	 e2e_size;	/* end-to-end stream, bytes (at most) */
 	uint64_t	 ar_records;	/* audisp-remote's stream, records */
@@ -150,6 +152,7 @@ void		 group_impact(struct bench *, struct table *);	/* impact.c */
 #define BENCH_READER_ARG "--read-stdin"
 int		 impact_reader(void);
 void		 group_wan(struct bench *, struct table *);	/* wan.c */
+void		 group_nats(struct bench *, struct table *);	/* nats.c */
 void		 cleanup_add(void (*)(void));
 
 /* util.c: processes, files, sockets, numbers */
@@ -286,6 +289,11 @@ struct fanspec {
 	unsigned	 n;		/* senders, hosts fan1..fanN */
 	unsigned	 rate;		/* records/s each; 0: idle */
 	int		 storm;		/* restart the receiver under them */
+	/* Called every 0.2 s while they run; NULL: none. */
+	void		(*sample)(void *);
+	void		*arg;
+	struct recv	*keep;		/* the receiver, left running; NULL:
+					   stopped and removed */
 };
 
 /* One fan-in run's figures, for the medians. */
@@ -299,6 +307,7 @@ struct fanrun {
 	double		 storm_s, storm_hs_s, storm_stop_s;
 	double		 storm_back, storm_retries;
 	int		 realtime;	/* the load tool ran SCHED_FIFO */
+	double		 t_done;	/* now() when every ACK was in */
 };
 
 void		 fanin_run(struct bench *, const struct fanspec *, unsigned,

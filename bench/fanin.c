@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -461,7 +462,11 @@ fanin_run(struct bench *b, const struct fanspec *sp, unsigned run,
 	close(ctl[0]);
 	if (sp->storm)
 		storm_restart(b, &r, note[0], ctl[1], child);
+	while (sp->sample != NULL && poll(&(struct pollfd){ .fd = pfd[0],
+	    .events = POLLIN }, 1, 200) == 0)
+		sp->sample(sp->arg);
 	read_full(pfd[0], &res, sizeof(res), child);
+	fr->t_done = now();
 	read_full(pfd[0], sent, sp->n * sizeof(*sent), child);
 	read_full(pfd[0], acked, sp->n * sizeof(*acked), child);
 	close(pfd[0]);
@@ -479,8 +484,12 @@ fanin_run(struct bench *b, const struct fanspec *sp, unsigned run,
 
 	/* What every host acknowledged is its trail, byte for byte. */
 	fr->exact = fanin_trails(b, &r, sp->n, sent, acked, &notdrained);
-	recv_stop(&r, NULL);
-	rm_path(r.dir);
+	if (sp->keep != NULL)
+		*sp->keep = r;
+	else {
+		recv_stop(&r, NULL);
+		rm_path(r.dir);
+	}
 
 	fprintf(stderr, "fan-in %u x %u rec/s%s run %u/%u: %u of %u senders through the "
 	    "handshake in %.1f s (slowest %.2f s), %u failed%s%s; window "

@@ -46,6 +46,7 @@ static const struct group groups[] = {
 	{ "fleet", G_FLEET, group_fleet },
 	{ "impact", G_IMPACT, group_impact },
 	{ "wan", G_WAN, group_wan },
+	{ "nats", G_NATS, group_nats },
 	/* Last: it reports the peaks the shipping groups saw. */
 	{ "memory", G_MEMORY, group_memory },
 };
@@ -338,7 +339,7 @@ parse_groups(const char *arg)
 				break;
 		if (g == sizeof(groups) / sizeof(groups[0]))
 			errx(EX_USAGE, "-g: no group %s (intake, e2e, latency, "
-			    "fanin, fleet, impact, wan, memory)", tok);
+			    "fanin, fleet, impact, wan, nats, memory)", tok);
 		mask |= groups[g].bit;
 	}
 	free(copy);
@@ -386,7 +387,7 @@ main(int argc, char *argv[])
 	b.wan_ar_records = DEFAULT_WAN_AR;
 	/* fleet runs the fan-in of fanin at 1,000 senders and more. */
 	b.groups = G_INTAKE | G_E2E | G_LATENCY | G_FLEET | G_IMPACT |
-	    G_MEMORY;
+	    G_NATS | G_MEMORY;
 	b.size = (uint64_t)DEFAULT_MIB << 20;
 	b.e2e_size = (uint64_t)DEFAULT_E2E_MIB << 20;
 	b.ar_records = DEFAULT_AR_RECS;

@@ -179,6 +179,8 @@ recv_conf(const struct bench *b, const struct recv *r, unsigned nhosts,
 		fprintf(m, "\t\tremote \"tls://%s\"\n"
 		    "\t\tpassword \"%s\"\n\t}\n", addr, pw);
 	}
+	if (b->recv_extra != NULL)
+		fputs(b->recv_extra, m);
 	fprintf(m, "}\n");
 	if (fclose(m) == EOF)
 		err(EX_OSERR, "open_memstream");

@@ -73,7 +73,9 @@ publish_end(struct parser *p, const unsigned *seen, unsigned open_line)
 	if ((pb->subject_prefix == NULL &&
 	    (pb->subject_prefix = strdup(CONF_PUBLISH_PREFIX)) == NULL) ||
 	    (pb->stream == NULL &&
-	    (pb->stream = strdup(CONF_PUBLISH_STREAM)) == NULL))
+	    (pb->stream = strdup(CONF_PUBLISH_STREAM)) == NULL) ||
+	    (pb->consumer == NULL &&
+	    (pb->consumer = strdup(CONF_READ_CONSUMER)) == NULL))
 		return conf_perr(p, open_line, "out of memory");
 	if (pb->replicas == 0)
 		pb->replicas = 1;
@@ -200,7 +202,9 @@ receiver_end(struct parser *p, const unsigned *seen, unsigned open_line)
 {
 	struct conf_receiver *r = &p->conf->receiver;
 
-	if (r->certfile == NULL || r->keyfile == NULL)
+	/* A reader's (auditdistd -R) listens to nobody. */
+	if ((r->certfile == NULL || r->keyfile == NULL) &&
+	    r->publish.read_into == NULL)
 		return conf_perr(p, open_line, "receiver block needs certfile "
 		    "and keyfile: TLS is the only transport");
 	if (enrol_end(p, seen) == -1)
@@ -431,6 +435,8 @@ publish_free(struct conf_publish *pb)
 	conf_wipe_free(pb->password);
 	conf_wipe_free(pb->token);
 	free(pb->cafile);
+	free(pb->read_into);
+	free(pb->consumer);
 	memset(pb, 0, sizeof(*pb));
 }
 

@@ -84,6 +84,7 @@ struct conf_sender {
 #define CONF_PUBLISH_NAME_MAX	64
 #define CONF_PUBLISH_PREFIX	"auditdist"
 #define CONF_PUBLISH_STREAM	"AUDITDIST"
+#define CONF_READ_CONSUMER	"auditdist-reader"
 
 struct conf_publish {
 	int			 present;	/* line of the block, or 0 */
@@ -96,6 +97,9 @@ struct conf_publish {
 	char			*cafile;	/* for tls:// */
 	int			 create_stream;	/* when missing; default no */
 	unsigned		 replicas;	/* 1 */
+	/* auditdistd -R: the stream back into per-host trails. */
+	char			*read_into;	/* their directory; NULL: none */
+	char			*consumer;	/* durable, "auditdist-reader" */
 };
 
 struct conf_receiver {

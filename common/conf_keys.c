@@ -596,7 +596,8 @@ set_publish_user(struct parser *p, struct stmt *st, const struct keyword *k,
 	return 0;
 }
 
-/* A subject prefix may have dots between its tokens, a stream none. */
+/* A subject prefix may have dots between its tokens, a stream or a
+ * consumer none. */
 static int
 set_publish_name(struct parser *p, struct stmt *st, const struct keyword *k,
     void *obj)
@@ -758,6 +759,10 @@ const struct keyword conf_keywords[] = {
 	    INT(conf_publish, create_stream) },
 	{ "replicas",		P, 1, 1, 0, set_uint,
 	    UINT(conf_publish, replicas, 1, MAX_REPLICAS, "replicas") },
+	{ "read_into",		P, 1, 1, 0, set_path,
+	    STR(conf_publish, read_into) },
+	{ "consumer",		P, 1, 1, 0, set_publish_name,
+	    STR(conf_publish, consumer) },
 };
 const size_t conf_nkeywords = sizeof(conf_keywords) / sizeof(conf_keywords[0]);
 

@@ -583,6 +583,8 @@ pid_t		 auditor_fork(const struct parent_args *, const char *what,
 struct sandbox;
 /* Read what it needs that the user may not: the cafile.  -1: err says. */
 int		 publish_prepare(const struct conf *, char *err, size_t);
+/* The cafile's text publish_prepare read, or NULL. */
+const char	*publish_ca(void);
 /* Fork it, when configured; as auditor_start. */
 pid_t		 publish_start(const struct parent_args *, int *chan);
 /* What it needs beyond the trails: the resolver's files, the ports. */

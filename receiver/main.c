@@ -40,6 +40,7 @@
 #include "certcheck.h"
 #include "dircheck.h"
 #include "log.h"
+#include "reader.h"
 #include "sandbox.h"
 #include "tlsio.h"
 #include "version.h"
@@ -66,7 +67,7 @@ usage(int status)
 {
 	FILE *f = status == 0 ? stdout : stderr;
 
-	fprintf(f, "usage: %s [-dfhlnV] [-c config | config]\n", PROG);
+	fprintf(f, "usage: %s [-dfhlnRV] [-c config | config]\n", PROG);
 	if (status == 0)
 		fputs(
 		    "  -c config      the configuration file"
@@ -76,6 +77,8 @@ usage(int status)
 		    "  -h, --help     print this help and exit\n"
 		    "  -l, --list     print the hosts' status, worst first\n"
 		    "  -n             check the configuration and exit\n"
+		    "  -R             read the publish block's stream into"
+		    " its read_into\n"
 		    "  -V, --version  print the version and exit\n", f);
 	if (fflush(f) == EOF && status == 0)
 		exit(EX_IOERR);
@@ -90,7 +93,7 @@ version(void)
 }
 
 static struct conf *
-load_conf(const char *path, int check)
+load_conf(const char *path, int check, int reading)
 {
 	struct conf *c;
 	char err[1024];
@@ -102,7 +105,15 @@ load_conf(const char *path, int check)
 		snprintf(err, sizeof(err), "%s: no \"receiver\" block", path);
 		goto bad;
 	}
-	if (c->receiver.certfile == NULL || c->receiver.keyfile == NULL) {
+	if (reading && (!c->receiver.publish.present ||
+	    c->receiver.publish.read_into == NULL)) {
+		snprintf(err, sizeof(err), "%s: -R reads the stream of the "
+		    "publish block into its \"read_into\" directory; there "
+		    "is none", path);
+		goto bad;
+	}
+	if (!reading && (c->receiver.certfile == NULL ||
+	    c->receiver.keyfile == NULL)) {
 		snprintf(err, sizeof(err), "%s: the receiver block needs "
 		    "\"certfile\" and \"keyfile\"", path);
 		goto bad;
@@ -737,17 +748,82 @@ parent_run(struct parent_args *a)
 
 static struct parent_args sargs;
 
+/* The receiver's user, to become (when root) or to stay. */
+static void
+run_as(struct parent_args *a, const char *user)
+{
+	struct passwd *pw;
+
+	a->user = user;
+	if (geteuid() != 0) {
+		a->uid = geteuid();
+		a->gid = getegid();
+		return;
+	}
+	errno = 0;
+	if ((pw = getpwnam(user)) == NULL)
+		fatalx_code(EX_CONFIG, "user %s does not exist; create it (make "
+		    "install does) or set user in the receiver block", user);
+	if (pw->pw_uid == 0)
+		fatalx_code(EX_CONFIG, "user %s is root; auditdistd needs an "
+		    "unprivileged user", user);
+	a->uid = pw->pw_uid;
+	a->gid = pw->pw_gid;
+}
+
+/*
+ * -R: the reading mode (reader.c), in the read_into directory, which is
+ * made and given to the user as the receiver directory is.  No listening
+ * socket, no pidfile, no other process.
+ */
+static int
+start_reader(struct conf *conf, int check)
+{
+	const char *dir = conf->receiver.publish.read_into;
+	char err[PATH_MAX + 600];
+	struct passwd *pw = NULL;
+
+	if (publish_prepare(conf, err, sizeof(err)) == -1) {
+		if (check) {
+			fprintf(stderr, "auditdistd: %s\n", err);
+			return EX_CONFIG;
+		}
+		fatalx_code(EX_CONFIG, "%s", err);
+	}
+	if (check) {
+		if (geteuid() == 0 &&
+		    (pw = getpwnam(conf->receiver.user)) == NULL) {
+			fprintf(stderr, "auditdistd: user %s does not exist\n",
+			    conf->receiver.user);
+			return EX_CONFIG;
+		}
+		if (recvdir_check(dir, geteuid() == 0 ? pw->pw_uid :
+		    geteuid(), err, sizeof(err)) == -1) {
+			fprintf(stderr, "auditdistd: read_into %s\n", err);
+			return EX_CANTCREAT;
+		}
+		printf("configuration OK\n");
+		return 0;
+	}
+	sargs.conf_path = conf_path;
+	sargs.conf = conf;
+	sargs.recvdir = dir;
+	sargs.tgid = (gid_t)-1;
+	run_as(&sargs, conf->receiver.user);
+	open_receiver_dir(&sargs);
+	reader_main(&sargs);
+}
+
 int
 main(int argc, char *argv[])
 {
-	int ch, debug = 0, fg = 0, check = 0, list = 0, rc;
+	int ch, debug = 0, fg = 0, check = 0, list = 0, reading = 0, rc;
 	char err[PATH_MAX + 600];
-	struct passwd *pw;
 	struct conf *conf;
 	struct enrol *e = NULL;
 	SSL_CTX *ctx;
 
-	while ((ch = getopt_long(argc, argv, "c:dfhlnV", longopts,
+	while ((ch = getopt_long(argc, argv, "c:dfhlnRV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -768,6 +844,9 @@ main(int argc, char *argv[])
 			check = 1;
 			fg = 1;
 			break;
+		case 'R':
+			reading = 1;
+			break;
 		case 'h':
 			usage(0);
 		case 'V':
@@ -786,9 +865,11 @@ main(int argc, char *argv[])
 	umask(027);
 	capacity_raise();
 
-	conf = load_conf(conf_path, check || list);
+	conf = load_conf(conf_path, check || list, reading);
 	if (list)
 		return rstatus_print(conf, stdout);
+	if (reading)
+		return start_reader(conf, check);
 	net_init(conf, conf_path);
 	if (check) {
 		if ((ctx = tlsio_server_ctx(conf->receiver.certfile,
@@ -823,24 +904,11 @@ main(int argc, char *argv[])
 
 	sargs.conf_path = conf_path;
 	sargs.recvdir = conf->receiver.directory;
-	sargs.user = conf->receiver.user;
-	if (geteuid() == 0) {
-		errno = 0;
-		if ((pw = getpwnam(sargs.user)) == NULL)
-			fatalx_code(EX_CONFIG, "user %s does not exist; create "
-			    "it (make install does) or set user in the "
-			    "receiver block", sargs.user);
-		if (pw->pw_uid == 0)
-			fatalx_code(EX_CONFIG, "user %s is root; auditdistd "
-			    "needs an unprivileged user", sargs.user);
-		sargs.uid = pw->pw_uid;
-		sargs.gid = pw->pw_gid;
+	run_as(&sargs, conf->receiver.user);
+	if (geteuid() == 0)
 		check_reloadable(conf, sargs.uid, sargs.gid);
-	} else {
-		sargs.uid = geteuid();
-		sargs.gid = getegid();
+	else
 		net_name_group(sargs.gid);
-	}
 	if (trail_group_check(conf, &sargs.tgid, err, sizeof(err)) == -1)
 		fatalx_code(EX_CONFIG, "%s", err);
 	sargs.tgroup = conf->receiver.trail_group;
@@ -850,7 +918,7 @@ main(int argc, char *argv[])
 
 	{
 		/* The parent keeps a copy without the passwords. */
-		struct conf *pc = load_conf(conf_path, 0);
+		struct conf *pc = load_conf(conf_path, 0, 0);
 
 		conf_forget_secrets(pc);
 		sargs.conf = pc;

@@ -695,6 +695,12 @@ fail:
 	return -1;
 }
 
+const char *
+publish_ca(void)
+{
+	return ca_pem;
+}
+
 pid_t
 publish_start(const struct parent_args *a, int *chan)
 {

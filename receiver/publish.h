@@ -62,6 +62,10 @@ int		 pubnats_ready(char *, size_t);
 enum pubnats_res pubnats_publish(const char *subj, const char *id,
 		    const void *, size_t, uint64_t expect, uint64_t *seq,
 		    int *dup, char *err, size_t errlen);
+#ifdef NATS_H_
+/* The connection's JetStream context, once pubnats_ready said 1. */
+jsCtx		*pubnats_js(void);
+#endif
 /* The subject's last message: its ID, sequence and length; 0: none. */
 int		 pubnats_last(const char *subj, char *id, size_t,
 		    uint64_t *seq, uint64_t *len, char *err, size_t errlen);

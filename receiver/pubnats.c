@@ -253,6 +253,12 @@ pubnats_ready(char *err, size_t len)
 	return 1;
 }
 
+jsCtx *
+pubnats_js(void)
+{
+	return pn.js;
+}
+
 enum pubnats_res
 pubnats_publish(const char *subj, const char *id, const void *data,
     size_t len, uint64_t expect, uint64_t *seq, int *dup, char *err,

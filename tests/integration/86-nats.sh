@@ -19,6 +19,8 @@
 set -eu -o pipefail
 # shellcheck source=tests/lib.sh
 . tests/lib.sh
+# shellcheck source=tests/nats.sh
+. tests/nats.sh
 
 SAMPLE=${ADTEST_SAMPLE:-tests/data/sample-enriched.log}
 RECV=$B/test/auditdistd
@@ -38,31 +40,7 @@ done
 deadline 150
 
 # --- the cluster ---------------------------------------------------------------
-declare -a NP CP
-for i in 1 2 3; do
-	NP[i]=$(free_port)
-	CP[i]=$(free_port)
-	mkdir -p "$T/nats$i"
-done
-URLS="nats://127.0.0.1:${NP[1]},nats://127.0.0.1:${NP[2]},nats://127.0.0.1:${NP[3]}"
-ROUTES="nats://127.0.0.1:${CP[1]},nats://127.0.0.1:${CP[2]},nats://127.0.0.1:${CP[3]}"
-
-nats_start()	# N
-{
-	bg_start "nats$1" "$T/nats$1.log" nats-server -a 127.0.0.1 -p "${NP[$1]}" \
-	    -n "node$1" -js -sd "$T/nats$1" --cluster_name adtest \
-	    --cluster "nats://127.0.0.1:${CP[$1]}" --routes "$ROUTES"
-}
-
-nats_up()
-{
-	local i
-	for i in 1 2 3; do
-		nats_start "$i"
-	done
-	wait_for 'port_listening ${NP[1]} && port_listening ${NP[2]} && port_listening ${NP[3]}' 15 ||
-	    { show_tails "$T"/nats?.log; fail "the NATS cluster did not listen"; }
-}
+nats_init
 
 # --- receiver and senders ------------------------------------------------------
 recv_setup
@@ -106,8 +84,7 @@ sender()	# NAME INPUT [FEED-OPTION...]
 # The publisher: the receiver's process connected to a NATS port.
 publisher_pid()
 {
-	ss -Htnp "( dport = :${NP[1]} or dport = :${NP[2]} or dport = :${NP[3]} )" 2>/dev/null |
-	    sed -n 's/.*"auditdistd",pid=\([0-9]*\),.*/\1/p' | head -n 1
+	nats_client_pid auditdistd
 }
 
 sample_stream "$SAMPLE" $((2 * 1024 * 1024)) "$T/in-early"

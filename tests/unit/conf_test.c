@@ -1005,6 +1005,33 @@ test_publish_values(void)
 	    "\"password\" needs a value", NULL);
 }
 
+/* read_into, consumer: auditdistd -R's; such a file needs no certificate. */
+static void
+test_read_into(void)
+{
+	const struct conf_publish *pb;
+	struct conf *c;
+
+	REQUIRE((c = parse("receiver {\n" RCERT " publish nats://a {\n"
+	    " }\n}\n")) != NULL);
+	pb = &c->receiver.publish;
+	CHECK(pb->read_into == NULL);
+	CHECK_STR(pb->consumer, "auditdist-reader");
+	conf_free(c);
+	REQUIRE((c = parse("receiver {\n user u\n publish nats://a {\n"
+	    "  read_into /srv/trails\n  consumer site_2\n }\n}\n")) != NULL);
+	pb = &c->receiver.publish;
+	CHECK_STR(pb->read_into, "/srv/trails");
+	CHECK_STR(pb->consumer, "site_2");
+	conf_free(c);
+	REFUSED("receiver {\n publish nats://a {\n }\n}\n", 1,
+	    "needs certfile and keyfile", NULL);
+	REFUSED("receiver {\n publish nats://a {\n  read_into trails\n", 3,
+	    "must be an absolute path", NULL);
+	REFUSED("receiver {\n publish nats://a {\n  consumer a.b\n", 3,
+	    "\"consumer\" must be", NULL);
+}
+
 /* No constant limits the hosts; max_connections is the receiver's. */
 static void
 test_fleet(void)
@@ -1928,6 +1955,7 @@ static const struct h_test tests[] = {
 	TEST(test_enrol),
 	TEST(test_publish),
 	TEST(test_publish_values),
+	TEST(test_read_into),
 	TEST(test_trails),
 	TEST(test_series_hold),
 	TEST(test_fleet),
