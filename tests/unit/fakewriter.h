@@ -31,6 +31,7 @@ struct fwriter {
 	size_t		 tail_len[FW_SLOTS];
 	struct fw_req	 reqs[FW_REQS];
 	size_t		 nreq, nanswered;
+	uint64_t	 hash[FW_SLOTS];	/* of each slot's DATA bytes */
 	int		 hold;		/* read, but do not answer yet */
 };
 
@@ -61,6 +62,18 @@ fw_answer(struct fwriter *fw, const struct fw_req *r)
 	}
 }
 
+/* FNV-1a, from h on. */
+static inline uint64_t
+fw_hash(uint64_t h, const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return h;
+}
+
 static inline void
 fw_take(struct fwriter *fw, struct msg *m)
 {
@@ -78,6 +91,7 @@ fw_take(struct fwriter *fw, struct msg *m)
 	r->token = q.token;
 	r->len = q.len;
 	if (q.type == WMSG_DATA) {
+		fw->hash[q.slot] = fw_hash(fw->hash[q.slot], q.data, q.len);
 		memcpy(r->data, q.data, q.len < sizeof(r->data) ? q.len :
 		    sizeof(r->data) - 1);
 		if (trail_pos_data(&fw->pos[q.slot], q.id, q.seq, q.offset,

@@ -286,15 +286,15 @@ test_large(void)
 	static uint8_t tail[WIRE_TAIL_MAX], data[60000];
 	struct fpool pl;
 	struct wchan *a;
-	uint64_t off;
+	uint64_t off, hash = 0;
 	size_t i;
 
 	memset(&srv, 0, sizeof(srv));
 	srv.epfd = -1;
 	for (i = 0; i < sizeof(tail); i++)
 		tail[i] = (uint8_t)(i % 61 == 60 ? '\n' : 'a' + i % 26);
-	memset(data, 'd', sizeof(data));
-	data[sizeof(data) - 1] = '\n';
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i % 80 == 79 ? '\n' : 'a' + i % 26);
 	REQUIRE(fpool_init(&pl, 104, 1, names) == 0);
 	a = pl.rh[0].w;
 	memcpy(pl.fw.pos[0].id, id, sizeof(id));
@@ -312,6 +312,7 @@ test_large(void)
 	/* 6 MB while the writer reads nothing: queued, then all in order. */
 	for (i = 0; i < 100; i++) {
 		wchan_data(a, id, 1, off, data, sizeof(data));
+		hash = fw_hash(hash, data, sizeof(data));
 		off += sizeof(data);
 	}
 	CHECK(wchan_backlog(a) > WCHAN_MAX_OUT);
@@ -323,6 +324,7 @@ test_large(void)
 	CHECK_EQ_U64(wchan_backlog(a), 0);
 	CHECK_EQ_U64(fw_count(&pl.fw, WMSG_DATA, 0), 100);
 	CHECK_EQ_U64(pl.fw.pos[0].size, off);
+	CHECK_EQ_U64(pl.fw.hash[0], hash);
 	/* Drained below half: the host's connection may read again. */
 	CHECK(ncalls >= 2 && calls[ncalls - 1].call == UNBLOCKED);
 	done(&pl, NULL);
