@@ -69,6 +69,9 @@ static const uint8_t our_id[WIRE_ID_LEN] = { 0x0f, 1, 2, 3, 4, 5, 6, 7, 8,
 static const char seg1[] =
     "line one of three.\n\n" "line two of three..\n" "line three of it...\n";
 #define SEG1_LEN	(sizeof(seg1) - 1)
+/* Segment 2, still being written. */
+static const char seg2[] = "the open segment 2.\n";
+#define SEG2_LEN	(sizeof(seg2) - 1)
 
 struct env {
 	struct conf_host ch;
@@ -95,6 +98,11 @@ spool_make(void)
 	    write(fd, seg1, SEG1_LEN) != (ssize_t)SEG1_LEN)
 		return -1;
 	close(fd);
+	seg_name(name, sizeof(name), 2, 1);
+	if ((fd = openat(dfd, name, O_WRONLY | O_CREAT, 0600)) == -1 ||
+	    write(fd, seg2, SEG2_LEN) != (ssize_t)SEG2_LEN)
+		return -1;
+	close(fd);
 	fwd_env.dirfd = dfd;
 	return 0;
 }
@@ -105,6 +113,8 @@ spool_remove(void)
 	char name[64];
 
 	seg_name(name, sizeof(name), 1, 0);
+	unlinkat(fwd_env.dirfd, name, 0);
+	seg_name(name, sizeof(name), 2, 1);
 	unlinkat(fwd_env.dirfd, name, 0);
 	rmdir(spooldir);
 }
@@ -264,18 +274,21 @@ welcome(struct env *e, const char *password, const uint8_t *id,
 		abort();
 }
 
+/* DATA of segment seq from offset to its end (as in the spool). */
 static void
-check_data(struct env *e, uint64_t offset)
+check_data(struct env *e, uint64_t seq, uint64_t offset)
 {
+	const char *seg = seq == 1 ? seg1 : seg2;
+	size_t len = (seq == 1 ? SEG1_LEN : SEG2_LEN) - offset;
 	struct msg_data d;
 
 	REQUIRE(expect(e, MSG_DATA));
 	REQUIRE(wire_dec_data(e->peer.p, e->peer.len, &d) == 0);
-	CHECK_EQ_U64(d.seq, 1);
+	CHECK_EQ_U64(d.seq, seq);
 	CHECK_EQ_U64(d.offset, offset);
-	CHECK_EQ_U64(d.len, SEG1_LEN - offset);
-	if (d.len == SEG1_LEN - offset)
-		CHECK_EQ_MEM(d.data, seg1 + offset, d.len);
+	CHECK_EQ_U64(d.len, len);
+	if (d.len == len)
+		CHECK_EQ_MEM(d.data, seg + offset, d.len);
 	tpeer_drop(&e->peer);
 }
 
@@ -301,8 +314,9 @@ test_happy_path(void)
 	REQUIRE(challenge(&e) == 0);
 	welcome(&e, "right", none, 0, 0, NULL, 0);
 	/* It holds nothing of ours: all of segment 1, then its end. */
-	check_data(&e, 0);
+	check_data(&e, 1, 0);
 	check_segend(&e);
+	check_data(&e, 2, 0);
 	CHECK(last_state == RS_CONNECTED);
 	REQUIRE(nacks == 1);		/* WELCOME's: nothing */
 	REQUIRE(wire_enc_ack(&e.peer.out, 1, 20, 0) == 0);
@@ -331,8 +345,9 @@ test_resume(void)
 	REQUIRE(env_init(&e) == 0);
 	REQUIRE(challenge(&e) == 0);
 	welcome(&e, "right", our_id, 1, 40, seg1, 40);
-	check_data(&e, 40);
+	check_data(&e, 1, 40);
 	check_segend(&e);
+	check_data(&e, 2, 0);
 	REQUIRE(nacks == 1);
 	CHECK(acks[0].seq == 1 && acks[0].size == 40);
 	CHECK_EQ_U64(nseries, 0);
@@ -373,7 +388,7 @@ test_bad_proof(void)
 	env_free(&e);
 }
 
-/* An ACK of more than was sent is not believed. */
+/* An ACK of one byte more than was sent is not believed. */
 static void
 test_ack_beyond(void)
 {
@@ -383,9 +398,10 @@ test_ack_beyond(void)
 	REQUIRE(env_init(&e) == 0);
 	REQUIRE(challenge(&e) == 0);
 	welcome(&e, "right", none, 0, 0, NULL, 0);
-	check_data(&e, 0);
+	check_data(&e, 1, 0);
 	check_segend(&e);
-	REQUIRE(wire_enc_ack(&e.peer.out, 1, SEG1_LEN + 20, 0) == 0);
+	check_data(&e, 2, 0);
+	REQUIRE(wire_enc_ack(&e.peer.out, 2, SEG2_LEN + 1, 0) == 0);
 	expect_end(&e, ERR_PROTOCOL);
 	CHECK_EQ_U64(nacks, 1);
 	env_free(&e);
@@ -401,9 +417,10 @@ test_ack_other_segment(void)
 	REQUIRE(env_init(&e) == 0);
 	REQUIRE(challenge(&e) == 0);
 	welcome(&e, "right", none, 0, 0, NULL, 0);
-	check_data(&e, 0);
+	check_data(&e, 1, 0);
 	check_segend(&e);
-	REQUIRE(wire_enc_ack(&e.peer.out, 2, 0, 0) == 0);
+	check_data(&e, 2, 0);
+	REQUIRE(wire_enc_ack(&e.peer.out, 3, 0, 0) == 0);
 	expect_end(&e, ERR_PROTOCOL);
 	CHECK_EQ_U64(nacks, 1);
 	env_free(&e);
@@ -449,8 +466,9 @@ test_order_stream(void)
 	REQUIRE(env_init(&e) == 0);
 	REQUIRE(challenge(&e) == 0);
 	welcome(&e, "right", none, 0, 0, NULL, 0);
-	check_data(&e, 0);
+	check_data(&e, 1, 0);
 	check_segend(&e);
+	check_data(&e, 2, 0);
 	REQUIRE(wire_enc_challenge(&e.peer.out, WIRE_VERSION,
 	    e.nonce_r) == 0);
 	expect_end(&e, ERR_PROTOCOL);
