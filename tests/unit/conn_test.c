@@ -385,6 +385,116 @@ test_offset(void)
 	env_free(&e);
 }
 
+/* C_TLS: bytes that are not TLS; dropped without a word. */
+static void
+test_order_tls(void)
+{
+	struct env e;
+	uint8_t hdr[WIRE_HDR_LEN] = { 0, 0, 0, 0, MSG_HELLO };
+	int i;
+
+	REQUIRE(env_init(&e) == 0);
+	REQUIRE(write(e.peer.fd, hdr, sizeof(hdr)) == (ssize_t)sizeof(hdr));
+	for (i = 0; i < 10 && e.c->state != C_DEAD; i++)
+		conn_run(e.c);
+	CHECK(e.c->state == C_DEAD);
+	CHECK_EQ_U64(e.srv.npending, 0);
+	CHECK_EQ_U64(e.fw.nreq, 0);
+	env_free(&e);
+}
+
+/* A version this receiver does not speak: ERROR(VERSION). */
+static void
+test_version(void)
+{
+	struct env e;
+
+	REQUIRE(env_init(&e) == 0);
+	REQUIRE(wire_enc_hello_version(&e.peer.out, WIRE_VERSION + 1, "web1",
+	    spool_id, nonce_s) == 0);
+	expect_error(&e, ERR_VERSION);
+	env_free(&e);
+}
+
+/*
+ * WELCOME says what the writer holds, with its tail; a version 2 sender
+ * gets WIRE_TAIL_MIN bytes of it, the end.
+ */
+static void
+resume(uint16_t version, size_t want)
+{
+	static uint8_t tail[2 * WIRE_TAIL_MIN];
+	uint8_t ekm[TLSIO_EKM_LEN];
+	struct msg_challenge ch;
+	struct msg_welcome m;
+	struct env e;
+	size_t i;
+
+	for (i = 0; i < sizeof(tail); i++)
+		tail[i] = (uint8_t)(i % 50 == 49 ? '\n' : 'A' + i % 23);
+	REQUIRE(env_init(&e) == 0);
+	memcpy(e.fw.pos[0].id, spool_id, sizeof(spool_id));
+	e.fw.pos[0].seq = 3;
+	e.fw.pos[0].size = 100000;
+	e.fw.tail[0] = tail;
+	e.fw.tail_len[0] = sizeof(tail);
+	REQUIRE(wire_enc_hello_version(&e.peer.out, version, "web1", spool_id,
+	    nonce_s) == 0);
+	REQUIRE(expect(&e, MSG_CHALLENGE));
+	REQUIRE(wire_dec_challenge(e.peer.p, e.peer.len, &ch) == 0);
+	CHECK_EQ_U64(ch.version, version);
+	memcpy(e.nonce_r, ch.nonce, sizeof(e.nonce_r));
+	tpeer_drop(&e.peer);
+	send_auth(&e, "right");
+	REQUIRE(expect(&e, MSG_WELCOME));
+	REQUIRE(wire_dec_welcome(e.peer.p, e.peer.len, &m) == 0);
+	REQUIRE(tlsio_exporter(e.peer.tls, ekm) == 0);
+	CHECK(auth_check("right", AUTH_RECEIVER, ekm, nonce_s, e.nonce_r,
+	    "web1", m.proof) == 1);
+	CHECK_EQ_MEM(m.spool_id, spool_id, WIRE_ID_LEN);
+	CHECK_EQ_U64(m.seq, 3);
+	CHECK_EQ_U64(m.size, 100000);
+	CHECK_EQ_U64(m.tail_len, want);
+	if (m.tail_len == want)
+		CHECK_EQ_MEM(m.tail, tail + sizeof(tail) - want, want);
+	env_free(&e);
+}
+
+static void
+test_resume_v3(void)
+{
+	resume(3, 2 * WIRE_TAIL_MIN);
+}
+
+static void
+test_resume_v2(void)
+{
+	resume(2, WIRE_TAIL_MIN);
+}
+
+/* Opening: what comes before WELCOME waits for it, then is taken. */
+static void
+test_opening(void)
+{
+	struct env e;
+
+	REQUIRE(env_init(&e) == 0);
+	REQUIRE(send_hello(&e) == 0);
+	e.fw.hold = 1;
+	send_auth(&e, "right");
+	REQUIRE(wire_enc_data(&e.peer.out, 1, 0, "early\n", 6) == 0);
+	settle(&e);
+	CHECK(e.c->state == C_OPENING);
+	CHECK(!tpeer_frame(&e.peer));
+	CHECK_EQ_U64(fw_count(&e.fw, WMSG_DATA, -1), 0);
+	e.fw.hold = 0;
+	REQUIRE(expect(&e, MSG_WELCOME));
+	tpeer_drop(&e.peer);
+	check_ack(&e, 1, 6, 0);
+	CHECK_EQ_U64(fw_count(&e.fw, WMSG_DATA, 0), 1);
+	env_free(&e);
+}
+
 /* A wrong proof: nothing for a second, then ERROR(AUTH); no writer. */
 static void
 test_bad_proof(void)
@@ -425,10 +535,15 @@ test_store_failed(void)
 
 static const struct h_test tests[] = {
 	TEST(test_happy_path),
+	TEST(test_order_tls),
 	TEST(test_order_hello),
 	TEST(test_order_auth),
 	TEST(test_order_ready),
 	TEST(test_offset),
+	TEST(test_version),
+	TEST(test_resume_v3),
+	TEST(test_resume_v2),
+	TEST(test_opening),
 	TEST(test_bad_proof),
 	TEST(test_store_failed),
 };
