@@ -77,6 +77,7 @@ struct env {
 	struct conf_host ch;
 	char		 remote[64], fp[TLSIO_FP_LEN];
 	struct fwd_conn	*c;
+	int		 lfd;
 	SSL_CTX		*sctx;
 	struct tpeer	 peer;
 	uint8_t		 nonce_s[WIRE_NONCE_LEN], nonce_r[WIRE_NONCE_LEN];
@@ -119,16 +120,19 @@ spool_remove(void)
 	rmdir(spooldir);
 }
 
-/* Connected, the TLS handshake under way: the receiver's side taken. */
+/*
+ * Listening for it, and the forwarder's host block: the receiver's pin
+ * (NULL: the right one) and the password.
+ */
 static int
-env_init(struct env *e)
+env_setup(struct env *e, const char *pin)
 {
 	struct sockaddr_in sin;
 	socklen_t sl = sizeof(sin);
 	char err[256];
-	int lfd, fd = -1, i;
 
 	memset(e, 0, sizeof(*e));
+	e->peer.fd = -1;
 	fwd_env.epfd = epoll_create1(EPOLL_CLOEXEC);
 	fwd_env.name = "web1";
 	fwd_env.timeout = 20;
@@ -136,31 +140,48 @@ env_init(struct env *e)
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)) == -1 ||
-	    bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
-	    listen(lfd, 4) == -1 ||
-	    getsockname(lfd, (struct sockaddr *)&sin, &sl) == -1)
+	if ((e->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)) == -1 ||
+	    bind(e->lfd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    listen(e->lfd, 4) == -1 ||
+	    getsockname(e->lfd, (struct sockaddr *)&sin, &sl) == -1)
 		return -1;
 	snprintf(e->remote, sizeof(e->remote), "tls://127.0.0.1:%u",
 	    ntohs(sin.sin_port));
-	if (tlsio_file_fingerprint(certfile, e->fp) == -1)
+	if (tlsio_file_fingerprint(certfile, e->fp) == -1 ||
+	    (e->sctx = tlsio_server_ctx(certfile, keyfile, err,
+	    sizeof(err))) == NULL)
 		return -1;
 	e->ch.name = (char *)(uintptr_t)"recv";
 	e->ch.remote = e->remote;
-	e->ch.fingerprint = e->fp;
+	e->ch.fingerprint = pin != NULL ? (char *)(uintptr_t)pin : e->fp;
 	e->ch.password = (char *)(uintptr_t)"right";
 	e->c = fwd_conn_new(0, &e->ch);
+	return 0;
+}
+
+/* Its next attempt is due: connected, the receiver's side taken. */
+static int
+env_connect(struct env *e)
+{
+	int fd = -1, i;
+
+	tpeer_free(&e->peer);
+	memset(&e->peer, 0, sizeof(e->peer));
 	fwd_conn_timer(e->c, now);
 	for (i = 0; i < 1000 && fd == -1; i++)
-		if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK)) == -1)
+		if ((fd = accept4(e->lfd, NULL, NULL, SOCK_NONBLOCK)) == -1)
 			usleep(1000);
-	close(lfd);
-	if (fd == -1 || (e->sctx = tlsio_server_ctx(certfile, keyfile, err,
-	    sizeof(err))) == NULL)
-		return -1;
 	e->peer.fd = fd;
 	wbuf_init(&e->peer.out);
+	if (fd == -1)
+		return -1;
 	return (e->peer.tls = tlsio_new(e->sctx, fd, 1, NULL)) == NULL ? -1 : 0;
+}
+
+static int
+env_init(struct env *e)
+{
+	return env_setup(e, NULL) == -1 ? -1 : env_connect(e);
 }
 
 static void
@@ -169,6 +190,7 @@ env_free(struct env *e)
 	fwd_conn_free(e->c, 0);
 	tpeer_free(&e->peer);
 	SSL_CTX_free(e->sctx);
+	close(e->lfd);
 	close(fwd_env.epfd);
 }
 
@@ -475,6 +497,69 @@ test_order_stream(void)
 	env_free(&e);
 }
 
+/* A receiver that is not the one pinned hears nothing. */
+static void
+test_wrong_pin(void)
+{
+	char pin[TLSIO_FP_LEN];
+	struct env e;
+
+	snprintf(pin, sizeof(pin), "SHA256=%s", "00:11:22:33:44:55:66:77:88:"
+	    "99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:"
+	    "EE:FF");
+	REQUIRE(env_setup(&e, pin) == 0);
+	REQUIRE(env_connect(&e) == 0);
+	expect_end(&e, 0);
+	CHECK(strstr(last_reason, "fingerprint says") != NULL);
+	env_free(&e);
+}
+
+/* ERROR(BUSY): the end of this attempt, and a retry within seconds. */
+static void
+test_error_transient(void)
+{
+	static const uint8_t none[WIRE_ID_LEN];
+	struct env e;
+	int i;
+
+	REQUIRE(env_init(&e) == 0);
+	REQUIRE(challenge(&e) == 0);
+	welcome(&e, "right", none, 0, 0, NULL, 0);
+	check_data(&e, 1, 0);
+	REQUIRE(wire_enc_error(&e.peer.out, ERR_BUSY, "full house") == 0);
+	for (i = 0; i < 50 && !e.peer.eof; i++)
+		round_once(&e);
+	CHECK(e.peer.eof);
+	CHECK(last_state == RS_BACKOFF);
+	CHECK(strstr(last_reason, "full house") != NULL);
+	CHECK(fwd_conn_deadline(e.c) > now);
+	CHECK(fwd_conn_deadline(e.c) <= now + FWD_BACKOFF_MAX * 1000);
+	env_free(&e);
+}
+
+/* ERROR(VERSION) to HELLO: the next attempt, at once, speaks 2. */
+static void
+test_version_downgrade(void)
+{
+	struct msg_hello h;
+	struct env e;
+	int i;
+
+	REQUIRE(env_init(&e) == 0);
+	REQUIRE(expect(&e, MSG_HELLO));
+	tpeer_drop(&e.peer);
+	REQUIRE(wire_enc_error(&e.peer.out, ERR_VERSION, "speaks 2") == 0);
+	for (i = 0; i < 50 && !e.peer.eof; i++)
+		round_once(&e);
+	CHECK(e.peer.eof);
+	CHECK_EQ_I64(fwd_conn_deadline(e.c), now);
+	REQUIRE(env_connect(&e) == 0);
+	REQUIRE(expect(&e, MSG_HELLO));
+	REQUIRE(wire_dec_hello(e.peer.p, e.peer.len, &h) == 0);
+	CHECK_EQ_U64(h.version, 2);
+	env_free(&e);
+}
+
 static const struct h_test tests[] = {
 	TEST(test_happy_path),
 	TEST(test_resume),
@@ -485,6 +570,9 @@ static const struct h_test tests[] = {
 	TEST(test_order_hello),
 	TEST(test_order_auth),
 	TEST(test_order_stream),
+	TEST(test_wrong_pin),
+	TEST(test_error_transient),
+	TEST(test_version_downgrade),
 };
 
 int
