@@ -15,46 +15,9 @@
 #include "auth.h"
 #include "harness.h"
 #include "tlsio.h"
+#include "tlspeer.h"
 
 static char certfile[64], keyfile[64], cert2file[64], key2file[64];
-
-/* A self-signed P-256 certificate and key, written to files. */
-static int
-make_cert(const char *cn, char *cpath, char *kpath)
-{
-	EVP_PKEY *pk = EVP_EC_gen("P-256");
-	X509 *x = X509_new();
-	X509_NAME *n;
-	FILE *f;
-	int fd;
-
-	if (pk == NULL || x == NULL)
-		return -1;
-	X509_set_version(x, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-	X509_gmtime_adj(X509_getm_notBefore(x), -60);
-	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-	X509_set_pubkey(x, pk);
-	n = X509_get_subject_name(x);
-	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
-	    (const unsigned char *)cn, -1, -1, 0);
-	X509_set_issuer_name(x, n);
-	if (X509_sign(x, pk, EVP_sha256()) == 0)
-		return -1;
-	strcpy(cpath, "/tmp/tlsio_test.cXXXXXX");
-	strcpy(kpath, "/tmp/tlsio_test.kXXXXXX");
-	if ((fd = mkstemp(cpath)) == -1 || (f = fdopen(fd, "w")) == NULL)
-		return -1;
-	PEM_write_X509(f, x);
-	fclose(f);
-	if ((fd = mkstemp(kpath)) == -1 || (f = fdopen(fd, "w")) == NULL)
-		return -1;
-	PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL, NULL);
-	fclose(f);
-	X509_free(x);
-	EVP_PKEY_free(pk);
-	return 0;
-}
 
 struct pair {
 	SSL_CTX		*sctx, *cctx;
