@@ -121,11 +121,11 @@ $(B)/test/receiver/reader.o: receiver/reader.c $(B)/.flags
 $(B)/test/auditdistd: $(RECV_MAIN:%.c=$(B)/%.o) $(B)/test/common/sandbox.o $(B)/test/receiver/publish.o $(B)/test/receiver/reader.o $(B)/libauditdist.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_TLS) -lsystemd -lpthread $(LIBS_AUPARSE) $(LIBS_NATS)
 
-$(B)/tests/%: tests/unit/%.c $(B)/libauditdist.a tests/unit/harness.h
+$(B)/tests/%: tests/unit/%.c $(B)/libauditdist.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Iplugin -Ireceiver -o $@ $< $(B)/libauditdist.a $(LDFLAGS) $(LIBS_ALL)
 
-$(B)/san/tests/%: tests/unit/%.c $(B)/san/libauditdist.a tests/unit/harness.h
+$(B)/san/tests/%: tests/unit/%.c $(B)/san/libauditdist.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SAN) -Iplugin -Ireceiver -o $@ $< $(B)/san/libauditdist.a $(LDFLAGS) $(LIBS_ALL)
 

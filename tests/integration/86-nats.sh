@@ -81,10 +81,10 @@ sender()	# NAME INPUT [FEED-OPTION...]
 	    "$T/$n.feed" "$PLUGIN" -f -D "$T/state-$n" "$T/$n.conf"
 }
 
-# The publisher: the receiver's process connected to a NATS port.
+# The publisher (auditdistd-pub): the receiver's process connected to NATS.
 publisher_pid()
 {
-	nats_client_pid auditdistd
+	nats_client_pid auditdistd-pub
 }
 
 sample_stream "$SAMPLE" $((2 * 1024 * 1024)) "$T/in-early"
