@@ -107,7 +107,7 @@ enum kw {
 	KW_STATUS_INTERVAL, KW_STATUS_FILE, KW_METRICS_FILE, KW_LISTEN, KW_CERTFILE, KW_KEYFILE,
 	KW_REMOTE, KW_FINGERPRINT, KW_PASSWORD, KW_USER, KW_PUBKEY, KW_CAFILE,
 	KW_TRAIL_SIZE, KW_TRAIL_KEEP, KW_TRAIL_MAX_SIZE, KW_COMPRESSION,
-	KW_SERIES_HOLD, KW_TRAIL_GROUP, KW_CRLFILE, KW_ENROL,
+	KW_SERIES_HOLD, KW_TRAIL_GROUP, KW_CRLFILE, KW_ENROL, KW_SERIAL_GAPS,
 	KW_MAX_CONNECTIONS, KW_SILENCE_ALARM, KW_WRITER_HOSTS, KW_PUBLISH,
 	KW_SUBJECT_PREFIX, KW_STREAM, KW_TOKEN, KW_CREATE_STREAM, KW_REPLICAS,
 	KW_MAX,
@@ -171,6 +171,7 @@ static const struct keyword {
 	[KW_TRAIL_GROUP] =	{ "trail_group", IN(SC_RECEIVER), 1, 1, 0, 0 },
 	[KW_CRLFILE] =		{ "crlfile", IN(SC_RECEIVER), 1, 1, 0, 0 },
 	[KW_ENROL] =		{ "enrol", IN(SC_RECEIVER), 1, 1, 0, 0 },
+	[KW_SERIAL_GAPS] =	{ "serial_gaps", IN(SC_RECEIVER), 1, 1, 0, 0 },
 	[KW_MAX_CONNECTIONS] =	{ "max_connections", IN(SC_RECEIVER),
 				    1, 1, 0, 0 },
 	[KW_SILENCE_ALARM] =	{ "silence_alarm", IN(SC_RECEIVER) | IN(SC_RHOST),
@@ -1233,6 +1234,12 @@ apply(struct parser *p, struct stmt *st, enum scope sc, struct conf_host *h)
 			    "\"no\", not \"%s\"", v);
 		r->enrol = strcmp(v, "yes") == 0;
 		return 0;
+	case KW_SERIAL_GAPS:
+		if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
+			return perr(p, st->line, "\"serial_gaps\" is \"yes\" "
+			    "or \"no\", not \"%s\"", v);
+		r->serial_gaps = strcmp(v, "yes") == 0;
+		return 0;
 	case KW_PUBKEY:
 		return set_pubkey(p, st, h);
 	case KW_COMPRESSION:
@@ -1817,6 +1824,7 @@ conf_new(void)
 	c->receiver.trail_size = DEF_TRAIL_SIZE;
 	c->receiver.series_hold = DEF_SERIES_HOLD;
 	c->receiver.silence_alarm = DEF_SILENCE_ALARM;
+	c->receiver.serial_gaps = 1;
 	return c;
 }
 

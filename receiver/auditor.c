@@ -355,7 +355,8 @@ auditor_start(const struct parent_args *a, int *chan)
 	char dir[PATH_MAX];
 
 	*chan = -1;
-	if (auditor_statedir(a->conf, AUDITOR_DIR, dir, sizeof(dir)) == -1)
+	if (!a->conf->receiver.serial_gaps ||
+	    auditor_statedir(a->conf, AUDITOR_DIR, dir, sizeof(dir)) == -1)
 		return -1;
 	return auditor_fork(a, "auditor", dir, auditor_child, chan);
 }
