@@ -11,10 +11,15 @@
  *	HOST.state	the counter (serial_save), replaced by rename
  *	HOST.gaps	one line per gap found, appended:
  *			TIME host=HOST boot=N from=S to=S missing=K
+ * A host's state is saved when a read found gaps (so that a restart never
+ * reports them twice), else every AUDITOR_SAVE rounds: creating a file
+ * per host every round cost more than counting its records, and a
+ * restart only reads again what came since.
+ *
  * It parses what senders sent, so it runs as the writers do: the
  * receiver's user, no capabilities, seccomp for files alone.  It tells
  * the parent each host's totals (CTL_SERIAL) after a round that changed
- * them, and all of them every AUDITOR_FULL rounds.
+ * its gaps, and all of them every AUDITOR_FULL rounds.
  */
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -41,6 +46,7 @@
 
 #define AUDITOR_ROUND_MS	2000
 #define AUDITOR_FULL		15		/* rounds */
+#define AUDITOR_SAVE		30		/* rounds between saves (a minute) */
 #define AUDITOR_BUDGET		(16u << 20)	/* bytes per host per round */
 #define AUDITOR_NICE		10
 #define AUDITOR_COMM		"auditdistd-gaps"	/* ps, pgrep */
@@ -50,6 +56,9 @@ struct ahost {
 	const char	*path;		/* configured outside: its directory */
 	struct serial	*s;
 	uint64_t	 saved;		/* stats.bytes when last saved */
+	unsigned	 unsaved;	/* rounds since (staggered) */
+	uint64_t	 read;		/* stats.bytes after the last read */
+	uint64_t	 told[2];	/* gaps, missing: as the parent has them */
 	int		 seen;		/* in this round's listing */
 	int		 dirty;		/* totals the parent has not had */
 	char		 gaps[4096];	/* lines found in this read */
@@ -59,7 +68,7 @@ struct ahost {
 static struct {
 	const struct parent_args *a;
 	int		 chan, statefd;
-	struct ahost	**h;		/* each counter points at its host */
+	struct ahost	**h;		/* by name; each counter points at it */
 	size_t		 n, cap;
 } au;
 
@@ -160,11 +169,18 @@ static struct ahost *
 find(const char *name, const char *path)
 {
 	struct ahost *nh, **nv;
-	size_t i;
+	size_t lo = 0, hi = au.n, mid;
+	int c;
 
-	for (i = 0; i < au.n; i++)
-		if (strcmp(au.h[i]->name, name) == 0)
-			return au.h[i];
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if ((c = strcmp(name, au.h[mid]->name)) == 0)
+			return au.h[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
 	if (au.n == au.cap) {
 		if ((nv = reallocarray(au.h, au.cap ? au.cap * 2 : 256,
 		    sizeof(*nv))) == NULL)
@@ -180,7 +196,10 @@ find(const char *name, const char *path)
 		free(nh);
 		return NULL;
 	}
-	au.h[au.n++] = nh;
+	nh->unsaved = (unsigned)(au.n % AUDITOR_SAVE);	/* not all at once */
+	memmove(au.h + lo + 1, au.h + lo, (au.n - lo) * sizeof(*au.h));
+	au.h[lo] = nh;
+	au.n++;
 	nh->dirty = 1;
 	return nh;
 }
@@ -203,12 +222,22 @@ read_host(struct ahost *h)
 	    sizeof(err)) == -1)
 		log_warnx("host %s: counting serials: %s", h->name, err);
 	close(fd);
-	append_gaps(h);
 	serial_get_stats(h->s, &st);
-	if (st.bytes != h->saved) {
+	if (st.bytes != h->read) {
+		/* The events libauparse holds (a quiet host's last) count. */
+		if (serial_flush(h->s) == -1)
+			log_warn("host %s: counting serials", h->name);
+		h->read = st.bytes;
+		serial_get_stats(h->s, &st);
+		if (st.gaps != h->told[0] || st.missing != h->told[1])
+			h->dirty = 1;
+	}
+	if (h->ngaps > 0 || (st.bytes != h->saved &&
+	    ++h->unsaved >= AUDITOR_SAVE)) {
+		append_gaps(h);
 		save(h);
 		h->saved = st.bytes;
-		h->dirty = 1;
+		h->unsaved = 0;
 	}
 	return 0;
 }
@@ -232,6 +261,8 @@ tell(struct ahost *h)
 	    ctl_from_auditor);
 	if (write(au.chan, w.buf, w.len) != (ssize_t)w.len)
 		_exit(0);	/* the parent is gone */
+	h->told[0] = st.gaps;
+	h->told[1] = st.missing;
 	h->dirty = 0;
 }
 

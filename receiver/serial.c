@@ -43,7 +43,7 @@
 #define TYPE_DAEMON_END	1201
 #define TYPE_DAEMON_ABORT 1202
 #define NODE_MAX	256		/* longer node names: to libauparse */
-#define SERIAL_AU_RUNS	64		/* events in order before by hand */
+#define SERIAL_AU_RUNS	16		/* events in order before by hand */
 
 /* What one_line found in a record. */
 struct rec {
