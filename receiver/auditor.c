@@ -289,6 +289,25 @@ round_all(int full)
 			tell(au.h[i]);
 }
 
+/*
+ * AUDITDIST_TEST_AUDITOR_BADMSG (tests/integration/89-serial-gaps.sh): the
+ * first auditor of a state directory sends its parent what a taken-over
+ * one might, the ones started after it do their work.
+ */
+static void
+test_bad_message(void)
+{
+	static const uint8_t junk[] = { 'S', 0xff, 0xff, 0xff, 0xff, 'x' };
+	int fd;
+
+	if (getenv("AUDITDIST_TEST_AUDITOR_BADMSG") == NULL ||
+	    (fd = openat(au.statefd, "test-badmsg", O_WRONLY | O_CREAT |
+	    O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) == -1)
+		return;
+	close(fd);
+	(void)write(au.chan, junk, sizeof(junk));
+}
+
 static void __attribute__((noreturn))
 auditor_run(void)
 {
@@ -331,6 +350,7 @@ auditor_child(const struct parent_args *a, int chan, const char *statedir)
 	sandbox_test_hook("/etc/passwd", SB_TEST_EXECVE);
 	sandbox_apply(sb);
 	log_debug("auditor: counting serial gaps, state in %s", statedir);
+	test_bad_message();
 	auditor_run();
 }
 

@@ -417,24 +417,56 @@ on_ctl(void)
 	}
 }
 
+/*
+ * A child's channel closed (reap() says how it ended), or the child sent
+ * what it must not: the auditor and the publisher parse what senders
+ * sent and may have been taken over, so such a child is killed, not the
+ * receiver stopped.  Either way it is started again after
+ * AUDITOR_RETRY_MS.
+ */
+static void
+child_gone(struct evloop *ev, const char *what, pid_t pid, int bad, int *chan,
+    uint64_t *retry)
+{
+	if (bad && pid != -1) {
+		log_warnx("%s: sent a malformed message; killed", what);
+		(void)kill(pid, SIGKILL);
+	}
+	(void)ev_del(ev, *chan);
+	close(*chan);
+	*chan = -1;
+	*retry = ev_now_ms() + AUDITOR_RETRY_MS;
+}
+
+/* A child's next message: 1, 0 for none, -1 when gone, -2 malformed. */
+static int
+child_recv(int chan, const struct msg_type *types, struct ctl_msg *m,
+    const char *what)
+{
+	int fd, rc;
+
+	if ((rc = ctl_recv_child(chan, types, m, &fd, what)) == 1 &&
+	    fd != -1) {
+		log_warnx("%s: a descriptor with message %u", what, m->type);
+		close(fd);
+		rc = -2;
+	}
+	return rc;
+}
+
 static void
 on_auditor(struct evloop *ev)
 {
 	struct ctl_msg m;
-	int fd, rc;
+	int rc;
 
-	while ((rc = ctl_recv(aud_chan, ctl_from_auditor, &m, &fd,
-	    "auditor")) == 1) {
-		if (fd != -1)
-			fatalx("auditor: a descriptor with message %u", m.type);
-		rstatus_serial(&m);
-	}
-	if (rc == -1) {		/* it is gone: reap() says how */
-		(void)ev_del(ev, aud_chan);
-		close(aud_chan);
-		aud_chan = -1;
-		aud_retry = ev_now_ms() + AUDITOR_RETRY_MS;
-	}
+	while ((rc = child_recv(aud_chan, ctl_from_auditor, &m, "auditor")) ==
+	    1)
+		if (rstatus_serial(&m) == -1)
+			rc = -2;
+	if (rc < 0)
+		child_gone(ev, "auditor", aud_pid, rc == -2, &aud_chan,
+		    &aud_retry);
 }
 
 static void
@@ -451,21 +483,15 @@ static void
 on_publisher(struct evloop *ev)
 {
 	struct ctl_msg m;
-	int fd, rc;
+	int rc;
 
-	while ((rc = ctl_recv(pub_chan, ctl_from_publisher, &m, &fd,
-	    "publisher")) == 1) {
-		if (fd != -1)
-			fatalx("publisher: a descriptor with message %u",
-			    m.type);
-		rstatus_publish(&m);
-	}
-	if (rc == -1) {
-		(void)ev_del(ev, pub_chan);
-		close(pub_chan);
-		pub_chan = -1;
-		pub_retry = ev_now_ms() + AUDITOR_RETRY_MS;
-	}
+	while ((rc = child_recv(pub_chan, ctl_from_publisher, &m,
+	    "publisher")) == 1)
+		if (rstatus_publish(&m) == -1)
+			rc = -2;
+	if (rc < 0)
+		child_gone(ev, "publisher", pub_pid, rc == -2, &pub_chan,
+		    &pub_retry);
 }
 
 static void
