@@ -672,6 +672,17 @@ take_arg(struct stmt *st, int i, char **dst)
 	st->arg[i] = NULL;
 }
 
+/* "yes" or "no", the statement's one argument. */
+static int
+get_yesno(struct parser *p, const struct stmt *st, const char *v, int *out)
+{
+	if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
+		return perr(p, st->line, "\"%s\" is \"yes\" or \"no\", not "
+		    "\"%s\"", st->word, v);
+	*out = strcmp(v, "yes") == 0;
+	return 0;
+}
+
 static int
 get_uint(struct parser *p, const struct stmt *st, const char *v,
     uint64_t min, uint64_t max, const char *unit, uint64_t *out)
@@ -1068,11 +1079,7 @@ apply_publish(struct parser *p, struct stmt *st)
 		take_arg(st, 0, &pb->cafile);
 		return 0;
 	case KW_CREATE_STREAM:
-		if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
-			return perr(p, st->line, "\"create_stream\" is \"yes\" "
-			    "or \"no\", not \"%s\"", v);
-		pb->create_stream = strcmp(v, "yes") == 0;
-		return 0;
+		return get_yesno(p, st, v, &pb->create_stream);
 	case KW_REPLICAS:
 		if (get_uint(p, st, v, 1, 5, "replicas", &n) == -1)
 			return -1;
@@ -1229,17 +1236,9 @@ apply(struct parser *p, struct stmt *st, enum scope sc, struct conf_host *h)
 			take_arg(st, 0, &h->cafile);
 		return 0;
 	case KW_ENROL:
-		if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
-			return perr(p, st->line, "\"enrol\" is \"yes\" or "
-			    "\"no\", not \"%s\"", v);
-		r->enrol = strcmp(v, "yes") == 0;
-		return 0;
+		return get_yesno(p, st, v, &r->enrol);
 	case KW_SERIAL_GAPS:
-		if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
-			return perr(p, st->line, "\"serial_gaps\" is \"yes\" "
-			    "or \"no\", not \"%s\"", v);
-		r->serial_gaps = strcmp(v, "yes") == 0;
-		return 0;
+		return get_yesno(p, st, v, &r->serial_gaps);
 	case KW_PUBKEY:
 		return set_pubkey(p, st, h);
 	case KW_COMPRESSION:
