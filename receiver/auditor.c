@@ -19,7 +19,9 @@
  * It parses what senders sent, so it runs as the writers do: the
  * receiver's user, no capabilities, seccomp for files alone.  It tells
  * the parent each host's totals (CTL_SERIAL) after a round that changed
- * its gaps, and all of them every AUDITOR_FULL rounds.
+ * its gaps, and all of them every AUDITOR_FULL rounds.  The parent shows
+ * a host only once the network process has reported it, so the first
+ * AUDITOR_EARLY reads that found bytes are told whatever they found.
  */
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -47,6 +49,7 @@
 #define AUDITOR_ROUND_MS	2000
 #define AUDITOR_FULL		15		/* rounds */
 #define AUDITOR_SAVE		30		/* rounds between saves (a minute) */
+#define AUDITOR_EARLY		3		/* reads told whatever they found */
 #define AUDITOR_BUDGET		(16u << 20)	/* bytes per host per round */
 #define AUDITOR_NICE		10
 #define AUDITOR_COMM		"auditdistd-gaps"	/* ps, pgrep */
@@ -59,6 +62,7 @@ struct ahost {
 	unsigned	 unsaved;	/* rounds since (staggered) */
 	uint64_t	 read;		/* stats.bytes after the last read */
 	uint64_t	 told[2];	/* gaps, missing: as the parent has them */
+	unsigned	 ntold;		/* reads told */
 	int		 seen;		/* in this round's listing */
 	int		 dirty;		/* totals the parent has not had */
 	char		 gaps[4096];	/* lines found in this read */
@@ -229,8 +233,11 @@ read_host(struct ahost *h)
 			log_warn("host %s: counting serials", h->name);
 		h->read = st.bytes;
 		serial_get_stats(h->s, &st);
-		if (st.gaps != h->told[0] || st.missing != h->told[1])
+		if (st.gaps != h->told[0] || st.missing != h->told[1] ||
+		    h->ntold < AUDITOR_EARLY) {
 			h->dirty = 1;
+			h->ntold++;
+		}
 	}
 	if (h->ngaps > 0 || (st.bytes != h->saved &&
 	    ++h->unsaved >= AUDITOR_SAVE)) {
