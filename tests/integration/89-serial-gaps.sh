@@ -21,7 +21,7 @@ set -eu -o pipefail
 
 RAW=tests/data/sample-raw.log
 ENR=tests/data/sample-enriched.log
-RECV=$B/auditdistd
+RECV=$B/test/auditdistd	# with the auditor's test hook
 PLUGIN=$B/audisp-dist
 FEED=$B/tests/feed
 SCAN=$B/tests/serialscan
