@@ -65,8 +65,6 @@ struct ahost {
 	unsigned	 ntold;		/* reads told */
 	int		 seen;		/* in this round's listing */
 	int		 dirty;		/* totals the parent has not had */
-	char		 gaps[4096];	/* lines found in this read */
-	size_t		 ngaps;
 };
 
 static struct {
@@ -74,6 +72,9 @@ static struct {
 	int		 chan, statefd;
 	struct ahost	**h;		/* by name; each counter points at it */
 	size_t		 n, cap;
+	/* The gap lines the host being read found (one host at a time). */
+	char		 gaps[4096];
+	size_t		 ngaps;
 } au;
 
 static void
@@ -87,12 +88,12 @@ on_gap(const struct serial_gap *g, void *arg)
 
 	gmtime_r(&t, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	n = snprintf(h->gaps + h->ngaps, sizeof(h->gaps) - h->ngaps,
+	n = snprintf(au.gaps + au.ngaps, sizeof(au.gaps) - au.ngaps,
 	    "%s host=%s boot=%" PRIu64 " from=%" PRIu64 " to=%" PRIu64
 	    " missing=%" PRIu64 "\n", ts, h->name, g->boot, g->from, g->to,
 	    g->to - g->from + 1);
-	if (n > 0 && (size_t)n < sizeof(h->gaps) - h->ngaps)
-		h->ngaps += (size_t)n;
+	if (n > 0 && (size_t)n < sizeof(au.gaps) - au.ngaps)
+		au.ngaps += (size_t)n;
 	log_warnx("host %s: kernel serials %" PRIu64 " to %" PRIu64 " (%"
 	    PRIu64 ") never reached the trail (events of %s)", h->name,
 	    g->from, g->to, g->to - g->from + 1, ts);
@@ -153,19 +154,19 @@ append_gaps(struct ahost *h)
 	char name[WIRE_MAX_HOST + 8];
 	int fd, ok;
 
-	if (h->ngaps == 0)
+	if (au.ngaps == 0)
 		return;
 	snprintf(name, sizeof(name), "%s.gaps", h->name);
 	if ((fd = openat(au.statefd, name, O_WRONLY | O_CREAT | O_APPEND |
 	    O_CLOEXEC | O_NOFOLLOW, 0640)) == -1) {
 		log_warn("host %s: %s", h->name, name);
-		h->ngaps = 0;
+		au.ngaps = 0;
 		return;
 	}
-	ok = write(fd, h->gaps, h->ngaps) == (ssize_t)h->ngaps;
+	ok = write(fd, au.gaps, au.ngaps) == (ssize_t)au.ngaps;
 	if (close(fd) == -1 || !ok)
 		log_warn("host %s: writing %s", h->name, name);
-	h->ngaps = 0;
+	au.ngaps = 0;
 }
 
 /* The host named so, its counter loaded or made; NULL: no memory. */
@@ -239,7 +240,7 @@ read_host(struct ahost *h)
 			h->ntold++;
 		}
 	}
-	if (h->ngaps > 0 || (st.bytes != h->saved &&
+	if (au.ngaps > 0 || (st.bytes != h->saved &&
 	    ++h->unsaved >= AUDITOR_SAVE)) {
 		append_gaps(h);
 		save(h);
