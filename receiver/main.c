@@ -462,8 +462,10 @@ on_auditor(struct evloop *ev)
 
 	while ((rc = child_recv(aud_chan, ctl_from_auditor, &m, "auditor")) ==
 	    1)
-		if (rstatus_serial(&m) == -1)
+		if (rstatus_serial(&m) == -1) {
 			rc = -2;
+			break;
+		}
 	if (rc < 0)
 		child_gone(ev, "auditor", aud_pid, rc == -2, &aud_chan,
 		    &aud_retry);
@@ -487,8 +489,10 @@ on_publisher(struct evloop *ev)
 
 	while ((rc = child_recv(pub_chan, ctl_from_publisher, &m,
 	    "publisher")) == 1)
-		if (rstatus_publish(&m) == -1)
+		if (rstatus_publish(&m) == -1) {
 			rc = -2;
+			break;
+		}
 	if (rc < 0)
 		child_gone(ev, "publisher", pub_pid, rc == -2, &pub_chan,
 		    &pub_retry);
