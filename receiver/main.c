@@ -418,17 +418,36 @@ on_ctl(void)
 }
 
 /*
- * A child's channel closed (reap() says how it ended), or the child sent
- * what it must not: the auditor and the publisher parse what senders
- * sent and may have been taken over, so such a child is killed, not the
- * receiver stopped.  Either way it is started again after
- * AUDITOR_RETRY_MS.
+ * A child's messages, each to take(); then, if its channel closed (reap()
+ * says how it ended) or it sent what it must not, it is started again
+ * after AUDITOR_RETRY_MS.  The auditor and the publisher parse what
+ * senders sent and may have been taken over: such a child is killed, not
+ * the receiver stopped.
  */
 static void
-child_gone(struct evloop *ev, const char *what, pid_t pid, int bad, int *chan,
+on_child(struct evloop *ev, const char *what, const struct msg_type *types,
+    int (*take)(const struct ctl_msg *), pid_t pid, int *chan,
     uint64_t *retry)
 {
-	if (bad && pid != -1) {
+	struct ctl_msg m;
+	int fd, rc;
+
+	while ((rc = ctl_recv_child(*chan, types, &m, &fd, what)) == 1) {
+		if (fd != -1) {
+			log_warnx("%s: a descriptor with message %u", what,
+			    m.type);
+			close(fd);
+			rc = -2;
+			break;
+		}
+		if (take(&m) == -1) {
+			rc = -2;
+			break;
+		}
+	}
+	if (rc >= 0)
+		return;
+	if (rc == -2 && pid != -1) {
 		log_warnx("%s: sent a malformed message; killed", what);
 		(void)kill(pid, SIGKILL);
 	}
@@ -436,39 +455,6 @@ child_gone(struct evloop *ev, const char *what, pid_t pid, int bad, int *chan,
 	close(*chan);
 	*chan = -1;
 	*retry = ev_now_ms() + AUDITOR_RETRY_MS;
-}
-
-/* A child's next message: 1, 0 for none, -1 when gone, -2 malformed. */
-static int
-child_recv(int chan, const struct msg_type *types, struct ctl_msg *m,
-    const char *what)
-{
-	int fd, rc;
-
-	if ((rc = ctl_recv_child(chan, types, m, &fd, what)) == 1 &&
-	    fd != -1) {
-		log_warnx("%s: a descriptor with message %u", what, m->type);
-		close(fd);
-		rc = -2;
-	}
-	return rc;
-}
-
-static void
-on_auditor(struct evloop *ev)
-{
-	struct ctl_msg m;
-	int rc;
-
-	while ((rc = child_recv(aud_chan, ctl_from_auditor, &m, "auditor")) ==
-	    1)
-		if (rstatus_serial(&m) == -1) {
-			rc = -2;
-			break;
-		}
-	if (rc < 0)
-		child_gone(ev, "auditor", aud_pid, rc == -2, &aud_chan,
-		    &aud_retry);
 }
 
 static void
@@ -479,23 +465,6 @@ start_auditor(struct evloop *ev)
 		return;
 	if (ev_add(ev, aud_chan, EPOLLIN, &aud_chan) == -1)
 		fatal("epoll");
-}
-
-static void
-on_publisher(struct evloop *ev)
-{
-	struct ctl_msg m;
-	int rc;
-
-	while ((rc = child_recv(pub_chan, ctl_from_publisher, &m,
-	    "publisher")) == 1)
-		if (rstatus_publish(&m) == -1) {
-			rc = -2;
-			break;
-		}
-	if (rc < 0)
-		child_gone(ev, "publisher", pub_pid, rc == -2, &pub_chan,
-		    &pub_retry);
 }
 
 static void
@@ -740,9 +709,13 @@ parent_run(struct parent_args *a)
 						kill(net_pid, sig);
 				}
 			} else if (evs[i].data.ptr == &aud_chan)
-				on_auditor(&ev);
+				on_child(&ev, "auditor", ctl_from_auditor,
+				    rstatus_serial, aud_pid, &aud_chan,
+				    &aud_retry);
 			else if (evs[i].data.ptr == &pub_chan)
-				on_publisher(&ev);
+				on_child(&ev, "publisher",
+				    ctl_from_publisher, rstatus_publish,
+				    pub_pid, &pub_chan, &pub_retry);
 			else if (evs[i].events & EPOLLHUP)
 				(void)ev_del(&ev, ctl);
 			else
