@@ -108,17 +108,14 @@ $(B)/test/audisp-dist: $(B)/plugin/main.o $(B)/test/common/sandbox.o $(B)/libaud
 $(B)/test/audisp-dist-forwarder: $(B)/forwarder/main.o $(B)/test/common/sandbox.o $(B)/libauditdist.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_TLS) -lpthread
 
-# ... and the publisher's (AUDITDIST_TEST_PUBLISH_EXIT), for 86-nats.
-$(B)/test/receiver/publish.o: receiver/publish.c $(B)/.flags
+# ... the publisher's (AUDITDIST_TEST_PUBLISH_EXIT), for 86-nats, the
+# auditor's (AUDITDIST_TEST_AUDITOR_BADMSG), for 89-serial-gaps, and the
+# reader's (AUDITDIST_TEST_READER_EXIT), for 90-nats-read.
+$(B)/test/receiver/%.o: receiver/%.c $(B)/.flags
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -DAUDITDIST_TEST_HOOKS -MMD -MP -c -o $@ $<
 
-# ... and the reader's (AUDITDIST_TEST_READER_EXIT), for 90-nats-read.
-$(B)/test/receiver/reader.o: receiver/reader.c $(B)/.flags
-	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -DAUDITDIST_TEST_HOOKS -MMD -MP -c -o $@ $<
-
-$(B)/test/auditdistd: $(RECV_MAIN:%.c=$(B)/%.o) $(B)/test/common/sandbox.o $(B)/test/receiver/publish.o $(B)/test/receiver/reader.o $(B)/libauditdist.a
+$(B)/test/auditdistd: $(RECV_MAIN:%.c=$(B)/%.o) $(B)/test/common/sandbox.o $(B)/test/receiver/publish.o $(B)/test/receiver/reader.o $(B)/test/receiver/auditor.o $(B)/libauditdist.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_TLS) -lsystemd -lpthread $(LIBS_AUPARSE) $(LIBS_NATS)
 
 $(B)/tests/%: tests/unit/%.c $(B)/libauditdist.a $(wildcard tests/unit/*.h)

@@ -163,6 +163,10 @@ recv_conf(const struct bench *b, const struct recv *r, unsigned nhosts,
 		fprintf(m, "\tuser \"%s\"\n", b->fwd_user);
 	/* Health reports and the serial-gap auditor on, as by default. */
 	fprintf(m, "\tstatus_file \"%s/status\"\n", r->state);
+	/* BENCH_SERIAL_GAPS=no: the auditor off, to see what it costs. */
+	if (getenv("BENCH_SERIAL_GAPS") != NULL &&
+	    strcmp(getenv("BENCH_SERIAL_GAPS"), "no") == 0)
+		fprintf(m, "\tserial_gaps no\n");
 	for (i = 1; i <= nhosts; i++) {
 		if (nhosts == 1) {
 			fprintf(m, "\thost %s {\n", SENDER_HOST);

@@ -493,6 +493,7 @@ conf_new(void)
 	c->receiver.trail_size = DEF_TRAIL_SIZE;
 	c->receiver.series_hold = DEF_SERIES_HOLD;
 	c->receiver.silence_alarm = DEF_SILENCE_ALARM;
+	c->receiver.serial_gaps = 1;
 	return c;
 }
 

@@ -124,6 +124,7 @@ struct conf_receiver {
 	char			*crlfile;	/* its CRL */
 	unsigned		 max_connections; /* 0: as the limit allows */
 	unsigned		 silence_alarm;	/* seconds, default 300, 0: off */
+	int			 serial_gaps;	/* the auditor, default on */
 	char			*status_file;	/* CONF_DEFAULT_RSTATUS; NULL:
 						   "none" */
 	char			*metrics_file;	/* NULL: none */

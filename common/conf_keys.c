@@ -707,6 +707,8 @@ const struct keyword conf_keywords[] = {
 	    STR(conf_receiver, crlfile) },
 	{ "enrol",		R, 1, 1, 0, set_yesno,
 	    INT(conf_receiver, enrol) },
+	{ "serial_gaps",	R, 1, 1, 0, set_yesno,
+	    INT(conf_receiver, serial_gaps) },
 	{ "max_connections",	R, 1, 1, 0, set_uint,
 	    UINT(conf_receiver, max_connections,
 	    1, MAX_CONNECTIONS, "connections") },

@@ -453,6 +453,13 @@ int		 ctl_send_host(int sock, enum ctl_type, const char *host,
  */
 int		 ctl_recv(int sock, const struct msg_type *, struct ctl_msg *,
 		    int *fd, const char *from);
+/*
+ * The same from a child that parses what peers sent (the auditor, the
+ * publisher) and so may have been taken over: a malformed message is
+ * logged and -2, for the parent to restart that child.
+ */
+int		 ctl_recv_child(int sock, const struct msg_type *,
+		    struct ctl_msg *, int *fd, const char *from);
 
 /*
  * wchan.c: the network process's end of a writer's channel (a pool: the
@@ -544,10 +551,10 @@ void		 rstatus_init(const struct conf *);
 void		 rstatus_update(const struct ctl_msg *);
 /* auditdistd -l: the status file as a table, worst host first. */
 int		 rstatus_print(const struct conf *, FILE *);
-/* A CTL_SERIAL message: a host's serial gaps (auditor.c). */
-void		 rstatus_serial(const struct ctl_msg *);
-/* A CTL_PUBLISH message: a host's publication lag (publish.c). */
-void		 rstatus_publish(const struct ctl_msg *);
+/* A CTL_SERIAL message: a host's serial gaps (auditor.c); -1: malformed. */
+int		 rstatus_serial(const struct ctl_msg *);
+/* A CTL_PUBLISH message: a host's publication lag (publish.c); the same. */
+int		 rstatus_publish(const struct ctl_msg *);
 
 /* auditor.c: the process that counts serial gaps behind the writers */
 #define AUDITOR_DIR	"serial"	/* beside the status file */

@@ -11,10 +11,17 @@
  *	HOST.state	the counter (serial_save), replaced by rename
  *	HOST.gaps	one line per gap found, appended:
  *			TIME host=HOST boot=N from=S to=S missing=K
+ * A host's state is saved when a read found gaps (so that a restart never
+ * reports them twice), else every AUDITOR_SAVE rounds: creating a file
+ * per host every round cost more than counting its records, and a
+ * restart only reads again what came since.
+ *
  * It parses what senders sent, so it runs as the writers do: the
  * receiver's user, no capabilities, seccomp for files alone.  It tells
  * the parent each host's totals (CTL_SERIAL) after a round that changed
- * them, and all of them every AUDITOR_FULL rounds.
+ * its gaps, and all of them every AUDITOR_FULL rounds.  The parent shows
+ * a host only once the network process has reported it, so the first
+ * AUDITOR_EARLY reads that found bytes are told whatever they found.
  */
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -41,6 +48,8 @@
 
 #define AUDITOR_ROUND_MS	2000
 #define AUDITOR_FULL		15		/* rounds */
+#define AUDITOR_SAVE		30		/* rounds between saves (a minute) */
+#define AUDITOR_EARLY		3		/* reads told whatever they found */
 #define AUDITOR_BUDGET		(16u << 20)	/* bytes per host per round */
 #define AUDITOR_NICE		10
 #define AUDITOR_COMM		"auditdistd-gaps"	/* ps, pgrep */
@@ -50,17 +59,22 @@ struct ahost {
 	const char	*path;		/* configured outside: its directory */
 	struct serial	*s;
 	uint64_t	 saved;		/* stats.bytes when last saved */
+	unsigned	 unsaved;	/* rounds since (staggered) */
+	uint64_t	 read;		/* stats.bytes after the last read */
+	uint64_t	 told[2];	/* gaps, missing: as the parent has them */
+	unsigned	 ntold;		/* reads told */
 	int		 seen;		/* in this round's listing */
 	int		 dirty;		/* totals the parent has not had */
-	char		 gaps[4096];	/* lines found in this read */
-	size_t		 ngaps;
 };
 
 static struct {
 	const struct parent_args *a;
 	int		 chan, statefd;
-	struct ahost	**h;		/* each counter points at its host */
+	struct ahost	**h;		/* by name; each counter points at it */
 	size_t		 n, cap;
+	/* The gap lines the host being read found (one host at a time). */
+	char		 gaps[4096];
+	size_t		 ngaps;
 } au;
 
 static void
@@ -74,12 +88,12 @@ on_gap(const struct serial_gap *g, void *arg)
 
 	gmtime_r(&t, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	n = snprintf(h->gaps + h->ngaps, sizeof(h->gaps) - h->ngaps,
+	n = snprintf(au.gaps + au.ngaps, sizeof(au.gaps) - au.ngaps,
 	    "%s host=%s boot=%" PRIu64 " from=%" PRIu64 " to=%" PRIu64
 	    " missing=%" PRIu64 "\n", ts, h->name, g->boot, g->from, g->to,
 	    g->to - g->from + 1);
-	if (n > 0 && (size_t)n < sizeof(h->gaps) - h->ngaps)
-		h->ngaps += (size_t)n;
+	if (n > 0 && (size_t)n < sizeof(au.gaps) - au.ngaps)
+		au.ngaps += (size_t)n;
 	log_warnx("host %s: kernel serials %" PRIu64 " to %" PRIu64 " (%"
 	    PRIu64 ") never reached the trail (events of %s)", h->name,
 	    g->from, g->to, g->to - g->from + 1, ts);
@@ -140,19 +154,19 @@ append_gaps(struct ahost *h)
 	char name[WIRE_MAX_HOST + 8];
 	int fd, ok;
 
-	if (h->ngaps == 0)
+	if (au.ngaps == 0)
 		return;
 	snprintf(name, sizeof(name), "%s.gaps", h->name);
 	if ((fd = openat(au.statefd, name, O_WRONLY | O_CREAT | O_APPEND |
 	    O_CLOEXEC | O_NOFOLLOW, 0640)) == -1) {
 		log_warn("host %s: %s", h->name, name);
-		h->ngaps = 0;
+		au.ngaps = 0;
 		return;
 	}
-	ok = write(fd, h->gaps, h->ngaps) == (ssize_t)h->ngaps;
+	ok = write(fd, au.gaps, au.ngaps) == (ssize_t)au.ngaps;
 	if (close(fd) == -1 || !ok)
 		log_warn("host %s: writing %s", h->name, name);
-	h->ngaps = 0;
+	au.ngaps = 0;
 }
 
 /* The host named so, its counter loaded or made; NULL: no memory. */
@@ -160,11 +174,18 @@ static struct ahost *
 find(const char *name, const char *path)
 {
 	struct ahost *nh, **nv;
-	size_t i;
+	size_t lo = 0, hi = au.n, mid;
+	int c;
 
-	for (i = 0; i < au.n; i++)
-		if (strcmp(au.h[i]->name, name) == 0)
-			return au.h[i];
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if ((c = strcmp(name, au.h[mid]->name)) == 0)
+			return au.h[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
 	if (au.n == au.cap) {
 		if ((nv = reallocarray(au.h, au.cap ? au.cap * 2 : 256,
 		    sizeof(*nv))) == NULL)
@@ -180,7 +201,10 @@ find(const char *name, const char *path)
 		free(nh);
 		return NULL;
 	}
-	au.h[au.n++] = nh;
+	nh->unsaved = (unsigned)(au.n % AUDITOR_SAVE);	/* not all at once */
+	memmove(au.h + lo + 1, au.h + lo, (au.n - lo) * sizeof(*au.h));
+	au.h[lo] = nh;
+	au.n++;
 	nh->dirty = 1;
 	return nh;
 }
@@ -203,12 +227,25 @@ read_host(struct ahost *h)
 	    sizeof(err)) == -1)
 		log_warnx("host %s: counting serials: %s", h->name, err);
 	close(fd);
-	append_gaps(h);
 	serial_get_stats(h->s, &st);
-	if (st.bytes != h->saved) {
+	if (st.bytes != h->read) {
+		/* The events libauparse holds (a quiet host's last) count. */
+		if (serial_flush(h->s) == -1)
+			log_warn("host %s: counting serials", h->name);
+		h->read = st.bytes;
+		serial_get_stats(h->s, &st);
+		if (st.gaps != h->told[0] || st.missing != h->told[1] ||
+		    h->ntold < AUDITOR_EARLY) {
+			h->dirty = 1;
+			h->ntold++;
+		}
+	}
+	if (au.ngaps > 0 || (st.bytes != h->saved &&
+	    ++h->unsaved >= AUDITOR_SAVE)) {
+		append_gaps(h);
 		save(h);
 		h->saved = st.bytes;
-		h->dirty = 1;
+		h->unsaved = 0;
 	}
 	return 0;
 }
@@ -232,6 +269,8 @@ tell(struct ahost *h)
 	    ctl_from_auditor);
 	if (write(au.chan, w.buf, w.len) != (ssize_t)w.len)
 		_exit(0);	/* the parent is gone */
+	h->told[0] = st.gaps;
+	h->told[1] = st.missing;
 	h->dirty = 0;
 }
 
@@ -257,6 +296,29 @@ round_all(int full)
 		if (au.h[i]->dirty || full)
 			tell(au.h[i]);
 }
+
+#ifdef AUDITDIST_TEST_HOOKS
+/*
+ * AUDITDIST_TEST_AUDITOR_BADMSG (tests/integration/89-serial-gaps.sh): the
+ * first auditor of a state directory sends its parent what a taken-over
+ * one might, the ones started after it do their work.
+ */
+static void
+test_bad_message(void)
+{
+	static const uint8_t junk[] = { 'S', 0xff, 0xff, 0xff, 0xff, 'x' };
+	int fd;
+
+	if (getenv("AUDITDIST_TEST_AUDITOR_BADMSG") == NULL ||
+	    (fd = openat(au.statefd, "test-badmsg", O_WRONLY | O_CREAT |
+	    O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) == -1)
+		return;
+	close(fd);
+	(void)write(au.chan, junk, sizeof(junk));
+}
+#else
+#define test_bad_message()	do { } while (0)
+#endif
 
 static void __attribute__((noreturn))
 auditor_run(void)
@@ -301,6 +363,7 @@ auditor_child(const struct parent_args *a, int chan, const char *statedir)
 	sandbox_test_hook("/etc/passwd", SB_TEST_EXECVE);
 	sandbox_apply(sb);
 	log_debug("auditor: counting serial gaps, state in %s", statedir);
+	test_bad_message();
 	auditor_run();
 }
 
@@ -356,7 +419,8 @@ auditor_start(const struct parent_args *a, int *chan)
 	char dir[PATH_MAX];
 
 	*chan = -1;
-	if (auditor_statedir(a->conf, AUDITOR_DIR, dir, sizeof(dir)) == -1)
+	if (!a->conf->receiver.serial_gaps ||
+	    auditor_statedir(a->conf, AUDITOR_DIR, dir, sizeof(dir)) == -1)
 		return -1;
 	return auditor_fork(a, "auditor", dir, auditor_child, chan);
 }

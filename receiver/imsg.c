@@ -409,9 +409,10 @@ ctl_send(int sock, const struct ctl_msg *c, int fd,
 	return n == -1 ? -1 : 0;
 }
 
-int
-ctl_recv(int sock, const struct msg_type *types, struct ctl_msg *c, int *fd,
-    const char *from)
+/* As ctl_recv; a malformed message is -2, why says what it was. */
+static int
+recv_msg(int sock, const struct msg_type *types, struct ctl_msg *c, int *fd,
+    char *why, size_t whylen)
 {
 	uint8_t buf[CTL_MAX + 1], cbuf[CMSG_SPACE(sizeof(int))];
 	struct msghdr mh;
@@ -445,8 +446,37 @@ ctl_recv(int sock, const struct msg_type *types, struct ctl_msg *c, int *fd,
 	/* A datagram is one whole message, nothing more. */
 	if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
 	    msg_frame(buf, (size_t)n, types, &m) != 1 ||
-	    m.size != (size_t)n || ctl_dec(&m, c) == -1)
-		fatalx("%s: malformed control message (type %u, %zd bytes)",
-		    from, n > 4 ? buf[4] : 0, n);
+	    m.size != (size_t)n || ctl_dec(&m, c) == -1) {
+		snprintf(why, whylen, "malformed control message (type %u, "
+		    "%zd bytes)", n > 4 ? buf[4] : 0, n);
+		if (*fd != -1)
+			close(*fd);
+		*fd = -1;
+		return -2;
+	}
 	return 1;
+}
+
+int
+ctl_recv(int sock, const struct msg_type *types, struct ctl_msg *c, int *fd,
+    const char *from)
+{
+	char why[96];
+	int rc;
+
+	if ((rc = recv_msg(sock, types, c, fd, why, sizeof(why))) == -2)
+		fatalx("%s: %s", from, why);
+	return rc;
+}
+
+int
+ctl_recv_child(int sock, const struct msg_type *types, struct ctl_msg *c,
+    int *fd, const char *from)
+{
+	char why[96];
+	int rc;
+
+	if ((rc = recv_msg(sock, types, c, fd, why, sizeof(why))) == -2)
+		log_warnx("%s: %s", from, why);
+	return rc;
 }

@@ -428,24 +428,44 @@ on_ctl(void)
 	}
 }
 
+/*
+ * A child's messages, each to take(); then, if its channel closed (reap()
+ * says how it ended) or it sent what it must not, it is started again
+ * after AUDITOR_RETRY_MS.  The auditor and the publisher parse what
+ * senders sent and may have been taken over: such a child is killed, not
+ * the receiver stopped.
+ */
 static void
-on_auditor(struct evloop *ev)
+on_child(struct evloop *ev, const char *what, const struct msg_type *types,
+    int (*take)(const struct ctl_msg *), pid_t pid, int *chan,
+    uint64_t *retry)
 {
 	struct ctl_msg m;
 	int fd, rc;
 
-	while ((rc = ctl_recv(aud_chan, ctl_from_auditor, &m, &fd,
-	    "auditor")) == 1) {
-		if (fd != -1)
-			fatalx("auditor: a descriptor with message %u", m.type);
-		rstatus_serial(&m);
+	while ((rc = ctl_recv_child(*chan, types, &m, &fd, what)) == 1) {
+		if (fd != -1) {
+			log_warnx("%s: a descriptor with message %u", what,
+			    m.type);
+			close(fd);
+			rc = -2;
+			break;
+		}
+		if (take(&m) == -1) {
+			rc = -2;
+			break;
+		}
 	}
-	if (rc == -1) {		/* it is gone: reap() says how */
-		(void)ev_del(ev, aud_chan);
-		close(aud_chan);
-		aud_chan = -1;
-		aud_retry = ev_now_ms() + AUDITOR_RETRY_MS;
+	if (rc >= 0)
+		return;
+	if (rc == -2 && pid != -1) {
+		log_warnx("%s: sent a malformed message; killed", what);
+		(void)kill(pid, SIGKILL);
 	}
+	(void)ev_del(ev, *chan);
+	close(*chan);
+	*chan = -1;
+	*retry = ev_now_ms() + AUDITOR_RETRY_MS;
 }
 
 static void
@@ -456,27 +476,6 @@ start_auditor(struct evloop *ev)
 		return;
 	if (ev_add(ev, aud_chan, EPOLLIN, &aud_chan) == -1)
 		fatal("epoll");
-}
-
-static void
-on_publisher(struct evloop *ev)
-{
-	struct ctl_msg m;
-	int fd, rc;
-
-	while ((rc = ctl_recv(pub_chan, ctl_from_publisher, &m, &fd,
-	    "publisher")) == 1) {
-		if (fd != -1)
-			fatalx("publisher: a descriptor with message %u",
-			    m.type);
-		rstatus_publish(&m);
-	}
-	if (rc == -1) {
-		(void)ev_del(ev, pub_chan);
-		close(pub_chan);
-		pub_chan = -1;
-		pub_retry = ev_now_ms() + AUDITOR_RETRY_MS;
-	}
 }
 
 static void
@@ -722,9 +721,13 @@ parent_run(struct parent_args *a)
 						kill(net_pid, sig);
 				}
 			} else if (evs[i].data.ptr == &aud_chan)
-				on_auditor(&ev);
+				on_child(&ev, "auditor", ctl_from_auditor,
+				    rstatus_serial, aud_pid, &aud_chan,
+				    &aud_retry);
 			else if (evs[i].data.ptr == &pub_chan)
-				on_publisher(&ev);
+				on_child(&ev, "publisher",
+				    ctl_from_publisher, rstatus_publish,
+				    pub_pid, &pub_chan, &pub_retry);
 			else if (evs[i].events & EPOLLHUP)
 				(void)ev_del(&ev, ctl);
 			else

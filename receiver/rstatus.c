@@ -222,8 +222,12 @@ rstatus_update(const struct ctl_msg *m)
 	written = now;
 }
 
-/* From our own auditor; a host not in the health rounds is not shown. */
-void
+/*
+ * From our own auditor; a host not in the health rounds is not shown.  It
+ * parses what senders sent: a malformed message (-1, logged) gets it
+ * restarted, not the receiver stopped.
+ */
+int
 rstatus_serial(const struct ctl_msg *m)
 {
 	struct rstat *r = find(m->host, 0);
@@ -232,19 +236,22 @@ rstatus_serial(const struct ctl_msg *m)
 
 	msg_init(&mm, CTL_SERIAL, m->body, (uint32_t)m->bodylen);
 	if (msg_get_u64(&mm, &gaps) == -1 ||
-	    msg_get_u64(&mm, &missing) == -1)
-		fatalx("auditor: malformed serial counts of %s", m->host);
+	    msg_get_u64(&mm, &missing) == -1) {
+		log_warnx("auditor: malformed serial counts");
+		return -1;
+	}
 	if (r == NULL)
-		return;
+		return 0;
 	if (!r->counted || r->gaps != gaps || r->missing != missing)
 		changed = 1;
 	r->counted = 1;
 	r->gaps = gaps;
 	r->missing = missing;
+	return 0;
 }
 
 /* From our own publisher, as rstatus_serial. */
-void
+int
 rstatus_publish(const struct ctl_msg *m)
 {
 	struct rstat *r = find(m->host, 0);
@@ -253,16 +260,19 @@ rstatus_publish(const struct ctl_msg *m)
 
 	msg_init(&mm, CTL_PUBLISH, m->body, (uint32_t)m->bodylen);
 	if (msg_get_u64(&mm, &lag) == -1 || msg_get_u64(&mm, &bytes) == -1 ||
-	    msg_get_u64(&mm, &t) == -1 || t > INT64_MAX)
-		fatalx("publisher: malformed figures of %s", m->host);
+	    msg_get_u64(&mm, &t) == -1 || t > INT64_MAX) {
+		log_warnx("publisher: malformed figures");
+		return -1;
+	}
 	if (r == NULL)
-		return;
+		return 0;
 	if (!r->published || r->pub_lag != lag || r->pub_bytes != bytes)
 		changed = 1;
 	r->published = 1;
 	r->pub_lag = lag;
 	r->pub_bytes = bytes;
 	r->pub_time = (int64_t)t;
+	return 0;
 }
 
 /* --- the status file ------------------------------------------------------ */

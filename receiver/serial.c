@@ -9,9 +9,20 @@
  * time, so that records that interleave, and events libauparse holds back
  * until its end-of-event timeout, are not mistaken for losses.
  *
+ * Events come out of libauparse wherever the stream is not plainly in
+ * order.  In order (each event's records together, each event's serial
+ * above the one before, one node, kernel records with a plain stamp), an
+ * event is a run of records with the same node and stamp, and this file
+ * counts it by hand: that is what libauparse would make of it, at a
+ * small part of the cost.  A record that breaks the order, and those after
+ * it until SERIAL_AU_RUNS events in order have gone by, go to libauparse,
+ * which then gives up what it holds before the next event counted by
+ * hand.  Either way an event cut in two is the same serial twice, which
+ * counts once.
+ *
  * Only lines that look like records reach libauparse (the rest are
  * counted as bad); it copies what it is fed, so this file keeps nothing
- * but the one line that a chunk may have cut.
+ * but the one line that a chunk may have cut, and the last record's key.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -31,6 +42,17 @@
 #define TYPE_DAEMON_START 1200
 #define TYPE_DAEMON_END	1201
 #define TYPE_DAEMON_ABORT 1202
+#define NODE_MAX	256		/* longer node names: to libauparse */
+#define SERIAL_AU_RUNS	16		/* events in order before by hand */
+
+/* What one_line found in a record. */
+struct rec {
+	const char	*node;		/* NULL: none */
+	size_t		 nnode;
+	uint64_t	 sec, ms, serial;
+	int		 eoe;
+	int		 plain;		/* a kernel record, stamp in range */
+};
 
 struct iv {
 	uint64_t	lo, hi;		/* serials present (or excused) */
@@ -55,6 +77,13 @@ struct serial {
 	char		*line;		/* a line cut by the chunk's end */
 	size_t		 nline;
 	int		 overlong;	/* dropping a line past SERIAL_LINE_MAX */
+	/* The last record's key, and where records go (not saved). */
+	int		 kvalid;
+	char		 knode[NODE_MAX];
+	size_t		 knnode;
+	uint64_t	 ksec, kms, kserial;
+	int		 by_au;		/* to libauparse, until ... */
+	unsigned	 inorder;	/* ... SERIAL_AU_RUNS events in order */
 };
 
 static void	event_cb(auparse_state_t *, auparse_cb_event_t, void *);
@@ -323,15 +352,46 @@ event_cb(auparse_state_t *au, auparse_cb_event_t what, void *arg)
 	s->last = e->serial;
 }
 
+/* libauparse gives up the events it holds, and goes until needed again. */
 static int
-get_digits(const char **pp, const char *end)
+au_stop(struct serial *s)
+{
+	if (s->au == NULL)
+		return 0;
+	if (auparse_flush_feed(s->au) == -1)
+		return -1;
+	auparse_destroy(s->au);
+	s->au = NULL;
+	return 0;
+}
+
+/* A record of an event in order, counted here: see the top of the file. */
+static int
+by_hand(struct serial *s, const struct rec *r, int first)
+{
+	if (au_stop(s) == -1)
+		return -1;
+	s->st.in_events += (uint64_t)!r->eoe;
+	if (!first)
+		return 0;
+	s->st.events++;
+	kernel_serial(s, r->serial, r->sec * 1000 + r->ms);
+	s->last = r->serial;
+	return 0;
+}
+
+/* 1 to 20 digits; *v their value, or UINT64_MAX past 19 digits. */
+static int
+get_digits(const char **pp, const char *end, uint64_t *v)
 {
 	const char *p = *pp;
+	uint64_t x = 0;
 
-	while (p < end && *p >= '0' && *p <= '9')
-		p++;
+	for (; p < end && *p >= '0' && *p <= '9'; p++)
+		x = x * 10 + (uint64_t)(*p - '0');
 	if (p == *pp || p - *pp > 20)
 		return -1;
+	*v = p - *pp > 19 ? UINT64_MAX : x;
 	*pp = p;
 	return 0;
 }
@@ -350,21 +410,27 @@ get_lit(const char **pp, const char *end, const char *lit)
 /*
  * [node=NAME ]type=TYPE msg=audit(SEC.MS:SERIAL): and no NUL: what
  * libauparse is given (NAME printable without blanks, TYPE of A-Z 0-9 _
- * [ ], at most one 0x1D).  p..end excludes the newline.
+ * [ ], at most one 0x1D).  p..end excludes the newline.  Plain: auditd's
+ * own records (DAEMON_*, and UNKNOWN[N] that may be one), EOE and odd
+ * stamps are not, and are left to libauparse when they begin an event.
  */
 static int
-is_record(const char *p, const char *end, int *eoe)
+is_record(const char *p, const char *end, struct rec *r)
 {
-	const char *q;
+	const char *q, *ms;
 	int cwd;
 
 	if (memchr(p, '\0', (size_t)(end - p)) != NULL)
 		return 0;
+	r->node = NULL;
+	r->nnode = 0;
 	if (get_lit(&p, end, "node=") == 0) {
 		for (q = p; q < end && *q > ' ' && *q < 0x7f; q++)
 			;
 		if (q == p || q == end || *q != ' ')
 			return 0;
+		r->node = p;
+		r->nnode = (size_t)(q - p);
 		p = q + 1;
 	}
 	if (get_lit(&p, end, "type=") == -1)
@@ -376,14 +442,26 @@ is_record(const char *p, const char *end, int *eoe)
 		;
 	if (q == p)
 		return 0;
-	*eoe = q - p == 3 && memcmp(p, "EOE", 3) == 0;
+	r->eoe = q - p == 3 && memcmp(p, "EOE", 3) == 0;
 	cwd = q - p == 3 && memcmp(p, "CWD", 3) == 0;
+	r->plain = !r->eoe && r->nnode <= NODE_MAX && (q - p < 7 ||
+	    (memcmp(p, "DAEMON_", 7) != 0 && memcmp(p, "UNKNOWN", 7) != 0));
 	p = q;
 	if (get_lit(&p, end, " msg=audit(") == -1 ||
-	    get_digits(&p, end) == -1 || get_lit(&p, end, ".") == -1 ||
-	    get_digits(&p, end) == -1 || get_lit(&p, end, ":") == -1 ||
-	    get_digits(&p, end) == -1 || get_lit(&p, end, "):") == -1)
+	    get_digits(&p, end, &r->sec) == -1 || get_lit(&p, end, ".") == -1)
 		return 0;
+	ms = p;
+	if (get_digits(&p, end, &r->ms) == -1)
+		return 0;
+	/* Milliseconds as the kernel writes them: three digits. */
+	if (p - ms != 3 || r->sec >= TIME_MAX_MS / 1000)
+		r->plain = 0;
+	if (get_lit(&p, end, ":") == -1 ||
+	    get_digits(&p, end, &r->serial) == -1 ||
+	    get_lit(&p, end, "):") == -1)
+		return 0;
+	if (r->serial > SERIAL_MAX)
+		r->plain = 0;
 	/*
 	 * A second header (two records run together) or a second 0x1D
 	 * (ENRICHED has one, before the interpretations): not a record, and
@@ -409,25 +487,86 @@ feed_run(struct serial *s, const char *p, size_t len)
 {
 	if (len == 0)
 		return 0;
+	if (s->au == NULL && au_start(s) == -1) {
+		errno = ENOMEM;
+		return -1;
+	}
 	return auparse_feed(s->au, p, len);
 }
 
-/* Count one whole line, newline included; 1: a record for libauparse. */
+/* Where a line goes. */
+enum { LINE_BAD, LINE_AU, LINE_HAND, LINE_HAND_FIRST };
+
+/*
+ * A record's way, from its key and the last record's (which it becomes):
+ * the same key, the same way; a new event in order, by hand once
+ * SERIAL_AU_RUNS came in order since libauparse last had to step in.
+ */
 static int
-one_line(struct serial *s, const char *p, size_t len)
+route(struct serial *s, const struct rec *r)
 {
-	int eoe;
+	int node, same, in_order;
+
+	node = !s->kvalid || (r->nnode == s->knnode && (r->nnode == 0 ||
+	    memcmp(r->node, s->knode, r->nnode) == 0));
+	same = s->kvalid && node && r->serial == s->kserial &&
+	    r->sec == s->ksec && r->ms == s->kms;
+	if (same)
+		return s->by_au ? LINE_AU : LINE_HAND;
+	in_order = r->plain && node && (!s->kvalid || r->serial > s->kserial);
+	if ((s->kvalid = r->nnode <= NODE_MAX)) {
+		if (r->nnode > 0)
+			memcpy(s->knode, r->node, r->nnode);
+		s->knnode = r->nnode;
+		s->ksec = r->sec;
+		s->kms = r->ms;
+		s->kserial = r->serial;
+	}
+	if (!in_order) {
+		s->by_au = 1;
+		s->inorder = 0;
+		return LINE_AU;
+	}
+	if (s->by_au && ++s->inorder < SERIAL_AU_RUNS)
+		return LINE_AU;
+	s->by_au = 0;
+	return LINE_HAND_FIRST;
+}
+
+/* Count one whole line, newline included, and say where it goes. */
+static int
+one_line(struct serial *s, const char *p, size_t len, struct rec *r)
+{
+	int way;
 
 	s->st.lines++;
 	s->st.bytes += len;
 	s->pos.off += len;
-	if (len > SERIAL_LINE_MAX || !is_record(p, p + len - 1, &eoe)) {
+	if (len > SERIAL_LINE_MAX || !is_record(p, p + len - 1, r)) {
 		s->st.bad++;
-		return 0;
+		return LINE_BAD;
 	}
 	s->st.records++;
-	s->st.eoe += (uint64_t)eoe;
-	return 1;
+	s->st.eoe += (uint64_t)r->eoe;
+	if ((way = route(s, r)) == LINE_AU)
+		s->st.auparsed++;
+	return way;
+}
+
+/* Give the line p..len where one_line sent it. */
+static int
+take(struct serial *s, int way, const struct rec *r, const char *p,
+    size_t len)
+{
+	switch (way) {
+	case LINE_AU:
+		return feed_run(s, p, len);
+	case LINE_HAND:
+		return by_hand(s, r, 0);
+	case LINE_HAND_FIRST:
+		return by_hand(s, r, 1);
+	}
+	return 0;
 }
 
 /* The end of a line begun in an earlier chunk. */
@@ -436,6 +575,7 @@ finish_line(struct serial *s, const char *p, size_t len, int *done)
 {
 	const char *nl = memchr(p, '\n', len);
 	size_t n = nl != NULL ? (size_t)(nl - p) + 1 : len;
+	struct rec r;
 
 	*done = 0;
 	if (s->overlong || s->nline + n > SERIAL_LINE_MAX) {
@@ -462,7 +602,7 @@ finish_line(struct serial *s, const char *p, size_t len, int *done)
 	*done = 1;
 	n = s->nline;
 	s->nline = 0;
-	if (one_line(s, s->line, n) && feed_run(s, s->line, n) == -1)
+	if (take(s, one_line(s, s->line, n, &r), &r, s->line, n) == -1)
 		return (size_t)-1;
 	return (size_t)(nl - p) + 1;
 }
@@ -471,13 +611,10 @@ int
 serial_feed(struct serial *s, const void *buf, size_t len)
 {
 	const char *p = buf, *end = p + len, *run = p, *nl;
+	struct rec r;
 	size_t n;
-	int done;
+	int done, way;
 
-	if (s->au == NULL && au_start(s) == -1) {
-		errno = ENOMEM;
-		return -1;
-	}
 	if (s->nline > 0 || s->overlong) {
 		if ((n = finish_line(s, p, len, &done)) == (size_t)-1)
 			return -1;
@@ -486,8 +623,11 @@ serial_feed(struct serial *s, const void *buf, size_t len)
 			return 0;
 	}
 	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-		if (!one_line(s, p, (size_t)(nl - p) + 1)) {
-			if (feed_run(s, run, (size_t)(p - run)) == -1)
+		n = (size_t)(nl - p) + 1;
+		/* libauparse takes runs of lines in one call. */
+		if ((way = one_line(s, p, n, &r)) != LINE_AU) {
+			if (feed_run(s, run, (size_t)(p - run)) == -1 ||
+			    take(s, way, &r, p, n) == -1)
 				return -1;
 			run = nl + 1;
 		}
@@ -624,12 +764,8 @@ put(struct out *o, const char *fmt, ...)
 int
 serial_flush(struct serial *s)
 {
-	if (s->au != NULL) {
-		if (auparse_flush_feed(s->au) == -1)
-			return -1;
-		auparse_destroy(s->au);
-		s->au = NULL;
-	}
+	if (au_stop(s) == -1)
+		return -1;
 	if (s->nline == 0 && !s->overlong) {
 		free(s->line);
 		s->line = NULL;

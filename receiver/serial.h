@@ -2,8 +2,9 @@
  * Serial gaps: which of the kernel's event serials never reached a host's
  * trail.  A counter is fed the trail's bytes in order (serial_feed, or
  * serial_read, which reads them from the host's directory), assembles
- * events with libauparse and reports each run of serials that never
- * arrived.  The rules (window, reboots, auditd restarts) are in
+ * events (with libauparse wherever they are not plainly in order) and
+ * reports each run of serials that never arrived.  The rules (window,
+ * reboots, auditd restarts, when libauparse steps in) are in
  * docs/serial-gaps.md.  Its state is a small text (serial_save,
  * serial_load) so that a restart resumes where it stopped.
  *
@@ -32,9 +33,10 @@ struct serial_stats {
 	uint64_t	bytes;		/* of whole lines consumed */
 	uint64_t	lines;
 	uint64_t	bad;		/* not a record: never given to auparse */
-	uint64_t	records;	/* given to auparse */
+	uint64_t	records;	/* lines that are records */
 	uint64_t	eoe;		/* of which EOE, which events do not hold */
-	uint64_t	events;		/* assembled by auparse */
+	uint64_t	auparsed;	/* of which given to auparse (not saved) */
+	uint64_t	events;		/* made of them (by hand or by auparse) */
 	uint64_t	in_events;	/* records in those events */
 	uint64_t	daemon;		/* auditd's own events (own numbering) */
 	uint64_t	stale;		/* at or below the floor, or above 32 bits */

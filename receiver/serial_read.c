@@ -98,8 +98,15 @@ read_file(struct serial *s, int storefd, uint64_t num, uint64_t *left,
 	*at_end = 0;
 	if (store_name(name, sizeof(name), num, 0) == -1)
 		return -1;
-	if ((fd = openat(storefd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) ==
-	    -1)
+	/*
+	 * Without updating its access time: with relatime a read after every
+	 * append would dirty the inode, and the writers' syncs would write it.
+	 */
+	fd = openat(storefd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+	    O_NOATIME);
+	if (fd == -1 && errno == EPERM)		/* not the file's owner */
+		fd = openat(storefd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
 		return errno == ENOENT ? 1 : -1;	/* retention took it */
 	if (fstat(fd, &st) == -1)
 		goto out;
@@ -170,6 +177,26 @@ serial_find_file(const uint64_t *v, size_t n, uint64_t num)
 }
 
 /*
+ * The usual case first, without listing the directory: the file being
+ * read grew, and was read to its end (or to the budget), and the next one
+ * holds nothing yet.  1: done; 0: go on as serial_read does.
+ */
+static int
+read_current(struct serial *s, int storefd, uint64_t *left, char *buf)
+{
+	struct serial_pos pos;
+	uint64_t before = *left;
+	int at_end;
+
+	serial_get_pos(s, &pos);
+	if (pos.file == 0 ||
+	    read_file(s, storefd, pos.file, left, &at_end, buf) != 0)
+		return 0;		/* gone, or an error: seen again */
+	return *left == 0 || (*left < before && at_end &&
+	    !serial_has_bytes(storefd, pos.file + 1));
+}
+
+/*
  * Feed the counter what host directory hostfd's trail gained since its
  * position, at most max bytes; *nread: how many were read.
  */
@@ -189,8 +216,13 @@ serial_read(struct serial *s, int hostfd, uint64_t max, uint64_t *nread,
 		snprintf(err, errlen, "%s: %s", TRAIL_STORE, strerror(errno));
 		return -1;
 	}
-	if (serial_list_files(storefd, &v, &n) == -1 ||
-	    (buf = malloc(READ_CHUNK)) == NULL) {
+	if ((buf = malloc(READ_CHUNK)) == NULL) {
+		snprintf(err, errlen, "%s: %s", TRAIL_STORE, strerror(errno));
+		goto out;
+	}
+	if (read_current(s, storefd, &left, buf) == 1)
+		goto done;
+	if (serial_list_files(storefd, &v, &n) == -1) {
 		snprintf(err, errlen, "%s: %s", TRAIL_STORE, strerror(errno));
 		goto out;
 	}
@@ -221,6 +253,7 @@ serial_read(struct serial *s, int hostfd, uint64_t max, uint64_t *nread,
 		serial_seek(s, v[i + 1], 0, v[i + 1] == v[i] + 1 ?
 		    SERIAL_NEXT : SERIAL_SKIP);
 	}
+done:
 	*nread = max - left;
 	ret = 0;
 out:

@@ -98,6 +98,7 @@ check_trail(const uint8_t *data, size_t len, uint32_t seed)
 		FUZZ_CHECK(st.bytes == pos.off && pos.off <= len);
 		FUZZ_CHECK(st.lines == st.bad + st.records);
 		FUZZ_CHECK(st.eoe <= st.records);
+		FUZZ_CHECK(st.auparsed <= st.records);
 		FUZZ_CHECK(st.gaps == ngaps && st.missing == nmissing);
 		FUZZ_CHECK(st.open <= SERIAL_MAX_HOLES);
 		FUZZ_CHECK(pos.off >= whole);

@@ -12,13 +12,16 @@
 # the trail, neither the restart's jump nor the reboot; read in small steps
 # with its state saved and restored in between it must say the same; and
 # it must not change a byte, a name or a time stamp of the trail.
+# The receiver's own auditor first sends its parent a malformed message
+# (AUDITDIST_TEST_AUDITOR_BADMSG): the parent must kill it and go on
+# serving, and the auditor started again must count the same gaps.
 set -eu -o pipefail
 # shellcheck source=tests/lib.sh
 . tests/lib.sh
 
 RAW=tests/data/sample-raw.log
 ENR=tests/data/sample-enriched.log
-RECV=$B/auditdistd
+RECV=$B/test/auditdistd	# with the auditor's test hook
 PLUGIN=$B/audisp-dist
 FEED=$B/tests/feed
 SCAN=$B/tests/serialscan
@@ -66,6 +69,7 @@ receiver {
 	certfile "$pki/recv.pem"
 	keyfile "$pki/recv.key"
 	trail_size 256K
+	status_file "$T/rstate/status"
 	host $HOST {
 		remote "tls://127.0.0.1"
 		password "$PW"
@@ -73,12 +77,19 @@ receiver {
 }
 EOF
 chmod 0600 "$T/recv.conf"
+mkdir -m 0755 "$T/rstate"
+chown "$FWD_USER" "$T/rstate"
 feed_input "$T/input" "$T/input.feed"
 test_sender_conf "$T/send.conf" "$HOST" "$T/spool" "127.0.0.1:$PORT" "$FP" "$PW" 5 "segment_size 64K"
 size=$(stat -c %s "$T/input")
 
-bg_start recv "$T/recv.log" "$RECV" -f "$T/recv.conf"
+AUDITDIST_TEST_AUDITOR_BADMSG=1 bg_start recv "$T/recv.log" "$RECV" -f "$T/recv.conf"
+RECV_PID=$BG_PID
 wait_for "port_listening $PORT" 10 || { show_tails "$T/recv.log"; fail "auditdistd did not listen"; }
+wait_for 'grep -q "auditor: sent a malformed message; killed" "$T/recv.log"' 10 ||
+    { show_tails "$T/recv.log"; fail "the parent did not refuse the auditor's malformed message"; }
+[ -e "$T/rstate/serial/test-badmsg" ] || fail "the auditor did not send its malformed message"
+first=$(pgrep -P "$RECV_PID" -x auditdistd-gaps || :)
 bg_start send "$T/send.log" "$FEED" -b 4194304 -t 120 -w "$size:$T/go" "$T/input.feed" "$PLUGIN" -f "$T/send.conf"
 if ! wait_for '[ "$(trail_size "$tdir")" -ge "$size" ]' 40; then
 	show_tails "$T/send.log" "$T/recv.log"
@@ -125,5 +136,19 @@ nev() { grep '^stats' "$1" | sed 's/ events=[0-9]*//'; }
 [ "$(nev "$T/step")" = "$(nev "$T/scan")" ] ||
     fail "read in $i steps: $(nev "$T/step"), at once: $(nev "$T/scan")"
 grep -q '^serial 1$' "$T/serial.state" || fail "the saved state is not a state"
+
+# The receiver served on (the trail is whole); the auditor is back and
+# counted the same gaps (it is started again 10 s after it was killed).
+kill -0 "$RECV_PID" 2>/dev/null || fail "the receiver is gone"
+hv() { grep " host=$HOST " "$T/rstate/status" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+wait_for '[ "$(hv serial_gaps)" = 4 ] && [ "$(hv missing_serials)" = 6 ]' 30 ||
+    { show_tails "$T/recv.log"; cat "$T/rstate/status" >&2; fail "no serial gaps from the auditor started again"; }
+again=$(pgrep -P "$RECV_PID" -x auditdistd-gaps || :)
+if [ -z "$again" ] || [ "$again" = "$first" ]; then
+	fail "the auditor is not running again (was ${first:-none}, now ${again:-none})"
+fi
+grep -q "auditor (serial gaps) killed by signal 9" "$T/recv.log" || fail "the auditor's end was not logged"
+[ "$(sed 's/^[^ ]* host=[^ ]* /gap /; s/ missing=.*//' "$T/rstate/serial/$HOST.gaps")" = "$want" ] ||
+    fail "$HOST.gaps: $(cat "$T/rstate/serial/$HOST.gaps")"
 touch "$T/go"
-info "serial gaps: $(sed "s/gap //" <<< "$want" | paste -sd ";" -), the same in $i steps ($(wc -c < "$T/serial.state") bytes of state); $nfiles trail files unchanged"
+info "serial gaps: $(sed "s/gap //" <<< "$want" | paste -sd ";" -), the same in $i steps ($(wc -c < "$T/serial.state") bytes of state); $nfiles trail files unchanged; the auditor killed for a malformed message, back with the same gaps"

@@ -897,6 +897,25 @@ test_enrol(void)
 	    "\"crlfile\" is not allowed in receiver host block", NULL);
 }
 
+/* serial_gaps: the auditor on unless "no". */
+static void
+test_serial_gaps(void)
+{
+	struct conf *c;
+
+	REQUIRE((c = parse("receiver {\n" RCERT "}\n")) != NULL);
+	CHECK(c->receiver.serial_gaps);
+	conf_free(c);
+	REQUIRE((c = parse("receiver {\n" RCERT " serial_gaps no\n}\n")) !=
+	    NULL);
+	CHECK(!c->receiver.serial_gaps);
+	conf_free(c);
+	REFUSED("receiver {\n serial_gaps off\n}\n", 2,
+	    "\"serial_gaps\" is \"yes\" or \"no\", not \"off\"", NULL);
+	REFUSED("sender {\n serial_gaps no\n}\n", 2,
+	    "\"serial_gaps\" is not allowed in sender block", NULL);
+}
+
 /* publish: a JetStream stream, its defaults, credentials and TLS. */
 static void
 test_publish(void)
@@ -1953,6 +1972,7 @@ static const struct h_test tests[] = {
 	TEST(test_user),
 	TEST(test_trail_group),
 	TEST(test_enrol),
+	TEST(test_serial_gaps),
 	TEST(test_publish),
 	TEST(test_publish_values),
 	TEST(test_read_into),
