@@ -345,7 +345,7 @@ auditor_child(const struct parent_args *a, int chan, const char *statedir)
 	au.chan = chan;
 	if ((au.statefd = open(statedir, O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) == -1)
-		fatal("auditor: %s", statedir);
+		fatal("%s", statedir);
 	sandbox_parent_death();
 	/* It stops when its channel closes, as the writers do. */
 	signal(SIGTERM, SIG_IGN);
@@ -362,7 +362,7 @@ auditor_child(const struct parent_args *a, int chan, const char *statedir)
 	serial_sandbox_hosts(sb, a);
 	sandbox_test_hook("/etc/passwd", SB_TEST_EXECVE);
 	sandbox_apply(sb);
-	log_debug("auditor: counting serial gaps, state in %s", statedir);
+	log_debug("counting serial gaps, state in %s", statedir);
 	test_bad_message();
 	auditor_run();
 }

@@ -154,7 +154,7 @@ save_cursor(struct phost *h)
 	h->dirty = 1;
 	return 0;
 fail:
-	log_warn("publisher: host %s: saving %s", h->name, name);
+	log_warn("host %s: saving %s", h->name, name);
 	return -1;
 }
 
@@ -166,7 +166,7 @@ make_subject(struct phost *h)
 	    h->name);
 	if (h->name[0] == '.' || h->name[strlen(h->name) - 1] == '.' ||
 	    strstr(h->name, "..") != NULL) {
-		log_warnx("publisher: host %s: its name makes no NATS "
+		log_warnx("host %s: its name makes no NATS "
 		    "subject; it is not published", h->name);
 		h->subj[0] = '\0';
 	}
@@ -198,7 +198,7 @@ find(const char *name, const char *path)
 	nh->path = path;
 	make_subject(nh);
 	if (load_cursor(nh) == -1) {
-		log_warn("publisher: host %s: its cursor; publishing from "
+		log_warn("host %s: its cursor; publishing from "
 		    "the stream's last message on", name);
 		memset(&nh->cur, 0, sizeof(nh->cur));
 		nh->cur.seq = UINT64_MAX;	/* unknown: ask the stream */
@@ -244,13 +244,13 @@ resync(struct phost *h, const struct ptrail *tr)
 
 	if ((r = pubnats_last(h->subj, id, sizeof(id), &seq, &len, err,
 	    sizeof(err))) == -1) {
-		log_warnx("publisher: host %s: the last message of %s: %s",
+		log_warnx("host %s: the last message of %s: %s",
 		    h->name, h->subj, err);
 		return -1;
 	}
 	if (r == 0) {
 		if (h->cur.seq != 0 && h->cur.seq != UINT64_MAX)
-			log_warnx("publisher: host %s: %s holds nothing; "
+			log_warnx("host %s: %s holds nothing; "
 			    "going on from the cursor", h->name, h->subj);
 		h->cur.seq = 0;
 		return save_cursor(h);
@@ -264,7 +264,7 @@ resync(struct phost *h, const struct ptrail *tr)
 	    pubidx_locate(h->idx, tr->storefd, tr->v, tr->n, p[1], segseq,
 	    &file, &start) == -1) {
 		if (!h->held)
-			log_warnx("publisher: host %s: the last message of %s "
+			log_warnx("host %s: the last message of %s "
 			    "(sequence %" PRIu64 ", %s) is not in this trail "
 			    "(yet); waiting for it", h->name, h->subj, seq,
 			    k == 3 ? "another receiver's" : "not ours");
@@ -275,11 +275,11 @@ resync(struct phost *h, const struct ptrail *tr)
 	to = start + segoff + len;
 	/* Routine when two receivers publish one host: debug, then. */
 	if (h->held || h->cur.seq == UINT64_MAX)
-		log_info("publisher: host %s: going on after message %" PRIu64
+		log_info("host %s: going on after message %" PRIu64
 		    " of %s (file %016" PRIx64 ", offset %" PRIu64 ")",
 		    h->name, seq, h->subj, file, to);
 	else if (file != h->cur.file || to != h->cur.off)
-		log_debug("publisher: host %s: going on after message %"
+		log_debug("host %s: going on after message %"
 		    PRIu64 " of %s (file %016" PRIx64 ", offset %" PRIu64 ")",
 		    h->name, seq, h->subj, file, to);
 	h->held = 0;
@@ -312,7 +312,7 @@ test_crash(const struct phost *h)
 	    O_EXCL | O_CLOEXEC, 0640)) == -1)
 		return;
 	close(fd);
-	log_warnx("publisher: test hook: exiting after an acknowledgement");
+	log_warnx("test hook: exiting after an acknowledgement");
 	_exit(0);
 }
 #else
@@ -346,7 +346,7 @@ send_chunk(struct phost *h, const struct ptrail *tr, const struct pubseg *sg,
 	default:
 		/* Once per episode: it is tried again every few seconds. */
 		if (!pub.failing)
-			log_warnx("publisher: host %s: publishing %s: %s; "
+			log_warnx("host %s: publishing %s: %s; "
 			    "trying again", h->name, id, err);
 		pub.failing = 1;
 		return -1;
@@ -401,7 +401,7 @@ publish_file(struct phost *h, const struct ptrail *tr, uint64_t num,
 		if (pubidx_segment(h->idx, tr->storefd, num, h->cur.off,
 		    &sg) == -1) {
 			if (!h->noidx)
-				log_warn("publisher: host %s: the index of "
+				log_warn("host %s: the index of "
 				    "trail file %s at %" PRIu64, h->name, name,
 				    h->cur.off);
 			h->noidx = 1;
@@ -462,7 +462,7 @@ static void
 move_to(struct phost *h, uint64_t num)
 {
 	if (h->cur.file != 0 && num != h->cur.file + 1)
-		log_warnx("publisher: host %s: trail files after %016" PRIx64
+		log_warnx("host %s: trail files after %016" PRIx64
 		    " and before %016" PRIx64 " were removed before they were "
 		    "published", h->name, h->cur.file, num);
 	h->cur.file = num;
@@ -492,7 +492,7 @@ publish_host(struct phost *h, int hostfd)
 	for (;;) {
 		if ((i = serial_find_file(v, n, h->cur.file)) == n) {
 			if (h->cur.file != 0)
-				log_warnx("publisher: host %s: its trail "
+				log_warnx("host %s: its trail "
 				    "was made anew; publishing it from its "
 				    "start", h->name);
 			h->cur.file = 0;
@@ -560,14 +560,14 @@ check_up(uint64_t now, uint64_t *down_since)
 
 	if (pubnats_ready(err, sizeof(err))) {
 		if (!pub.up && *down_since != 0)
-			log_info("publisher: publishing again after %" PRIu64
+			log_info("publishing again after %" PRIu64
 			    " s", (now - *down_since) / 1000);
 		pub.up = 1;
 		*down_since = 0;
 		return;
 	}
 	if (pub.up || *down_since == 0)
-		log_warnx("publisher: %s; the trails are kept and published "
+		log_warnx("%s; the trails are kept and published "
 		    "once it is fixed", err);
 	pub.up = 0;
 	if (*down_since == 0)
@@ -640,7 +640,7 @@ publish_child(const struct parent_args *a, int chan, const char *statedir)
 	pub.chan = chan;
 	if ((pub.statefd = open(statedir, O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) == -1)
-		fatal("publisher: %s", statedir);
+		fatal("%s", statedir);
 	sandbox_parent_death();
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
@@ -649,7 +649,7 @@ publish_child(const struct parent_args *a, int chan, const char *statedir)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (pubnats_init(pub.c, ca_pem, err, sizeof(err)) == -1)
-		fatalx("publisher: %s", err);
+		fatalx("%s", err);
 	(void)prctl(PR_SET_NAME, PUBLISH_COMM, 0, 0, 0);
 	sb = sandbox_new("publisher", SB_FILES | SB_INET | SB_THREADS);
 	sandbox_path(sb, statedir, SB_READ | SB_WRITE);
@@ -657,7 +657,7 @@ publish_child(const struct parent_args *a, int chan, const char *statedir)
 	publish_sandbox(sb, a->conf);
 	sandbox_test_hook("/etc/passwd", SB_TEST_EXECVE);
 	sandbox_apply(sb);
-	log_debug("publisher: to %s, stream %s, state in %s", pub.c->urls,
+	log_debug("to %s, stream %s, state in %s", pub.c->urls,
 	    pub.c->stream, statedir);
 	publish_run();
 }
@@ -710,7 +710,7 @@ publish_start(const struct parent_args *a, int *chan)
 	if (!a->conf->receiver.publish.present)
 		return -1;
 	if (auditor_statedir(a->conf, PUBLISH_DIR, dir, sizeof(dir)) == -1) {
-		log_warnx("publisher: needs a status_file, beside which it "
+		log_warnx("needs a status_file, beside which it "
 		    "keeps its cursors; not publishing");
 		return -1;
 	}

@@ -179,7 +179,7 @@ create_stream(char *err, size_t len)
 		return -1;
 	}
 	jsStreamInfo_Destroy(si);
-	log_info("publisher: created stream %s (subjects %s, %u replicas, "
+	log_info("created stream %s (subjects %s, %u replicas, "
 	    "file storage, duplicate window %d s)", pn.c->stream, pn.want,
 	    pn.c->replicas, (int)(PUBLISH_WINDOW_NS / 1000000000));
 	return 0;

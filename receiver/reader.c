@@ -137,7 +137,7 @@ parse(natsMsg *m, struct reader_msg *rm)
 
 	memset(rm, 0, sizeof(*rm));
 	if (natsMsg_GetMetaData(&md, m) != NATS_OK) {
-		log_warnx("reader: a message on %s without JetStream metadata",
+		log_warnx("a message on %s without JetStream metadata",
 		    subj);
 		return -1;
 	}
@@ -164,7 +164,7 @@ parse(natsMsg *m, struct reader_msg *rm)
 		why = "it has no " HDR_LAST_SUBJ;
 	if (why == NULL)
 		return 0;
-	log_warnx("reader: message %" PRIu64 " on %s (ID %s): %s; dropped",
+	log_warnx("message %" PRIu64 " on %s (ID %s): %s; dropped",
 	    rm->sseq, subj, id != NULL ? id : "none", why);
 	return -1;
 }
@@ -187,7 +187,7 @@ test_exit(const char *where)
 	if (e == NULL || strncmp(e, where, n) != 0 || e[n] != ':' ||
 	    (unsigned)atoi(e + n + 1) != rounds)
 		return;
-	log_warnx("reader: test hook: exiting at round %u, %s", rounds,
+	log_warnx("test hook: exiting at round %u, %s", rounds,
 	    where);
 	_exit(0);
 }
@@ -266,7 +266,7 @@ static void
 trouble(const char *what)
 {
 	if (!rdr.down)
-		log_warnx("reader: %s; trying again", what);
+		log_warnx("%s; trying again", what);
 	rdr.down = 1;
 }
 
@@ -299,9 +299,9 @@ subscribe(void)
 		return -1;
 	}
 	if (rdr.down)
-		log_info("reader: reading stream %s again", rdr.c->stream);
+		log_info("reading stream %s again", rdr.c->stream);
 	else
-		log_info("reader: reading %s of stream %s as consumer %s",
+		log_info("reading %s of stream %s as consumer %s",
 		    rdr.subj, rdr.c->stream, rdr.c->consumer);
 	rdr.down = 0;
 	return 0;
@@ -372,6 +372,7 @@ reader_main(const struct parent_args *a)
 	uint64_t bytes, msgs;
 	char err[1024];
 
+	log_procinit("reader");
 	rdr.c = &a->conf->receiver.publish;
 	rdr.plen = (size_t)snprintf(rdr.subj, sizeof(rdr.subj), "%s.",
 	    rdr.c->subject_prefix);
@@ -389,15 +390,15 @@ reader_main(const struct parent_args *a)
 	signal(SIGPIPE, SIG_IGN);
 	/* The library's start reads what the sandbox then closes. */
 	if (pubnats_init(rdr.c, publish_ca(), err, sizeof(err)) == -1)
-		fatalx_code(EX_CONFIG, "reader: %s", err);
+		fatalx_code(EX_CONFIG, "%s", err);
 	confine(a);
-	log_info("reader: from %s into %s", rdr.c->urls, a->recvdir);
+	log_info("from %s into %s", rdr.c->urls, a->recvdir);
 	run();
 	rdhost_totals(&bytes, &msgs);
 	rdhost_close_all();
 	if (rdr.sub != NULL)
 		natsSubscription_Destroy(rdr.sub);
-	log_info("reader: stopped after %" PRIu64 " messages, %" PRIu64
+	log_info("stopped after %" PRIu64 " messages, %" PRIu64
 	    " bytes written", msgs, bytes);
 	exit(0);
 }

@@ -209,7 +209,7 @@ rdhost_get(const char *name)
 	char err[1024];
 
 	if ((h = find(name)) == NULL) {
-		log_warn("reader: host %s", name);
+		log_warn("host %s", name);
 		return NULL;
 	}
 	h->used = rd.round;
@@ -221,12 +221,12 @@ rdhost_get(const char *name)
 	if (open_host(h, err, sizeof(err)) == -1) {
 		/* Once per episode: its messages come back every few s. */
 		if (!h->refused)
-			log_warnx("reader: %s; its messages wait", err);
+			log_warnx("%s; its messages wait", err);
 		h->refused = 1;
 		return NULL;
 	}
 	if (h->refused)
-		log_info("reader: host %s: its trail is open again", h->name);
+		log_info("host %s: its trail is open again", h->name);
 	h->refused = 0;
 	return h;
 }
@@ -260,7 +260,7 @@ gap(struct rdhost *h, const struct reader_msg *m, const char *why)
 		return;
 	for (i = 0; i < WIRE_ID_LEN; i++)
 		snprintf(idh + 2 * i, 3, "%02x", m->spool[i]);
-	log_warnx("reader: host %s: message %" PRIu64 " (spool %s segment %"
+	log_warnx("host %s: message %" PRIu64 " (spool %s segment %"
 	    PRIu64 " offset %" PRIu64 ") does not follow its trail: %s; the "
 	    "host waits for the messages before it", h->name, m->sseq, idh,
 	    m->seg, m->off, why);
@@ -338,7 +338,7 @@ rdhost_apply(struct rdhost *h, const struct reader_msg *m)
 			touch(h);
 			return RV_HELD;
 		case -1:
-			log_warn("reader: host %s: reading its indexes",
+			log_warn("host %s: reading its indexes",
 			    h->name);
 			return RV_WAIT;
 		}
@@ -366,13 +366,13 @@ rdhost_apply(struct rdhost *h, const struct reader_msg *m)
 	    trail_segend(h->t, p->id, p->seq, p->size) == -1) ||
 	    trail_append(h->t, m->spool, m->seg, m->off, m->data,
 	    m->len) == -1) {
-		log_warn("reader: host %s: writing its trail", h->name);
+		log_warn("host %s: writing its trail", h->name);
 		h->failed = 1;
 		touch(h);
 		return RV_WAIT;
 	}
 	if (h->waiting)
-		log_info("reader: host %s: going on at message %" PRIu64,
+		log_info("host %s: going on at message %" PRIu64,
 		    h->name, m->sseq);
 	h->waiting = 0;
 	h->last = m->sseq;
@@ -392,11 +392,11 @@ rdhost_commit(void)
 		if (h->failed)
 			continue;
 		if (trail_sync(h->t) == -1) {
-			log_warn("reader: host %s: syncing its trail", h->name);
+			log_warn("host %s: syncing its trail", h->name);
 			h->failed = 1;
 		} else if (h->last != h->dlast) {
 			if (save_state(h) == -1) {
-				log_warn("reader: host %s: saving %s/%s",
+				log_warn("host %s: saving %s/%s",
 				    h->name, READER_STATE, h->name);
 				h->failed = 1;
 			} else
@@ -404,7 +404,7 @@ rdhost_commit(void)
 		}
 	}
 	if (saved && fsync(rd.statefd) == -1) {
-		log_warn("reader: syncing %s", READER_STATE);
+		log_warn("syncing %s", READER_STATE);
 		for (h = rd.touched; h != NULL; h = h->tnext)
 			h->failed = 1;
 	}

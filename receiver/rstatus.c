@@ -237,7 +237,7 @@ rstatus_serial(const struct ctl_msg *m)
 	msg_init(&mm, CTL_SERIAL, m->body, (uint32_t)m->bodylen);
 	if (msg_get_u64(&mm, &gaps) == -1 ||
 	    msg_get_u64(&mm, &missing) == -1) {
-		log_warnx("auditor: malformed serial counts");
+		log_warnx("from the auditor: malformed serial counts");
 		return -1;
 	}
 	if (r == NULL)
@@ -261,7 +261,7 @@ rstatus_publish(const struct ctl_msg *m)
 	msg_init(&mm, CTL_PUBLISH, m->body, (uint32_t)m->bodylen);
 	if (msg_get_u64(&mm, &lag) == -1 || msg_get_u64(&mm, &bytes) == -1 ||
 	    msg_get_u64(&mm, &t) == -1 || t > INT64_MAX) {
-		log_warnx("publisher: malformed figures");
+		log_warnx("from the publisher: malformed figures");
 		return -1;
 	}
 	if (r == NULL)
