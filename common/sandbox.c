@@ -667,6 +667,20 @@ sandbox_parent_death(void)
 		_exit(0);
 }
 
+void
+sandbox_child_signals(void)
+{
+	sigset_t none;
+
+	sandbox_parent_death();
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 #ifdef AUDITDIST_TEST_HOOKS
 static const char *test_forbidden;
 static int test_how;

@@ -80,6 +80,12 @@ void		 sandbox_caps(uint64_t keep);
 void		 sandbox_limits(unsigned nofile, int may_fork);
 /* Die with the parent (and notice if it is already gone). */
 void		 sandbox_parent_death(void);
+/*
+ * A child that stops when its channel to the parent closes: it dies with
+ * its parent, ignores the signals meant for the daemon (TERM, INT, HUP,
+ * PIPE) and unblocks the others.
+ */
+void		 sandbox_child_signals(void);
 
 /* "landlock ABI n", "no landlock: <why>", for start-up log lines. */
 const char	*sandbox_landlock_status(void);

@@ -338,7 +338,6 @@ static void __attribute__((noreturn))
 auditor_child(const struct parent_args *a, int chan, const char *statedir)
 {
 	struct sandbox *sb;
-	sigset_t none;
 
 	log_procinit("auditor");
 	au.a = a;
@@ -346,14 +345,7 @@ auditor_child(const struct parent_args *a, int chan, const char *statedir)
 	if ((au.statefd = open(statedir, O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) == -1)
 		fatal("%s", statedir);
-	sandbox_parent_death();
-	/* It stops when its channel closes, as the writers do. */
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGINT, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	sandbox_child_signals();	/* it stops when its channel closes */
 	/* Behind the writers and the network process: it only lags. */
 	(void)setpriority(PRIO_PROCESS, 0, AUDITOR_NICE);
 	(void)prctl(PR_SET_NAME, AUDITOR_COMM, 0, 0, 0);

@@ -631,7 +631,6 @@ static void __attribute__((noreturn))
 publish_child(const struct parent_args *a, int chan, const char *statedir)
 {
 	struct sandbox *sb;
-	sigset_t none;
 	char err[1024];
 
 	log_procinit("publisher");
@@ -641,13 +640,7 @@ publish_child(const struct parent_args *a, int chan, const char *statedir)
 	if ((pub.statefd = open(statedir, O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) == -1)
 		fatal("%s", statedir);
-	sandbox_parent_death();
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGINT, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	sandbox_child_signals();	/* it stops when its channel closes */
 	if (pubnats_init(pub.c, ca_pem, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	(void)prctl(PR_SET_NAME, PUBLISH_COMM, 0, 0, 0);
