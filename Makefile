@@ -178,7 +178,8 @@ install: all
 	for p in $(PROGS); do install -m 0755 $$p $(DESTDIR)$(SBINDIR)/; done
 	install -m 0640 plugins.d/audisp-dist.conf $(DESTDIR)$(SYSCONFDIR)/audit/plugins.d/audisp-dist.conf
 	install -m 0640 rules/20-audisp-dist.rules $(DESTDIR)$(SYSCONFDIR)/audit/rules.d/20-audisp-dist.rules
-	install -m 0644 systemd/auditdistd.service systemd/audisp-dist.service $(DESTDIR)$(SYSTEMDUNITDIR)/
+	install -m 0644 systemd/auditdistd.service systemd/auditdistd-reader.service \
+	    systemd/audisp-dist.service $(DESTDIR)$(SYSTEMDUNITDIR)/
 	[ -e $(DESTDIR)$(SYSCONFDIR)/audit/auditdistd.conf ] || \
 	    install -m 0600 auditdistd.conf.sample $(DESTDIR)$(SYSCONFDIR)/audit/auditdistd.conf
 	for m in $(MANPAGES); do \
