@@ -145,6 +145,12 @@ $(SHIM_SO): tests/shim/syncorder.c $(B)/.flags
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WARNINGS) $(WERROR) -D_GNU_SOURCE -fPIC -shared -o $@ $< -ldl
 
+# And for 91-nats-crash: who reads what is not durable; where to crash.
+DURABLE_SO = $(B)/tests/durable.so
+$(DURABLE_SO): tests/shim/durable.c $(B)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WARNINGS) $(WERROR) -D_GNU_SOURCE -fPIC -shared -o $@ $< -ldl
+
 deps:
 	@scripts/deps.sh
 
@@ -155,7 +161,7 @@ lint:
 
 check: deps
 	$(MAKE) WERROR=-Werror all $(UNIT_BIN) $(UNIT_BIN_SAN) $(HELPER_BIN) $(B)/san/audisp-dist $(TEST_PROGS) \
-	    $(SHIM_SO) $(FUZZ_BIN) $(FUZZ_REPLAY_BIN)
+	    $(SHIM_SO) $(DURABLE_SO) $(FUZZ_BIN) $(FUZZ_REPLAY_BIN)
 	mandoc -Tlint -W warning $(MANPAGES)
 	B=$(B) tests/run.sh $(UNIT_BIN) $(UNIT_BIN_SAN) $(sort $(wildcard tests/integration/*.sh))
 
