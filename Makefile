@@ -142,6 +142,12 @@ $(SHIM_SO): tests/shim/syncorder.c $(B)/.flags
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WARNINGS) $(WERROR) -D_GNU_SOURCE -fPIC -shared -o $@ $< -ldl
 
+# And for 91-nats-crash: who reads what is not durable; where to crash.
+DURABLE_SO = $(B)/tests/durable.so
+$(DURABLE_SO): tests/shim/durable.c $(B)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WARNINGS) $(WERROR) -D_GNU_SOURCE -fPIC -shared -o $@ $< -ldl
+
 deps:
 	@scripts/deps.sh
 
@@ -152,7 +158,7 @@ lint:
 
 check: deps
 	$(MAKE) WERROR=-Werror all $(UNIT_BIN) $(UNIT_BIN_SAN) $(HELPER_BIN) $(B)/san/audisp-dist $(TEST_PROGS) \
-	    $(SHIM_SO) $(FUZZ_BIN) $(FUZZ_REPLAY_BIN)
+	    $(SHIM_SO) $(DURABLE_SO) $(FUZZ_BIN) $(FUZZ_REPLAY_BIN)
 	mandoc -Tlint -W warning $(MANPAGES)
 	B=$(B) tests/run.sh $(UNIT_BIN) $(UNIT_BIN_SAN) $(sort $(wildcard tests/integration/*.sh))
 
@@ -175,7 +181,8 @@ install: all
 	for p in $(PROGS); do install -m 0755 $$p $(DESTDIR)$(SBINDIR)/; done
 	install -m 0640 plugins.d/audisp-dist.conf $(DESTDIR)$(SYSCONFDIR)/audit/plugins.d/audisp-dist.conf
 	install -m 0640 rules/20-audisp-dist.rules $(DESTDIR)$(SYSCONFDIR)/audit/rules.d/20-audisp-dist.rules
-	install -m 0644 systemd/auditdistd.service systemd/audisp-dist.service $(DESTDIR)$(SYSTEMDUNITDIR)/
+	install -m 0644 systemd/auditdistd.service systemd/auditdistd-reader.service \
+	    systemd/audisp-dist.service $(DESTDIR)$(SYSTEMDUNITDIR)/
 	[ -e $(DESTDIR)$(SYSCONFDIR)/audit/auditdistd.conf ] || \
 	    install -m 0600 auditdistd.conf.sample $(DESTDIR)$(SYSCONFDIR)/audit/auditdistd.conf
 	for m in $(MANPAGES); do \

@@ -16,7 +16,7 @@ out=$(make -s B="$B" DESTDIR="$root" install 2>&1) ||
 
 # Where make install put the units (SYSTEMDUNITDIR, under DESTDIR).
 unitdir=
-for u in auditdistd.service audisp-dist.service; do
+for u in auditdistd.service auditdistd-reader.service audisp-dist.service; do
 	f=$(find "$root" -path "*/systemd/system/$u" -type f)
 	[ -n "$f" ] || fail "make install did not install $u"
 	[ "$(printf '%s\n' "$f" | wc -l)" -eq 1 ] || fail "$u installed twice: $f"
@@ -68,6 +68,10 @@ info "auditdistd.service: exposure $LEVEL (at most $RECEIVER_MAX); counted: $COU
 systemd-analyze security --offline=true --root="$root" --no-pager \
     --threshold="$(tenths "$RECEIVER_MAX")" auditdistd.service >/dev/null 2>&1 </dev/null ||
     fail "systemd-analyze security --threshold=$(tenths "$RECEIVER_MAX") refuses auditdistd.service"
+security auditdistd-reader.service
+info "auditdistd-reader.service: exposure $LEVEL (at most $RECEIVER_MAX); counted: $COUNTED"
+[ "$(tenths "${LEVEL% *}")" -le "$(tenths "$RECEIVER_MAX")" ] ||
+    fail "auditdistd-reader.service: exposure ${LEVEL% *} is above $RECEIVER_MAX"
 
 # verify checks directives, dependencies, that the commands are
 # executable and that the Documentation= pages exist.  The installed
@@ -83,7 +87,7 @@ else
 	mandir=$(find "$root" -path '*/man8/auditdistd.8' -type f)
 	[ -n "$mandir" ] || fail "make install did not install auditdistd.8"
 	mandir=${mandir%/man8/*}
-	for u in auditdistd.service audisp-dist.service; do
+	for u in auditdistd.service auditdistd-reader.service audisp-dist.service; do
 		sed "s|/usr/sbin/|$root/usr/sbin/|g" "$unitdir/$u" > "$T/verify/$u"
 		grep -q "^ExecStart=$root/usr/sbin/" "$T/verify/$u" ||
 		    fail "$u: ExecStart= does not run a program from /usr/sbin"
@@ -92,11 +96,12 @@ else
 			fail "systemd-analyze verify $u: $why"
 		fi
 	done
-	info "systemd-analyze verify: both units clean"
+	info "systemd-analyze verify: the three units clean"
 fi
 
 # The units and the programs agree on paths and conventions.
 r=$unitdir/auditdistd.service
+rr=$unitdir/auditdistd-reader.service
 p=$unitdir/audisp-dist.service
 trails=$(sed -n 's/^#define CONF_DEFAULT_TRAILS[[:space:]]*"\(.*\)"$/\1/p' common/conf.h)
 spool=$(sed -n 's/^#define CONF_DEFAULT_SPOOL[[:space:]]*"\(.*\)"$/\1/p' common/conf.h)
@@ -112,7 +117,21 @@ grep -q "^ExecStartPre=+.* $trails\$" "$r" ||
     fail "audisp-dist.service: ReadWritePaths= is not -$spool (the default spool; \"-\" lets ExecStartPre= create it)"
 grep -q "^ExecStartPre=+.* $spool\$" "$p" ||
     fail "audisp-dist.service: no ExecStartPre= that creates $spool"
-for f in "$r" "$p"; do
+# The reader: the receiver's hardening, -R, a read_into it may write.
+[ "$(unit_value "$rr" ExecStart)" = "/usr/sbin/auditdistd -R" ] ||
+    fail "auditdistd-reader.service: ExecStart= is not /usr/sbin/auditdistd -R"
+[ "$(unit_value "$rr" User)" = auditdist ] || fail "auditdistd-reader.service: not User=auditdist"
+rdir=$(unit_value "$rr" ReadWritePaths)
+grep -q "^ExecStartPre=+.* ${rdir#-}\$" "$rr" ||
+    fail "auditdistd-reader.service: no ExecStartPre= that creates ${rdir#-}, its ReadWritePaths="
+[ "$(unit_value "$rr" RestartPreventExitStatus)" = "$(unit_value "$r" RestartPreventExitStatus)" ] ||
+    fail "auditdistd-reader.service: RestartPreventExitStatus= is not the receiver's"
+for k in CapabilityBoundingSet NoNewPrivileges ProtectSystem PrivateUsers \
+    RestrictAddressFamilies MemoryDenyWriteExecute SystemCallArchitectures; do
+	[ "$(unit_value "$rr" "$k")" = "$(unit_value "$r" "$k")" ] ||
+	    fail "auditdistd-reader.service: $k= is not the receiver's"
+done
+for f in "$r" "$rr" "$p"; do
 	# 78 is EX_CONFIG, what both programs exit with on a bad configuration.
 	unit_value "$f" RestartPreventExitStatus | tr ' ' '\n' | grep -qx 78 ||
 	    fail "${f##*/}: RestartPreventExitStatus= lacks 78 (EX_CONFIG)"

@@ -27,6 +27,7 @@ PLUGIN=$B/audisp-dist
 FEED=$B/tests/feed
 DEB=$B/deb
 UNIT=/lib/systemd/system/auditdistd.service
+RUNIT=/lib/systemd/system/auditdistd-reader.service
 ETC=/etc/auditdistd
 REMOTE=/var/audit/remote
 SAMPLE=tests/data/sample-enriched.log
@@ -54,7 +55,7 @@ deadline 240
 SAVED=$T/saved
 OWNED="/usr/sbin/auditdistd /usr/sbin/audisp-dist /usr/sbin/audisp-dist-forwarder
 $ETC /etc/audit/auditdistd.conf /etc/audit/plugins.d/audisp-dist.conf
-/etc/audit/rules.d/20-audisp-dist.rules $UNIT /lib/systemd/system/audisp-dist.service"
+/etc/audit/rules.d/20-audisp-dist.rules $UNIT $RUNIT /lib/systemd/system/audisp-dist.service"
 SPOOL_BEFORE=0
 [ ! -e /var/spool/audisp-dist ] || SPOOL_BEFORE=1
 USER_BEFORE=$(getent passwd auditdist || :)
@@ -163,6 +164,8 @@ mode_is "$ETC" root:auditdist 750
 mode_is "$ETC/auditdistd.conf" root:auditdist 640
 mode_is "$REMOTE" auditdist:auditdist 750
 mode_is "$UNIT" root:root 644
+mode_is "$RUNIT" root:root 644
+cmp -s "$RUNIT" systemd/auditdistd-reader.service || fail "$RUNIT is not systemd/auditdistd-reader.service"
 IFS=: read -r _ _ uid _ _ home shell <<< "$(getent passwd auditdist)"
 [ "$home" = /nonexistent ] && [ "$shell" = /usr/sbin/nologin ] && [ "$uid" -lt 1000 ] ||
     fail "user auditdist: uid $uid, home $home, shell $shell (expected a system user, /nonexistent, nologin)"
@@ -170,7 +173,9 @@ dpkg-query -W -f='${Conffiles}\n' auditdistd | grep -q "^ $ETC/auditdistd.conf "
     fail "$ETC/auditdistd.conf is not a conffile of auditdistd"
 [ ! -e /etc/systemd/system/multi-user.target.wants/auditdistd.service ] ||
     fail "dpkg -i enabled auditdistd.service; it must wait until it is configured"
-echo "issue 11: dpkg -i auditdistd: programs 0755, $ETC root:auditdist 0750, its conffile 0640, $REMOTE auditdist 0750, system user auditdist (uid $uid, $home, $shell); the unit installed, not enabled"
+[ ! -e /etc/systemd/system/multi-user.target.wants/auditdistd-reader.service ] ||
+    fail "dpkg -i enabled auditdistd-reader.service; it must wait until it is configured"
+echo "issue 11: dpkg -i auditdistd: programs 0755, $ETC root:auditdist 0750, its conffile 0640, $REMOTE auditdist 0750, system user auditdist (uid $uid, $home, $shell); the units auditdistd and auditdistd-reader installed, not enabled"
 
 # --- a test configuration in /etc/auditdistd --------------------------------
 PORT=$(free_port)
@@ -490,7 +495,8 @@ fi
 # --- purge --------------------------------------------------------------------
 dpkg --purge auditdistd > "$T/purge.log" 2>&1 || { cat "$T/purge.log"; fail "dpkg --purge auditdistd failed"; }
 [ ! -e "$ETC" ] || fail "dpkg --purge left $ETC: $(ls -A "$ETC")"
-[ ! -e /usr/sbin/auditdistd ] && [ ! -e "$UNIT" ] || fail "dpkg --purge left the program or the unit"
+[ ! -e /usr/sbin/auditdistd ] && [ ! -e "$UNIT" ] && [ ! -e "$RUNIT" ] ||
+    fail "dpkg --purge left the program or a unit"
 ! dpkg-statoverride --list "$ETC" >/dev/null || fail "dpkg --purge left the statoverride of $ETC"
 [ -s "$REMOTE/$HA/audit.log" ] || fail "dpkg --purge removed the trails in $REMOTE"
 getent passwd auditdist >/dev/null || fail "dpkg --purge removed the user auditdist, which owns the trails kept"
