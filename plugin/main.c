@@ -572,6 +572,43 @@ keep_what_fits(void)
 }
 
 /*
+ * The spool has no room for what is pending: do what full_action says.
+ * 1: write what is (still) pending, *cut if part of it was dropped; 0: it
+ * was all dropped; -1: block.
+ */
+static int
+when_full(int *cut)
+{
+	const struct conf_sender *cs = &pl.conf->sender;
+	struct limits *l = &pl.limits;
+
+	l->last_refusal = mono_now();
+	if (l->state != LIMIT_FULL)
+		limits_episode_begin(l, cs, &pl.spool);
+	switch (cs->full_action) {
+	case FULL_BLOCK:
+		set_state(ST_BLOCKED);
+		return -1;
+	case FULL_DROP_OLD:
+		if (drop_oldest_until_fits())
+			break;
+		/* Nothing left that may be deleted: drop new. */
+		__attribute__((fallthrough));
+	case FULL_DROP_NEW:
+		set_state(ST_DROPPING);
+		if ((*cut = keep_what_fits() > 0))
+			break;
+		drop(pending.records, pending.len);
+		pending.len = 0;
+		return 0;
+	case FULL_SYSLOG:
+	case FULL_EXEC:
+		break;
+	}
+	return 1;
+}
+
+/*
  * Spool what intake framed.  Returns 0 when it is done with (written or
  * dropped), -1 when it must wait (block): the caller stops reading.
  */
@@ -582,35 +619,12 @@ spool_pending(void)
 	struct spool *sp = &pl.spool;
 	struct limits *l = &pl.limits;
 	size_t written;
-	int cut = 0;
+	int cut = 0, rc;
 
 	if (pending.len == 0)
 		return 0;
-	if (limits_over(l, cs, sp, pending.len)) {
-		l->last_refusal = mono_now();
-		if (l->state != LIMIT_FULL)
-			limits_episode_begin(l, cs, sp);
-		switch (cs->full_action) {
-		case FULL_BLOCK:
-			set_state(ST_BLOCKED);
-			return -1;
-		case FULL_DROP_OLD:
-			if (drop_oldest_until_fits())
-				break;
-			/* Nothing left that may be deleted: drop new. */
-			__attribute__((fallthrough));
-		case FULL_DROP_NEW:
-			set_state(ST_DROPPING);
-			if ((cut = keep_what_fits() > 0))
-				break;
-			drop(pending.records, pending.len);
-			pending.len = 0;
-			return 0;
-		case FULL_SYSLOG:
-		case FULL_EXEC:
-			break;
-		}
-	}
+	if (limits_over(l, cs, sp, pending.len) && (rc = when_full(&cut)) != 1)
+		return rc;
 
 	written = spool_write(sp, pending.data, pending.len, cs->segment_size);
 	l->written_since += written;
