@@ -226,6 +226,24 @@ fs_rights(int abi)
 	return r;
 }
 
+/* The Landlock rights a rule asks for, whatever the kernel knows of. */
+static uint64_t
+rule_rights(const struct sb_rule *r)
+{
+	uint64_t want = 0;
+
+	if (r->access & SB_READ)
+		want |= LL_FS_READ;
+	if (r->access & SB_WRITE)
+		want |= LL_FS_WRITE;
+	if (r->access & SB_EXEC)
+		want |= LANDLOCK_ACCESS_FS_EXECUTE |
+		    LANDLOCK_ACCESS_FS_READ_FILE;
+	if (!r->is_dir)
+		want &= LL_FS_FILE;
+	return want;
+}
+
 static void
 landlock(struct sandbox *sb)
 {
@@ -233,7 +251,7 @@ landlock(struct sandbox *sb)
 	struct landlock_path_beneath_attr pb;
 	struct ll_net_port_attr np;
 	size_t i, rasize;
-	uint64_t all, want;
+	uint64_t all;
 	int abi, rfd;
 
 	if ((abi = landlock_abi()) < 1) {
@@ -260,18 +278,8 @@ landlock(struct sandbox *sb)
 	    0)) == -1)
 		fatal("%s: landlock_create_ruleset", sb->who);
 	for (i = 0; i < sb->nrules; i++) {
-		want = 0;
-		if (sb->rules[i].access & SB_READ)
-			want |= LL_FS_READ;
-		if (sb->rules[i].access & SB_WRITE)
-			want |= LL_FS_WRITE;
-		if (sb->rules[i].access & SB_EXEC)
-			want |= LANDLOCK_ACCESS_FS_EXECUTE |
-			    LANDLOCK_ACCESS_FS_READ_FILE;
-		if (!sb->rules[i].is_dir)
-			want &= LL_FS_FILE;
 		memset(&pb, 0, sizeof(pb));
-		pb.allowed_access = want & all;
+		pb.allowed_access = rule_rights(&sb->rules[i]) & all;
 		pb.parent_fd = sb->rules[i].fd;
 		if (pb.allowed_access != 0 && syscall(SYS_landlock_add_rule,
 		    rfd, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) == -1)
