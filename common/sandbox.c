@@ -226,6 +226,24 @@ fs_rights(int abi)
 	return r;
 }
 
+/* The Landlock rights a rule asks for, whatever the kernel knows of. */
+static uint64_t
+rule_rights(const struct sb_rule *r)
+{
+	uint64_t want = 0;
+
+	if (r->access & SB_READ)
+		want |= LL_FS_READ;
+	if (r->access & SB_WRITE)
+		want |= LL_FS_WRITE;
+	if (r->access & SB_EXEC)
+		want |= LANDLOCK_ACCESS_FS_EXECUTE |
+		    LANDLOCK_ACCESS_FS_READ_FILE;
+	if (!r->is_dir)
+		want &= LL_FS_FILE;
+	return want;
+}
+
 static void
 landlock(struct sandbox *sb)
 {
@@ -233,7 +251,7 @@ landlock(struct sandbox *sb)
 	struct landlock_path_beneath_attr pb;
 	struct ll_net_port_attr np;
 	size_t i, rasize;
-	uint64_t all, want;
+	uint64_t all;
 	int abi, rfd;
 
 	if ((abi = landlock_abi()) < 1) {
@@ -260,18 +278,8 @@ landlock(struct sandbox *sb)
 	    0)) == -1)
 		fatal("%s: landlock_create_ruleset", sb->who);
 	for (i = 0; i < sb->nrules; i++) {
-		want = 0;
-		if (sb->rules[i].access & SB_READ)
-			want |= LL_FS_READ;
-		if (sb->rules[i].access & SB_WRITE)
-			want |= LL_FS_WRITE;
-		if (sb->rules[i].access & SB_EXEC)
-			want |= LANDLOCK_ACCESS_FS_EXECUTE |
-			    LANDLOCK_ACCESS_FS_READ_FILE;
-		if (!sb->rules[i].is_dir)
-			want &= LL_FS_FILE;
 		memset(&pb, 0, sizeof(pb));
-		pb.allowed_access = want & all;
+		pb.allowed_access = rule_rights(&sb->rules[i]) & all;
 		pb.parent_fd = sb->rules[i].fd;
 		if (pb.allowed_access != 0 && syscall(SYS_landlock_add_rule,
 		    rfd, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) == -1)
@@ -317,106 +325,105 @@ allow(scmp_filter_ctx ctx, const char *who, int nr, unsigned nargs, ...)
 
 #define ALLOW(name)	allow(ctx, sb->who, SCMP_SYS(name), 0)
 
-static scmp_filter_ctx
-build_filter(struct sandbox *sb)
-{
-	static const int base[] = {
-		SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv),
-		SCMP_SYS(writev), SCMP_SYS(pread64), SCMP_SYS(pwrite64),
-		SCMP_SYS(close), SCMP_SYS(lseek), SCMP_SYS(fstat),
-		SCMP_SYS(newfstatat), SCMP_SYS(statx), SCMP_SYS(fstatfs),
-		SCMP_SYS(fcntl), SCMP_SYS(dup), SCMP_SYS(dup3),
-		SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap),
-		SCMP_SYS(mprotect), SCMP_SYS(madvise), SCMP_SYS(brk),
-		SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask),
-		SCMP_SYS(rt_sigreturn), SCMP_SYS(sigaltstack),
-		SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(getppid),
-		SCMP_SYS(getuid), SCMP_SYS(geteuid), SCMP_SYS(getgid),
-		SCMP_SYS(getegid), SCMP_SYS(getresuid), SCMP_SYS(getresgid),
-		SCMP_SYS(getgroups), SCMP_SYS(clock_gettime),
-		SCMP_SYS(clock_getres), SCMP_SYS(clock_nanosleep),
-		SCMP_SYS(nanosleep), SCMP_SYS(gettimeofday), SCMP_SYS(time),
-		SCMP_SYS(futex), SCMP_SYS(exit), SCMP_SYS(exit_group),
-		SCMP_SYS(epoll_create1), SCMP_SYS(epoll_ctl),
-		SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait),
-		SCMP_SYS(epoll_pwait2), SCMP_SYS(poll), SCMP_SYS(ppoll),
-		SCMP_SYS(timerfd_create), SCMP_SYS(timerfd_settime),
-		SCMP_SYS(timerfd_gettime), SCMP_SYS(signalfd4),
-		SCMP_SYS(eventfd2), SCMP_SYS(pipe2), SCMP_SYS(getrandom),
-		SCMP_SYS(restart_syscall), SCMP_SYS(sched_yield),
-		SCMP_SYS(sched_getaffinity), SCMP_SYS(rseq),
-		SCMP_SYS(set_robust_list), SCMP_SYS(prlimit64),
-		SCMP_SYS(getrlimit), SCMP_SYS(uname), SCMP_SYS(sysinfo),
-		SCMP_SYS(sendto), SCMP_SYS(recvfrom), SCMP_SYS(sendmsg),
-		SCMP_SYS(recvmsg), SCMP_SYS(sendmmsg), SCMP_SYS(recvmmsg),
-		SCMP_SYS(shutdown), SCMP_SYS(getsockopt),
-		SCMP_SYS(setsockopt), SCMP_SYS(getsockname),
-		SCMP_SYS(getpeername), SCMP_SYS(connect),
-		SCMP_SYS(tgkill), SCMP_SYS(kill), SCMP_SYS(membarrier),
-		SCMP_SYS(flock), SCMP_SYS(fadvise64), SCMP_SYS(rt_sigqueueinfo),
-		SCMP_SYS(rt_tgsigqueueinfo), SCMP_SYS(rt_sigtimedwait),
-		SCMP_SYS(socketpair), SCMP_SYS(fstatfs64),
-	};
-	static const int files[] = {
-		SCMP_SYS(openat), SCMP_SYS(unlinkat), SCMP_SYS(linkat),
-		SCMP_SYS(renameat), SCMP_SYS(renameat2), SCMP_SYS(mkdirat),
-		SCMP_SYS(fchmod), SCMP_SYS(fchmodat), SCMP_SYS(fsync),
-		SCMP_SYS(fdatasync), SCMP_SYS(syncfs), SCMP_SYS(ftruncate),
-		SCMP_SYS(fallocate),
-		SCMP_SYS(getdents64), SCMP_SYS(readlinkat), SCMP_SYS(fchown),
-		SCMP_SYS(faccessat), SCMP_SYS(faccessat2),
-		SCMP_SYS(statfs), SCMP_SYS(utimensat),
-		SCMP_SYS(sync_file_range), SCMP_SYS(copy_file_range),
-		SCMP_SYS(mkdir), SCMP_SYS(unlink), SCMP_SYS(rename),
-		SCMP_SYS(link), SCMP_SYS(rmdir), SCMP_SYS(chmod),
-		SCMP_SYS(open), SCMP_SYS(creat), SCMP_SYS(truncate),
-	};
-	static const int spawn[] = {
-		SCMP_SYS(arch_prctl), SCMP_SYS(set_tid_address),
-		SCMP_SYS(access), SCMP_SYS(getcwd), SCMP_SYS(readlink),
-		SCMP_SYS(pipe), SCMP_SYS(stat), SCMP_SYS(lstat),
-		SCMP_SYS(fchdir), SCMP_SYS(ioctl), SCMP_SYS(open),
-		SCMP_SYS(getdents64), SCMP_SYS(alarm), SCMP_SYS(setitimer),
-		SCMP_SYS(getitimer), SCMP_SYS(getrusage), SCMP_SYS(times),
-		SCMP_SYS(sched_getparam), SCMP_SYS(sched_getscheduler),
-		SCMP_SYS(clone), SCMP_SYS(fork), SCMP_SYS(vfork),
-		SCMP_SYS(execve), SCMP_SYS(execveat), SCMP_SYS(wait4),
-		SCMP_SYS(waitid), SCMP_SYS(setresuid), SCMP_SYS(setresgid),
-		SCMP_SYS(setgroups), SCMP_SYS(setuid), SCMP_SYS(setgid),
-		SCMP_SYS(setsid), SCMP_SYS(setpgid), SCMP_SYS(prctl),
-		SCMP_SYS(capget), SCMP_SYS(capset), SCMP_SYS(umask),
-		SCMP_SYS(chdir), SCMP_SYS(close_range), SCMP_SYS(dup2),
-		SCMP_SYS(getpgrp), SCMP_SYS(getpgid), SCMP_SYS(getsid),
-		SCMP_SYS(setpriority),
-		SCMP_SYS(pidfd_open), SCMP_SYS(pidfd_send_signal),
-		SCMP_SYS(landlock_create_ruleset),
-		SCMP_SYS(landlock_add_rule), SCMP_SYS(landlock_restrict_self),
-		SCMP_SYS(seccomp),
-	};
-	static const int inotify[] = {
-		SCMP_SYS(inotify_init1), SCMP_SYS(inotify_add_watch),
-		SCMP_SYS(inotify_rm_watch),
-	};
-	scmp_filter_ctx ctx;
-	size_t i;
-	int rc;
+/*
+ * The system calls every process makes (memory, time, signals, the event
+ * loop, I/O on descriptors it holds), then those of each SB_* class.
+ */
+static const int sc_base[] = {
+	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv),
+	SCMP_SYS(writev), SCMP_SYS(pread64), SCMP_SYS(pwrite64),
+	SCMP_SYS(close), SCMP_SYS(lseek), SCMP_SYS(fstat),
+	SCMP_SYS(newfstatat), SCMP_SYS(statx), SCMP_SYS(fstatfs),
+	SCMP_SYS(fcntl), SCMP_SYS(dup), SCMP_SYS(dup3),
+	SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap),
+	SCMP_SYS(mprotect), SCMP_SYS(madvise), SCMP_SYS(brk),
+	SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask),
+	SCMP_SYS(rt_sigreturn), SCMP_SYS(sigaltstack),
+	SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(getppid),
+	SCMP_SYS(getuid), SCMP_SYS(geteuid), SCMP_SYS(getgid),
+	SCMP_SYS(getegid), SCMP_SYS(getresuid), SCMP_SYS(getresgid),
+	SCMP_SYS(getgroups), SCMP_SYS(clock_gettime),
+	SCMP_SYS(clock_getres), SCMP_SYS(clock_nanosleep),
+	SCMP_SYS(nanosleep), SCMP_SYS(gettimeofday), SCMP_SYS(time),
+	SCMP_SYS(futex), SCMP_SYS(exit), SCMP_SYS(exit_group),
+	SCMP_SYS(epoll_create1), SCMP_SYS(epoll_ctl),
+	SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait),
+	SCMP_SYS(epoll_pwait2), SCMP_SYS(poll), SCMP_SYS(ppoll),
+	SCMP_SYS(timerfd_create), SCMP_SYS(timerfd_settime),
+	SCMP_SYS(timerfd_gettime), SCMP_SYS(signalfd4),
+	SCMP_SYS(eventfd2), SCMP_SYS(pipe2), SCMP_SYS(getrandom),
+	SCMP_SYS(restart_syscall), SCMP_SYS(sched_yield),
+	SCMP_SYS(sched_getaffinity), SCMP_SYS(rseq),
+	SCMP_SYS(set_robust_list), SCMP_SYS(prlimit64),
+	SCMP_SYS(getrlimit), SCMP_SYS(uname), SCMP_SYS(sysinfo),
+	SCMP_SYS(sendto), SCMP_SYS(recvfrom), SCMP_SYS(sendmsg),
+	SCMP_SYS(recvmsg), SCMP_SYS(sendmmsg), SCMP_SYS(recvmmsg),
+	SCMP_SYS(shutdown), SCMP_SYS(getsockopt),
+	SCMP_SYS(setsockopt), SCMP_SYS(getsockname),
+	SCMP_SYS(getpeername), SCMP_SYS(connect),
+	SCMP_SYS(tgkill), SCMP_SYS(kill), SCMP_SYS(membarrier),
+	SCMP_SYS(flock), SCMP_SYS(fadvise64), SCMP_SYS(rt_sigqueueinfo),
+	SCMP_SYS(rt_tgsigqueueinfo), SCMP_SYS(rt_sigtimedwait),
+	SCMP_SYS(socketpair), SCMP_SYS(fstatfs64),
+};
+static const int sc_files[] = {
+	SCMP_SYS(openat), SCMP_SYS(unlinkat), SCMP_SYS(linkat),
+	SCMP_SYS(renameat), SCMP_SYS(renameat2), SCMP_SYS(mkdirat),
+	SCMP_SYS(fchmod), SCMP_SYS(fchmodat), SCMP_SYS(fsync),
+	SCMP_SYS(fdatasync), SCMP_SYS(syncfs), SCMP_SYS(ftruncate),
+	SCMP_SYS(fallocate),
+	SCMP_SYS(getdents64), SCMP_SYS(readlinkat), SCMP_SYS(fchown),
+	SCMP_SYS(faccessat), SCMP_SYS(faccessat2),
+	SCMP_SYS(statfs), SCMP_SYS(utimensat),
+	SCMP_SYS(sync_file_range), SCMP_SYS(copy_file_range),
+	SCMP_SYS(mkdir), SCMP_SYS(unlink), SCMP_SYS(rename),
+	SCMP_SYS(link), SCMP_SYS(rmdir), SCMP_SYS(chmod),
+	SCMP_SYS(open), SCMP_SYS(creat), SCMP_SYS(truncate),
+};
+static const int sc_spawn[] = {
+	SCMP_SYS(arch_prctl), SCMP_SYS(set_tid_address),
+	SCMP_SYS(access), SCMP_SYS(getcwd), SCMP_SYS(readlink),
+	SCMP_SYS(pipe), SCMP_SYS(stat), SCMP_SYS(lstat),
+	SCMP_SYS(fchdir), SCMP_SYS(ioctl), SCMP_SYS(open),
+	SCMP_SYS(getdents64), SCMP_SYS(alarm), SCMP_SYS(setitimer),
+	SCMP_SYS(getitimer), SCMP_SYS(getrusage), SCMP_SYS(times),
+	SCMP_SYS(sched_getparam), SCMP_SYS(sched_getscheduler),
+	SCMP_SYS(clone), SCMP_SYS(fork), SCMP_SYS(vfork),
+	SCMP_SYS(execve), SCMP_SYS(execveat), SCMP_SYS(wait4),
+	SCMP_SYS(waitid), SCMP_SYS(setresuid), SCMP_SYS(setresgid),
+	SCMP_SYS(setgroups), SCMP_SYS(setuid), SCMP_SYS(setgid),
+	SCMP_SYS(setsid), SCMP_SYS(setpgid), SCMP_SYS(prctl),
+	SCMP_SYS(capget), SCMP_SYS(capset), SCMP_SYS(umask),
+	SCMP_SYS(chdir), SCMP_SYS(close_range), SCMP_SYS(dup2),
+	SCMP_SYS(getpgrp), SCMP_SYS(getpgid), SCMP_SYS(getsid),
+	SCMP_SYS(setpriority),
+	SCMP_SYS(pidfd_open), SCMP_SYS(pidfd_send_signal),
+	SCMP_SYS(landlock_create_ruleset),
+	SCMP_SYS(landlock_add_rule), SCMP_SYS(landlock_restrict_self),
+	SCMP_SYS(seccomp),
+};
+static const int sc_inotify[] = {
+	SCMP_SYS(inotify_init1), SCMP_SYS(inotify_add_watch),
+	SCMP_SYS(inotify_rm_watch),
+};
 
-	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL)
-		fatalx("%s: seccomp_init failed", sb->who);
-	/* Every thread, or none. */
-	if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1)) < 0)
-		fatalx("%s: seccomp: %s", sb->who, strerror(-rc));
-	for (i = 0; i < sizeof(base) / sizeof(base[0]); i++)
-		allow(ctx, sb->who, base[i], 0);
-	/* isatty() and non-blocking flags; no other ioctl. */
-	allow(ctx, sb->who, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, TCGETS));
-	allow(ctx, sb->who, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, FIONBIO));
-	allow(ctx, sb->who, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, FIONREAD));
-	/* syslog(3) and sd_notify: local datagram sockets. */
-	allow(ctx, sb->who, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
+static void
+allow_list(scmp_filter_ctx ctx, const char *who, const int *nr, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		allow(ctx, who, nr[i], 0);
+}
+
+/* Files: all of them with SB_FILES, else reading only. */
+static void
+allow_files(scmp_filter_ctx ctx, const struct sandbox *sb)
+{
 	if (sb->syscalls & SB_FILES)
-		for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
-			allow(ctx, sb->who, files[i], 0);
+		allow_list(ctx, sb->who, sc_files, NELEM(sc_files));
 	else {
 		/* Reading only: no way to create anything. */
 		allow(ctx, sb->who, SCMP_SYS(openat), 1,
@@ -424,6 +431,12 @@ build_filter(struct sandbox *sb)
 		    O_RDONLY));
 		ALLOW(getdents64);
 	}
+}
+
+/* Sockets beyond AF_UNIX, by family; accepting; inotify. */
+static void
+allow_net(scmp_filter_ctx ctx, const struct sandbox *sb)
+{
 	if (sb->syscalls & SB_INET) {
 		allow(ctx, sb->who, SCMP_SYS(socket), 1,
 		    SCMP_A0(SCMP_CMP_EQ, AF_INET));
@@ -441,11 +454,17 @@ build_filter(struct sandbox *sb)
 		ALLOW(accept);
 	}
 	if (sb->syscalls & SB_INOTIFY)
-		for (i = 0; i < sizeof(inotify) / sizeof(inotify[0]); i++)
-			allow(ctx, sb->who, inotify[i], 0);
+		allow_list(ctx, sb->who, sc_inotify, NELEM(sc_inotify));
+}
+
+/* Processes with SB_SPAWN, else threads only with SB_THREADS. */
+static void
+allow_tasks(scmp_filter_ctx ctx, const struct sandbox *sb)
+{
+	int rc;
+
 	if (sb->syscalls & SB_SPAWN)
-		for (i = 0; i < sizeof(spawn) / sizeof(spawn[0]); i++)
-			allow(ctx, sb->who, spawn[i], 0);
+		allow_list(ctx, sb->who, sc_spawn, NELEM(sc_spawn));
 	else if (sb->syscalls & SB_THREADS) {
 		/* Threads, not processes. */
 		allow(ctx, sb->who, SCMP_SYS(clone), 1,
@@ -459,6 +478,29 @@ build_filter(struct sandbox *sb)
 	    (rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
 	    SCMP_SYS(clone3), 0)) < 0)
 		fatalx("%s: seccomp: %s", sb->who, strerror(-rc));
+}
+
+static scmp_filter_ctx
+build_filter(struct sandbox *sb)
+{
+	scmp_filter_ctx ctx;
+	int rc;
+
+	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL)
+		fatalx("%s: seccomp_init failed", sb->who);
+	/* Every thread, or none. */
+	if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1)) < 0)
+		fatalx("%s: seccomp: %s", sb->who, strerror(-rc));
+	allow_list(ctx, sb->who, sc_base, NELEM(sc_base));
+	/* isatty() and non-blocking flags; no other ioctl. */
+	allow(ctx, sb->who, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, TCGETS));
+	allow(ctx, sb->who, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, FIONBIO));
+	allow(ctx, sb->who, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, FIONREAD));
+	/* syslog(3) and sd_notify: local datagram sockets. */
+	allow(ctx, sb->who, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+	allow_files(ctx, sb);
+	allow_net(ctx, sb);
+	allow_tasks(ctx, sb);
 	return ctx;
 }
 

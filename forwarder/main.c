@@ -455,22 +455,13 @@ on_plugin(uint32_t events)
 	return 0;
 }
 
-int
-main(int argc, char *argv[])
+/* The command line: the configuration file's path, and the two flags. */
+static const char *
+parse_args(int argc, char *argv[], int *debug, int *fg)
 {
-	const struct conf_host *h;
-	struct epoll_event evs[16];
-	int ch, debug = 0, fg = 0, stop = 0, n, i;
 	const char *path = NULL;
-	char err[1024];
-	sigset_t mask;
-	unsigned k;
+	int ch;
 
-	for (i = 1; i < NSIG; i++)
-		if (i != SIGKILL && i != SIGSTOP)
-			signal(i, SIG_DFL);
-	signal(SIGPIPE, SIG_IGN);
-	umask(077);
 	while ((ch = getopt_long(argc, argv, "c:dfhV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
@@ -478,10 +469,10 @@ main(int argc, char *argv[])
 			path = optarg;
 			break;
 		case 'd':
-			debug = fg = 1;
+			*debug = *fg = 1;
 			break;
 		case 'f':
-			fg = 1;
+			*fg = 1;
 			break;
 		case 'h':
 			usage(0);
@@ -493,11 +484,19 @@ main(int argc, char *argv[])
 	}
 	if (path == NULL || optind != argc)
 		usage(EX_USAGE);
-	/* First: it closes every descriptor above the two it is given. */
-	check_descriptors();
-	log_init(FWD_PROG, fg, debug);
+	return path;
+}
 
-	/* Everything that needs root, first. */
+/*
+ * Of what needs root, what comes before the event loop: the configuration
+ * with its secrets, the spool identity, the source address.
+ */
+static void
+load_as_root(const char *path)
+{
+	const struct conf_host *h;
+	char err[1024];
+
 	if ((conf = conf_load(path, err, sizeof(err))) == NULL)
 		fatalx_code(EX_CONFIG, "%s", err);
 	if (!wire_valid_host(conf->name, strlen(conf->name)))
@@ -515,13 +514,19 @@ main(int argc, char *argv[])
 			if ((fwd_env.zscratch = malloc(fwd_env.zcap)) == NULL)
 				fatal("buffer");
 		}
-	/* The signals are blocked once we are the user (see below). */
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, FWD_SIG_RESOLVED);
-	if (ev_init(&loop, &mask) == -1)
+}
+
+/* The event loop with the signals of *mask, the channel, the spool watch. */
+static void
+open_events(sigset_t *mask)
+{
+	/* The signals are blocked once we are the user (see main). */
+	sigemptyset(mask);
+	sigaddset(mask, SIGTERM);
+	sigaddset(mask, SIGINT);
+	sigaddset(mask, SIGHUP);
+	sigaddset(mask, FWD_SIG_RESOLVED);
+	if (ev_init(&loop, mask) == -1)
 		fatal("event loop setup");
 	fwd_env.epfd = loop.epfd;
 	add_fd(FWD_IPC_FD, EPOLLIN, &ev_plugin);
@@ -532,14 +537,15 @@ main(int argc, char *argv[])
 	    IN_ATTRIB | IN_ONLYDIR) == -1)
 		fatal("inotify on the spool");
 	add_fd(inofd, EPOLLIN, &ev_inotify);
+}
 
-	for (h = conf->sender.hosts; h != NULL; h = h->next)
-		nconns++;
-	if (nconns == 0) {
-		log_info("no host in the sender block of %s: nothing to ship",
-		    path);
-		return 0;
-	}
+/* One connection and one report slot per host; nconns is counted. */
+static void
+new_conns(void)
+{
+	const struct conf_host *h;
+	unsigned k;
+
 	if ((conns = calloc(nconns, sizeof(*conns))) == NULL ||
 	    (reports = calloc(nconns, sizeof(*reports))) == NULL)
 		fatal("hosts");
@@ -547,11 +553,39 @@ main(int argc, char *argv[])
 		reports[k].host = h->name;
 		conns[k] = fwd_conn_new(k, h);	/* loads keys: as root */
 	}
-	drop_privileges(conf->sender.user, conns, nconns);
+}
 
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	log_info("started: %u host%s, spool as uid %u, timeout %u s", nconns,
-	    nconns == 1 ? "" : "s", (unsigned)geteuid(), fwd_env.timeout);
+/* One event that is neither the signal nor the timer: 1 to stop. */
+static int
+dispatch(const struct epoll_event *ev)
+{
+	const enum fwd_ev *tag = ev->data.ptr;
+	unsigned k;
+
+	switch (*tag) {
+	case EV_INOTIFY:
+		if (on_inotify())
+			for (k = 0; k < nconns; k++)
+				fwd_conn_spool_changed(conns[k]);
+		break;
+	case EV_PLUGIN:
+		if (ev->events & EPOLLOUT)
+			flush_reports();
+		return on_plugin(ev->events);
+	case EV_CONN:
+		fwd_conn_io(ev->data.ptr, ev->events);
+		break;
+	}
+	return 0;
+}
+
+/* Until a stop signal, or audisp-dist closes the channel. */
+static void
+run(void)
+{
+	struct epoll_event evs[16];
+	int stop = 0, n, i;
+	unsigned k;
 
 	for (k = 0; k < nconns; k++)
 		fwd_conn_timer(conns[k], fwd_now_ms());
@@ -564,37 +598,55 @@ main(int argc, char *argv[])
 		if ((n = ev_wait(&loop, evs, 16, -1)) == -1)
 			fatal("epoll_wait");
 		for (i = 0; i < n; i++) {
-			const enum fwd_ev *tag = evs[i].data.ptr;
-
-			if (ev_is_signal(&loop, &evs[i])) {
+			if (ev_is_signal(&loop, &evs[i]))
 				stop |= on_signal();
-				continue;
-			}
-			if (ev_is_timer(&loop, &evs[i])) {
+			else if (ev_is_timer(&loop, &evs[i])) {
 				if (ev_timer_fired(&loop))
 					for (k = 0; k < nconns; k++)
 						fwd_conn_timer(conns[k],
 						    fwd_now_ms());
-				continue;
-			}
-			switch (*tag) {
-			case EV_INOTIFY:
-				if (on_inotify())
-					for (k = 0; k < nconns; k++)
-						fwd_conn_spool_changed(
-						    conns[k]);
-				break;
-			case EV_PLUGIN:
-				if (evs[i].events & EPOLLOUT)
-					flush_reports();
-				stop |= on_plugin(evs[i].events);
-				break;
-			case EV_CONN:
-				fwd_conn_io(evs[i].data.ptr, evs[i].events);
-				break;
-			}
+			} else
+				stop |= dispatch(&evs[i]);
 		}
 	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	const struct conf_host *h;
+	int debug = 0, fg = 0, i;
+	const char *path;
+	sigset_t mask;
+	unsigned k;
+
+	for (i = 1; i < NSIG; i++)
+		if (i != SIGKILL && i != SIGSTOP)
+			signal(i, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	umask(077);
+	path = parse_args(argc, argv, &debug, &fg);
+	/* First: it closes every descriptor above the two it is given. */
+	check_descriptors();
+	log_init(FWD_PROG, fg, debug);
+
+	/* Everything that needs root, first. */
+	load_as_root(path);
+	open_events(&mask);
+	for (h = conf->sender.hosts; h != NULL; h = h->next)
+		nconns++;
+	if (nconns == 0) {
+		log_info("no host in the sender block of %s: nothing to ship",
+		    path);
+		return 0;
+	}
+	new_conns();
+	drop_privileges(conf->sender.user, conns, nconns);
+
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	log_info("started: %u host%s, spool as uid %u, timeout %u s", nconns,
+	    nconns == 1 ? "" : "s", (unsigned)geteuid(), fwd_env.timeout);
+	run();
 
 	for (k = 0; k < nconns; k++)
 		fwd_conn_free(conns[k], 1);

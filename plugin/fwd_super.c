@@ -290,23 +290,16 @@ fd_above_4(int fd)
 	return n;
 }
 
+/*
+ * The forwarder reads the spool as this user's group; without the user it
+ * would only exit, so say why here, once, and retry.
+ */
 static int
-spawn(struct fwdsup *fs, time_t now)
+share_spool(struct fwdsup *fs)
 {
 	struct spool *sp = &fs->pl->spool;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	struct epoll_event ev;
-	char *argv[6], flag[3];
-	int sv[2] = { -1, -1 }, dirfd = -1, rc, argc = 0;
 	struct passwd *pw;
-	sigset_t set;
-	pid_t pid;
 
-	/*
-	 * The forwarder reads the spool as this user's group; without the
-	 * user it would only exit, so say why here, once, and retry.
-	 */
 	errno = 0;
 	if ((pw = getpwnam(fs->user)) == NULL) {
 		if (!fs->warned++)
@@ -320,18 +313,19 @@ spawn(struct fwdsup *fs, time_t now)
 	if (pw->pw_gid != sp->gid && spool_share(sp, pw->pw_gid) == -1)
 		host_error(fs, "", "spool: giving it to group %u: %s",
 		    (unsigned)pw->pw_gid, strerror(errno));
+	return 0;
+}
 
-	/*
-	 * The spool directory under a description of its own: a shared one
-	 * would share the readdir offset with ours.
-	 */
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1 ||
-	    (sv[1] = fd_above_4(sv[1])) == -1 ||
-	    (dirfd = openat(sp->dirfd, ".", O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) == -1 || (dirfd = fd_above_4(dirfd)) == -1) {
-		log_warn("forwarder: setting up its descriptors");
-		goto fail;
-	}
+/* Start the program with ipcfd and dirfd as its descriptors 3 and 4. */
+static int
+start_program(struct fwdsup *fs, int ipcfd, int dirfd, pid_t *pid)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	char *argv[6], flag[3];
+	int rc, argc = 0;
+	sigset_t set;
+
 	argv[argc++] = fs->prog;
 	argv[argc++] = "-c";
 	argv[argc++] = (char *)(uintptr_t)fs->conf_path;
@@ -345,7 +339,7 @@ spawn(struct fwdsup *fs, time_t now)
 
 	/* auditd's socket stays here; our blocked signals do not go along. */
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, sv[1], FWD_IPC_FD);
+	posix_spawn_file_actions_adddup2(&fa, ipcfd, FWD_IPC_FD);
 	posix_spawn_file_actions_adddup2(&fa, dirfd, FWD_SPOOL_FD);
 	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null",
 	    O_RDONLY, 0);
@@ -356,7 +350,7 @@ spawn(struct fwdsup *fs, time_t now)
 	posix_spawnattr_setsigdefault(&attr, &set);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
 	    POSIX_SPAWN_SETSIGDEF);
-	rc = posix_spawn(&pid, fs->prog, &fa, &attr, argv, environ);
+	rc = posix_spawn(pid, fs->prog, &fa, &attr, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	if (rc != 0) {
@@ -365,11 +359,18 @@ spawn(struct fwdsup *fs, time_t now)
 			log_warn("forwarder: starting %s", fs->prog);
 		host_error(fs, "", "forwarder: starting %s: %s", fs->prog,
 		    strerror(rc));
-		goto fail;
+		return -1;
 	}
-	close(sv[1]);
-	close(dirfd);
-	fs->fd = sv[0];
+	return 0;
+}
+
+/* The forwarder runs: listen to it on fd, our end of the socketpair. */
+static void
+started(struct fwdsup *fs, int fd, pid_t pid, time_t now)
+{
+	struct epoll_event ev;
+
+	fs->fd = fd;
 	fs->pid = pid;
 	fs->started = now;
 	fs->kill_at = 0;
@@ -386,9 +387,37 @@ spawn(struct fwdsup *fs, time_t now)
 		/* Unheard, it is no use: again later, like any death. */
 		log_warn("forwarder: watching its socket");
 		fs->fd = -1;
-		close(sv[0]);
+		close(fd);
 		terminate(fs, SIGKILL, 0);
 	}
+}
+
+static int
+spawn(struct fwdsup *fs, time_t now)
+{
+	struct spool *sp = &fs->pl->spool;
+	int sv[2] = { -1, -1 }, dirfd = -1;
+	pid_t pid;
+
+	if (share_spool(fs) == -1)
+		return -1;
+
+	/*
+	 * The spool directory under a description of its own: a shared one
+	 * would share the readdir offset with ours.
+	 */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1 ||
+	    (sv[1] = fd_above_4(sv[1])) == -1 ||
+	    (dirfd = openat(sp->dirfd, ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1 || (dirfd = fd_above_4(dirfd)) == -1) {
+		log_warn("forwarder: setting up its descriptors");
+		goto fail;
+	}
+	if (start_program(fs, sv[1], dirfd, &pid) == -1)
+		goto fail;
+	close(sv[1]);
+	close(dirfd);
+	started(fs, sv[0], pid, now);
 	return 0;
 fail:
 	if (sv[0] != -1)

@@ -572,6 +572,43 @@ keep_what_fits(void)
 }
 
 /*
+ * The spool has no room for what is pending: do what full_action says.
+ * 1: write what is (still) pending, *cut if part of it was dropped; 0: it
+ * was all dropped; -1: block.
+ */
+static int
+when_full(int *cut)
+{
+	const struct conf_sender *cs = &pl.conf->sender;
+	struct limits *l = &pl.limits;
+
+	l->last_refusal = mono_now();
+	if (l->state != LIMIT_FULL)
+		limits_episode_begin(l, cs, &pl.spool);
+	switch (cs->full_action) {
+	case FULL_BLOCK:
+		set_state(ST_BLOCKED);
+		return -1;
+	case FULL_DROP_OLD:
+		if (drop_oldest_until_fits())
+			break;
+		/* Nothing left that may be deleted: drop new. */
+		__attribute__((fallthrough));
+	case FULL_DROP_NEW:
+		set_state(ST_DROPPING);
+		if ((*cut = keep_what_fits() > 0))
+			break;
+		drop(pending.records, pending.len);
+		pending.len = 0;
+		return 0;
+	case FULL_SYSLOG:
+	case FULL_EXEC:
+		break;
+	}
+	return 1;
+}
+
+/*
  * Spool what intake framed.  Returns 0 when it is done with (written or
  * dropped), -1 when it must wait (block): the caller stops reading.
  */
@@ -582,35 +619,12 @@ spool_pending(void)
 	struct spool *sp = &pl.spool;
 	struct limits *l = &pl.limits;
 	size_t written;
-	int cut = 0;
+	int cut = 0, rc;
 
 	if (pending.len == 0)
 		return 0;
-	if (limits_over(l, cs, sp, pending.len)) {
-		l->last_refusal = mono_now();
-		if (l->state != LIMIT_FULL)
-			limits_episode_begin(l, cs, sp);
-		switch (cs->full_action) {
-		case FULL_BLOCK:
-			set_state(ST_BLOCKED);
-			return -1;
-		case FULL_DROP_OLD:
-			if (drop_oldest_until_fits())
-				break;
-			/* Nothing left that may be deleted: drop new. */
-			__attribute__((fallthrough));
-		case FULL_DROP_NEW:
-			set_state(ST_DROPPING);
-			if ((cut = keep_what_fits() > 0))
-				break;
-			drop(pending.records, pending.len);
-			pending.len = 0;
-			return 0;
-		case FULL_SYSLOG:
-		case FULL_EXEC:
-			break;
-		}
-	}
+	if (limits_over(l, cs, sp, pending.len) && (rc = when_full(&cut)) != 1)
+		return rc;
 
 	written = spool_write(sp, pending.data, pending.len, cs->segment_size);
 	l->written_since += written;
@@ -837,19 +851,15 @@ confine(void)
 	sandbox_apply_syscalls(sb);
 }
 
-int
-main(int argc, char *argv[])
+/*
+ * The command line: sets the globals it names and the three flags.  The
+ * state directory from the environment was read before this runs.
+ */
+static void
+parse_args(int argc, char *argv[], int *debug, int *fg, int *check)
 {
-	int ch, debug = 0, fg = 0, check = 0, stop = 0;
-	char err[1024];
-	const char *env;
-	sigset_t mask;
+	int ch;
 
-	/* The one variable read, before the environment is cleared. */
-	if ((env = getenv("AUDISP_DIST_STATEDIR")) != NULL && env[0] != '\0' &&
-	    (state_dir = strdup(env)) == NULL)
-		state_dir = CONF_DEFAULT_SPOOL;
-	sanitize_process();
 	while ((ch = getopt_long(argc, argv, "D:dfhns:V", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
@@ -857,15 +867,15 @@ main(int argc, char *argv[])
 			state_dir = optarg;
 			break;
 		case 'd':
-			debug = 1;
-			fg = 1;
+			*debug = 1;
+			*fg = 1;
 			break;
 		case 'f':
-			fg = 1;
+			*fg = 1;
 			break;
 		case 'n':
-			check = 1;
-			fg = 1;
+			*check = 1;
+			*fg = 1;
 			break;
 		case 's':
 			sock_path = optarg;
@@ -891,15 +901,18 @@ main(int argc, char *argv[])
 	    state_dir) == -1)
 		fatalx_code(EX_USAGE, "-D %s: not an absolute path or too long",
 		    state_dir);
-	log_init("audisp-dist", fg, debug);
+}
 
-	if (check) {
-		if ((pl.conf = load_conf(conf_path, err, sizeof(err))) == NULL)
-			fatalx_code(EX_CONFIG, "%s", err);
-		check_startup(pl.conf);
-		printf("configuration OK\n");
-		return 0;
-	}
+/*
+ * Confined, with the signals blocked: open the spool, the status file,
+ * the event loop, the input and the forwarder, in that order.
+ */
+static void
+start(int debug, int fg)
+{
+	char err[1024];
+	sigset_t mask;
+
 	pl.conf = start_conf();
 	pl.kernel_lost = pl.kernel_backlog = -1;
 	pl.format_sample = 1;
@@ -940,12 +953,17 @@ main(int argc, char *argv[])
 	if (fwdsup_configure(&fwd, pl.conf) == -1)
 		fatal("forwarder setup");
 	fwdsup_tick(&fwd);
+}
 
-	log_info("started: spool %s (id %s), segment %016" PRIx64 ", reading %s",
-	    pl.spool.path, pl.spool.id, pl.spool.seq,
-	    sock_path ? sock_path : "stdin");
-	status_write(&pl.status, &pl);
-	last_status = mono_now();
+/*
+ * Until a stop signal or the end of the input.  A regular file as stdin is
+ * always readable: it is read at each turn without waiting.  See
+ * COALESCE_BYTES for the pause after a small read.
+ */
+static void
+run(void)
+{
+	int stop = 0;
 
 	while (!stop && !in_eof) {
 		struct epoll_event evs[4];
@@ -975,7 +993,12 @@ main(int argc, char *argv[])
 			nanosleep(&ts, NULL);
 		}
 	}
+}
 
+/* Stop the forwarder, account for what was not spooled, make it durable. */
+static void
+shut_down(void)
+{
 	/* Bounded (2 s): auditd may be waiting for us in waitpid. */
 	fwdsup_stop(&fwd);
 	set_state(ST_STOPPING);
@@ -1006,5 +1029,37 @@ main(int argc, char *argv[])
 	fwdsup_free(&fwd);
 	pl.fwd = NULL;
 	conf_free(pl.conf);
+}
+
+int
+main(int argc, char *argv[])
+{
+	int debug = 0, fg = 0, check = 0;
+	char err[1024];
+	const char *env;
+
+	/* The one variable read, before the environment is cleared. */
+	if ((env = getenv("AUDISP_DIST_STATEDIR")) != NULL && env[0] != '\0' &&
+	    (state_dir = strdup(env)) == NULL)
+		state_dir = CONF_DEFAULT_SPOOL;
+	sanitize_process();
+	parse_args(argc, argv, &debug, &fg, &check);
+	log_init("audisp-dist", fg, debug);
+
+	if (check) {
+		if ((pl.conf = load_conf(conf_path, err, sizeof(err))) == NULL)
+			fatalx_code(EX_CONFIG, "%s", err);
+		check_startup(pl.conf);
+		printf("configuration OK\n");
+		return 0;
+	}
+	start(debug, fg);
+	log_info("started: spool %s (id %s), segment %016" PRIx64 ", reading %s",
+	    pl.spool.path, pl.spool.id, pl.spool.seq,
+	    sock_path ? sock_path : "stdin");
+	status_write(&pl.status, &pl);
+	last_status = mono_now();
+	run();
+	shut_down();
 	return 0;
 }

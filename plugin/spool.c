@@ -356,74 +356,77 @@ spool_share(struct spool *sp, gid_t gid)
 	return rc;
 }
 
-int
-spool_open(struct spool *sp, const char *path, char *err, size_t errlen)
+/* Create or open the directory, check its mode, and take its lock. */
+static int
+open_locked_dir(struct spool *sp, const char *path, char *err, size_t errlen)
 {
-	struct spool_seg *segs = NULL;
-	size_t nsegs = 0, i;
-	uint64_t maxseq = 0, size;
 	struct stat st;
 
-	memset(sp, 0, sizeof(*sp));
-	sp->dirfd = sp->lockfd = sp->fd = -1;
-	sp->gid = (gid_t)-1;
-	sp->durable = 1;
-	if ((sp->path = strdup(path)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
 	if (mkdir(path, 0700) == -1 && errno != EEXIST) {
 		snprintf(err, errlen, "spool directory %s: mkdir: %s", path,
 		    strerror(errno));
-		goto fail;
+		return -1;
 	}
 	if ((sp->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
 	    O_NOFOLLOW)) == -1) {
 		snprintf(err, errlen, "spool directory %s: %s", path,
 		    strerror(errno));
-		goto fail;
+		return -1;
 	}
 	if (fstat(sp->dirfd, &st) == -1 || (st.st_mode & S_IWOTH)) {
 		snprintf(err, errlen, "spool directory %s is writable by others "
 		    "(mode %04o); chmod 700 it", path, st.st_mode & 07777);
-		goto fail;
+		return -1;
 	}
 	if ((sp->lockfd = openat(sp->dirfd, SPOOL_LOCK_FILE, O_RDWR | O_CREAT |
 	    O_CLOEXEC | O_NOFOLLOW, 0600)) == -1) {
 		snprintf(err, errlen, "%s/%s: %s", path, SPOOL_LOCK_FILE,
 		    strerror(errno));
-		goto fail;
+		return -1;
 	}
 	if (flock(sp->lockfd, LOCK_EX | LOCK_NB) == -1) {
 		snprintf(err, errlen, "spool %s is in use by another audisp-dist "
 		    "(%s/%s is locked)", path, path, SPOOL_LOCK_FILE);
-		goto fail;
+		return -1;
 	}
-	if (spool_list(sp->dirfd, &segs, &nsegs) == -1) {
-		snprintf(err, errlen, "spool directory %s: %s", path,
-		    strerror(errno));
-		goto fail;
-	}
-	if (spool_read_id(sp->dirfd, sp->id, NULL) == -1) {
-		if (errno != ENOENT)
-			log_warnx("spool %s: %s is unreadable or malformed; "
-			    "starting a new spool identity", path, SPOOL_ID_FILE);
-		else if (nsegs > 0)
-			log_warnx("spool %s: %s is missing; starting a new "
-			    "spool identity", path, SPOOL_ID_FILE);
-		if (spool_new_id(sp) == -1) {
-			snprintf(err, errlen, "%s/%s: %s", path, SPOOL_ID_FILE,
-			    strerror(errno));
-			goto fail;
-		}
-	}
+	return 0;
+}
 
-	/*
-	 * Close what a previous run left open.  Its number is never reused,
-	 * even when it is empty: a crash may have emptied it after the
-	 * forwarder shipped part of it, and a receiver holding those bytes
-	 * must not be sent different ones under the same number.
-	 */
+/* Read the spool's identity, or start a new one (said aloud if data). */
+static int
+load_id(struct spool *sp, const char *path, size_t nsegs, char *err,
+    size_t errlen)
+{
+	if (spool_read_id(sp->dirfd, sp->id, NULL) == 0)
+		return 0;
+	if (errno != ENOENT)
+		log_warnx("spool %s: %s is unreadable or malformed; "
+		    "starting a new spool identity", path, SPOOL_ID_FILE);
+	else if (nsegs > 0)
+		log_warnx("spool %s: %s is missing; starting a new "
+		    "spool identity", path, SPOOL_ID_FILE);
+	if (spool_new_id(sp) == -1) {
+		snprintf(err, errlen, "%s/%s: %s", path, SPOOL_ID_FILE,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Close what a previous run left open, and open the segment to write.
+ * Its number is never reused, even when it is empty: a crash may have
+ * emptied it after the forwarder shipped part of it, and a receiver
+ * holding those bytes must not be sent different ones under the same
+ * number.
+ */
+static int
+recover_segments(struct spool *sp, const char *path, struct spool_seg *segs,
+    size_t nsegs, char *err, size_t errlen)
+{
+	uint64_t maxseq = 0, size;
+	size_t i;
+
 	for (i = 0; i < nsegs; i++) {
 		if (segs[i].seq > maxseq)
 			maxseq = segs[i].seq;
@@ -433,7 +436,7 @@ spool_open(struct spool *sp, const char *path, char *err, size_t errlen)
 				snprintf(err, errlen, "spool %s: checking segment "
 				    "%016" PRIx64 ": %s", path, segs[i].seq,
 				    strerror(errno));
-				goto fail;
+				return -1;
 			}
 			continue;
 		}
@@ -443,7 +446,7 @@ spool_open(struct spool *sp, const char *path, char *err, size_t errlen)
 			    fsync(sp->dirfd) == -1) {
 				snprintf(err, errlen, "spool %s: creating segment: %s",
 				    path, strerror(errno));
-				goto fail;
+				return -1;
 			}
 			sp->seq = maxseq + 1;
 		}
@@ -451,7 +454,7 @@ spool_open(struct spool *sp, const char *path, char *err, size_t errlen)
 			snprintf(err, errlen, "spool %s: recovering segment "
 			    "%016" PRIx64 ": %s", path, segs[i].seq,
 			    strerror(errno));
-			goto fail;
+			return -1;
 		}
 		segs[i].size = size;
 		segs[i].open = size == 0 ? -1 : 0;	/* -1: removed */
@@ -463,9 +466,37 @@ spool_open(struct spool *sp, const char *path, char *err, size_t errlen)
 	if (sp->fd == -1 || fsync(sp->dirfd) == -1) {
 		snprintf(err, errlen, "spool %s: opening segment %016" PRIx64
 		    ": %s", path, sp->seq, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+spool_open(struct spool *sp, const char *path, char *err, size_t errlen)
+{
+	struct spool_seg *segs = NULL;
+	size_t nsegs = 0;
+
+	memset(sp, 0, sizeof(*sp));
+	sp->dirfd = sp->lockfd = sp->fd = -1;
+	sp->gid = (gid_t)-1;
+	sp->durable = 1;
+	if ((sp->path = strdup(path)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (open_locked_dir(sp, path, err, errlen) == -1)
+		goto fail;
+	if (spool_list(sp->dirfd, &segs, &nsegs) == -1) {
+		snprintf(err, errlen, "spool directory %s: %s", path,
+		    strerror(errno));
 		goto fail;
 	}
+	if (load_id(sp, path, nsegs, err, errlen) == -1 ||
+	    recover_segments(sp, path, segs, nsegs, err, errlen) == -1)
+		goto fail;
 	free(segs);
+	segs = NULL;
 	if ((sp->syncer = syncer_new(sp->dirfd)) == NULL) {
 		snprintf(err, errlen, "starting the syncer thread: %s",
 		    strerror(errno));

@@ -284,46 +284,87 @@ store_subdir(int parent, const char *name, const char *what, char *err,
 	return fd;
 }
 
-int
-store_open_dir(int basefd, const char *base_path, const char *path,
-    char *err, size_t errlen)
+/*
+ * Where the walk to path starts: a copy of basefd if path is below
+ * base_path, else "/"; *rest is a copy of what is left of path to walk.
+ * Below the receiver directory every component must be a real directory
+ * (*nofollow): a link planted there must not send a host's trail
+ * elsewhere.  Above it the administrator chose the path.
+ */
+static int
+walk_start(int basefd, const char *base_path, const char *path,
+    int *nofollow, char **rest, char *err, size_t errlen)
 {
-	char *copy, *p, *slash;
 	size_t blen = base_path != NULL ? strlen(base_path) : 0;
-	int fd, next, created, nofollow;
+	int fd;
 
-	if (path[0] != '/') {
-		snprintf(err, errlen, "%s: not an absolute path", path);
-		errno = EINVAL;
-		return -1;
-	}
-	/*
-	 * Below the receiver directory every component must be a real
-	 * directory: a link planted there must not send a host's trail
-	 * elsewhere.  Above it the administrator chose the path.
-	 */
 	if (basefd != -1 && strncmp(path, base_path, blen) == 0 &&
 	    path[blen] == '/') {
 		if ((fd = dup(basefd)) == -1) {
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));
 			return -1;
 		}
-		nofollow = 1;
-		p = copy = strdup(path + blen + 1);
+		*nofollow = 1;
+		*rest = strdup(path + blen + 1);
 	} else {
 		if ((fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
 			snprintf(err, errlen, "/: %s", strerror(errno));
 			return -1;
 		}
-		nofollow = 0;
-		p = copy = strdup(path + 1);
+		*nofollow = 0;
+		*rest = strdup(path + 1);
 	}
-	if (copy == NULL) {
+	if (*rest == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		close(fd);
 		return -1;
 	}
-	while (*p != '\0') {
+	return fd;
+}
+
+/* One step of the walk, from the directory fd to its entry p. */
+static int
+walk_step(int fd, const char *path, const char *p, int nofollow, int last,
+    char *err, size_t errlen)
+{
+	int next, created;
+
+	next = open_component(fd, p, nofollow || last, &created);
+	/*
+	 * A directory above ours that we may search but not list (mode
+	 * 0711): passing through is enough.
+	 */
+	if (next == -1 && errno == EACCES && !last && !nofollow)
+		next = openat(fd, p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (next == -1) {
+		snprintf(err, errlen, "%s: %s: %s", path, p,
+		    why_not_dir(fd, p, errno));
+		return -1;
+	}
+	if (created && fsync(fd) == -1) {
+		snprintf(err, errlen, "%s: fsync: %s", path, strerror(errno));
+		close(next);
+		return -1;
+	}
+	return next;
+}
+
+int
+store_open_dir(int basefd, const char *base_path, const char *path,
+    char *err, size_t errlen)
+{
+	char *copy, *p, *slash;
+	int fd, next, nofollow;
+
+	if (path[0] != '/') {
+		snprintf(err, errlen, "%s: not an absolute path", path);
+		errno = EINVAL;
+		return -1;
+	}
+	if ((fd = walk_start(basefd, base_path, path, &nofollow, &copy, err,
+	    errlen)) == -1)
+		return -1;
+	for (p = copy; *p != '\0'; p = slash + 1) {
 		if ((slash = strchr(p, '/')) != NULL)
 			*slash = '\0';
 		if (*p == '\0' || strcmp(p, ".") == 0) {
@@ -334,33 +375,14 @@ store_open_dir(int basefd, const char *base_path, const char *path,
 			errno = EINVAL;
 			goto fail;
 		} else {
-			next = open_component(fd, p, nofollow ||
-			    slash == NULL, &created);
-			/*
-			 * A directory above ours that we may search but not
-			 * list (mode 0711): passing through is enough.
-			 */
-			if (next == -1 && errno == EACCES && slash != NULL &&
-			    !nofollow)
-				next = openat(fd, p, O_PATH | O_DIRECTORY |
-				    O_CLOEXEC);
-			if (next == -1) {
-				snprintf(err, errlen, "%s: %s: %s", path, p,
-				    why_not_dir(fd, p, errno));
+			if ((next = walk_step(fd, path, p, nofollow,
+			    slash == NULL, err, errlen)) == -1)
 				goto fail;
-			}
-			if (created && fsync(fd) == -1) {
-				snprintf(err, errlen, "%s: fsync: %s", path,
-				    strerror(errno));
-				close(next);
-				goto fail;
-			}
 			close(fd);
 			fd = next;
 		}
 		if (slash == NULL)
 			break;
-		p = slash + 1;
 	}
 	free(copy);
 	if (check_dir(fd, path, err, errlen) == -1) {
@@ -414,13 +436,41 @@ has_file(const struct trail *t, uint64_t num)
 	    cmp_tfile) != NULL;
 }
 
+/* Add the data file name (number num) and its index's size to t. */
+static int
+scan_file(struct trail *t, const char *dname, uint64_t num)
+{
+	struct stat st;
+	struct tfile f;
+	char name[32];
+
+	if (fstatat(t->storefd, dname, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return -1;
+	if (!S_ISREG(st.st_mode)) {
+		log_warnx("host %s: %s/%s is not a regular file; "
+		    "ignored", t->host, TRAIL_STORE, dname);
+		return 0;
+	}
+	memset(&f, 0, sizeof(f));
+	f.num = num;
+	f.size = (uint64_t)st.st_size;
+	f.ino = st.st_ino;
+	f.dev = st.st_dev;
+	/* Index bytes count toward retention too. */
+	store_name(name, sizeof(name), num, 1);
+	if (fstatat(t->storefd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(st.st_mode))
+		f.isize = (uint64_t)st.st_size;
+	else if (errno != ENOENT)
+		return -1;
+	return add_file(t, &f);
+}
+
 /* Read .store: the trail files in order; indexes without a file go. */
 int
 store_scan(struct trail *t, char *err, size_t errlen)
 {
 	struct dirent *de;
-	struct stat st;
-	struct tfile f;
 	char name[32];
 	uint64_t num;
 	DIR *d;
@@ -438,27 +488,7 @@ store_scan(struct trail *t, char *err, size_t errlen)
 	while ((errno = 0, de = readdir(d)) != NULL) {
 		if (store_parse_name(de->d_name, &num, &idx) == -1 || idx)
 			continue;
-		if (fstatat(t->storefd, de->d_name, &st,
-		    AT_SYMLINK_NOFOLLOW) == -1)
-			goto fail;
-		if (!S_ISREG(st.st_mode)) {
-			log_warnx("host %s: %s/%s is not a regular file; "
-			    "ignored", t->host, TRAIL_STORE, de->d_name);
-			continue;
-		}
-		memset(&f, 0, sizeof(f));
-		f.num = num;
-		f.size = (uint64_t)st.st_size;
-		f.ino = st.st_ino;
-		f.dev = st.st_dev;
-		/* Index bytes count toward retention too. */
-		store_name(name, sizeof(name), num, 1);
-		if (fstatat(t->storefd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    S_ISREG(st.st_mode))
-			f.isize = (uint64_t)st.st_size;
-		else if (errno != ENOENT)
-			goto fail;
-		if (add_file(t, &f) == -1)
+		if (scan_file(t, de->d_name, num) == -1)
 			goto fail;
 	}
 	if (errno != 0)
@@ -493,28 +523,36 @@ fail:
 	return -1;
 }
 
+/* Whether st is one of the trail's files, kept or already let go. */
+static int
+is_trail_file(const struct trail *t, const struct stat *st)
+{
+	size_t i, n = t->nfiles;
+
+	for (i = 0; i < n + t->ngone && S_ISREG(st->st_mode); i++) {
+		const struct tfile *f = i < n ? &t->files[i] :
+		    &t->gone[i - n];
+
+		if (f->ino == st->st_ino && f->dev == st->st_dev)
+			return 1;
+	}
+	return 0;
+}
+
 /*
- * Point audit.log, audit.log.1, ... at the store files, newest first.
- * Each name is replaced by a rename, from the highest number down, so a
- * reader (or a crash) may see a name pointing at its neighbour's file but
- * never a missing number.  Names beyond the last file go, highest first.
+ * Refuse to replace a file that is not part of the trail; *maxk is the
+ * highest audit.log number present, if *have_any.
  */
-int
-store_names(struct trail *t, char *err, size_t errlen)
+static int
+check_log_names(struct trail *t, int *have_any, size_t *maxk, char *err,
+    size_t errlen)
 {
 	struct dirent *de;
 	struct stat st;
-	char name[64], sname[32];
-	size_t k, i, maxk = 0, n = t->nfiles;
-	int fd, have_any = 0, changed = 0, ours;
+	size_t k;
+	int fd;
 	DIR *d;
 
-	if (unlinkat(t->dirfd, TRAIL_TMP, 0) == -1 && errno != ENOENT) {
-		snprintf(err, errlen, "%s/%s: %s", t->host, TRAIL_TMP,
-		    strerror(errno));
-		return -1;
-	}
-	/* Refuse to replace a file that is not part of the trail. */
 	if ((fd = openat(t->dirfd, ".", O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) == -1 || (d = fdopendir(fd)) == NULL) {
 		snprintf(err, errlen, "%s: %s", t->host, strerror(errno));
@@ -531,17 +569,7 @@ store_names(struct trail *t, char *err, size_t errlen)
 				continue;
 			break;
 		}
-		ours = 0;
-		for (i = 0; i < n + t->ngone && S_ISREG(st.st_mode); i++) {
-			const struct tfile *f = i < n ? &t->files[i] :
-			    &t->gone[i - n];
-
-			if (f->ino == st.st_ino && f->dev == st.st_dev) {
-				ours = 1;
-				break;
-			}
-		}
-		if (!ours) {
+		if (!is_trail_file(t, &st)) {
 			snprintf(err, errlen, "host %s: %s is not a trail file "
 			    "of %s/; move it away", t->host, de->d_name,
 			    TRAIL_STORE);
@@ -549,9 +577,9 @@ store_names(struct trail *t, char *err, size_t errlen)
 			errno = EEXIST;
 			return -1;
 		}
-		if (!have_any || k > maxk)
-			maxk = k;
-		have_any = 1;
+		if (!*have_any || k > *maxk)
+			*maxk = k;
+		*have_any = 1;
 	}
 	if (errno != 0) {
 		snprintf(err, errlen, "host %s: %s", t->host, strerror(errno));
@@ -559,6 +587,16 @@ store_names(struct trail *t, char *err, size_t errlen)
 		return -1;
 	}
 	closedir(d);
+	return 0;
+}
+
+/* Each name not yet at its file: link the file, rename over the name. */
+static int
+link_log_names(struct trail *t, int *changed, char *err, size_t errlen)
+{
+	char name[64], sname[32];
+	size_t k, n = t->nfiles;
+	struct stat st;
 
 	for (k = n; k-- > 0;) {
 		const struct tfile *f = &t->files[n - 1 - k];
@@ -576,9 +614,33 @@ store_names(struct trail *t, char *err, size_t errlen)
 			unlinkat(t->dirfd, TRAIL_TMP, 0);
 			return -1;
 		}
-		changed = 1;
+		*changed = 1;
 		t->renamed++;
 	}
+	return 0;
+}
+
+/*
+ * Point audit.log, audit.log.1, ... at the store files, newest first.
+ * Each name is replaced by a rename, from the highest number down, so a
+ * reader (or a crash) may see a name pointing at its neighbour's file but
+ * never a missing number.  Names beyond the last file go, highest first.
+ */
+int
+store_names(struct trail *t, char *err, size_t errlen)
+{
+	char name[64];
+	size_t k, maxk = 0, n = t->nfiles;
+	int have_any = 0, changed = 0;
+
+	if (unlinkat(t->dirfd, TRAIL_TMP, 0) == -1 && errno != ENOENT) {
+		snprintf(err, errlen, "%s/%s: %s", t->host, TRAIL_TMP,
+		    strerror(errno));
+		return -1;
+	}
+	if (check_log_names(t, &have_any, &maxk, err, errlen) == -1 ||
+	    link_log_names(t, &changed, err, errlen) == -1)
+		return -1;
 	for (k = maxk + 1; have_any && k-- > n;) {
 		log_name(name, sizeof(name), k);
 		if (unlinkat(t->dirfd, name, 0) == -1 && errno != ENOENT) {

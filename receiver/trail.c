@@ -96,6 +96,74 @@ at_line_start(int fd, uint64_t off)
 	return pread(fd, &c, 1, (off_t)off - 1) == 1 && c == '\n';
 }
 
+/* What the index says of the last segment it starts. */
+struct idx_state {
+	int		 have_s;	/* an S line: t->pos and segstart */
+	int		 have_e;	/* its E line */
+	uint64_t	 esize;		/* the size the E line gives */
+};
+
+/*
+ * Follow the index's lines in buf while each can be right, setting
+ * t->pos.id, t->pos.seq, t->segstart and *s; return the end of the last
+ * good line.
+ */
+static const char *
+scan_index(struct trail *t, const char *buf, size_t len, uint64_t fsize,
+    struct idx_state *s)
+{
+	const char *p = buf, *end = buf + len, *nl, *good = buf;
+	struct idx_line l;
+
+	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		if (parse_idx_line(p, (size_t)(nl - p), &l) == -1)
+			break;
+		if (l.kind == 'S') {
+			if (l.num > fsize || (s->have_s && l.num < t->segstart) ||
+			    !at_line_start(t->fd, l.num))
+				break;
+			/* After a complete segment: right at its end, and a
+			 * later one of the same series. */
+			if (s->have_e && (l.num != t->segstart + s->esize ||
+			    (memcmp(l.id, t->pos.id, sizeof(l.id)) == 0 &&
+			    l.seq <= t->pos.seq)))
+				break;
+			memcpy(t->pos.id, l.id, sizeof(l.id));
+			t->pos.seq = l.seq;
+			t->segstart = l.num;
+			s->have_s = 1;
+			s->have_e = 0;
+		} else {
+			if (!s->have_s || s->have_e || l.seq != t->pos.seq ||
+			    l.num > fsize - t->segstart ||
+			    !at_line_start(t->fd, t->segstart + l.num))
+				break;
+			s->esize = l.num;
+			s->have_e = 1;
+		}
+		p = good = nl + 1;
+	}
+	return good;
+}
+
+/*
+ * Bytes after a complete segment and before the next S line cannot be
+ * anybody's: the next segment's S line is durable before its data.
+ */
+static int
+cut_after_end(struct trail *t, uint64_t *fsize, uint64_t esize)
+{
+	log_warnx("host %s: cut %" PRIu64 " bytes after the end of "
+	    "segment %" PRIu64, t->host, *fsize - t->segstart - esize,
+	    t->pos.seq);
+	t->cut_bytes += *fsize - t->segstart - esize;
+	*fsize = t->segstart + esize;
+	if (ftruncate(t->fd, (off_t)*fsize) == -1 ||
+	    fdatasync(t->fd) == -1)
+		return -1;
+	return 0;
+}
+
 /*
  * Read the current file's index against the file's size.  Lines after
  * the first one that cannot be right (torn, malformed, pointing past the
@@ -107,12 +175,10 @@ at_line_start(int fd, uint64_t off)
 static int
 recover_index(struct trail *t, uint64_t *fsize, char *err, size_t errlen)
 {
+	struct idx_state s = { 0, 0, 0 };
 	struct stat st;
 	char *buf = NULL;
-	const char *p, *end, *nl, *good;
-	struct idx_line l;
-	uint64_t esize = 0;
-	int have_s = 0, have_e = 0;
+	const char *good;
 	ssize_t r;
 	size_t len;
 
@@ -135,38 +201,9 @@ recover_index(struct trail *t, uint64_t *fsize, char *err, size_t errlen)
 			errno = EIO;
 		goto fail;
 	}
-	p = good = buf;
-	end = buf + len;
-	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-		if (parse_idx_line(p, (size_t)(nl - p), &l) == -1)
-			break;
-		if (l.kind == 'S') {
-			if (l.num > *fsize || (have_s && l.num < t->segstart) ||
-			    !at_line_start(t->fd, l.num))
-				break;
-			/* After a complete segment: right at its end, and a
-			 * later one of the same series. */
-			if (have_e && (l.num != t->segstart + esize ||
-			    (memcmp(l.id, t->pos.id, sizeof(l.id)) == 0 &&
-			    l.seq <= t->pos.seq)))
-				break;
-			memcpy(t->pos.id, l.id, sizeof(l.id));
-			t->pos.seq = l.seq;
-			t->segstart = l.num;
-			have_s = 1;
-			have_e = 0;
-		} else {
-			if (!have_s || have_e || l.seq != t->pos.seq ||
-			    l.num > *fsize - t->segstart ||
-			    !at_line_start(t->fd, t->segstart + l.num))
-				break;
-			esize = l.num;
-			have_e = 1;
-		}
-		p = good = nl + 1;
-	}
-	if (good != end) {
-		t->cut_idx_bytes = (uint64_t)(end - good);
+	good = scan_index(t, buf, len, *fsize, &s);
+	if (good != buf + len) {
+		t->cut_idx_bytes = (uint64_t)(buf + len - good);
 		log_warnx("host %s: cut %" PRIu64 " bytes of index %s/%016"
 		    PRIx64 "%s that were never acknowledged", t->host,
 		    t->cut_idx_bytes, TRAIL_STORE, trail_current(t)->num,
@@ -178,24 +215,13 @@ recover_index(struct trail *t, uint64_t *fsize, char *err, size_t errlen)
 	t->idxsize = (uint64_t)(good - buf);
 	free(buf);
 	buf = NULL;
-	if (!have_s)
+	if (!s.have_s)
 		return 0;
-	/*
-	 * Bytes after a complete segment and before the next S line cannot
-	 * be anybody's: the next segment's S line is durable before its data.
-	 */
-	if (have_e && *fsize - t->segstart > esize) {
-		log_warnx("host %s: cut %" PRIu64 " bytes after the end of "
-		    "segment %" PRIu64, t->host, *fsize - t->segstart - esize,
-		    t->pos.seq);
-		t->cut_bytes += *fsize - t->segstart - esize;
-		*fsize = t->segstart + esize;
-		if (ftruncate(t->fd, (off_t)*fsize) == -1 ||
-		    fdatasync(t->fd) == -1)
-			goto fail;
-	}
+	if (s.have_e && *fsize - t->segstart > s.esize &&
+	    cut_after_end(t, fsize, s.esize) == -1)
+		goto fail;
 	t->pos.size = *fsize - t->segstart;
-	t->pos.complete = have_e;
+	t->pos.complete = s.have_e;
 	return 0;
 fail:
 	snprintf(err, errlen, "host %s: index of %s/%016" PRIx64 ": %s",
