@@ -185,7 +185,7 @@ run_raw_tls(struct bench *b, uint64_t len, int run, double *visible)
 
 /* Lines in the collector's log so far, read incrementally. */
 static uint64_t
-count_lines(struct linecount *lc, const char *path)
+spool_count_lines(struct linecount *lc, const char *path)
 {
 	char buf[1 << 16];
 	ssize_t n, i;
@@ -275,7 +275,7 @@ collector_start(struct bench *b, struct collector *c, const char *tag)
 	c->pid = spawn_ex(&sp);
 	deadline = now() + 20;
 	while (tcp_count(c->port, 0, 0x0A) == 0 ||
-	    count_lines(&c->lc, c->log) < 1) {
+	    spool_count_lines(&c->lc, c->log) < 1) {
 		if (!proc_alive(c->pid) || now() > deadline || interrupted)
 			ar_fail(c->out, NULL, "auditd -n -c %s did not listen "
 			    "on port %d", c->dir, c->port);
@@ -287,7 +287,7 @@ collector_start(struct bench *b, struct collector *c, const char *tag)
 uint64_t
 collector_lines(struct collector *c)
 {
-	return count_lines(&c->lc, c->log);
+	return spool_count_lines(&c->lc, c->log);
 }
 
 void

@@ -263,7 +263,7 @@ sc_flush(struct loop *l, struct sconn *c)
 }
 
 static uint64_t
-count_lines(const char *p, uint64_t len)
+spool_count_lines(const char *p, uint64_t len)
 {
 	const char *end = p + len, *nl;
 	uint64_t n = 0;
@@ -315,12 +315,12 @@ sc_resume(struct loop *l, struct sconn *c, const struct msg_welcome *wl)
 		return -1;
 	}
 	if (size > c->acked) {
-		c->acked_recs += count_lines(l->stream + c->acked,
+		c->acked_recs += spool_count_lines(l->stream + c->acked,
 		    size - c->acked);
 		c->acked = size;
 	}
 	if (c->off > size) {
-		c->recs -= count_lines(l->stream + size, c->off - size);
+		c->recs -= spool_count_lines(l->stream + size, c->off - size);
 		c->off = size;
 	}
 	return 0;
@@ -335,11 +335,11 @@ sc_frame(struct loop *l, struct sconn *c, uint8_t type, const uint8_t *p,
 	struct msg_challenge ch;
 	struct msg_welcome wl;
 	struct msg_error me;
-	struct msg_pos a;
+	struct wire_pos a;
 	uint64_t token;
 	double t;
 
-	if (type == MSG_ERROR) {
+	if (type == WIRE_MSG_ERROR) {
 		if (wire_dec_error(p, len, &me) == -1) {
 			me.code = 0;
 			strcpy(me.reason, "(malformed)");
@@ -347,9 +347,9 @@ sc_frame(struct loop *l, struct sconn *c, uint8_t type, const uint8_t *p,
 		sc_fail(l, c, "receiver sent ERROR %u %s", me.code, me.reason);
 		return -1;
 	}
-	if (type == MSG_PING && c->st == S_SHIP) {
+	if (type == WIRE_MSG_PING && c->st == S_SHIP) {
 		if (wire_dec_token(p, len, &token) == -1 ||
-		    wire_enc_token(&c->out, MSG_PONG, token) == -1) {
+		    wire_enc_token(&c->out, WIRE_MSG_PONG, token) == -1) {
 			sc_fail(l, c, "bad PING");
 			return -1;
 		}
@@ -357,7 +357,7 @@ sc_frame(struct loop *l, struct sconn *c, uint8_t type, const uint8_t *p,
 	}
 	switch (c->st) {
 	case S_CHALLENGE:
-		if (type != MSG_CHALLENGE ||
+		if (type != WIRE_MSG_CHALLENGE ||
 		    wire_dec_challenge(p, len, &ch) == -1)
 			break;
 		memcpy(c->nonce_r, ch.nonce, sizeof(c->nonce_r));
@@ -368,7 +368,7 @@ sc_frame(struct loop *l, struct sconn *c, uint8_t type, const uint8_t *p,
 		c->st = S_WELCOME;
 		return 0;
 	case S_WELCOME:
-		if (type != MSG_WELCOME || wire_dec_welcome(p, len, &wl) == -1)
+		if (type != WIRE_MSG_WELCOME || wire_dec_welcome(p, len, &wl) == -1)
 			break;
 		if (!wl.has_proof || auth_check(c->password, AUTH_RECEIVER,
 		    c->ekm, c->nonce_s, c->nonce_r, c->host, wl.proof) != 1) {
@@ -390,7 +390,7 @@ sc_frame(struct loop *l, struct sconn *c, uint8_t type, const uint8_t *p,
 			l->res->hs_max_s = t;
 		return 0;
 	case S_SHIP:
-		if (type != MSG_ACK || wire_dec_pos(p, len, 1, &a) == -1)
+		if (type != WIRE_MSG_ACK || wire_dec_pos(p, len, 1, &a) == -1)
 			break;
 		if (a.seq != 1 || a.size < c->acked || a.size > c->off) {
 			sc_fail(l, c, "ACK %" PRIu64 " %" PRIu64 " for "
@@ -398,7 +398,7 @@ sc_frame(struct loop *l, struct sconn *c, uint8_t type, const uint8_t *p,
 			    " acked", a.seq, a.size, c->off, c->acked);
 			return -1;
 		}
-		c->acked_recs += count_lines(l->stream + c->acked,
+		c->acked_recs += spool_count_lines(l->stream + c->acked,
 		    a.size - c->acked);
 		c->acked = a.size;
 		if (c->epoch > 1 && !c->back) {

@@ -193,7 +193,7 @@ wire_dec_header(const uint8_t hdr[WIRE_HDR_LEN], struct wire_hdr *h)
 	else if (h->len > WIRE_MAX_PAYLOAD)
 		snprintf(h->why, sizeof(h->why), "frame of %u bytes (at most "
 		    "%d)", h->len, WIRE_MAX_PAYLOAD);
-	else if (h->type < MSG_HELLO || h->type > MSG_LAST)
+	else if (h->type < WIRE_MSG_HELLO || h->type > WIRE_MSG_LAST)
 		snprintf(h->why, sizeof(h->why), "unknown frame type %u",
 		    h->type);
 	return h->why[0] != '\0' ? -1 : 0;
@@ -276,7 +276,7 @@ wire_enc_hello_version(struct wbuf *w, uint16_t version, const char *host,
 		errno = EINVAL;
 		return -1;
 	}
-	if (begin(w, MSG_HELLO, 4 + 2 + 2 + hl + WIRE_ID_LEN +
+	if (begin(w, WIRE_MSG_HELLO, 4 + 2 + 2 + hl + WIRE_ID_LEN +
 	    WIRE_NONCE_LEN) == -1)
 		return -1;
 	wbuf_put_u32(w, WIRE_MAGIC);
@@ -317,7 +317,7 @@ int
 wire_enc_challenge(struct wbuf *w, uint16_t version,
     const uint8_t nonce[WIRE_NONCE_LEN])
 {
-	if (begin(w, MSG_CHALLENGE, 2 + WIRE_NONCE_LEN) == -1)
+	if (begin(w, WIRE_MSG_CHALLENGE, 2 + WIRE_NONCE_LEN) == -1)
 		return -1;
 	wbuf_put_u16(w, version);
 	wbuf_put_bytes(w, nonce, WIRE_NONCE_LEN);
@@ -339,7 +339,7 @@ wire_dec_challenge(const uint8_t *p, size_t len, struct msg_challenge *m)
 int
 wire_enc_auth(struct wbuf *w, const uint8_t *proof)
 {
-	if (begin(w, MSG_AUTH, proof ? WIRE_MAC_LEN : 0) == -1)
+	if (begin(w, WIRE_MSG_AUTH, proof ? WIRE_MAC_LEN : 0) == -1)
 		return -1;
 	if (proof != NULL)
 		wbuf_put_bytes(w, proof, WIRE_MAC_LEN);
@@ -367,7 +367,7 @@ wire_enc_welcome(struct wbuf *w, const uint8_t *proof,
 		errno = EINVAL;
 		return -1;
 	}
-	if (begin(w, MSG_WELCOME, 1 + (proof ? WIRE_MAC_LEN : 0) +
+	if (begin(w, WIRE_MSG_WELCOME, 1 + (proof ? WIRE_MAC_LEN : 0) +
 	    WIRE_ID_LEN + 8 + 8 + 1 + 2 + tail_len) == -1)
 		return -1;
 	wbuf_put_u8(w, proof != NULL);
@@ -414,7 +414,7 @@ wire_enc_data_hdr(struct wbuf *w, uint64_t seq, uint64_t offset, size_t len)
 		errno = EINVAL;
 		return -1;
 	}
-	if (begin(w, MSG_DATA, WIRE_DATA_HDR_LEN - WIRE_HDR_LEN + len) == -1)
+	if (begin(w, WIRE_MSG_DATA, WIRE_DATA_HDR_LEN - WIRE_HDR_LEN + len) == -1)
 		return -1;
 	wbuf_put_u64(w, seq);
 	wbuf_put_u64(w, offset);
@@ -466,7 +466,7 @@ wire_enc_dataz(struct wbuf *w, uint64_t seq, uint64_t offset, size_t rawlen,
 		errno = EINVAL;
 		return -1;
 	}
-	if (begin(w, MSG_DATAZ, 20 + zlen) == -1)
+	if (begin(w, WIRE_MSG_DATAZ, 20 + zlen) == -1)
 		return -1;
 	wbuf_put_u64(w, seq);
 	wbuf_put_u64(w, offset);
@@ -502,7 +502,7 @@ wire_dec_dataz(const uint8_t *p, size_t len, struct msg_dataz *m)
 int
 wire_enc_segend(struct wbuf *w, uint64_t seq, uint64_t size)
 {
-	if (begin(w, MSG_SEGEND, 16) == -1)
+	if (begin(w, WIRE_MSG_SEGEND, 16) == -1)
 		return -1;
 	wbuf_put_u64(w, seq);
 	wbuf_put_u64(w, size);
@@ -512,7 +512,7 @@ wire_enc_segend(struct wbuf *w, uint64_t seq, uint64_t size)
 int
 wire_enc_ack(struct wbuf *w, uint64_t seq, uint64_t size, int complete)
 {
-	if (begin(w, MSG_ACK, 17) == -1)
+	if (begin(w, WIRE_MSG_ACK, 17) == -1)
 		return -1;
 	wbuf_put_u64(w, seq);
 	wbuf_put_u64(w, size);
@@ -521,19 +521,30 @@ wire_enc_ack(struct wbuf *w, uint64_t seq, uint64_t size, int complete)
 }
 
 int
+wire_pos_cmp(const struct wire_pos *a, const struct wire_pos *b)
+{
+	if (a->seq != b->seq)
+		return a->seq < b->seq ? -1 : 1;
+	if (a->size != b->size)
+		return a->size < b->size ? -1 : 1;
+	return 0;
+}
+
+int
 wire_dec_pos(const uint8_t *p, size_t len, int with_complete,
-    struct msg_pos *m)
+    struct wire_pos *m)
 {
 	struct cursor c;
+	uint8_t complete = 0;
 
 	cursor_init(&c, p, len);
-	m->complete = 0;
 	if (wire_get_u64(&c, &m->seq) == -1 ||
 	    wire_get_u64(&c, &m->size) == -1)
 		return -1;
-	if (with_complete && (wire_get_u8(&c, &m->complete) == -1 ||
-	    m->complete > 1))
+	if (with_complete && (wire_get_u8(&c, &complete) == -1 ||
+	    complete > 1))
 		return -1;
+	m->complete = complete;
 	/* SEGEND: segments are numbered from 1, as in DATA. */
 	if (!with_complete && m->seq == 0)
 		return -1;
@@ -567,7 +578,7 @@ wire_enc_error(struct wbuf *w, enum wire_error code, const char *reason)
 
 	if (rl > WIRE_MAX_REASON)
 		rl = WIRE_MAX_REASON;
-	if (begin(w, MSG_ERROR, 4 + rl) == -1)
+	if (begin(w, WIRE_MSG_ERROR, 4 + rl) == -1)
 		return -1;
 	wbuf_put_u16(w, (uint16_t)code);
 	wbuf_put_u16(w, (uint16_t)rl);
@@ -597,7 +608,7 @@ wire_dec_error(const uint8_t *p, size_t len, struct msg_error *m)
 int
 wire_enc_bye(struct wbuf *w)
 {
-	return begin(w, MSG_BYE, 0);
+	return begin(w, WIRE_MSG_BYE, 0);
 }
 
 const char *
@@ -607,7 +618,7 @@ wire_type_name(int type)
 	    "WELCOME", "DATA", "SEGEND", "ACK", "PING", "PONG", "ERROR",
 	    "BYE", "DATAZ", "HEALTH" };
 
-	return (type >= MSG_HELLO && type <= MSG_LAST) ? names[type] :
+	return (type >= WIRE_MSG_HELLO && type <= WIRE_MSG_LAST) ? names[type] :
 	    "unknown";
 }
 
@@ -618,6 +629,6 @@ wire_error_name(int code)
 	    "unknown-host", "offset", "disk-full", "io", "busy", "shutdown",
 	    "timeout", "series" };
 
-	return (code >= ERR_PROTOCOL && code <= ERR_SERIES) ? names[code] :
+	return (code >= WIRE_ERR_PROTOCOL && code <= WIRE_ERR_SERIES) ? names[code] :
 	    "unknown";
 }

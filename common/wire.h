@@ -38,34 +38,34 @@
 #define WIRE_HEALTH_VALUE	64
 
 enum wire_type {
-	MSG_HELLO = 1,		/* S->R: magic, version, host, spool id, nonce */
-	MSG_CHALLENGE = 2,	/* R->S: version, nonce */
-	MSG_AUTH = 3,		/* S->R: proof (or empty: certificate only) */
-	MSG_WELCOME = 4,	/* R->S: proof, what the receiver holds */
-	MSG_DATA = 5,		/* S->R: seq, offset, whole lines */
-	MSG_SEGEND = 6,		/* S->R: seq, size: segment closed */
-	MSG_ACK = 7,		/* R->S: seq, size, complete: durable up to */
-	MSG_PING = 8,		/* either: token */
-	MSG_PONG = 9,		/* either: token */
-	MSG_ERROR = 10,		/* either: code, reason; then close */
-	MSG_BYE = 11,		/* either: orderly close */
-	MSG_DATAZ = 12,		/* S->R: seq, offset, length, zstd frame */
-	MSG_HEALTH = 13,	/* S->R (v3): key=value text: how it fares */
+	WIRE_MSG_HELLO = 1,		/* S->R: magic, version, host, spool id, nonce */
+	WIRE_MSG_CHALLENGE = 2,	/* R->S: version, nonce */
+	WIRE_MSG_AUTH = 3,		/* S->R: proof (or empty: certificate only) */
+	WIRE_MSG_WELCOME = 4,	/* R->S: proof, what the receiver holds */
+	WIRE_MSG_DATA = 5,		/* S->R: seq, offset, whole lines */
+	WIRE_MSG_SEGEND = 6,		/* S->R: seq, size: segment closed */
+	WIRE_MSG_ACK = 7,		/* R->S: seq, size, complete: durable up to */
+	WIRE_MSG_PING = 8,		/* either: token */
+	WIRE_MSG_PONG = 9,		/* either: token */
+	WIRE_MSG_ERROR = 10,		/* either: code, reason; then close */
+	WIRE_MSG_BYE = 11,		/* either: orderly close */
+	WIRE_MSG_DATAZ = 12,		/* S->R: seq, offset, length, zstd frame */
+	WIRE_MSG_HEALTH = 13,	/* S->R (v3): key=value text: how it fares */
 };
-#define MSG_LAST	MSG_HEALTH
+#define WIRE_MSG_LAST	WIRE_MSG_HEALTH
 
 enum wire_error {
-	ERR_PROTOCOL = 1,	/* malformed or unexpected message */
-	ERR_VERSION = 2,	/* no common protocol version */
-	ERR_AUTH = 3,		/* authentication failed */
-	ERR_UNKNOWN_HOST = 4,	/* no such host, or not from that address */
-	ERR_OFFSET = 5,		/* DATA does not continue the stored copy */
-	ERR_DISK_FULL = 6,	/* receiver cannot store now: retry later */
-	ERR_IO = 7,		/* receiver storage error: retry later */
-	ERR_BUSY = 8,		/* too many connections: retry later */
-	ERR_SHUTDOWN = 9,	/* receiver stopping: retry later */
-	ERR_TIMEOUT = 10,	/* peer too slow */
-	ERR_SERIES = 11,	/* the host is pinned to another spool's series */
+	WIRE_ERR_PROTOCOL = 1,	/* malformed or unexpected message */
+	WIRE_ERR_VERSION = 2,	/* no common protocol version */
+	WIRE_ERR_AUTH = 3,		/* authentication failed */
+	WIRE_ERR_UNKNOWN_HOST = 4,	/* no such host, or not from that address */
+	WIRE_ERR_OFFSET = 5,		/* DATA does not continue the stored copy */
+	WIRE_ERR_DISK_FULL = 6,	/* receiver cannot store now: retry later */
+	WIRE_ERR_IO = 7,		/* receiver storage error: retry later */
+	WIRE_ERR_BUSY = 8,		/* too many connections: retry later */
+	WIRE_ERR_SHUTDOWN = 9,	/* receiver stopping: retry later */
+	WIRE_ERR_TIMEOUT = 10,	/* peer too slow */
+	WIRE_ERR_SERIES = 11,	/* the host is pinned to another spool's series */
 };
 
 /* A bounded reader over bytes from outside. */
@@ -152,10 +152,18 @@ struct msg_dataz {
 	const uint8_t	*z;		/* one zstd frame */
 	size_t		 zlen;
 };
-struct msg_pos {			/* SEGEND and ACK */
+/*
+ * A position in a sender's series: byte offset size of segment seq, and
+ * whether that segment is complete there; seq 0 is "nothing".  SEGEND and
+ * ACK carry it, the forwarder keeps one per receiver, and the receiver's
+ * struct trail_pos is one with the series' spool id.
+ */
+struct wire_pos {
 	uint64_t	 seq, size;
-	uint8_t		 complete;	/* ACK only */
+	int		 complete;	/* ACK only, on the wire */
 };
+/* (seq, size) order; complete is not compared. */
+int	wire_pos_cmp(const struct wire_pos *, const struct wire_pos *);
 struct msg_error {
 	uint16_t	 code;
 	char		 reason[WIRE_MAX_REASON + 1];	/* made printable */
@@ -211,7 +219,7 @@ int	wire_enc_dataz(struct wbuf *, uint64_t seq, uint64_t offset,
 	    size_t rawlen, const void *z, size_t zlen);
 int	wire_dec_dataz(const uint8_t *, size_t, struct msg_dataz *);
 int	wire_dec_pos(const uint8_t *, size_t, int with_complete,
-	    struct msg_pos *);
+	    struct wire_pos *);
 int	wire_dec_token(const uint8_t *, size_t, uint64_t *);
 int	wire_dec_error(const uint8_t *, size_t, struct msg_error *);
 /* The text alone is checked the same way (the forwarder's input). */

@@ -192,7 +192,7 @@ wire_enc_health(struct wbuf *w, const char *text, size_t len)
 	if (wbuf_reserve(w, WIRE_HDR_LEN + len) == -1)
 		return -1;
 	wbuf_put_u32(w, (uint32_t)len);
-	wbuf_put_u8(w, MSG_HEALTH);
+	wbuf_put_u8(w, WIRE_MSG_HEALTH);
 	wbuf_put_u8(w, 0);
 	wbuf_put_u16(w, 0);
 	wbuf_put_bytes(w, text, len);

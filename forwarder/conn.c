@@ -54,25 +54,25 @@
 #define DATES_AGAIN_MS	(24 * 3600 * 1000)	/* a pinned, expired cert */
 
 enum cstate {
-	C_IDLE,			/* waiting for next_try */
-	C_DISABLED,		/* its configuration cannot work */
-	C_RESOLVING,
-	C_CONNECTING,
-	C_TLS,
-	C_HELLO,		/* HELLO sent, CHALLENGE expected */
-	C_AUTH,			/* AUTH sent, WELCOME expected */
-	C_STREAM,
+	FC_IDLE,			/* waiting for next_try */
+	FC_DISABLED,		/* its configuration cannot work */
+	FC_RESOLVING,
+	FC_CONNECTING,
+	FC_TLS,
+	FC_HELLO,		/* HELLO sent, CHALLENGE expected */
+	FC_AUTH,			/* AUTH sent, WELCOME expected */
+	FC_STREAM,
 };
 
 static const char *const cstate_doing[] = {
-	[C_IDLE] = "waiting",
-	[C_DISABLED] = "disabled",
-	[C_RESOLVING] = "resolving its name",
-	[C_CONNECTING] = "connecting",
-	[C_TLS] = "in the TLS handshake",
-	[C_HELLO] = "waiting for CHALLENGE",
-	[C_AUTH] = "waiting for WELCOME",
-	[C_STREAM] = "streaming",
+	[FC_IDLE] = "waiting",
+	[FC_DISABLED] = "disabled",
+	[FC_RESOLVING] = "resolving its name",
+	[FC_CONNECTING] = "connecting",
+	[FC_TLS] = "in the TLS handshake",
+	[FC_HELLO] = "waiting for CHALLENGE",
+	[FC_AUTH] = "waiting for WELCOME",
+	[FC_STREAM] = "streaming",
 };
 
 enum fail_kind { F_TRANSIENT, F_SERIOUS };
@@ -127,8 +127,8 @@ struct fwd_conn {
 	size_t			 hlen;
 	/* the stream */
 	struct fwd_reader	 rd;		/* what comes next */
-	struct fwd_pos		 sent;		/* end of what was sent */
-	struct fwd_pos		 acked;
+	struct wire_pos		 sent;		/* end of what was sent */
+	struct wire_pos		 acked;
 	struct fwd_window	 win;
 };
 
@@ -165,7 +165,7 @@ fwd_conn_new(unsigned idx, const struct conf_host *ch)
 	fwd_reader_init(&c->rd, fwd_env.dirfd, ch->name);
 	wbuf_init(&c->out);
 	fwd_window_init(&c->win);
-	c->st = C_DISABLED;
+	c->st = FC_DISABLED;
 	if (ch->remote == NULL || fwd_split_hostport(ch->remote, c->host,
 	    sizeof(c->host), c->port, sizeof(c->port), CONF_DEFAULT_PORT,
 	    &c->numeric) == -1) {
@@ -188,7 +188,7 @@ fwd_conn_new(unsigned idx, const struct conf_host *ch)
 	if ((c->ctx = tlsio_client_ctx(ch->cafile, ch->certfile, ch->keyfile,
 	    err, sizeof(err))) == NULL)
 		goto disable;
-	c->st = C_IDLE;
+	c->st = FC_IDLE;
 	c->next_try = 0;
 	return c;
 disable:
@@ -200,10 +200,10 @@ disable:
 
 /* Drop the connection, whatever its state; bye: say so to the receiver. */
 static void
-conn_close(struct fwd_conn *c, int bye)
+fc_close(struct fwd_conn *c, int bye)
 {
 	if (c->tls != NULL) {
-		if (bye && c->st == C_STREAM) {
+		if (bye && c->st == FC_STREAM) {
 			c->out.len = c->out.off = 0;
 			if (wire_enc_bye(&c->out) == 0)
 				(void)tlsio_write(c->tls, c->out.buf,
@@ -225,7 +225,7 @@ conn_close(struct fwd_conn *c, int bye)
 		c->ai = c->ai_cur = NULL;
 	}
 	/* An older receiver may be upgraded by the next connection. */
-	if (c->st == C_STREAM)
+	if (c->st == FC_STREAM)
 		c->version = WIRE_VERSION;
 	fwd_reader_close(&c->rd);	/* drop_old may take it now */
 	wbuf_free(&c->out);
@@ -246,7 +246,7 @@ conn_fail(struct fwd_conn *c, enum fail_kind kind, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
-	conn_close(c, 0);
+	fc_close(c, 0);
 	if (kind == F_SERIOUS)
 		c->backoff = FWD_BACKOFF_SERIOUS;
 	else if (c->backoff == 0)
@@ -256,7 +256,7 @@ conn_fail(struct fwd_conn *c, enum fail_kind kind, const char *fmt, ...)
 		    FWD_BACKOFF_MAX : c->backoff * 2;
 	delay_ms = fwd_retry_ms(c->backoff);
 	c->next_try = fwd_now_ms() + delay_ms;
-	c->st = C_IDLE;
+	c->st = FC_IDLE;
 	c->failures++;
 	c->healthy = 0;
 	/* Once per episode, and again only when the reason changes. */
@@ -287,7 +287,7 @@ proto_error(struct fwd_conn *c, const char *fmt, ...)
 	va_end(ap);
 	if (c->tls != NULL) {
 		c->out.len = c->out.off = 0;
-		if (wire_enc_error(&c->out, ERR_PROTOCOL, reason) == 0)
+		if (wire_enc_error(&c->out, WIRE_ERR_PROTOCOL, reason) == 0)
 			(void)tlsio_write(c->tls, c->out.buf, c->out.len);
 	}
 	conn_fail(c, F_SERIOUS, "receiver %s: protocol error: %s", c->peer,
@@ -342,7 +342,7 @@ try_connect(struct fwd_conn *c)
 		}
 		if (connect(c->fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
 		    errno == EINPROGRESS) {
-			c->st = C_CONNECTING;
+			c->st = FC_CONNECTING;
 			watch(c, EPOLLOUT);
 			return;
 		}
@@ -387,7 +387,7 @@ start_attempt(struct fwd_conn *c)
 		take_addresses(c, ai);
 		return;
 	}
-	c->st = C_RESOLVING;
+	c->st = FC_RESOLVING;
 	if (c->gai_busy)
 		return;		/* the last lookup is still running */
 	memset(&c->gai, 0, sizeof(c->gai));
@@ -414,7 +414,7 @@ fwd_conn_resolved(struct fwd_conn *c)
 	if (!c->gai_busy || (rc = gai_error(&c->gai)) == EAI_INPROGRESS)
 		return;
 	c->gai_busy = 0;
-	if (c->st != C_RESOLVING) {
+	if (c->st != FC_RESOLVING) {
 		/* The attempt gave up waiting for it. */
 		if (rc == 0)
 			freeaddrinfo(c->gai.ar_result);
@@ -447,7 +447,7 @@ connected(struct fwd_conn *c)
 		    c->peer);
 		return;
 	}
-	c->st = C_TLS;
+	c->st = FC_TLS;
 	tls_step(c);
 }
 
@@ -483,7 +483,7 @@ rearm(struct fwd_conn *c)
 {
 	uint32_t ev = EPOLLIN;
 
-	if (c->fd == -1 || c->st < C_TLS)
+	if (c->fd == -1 || c->st < FC_TLS)
 		return;
 	if ((c->write_blocked && wbuf_pending(&c->out) > 0) ||
 	    c->read_wants_write)
@@ -626,7 +626,7 @@ tls_step(struct fwd_conn *c)
 	if (wire_enc_hello_version(&c->out, c->version, fwd_env.name,
 	    fwd_env.spool_id, c->nonce_s) == -1)
 		fatal("host %s: HELLO", c->ch->name);
-	c->st = C_HELLO;
+	c->st = FC_HELLO;
 	c->last_rx = fwd_now_ms();
 	if (send_frames(c) == 0)
 		rearm(c);
@@ -662,7 +662,7 @@ on_challenge(struct fwd_conn *c, const uint8_t *p, size_t len)
 		rc = wire_enc_auth(&c->out, NULL);	/* certificate only */
 	if (rc == -1)
 		fatal("host %s: AUTH", c->ch->name);
-	c->st = C_AUTH;
+	c->st = FC_AUTH;
 	return 0;
 }
 
@@ -684,7 +684,7 @@ read_check(const struct fwd_resume *r, uint8_t *buf, size_t *len)
 	if (r->check_len == 0)
 		return 0;
 	for (open = 1; open >= 0; open--) {
-		seg_name(name, sizeof(name), r->acked.seq, open);
+		spool_seg_name(name, sizeof(name), r->acked.seq, open);
 		if ((fd = openat(fwd_env.dirfd, name, O_RDONLY | O_CLOEXEC |
 		    O_NOFOLLOW)) != -1 || errno != ENOENT)
 			break;
@@ -724,7 +724,7 @@ rolled_back(struct fwd_conn *c, const struct msg_welcome *m,
 static void
 send_health(struct fwd_conn *c)
 {
-	if (c->st != C_STREAM || c->proto < 3 || c->hlen == 0)
+	if (c->st != FC_STREAM || c->proto < 3 || c->hlen == 0)
 		return;
 	if (wire_enc_health(&c->out, c->health, c->hlen) == -1)
 		fatal("host %s: HEALTH", c->ch->name);
@@ -737,7 +737,7 @@ fwd_conn_health(struct fwd_conn *c, const char *text, size_t len)
 		return;
 	memcpy(c->health, text, len);
 	c->hlen = len;
-	if (c->st != C_STREAM || c->proto < 3)
+	if (c->st != FC_STREAM || c->proto < 3)
 		return;
 	send_health(c);
 	if (!c->write_blocked && send_frames(c) == 0)
@@ -751,7 +751,7 @@ on_welcome(struct fwd_conn *c, const uint8_t *p, size_t len)
 	struct msg_welcome m;
 	struct spool_seg *segs;
 	struct fwd_resume r;
-	struct fwd_pos theirs;
+	struct wire_pos theirs;
 	size_t n, ourlen;
 
 	if (wire_dec_welcome(p, len, &m) == -1) {
@@ -802,7 +802,7 @@ on_welcome(struct fwd_conn *c, const uint8_t *p, size_t len)
 	c->acked = r.acked;
 	c->sent = r.acked;
 	c->up_since = fwd_now_ms();
-	c->st = C_STREAM;
+	c->st = FC_STREAM;
 	send_health(c);
 	fwd_report_ack(c->idx, &r.acked);
 	fwd_report_state(c->idx, RS_CONNECTED, "");
@@ -840,8 +840,8 @@ healthy(struct fwd_conn *c)
 static int
 on_ack(struct fwd_conn *c, const uint8_t *p, size_t len)
 {
-	struct msg_pos m;
-	struct fwd_pos a;
+	struct wire_pos m;
+	struct wire_pos a;
 
 	if (wire_dec_pos(p, len, 1, &m) == -1) {
 		proto_error(c, "malformed ACK");
@@ -862,7 +862,7 @@ on_ack(struct fwd_conn *c, const uint8_t *p, size_t len)
 	 * Progress proves the connection works; an ACK that only repeats
 	 * where it was (a full receiver acking what it had) does not.
 	 */
-	if (fwd_pos_cmp(&a, &c->acked) > 0 || a.complete > c->acked.complete)
+	if (wire_pos_cmp(&a, &c->acked) > 0 || a.complete > c->acked.complete)
 		healthy(c);
 	c->acked = a;
 	fwd_window_ack(&c->win, a.seq, a.size);
@@ -884,7 +884,7 @@ on_error(struct fwd_conn *c, const uint8_t *p, size_t len)
 	 * A version 2 receiver refuses our HELLO: speak 2 to it, without
 	 * HEALTH, rather than stop shipping until it is upgraded.
 	 */
-	if (m.code == ERR_VERSION && c->st == C_HELLO &&
+	if (m.code == WIRE_ERR_VERSION && c->st == FC_HELLO &&
 	    c->version > WIRE_MIN_VERSION) {
 		log_info("host %s: receiver %s refuses protocol version %u "
 		    "(%s); speaking version %d to it, without health reports",
@@ -899,11 +899,11 @@ on_error(struct fwd_conn *c, const uint8_t *p, size_t len)
 		return -1;
 	}
 	switch (m.code) {
-	case ERR_DISK_FULL:
-	case ERR_IO:
-	case ERR_BUSY:
-	case ERR_SHUTDOWN:
-	case ERR_TIMEOUT:
+	case WIRE_ERR_DISK_FULL:
+	case WIRE_ERR_IO:
+	case WIRE_ERR_BUSY:
+	case WIRE_ERR_SHUTDOWN:
+	case WIRE_ERR_TIMEOUT:
 		conn_fail(c, F_TRANSIENT, "receiver %s: %s: %s", c->peer,
 		    wire_error_name(m.code), m.reason);
 		break;
@@ -920,28 +920,28 @@ on_frame(struct fwd_conn *c, uint8_t type, const uint8_t *p, size_t len)
 {
 	uint64_t token;
 
-	if (type == MSG_ERROR)
+	if (type == WIRE_MSG_ERROR)
 		return on_error(c, p, len);
-	if (c->st == C_HELLO && type == MSG_CHALLENGE)
+	if (c->st == FC_HELLO && type == WIRE_MSG_CHALLENGE)
 		return on_challenge(c, p, len);
-	if (c->st == C_AUTH && type == MSG_WELCOME)
+	if (c->st == FC_AUTH && type == WIRE_MSG_WELCOME)
 		return on_welcome(c, p, len);
-	if (c->st == C_STREAM) {
+	if (c->st == FC_STREAM) {
 		switch (type) {
-		case MSG_ACK:
+		case WIRE_MSG_ACK:
 			return on_ack(c, p, len);
-		case MSG_PING:
-		case MSG_PONG:
+		case WIRE_MSG_PING:
+		case WIRE_MSG_PONG:
 			if (wire_dec_token(p, len, &token) == -1) {
 				proto_error(c, "malformed %s",
 				    wire_type_name(type));
 				return -1;
 			}
-			if (type == MSG_PING &&
-			    wire_enc_token(&c->out, MSG_PONG, token) == -1)
+			if (type == WIRE_MSG_PING &&
+			    wire_enc_token(&c->out, WIRE_MSG_PONG, token) == -1)
 				fatal("host %s: PONG", c->ch->name);
 			return 0;
-		case MSG_BYE:
+		case WIRE_MSG_BYE:
 			if (len != 0) {
 				proto_error(c, "malformed BYE");
 				return -1;
@@ -1022,11 +1022,11 @@ static ssize_t
 produce(struct fwd_conn *c)
 {
 	char why[FWD_REASON_MAX];
-	struct fwd_pos at;
+	struct wire_pos at;
 	size_t queued = 0, len, zlen;
 	char *raw;
 
-	while (c->st == C_STREAM && wbuf_pending(&c->out) < OUT_LOW &&
+	while (c->st == FC_STREAM && wbuf_pending(&c->out) < OUT_LOW &&
 	    fwd_window_inflight(&c->win) < WINDOW) {
 		if (wbuf_reserve(&c->out, WIRE_DATA_HDR_LEN + FWD_FRAME) == -1)
 			fatal("host %s: DATA", c->ch->name);
@@ -1096,16 +1096,16 @@ void
 fwd_conn_io(struct fwd_conn *c, uint32_t events)
 {
 	switch (c->st) {
-	case C_CONNECTING:
+	case FC_CONNECTING:
 		if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
 			connected(c);
 		return;
-	case C_TLS:
+	case FC_TLS:
 		tls_step(c);
 		return;
-	case C_HELLO:
-	case C_AUTH:
-	case C_STREAM:
+	case FC_HELLO:
+	case FC_AUTH:
+	case FC_STREAM:
 		break;
 	default:
 		return;
@@ -1117,7 +1117,7 @@ fwd_conn_io(struct fwd_conn *c, uint32_t events)
 	}
 	if (events & EPOLLOUT)
 		c->write_blocked = 0;
-	if (c->st == C_STREAM)
+	if (c->st == FC_STREAM)
 		pump(c);
 	else if (send_frames(c) == 0)
 		rearm(c);
@@ -1126,7 +1126,7 @@ fwd_conn_io(struct fwd_conn *c, uint32_t events)
 void
 fwd_conn_spool_changed(struct fwd_conn *c)
 {
-	if (c->st == C_STREAM && !c->write_blocked)
+	if (c->st == FC_STREAM && !c->write_blocked)
 		pump(c);
 }
 
@@ -1136,13 +1136,13 @@ fwd_conn_timer(struct fwd_conn *c, int64_t now)
 	int64_t t = (int64_t)fwd_env.timeout * 1000;
 
 	switch (c->st) {
-	case C_DISABLED:
+	case FC_DISABLED:
 		return;
-	case C_IDLE:
+	case FC_IDLE:
 		if (now >= c->next_try)
 			start_attempt(c);
 		return;
-	case C_STREAM:
+	case FC_STREAM:
 		break;
 	default:
 		if (now >= c->deadline)
@@ -1159,7 +1159,7 @@ fwd_conn_timer(struct fwd_conn *c, int64_t now)
 	if (!c->healthy && now - c->up_since >= t)
 		healthy(c);
 	if (now - c->last_tx >= t / 3) {
-		if (wire_enc_token(&c->out, MSG_PING, ++c->token) == -1)
+		if (wire_enc_token(&c->out, WIRE_MSG_PING, ++c->token) == -1)
 			fatal("host %s: PING", c->ch->name);
 		c->last_tx = now;	/* once, even if it waits for room */
 	}
@@ -1177,11 +1177,11 @@ fwd_conn_deadline(const struct fwd_conn *c)
 	int64_t t = (int64_t)fwd_env.timeout * 1000, d, p;
 
 	switch (c->st) {
-	case C_DISABLED:
+	case FC_DISABLED:
 		return INT64_MAX;
-	case C_IDLE:
+	case FC_IDLE:
 		return c->next_try;
-	case C_STREAM:
+	case FC_STREAM:
 		d = c->last_rx + t;
 		p = c->last_tx + t / 3;
 		if (!c->healthy && c->up_since + t < d)
@@ -1212,7 +1212,7 @@ fwd_conn_free(struct fwd_conn *c, int bye)
 {
 	if (c == NULL)
 		return;
-	conn_close(c, bye);
+	fc_close(c, bye);
 	if (c->gai_busy && gai_cancel(&c->gai) == EAI_CANCELED)
 		c->gai_busy = 0;
 	if (c->ctx != NULL)

@@ -61,7 +61,7 @@ static struct report {
 	enum fwd_rstate	 state;
 	char		 reason[FWD_REASON_MAX + 1];
 	char		 series[FWD_REASON_MAX + 1];
-	struct fwd_pos	 ack;
+	struct wire_pos	 ack;
 } *reports;
 static int series_told;		/* audisp-dist believes nothing after it */
 static char obuf[IPC_BUF];
@@ -119,7 +119,7 @@ fwd_report_state(unsigned host, enum fwd_rstate st, const char *reason)
 }
 
 void
-fwd_report_ack(unsigned host, const struct fwd_pos *ack)
+fwd_report_ack(unsigned host, const struct wire_pos *ack)
 {
 	reports[host].ack = *ack;
 	reports[host].ack_dirty = 1;
@@ -382,7 +382,7 @@ on_inotify(void)
 		for (p = buf; p < buf + n; p += sizeof(*e) + e->len) {
 			e = (const struct inotify_event *)(void *)p;
 			if ((e->mask & IN_Q_OVERFLOW) || (e->len > 0 &&
-			    seg_parse_name(e->name, &seq, &open) == 0))
+			    spool_seg_parse_name(e->name, &seq, &open) == 0))
 				any = 1;
 		}
 	}

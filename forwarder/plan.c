@@ -40,7 +40,7 @@ verdict(struct fwd_resume *r, enum fwd_resume_act act, const char *fmt, ...)
  */
 static void
 check_tail(struct fwd_resume *r, const struct spool_seg *s,
-    const struct fwd_pos *theirs, size_t tail_len)
+    const struct wire_pos *theirs, size_t tail_len)
 {
 	uint64_t start = theirs->size - tail_len;
 	uint64_t end = theirs->size < s->size ? theirs->size : s->size;
@@ -60,7 +60,7 @@ check_tail(struct fwd_resume *r, const struct spool_seg *s,
 void
 fwd_resume(const uint8_t our_id[WIRE_ID_LEN], const struct spool_seg *segs,
     size_t n, const uint8_t their_id[WIRE_ID_LEN],
-    const struct fwd_pos *theirs, size_t tail_len, struct fwd_resume *r)
+    const struct wire_pos *theirs, size_t tail_len, struct fwd_resume *r)
 {
 	const struct spool_seg *s = NULL, *newest = n ? &segs[n - 1] : NULL;
 	size_t i, want;
@@ -138,7 +138,7 @@ void
 fwd_resume_check(struct fwd_resume *r, const uint8_t *tail,
     const uint8_t *ours, size_t ourlen, int line_start)
 {
-	struct fwd_pos at = r->acked;
+	struct wire_pos at = r->acked;
 	size_t i;
 
 	if (r->act != FWD_RESUME_SEND || r->check_len == 0)
@@ -198,18 +198,18 @@ fwd_cut_lines(const char *buf, size_t len)
 }
 
 int
-fwd_ack_ok(const struct fwd_pos *sent, const struct fwd_pos *last,
-    const struct fwd_pos *ack)
+fwd_ack_ok(const struct wire_pos *sent, const struct wire_pos *last,
+    const struct wire_pos *ack)
 {
 	int c;
 
-	if (ack->seq == 0 || fwd_pos_cmp(ack, sent) > 0)
+	if (ack->seq == 0 || wire_pos_cmp(ack, sent) > 0)
 		return 0;
 	/* Complete is only known from our SEGEND. */
 	if (ack->complete && ack->seq == sent->seq &&
 	    (!sent->complete || ack->size != sent->size))
 		return 0;
-	if ((c = fwd_pos_cmp(ack, last)) < 0)
+	if ((c = wire_pos_cmp(ack, last)) < 0)
 		return 0;
 	if (c == 0 && ack->seq == last->seq && last->complete &&
 	    !ack->complete)

@@ -42,7 +42,7 @@ fwd_reader_close(struct fwd_reader *r)
 }
 
 void
-fwd_reader_seek(struct fwd_reader *r, const struct fwd_pos *at)
+fwd_reader_seek(struct fwd_reader *r, const struct wire_pos *at)
 {
 	fwd_reader_close(r);
 	r->cur.seq = at->seq;
@@ -72,12 +72,12 @@ open_seq(int dirfd, uint64_t seq, int *closed, char *name, size_t namelen)
 	int fd;
 
 	/* Renamed only from .open to .seg: this order cannot miss it. */
-	seg_name(name, namelen, seq, 1);
+	spool_seg_name(name, namelen, seq, 1);
 	*closed = 0;
 	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) !=
 	    -1 || errno != ENOENT)
 		return fd;
-	seg_name(name, namelen, seq, 0);
+	spool_seg_name(name, namelen, seq, 0);
 	*closed = 1;
 	return openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 }
@@ -176,13 +176,13 @@ exists(int dirfd, uint64_t seq, int open)
 	char name[SEG_NAME_LEN + 8];
 	struct stat st;
 
-	seg_name(name, sizeof(name), seq, open);
+	spool_seg_name(name, sizeof(name), seq, open);
 	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 enum fwd_chunk
 fwd_reader_next(struct fwd_reader *r, char *buf, size_t max,
-    struct fwd_pos *at, size_t *len, char *why, size_t whylen)
+    struct wire_pos *at, size_t *len, char *why, size_t whylen)
 {
 	struct stat st;
 	size_t want;

@@ -82,8 +82,8 @@ struct spool {
 	unsigned	 torn_records;
 };
 
-int		 seg_name(char *buf, size_t len, uint64_t seq, int open);
-int		 seg_parse_name(const char *name, uint64_t *seq, int *open);
+int		 spool_seg_name(char *buf, size_t len, uint64_t seq, int open);
+int		 spool_seg_parse_name(const char *name, uint64_t *seq, int *open);
 int		 spool_open(struct spool *, const char *path, char *err, size_t errlen);
 /*
  * A new random identity, written durably (temporary file, fsync, rename,
@@ -121,7 +121,7 @@ int		 spool_drop_oldest(struct spool *, uint64_t *records, uint64_t *bytes);
 int64_t		 spool_oldest_record_time(struct spool *);
 /* The same for the record at offset off of segment seq. */
 int64_t		 spool_record_time(struct spool *, uint64_t seq, uint64_t off);
-uint64_t	 count_lines(const char *buf, size_t len);
+uint64_t	 spool_count_lines(const char *buf, size_t len);
 
 /* intake.c */
 struct intake {
@@ -214,10 +214,10 @@ void		 status_read_boot_id(void);
 /* Once in a while, a chunk of input: are the records RAW or ENRICHED? */
 void		 status_sample_format(struct plugin *, const char *, size_t);
 struct fwd_hoststat;
-struct fwd_pos;
+struct wire_pos;
 /* Host h acknowledged up to ack: count what it shipped (metrics). */
 void		 status_acked(struct plugin *, struct fwd_hoststat *h,
-		    const struct fwd_pos *ack);
+		    const struct wire_pos *ack);
 
 /* goodconf.c: the last configuration that loaded, for a broken start. */
 #define GOODCONF_NAME	"last-good.conf"

@@ -45,18 +45,6 @@
 /* Restarting a dead forwarder: from 1 s, doubling up to this. */
 #define FWD_RESTART_MAX		60
 
-/*
- * A position in the spool's stream: byte offset size of segment seq, and
- * whether that segment is complete there.  seq 0 is "nothing".
- */
-struct fwd_pos {
-	uint64_t	seq;
-	uint64_t	size;
-	int		complete;
-};
-
-/* (seq, size) order; complete is not compared. */
-int		 fwd_pos_cmp(const struct fwd_pos *, const struct fwd_pos *);
 
 /*
  * What audisp-dist tells the forwarder, one line per receiver host each
@@ -95,7 +83,7 @@ struct fwd_msg {
 	char		 host[FWD_HOST_MAX + 1];
 	enum fwd_rstate	 state;			/* FWD_MSG_STATE */
 	char		 reason[FWD_REASON_MAX + 1];	/* and SERIES */
-	struct fwd_pos	 ack;			/* FWD_MSG_ACK */
+	struct wire_pos	 ack;			/* FWD_MSG_ACK */
 };
 
 const char	*fwd_rstate_name(enum fwd_rstate);
@@ -109,19 +97,19 @@ int		 fwd_msg_parse(const char *line, size_t len, struct fwd_msg *);
  * reported (seq 0: nothing, or nothing reported yet).
  */
 /* Bytes of segment seg that the receiver holds durably. */
-uint64_t	 fwd_acked_bytes(const struct fwd_pos *ack,
+uint64_t	 fwd_acked_bytes(const struct wire_pos *ack,
 		    const struct spool_seg *seg);
 /* Bytes of the spool (segs, sorted) that it does not hold yet. */
-uint64_t	 fwd_unacked_bytes(const struct fwd_pos *ack,
+uint64_t	 fwd_unacked_bytes(const struct wire_pos *ack,
 		    const struct spool_seg *segs, size_t n);
 /* Where its first missing byte is; 0 if it holds all of segs. */
-int		 fwd_first_unacked(const struct fwd_pos *ack,
-		    const struct spool_seg *segs, size_t n, struct fwd_pos *at);
+int		 fwd_first_unacked(const struct wire_pos *ack,
+		    const struct spool_seg *segs, size_t n, struct wire_pos *at);
 /*
  * May closed segment seg be deleted: every one of the nhosts (at least
  * one) holds all of it?  The open segment (open_seq) never may.
  */
-int		 fwd_may_delete(const struct fwd_pos *const *acks,
+int		 fwd_may_delete(const struct wire_pos *const *acks,
 		    size_t nhosts, const struct spool_seg *seg, uint64_t open_seq);
 
 /*
@@ -146,8 +134,8 @@ enum fwd_resume_act {
 };
 struct fwd_resume {
 	enum fwd_resume_act act;
-	struct fwd_pos	 from;
-	struct fwd_pos	 acked;		/* acknowledged by the WELCOME */
+	struct wire_pos	 from;
+	struct wire_pos	 acked;		/* acknowledged by the WELCOME */
 	int		 new_series;	/* receiver holds another spool's */
 	uint64_t	 check_off;	/* in segment acked.seq */
 	size_t		 check_len;	/* 0: nothing to compare */
@@ -157,7 +145,7 @@ struct fwd_resume {
 void		 fwd_resume(const uint8_t our_id[WIRE_ID_LEN],
 		    const struct spool_seg *segs, size_t n,
 		    const uint8_t their_id[WIRE_ID_LEN],
-		    const struct fwd_pos *theirs, size_t tail_len,
+		    const struct wire_pos *theirs, size_t tail_len,
 		    struct fwd_resume *);
 /*
  * ours: what could be read of the check_len bytes (ourlen may be less);
@@ -181,8 +169,8 @@ size_t		 fwd_cut_lines(const char *buf, size_t len);
  * SEGEND), not behind the previous ack?  A receiver that acks what it
  * was never sent must not get segments deleted.
  */
-int		 fwd_ack_ok(const struct fwd_pos *sent,
-		    const struct fwd_pos *last, const struct fwd_pos *ack);
+int		 fwd_ack_ok(const struct wire_pos *sent,
+		    const struct wire_pos *last, const struct wire_pos *ack);
 
 /*
  * The window: DATA bytes sent and not acknowledged yet.  It remembers
@@ -215,7 +203,7 @@ void		 fwd_window_ack(struct fwd_window *, uint64_t seq,
 struct fwd_reader {
 	int		 dirfd;
 	const char	*host;		/* for messages */
-	struct fwd_pos	 cur;
+	struct wire_pos	 cur;
 	int		 fd;		/* segment cur.seq, or -1 */
 	int		 closed;	/* its size is final */
 	int		 named;		/* its name is durable: the one
@@ -235,10 +223,10 @@ void		 fwd_reader_init(struct fwd_reader *, int dirfd,
 		    const char *host);
 void		 fwd_reader_close(struct fwd_reader *);
 /* Start at at: its segment from at->size, or the first after it from 0. */
-void		 fwd_reader_seek(struct fwd_reader *, const struct fwd_pos *at);
+void		 fwd_reader_seek(struct fwd_reader *, const struct wire_pos *at);
 /* What to send next, at most max bytes; moves the cursor past it. */
 enum fwd_chunk	 fwd_reader_next(struct fwd_reader *, char *buf, size_t max,
-		    struct fwd_pos *at, size_t *len, char *why, size_t whylen);
+		    struct wire_pos *at, size_t *len, char *why, size_t whylen);
 
 /*
  * fwd_super.c: audisp-dist's side.  It starts the forwarder, restarts it
@@ -249,7 +237,7 @@ enum fwd_run { FWD_NONE, FWD_RUNNING, FWD_RESTARTING, FWD_STOPPED };
 
 struct fwd_hoststat {
 	char		*name;
-	struct fwd_pos	 ack;
+	struct wire_pos	 ack;
 	int		 acked;		/* ack is what the receiver said */
 	enum fwd_rstate	 state;
 	/* for the metrics file (status.c), this process's life */
@@ -347,7 +335,7 @@ unsigned	 fwd_retry_ms(unsigned backoff);	/* with jitter */
 /* Tell audisp-dist (coalesced: only the latest of each is sent). */
 void		 fwd_report_state(unsigned host, enum fwd_rstate,
 		    const char *reason);
-void		 fwd_report_ack(unsigned host, const struct fwd_pos *);
+void		 fwd_report_ack(unsigned host, const struct wire_pos *);
 /* The spool was rolled back (fwd_resume): no ack of this host after it. */
 void		 fwd_report_series(unsigned host, const char *reason);
 

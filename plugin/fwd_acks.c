@@ -9,7 +9,7 @@
 #include "forwarder.h"
 
 uint64_t
-fwd_acked_bytes(const struct fwd_pos *ack, const struct spool_seg *seg)
+fwd_acked_bytes(const struct wire_pos *ack, const struct spool_seg *seg)
 {
 	if (ack->seq == 0 || seg->seq > ack->seq)
 		return 0;
@@ -20,7 +20,7 @@ fwd_acked_bytes(const struct fwd_pos *ack, const struct spool_seg *seg)
 }
 
 uint64_t
-fwd_unacked_bytes(const struct fwd_pos *ack, const struct spool_seg *segs,
+fwd_unacked_bytes(const struct wire_pos *ack, const struct spool_seg *segs,
     size_t n)
 {
 	uint64_t sum = 0;
@@ -32,8 +32,8 @@ fwd_unacked_bytes(const struct fwd_pos *ack, const struct spool_seg *segs,
 }
 
 int
-fwd_first_unacked(const struct fwd_pos *ack, const struct spool_seg *segs,
-    size_t n, struct fwd_pos *at)
+fwd_first_unacked(const struct wire_pos *ack, const struct spool_seg *segs,
+    size_t n, struct wire_pos *at)
 {
 	size_t i;
 
@@ -51,7 +51,7 @@ fwd_first_unacked(const struct fwd_pos *ack, const struct spool_seg *segs,
 }
 
 int
-fwd_may_delete(const struct fwd_pos *const *acks, size_t nhosts,
+fwd_may_delete(const struct wire_pos *const *acks, size_t nhosts,
     const struct spool_seg *seg, uint64_t open_seq)
 {
 	size_t i;

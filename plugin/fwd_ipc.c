@@ -28,16 +28,6 @@ fwd_rstate_name(enum fwd_rstate s)
 }
 
 int
-fwd_pos_cmp(const struct fwd_pos *a, const struct fwd_pos *b)
-{
-	if (a->seq != b->seq)
-		return a->seq < b->seq ? -1 : 1;
-	if (a->size != b->size)
-		return a->size < b->size ? -1 : 1;
-	return 0;
-}
-
-int
 fwd_msg_format(char *buf, size_t len, const struct fwd_msg *m)
 {
 	char reason[FWD_REASON_MAX + 1];

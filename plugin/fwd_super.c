@@ -645,7 +645,7 @@ unsigned
 fwdsup_collect(struct fwdsup *fs)
 {
 	struct spool *sp = &fs->pl->spool;
-	const struct fwd_pos **acks;
+	const struct wire_pos **acks;
 	struct spool_seg *segs;
 	char name[SEG_NAME_LEN + 8];
 	unsigned deleted = 0;
@@ -665,7 +665,7 @@ fwdsup_collect(struct fwdsup *fs)
 	for (i = 0; i < n; i++) {
 		if (!fwd_may_delete(acks, fs->nhosts, &segs[i], sp->seq))
 			continue;
-		seg_name(name, sizeof(name), segs[i].seq, 0);
+		spool_seg_name(name, sizeof(name), segs[i].seq, 0);
 		if (unlinkat(sp->dirfd, name, 0) == -1) {
 			if (errno != ENOENT)
 				log_warn("spool %s: deleting shipped segment %s",

@@ -564,7 +564,7 @@ keep_what_fits(void)
 	if (fit == 0)
 		return 0;
 	cut = pending.len - fit;
-	recs = count_lines(pending.data + fit, cut);
+	recs = spool_count_lines(pending.data + fit, cut);
 	drop(recs, cut);
 	pending.records -= recs;
 	pending.len = fit;
@@ -630,7 +630,7 @@ spool_pending(void)
 	l->written_since += written;
 	if (written > 0) {
 		uint64_t recs = written == pending.len ? pending.records :
-		    count_lines(pending.data, written);
+		    spool_count_lines(pending.data, written);
 
 		pl.c.records_spooled += recs;
 		pl.c.bytes_spooled += written;

@@ -36,21 +36,21 @@
 #define RECORD_TIME		"msg=audit("	/* then seconds, "." */
 
 int
-seg_name(char *buf, size_t len, uint64_t seq, int open)
+spool_seg_name(char *buf, size_t len, uint64_t seq, int open)
 {
 	return tc_name16(buf, len, seq, open ? SEG_OPEN_SUFFIX :
 	    SEG_DONE_SUFFIX);
 }
 
 int
-seg_parse_name(const char *name, uint64_t *seq, int *open)
+spool_seg_parse_name(const char *name, uint64_t *seq, int *open)
 {
 	return tc_name16_parse(name, SEG_DONE_SUFFIX, SEG_OPEN_SUFFIX, seq,
 	    open);
 }
 
 uint64_t
-count_lines(const char *buf, size_t len)
+spool_count_lines(const char *buf, size_t len)
 {
 	const char *p = buf, *end = buf + len;
 	uint64_t n = 0;
@@ -83,7 +83,7 @@ list_once(int dirfd, struct spool_seg **out, size_t *nout)
 		struct spool_seg s;
 		struct stat st;
 
-		if (seg_parse_name(de->d_name, &s.seq, &s.open) == -1)
+		if (spool_seg_parse_name(de->d_name, &s.seq, &s.open) == -1)
 			continue;
 		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
 		    !S_ISREG(st.st_mode))
@@ -230,8 +230,8 @@ close_leftover(struct spool *sp, uint64_t seq, uint64_t *size)
 	int64_t cut;
 	int fd;
 
-	seg_name(from, sizeof(from), seq, 1);
-	seg_name(to, sizeof(to), seq, 0);
+	spool_seg_name(from, sizeof(from), seq, 1);
+	spool_seg_name(to, sizeof(to), seq, 0);
 	if ((fd = openat(sp->dirfd, from, O_RDWR | O_CLOEXEC |
 	    O_NOFOLLOW)) == -1)
 		return -1;
@@ -262,7 +262,7 @@ check_closed(struct spool *sp, struct spool_seg *seg)
 	int64_t cut;
 	int fd;
 
-	seg_name(name, sizeof(name), seg->seq, 0);
+	spool_seg_name(name, sizeof(name), seg->seq, 0);
 	if ((fd = openat(sp->dirfd, name, O_RDWR | O_CLOEXEC |
 	    O_NOFOLLOW)) == -1)
 		return -1;
@@ -286,7 +286,7 @@ create_segment(struct spool *sp, uint64_t seq)
 	char name[SEG_NAME_LEN + 8];
 	int fd;
 
-	seg_name(name, sizeof(name), seq, 1);
+	spool_seg_name(name, sizeof(name), seq, 1);
 	fd = openat(sp->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_APPEND |
 	    O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd != -1 && sp->gid != (gid_t)-1 && share_fd(fd, sp->gid,
@@ -345,7 +345,7 @@ spool_share(struct spool *sp, gid_t gid)
 	if (spool_list(sp->dirfd, &segs, &n) == -1)
 		return -1;
 	for (i = 0; i < n; i++) {
-		seg_name(name, sizeof(name), segs[i].seq, segs[i].open);
+		spool_seg_name(name, sizeof(name), segs[i].seq, segs[i].open);
 		if (share_name(sp, name, gid) == -1) {
 			log_warn("spool %s: segment %s: giving it to group %u",
 			    sp->path, name, (unsigned)gid);
@@ -606,7 +606,7 @@ spool_rotate(struct spool *sp)
  * the whole lines that made it and cut the rest, so no torn line stays.
  */
 static ssize_t
-seg_write_lines(struct spool *sp, const char *p, size_t n)
+spool_seg_write_lines(struct spool *sp, const char *p, size_t n)
 {
 	size_t done = 0;
 	ssize_t w;
@@ -660,7 +660,7 @@ spool_write(struct spool *sp, const char *buf, size_t len,
 			break;
 		if (sp->size == 0)
 			clock_gettime(CLOCK_MONOTONIC, &sp->first_write);
-		w = seg_write_lines(sp, p, chunk);
+		w = spool_seg_write_lines(sp, p, chunk);
 		sp->size += (uint64_t)w;
 		written += (size_t)w;
 		if ((size_t)w < chunk)
@@ -689,7 +689,7 @@ spool_drop_oldest(struct spool *sp, uint64_t *records, uint64_t *bytes)
 
 		if (segs[i].open || segs[i].seq >= sp->seq)
 			continue;
-		seg_name(name, sizeof(name), segs[i].seq, 0);
+		spool_seg_name(name, sizeof(name), segs[i].seq, 0);
 		if ((fd = openat(sp->dirfd, name, O_RDONLY | O_CLOEXEC |
 		    O_NOFOLLOW)) == -1)
 			continue;
@@ -703,7 +703,7 @@ spool_drop_oldest(struct spool *sp, uint64_t *records, uint64_t *bytes)
 			break;
 		}
 		while ((r = read(fd, buf, RECOVER_CHUNK)) > 0)
-			nrec += count_lines(buf, (size_t)r);
+			nrec += spool_count_lines(buf, (size_t)r);
 		free(buf);
 		if (unlinkat(sp->dirfd, name, 0) == 0) {
 			*records = nrec;
@@ -738,10 +738,10 @@ spool_record_time(struct spool *sp, uint64_t seq, uint64_t off)
 	 * The open one may be closed meanwhile, and a closed one may not be
 	 * renamed by the syncer yet: try both names.
 	 */
-	seg_name(name, sizeof(name), seq, seq == sp->seq);
+	spool_seg_name(name, sizeof(name), seq, seq == sp->seq);
 	if ((fd = openat(sp->dirfd, name, O_RDONLY | O_CLOEXEC |
 	    O_NOFOLLOW)) == -1) {
-		seg_name(name, sizeof(name), seq, seq != sp->seq);
+		spool_seg_name(name, sizeof(name), seq, seq != sp->seq);
 		if ((fd = openat(sp->dirfd, name, O_RDONLY | O_CLOEXEC |
 		    O_NOFOLLOW)) == -1)
 			return -1;

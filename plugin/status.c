@@ -172,7 +172,7 @@ host_stat(struct plugin *pl, const char *name)
 static int64_t
 oldest_unshipped(struct plugin *pl, const struct spool_seg *segs, size_t n)
 {
-	struct fwd_pos at, first = { 0, 0, 0 };
+	struct wire_pos at, first = { 0, 0, 0 };
 	const struct conf_host *h;
 	int any = 0;
 
@@ -183,7 +183,7 @@ oldest_unshipped(struct plugin *pl, const struct spool_seg *segs, size_t n)
 		if (!fwd_first_unacked(&host_stat(pl, h->name)->ack, segs, n,
 		    &at))
 			continue;
-		if (!any || fwd_pos_cmp(&at, &first) < 0)
+		if (!any || wire_pos_cmp(&at, &first) < 0)
 			first = at;
 		any = 1;
 	}
@@ -412,7 +412,7 @@ status_write(struct status *st, struct plugin *pl)
 
 /* Size of segment seq in segs, or dflt if it is gone. */
 static uint64_t
-seg_size(const struct spool_seg *segs, size_t n, uint64_t seq, uint64_t dflt)
+spool_seg_size(const struct spool_seg *segs, size_t n, uint64_t seq, uint64_t dflt)
 {
 	size_t i;
 
@@ -424,9 +424,9 @@ seg_size(const struct spool_seg *segs, size_t n, uint64_t seq, uint64_t dflt)
 
 void
 status_acked(struct plugin *pl, struct fwd_hoststat *h,
-    const struct fwd_pos *ack)
+    const struct wire_pos *ack)
 {
-	const struct fwd_pos *old = &h->ack;
+	const struct wire_pos *old = &h->ack;
 	struct spool_seg *segs;
 	uint64_t n = 0;
 	size_t i, nsegs;
@@ -436,7 +436,7 @@ status_acked(struct plugin *pl, struct fwd_hoststat *h,
 	 * The first word of a receiver is what it held before we started;
 	 * from then on, what it holds more came from us.  seq 0: nothing.
 	 */
-	if (!h->acked || fwd_pos_cmp(ack, old) <= 0)
+	if (!h->acked || wire_pos_cmp(ack, old) <= 0)
 		return;
 	if (ack->seq == old->seq) {
 		h->shipped += ack->size - old->size;
@@ -445,7 +445,7 @@ status_acked(struct plugin *pl, struct fwd_hoststat *h,
 	/* Segments are deleted only after every ack of them: all here. */
 	if (spool_list(pl->spool.dirfd, &segs, &nsegs) == -1)
 		return;
-	n = seg_size(segs, nsegs, old->seq, old->size) - old->size + ack->size;
+	n = spool_seg_size(segs, nsegs, old->seq, old->size) - old->size + ack->size;
 	for (i = 0; i < nsegs; i++)
 		if (segs[i].seq > old->seq && segs[i].seq < ack->seq)
 			n += segs[i].size;

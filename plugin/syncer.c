@@ -67,8 +67,8 @@ do_close(struct syncer *s, struct close_job *j)
 {
 	char from[SEG_NAME_LEN + 8], to[SEG_NAME_LEN + 8];
 
-	seg_name(from, sizeof(from), j->seq, 1);
-	seg_name(to, sizeof(to), j->seq, 0);
+	spool_seg_name(from, sizeof(from), j->seq, 1);
+	spool_seg_name(to, sizeof(to), j->seq, 0);
 	if (fdatasync(j->fd) == -1)
 		syncer_seterr(s, "fdatasync segment", j->seq);
 	if (close(j->fd) == -1)

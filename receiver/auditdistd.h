@@ -273,12 +273,12 @@ void		 hosts_resolved(struct server *);
 /* Ask the host's writer what is durable (asking the parent for a writer
  * first if there is none); the answer comes to conn_opened. */
 void		 rhost_open(struct server *, struct rhost *);
-void		 trail_limits_from(const struct conf *, struct trail_limits *);
+void		 hosts_trail_limits(const struct conf *, struct trail_limits *);
 /* A host enrolled by certificate, at its first login (NULL: no memory). */
 struct rhost	*hosts_enrol(struct server *, const char *name);
 /*
  * NULL when c's spool may ship for its host now, else why not (for the
- * log and ERROR(ERR_SERIES)).  stored: the series the trail holds, NULL
+ * log and ERROR(WIRE_ERR_SERIES)).  stored: the series the trail holds, NULL
  * before the writer said.
  */
 const char	*rhost_series_problem(const struct rhost *, const struct conn *c,
@@ -616,7 +616,7 @@ enum conn_state {
 	C_TLS,		/* TLS handshake */
 	C_HELLO,	/* waiting for HELLO */
 	C_AUTH,		/* CHALLENGE sent, waiting for AUTH */
-	C_AUTHFAIL,	/* the one-second delay before ERROR(ERR_AUTH) */
+	C_AUTHFAIL,	/* the one-second delay before ERROR(WIRE_ERR_AUTH) */
 	C_OPENING,	/* authenticated: waiting for the writer's position */
 	C_READY,	/* WELCOME sent: DATA, SEGEND, PING... */
 	C_CLOSING,	/* flushing a last message */

@@ -514,7 +514,7 @@ protocol_error(struct conn *c, const char *fmt, ...)
 	va_end(ap);
 	if (peer_log(c))
 		log_warnx("%s: protocol error: %s", who(c), why);
-	conn_close(c, ERR_PROTOCOL, why);
+	conn_close(c, WIRE_ERR_PROTOCOL, why);
 }
 
 /* The writer could not store what this connection sent (or open). */
@@ -527,7 +527,7 @@ conn_store_failed(struct conn *c, int err, const char *reason)
 		return;
 	/* The writer logged it, once per episode. */
 	log_debug("%s: %s", who(c), reason);
-	conn_close(c, full ? ERR_DISK_FULL : ERR_IO, full ?
+	conn_close(c, full ? WIRE_ERR_DISK_FULL : WIRE_ERR_IO, full ?
 	    "receiver disk full; retry later" :
 	    "receiver storage error; retry later");
 }
@@ -551,7 +551,7 @@ on_hello(struct conn *c, const uint8_t *p, size_t len)
 		    WIRE_MIN_VERSION, WIRE_VERSION);
 		if (peer_log(c))
 			log_warnx("%s: %s", who(c), why);
-		conn_close(c, ERR_VERSION, why);
+		conn_close(c, WIRE_ERR_VERSION, why);
 		return;
 	}
 	if (memcmp(m.spool_id, zero, sizeof(zero)) == 0) {
@@ -625,7 +625,7 @@ static void
 refuse_series(struct conn *c, const char *why)
 {
 	log_warnx("%s: login refused: %s", c->addr, why);
-	conn_close(c, ERR_SERIES, why);
+	conn_close(c, WIRE_ERR_SERIES, why);
 }
 
 /*
@@ -781,7 +781,7 @@ on_auth(struct conn *c, const uint8_t *p, size_t len)
 			OPENSSL_cleanse(ekm, sizeof(ekm));
 			log_warnx("%s: cannot compute the receiver's proof",
 			    who(c));
-			conn_close(c, ERR_AUTH, "authentication failed");
+			conn_close(c, WIRE_ERR_AUTH, "authentication failed");
 			return;
 		}
 		OPENSSL_cleanse(ekm, sizeof(ekm));
@@ -795,7 +795,7 @@ on_auth(struct conn *c, const uint8_t *p, size_t len)
 		log_info("host %s: the connection from %s replaces the one "
 		    "from %s (the same spool)", rh->name, c->addr,
 		    rh->conn->addr);
-		conn_close(rh->conn, ERR_BUSY, "replaced by a newer "
+		conn_close(rh->conn, WIRE_ERR_BUSY, "replaced by a newer "
 		    "connection from the same host");
 	}
 	c->rh = rh;
@@ -864,7 +864,7 @@ take_data(struct conn *c, uint64_t seq, uint64_t offset, const uint8_t *data,
 		trail_pos_expected(&w->pos, c->spool_id, seq, offset,
 		    "offset", why, sizeof(why));
 		log_warnx("%s: DATA refused: %s", who(c), why);
-		conn_close(c, ERR_OFFSET, why);
+		conn_close(c, WIRE_ERR_OFFSET, why);
 		return;
 	}
 	wchan_data(w, c->spool_id, seq, offset, data, len);
@@ -897,7 +897,7 @@ on_dataz(struct conn *c, const uint8_t *p, size_t len)
 	}
 	if (raw == NULL && (raw = malloc(WIRE_MAX_DATA)) == NULL) {
 		log_warn("%s", who(c));
-		conn_close(c, ERR_BUSY, "receiver out of memory");
+		conn_close(c, WIRE_ERR_BUSY, "receiver out of memory");
 		return;
 	}
 	if (decompress_chunk(raw, m.rawlen, m.z, m.zlen, &why) == -1) {
@@ -916,7 +916,7 @@ on_segend(struct conn *c, const uint8_t *p, size_t len)
 {
 	struct wchan *w = c->rh->w;
 	struct trail_pos next;
-	struct msg_pos m;
+	struct wire_pos m;
 	char why[WIRE_MAX_REASON], exp[WIRE_MAX_REASON - 64];
 
 	if (wire_dec_pos(p, len, 0, &m) == -1) {
@@ -936,7 +936,7 @@ on_segend(struct conn *c, const uint8_t *p, size_t len)
 	    sizeof(exp));
 	snprintf(why, sizeof(why), "SEGEND: %s", exp);
 	log_warnx("%s: %s", who(c), why);
-	conn_close(c, ERR_OFFSET, why);
+	conn_close(c, WIRE_ERR_OFFSET, why);
 }
 
 /* The sender's word on its own health (version 3): kept, not stored. */
@@ -964,14 +964,14 @@ on_frame(struct conn *c, uint8_t type, const uint8_t *p, size_t len)
 
 	switch (c->state) {
 	case C_HELLO:
-		if (type != MSG_HELLO)
+		if (type != WIRE_MSG_HELLO)
 			protocol_error(c, "expected HELLO, got %s",
 			    wire_type_name(type));
 		else
 			on_hello(c, p, len);
 		return;
 	case C_AUTH:
-		if (type != MSG_AUTH)
+		if (type != WIRE_MSG_AUTH)
 			protocol_error(c, "expected AUTH, got %s",
 			    wire_type_name(type));
 		else
@@ -984,29 +984,29 @@ on_frame(struct conn *c, uint8_t type, const uint8_t *p, size_t len)
 		return;
 	}
 	switch (type) {
-	case MSG_DATA:
+	case WIRE_MSG_DATA:
 		on_data(c, p, len);
 		break;
-	case MSG_DATAZ:
+	case WIRE_MSG_DATAZ:
 		on_dataz(c, p, len);
 		break;
-	case MSG_SEGEND:
+	case WIRE_MSG_SEGEND:
 		on_segend(c, p, len);
 		break;
-	case MSG_PING:
+	case WIRE_MSG_PING:
 		if (wire_dec_token(p, len, &token) == -1)
 			protocol_error(c, "malformed PING");
-		else if (wire_enc_token(&c->out, MSG_PONG, token) == -1)
+		else if (wire_enc_token(&c->out, WIRE_MSG_PONG, token) == -1)
 			fatal("PONG");
 		break;
-	case MSG_PONG:
+	case WIRE_MSG_PONG:
 		if (wire_dec_token(p, len, &token) == -1)
 			protocol_error(c, "malformed PONG");
 		break;
-	case MSG_HEALTH:
+	case WIRE_MSG_HEALTH:
 		on_health(c, p, len);
 		break;
-	case MSG_BYE:
+	case WIRE_MSG_BYE:
 		if (len != 0) {
 			protocol_error(c, "malformed BYE");
 			break;
@@ -1015,7 +1015,7 @@ on_frame(struct conn *c, uint8_t type, const uint8_t *p, size_t len)
 		    c->rh->name, c->addr, c->bytes_in);
 		conn_close(c, 0, NULL);
 		break;
-	case MSG_ERROR:
+	case WIRE_MSG_ERROR:
 		if (wire_dec_error(p, len, &e) == -1)
 			protocol_error(c, "malformed ERROR");
 		else {
@@ -1090,7 +1090,7 @@ frames(struct conn *c)
 	if (c->rbuf != shared_in && (need = frame_need(c)) > c->rcap) {
 		if ((nb = realloc(c->rbuf, need)) == NULL) {
 			log_warn("%s", who(c));
-			conn_close(c, ERR_BUSY, "receiver out of memory");
+			conn_close(c, WIRE_ERR_BUSY, "receiver out of memory");
 			return;
 		}
 		c->rbuf = nb;
@@ -1151,7 +1151,7 @@ keep_input(struct conn *c)
 		if ((c->rbuf = malloc(need)) == NULL) {
 			log_warn("%s", who(c));
 			c->rlen = c->rcap = 0;
-			conn_close(c, ERR_BUSY, "receiver out of memory");
+			conn_close(c, WIRE_ERR_BUSY, "receiver out of memory");
 			return;
 		}
 		memcpy(c->rbuf, shared_in, c->rlen);
@@ -1172,7 +1172,7 @@ input(struct conn *c)
 	c->read_wants_write = 0;
 	if (shared_in == NULL && (shared_in = malloc(FRAME_MAX)) == NULL) {
 		log_warn("%s", who(c));
-		conn_close(c, ERR_BUSY, "receiver out of memory");
+		conn_close(c, WIRE_ERR_BUSY, "receiver out of memory");
 		return;
 	}
 	/*
@@ -1415,20 +1415,20 @@ conn_timers(struct conn *c, uint64_t now)
 		if (peer_log(c))
 			log_warnx("%s: handshake timed out (%s)", who(c),
 			    state_name(c->state));
-		conn_close(c, ERR_TIMEOUT, "handshake timed out");
+		conn_close(c, WIRE_ERR_TIMEOUT, "handshake timed out");
 		return;
 	case C_OPENING:
 		if (now < c->deadline)
 			return;
 		log_warnx("%s: the trail writer did not answer in time",
 		    who(c));
-		conn_close(c, ERR_IO, "receiver storage unavailable; retry "
+		conn_close(c, WIRE_ERR_IO, "receiver storage unavailable; retry "
 		    "later");
 		return;
 	case C_AUTHFAIL:
 		if (now < c->authfail_at)
 			return;
-		if (wire_enc_error(&c->out, ERR_AUTH, c->refusal != NULL ?
+		if (wire_enc_error(&c->out, WIRE_ERR_AUTH, c->refusal != NULL ?
 		    c->refusal : "authentication failed") == -1)
 			fatal("ERROR");
 		c->srv->npending--;
@@ -1442,11 +1442,11 @@ conn_timers(struct conn *c, uint64_t now)
 			snprintf(why, sizeof(why), "nothing received for %u s",
 			    timeout_ms(c) / 1000);
 			log_warnx("%s: %s", who(c), why);
-			conn_close(c, ERR_TIMEOUT, why);
+			conn_close(c, WIRE_ERR_TIMEOUT, why);
 			return;
 		}
 		if (now >= c->ping_at) {
-			if (wire_enc_token(&c->out, MSG_PING,
+			if (wire_enc_token(&c->out, WIRE_MSG_PING,
 			    ++c->ping_token) == -1)
 				fatal("PING");
 			c->ping_at = now + timeout_ms(c) / 3;

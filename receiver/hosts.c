@@ -329,7 +329,7 @@ rhost_addr_ok(const struct rhost *rh, const struct sockaddr_storage *peer)
 }
 
 void
-trail_limits_from(const struct conf *c, struct trail_limits *lim)
+hosts_trail_limits(const struct conf *c, struct trail_limits *lim)
 {
 	memset(lim, 0, sizeof(*lim));
 	lim->size = c->receiver.trail_size;
@@ -364,7 +364,7 @@ rhost_free(struct rhost *rh)
 	if (rh == NULL)
 		return;
 	if (rh->conn != NULL)
-		conn_close(rh->conn, ERR_AUTH, rh->own != NULL ? "enrolment "
+		conn_close(rh->conn, WIRE_ERR_AUTH, rh->own != NULL ? "enrolment "
 		    "by certificate switched off on the receiver" : "host "
 		    "removed from the receiver's configuration");
 	wchan_free(rh->w);
@@ -429,7 +429,7 @@ now_configured(struct rhost *rh)
 	log_info("host %s: now configured; its enrolment by certificate "
 	    "ends", rh->name);
 	if (rh->conn != NULL)
-		conn_close(rh->conn, ERR_SHUTDOWN, "host now configured on the "
+		conn_close(rh->conn, WIRE_ERR_SHUTDOWN, "host now configured on the "
 		    "receiver; log in again");
 	own_free(rh->own);
 	rh->own = NULL;
@@ -456,7 +456,7 @@ hosts_load(struct server *srv, struct conf *conf, char *err, size_t errlen)
 				log_info("host %s: directory is now %s",
 				    rh->name, ch->directory);
 				if (rh->conn != NULL)
-					conn_close(rh->conn, ERR_SHUTDOWN,
+					conn_close(rh->conn, WIRE_ERR_SHUTDOWN,
 					    "trail directory changed");
 				/* The next writer opens the new one. */
 				wchan_free(rh->w);

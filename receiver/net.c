@@ -35,7 +35,7 @@
 
 #define MAX_EVENTS	256		/* a fleet: many ready at once */
 #define MAX_LISTEN	64		/* sockets, after name resolution */
-#define STOP_LINGER_MS	3000		/* to say ERR_SHUTDOWN and flush */
+#define STOP_LINGER_MS	3000		/* to say WIRE_ERR_SHUTDOWN and flush */
 #define ACCEPT_PAUSE_MS	1000		/* out of descriptors: wait */
 #define TRIM_MS		1000		/* heap given back at most this often */
 
@@ -354,7 +354,7 @@ writers_restart(void)
 
 	for (rh = srv.hosts; rh != NULL; rh = rh->next) {
 		if (rh->conn != NULL)
-			conn_close(rh->conn, ERR_SHUTDOWN, "receiver "
+			conn_close(rh->conn, WIRE_ERR_SHUTDOWN, "receiver "
 			    "reloaded; retry");
 		rh->w_asked = 0;
 	}
@@ -528,7 +528,7 @@ begin_stop(void)
 	listeners_close();
 	for (c = srv.conns; c != NULL; c = next) {
 		next = c->next;
-		conn_close(c, ERR_SHUTDOWN, "receiver stopping; retry later");
+		conn_close(c, WIRE_ERR_SHUTDOWN, "receiver stopping; retry later");
 	}
 }
 

@@ -134,7 +134,7 @@ writer_child(int chan)
 	wa.directories = (const char *const *)bdirs;
 	wa.recvfd = 4;
 	wa.recvdir = sa->recvdir;
-	trail_limits_from(sa->conf, &wa.lim);
+	hosts_trail_limits(sa->conf, &wa.lim);
 	wa.group = sa->tgid;
 	wa.bpf = bpf;
 	writer_main(3, &wa);

@@ -377,7 +377,7 @@ reader_main(const struct parent_args *a)
 	rdr.plen = (size_t)snprintf(rdr.subj, sizeof(rdr.subj), "%s.",
 	    rdr.c->subject_prefix);
 	snprintf(rdr.subj + rdr.plen, sizeof(rdr.subj) - rdr.plen, ">");
-	trail_limits_from(a->conf, &lim);
+	hosts_trail_limits(a->conf, &lim);
 	sandbox_become(a->uid, a->gid, a->user);
 	if (rdhost_init(a->recvfd, &lim, err, sizeof(err)) == -1)
 		fatalx_code(EX_CANTCREAT, "%s", err);

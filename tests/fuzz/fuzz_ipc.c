@@ -185,7 +185,7 @@ stream(const uint8_t *data, size_t size)
 	FUZZ_CHECK(strcmp(pl.last_error, want_error) == 0);
 	for (i = 0; i < NHOSTS; i++) {
 		FUZZ_CHECK(hosts[i].state == want[i].state);
-		FUZZ_CHECK(fwd_pos_cmp(&hosts[i].ack, &want[i].ack) == 0);
+		FUZZ_CHECK(wire_pos_cmp(&hosts[i].ack, &want[i].ack) == 0);
 		FUZZ_CHECK(hosts[i].ack.complete == want[i].ack.complete);
 	}
 }

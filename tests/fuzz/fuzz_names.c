@@ -1,6 +1,6 @@
 /*
  * Fuzz target: file names read back from directories, the spool's segment
- * names (seg_parse_name, plugin/spool.c) and the receiver's store names
+ * names (spool_seg_parse_name, plugin/spool.c) and the receiver's store names
  * (store_parse_name, receiver/store.c).  The input is one directory entry
  * name; readdir gives NUL-terminated names, so the input is cut at its
  * first NUL.  A name that parses must be exactly the one the program
@@ -27,9 +27,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	name[len] = '\0';
 	len = strlen(name);
 
-	if (seg_parse_name(name, &seq, &flag) == 0) {
+	if (spool_seg_parse_name(name, &seq, &flag) == 0) {
 		FUZZ_CHECK(seq != 0 && (flag == 0 || flag == 1));
-		FUZZ_CHECK(seg_name(back, sizeof(back), seq, flag) == 0);
+		FUZZ_CHECK(spool_seg_name(back, sizeof(back), seq, flag) == 0);
 		FUZZ_CHECK(strcmp(back, name) == 0);
 	}
 	if (store_parse_name(name, &seq, &flag) == 0) {

@@ -82,7 +82,7 @@ read_all(int is_open, size_t max, uint64_t start, const uint8_t *p, size_t len)
 {
 	static char buf[SEG_MAX];
 	struct fwd_reader r;
-	struct fwd_pos at, from;
+	struct wire_pos at, from;
 	struct msg_data d;
 	struct wbuf w;
 	char why[256];

@@ -39,7 +39,7 @@ static const struct spool_seg segs[] = {
 
 struct sender {
 	int		 welcomed;
-	struct fwd_pos	 sent, acked;
+	struct wire_pos	 sent, acked;
 	struct fwd_window win;
 };
 
@@ -72,7 +72,7 @@ decode_all(const uint8_t *p, size_t len)
 	struct msg_welcome wl;
 	struct msg_data d;
 	struct msg_dataz z;
-	struct msg_pos pos;
+	struct wire_pos pos;
 	struct msg_error e;
 	struct msg_health hl;
 	uint64_t token;
@@ -131,7 +131,7 @@ static void
 sender_welcome(struct sender *s, const struct msg_welcome *m)
 {
 	struct fwd_resume r;
-	struct fwd_pos theirs;
+	struct wire_pos theirs;
 	size_t i;
 
 	theirs.seq = m->seq;
@@ -166,7 +166,7 @@ sender_welcome(struct sender *s, const struct msg_welcome *m)
 		    r.acked.seq == 0);
 	else {
 		FUZZ_CHECK(r.from.seq >= theirs.seq);
-		FUZZ_CHECK(fwd_pos_cmp(&r.acked, &theirs) == 0);
+		FUZZ_CHECK(wire_pos_cmp(&r.acked, &theirs) == 0);
 	}
 	/* Send everything from there, as the forwarder would. */
 	fwd_window_free(&s->win);
@@ -190,9 +190,9 @@ sender_welcome(struct sender *s, const struct msg_welcome *m)
 }
 
 static void
-sender_ack(struct sender *s, const struct msg_pos *m)
+sender_ack(struct sender *s, const struct wire_pos *m)
 {
-	struct fwd_pos a;
+	struct wire_pos a;
 	uint64_t before = s->win.acked;
 
 	a.seq = m->seq;
@@ -200,8 +200,8 @@ sender_ack(struct sender *s, const struct msg_pos *m)
 	a.complete = m->complete != 0;
 	if (!s->welcomed || !fwd_ack_ok(&s->sent, &s->acked, &a))
 		return;
-	FUZZ_CHECK(fwd_pos_cmp(&a, &s->sent) <= 0);
-	FUZZ_CHECK(fwd_pos_cmp(&a, &s->acked) >= 0);
+	FUZZ_CHECK(wire_pos_cmp(&a, &s->sent) <= 0);
+	FUZZ_CHECK(wire_pos_cmp(&a, &s->acked) >= 0);
 	s->acked = a;
 	fwd_window_ack(&s->win, a.seq, a.size);
 	FUZZ_CHECK(s->win.acked >= before && s->win.acked <= s->win.sent);
@@ -247,13 +247,13 @@ receiver_frame(uint8_t type, const uint8_t *p, size_t len,
 	struct msg_auth a;
 	struct msg_data d;
 	struct msg_dataz z;
-	struct msg_pos pos;
+	struct wire_pos pos;
 	struct msg_error e;
 	uint64_t token;
 	int rc = -1;
 
 	switch (type) {
-	case MSG_HELLO:
+	case WIRE_MSG_HELLO:
 		if (wire_dec_hello(p, len, &h) == -1)
 			break;
 		FUZZ_CHECK(wire_enc_hello(w, h.host, h.spool_id,
@@ -263,34 +263,34 @@ receiver_frame(uint8_t type, const uint8_t *p, size_t len,
 		w->buf[13] = (uint8_t)h.version;
 		rc = 0;
 		break;
-	case MSG_AUTH:
+	case WIRE_MSG_AUTH:
 		if (wire_dec_auth(p, len, &a) == -1)
 			break;
 		rc = wire_enc_auth(w, a.has_proof ? a.proof : NULL);
 		break;
-	case MSG_DATA:
+	case WIRE_MSG_DATA:
 		if (wire_dec_data(p, len, &d) == -1)
 			break;
 		rc = wire_enc_data(w, d.seq, d.offset, d.data, d.len);
 		break;
-	case MSG_DATAZ:
+	case WIRE_MSG_DATAZ:
 		if (wire_dec_dataz(p, len, &z) == -1)
 			break;
 		rc = wire_enc_dataz(w, z.seq, z.offset, z.rawlen, z.z, z.zlen);
 		dataz(&z);
 		break;
-	case MSG_SEGEND:
+	case WIRE_MSG_SEGEND:
 		if (wire_dec_pos(p, len, 0, &pos) == -1)
 			break;
 		rc = wire_enc_segend(w, pos.seq, pos.size);
 		break;
-	case MSG_PING:
-	case MSG_PONG:
+	case WIRE_MSG_PING:
+	case WIRE_MSG_PONG:
 		if (wire_dec_token(p, len, &token) == -1)
 			break;
 		rc = wire_enc_token(w, type, token);
 		break;
-	case MSG_ERROR:
+	case WIRE_MSG_ERROR:
 		if (wire_dec_error(p, len, &e) == -1)
 			break;
 		/* Unprintable bytes of the reason were replaced. */
@@ -298,12 +298,12 @@ receiver_frame(uint8_t type, const uint8_t *p, size_t len,
 			break;
 		rc = wire_enc_error(w, e.code, e.reason);
 		break;
-	case MSG_BYE:
+	case WIRE_MSG_BYE:
 		if (len != 0)
 			break;
 		rc = wire_enc_bye(w);
 		break;
-	case MSG_HEALTH:
+	case WIRE_MSG_HEALTH:
 		rc = wire_enc_health(w, (const char *)p, len);
 		break;
 	}
@@ -319,13 +319,13 @@ sender_frame(struct sender *s, uint8_t type, const uint8_t *p, size_t len,
 {
 	struct msg_challenge ch;
 	struct msg_welcome wl;
-	struct msg_pos pos;
+	struct wire_pos pos;
 	struct msg_error e;
 	uint64_t token;
 	int rc = -1;
 
 	switch (type) {
-	case MSG_CHALLENGE:
+	case WIRE_MSG_CHALLENGE:
 		if (wire_dec_challenge(p, len, &ch) == -1)
 			break;
 		FUZZ_CHECK(wire_enc_challenge(w, ch.version, ch.nonce) == 0);
@@ -333,7 +333,7 @@ sender_frame(struct sender *s, uint8_t type, const uint8_t *p, size_t len,
 		w->buf[9] = (uint8_t)ch.version;
 		rc = 0;
 		break;
-	case MSG_WELCOME:
+	case WIRE_MSG_WELCOME:
 		if (wire_dec_welcome(p, len, &wl) == -1)
 			break;
 		rc = wire_enc_welcome(w, wl.has_proof ? wl.proof : NULL,
@@ -341,19 +341,19 @@ sender_frame(struct sender *s, uint8_t type, const uint8_t *p, size_t len,
 		    wl.tail_len);
 		sender_welcome(s, &wl);
 		break;
-	case MSG_ACK:
+	case WIRE_MSG_ACK:
 		if (wire_dec_pos(p, len, 1, &pos) == -1)
 			break;
 		rc = wire_enc_ack(w, pos.seq, pos.size, pos.complete);
 		sender_ack(s, &pos);
 		break;
-	case MSG_PING:
-	case MSG_PONG:
+	case WIRE_MSG_PING:
+	case WIRE_MSG_PONG:
 		if (wire_dec_token(p, len, &token) == -1)
 			break;
 		rc = wire_enc_token(w, type, token);
 		break;
-	case MSG_ERROR:
+	case WIRE_MSG_ERROR:
 		if (wire_dec_error(p, len, &e) == -1)
 			break;
 		FUZZ_CHECK(wire_error_name(e.code) != NULL);
@@ -361,7 +361,7 @@ sender_frame(struct sender *s, uint8_t type, const uint8_t *p, size_t len,
 			break;
 		rc = wire_enc_error(w, e.code, e.reason);
 		break;
-	case MSG_BYE:
+	case WIRE_MSG_BYE:
 		if (len != 0)
 			break;
 		rc = wire_enc_bye(w);
@@ -388,7 +388,7 @@ frames(enum role role, const uint8_t *p, size_t len)
 		if (wire_parse_header(p, &type, &plen) == -1)
 			break;
 		FUZZ_CHECK(plen <= WIRE_MAX_PAYLOAD);
-		FUZZ_CHECK(type >= MSG_HELLO && type <= MSG_LAST);
+		FUZZ_CHECK(type >= WIRE_MSG_HELLO && type <= WIRE_MSG_LAST);
 		FUZZ_CHECK(strcmp(wire_type_name(type), "unknown") != 0);
 		if (role == ROLE_SENDER && plen > RX_LIMIT)
 			break;

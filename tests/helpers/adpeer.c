@@ -673,10 +673,10 @@ expect(struct conn *c, uint8_t want, uint32_t *len, int soft)
 				ended(c, r, wire_type_name(want));
 			return -1;
 		}
-		if (type == MSG_ERROR) {
+		if (type == WIRE_MSG_ERROR) {
 			struct msg_error e;
 
-			if (soft && want == MSG_ERROR)
+			if (soft && want == WIRE_MSG_ERROR)
 				return 0;
 			if (!soft)
 				got_error(c, *len);
@@ -684,10 +684,10 @@ expect(struct conn *c, uint8_t want, uint32_t *len, int soft)
 				say("ERROR %u %s", e.code, e.reason);
 			return -1;
 		}
-		if (type == MSG_PING && want != MSG_PING &&
+		if (type == WIRE_MSG_PING && want != WIRE_MSG_PING &&
 		    wire_dec_token(c->rbuf + WIRE_HDR_LEN, *len, &token) == 0) {
 			wbuf_init(&w);
-			if (wire_enc_token(&w, MSG_PONG, token) == -1 ||
+			if (wire_enc_token(&w, WIRE_MSG_PONG, token) == -1 ||
 			    conn_send_wbuf(c, &w) == -1)
 				finish(EX_CONN);
 			wbuf_free(&w);
@@ -712,7 +712,7 @@ send_failed(struct conn *c)
 	uint32_t len;
 
 	if (conn_recv_until(c, now_ms() + 1000, 0, &type, &len) == R_FRAME &&
-	    type == MSG_ERROR)
+	    type == WIRE_MSG_ERROR)
 		got_error(c, len);
 	say("RESET sending: %s", why);
 	finish(EX_CONN);
@@ -751,7 +751,7 @@ raw_hello(struct wbuf *w, uint32_t magic, uint16_t version, const char *host,
 	wbuf_put_bytes(&p, host, hostlen);
 	wbuf_put_bytes(&p, id, WIRE_ID_LEN);
 	wbuf_put_bytes(&p, nonce, WIRE_NONCE_LEN);
-	raw_frame(w, (uint32_t)p.len, MSG_HELLO, NULL, p.buf, p.len);
+	raw_frame(w, (uint32_t)p.len, WIRE_MSG_HELLO, NULL, p.buf, p.len);
 	wbuf_free(&p);
 }
 
@@ -786,7 +786,7 @@ read_challenge(struct conn *c)
 	struct msg_challenge ch;
 	uint32_t len;
 
-	expect(c, MSG_CHALLENGE, &len, 0);
+	expect(c, WIRE_MSG_CHALLENGE, &len, 0);
 	if (wire_dec_challenge(c->rbuf + WIRE_HDR_LEN, len, &ch) == -1) {
 		say("BADFRAME malformed CHALLENGE");
 		finish(EX_BROKEN);
@@ -825,7 +825,7 @@ read_welcome(struct conn *c)
 	const char *proof = "none";
 	uint32_t len;
 
-	expect(c, MSG_WELCOME, &len, 0);
+	expect(c, WIRE_MSG_WELCOME, &len, 0);
 	if (wire_dec_welcome(c->rbuf + WIRE_HDR_LEN, len, wl) == -1) {
 		say("BADFRAME malformed WELCOME");
 		finish(EX_BROKEN);
@@ -1069,19 +1069,19 @@ sc_good(struct conn *c, int nfiles, char **files)
 		deadline = now_ms() + o.timeout * 1000;
 		while ((r = conn_recv_until(c, deadline, 1, &type, &len)) ==
 		    R_FRAME) {
-			struct msg_pos a;
+			struct wire_pos a;
 			uint64_t token;
 
-			if (type == MSG_ERROR)
+			if (type == WIRE_MSG_ERROR)
 				got_error(c, len);
-			if (type == MSG_PING && wire_dec_token(c->rbuf +
+			if (type == WIRE_MSG_PING && wire_dec_token(c->rbuf +
 			    WIRE_HDR_LEN, len, &token) == 0) {
 				/* Behind what is queued: never inside a frame. */
-				if (wire_enc_token(&w, MSG_PONG, token) == -1)
+				if (wire_enc_token(&w, WIRE_MSG_PONG, token) == -1)
 					die(EX_LOCAL, "out of memory");
 				continue;
 			}
-			if (type != MSG_ACK ||
+			if (type != WIRE_MSG_ACK ||
 			    wire_dec_pos(c->rbuf + WIRE_HDR_LEN, len, 1,
 			    &a) == -1) {
 				say("UNEXPECTED %s (%u) while sending",
@@ -1133,16 +1133,16 @@ answer_pings(struct conn *c)
 
 	while ((r = conn_recv_until(c, now_ms() + o.timeout * 1000, 1, &type,
 	    &len)) == R_FRAME) {
-		if (type == MSG_ERROR)
+		if (type == WIRE_MSG_ERROR)
 			got_error(c, len);
-		if (type != MSG_PING || wire_dec_token(c->rbuf + WIRE_HDR_LEN,
+		if (type != WIRE_MSG_PING || wire_dec_token(c->rbuf + WIRE_HDR_LEN,
 		    len, &token) == -1) {
 			say("UNEXPECTED %s (%u) before any DATA",
 			    wire_type_name(type), type);
 			finish(EX_BROKEN);
 		}
 		wbuf_init(&pw);
-		if (wire_enc_token(&pw, MSG_PONG, token) == -1 ||
+		if (wire_enc_token(&pw, WIRE_MSG_PONG, token) == -1 ||
 		    conn_send_wbuf(c, &pw) == -1)
 			finish(EX_CONN);
 		wbuf_free(&pw);
@@ -1310,20 +1310,20 @@ sc_load(int n, unsigned seconds, const char *path)
 			}
 			while ((r = conn_recv_until(&l->c, now_ms() +
 			    o.timeout * 1000, 1, &type, &len)) == R_FRAME) {
-				struct msg_pos a;
+				struct wire_pos a;
 				uint64_t token;
 
-				if (type == MSG_ERROR)
+				if (type == WIRE_MSG_ERROR)
 					got_error(&l->c, len);
-				if (type == MSG_PING && wire_dec_token(l->c.rbuf +
+				if (type == WIRE_MSG_PING && wire_dec_token(l->c.rbuf +
 				    WIRE_HDR_LEN, len, &token) == 0) {
 					/* Queued: never inside a frame. */
-					if (wire_enc_token(&l->out, MSG_PONG,
+					if (wire_enc_token(&l->out, WIRE_MSG_PONG,
 					    token) == -1)
 						die(EX_LOCAL, "out of memory");
 					continue;
 				}
-				if (type != MSG_ACK || wire_dec_pos(l->c.rbuf +
+				if (type != WIRE_MSG_ACK || wire_dec_pos(l->c.rbuf +
 				    WIRE_HDR_LEN, len, 1, &a) == -1) {
 					say("UNEXPECTED %s (%u)",
 					    wire_type_name(type), type);
@@ -1406,7 +1406,7 @@ bad_frame(struct conn *c, struct wbuf *bad, int poison_ok)
 	}
 	if (conn_send_wbuf(c, bad) == -1)
 		finish(EX_CONN);
-	expect(c, MSG_ERROR, &(uint32_t){ 0 }, 0);
+	expect(c, WIRE_MSG_ERROR, &(uint32_t){ 0 }, 0);
 	finish(EX_BROKEN);	/* not reached: expect exits on ERROR */
 }
 
@@ -1424,13 +1424,13 @@ sc_oversized(struct conn *c, uint32_t claimed)
 	} else if (o.stage == AT_DATA)
 		handshake(c);
 	wbuf_init(&w);
-	raw_frame(&w, claimed, o.stage == AT_DATA ? MSG_DATA :
-	    o.stage == AT_AUTH ? MSG_AUTH : MSG_HELLO, NULL, NULL, 0);
+	raw_frame(&w, claimed, o.stage == AT_DATA ? WIRE_MSG_DATA :
+	    o.stage == AT_AUTH ? WIRE_MSG_AUTH : WIRE_MSG_HELLO, NULL, NULL, 0);
 	if (conn_send_wbuf(c, &w) == -1)
 		finish(EX_CONN);
 	/* A receiver that checks the header answers now. */
 	o.timeout = o.timeout > 3 ? 3 : o.timeout;
-	if (expect(c, MSG_ERROR, &len, 1) == 0)
+	if (expect(c, WIRE_MSG_ERROR, &len, 1) == 0)
 		got_error(c, len);
 	if (c->rlen > 0)	/* it ended in some other way: printed */
 		finish(EX_BROKEN);
@@ -1441,7 +1441,7 @@ sc_oversized(struct conn *c, uint32_t claimed)
 	memset(junk, '\n', n);
 	if (conn_send(c, junk, n) == -1)
 		finish(EX_CONN);
-	expect(c, MSG_ERROR, &len, 0);
+	expect(c, WIRE_MSG_ERROR, &len, 0);
 	finish(EX_BROKEN);
 }
 
@@ -1508,7 +1508,7 @@ sc_rehello(struct conn *c, const char *host2)
 	add_poison(&w, 1, 0);
 	if (conn_send_wbuf(c, &w) == -1)
 		finish(EX_CONN);
-	expect(c, MSG_ERROR, &len, 0);
+	expect(c, WIRE_MSG_ERROR, &len, 0);
 	finish(EX_BROKEN);
 }
 
@@ -1560,11 +1560,11 @@ sc_replayed_proof(void)
 		else
 			make_proof(&c2, o.password, o.host, ekm1, proof);
 		send_auth(&c2, proof);
-		if (expect(&c2, MSG_WELCOME, &len, 1) == 0) {
+		if (expect(&c2, WIRE_MSG_WELCOME, &len, 1) == 0) {
 			say("WELCOME accepted a %s proof",
 			    round == 2 ? "replayed" : "relayed");
 			accepted = 1;
-		} else if (c2.rlen > WIRE_HDR_LEN && c2.rbuf[4] == MSG_ERROR &&
+		} else if (c2.rlen > WIRE_HDR_LEN && c2.rbuf[4] == WIRE_MSG_ERROR &&
 		    wire_dec_error(c2.rbuf + WIRE_HDR_LEN, len, &e) == 0) {
 			after_error(&c2);
 			last = EX_ERROR_BASE + e.code;
@@ -1676,9 +1676,9 @@ stall(struct conn *c, const void *bytes, size_t len)
 		raw_wait_close(c, t0);
 	for (;;) {
 		r = conn_recv(c, &type, &flen);
-		if (r == R_FRAME && type == MSG_PING)
+		if (r == R_FRAME && type == WIRE_MSG_PING)
 			continue;	/* not answered: we are stalled */
-		if (r == R_FRAME && type == MSG_ERROR)
+		if (r == R_FRAME && type == WIRE_MSG_ERROR)
 			got_error(c, flen);
 		break;
 	}
@@ -1711,7 +1711,7 @@ sc_garbage(struct conn *c, size_t n, int http)
 	if (c->t == NULL)	/* a TLS server answers with an alert, or closes */
 		raw_wait_close(c, t0);
 	r = conn_recv(c, &type, &len);
-	if (r == R_FRAME && type == MSG_ERROR)
+	if (r == R_FRAME && type == WIRE_MSG_ERROR)
 		got_error(c, len);
 	if (r == R_FRAME) {
 		say("UNEXPECTED %s", wire_type_name(type));
@@ -1794,7 +1794,7 @@ sc_truncated(struct conn *c, const char *how, const char *cutarg)
 	    what, tls ? "a TLS close_notify and a FIN" : "a FIN (no TLS close)");
 	wbuf_free(&w);
 	r = conn_recv(c, &type, &len);
-	if (r == R_FRAME && type == MSG_ERROR) {
+	if (r == R_FRAME && type == WIRE_MSG_ERROR) {
 		struct msg_error e;
 
 		if (wire_dec_error(c->rbuf + WIRE_HDR_LEN, len, &e) == -1) {
@@ -1883,7 +1883,7 @@ sc_trickle(struct conn *c, unsigned every_ms, unsigned pause_ms)
 		r = conn_recv_until(c, now_ms() + 1000, 1, &type, &len);
 		if (r == R_TIMEOUT)
 			continue;	/* TLS records without data */
-		if (r == R_FRAME && type == MSG_PING) {
+		if (r == R_FRAME && type == WIRE_MSG_PING) {
 			pings++;
 			continue;
 		}
@@ -1891,7 +1891,7 @@ sc_trickle(struct conn *c, unsigned every_ms, unsigned pause_ms)
 	}
 	say("TRICKLED %zu of %zu bytes (%u PINGs unanswered); closed %" PRId64
 	    " ms after connecting", sent, w.len, pings, now_ms() - c->opened);
-	if (r == R_FRAME && type == MSG_ERROR)
+	if (r == R_FRAME && type == WIRE_MSG_ERROR)
 		got_error(c, len);
 	if (r == R_FRAME) {
 		say("UNEXPECTED %s", wire_type_name(type));
@@ -1932,7 +1932,7 @@ sc_replayed_challenge(void)
 	memcpy(c2.nonce_r, nonce_r1, sizeof(nonce_r1));
 	make_proof(&c2, o.password, o.host, NULL, proof);
 	send_auth(&c2, proof);
-	if (expect(&c2, MSG_WELCOME, &len, 0) == 0)
+	if (expect(&c2, WIRE_MSG_WELCOME, &len, 0) == 0)
 		say("WELCOME accepted a proof for an old challenge");
 	finish(EX_ACCEPTED);
 }
@@ -2092,10 +2092,10 @@ main(int argc, char *argv[])
 		uint64_t token = 0x0123456789abcdefULL;
 
 		handshake(&c);
-		if (wire_enc_token(&w, MSG_PING, token) == -1 ||
+		if (wire_enc_token(&w, WIRE_MSG_PING, token) == -1 ||
 		    conn_send_wbuf(&c, &w) == -1)
 			finish(EX_CONN);
-		expect(&c, MSG_PONG, &len, 0);
+		expect(&c, WIRE_MSG_PONG, &len, 0);
 		if (wire_dec_token(c.rbuf + WIRE_HDR_LEN, len, &token) == -1 ||
 		    token != 0x0123456789abcdefULL) {
 			say("BADFRAME PONG with the wrong token");
@@ -2210,14 +2210,14 @@ main(int argc, char *argv[])
 		add_poison(&w, seq, off);
 		if (conn_send_wbuf(&c, &w) == -1)
 			finish(EX_CONN);
-		expect(&c, MSG_ERROR, &len, 0);
+		expect(&c, WIRE_MSG_ERROR, &len, 0);
 		finish(EX_BROKEN);
 	}
 	if (strcmp(sc, "bad-padding") == 0) {
 		static const uint8_t pad[3] = { 0, 1, 0 };
 		uint8_t tok[8] = { 0 };
 
-		raw_frame(&w, 8, MSG_PING, pad, tok, 8);
+		raw_frame(&w, 8, WIRE_MSG_PING, pad, tok, 8);
 		bad_frame(&c, &w, 1);
 	}
 	if (strcmp(sc, "unknown-type") == 0) {
@@ -2230,7 +2230,7 @@ main(int argc, char *argv[])
 	if (strcmp(sc, "trailing-bytes") == 0) {
 		uint8_t pl[9] = { 0 };
 
-		raw_frame(&w, 9, MSG_PING, NULL, pl, 9);
+		raw_frame(&w, 9, WIRE_MSG_PING, NULL, pl, 9);
 		bad_frame(&c, &w, 1);
 	}
 	if (strcmp(sc, "data-without-newline") == 0 ||
@@ -2260,7 +2260,7 @@ main(int argc, char *argv[])
 		wbuf_put_u64(&p, off);
 		if (!empty)
 			wbuf_put_bytes(&p, torn, sizeof(torn) - 1);
-		raw_frame(&w, (uint32_t)p.len, MSG_DATA, NULL, p.buf, p.len);
+		raw_frame(&w, (uint32_t)p.len, WIRE_MSG_DATA, NULL, p.buf, p.len);
 		add_poison(&w, seq, off);
 		o.stage = AT_HELLO;	/* handshake done: just send */
 		bad_frame(&c, &w, 0);
@@ -2296,7 +2296,7 @@ main(int argc, char *argv[])
 			wbuf_put_u64(&p, a);
 			wbuf_put_u64(&p, b);
 			wbuf_put_bytes(&p, POISON_LINE, sizeof(POISON_LINE) - 1);
-			raw_frame(&w, (uint32_t)p.len, MSG_DATA, NULL, p.buf,
+			raw_frame(&w, (uint32_t)p.len, WIRE_MSG_DATA, NULL, p.buf,
 			    p.len);
 			wbuf_free(&p);
 		} else if (wire_enc_segend(&w, a, b) == -1)
@@ -2317,7 +2317,7 @@ main(int argc, char *argv[])
 		/* The right proof, cut or followed by more of the same. */
 		make_proof(&c, o.password, o.host, NULL, proof);
 		memcpy(proof + WIRE_MAC_LEN, proof, WIRE_MAC_LEN);
-		raw_frame(&w, (uint32_t)n, MSG_AUTH, NULL, proof, n);
+		raw_frame(&w, (uint32_t)n, WIRE_MSG_AUTH, NULL, proof, n);
 		o.stage = AT_HELLO;	/* the handshake so far is done */
 		bad_frame(&c, &w, 0);
 	}
@@ -2339,7 +2339,7 @@ main(int argc, char *argv[])
 		wbuf_put_bytes(&p, o.host, strlen(o.host));
 		wbuf_put_bytes(&p, o.id, WIRE_ID_LEN);
 		wbuf_put_bytes(&p, nonce, WIRE_NONCE_LEN);
-		raw_frame(&w, (uint32_t)p.len, MSG_HELLO, NULL, p.buf, p.len);
+		raw_frame(&w, (uint32_t)p.len, WIRE_MSG_HELLO, NULL, p.buf, p.len);
 		wbuf_free(&p);
 		o.stage = AT_HELLO;
 		bad_frame(&c, &w, 0);
@@ -2359,14 +2359,14 @@ main(int argc, char *argv[])
 		if (conn_send_wbuf(&c, &w) == -1)
 			finish(EX_CONN);
 		read_challenge(&c);
-		expect(&c, MSG_ERROR, &len, 0);
+		expect(&c, WIRE_MSG_ERROR, &len, 0);
 		finish(EX_BROKEN);
 	}
 	if (strcmp(sc, "echo-challenge") == 0) {
 		send_hello(&c, o.host, strlen(o.host), WIRE_MAGIC, WIRE_VERSION);
 		read_challenge(&c);
 		/* The receiver's own CHALLENGE, byte for byte, as our answer. */
-		raw_frame(&w, (uint32_t)(c.rlen - WIRE_HDR_LEN), MSG_CHALLENGE,
+		raw_frame(&w, (uint32_t)(c.rlen - WIRE_HDR_LEN), WIRE_MSG_CHALLENGE,
 		    NULL, c.rbuf + WIRE_HDR_LEN, c.rlen - WIRE_HDR_LEN);
 		o.stage = AT_HELLO;
 		bad_frame(&c, &w, 0);
@@ -2386,7 +2386,7 @@ main(int argc, char *argv[])
 		add_poison(&w, o.seq, 0);
 		if (conn_send_wbuf(&c, &w) == -1)
 			finish(EX_CONN);
-		expect(&c, MSG_WELCOME, &len, 0);
+		expect(&c, WIRE_MSG_WELCOME, &len, 0);
 		say("WELCOME after a wrong password");
 		finish(EX_ACCEPTED);
 	}

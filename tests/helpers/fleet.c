@@ -272,11 +272,11 @@ s_frame(struct snd *c, uint8_t type, const uint8_t *p, uint32_t len)
 	struct msg_challenge ch;
 	struct msg_welcome wl;
 	struct msg_error me;
-	struct msg_pos a;
+	struct wire_pos a;
 	uint64_t token;
 	char why[200];
 
-	if (type == MSG_ERROR) {
+	if (type == WIRE_MSG_ERROR) {
 		if (wire_dec_error(p, len, &me) == -1)
 			snprintf(me.reason, sizeof(me.reason), "(malformed)");
 		snprintf(why, sizeof(why), "ERROR %u %.120s", me.code,
@@ -284,13 +284,13 @@ s_frame(struct snd *c, uint8_t type, const uint8_t *p, uint32_t len)
 		s_fail(c, why);
 		return -1;
 	}
-	if (type == MSG_PING && c->st >= S_READY) {
+	if (type == WIRE_MSG_PING && c->st >= S_READY) {
 		if (wire_dec_token(p, len, &token) == -1 ||
-		    wire_enc_token(&c->out, MSG_PONG, token) == -1)
+		    wire_enc_token(&c->out, WIRE_MSG_PONG, token) == -1)
 			goto bad;
 		return 0;
 	}
-	if (c->st == S_CHALLENGE && type == MSG_CHALLENGE &&
+	if (c->st == S_CHALLENGE && type == WIRE_MSG_CHALLENGE &&
 	    wire_dec_challenge(p, len, &ch) == 0) {
 		memcpy(c->nonce_r, ch.nonce, sizeof(c->nonce_r));
 		if (auth_proof(c->password, AUTH_SENDER, c->ekm, c->nonce_s,
@@ -300,7 +300,7 @@ s_frame(struct snd *c, uint8_t type, const uint8_t *p, uint32_t len)
 		c->st = S_WELCOME;
 		return 0;
 	}
-	if (c->st == S_WELCOME && type == MSG_WELCOME &&
+	if (c->st == S_WELCOME && type == WIRE_MSG_WELCOME &&
 	    wire_dec_welcome(p, len, &wl) == 0) {
 		if (!wl.has_proof || auth_check(c->password, AUTH_RECEIVER,
 		    c->ekm, c->nonce_s, c->nonce_r, c->host, wl.proof) != 1) {
@@ -312,7 +312,7 @@ s_frame(struct snd *c, uint8_t type, const uint8_t *p, uint32_t len)
 		F.ready++;
 		return s_welcomed(c, &wl);
 	}
-	if (c->st == S_SHIP && type == MSG_ACK &&
+	if (c->st == S_SHIP && type == WIRE_MSG_ACK &&
 	    wire_dec_pos(p, len, 1, &a) == 0) {
 		if (a.seq != 1 || a.size < c->acked || a.size > c->off) {
 			snprintf(why, sizeof(why), "ACK %llu %llu with %llu "

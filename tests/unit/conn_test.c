@@ -213,7 +213,7 @@ expect_error(struct env *e, enum wire_error code)
 {
 	struct msg_error m;
 
-	REQUIRE(expect(e, MSG_ERROR));
+	REQUIRE(expect(e, WIRE_MSG_ERROR));
 	REQUIRE(wire_dec_error(e->peer.p, e->peer.len, &m) == 0);
 	CHECK_EQ_U64(m.code, code);
 	tpeer_drop(&e->peer);
@@ -230,7 +230,7 @@ send_hello(struct env *e)
 	struct msg_challenge m;
 
 	if (wire_enc_hello(&e->peer.out, "web1", spool_id, nonce_s) == -1 ||
-	    !expect(e, MSG_CHALLENGE) || wire_dec_challenge(e->peer.p,
+	    !expect(e, WIRE_MSG_CHALLENGE) || wire_dec_challenge(e->peer.p,
 	    e->peer.len, &m) == -1)
 		return -1;
 	memcpy(e->nonce_r, m.nonce, sizeof(e->nonce_r));
@@ -259,7 +259,7 @@ login(struct env *e)
 	if (send_hello(e) == -1)
 		return -1;
 	send_auth(e, "right");
-	if (!expect(e, MSG_WELCOME) || wire_dec_welcome(e->peer.p,
+	if (!expect(e, WIRE_MSG_WELCOME) || wire_dec_welcome(e->peer.p,
 	    e->peer.len, &m) == -1 || tlsio_exporter(e->peer.tls, ekm) == -1)
 		return -1;
 	if (!m.has_proof || auth_check("right", AUTH_RECEIVER, ekm, nonce_s,
@@ -272,9 +272,9 @@ login(struct env *e)
 static void
 check_ack(struct env *e, uint64_t seq, uint64_t size, int complete)
 {
-	struct msg_pos a;
+	struct wire_pos a;
 
-	REQUIRE(expect(e, MSG_ACK));
+	REQUIRE(expect(e, WIRE_MSG_ACK));
 	REQUIRE(wire_dec_pos(e->peer.p, e->peer.len, 1, &a) == 0);
 	CHECK_EQ_U64(a.seq, seq);
 	CHECK_EQ_U64(a.size, size);
@@ -311,8 +311,8 @@ test_happy_path(void)
 	CHECK_EQ_U64(fw_count(&e.fw, WMSG_SEGEND, 0), 1);
 
 	/* PING is answered with its token. */
-	REQUIRE(wire_enc_token(&e.peer.out, MSG_PING, 77) == 0);
-	REQUIRE(expect(&e, MSG_PONG));
+	REQUIRE(wire_enc_token(&e.peer.out, WIRE_MSG_PING, 77) == 0);
+	REQUIRE(expect(&e, WIRE_MSG_PONG));
 	tpeer_drop(&e.peer);
 
 	/* BYE: an orderly close, no ERROR. */
@@ -334,7 +334,7 @@ test_order_hello(void)
 
 	REQUIRE(env_init(&e) == 0);
 	REQUIRE(wire_enc_auth(&e.peer.out, proof) == 0);
-	expect_error(&e, ERR_PROTOCOL);
+	expect_error(&e, WIRE_ERR_PROTOCOL);
 	CHECK_EQ_U64(e.fw.nreq, 0);
 	env_free(&e);
 }
@@ -349,7 +349,7 @@ test_order_auth(void)
 	REQUIRE(send_hello(&e) == 0);
 	CHECK(e.c->state == C_AUTH);
 	REQUIRE(wire_enc_data(&e.peer.out, 1, 0, "x\n", 2) == 0);
-	expect_error(&e, ERR_PROTOCOL);
+	expect_error(&e, WIRE_ERR_PROTOCOL);
 	CHECK_EQ_U64(e.fw.nreq, 0);
 	env_free(&e);
 }
@@ -365,7 +365,7 @@ test_order_ready(void)
 	e.fw.hold = 1;
 	REQUIRE(wire_enc_data(&e.peer.out, 1, 0, "x\n", 2) == 0);
 	REQUIRE(wire_enc_hello(&e.peer.out, "web1", spool_id, nonce_s) == 0);
-	expect_error(&e, ERR_PROTOCOL);
+	expect_error(&e, WIRE_ERR_PROTOCOL);
 	CHECK_EQ_U64(fw_count(&e.fw, WMSG_DATA, 0), 1);
 	CHECK_EQ_U64(fw_count(&e.fw, WMSG_SYNC, 0), 1);
 	env_free(&e);
@@ -380,7 +380,7 @@ test_offset(void)
 	REQUIRE(env_init(&e) == 0);
 	REQUIRE(login(&e) == 0);
 	REQUIRE(wire_enc_data(&e.peer.out, 1, 10, "x\n", 2) == 0);
-	expect_error(&e, ERR_OFFSET);
+	expect_error(&e, WIRE_ERR_OFFSET);
 	CHECK_EQ_U64(fw_count(&e.fw, WMSG_DATA, -1), 0);
 	env_free(&e);
 }
@@ -390,7 +390,7 @@ static void
 test_order_tls(void)
 {
 	struct env e;
-	uint8_t hdr[WIRE_HDR_LEN] = { 0, 0, 0, 0, MSG_HELLO };
+	uint8_t hdr[WIRE_HDR_LEN] = { 0, 0, 0, 0, WIRE_MSG_HELLO };
 	int i;
 
 	REQUIRE(env_init(&e) == 0);
@@ -412,7 +412,7 @@ test_version(void)
 	REQUIRE(env_init(&e) == 0);
 	REQUIRE(wire_enc_hello_version(&e.peer.out, WIRE_VERSION + 1, "web1",
 	    spool_id, nonce_s) == 0);
-	expect_error(&e, ERR_VERSION);
+	expect_error(&e, WIRE_ERR_VERSION);
 	env_free(&e);
 }
 
@@ -440,13 +440,13 @@ resume(uint16_t version, size_t want)
 	e.fw.tail_len[0] = sizeof(tail);
 	REQUIRE(wire_enc_hello_version(&e.peer.out, version, "web1", spool_id,
 	    nonce_s) == 0);
-	REQUIRE(expect(&e, MSG_CHALLENGE));
+	REQUIRE(expect(&e, WIRE_MSG_CHALLENGE));
 	REQUIRE(wire_dec_challenge(e.peer.p, e.peer.len, &ch) == 0);
 	CHECK_EQ_U64(ch.version, version);
 	memcpy(e.nonce_r, ch.nonce, sizeof(e.nonce_r));
 	tpeer_drop(&e.peer);
 	send_auth(&e, "right");
-	REQUIRE(expect(&e, MSG_WELCOME));
+	REQUIRE(expect(&e, WIRE_MSG_WELCOME));
 	REQUIRE(wire_dec_welcome(e.peer.p, e.peer.len, &m) == 0);
 	REQUIRE(tlsio_exporter(e.peer.tls, ekm) == 0);
 	CHECK(auth_check("right", AUTH_RECEIVER, ekm, nonce_s, e.nonce_r,
@@ -488,7 +488,7 @@ test_opening(void)
 	CHECK(!tpeer_frame(&e.peer));
 	CHECK_EQ_U64(fw_count(&e.fw, WMSG_DATA, -1), 0);
 	e.fw.hold = 0;
-	REQUIRE(expect(&e, MSG_WELCOME));
+	REQUIRE(expect(&e, WIRE_MSG_WELCOME));
 	tpeer_drop(&e.peer);
 	check_ack(&e, 1, 6, 0);
 	CHECK_EQ_U64(fw_count(&e.fw, WMSG_DATA, 0), 1);
@@ -514,7 +514,7 @@ test_bad_proof(void)
 	CHECK(!tpeer_frame(&e.peer));
 	now += 1;
 	conn_timers(e.c, now);
-	expect_error(&e, ERR_AUTH);
+	expect_error(&e, WIRE_ERR_AUTH);
 	CHECK_EQ_U64(e.fw.nreq, 0);
 	env_free(&e);
 }
@@ -529,7 +529,7 @@ test_store_failed(void)
 	REQUIRE(login(&e) == 0);
 	wmsg_put_failure(&e.fw.out, 0, WMSG_FAIL, EIO, "disk gone");
 	settle(&e);
-	expect_error(&e, ERR_IO);
+	expect_error(&e, WIRE_ERR_IO);
 	env_free(&e);
 }
 

@@ -50,7 +50,7 @@ resume_in(const struct spool_seg *sg, size_t n, const uint8_t *their_id,
     uint64_t seq, uint64_t size, int complete, enum tail_kind k)
 {
 	static uint8_t tail[WIRE_TAIL_MIN], ours[WIRE_TAIL_MIN];
-	struct fwd_pos t = { seq, size, complete };
+	struct wire_pos t = { seq, size, complete };
 	struct fwd_resume r;
 	uint64_t ourlen = 0, o;
 	size_t tl = size < WIRE_TAIL_MIN ? (size_t)size : WIRE_TAIL_MIN, i;
@@ -207,7 +207,7 @@ test_resume_rollback(void)
 	CHECK(r.act == FWD_RESUME_ROLLBACK);
 	/* Our bytes could not all be read: not a match. */
 	{
-		struct fwd_pos t = { 4, 120, 0 };
+		struct wire_pos t = { 4, 120, 0 };
 		uint8_t b[120];
 
 		memset(b, 'x', sizeof(b));
@@ -282,7 +282,7 @@ test_resume_broken(void)
 	CHECK(r.act == FWD_RESUME_BROKEN);
 	{
 		static const struct spool_seg big[] = { { 8, 1, 10000 } };
-		struct fwd_pos t = { 8, 10000, 0 };
+		struct wire_pos t = { 8, 10000, 0 };
 
 		/* At least min(size, 4096), at most size. */
 		fwd_resume(id_a, big, 1, id_a, &t, WIRE_TAIL_MIN - 1, &r);
@@ -311,7 +311,7 @@ test_resume_clone_long_line(void)
 		{ 8, 0, 9000 }, { 9, 1, 100 },
 	};
 	static uint8_t mine[9000], theirs[9000];
-	struct fwd_pos t = { 8, 9000, 1 };
+	struct wire_pos t = { 8, 9000, 1 };
 	struct fwd_resume r;
 	size_t tl = WIRE_TAIL_MIN;
 
@@ -364,37 +364,37 @@ test_cut_lines(void)
 static void
 test_ack_ok(void)
 {
-	struct fwd_pos sent = { 5, 300, 0 }, last = { 4, 100, 0 }, a;
+	struct wire_pos sent = { 5, 300, 0 }, last = { 4, 100, 0 }, a;
 
-	a = (struct fwd_pos){ 5, 300, 0 };
+	a = (struct wire_pos){ 5, 300, 0 };
 	CHECK(fwd_ack_ok(&sent, &last, &a));
-	a = (struct fwd_pos){ 5, 100, 0 };
+	a = (struct wire_pos){ 5, 100, 0 };
 	CHECK(fwd_ack_ok(&sent, &last, &a));
-	a = (struct fwd_pos){ 4, 100, 0 };
+	a = (struct wire_pos){ 4, 100, 0 };
 	CHECK(fwd_ack_ok(&sent, &last, &a));
-	a = (struct fwd_pos){ 4, 250, 1 };	/* 4 completed earlier */
+	a = (struct wire_pos){ 4, 250, 1 };	/* 4 completed earlier */
 	CHECK(fwd_ack_ok(&sent, &last, &a));
 	/* Beyond what was sent. */
-	a = (struct fwd_pos){ 5, 301, 0 };
+	a = (struct wire_pos){ 5, 301, 0 };
 	CHECK(!fwd_ack_ok(&sent, &last, &a));
-	a = (struct fwd_pos){ 6, 0, 0 };
+	a = (struct wire_pos){ 6, 0, 0 };
 	CHECK(!fwd_ack_ok(&sent, &last, &a));
 	/* Complete before SEGEND. */
-	a = (struct fwd_pos){ 5, 300, 1 };
+	a = (struct wire_pos){ 5, 300, 1 };
 	CHECK(!fwd_ack_ok(&sent, &last, &a));
 	sent.complete = 1;
 	CHECK(fwd_ack_ok(&sent, &last, &a));
-	a = (struct fwd_pos){ 5, 200, 1 };	/* complete at another size */
+	a = (struct wire_pos){ 5, 200, 1 };	/* complete at another size */
 	CHECK(!fwd_ack_ok(&sent, &last, &a));
 	/* Backwards. */
-	a = (struct fwd_pos){ 4, 99, 0 };
+	a = (struct wire_pos){ 4, 99, 0 };
 	CHECK(!fwd_ack_ok(&sent, &last, &a));
-	last = (struct fwd_pos){ 5, 300, 1 };
-	a = (struct fwd_pos){ 5, 300, 0 };
+	last = (struct wire_pos){ 5, 300, 1 };
+	a = (struct wire_pos){ 5, 300, 0 };
 	CHECK(!fwd_ack_ok(&sent, &last, &a));
 	/* Nothing is not an ack. */
-	a = (struct fwd_pos){ 0, 0, 0 };
-	last = (struct fwd_pos){ 0, 0, 0 };
+	a = (struct wire_pos){ 0, 0, 0 };
+	last = (struct wire_pos){ 0, 0, 0 };
 	CHECK(!fwd_ack_ok(&sent, &last, &a));
 }
 
@@ -452,7 +452,7 @@ test_msg_roundtrip(void)
 	memset(&m, 0, sizeof(m));
 	m.type = FWD_MSG_ACK;
 	strcpy(m.host, "central-1.example.org");
-	m.ack = (struct fwd_pos){ 0x1a, 123456789, 1 };
+	m.ack = (struct wire_pos){ 0x1a, 123456789, 1 };
 	n = fwd_msg_format(line, sizeof(line), &m);
 	REQUIRE(n > 0);
 	CHECK_STR(line, "ack central-1.example.org 000000000000001a "
@@ -572,14 +572,14 @@ test_msg_parse_strict(void)
 static void
 test_acked_bytes(void)
 {
-	struct fwd_pos none = { 0, 0, 0 }, a;
-	struct fwd_pos at;
+	struct wire_pos none = { 0, 0, 0 }, a;
+	struct wire_pos at;
 
 	CHECK(fwd_unacked_bytes(&none, segs, NSEGS) == 380);
 	CHECK(fwd_first_unacked(&none, segs, NSEGS, &at));
 	CHECK(at.seq == 3 && at.size == 0);
 
-	a = (struct fwd_pos){ 4, 120, 0 };
+	a = (struct wire_pos){ 4, 120, 0 };
 	CHECK(fwd_acked_bytes(&a, &segs[0]) == 100);
 	CHECK(fwd_acked_bytes(&a, &segs[1]) == 120);
 	CHECK(fwd_acked_bytes(&a, &segs[2]) == 0);
@@ -588,27 +588,27 @@ test_acked_bytes(void)
 	CHECK(at.seq == 4 && at.size == 120);
 
 	/* Complete, or all of it, or the next segment's start. */
-	a = (struct fwd_pos){ 4, 200, 1 };
+	a = (struct wire_pos){ 4, 200, 1 };
 	CHECK(fwd_unacked_bytes(&a, segs, NSEGS) == 80);
 	CHECK(fwd_first_unacked(&a, segs, NSEGS, &at));
 	CHECK(at.seq == 5 && at.size == 0);
-	a = (struct fwd_pos){ 5, 0, 0 };
+	a = (struct wire_pos){ 5, 0, 0 };
 	CHECK(fwd_unacked_bytes(&a, segs, NSEGS) == 80);
 
 	/* All of it, open segment included. */
-	a = (struct fwd_pos){ 6, 30, 0 };
+	a = (struct wire_pos){ 6, 30, 0 };
 	CHECK(fwd_unacked_bytes(&a, segs, NSEGS) == 0);
 	CHECK(!fwd_first_unacked(&a, segs, NSEGS, &at));
 	/* Holding more than a segment a crash cut counts as all of it. */
-	a = (struct fwd_pos){ 5, 70, 0 };
+	a = (struct wire_pos){ 5, 70, 0 };
 	CHECK(fwd_acked_bytes(&a, &segs[2]) == 50);
 }
 
 static void
 test_may_delete(void)
 {
-	struct fwd_pos a = { 5, 50, 0 }, b = { 4, 200, 1 }, c = { 0, 0, 0 };
-	const struct fwd_pos *one[] = { &a }, *two[] = { &a, &b },
+	struct wire_pos a = { 5, 50, 0 }, b = { 4, 200, 1 }, c = { 0, 0, 0 };
+	const struct wire_pos *one[] = { &a }, *two[] = { &a, &b },
 	    *three[] = { &a, &b, &c };
 
 	/* No host: nothing is ever deleted. */
@@ -618,7 +618,7 @@ test_may_delete(void)
 	CHECK(fwd_may_delete(one, 1, &segs[1], 6));
 	CHECK(fwd_may_delete(one, 1, &segs[2], 6));
 	/* Never the open one, even if acked. */
-	a = (struct fwd_pos){ 6, 30, 0 };
+	a = (struct wire_pos){ 6, 30, 0 };
 	CHECK(!fwd_may_delete(one, 1, &segs[3], 6));
 	/* Not the open one by number either (still being renamed). */
 	{
@@ -627,17 +627,17 @@ test_may_delete(void)
 		CHECK(!fwd_may_delete(one, 1, &s, 6));
 	}
 	/* Every host must hold it: b lacks 5. */
-	a = (struct fwd_pos){ 5, 50, 0 };
+	a = (struct wire_pos){ 5, 50, 0 };
 	CHECK(fwd_may_delete(two, 2, &segs[1], 6));
 	CHECK(!fwd_may_delete(two, 2, &segs[2], 6));
 	/* One host with nothing (or not heard from) keeps everything. */
 	CHECK(!fwd_may_delete(three, 3, &segs[0], 6));
 	/* Part of a segment is not enough. */
-	a = (struct fwd_pos){ 4, 199, 0 };
+	a = (struct wire_pos){ 4, 199, 0 };
 	CHECK(!fwd_may_delete(one, 1, &segs[1], 6));
 	CHECK(fwd_may_delete(one, 1, &segs[0], 6));
 	/* A host that went back (lost its copy) keeps them again. */
-	a = (struct fwd_pos){ 0, 0, 0 };
+	a = (struct wire_pos){ 0, 0, 0 };
 	CHECK(!fwd_may_delete(one, 1, &segs[0], 6));
 }
 
@@ -701,7 +701,7 @@ put(const char *name, const char *data, int append)
 }
 
 static enum fwd_chunk
-next(struct fwd_reader *r, size_t max, struct fwd_pos *at, char *out)
+next(struct fwd_reader *r, size_t max, struct wire_pos *at, char *out)
 {
 	static char buf[256];
 	char why[256];
@@ -723,7 +723,7 @@ static void
 test_reader(void)
 {
 	struct fwd_reader r;
-	struct fwd_pos at, p;
+	struct wire_pos at, p;
 	char out[256];
 	int fd;
 
@@ -762,23 +762,23 @@ test_reader(void)
 	CHECK(r.cur.seq == 3 && r.cur.size == 0);
 
 	/* Small reads stop at a line end. */
-	p = (struct fwd_pos){ 1, 0, 0 };
+	p = (struct wire_pos){ 1, 0, 0 };
 	fwd_reader_seek(&r, &p);
 	CHECK(next(&r, 10, &at, out) == CHUNK_DATA);
 	CHECK_STR(out, "type=A\n");
 	CHECK(next(&r, 10, &at, out) == CHUNK_DATA);
 	CHECK_STR(out, "type=B\n");
 	/* A line longer than a frame cannot be sent. */
-	p = (struct fwd_pos){ 1, 0, 0 };
+	p = (struct wire_pos){ 1, 0, 0 };
 	fwd_reader_seek(&r, &p);
 	CHECK(next(&r, 5, &at, out) == CHUNK_BAD);
 
 	/* Resuming inside a line: the spool disagrees with the receiver. */
-	p = (struct fwd_pos){ 1, 3, 0 };
+	p = (struct wire_pos){ 1, 3, 0 };
 	fwd_reader_seek(&r, &p);
 	CHECK(next(&r, 100, &at, out) == CHUNK_BAD);
 	CHECK(strstr(out, "no line end at offset 3") != NULL);
-	p = (struct fwd_pos){ 1, 7, 0 };
+	p = (struct wire_pos){ 1, 7, 0 };
 	fwd_reader_seek(&r, &p);
 	CHECK(next(&r, 100, &at, out) == CHUNK_DATA);
 	CHECK(at.seq == 1 && at.size == 7);
@@ -786,7 +786,7 @@ test_reader(void)
 
 	/* A segment deleted (drop_old): on with the next, from 0. */
 	CHECK(unlinkat(dirfd, "0000000000000001.seg", 0) == 0);
-	p = (struct fwd_pos){ 1, 7, 0 };
+	p = (struct wire_pos){ 1, 7, 0 };
 	fwd_reader_seek(&r, &p);
 	CHECK(next(&r, 100, &at, out) == CHUNK_DATA);
 	CHECK(at.seq == 2 && at.size == 0);
@@ -796,11 +796,11 @@ test_reader(void)
 	CHECK(next(&r, 100, &at, out) == CHUNK_SEGEND);
 	CHECK(at.seq == 2 && at.size == 21);
 	/* Beyond the newest: wait for it. */
-	p = (struct fwd_pos){ 9, 0, 0 };
+	p = (struct wire_pos){ 9, 0, 0 };
 	fwd_reader_seek(&r, &p);
 	CHECK(next(&r, 100, &at, out) == CHUNK_WAIT);
 	/* Held exclusively (drop_old deleting it): wait. */
-	p = (struct fwd_pos){ 2, 0, 0 };
+	p = (struct wire_pos){ 2, 0, 0 };
 	fwd_reader_seek(&r, &p);
 	fd = openat(dirfd, "0000000000000002.seg", O_RDONLY);
 	REQUIRE(fd != -1 && flock(fd, LOCK_EX) == 0);
@@ -813,7 +813,7 @@ test_reader(void)
 	 * by the syncer follows the fsync that made 4's name durable).
 	 */
 	put("0000000000000004.open", "type=F\n", 0);
-	p = (struct fwd_pos){ 4, 0, 0 };
+	p = (struct wire_pos){ 4, 0, 0 };
 	fwd_reader_seek(&r, &p);
 	CHECK(next(&r, 100, &at, out) == CHUNK_WAIT);
 	CHECK(renameat(dirfd, "0000000000000003.open", dirfd,

@@ -35,7 +35,7 @@ fwd_now_ms(void)
 
 static enum fwd_rstate last_state;
 static char last_reason[FWD_REASON_MAX + 1];
-static struct fwd_pos acks[16];
+static struct wire_pos acks[16];
 static size_t nacks, nseries;
 
 void
@@ -47,7 +47,7 @@ fwd_report_state(unsigned host, enum fwd_rstate st, const char *reason)
 }
 
 void
-fwd_report_ack(unsigned host, const struct fwd_pos *ack)
+fwd_report_ack(unsigned host, const struct wire_pos *ack)
 {
 	(void)host;
 	if (nacks < sizeof(acks) / sizeof(acks[0]))
@@ -94,12 +94,12 @@ spool_make(void)
 	if (mkdtemp(spooldir) == NULL ||
 	    (dfd = open(spooldir, O_RDONLY | O_DIRECTORY)) == -1)
 		return -1;
-	seg_name(name, sizeof(name), 1, 0);
+	spool_seg_name(name, sizeof(name), 1, 0);
 	if ((fd = openat(dfd, name, O_WRONLY | O_CREAT, 0600)) == -1 ||
 	    write(fd, seg1, SEG1_LEN) != (ssize_t)SEG1_LEN)
 		return -1;
 	close(fd);
-	seg_name(name, sizeof(name), 2, 1);
+	spool_seg_name(name, sizeof(name), 2, 1);
 	if ((fd = openat(dfd, name, O_WRONLY | O_CREAT, 0600)) == -1 ||
 	    write(fd, seg2, SEG2_LEN) != (ssize_t)SEG2_LEN)
 		return -1;
@@ -113,9 +113,9 @@ spool_remove(void)
 {
 	char name[64];
 
-	seg_name(name, sizeof(name), 1, 0);
+	spool_seg_name(name, sizeof(name), 1, 0);
 	unlinkat(fwd_env.dirfd, name, 0);
-	seg_name(name, sizeof(name), 2, 1);
+	spool_seg_name(name, sizeof(name), 2, 1);
 	unlinkat(fwd_env.dirfd, name, 0);
 	rmdir(spooldir);
 }
@@ -242,7 +242,7 @@ expect_end(struct env *e, enum wire_error code)
 	int i;
 
 	if (code != 0) {
-		REQUIRE(expect(e, MSG_ERROR));
+		REQUIRE(expect(e, WIRE_MSG_ERROR));
 		REQUIRE(wire_dec_error(e->peer.p, e->peer.len, &m) == 0);
 		CHECK_EQ_U64(m.code, code);
 		tpeer_drop(&e->peer);
@@ -263,7 +263,7 @@ challenge(struct env *e)
 	struct msg_hello h;
 	struct msg_auth a;
 
-	if (!expect(e, MSG_HELLO) || wire_dec_hello(e->peer.p, e->peer.len,
+	if (!expect(e, WIRE_MSG_HELLO) || wire_dec_hello(e->peer.p, e->peer.len,
 	    &h) == -1)
 		return -1;
 	CHECK_STR(h.host, "web1");
@@ -273,7 +273,7 @@ challenge(struct env *e)
 	tpeer_drop(&e->peer);
 	memset(e->nonce_r, 0x33, sizeof(e->nonce_r));
 	if (wire_enc_challenge(&e->peer.out, WIRE_VERSION, e->nonce_r) == -1 ||
-	    !expect(e, MSG_AUTH) || wire_dec_auth(e->peer.p, e->peer.len,
+	    !expect(e, WIRE_MSG_AUTH) || wire_dec_auth(e->peer.p, e->peer.len,
 	    &a) == -1 || tlsio_exporter(e->peer.tls, e->ekm) == -1)
 		return -1;
 	tpeer_drop(&e->peer);
@@ -304,7 +304,7 @@ check_data(struct env *e, uint64_t seq, uint64_t offset)
 	size_t len = (seq == 1 ? SEG1_LEN : SEG2_LEN) - offset;
 	struct msg_data d;
 
-	REQUIRE(expect(e, MSG_DATA));
+	REQUIRE(expect(e, WIRE_MSG_DATA));
 	REQUIRE(wire_dec_data(e->peer.p, e->peer.len, &d) == 0);
 	CHECK_EQ_U64(d.seq, seq);
 	CHECK_EQ_U64(d.offset, offset);
@@ -317,9 +317,9 @@ check_data(struct env *e, uint64_t seq, uint64_t offset)
 static void
 check_segend(struct env *e)
 {
-	struct msg_pos p;
+	struct wire_pos p;
 
-	REQUIRE(expect(e, MSG_SEGEND));
+	REQUIRE(expect(e, WIRE_MSG_SEGEND));
 	REQUIRE(wire_dec_pos(e->peer.p, e->peer.len, 0, &p) == 0);
 	CHECK_EQ_U64(p.seq, 1);
 	CHECK_EQ_U64(p.size, SEG1_LEN);
@@ -343,8 +343,8 @@ test_happy_path(void)
 	REQUIRE(nacks == 1);		/* WELCOME's: nothing */
 	REQUIRE(wire_enc_ack(&e.peer.out, 1, 20, 0) == 0);
 	REQUIRE(wire_enc_ack(&e.peer.out, 1, SEG1_LEN, 1) == 0);
-	REQUIRE(wire_enc_token(&e.peer.out, MSG_PING, 99) == 0);
-	REQUIRE(expect(&e, MSG_PONG));
+	REQUIRE(wire_enc_token(&e.peer.out, WIRE_MSG_PING, 99) == 0);
+	REQUIRE(expect(&e, WIRE_MSG_PONG));
 	tpeer_drop(&e.peer);
 	REQUIRE(nacks == 3);
 	CHECK(acks[1].seq == 1 && acks[1].size == 20 && !acks[1].complete);
@@ -353,7 +353,7 @@ test_happy_path(void)
 	/* Stopping: BYE. */
 	fwd_conn_free(e.c, 1);
 	e.c = NULL;
-	REQUIRE(expect(&e, MSG_BYE));
+	REQUIRE(expect(&e, WIRE_MSG_BYE));
 	CHECK_EQ_U64(e.peer.len, 0);
 	env_free(&e);
 }
@@ -424,7 +424,7 @@ test_ack_beyond(void)
 	check_segend(&e);
 	check_data(&e, 2, 0);
 	REQUIRE(wire_enc_ack(&e.peer.out, 2, SEG2_LEN + 1, 0) == 0);
-	expect_end(&e, ERR_PROTOCOL);
+	expect_end(&e, WIRE_ERR_PROTOCOL);
 	CHECK_EQ_U64(nacks, 1);
 	env_free(&e);
 }
@@ -443,7 +443,7 @@ test_ack_other_segment(void)
 	check_segend(&e);
 	check_data(&e, 2, 0);
 	REQUIRE(wire_enc_ack(&e.peer.out, 3, 0, 0) == 0);
-	expect_end(&e, ERR_PROTOCOL);
+	expect_end(&e, WIRE_ERR_PROTOCOL);
 	CHECK_EQ_U64(nacks, 1);
 	env_free(&e);
 }
@@ -456,11 +456,11 @@ test_order_hello(void)
 	struct env e;
 
 	REQUIRE(env_init(&e) == 0);
-	REQUIRE(expect(&e, MSG_HELLO));
+	REQUIRE(expect(&e, WIRE_MSG_HELLO));
 	tpeer_drop(&e.peer);
 	REQUIRE(wire_enc_welcome(&e.peer.out, NULL, none, 0, 0, 0, NULL,
 	    0) == 0);
-	expect_end(&e, ERR_PROTOCOL);
+	expect_end(&e, WIRE_ERR_PROTOCOL);
 	env_free(&e);
 }
 
@@ -473,7 +473,7 @@ test_order_auth(void)
 	REQUIRE(env_init(&e) == 0);
 	REQUIRE(challenge(&e) == 0);
 	REQUIRE(wire_enc_ack(&e.peer.out, 0, 0, 0) == 0);
-	expect_end(&e, ERR_PROTOCOL);
+	expect_end(&e, WIRE_ERR_PROTOCOL);
 	CHECK_EQ_U64(nacks, 0);
 	env_free(&e);
 }
@@ -493,7 +493,7 @@ test_order_stream(void)
 	check_data(&e, 2, 0);
 	REQUIRE(wire_enc_challenge(&e.peer.out, WIRE_VERSION,
 	    e.nonce_r) == 0);
-	expect_end(&e, ERR_PROTOCOL);
+	expect_end(&e, WIRE_ERR_PROTOCOL);
 	env_free(&e);
 }
 
@@ -526,7 +526,7 @@ test_error_transient(void)
 	REQUIRE(challenge(&e) == 0);
 	welcome(&e, "right", none, 0, 0, NULL, 0);
 	check_data(&e, 1, 0);
-	REQUIRE(wire_enc_error(&e.peer.out, ERR_BUSY, "full house") == 0);
+	REQUIRE(wire_enc_error(&e.peer.out, WIRE_ERR_BUSY, "full house") == 0);
 	for (i = 0; i < 50 && !e.peer.eof; i++)
 		round_once(&e);
 	CHECK(e.peer.eof);
@@ -546,15 +546,15 @@ test_version_downgrade(void)
 	int i;
 
 	REQUIRE(env_init(&e) == 0);
-	REQUIRE(expect(&e, MSG_HELLO));
+	REQUIRE(expect(&e, WIRE_MSG_HELLO));
 	tpeer_drop(&e.peer);
-	REQUIRE(wire_enc_error(&e.peer.out, ERR_VERSION, "speaks 2") == 0);
+	REQUIRE(wire_enc_error(&e.peer.out, WIRE_ERR_VERSION, "speaks 2") == 0);
 	for (i = 0; i < 50 && !e.peer.eof; i++)
 		round_once(&e);
 	CHECK(e.peer.eof);
 	CHECK_EQ_I64(fwd_conn_deadline(e.c), now);
 	REQUIRE(env_connect(&e) == 0);
-	REQUIRE(expect(&e, MSG_HELLO));
+	REQUIRE(expect(&e, WIRE_MSG_HELLO));
 	REQUIRE(wire_dec_hello(e.peer.p, e.peer.len, &h) == 0);
 	CHECK_EQ_U64(h.version, 2);
 	env_free(&e);

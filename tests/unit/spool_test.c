@@ -86,7 +86,7 @@ concat_segments(char *out, size_t cap, unsigned *nsegs)
 		uint64_t seq;
 		int open;
 
-		if (seg_parse_name(names[i]->d_name, &seq, &open) == 0) {
+		if (spool_seg_parse_name(names[i]->d_name, &seq, &open) == 0) {
 			char *c = get_file(names[i]->d_name);
 			size_t l = strlen(c);
 
@@ -112,22 +112,22 @@ test_names(void)
 	uint64_t seq;
 	int open;
 
-	REQUIRE(seg_name(buf, sizeof(buf), 1, 1) == 0);
+	REQUIRE(spool_seg_name(buf, sizeof(buf), 1, 1) == 0);
 	CHECK_STR(buf, "0000000000000001.open");
-	REQUIRE(seg_name(buf, sizeof(buf), 0xabc, 0) == 0);
+	REQUIRE(spool_seg_name(buf, sizeof(buf), 0xabc, 0) == 0);
 	CHECK_STR(buf, "0000000000000abc.seg");
-	CHECK(seg_parse_name("0000000000000abc.seg", &seq, &open) == 0);
+	CHECK(spool_seg_parse_name("0000000000000abc.seg", &seq, &open) == 0);
 	CHECK(seq == 0xabc && open == 0);
-	CHECK(seg_parse_name("ffffffffffffffff.open", &seq, &open) == 0);
+	CHECK(spool_seg_parse_name("ffffffffffffffff.open", &seq, &open) == 0);
 	CHECK(seq == UINT64_MAX && open == 1);
-	CHECK(seg_parse_name("0000000000000000.seg", &seq, &open) == -1);
-	CHECK(seg_parse_name("0000000000000ABC.seg", &seq, &open) == -1);
-	CHECK(seg_parse_name("000000000000abc.seg", &seq, &open) == -1);
-	CHECK(seg_parse_name("0000000000000abc.seg.tmp", &seq, &open) == -1);
-	CHECK(seg_parse_name("0000000000000abc.log", &seq, &open) == -1);
-	CHECK(seg_parse_name("status", &seq, &open) == -1);
-	CHECK(seg_parse_name("", &seq, &open) == -1);
-	CHECK(seg_name(buf, 10, 1, 1) == -1);
+	CHECK(spool_seg_parse_name("0000000000000000.seg", &seq, &open) == -1);
+	CHECK(spool_seg_parse_name("0000000000000ABC.seg", &seq, &open) == -1);
+	CHECK(spool_seg_parse_name("000000000000abc.seg", &seq, &open) == -1);
+	CHECK(spool_seg_parse_name("0000000000000abc.seg.tmp", &seq, &open) == -1);
+	CHECK(spool_seg_parse_name("0000000000000abc.log", &seq, &open) == -1);
+	CHECK(spool_seg_parse_name("status", &seq, &open) == -1);
+	CHECK(spool_seg_parse_name("", &seq, &open) == -1);
+	CHECK(spool_seg_name(buf, 10, 1, 1) == -1);
 }
 
 static void
@@ -139,8 +139,8 @@ test_name_order(void)
 	size_t i;
 
 	for (i = 0; i + 1 < sizeof(seqs) / sizeof(seqs[0]); i++) {
-		seg_name(a, sizeof(a), seqs[i], 0);
-		seg_name(b, sizeof(b), seqs[i + 1], 1);
+		spool_seg_name(a, sizeof(a), seqs[i], 0);
+		spool_seg_name(b, sizeof(b), seqs[i + 1], 1);
 		CHECK(strcmp(a, b) < 0);
 	}
 }
@@ -213,7 +213,7 @@ test_write_rotate(void)
 	CHECK(nsegs > 5);
 	CHECK(spool_total(&sp) == len);
 	/* The highest number is the open one; closed ones are .seg. */
-	seg_name(err, sizeof(err), sp.seq, 1);
+	spool_seg_name(err, sizeof(err), sp.seq, 1);
 	CHECK(exists(err));
 	CHECK(exists("0000000000000001.seg"));
 	spool_close(&sp);
@@ -389,10 +389,10 @@ test_drop_oldest(void)
 static void
 test_count_lines(void)
 {
-	CHECK(count_lines("", 0) == 0);
-	CHECK(count_lines("a\nb\n", 4) == 2);
-	CHECK(count_lines("a\nb", 3) == 1);
-	CHECK(count_lines("\n\n\n", 3) == 3);
+	CHECK(spool_count_lines("", 0) == 0);
+	CHECK(spool_count_lines("a\nb\n", 4) == 2);
+	CHECK(spool_count_lines("a\nb", 3) == 1);
+	CHECK(spool_count_lines("\n\n\n", 3) == 3);
 }
 
 static const struct h_test tests[] = {

@@ -46,18 +46,18 @@ test_cursor(void)
 static void
 test_header(void)
 {
-	uint8_t h[WIRE_HDR_LEN] = { 0, 0, 0, 5, MSG_DATA, 0, 0, 0 }, t;
+	uint8_t h[WIRE_HDR_LEN] = { 0, 0, 0, 5, WIRE_MSG_DATA, 0, 0, 0 }, t;
 	uint32_t len;
 
-	CHECK(wire_parse_header(h, &t, &len) == 0 && t == MSG_DATA && len == 5);
+	CHECK(wire_parse_header(h, &t, &len) == 0 && t == WIRE_MSG_DATA && len == 5);
 	h[5] = 1;
 	CHECK(wire_parse_header(h, &t, &len) == -1);	/* padding */
 	h[5] = 0;
 	h[4] = 0;
 	CHECK(wire_parse_header(h, &t, &len) == -1);	/* type 0 */
-	h[4] = MSG_LAST + 1;
+	h[4] = WIRE_MSG_LAST + 1;
 	CHECK(wire_parse_header(h, &t, &len) == -1);	/* unknown type */
-	h[4] = MSG_DATA;
+	h[4] = WIRE_MSG_DATA;
 	h[0] = 0xff;
 	CHECK(wire_parse_header(h, &t, &len) == -1);	/* 4 GiB */
 	h[0] = 0;
@@ -81,7 +81,7 @@ test_hello(void)
 	wbuf_init(&w);
 	REQUIRE(wire_enc_hello(&w, "web-1.example", id, nonce) == 0);
 	REQUIRE(frame(&w, &t, &p, &len) == 0);
-	CHECK(t == MSG_HELLO);
+	CHECK(t == WIRE_MSG_HELLO);
 	REQUIRE(wire_dec_hello(p, len, &m) == 0);
 	CHECK_STR(m.host, "web-1.example");
 	CHECK(m.version == WIRE_VERSION);
@@ -138,12 +138,12 @@ test_auth_welcome(void)
 	memset(proof, 0x5a, sizeof(proof));
 	wbuf_init(&w);
 	REQUIRE(wire_enc_challenge(&w, WIRE_VERSION, nonce) == 0);
-	REQUIRE(frame(&w, &t, &p, &len) == 0 && t == MSG_CHALLENGE);
+	REQUIRE(frame(&w, &t, &p, &len) == 0 && t == WIRE_MSG_CHALLENGE);
 	CHECK(wire_dec_challenge(p, len, &cm) == 0 && cm.version == WIRE_VERSION);
 	CHECK(wire_dec_challenge(p, len - 1, &cm) == -1);
 	w.len = 0;
 	REQUIRE(wire_enc_auth(&w, proof) == 0);
-	REQUIRE(frame(&w, &t, &p, &len) == 0 && t == MSG_AUTH);
+	REQUIRE(frame(&w, &t, &p, &len) == 0 && t == WIRE_MSG_AUTH);
 	CHECK(wire_dec_auth(p, len, &am) == 0 && am.has_proof);
 	CHECK_EQ_MEM(am.proof, proof, WIRE_MAC_LEN);
 	CHECK(wire_dec_auth(p, 31, &am) == -1);
@@ -153,7 +153,7 @@ test_auth_welcome(void)
 	CHECK(wire_dec_auth(p, len, &am) == 0 && !am.has_proof);
 	w.len = 0;
 	REQUIRE(wire_enc_welcome(&w, proof, id, 7, 12345, 1, "x\ny\n", 4) == 0);
-	REQUIRE(frame(&w, &t, &p, &len) == 0 && t == MSG_WELCOME);
+	REQUIRE(frame(&w, &t, &p, &len) == 0 && t == WIRE_MSG_WELCOME);
 	REQUIRE(wire_dec_welcome(p, len, &wm) == 0);
 	CHECK(wm.has_proof && wm.seq == 7 && wm.size == 12345 && wm.complete);
 	CHECK_EQ_MEM(wm.spool_id, id, WIRE_ID_LEN);
@@ -183,7 +183,7 @@ test_data(void)
 {
 	struct msg_data m;
 	struct msg_dataz mz;
-	struct msg_pos pos;
+	struct wire_pos pos;
 	const uint8_t *p;
 	struct wbuf w;
 	uint32_t len;
@@ -193,7 +193,7 @@ test_data(void)
 
 	wbuf_init(&w);
 	REQUIRE(wire_enc_data(&w, 3, 100, "type=A x\n", 9) == 0);
-	REQUIRE(frame(&w, &t, &p, &len) == 0 && t == MSG_DATA);
+	REQUIRE(frame(&w, &t, &p, &len) == 0 && t == WIRE_MSG_DATA);
 	REQUIRE(wire_dec_data(p, len, &m) == 0);
 	CHECK(m.seq == 3 && m.offset == 100 && m.len == 9);
 	CHECK_EQ_MEM(m.data, "type=A x\n", 9);
@@ -226,19 +226,19 @@ test_data(void)
 	CHECK(wire_dec_data(p, len, &m) == -1);
 	w.len = 0;
 	REQUIRE(wire_enc_segend(&w, 9, 4096) == 0);
-	REQUIRE(frame(&w, &t, &p, &len) == 0 && t == MSG_SEGEND);
+	REQUIRE(frame(&w, &t, &p, &len) == 0 && t == WIRE_MSG_SEGEND);
 	CHECK(wire_dec_pos(p, len, 0, &pos) == 0 && pos.seq == 9 &&
 	    pos.size == 4096);
 	CHECK(wire_dec_pos(p, len, 1, &pos) == -1);
 	/* SEGEND of segment 0: segments are numbered from 1 */
 	w.len = 0;
 	REQUIRE(wire_enc_segend(&w, 0, 0) == 0);
-	REQUIRE(frame(&w, &t, &p, &len) == 0 && t == MSG_SEGEND);
+	REQUIRE(frame(&w, &t, &p, &len) == 0 && t == WIRE_MSG_SEGEND);
 	CHECK(wire_dec_pos(p, len, 0, &pos) == -1);
 	/* DATAZ: the stated length bounds what it may hold */
 	w.len = 0;
 	REQUIRE(wire_enc_dataz(&w, 3, 100, 5000, "zz", 2) == 0);
-	REQUIRE(frame(&w, &t, &p, &len) == 0 && t == MSG_DATAZ);
+	REQUIRE(frame(&w, &t, &p, &len) == 0 && t == WIRE_MSG_DATAZ);
 	CHECK(wire_dec_dataz(p, len, &mz) == 0 && mz.seq == 3 &&
 	    mz.offset == 100 && mz.rawlen == 5000 && mz.zlen == 2 &&
 	    memcmp(mz.z, "zz", 2) == 0);
@@ -251,12 +251,12 @@ test_data(void)
 	CHECK(wire_dec_dataz(p, len, &mz) == -1);		/* seq 0 */
 	w.len = 0;
 	REQUIRE(wire_enc_ack(&w, 9, 4096, 1) == 0);
-	REQUIRE(frame(&w, &t, &p, &len) == 0 && t == MSG_ACK);
+	REQUIRE(frame(&w, &t, &p, &len) == 0 && t == WIRE_MSG_ACK);
 	CHECK(wire_dec_pos(p, len, 1, &pos) == 0 && pos.complete == 1);
 	CHECK(wire_dec_pos(p, len, 0, &pos) == -1);
 	w.len = 0;
-	REQUIRE(wire_enc_token(&w, MSG_PING, 77) == 0);
-	REQUIRE(frame(&w, &t, &p, &len) == 0 && t == MSG_PING);
+	REQUIRE(wire_enc_token(&w, WIRE_MSG_PING, 77) == 0);
+	REQUIRE(frame(&w, &t, &p, &len) == 0 && t == WIRE_MSG_PING);
 	CHECK(wire_dec_token(p, len, &tok) == 0 && tok == 77);
 	CHECK(wire_dec_token(p, len - 1, &tok) == -1);
 	wbuf_free(&w);
@@ -266,7 +266,7 @@ test_data(void)
 static void
 test_why(void)
 {
-	uint8_t h[WIRE_HDR_LEN] = { 0, 0, 0, 5, MSG_DATA, 0, 0, 1 };
+	uint8_t h[WIRE_HDR_LEN] = { 0, 0, 0, 5, WIRE_MSG_DATA, 0, 0, 1 };
 	uint8_t buf[64] = { 0 };
 	struct msg_hello hm;
 	struct msg_data dm;
@@ -287,11 +287,11 @@ test_why(void)
 	h[0] = 0;
 	CHECK(wire_dec_header(h, &wh) == -1);
 	CHECK_STR(wh.why, "unknown frame type 0");
-	h[4] = MSG_LAST + 1;
+	h[4] = WIRE_MSG_LAST + 1;
 	CHECK(wire_dec_header(h, &wh) == -1);
 	CHECK_STR(wh.why, "unknown frame type 14");
-	h[4] = MSG_DATA;
-	CHECK(wire_dec_header(h, &wh) == 0 && wh.type == MSG_DATA &&
+	h[4] = WIRE_MSG_DATA;
+	CHECK(wire_dec_header(h, &wh) == 0 && wh.type == WIRE_MSG_DATA &&
 	    wh.len == 5);
 	CHECK_STR(wh.why, "");
 
@@ -367,24 +367,24 @@ test_error(void)
 	char longr[2000];
 
 	wbuf_init(&w);
-	REQUIRE(wire_enc_error(&w, ERR_OFFSET, "expected \x01 offset") == 0);
-	REQUIRE(frame(&w, &t, &p, &len) == 0 && t == MSG_ERROR);
+	REQUIRE(wire_enc_error(&w, WIRE_ERR_OFFSET, "expected \x01 offset") == 0);
+	REQUIRE(frame(&w, &t, &p, &len) == 0 && t == WIRE_MSG_ERROR);
 	REQUIRE(wire_dec_error(p, len, &m) == 0);
-	CHECK(m.code == ERR_OFFSET);
+	CHECK(m.code == WIRE_ERR_OFFSET);
 	CHECK_STR(m.reason, "expected ? offset");	/* made printable */
 	w.len = 0;
 	memset(longr, 'r', sizeof(longr) - 1);
 	longr[sizeof(longr) - 1] = '\0';
-	REQUIRE(wire_enc_error(&w, ERR_IO, longr) == 0);	/* cut to 1024 */
+	REQUIRE(wire_enc_error(&w, WIRE_ERR_IO, longr) == 0);	/* cut to 1024 */
 	REQUIRE(frame(&w, &t, &p, &len) == 0);
 	CHECK(wire_dec_error(p, len, &m) == 0 && strlen(m.reason) == 1024);
 	CHECK(wire_dec_error(p, len - 1, &m) == -1);
-	CHECK_STR(wire_error_name(ERR_DISK_FULL), "disk-full");
-	CHECK_STR(wire_type_name(MSG_ACK), "ACK");
+	CHECK_STR(wire_error_name(WIRE_ERR_DISK_FULL), "disk-full");
+	CHECK_STR(wire_type_name(WIRE_MSG_ACK), "ACK");
 	CHECK_STR(wire_type_name(99), "unknown");
 	w.len = 0;
 	REQUIRE(wire_enc_bye(&w) == 0);
-	REQUIRE(frame(&w, &t, &p, &len) == 0 && t == MSG_BYE && len == 0);
+	REQUIRE(frame(&w, &t, &p, &len) == 0 && t == WIRE_MSG_BYE && len == 0);
 	wbuf_free(&w);
 }
 
@@ -396,7 +396,7 @@ test_wbuf(void)
 
 	wbuf_init(&w);
 	for (i = 0; i < 1000; i++)
-		REQUIRE(wire_enc_token(&w, MSG_PONG, (uint64_t)i) == 0);
+		REQUIRE(wire_enc_token(&w, WIRE_MSG_PONG, (uint64_t)i) == 0);
 	CHECK(w.len == 1000 * 16);
 	w.off = 16 * 999;
 	wbuf_compact(&w);
@@ -463,9 +463,9 @@ test_health(void)
 	wbuf_init(&w);
 	REQUIRE(wire_enc_health(&w, good, strlen(good)) == 0);
 	REQUIRE(frame(&w, &type, &p, &len) == 0);
-	CHECK(type == MSG_HEALTH && len == strlen(good));
+	CHECK(type == WIRE_MSG_HEALTH && len == strlen(good));
 	CHECK(wire_dec_health(p, len, &m) == 0 && m.records_in == 42);
-	CHECK(strcmp(wire_type_name(MSG_HEALTH), "HEALTH") == 0);
+	CHECK(strcmp(wire_type_name(WIRE_MSG_HEALTH), "HEALTH") == 0);
 	w.len = 0;
 	CHECK(wire_enc_health(&w, "time=x", 6) == -1 && w.len == 0);
 	/* HELLO and CHALLENGE say the version they are given. */
