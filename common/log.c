@@ -114,16 +114,20 @@ log_stderr(const char *msg)
 }
 
 static void
-vlog(int pri, const char *fmt, va_list ap, int with_errno)
+vlog(int pri, const char *host, const char *fmt, va_list ap, int with_errno)
 {
 	char msg[1024];
 	int saved = errno;
 	size_t pre = 0;
 	int n;
 
-	if (log_role != NULL)
-		pre = (size_t)snprintf(msg, sizeof(msg) / 4, "%s: ", log_role);
-	if (pre >= sizeof(msg) / 4)
+	if (log_role != NULL || host != NULL)
+		pre = (size_t)snprintf(msg, sizeof(msg) / 2, "%s%s%s%s%s",
+		    log_role != NULL ? log_role : "",
+		    log_role != NULL ? ": " : "",
+		    host != NULL ? "host " : "", host != NULL ? host : "",
+		    host != NULL ? ": " : "");
+	if (pre >= sizeof(msg) / 2)
 		pre = 0;
 	n = vsnprintf(msg + pre, sizeof(msg) - pre, fmt, ap);
 	if (n < 0)
@@ -145,7 +149,7 @@ log_warn(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(LOG_WARNING, fmt, ap, 1);
+	vlog(LOG_WARNING, NULL, fmt, ap, 1);
 	va_end(ap);
 }
 
@@ -155,7 +159,7 @@ log_warnx(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(LOG_WARNING, fmt, ap, 0);
+	vlog(LOG_WARNING, NULL, fmt, ap, 0);
 	va_end(ap);
 }
 
@@ -166,7 +170,7 @@ log_errx(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(LOG_ERR, fmt, ap, 0);
+	vlog(LOG_ERR, NULL, fmt, ap, 0);
 	va_end(ap);
 }
 
@@ -176,7 +180,7 @@ log_info(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(LOG_INFO, fmt, ap, 0);
+	vlog(LOG_INFO, NULL, fmt, ap, 0);
 	va_end(ap);
 }
 
@@ -188,7 +192,7 @@ log_debug(const char *fmt, ...)
 	if (!log_dbg)
 		return;
 	va_start(ap, fmt);
-	vlog(LOG_DEBUG, fmt, ap, 0);
+	vlog(LOG_DEBUG, NULL, fmt, ap, 0);
 	va_end(ap);
 }
 
@@ -198,7 +202,7 @@ fatal(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(LOG_CRIT, fmt, ap, 1);
+	vlog(LOG_CRIT, NULL, fmt, ap, 1);
 	va_end(ap);
 	exit(1);
 }
@@ -209,7 +213,7 @@ fatalx(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(LOG_CRIT, fmt, ap, 0);
+	vlog(LOG_CRIT, NULL, fmt, ap, 0);
 	va_end(ap);
 	exit(1);
 }
@@ -220,7 +224,59 @@ fatalx_code(int code, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(LOG_CRIT, fmt, ap, 0);
+	vlog(LOG_CRIT, NULL, fmt, ap, 0);
 	va_end(ap);
 	exit(code);
+}
+
+/*
+ * The same for a message about one host: "host NAME: " comes before it
+ * (after the process's role), so that no caller types it.
+ */
+#define HLOG(pri, host, fmt, with_errno) do {				\
+	va_list ap;							\
+									\
+	va_start(ap, fmt);						\
+	vlog(pri, host, fmt, ap, with_errno);				\
+	va_end(ap);							\
+} while (0)
+
+void
+hlog_warn(const char *host, const char *fmt, ...)
+{
+	HLOG(LOG_WARNING, host, fmt, 1);
+}
+
+void
+hlog_warnx(const char *host, const char *fmt, ...)
+{
+	HLOG(LOG_WARNING, host, fmt, 0);
+}
+
+void
+hlog_info(const char *host, const char *fmt, ...)
+{
+	HLOG(LOG_INFO, host, fmt, 0);
+}
+
+void
+hlog_debug(const char *host, const char *fmt, ...)
+{
+	if (!log_dbg)
+		return;
+	HLOG(LOG_DEBUG, host, fmt, 0);
+}
+
+void
+hfatal(const char *host, const char *fmt, ...)
+{
+	HLOG(LOG_CRIT, host, fmt, 1);
+	exit(1);
+}
+
+void
+hfatalx(const char *host, const char *fmt, ...)
+{
+	HLOG(LOG_CRIT, host, fmt, 0);
+	exit(1);
 }

@@ -28,6 +28,19 @@ void	fatal(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
 void	fatalx(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
+/* The same about one host: the line says "host NAME: " first. */
+void	hlog_warn(const char *host, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	hlog_warnx(const char *host, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	hlog_info(const char *host, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	hlog_debug(const char *host, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	hfatal(const char *host, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3), noreturn));
+void	hfatalx(const char *host, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3), noreturn));
 /* Exit with a sysexits code after logging; for setup failures. */
 void	fatalx_code(int code, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3), noreturn));

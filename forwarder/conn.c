@@ -261,11 +261,11 @@ conn_fail(struct fwd_conn *c, enum fail_kind kind, const char *fmt, ...)
 	c->healthy = 0;
 	/* Once per episode, and again only when the reason changes. */
 	if (strcmp(reason, c->logged) != 0) {
-		log_warnx("host %s: %s; retrying%s with backoff", c->ch->name,
+		hlog_warnx(c->ch->name, "%s; retrying%s with backoff",
 		    reason, kind == F_SERIOUS ? " slowly" : "");
 		snprintf(c->logged, sizeof(c->logged), "%s", reason);
 	} else
-		log_debug("host %s: %s; retry in %u ms", c->ch->name, reason,
+		hlog_debug(c->ch->name, "%s; retry in %u ms", reason,
 		    delay_ms);
 	fwd_report_state(c->idx, kind == F_SERIOUS ? RS_ERROR : RS_BACKOFF,
 	    reason);
@@ -552,9 +552,9 @@ pinned_dates(struct fwd_conn *c)
 	c->said_dates_at = now;
 	certcheck_date(st == CERTCHECK_EXPIRED ? X509_get0_notAfter(x) :
 	    X509_get0_notBefore(x), date);
-	log_warnx("host %s: warning: receiver %s presented a certificate that "
+	hlog_warnx(ch->name, "warning: receiver %s presented a certificate that "
 	    "%s %s; taken because it matches the %s pin; %s (said again "
-	    "daily)", ch->name, c->peer, st == CERTCHECK_EXPIRED ?
+	    "daily)", c->peer, st == CERTCHECK_EXPIRED ?
 	    "expired on" : "is not valid before", date,
 	    ch->fingerprint != NULL ? "fingerprint" : "pubkey",
 	    st == CERTCHECK_NOT_YET ? "check the clocks of both hosts" :
@@ -625,7 +625,7 @@ tls_step(struct fwd_conn *c)
 	}
 	if (wire_enc_hello_version(&c->out, c->version, fwd_env.name,
 	    fwd_env.spool_id, c->nonce_s) == -1)
-		fatal("host %s: HELLO", c->ch->name);
+		hfatal(c->ch->name, "HELLO");
 	c->st = FC_HELLO;
 	c->last_rx = fwd_now_ms();
 	if (send_frames(c) == 0)
@@ -654,14 +654,13 @@ on_challenge(struct fwd_conn *c, const uint8_t *p, size_t len)
 	if (c->ch->password != NULL) {
 		if (auth_proof(c->ch->password, AUTH_SENDER, c->ekm,
 		    c->nonce_s, c->nonce_r, fwd_env.name, proof) == -1)
-			fatalx("host %s: computing the password proof",
-			    c->ch->name);
+			hfatalx(c->ch->name, "computing the password proof");
 		rc = wire_enc_auth(&c->out, proof);
 		OPENSSL_cleanse(proof, sizeof(proof));
 	} else
 		rc = wire_enc_auth(&c->out, NULL);	/* certificate only */
 	if (rc == -1)
-		fatal("host %s: AUTH", c->ch->name);
+		hfatal(c->ch->name, "AUTH");
 	c->st = FC_AUTH;
 	return 0;
 }
@@ -711,9 +710,9 @@ static void
 rolled_back(struct fwd_conn *c, const struct msg_welcome *m,
     const struct fwd_resume *r)
 {
-	log_warnx("host %s: error: receiver %s holds segment %016" PRIx64 " up "
+	hlog_warnx(c->ch->name, "error: receiver %s holds segment %016" PRIx64 " up "
 	    "to %" PRIu64 "%s of this spool, which does not match it: %s; "
-	    "asking for a new series", c->ch->name, c->peer, m->seq, m->size,
+	    "asking for a new series", c->peer, m->seq, m->size,
 	    m->complete ? " (complete)" : "", r->note);
 	fwd_report_series(c->idx, r->note);
 	conn_fail(c, F_SERIOUS, "receiver %s: %s; a new series is started",
@@ -727,7 +726,7 @@ send_health(struct fwd_conn *c)
 	if (c->st != FC_STREAM || c->proto < 3 || c->hlen == 0)
 		return;
 	if (wire_enc_health(&c->out, c->health, c->hlen) == -1)
-		fatal("host %s: HEALTH", c->ch->name);
+		hfatal(c->ch->name, "HEALTH");
 }
 
 void
@@ -797,7 +796,7 @@ on_welcome(struct fwd_conn *c, const uint8_t *p, size_t len)
 		return -1;
 	}
 	if (r.note[0] != '\0')
-		log_info("host %s: %s", c->ch->name, r.note);
+		hlog_info(c->ch->name, "%s", r.note);
 	fwd_reader_seek(&c->rd, &r.from);
 	c->acked = r.acked;
 	c->sent = r.acked;
@@ -808,14 +807,14 @@ on_welcome(struct fwd_conn *c, const uint8_t *p, size_t len)
 	fwd_report_state(c->idx, RS_CONNECTED, "");
 	if (!c->said_connected) {
 		if (r.new_series)
-			log_info("host %s: connected to %s (%s)%s; it holds "
+			hlog_info(c->ch->name, "connected to %s (%s)%s; it holds "
 			    "nothing of this spool: sending all of it",
-			    c->ch->name, c->peer, tlsio_version(c->tls),
+			    c->peer, tlsio_version(c->tls),
 			    c->failures ? " after failed attempts" : "");
 		else
-			log_info("host %s: connected to %s (%s)%s; it holds "
+			hlog_info(c->ch->name, "connected to %s (%s)%s; it holds "
 			    "segment %016" PRIx64 " up to %" PRIu64 "%s",
-			    c->ch->name, c->peer, tlsio_version(c->tls),
+			    c->peer, tlsio_version(c->tls),
 			    c->failures ? " after failed attempts" : "",
 			    r.acked.seq, r.acked.size, r.acked.complete ?
 			    " (complete)" : "");
@@ -886,9 +885,9 @@ on_error(struct fwd_conn *c, const uint8_t *p, size_t len)
 	 */
 	if (m.code == WIRE_ERR_VERSION && c->st == FC_HELLO &&
 	    c->version > WIRE_MIN_VERSION) {
-		log_info("host %s: receiver %s refuses protocol version %u "
+		hlog_info(c->ch->name, "receiver %s refuses protocol version %u "
 		    "(%s); speaking version %d to it, without health reports",
-		    c->ch->name, c->peer, c->version, m.reason,
+		    c->peer, c->version, m.reason,
 		    WIRE_MIN_VERSION);
 		c->version = WIRE_MIN_VERSION;
 		/* Said above: the failure is only for the debug log. */
@@ -939,7 +938,7 @@ on_frame(struct fwd_conn *c, uint8_t type, const uint8_t *p, size_t len)
 			}
 			if (type == WIRE_MSG_PING &&
 			    wire_enc_token(&c->out, WIRE_MSG_PONG, token) == -1)
-				fatal("host %s: PONG", c->ch->name);
+				hfatal(c->ch->name, "PONG");
 			return 0;
 		case WIRE_MSG_BYE:
 			if (len != 0) {
@@ -1029,7 +1028,7 @@ produce(struct fwd_conn *c)
 	while (c->st == FC_STREAM && wbuf_pending(&c->out) < OUT_LOW &&
 	    fwd_window_inflight(&c->win) < WINDOW) {
 		if (wbuf_reserve(&c->out, WIRE_DATA_HDR_LEN + FWD_FRAME) == -1)
-			fatal("host %s: DATA", c->ch->name);
+			hfatal(c->ch->name, "DATA");
 		raw = (char *)c->out.buf + c->out.len + WIRE_DATA_HDR_LEN;
 		switch (fwd_reader_next(&c->rd, raw, FWD_FRAME, &at, &len,
 		    why, sizeof(why))) {
@@ -1043,12 +1042,12 @@ produce(struct fwd_conn *c)
 			    at.size, len, fwd_env.zscratch, zlen) :
 			    wire_enc_data_hdr(&c->out, at.seq, at.size,
 			    len)) == -1)
-				fatal("host %s: DATA", c->ch->name);
+				hfatal(c->ch->name, "DATA");
 			if (zlen == 0)
 				c->out.len += len;
 			if (fwd_window_sent(&c->win, at.seq, at.size,
 			    len) == -1)
-				fatal("host %s: DATA", c->ch->name);
+				hfatal(c->ch->name, "DATA");
 			c->sent.seq = at.seq;
 			c->sent.size = at.size + len;
 			c->sent.complete = 0;
@@ -1056,7 +1055,7 @@ produce(struct fwd_conn *c)
 			break;
 		case CHUNK_SEGEND:
 			if (wire_enc_segend(&c->out, at.seq, at.size) == -1)
-				fatal("host %s: SEGEND", c->ch->name);
+				hfatal(c->ch->name, "SEGEND");
 			c->sent = at;
 			queued++;
 			break;
@@ -1160,7 +1159,7 @@ fwd_conn_timer(struct fwd_conn *c, int64_t now)
 		healthy(c);
 	if (now - c->last_tx >= t / 3) {
 		if (wire_enc_token(&c->out, WIRE_MSG_PING, ++c->token) == -1)
-			fatal("host %s: PING", c->ch->name);
+			hfatal(c->ch->name, "PING");
 		c->last_tx = now;	/* once, even if it waits for room */
 	}
 	/* Also catches anything inotify could not say (queue overflow). */

@@ -99,7 +99,7 @@ unreadable(struct fwd_reader *r, const char *name)
 		r->noread_said = 0;
 	} else if (!r->noread_said && now - r->noread_since >= 2000) {
 		errno = saved;
-		log_warn("host %s: reading spool segment %s", r->host, name);
+		hlog_warn(r->host, "reading spool segment %s", name);
 		r->noread_said = 1;
 	}
 }
@@ -127,7 +127,7 @@ open_segment(struct fwd_reader *r, char *why, size_t whylen)
 			}
 			/* Gone, or never there: the next one that is. */
 			if (spool_list(r->dirfd, &segs, &n) == -1) {
-				log_warn("host %s: listing the spool", r->host);
+				hlog_warn(r->host, "listing the spool");
 				return 0;
 			}
 			for (i = 0; i < n && segs[i].seq <= r->cur.seq; i++)
@@ -137,10 +137,10 @@ open_segment(struct fwd_reader *r, char *why, size_t whylen)
 				return 0;
 			}
 			if (r->cur.size > 0)
-				log_warnx("host %s: segment %016" PRIx64 " was "
+				hlog_warnx(r->host, "segment %016" PRIx64 " was "
 				    "deleted (spool_full_action drop_old?) "
 				    "after %" PRIu64 " of its bytes were sent",
-				    r->host, r->cur.seq, r->cur.size);
+				    r->cur.seq, r->cur.size);
 			r->cur.seq = segs[i].seq;
 			r->cur.size = 0;
 			free(segs);

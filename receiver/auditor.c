@@ -94,8 +94,8 @@ on_gap(const struct serial_gap *g, void *arg)
 	    g->to - g->from + 1);
 	if (n > 0 && (size_t)n < sizeof(au.gaps) - au.ngaps)
 		au.ngaps += (size_t)n;
-	log_warnx("host %s: kernel serials %" PRIu64 " to %" PRIu64 " (%"
-	    PRIu64 ") never reached the trail (events of %s)", h->name,
+	hlog_warnx(h->name, "kernel serials %" PRIu64 " to %" PRIu64 " (%"
+	    PRIu64 ") never reached the trail (events of %s)",
 	    g->from, g->to, g->to - g->from + 1, ts);
 }
 
@@ -116,8 +116,8 @@ load(struct ahost *h)
 		close(fd);
 		if (len > 0 && (s = serial_load(buf, (size_t)len, on_gap,
 		    h)) == NULL)
-			log_warnx("host %s: %s: not a serial counter's state; "
-			    "counting again from the trail's start", h->name,
+			hlog_warnx(h->name, "%s: not a serial counter's state; "
+			    "counting again from the trail's start",
 			    name);
 	}
 	return s != NULL ? s : serial_new(on_gap, h);
@@ -132,20 +132,20 @@ save(struct ahost *h)
 	int fd, ok;
 
 	if (serial_save(h->s, buf, sizeof(buf), &len) == -1) {
-		log_warn("host %s: saving the serial counter", h->name);
+		hlog_warn(h->name, "saving the serial counter");
 		return;
 	}
 	snprintf(name, sizeof(name), "%s.state", h->name);
 	snprintf(tmp, sizeof(tmp), "%s.state.tmp", h->name);
 	if ((fd = openat(au.statefd, tmp, O_WRONLY | O_CREAT | O_TRUNC |
 	    O_CLOEXEC | O_NOFOLLOW, 0640)) == -1) {
-		log_warn("host %s: %s", h->name, tmp);
+		hlog_warn(h->name, "%s", tmp);
 		return;
 	}
 	ok = write(fd, buf, len) == (ssize_t)len;
 	if (close(fd) == -1 || !ok ||
 	    renameat(au.statefd, tmp, au.statefd, name) == -1)
-		log_warn("host %s: writing %s", h->name, name);
+		hlog_warn(h->name, "writing %s", name);
 }
 
 static void
@@ -159,13 +159,13 @@ append_gaps(struct ahost *h)
 	snprintf(name, sizeof(name), "%s.gaps", h->name);
 	if ((fd = openat(au.statefd, name, O_WRONLY | O_CREAT | O_APPEND |
 	    O_CLOEXEC | O_NOFOLLOW, 0640)) == -1) {
-		log_warn("host %s: %s", h->name, name);
+		hlog_warn(h->name, "%s", name);
 		au.ngaps = 0;
 		return;
 	}
 	ok = write(fd, au.gaps, au.ngaps) == (ssize_t)au.ngaps;
 	if (close(fd) == -1 || !ok)
-		log_warn("host %s: writing %s", h->name, name);
+		hlog_warn(h->name, "writing %s", name);
 	au.ngaps = 0;
 }
 
@@ -225,13 +225,13 @@ read_host(struct ahost *h)
 		return -1;
 	if (serial_read(h->s, fd, AUDITOR_BUDGET, &nread, err,
 	    sizeof(err)) == -1)
-		log_warnx("host %s: counting serials: %s", h->name, err);
+		hlog_warnx(h->name, "counting serials: %s", err);
 	close(fd);
 	serial_get_stats(h->s, &st);
 	if (st.bytes != h->read) {
 		/* The events libauparse holds (a quiet host's last) count. */
 		if (serial_flush(h->s) == -1)
-			log_warn("host %s: counting serials", h->name);
+			hlog_warn(h->name, "counting serials");
 		h->read = st.bytes;
 		serial_get_stats(h->s, &st);
 		if (st.gaps != h->told[0] || st.missing != h->told[1] ||

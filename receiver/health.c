@@ -54,8 +54,8 @@ health_seen(struct rhost *rh)
 	if (h->last_seen == now)
 		return;
 	if (h->silent) {
-		log_info("host %s: heard from again after %" PRId64 " s of "
-		    "silence", rh->name, h->last_seen ? now - h->last_seen :
+		hlog_info(rh->name, "heard from again after %" PRId64 " s of "
+		    "silence", h->last_seen ? now - h->last_seen :
 		    now - h->watch_from);
 		h->silent = 0;
 	}
@@ -123,7 +123,7 @@ health_report(struct rhost *rh, const struct msg_health *m)
 	struct rhealth *h = &rh->health;
 
 	if (h->text == NULL && (h->text = malloc(WIRE_MAX_HEALTH)) == NULL) {
-		log_warn("host %s: its health", rh->name);
+		hlog_warn(rh->name, "its health");
 		return;
 	}
 	memcpy(h->text, m->text, m->len);
@@ -164,13 +164,13 @@ check_silence(struct server *srv, struct rhost *rh, int64_t now)
 	h->silent = 1;
 	h->dirty = 1;
 	if (h->last_seen != 0)
-		log_warnx("host %s: silent for %" PRId64 " s: neither records "
-		    "nor a heartbeat (silence_alarm %u s)%s", rh->name,
+		hlog_warnx(rh->name, "silent for %" PRId64 " s: neither records "
+		    "nor a heartbeat (silence_alarm %u s)%s",
 		    now - from, alarm, h->connected_since ? "; its "
 		    "connection is still open" : "");
 	else
-		log_warnx("host %s: not heard from in the %" PRId64 " s since "
-		    "the receiver started (silence_alarm %u s)", rh->name,
+		hlog_warnx(rh->name, "not heard from in the %" PRId64 " s since "
+		    "the receiver started (silence_alarm %u s)",
 		    now - from, alarm);
 }
 

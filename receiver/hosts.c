@@ -118,8 +118,8 @@ set_addrs(struct rhost *rh, struct sockaddr_storage *addrs, size_t n,
 	rh->resolve_err = NULL;
 	if (why == NULL)
 		return;
-	log_warnx("host %s: %s; it cannot connect until this is fixed and "
-	    "the configuration reloaded", rh->name, why);
+	hlog_warnx(rh->name, "%s; it cannot connect until this is fixed and "
+	    "the configuration reloaded", why);
 	rh->resolve_err = strdup(why);
 }
 
@@ -159,7 +159,7 @@ lookup_start(struct rhost *rh, const char *host)
 	int rc;
 
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
-		log_warn("host %s: looking up \"%s\"", rh->name, host);
+		hlog_warn(rh->name, "looking up \"%s\"", host);
 		return;
 	}
 	snprintf(l->name, sizeof(l->name), "%s", host);
@@ -177,8 +177,8 @@ lookup_start(struct rhost *rh, const char *host)
 		if (rh->naddrs == 0)
 			set_addrs(rh, NULL, 0, 0, why);
 		else
-			log_warnx("host %s: %s; keeping its previous "
-			    "addresses", rh->name, why);
+			hlog_warnx(rh->name, "%s; keeping its previous "
+			    "addresses", why);
 		return;
 	}
 	l->rh = rh;
@@ -186,7 +186,7 @@ lookup_start(struct rhost *rh, const char *host)
 	l->next = lookups;
 	lookups = l;
 	rh->lookup = l;
-	log_debug("host %s: looking up \"%s\"", rh->name, host);
+	hlog_debug(rh->name, "looking up \"%s\"", host);
 }
 
 /*
@@ -240,11 +240,11 @@ lookup_done(struct lookup *l, int rc)
 
 	rh->lookup = NULL;
 	if (rc == 0 && take_addrs(rh, l->cb.ar_result) == 0) {
-		log_debug("host %s: \"%s\" looked up in %llu ms", rh->name,
+		hlog_debug(rh->name, "\"%s\" looked up in %llu ms",
 		    l->name, (unsigned long long)(now_ms() - l->started));
 		if (l->refused > 0)
-			log_info("host %s: \"%s\" looked up; %u logins were "
-			    "refused meanwhile", rh->name, l->name, l->refused);
+			hlog_info(rh->name, "\"%s\" looked up; %u logins were "
+			    "refused meanwhile", l->name, l->refused);
 		return;
 	}
 	snprintf(why, sizeof(why), "remote \"%s\": %s", rh->ch->remote,
@@ -252,8 +252,8 @@ lookup_done(struct lookup *l, int rc)
 	/* DNS down is no reason to lock out a sender it knew. */
 	if (rh->naddrs > 0 && (rc == 0 || rc == EAI_AGAIN ||
 	    rc == EAI_SYSTEM || rc == EAI_MEMORY))
-		log_warnx("host %s: %s; keeping its previous addresses",
-		    rh->name, why);
+		hlog_warnx(rh->name, "%s; keeping its previous addresses",
+		    why);
 	else
 		set_addrs(rh, NULL, 0, 0, why);
 }
@@ -426,8 +426,8 @@ now_configured(struct rhost *rh)
 {
 	if (rh->own == NULL)
 		return;
-	log_info("host %s: now configured; its enrolment by certificate "
-	    "ends", rh->name);
+	hlog_info(rh->name, "now configured; its enrolment by certificate "
+	    "ends");
 	if (rh->conn != NULL)
 		conn_close(rh->conn, WIRE_ERR_SHUTDOWN, "host now configured on the "
 		    "receiver; log in again");
@@ -453,8 +453,8 @@ hosts_load(struct server *srv, struct conf *conf, char *err, size_t errlen)
 		if ((rh = *pp) != NULL) {
 			*pp = rh->next;		/* taken over */
 			if (strcmp(rh->ch->directory, ch->directory) != 0) {
-				log_info("host %s: directory is now %s",
-				    rh->name, ch->directory);
+				hlog_info(rh->name, "directory is now %s",
+				    ch->directory);
 				if (rh->conn != NULL)
 					conn_close(rh->conn, WIRE_ERR_SHUTDOWN,
 					    "trail directory changed");
@@ -488,7 +488,7 @@ hosts_load(struct server *srv, struct conf *conf, char *err, size_t errlen)
 			tail = &rh->next;
 			continue;
 		}
-		log_info("host %s: no longer %s", rh->name, rh->own != NULL ?
+		hlog_info(rh->name, "no longer %s", rh->own != NULL ?
 		    "enrolled (enrol is off)" : "configured");
 		rhost_free(rh);
 	}
@@ -621,9 +621,9 @@ rhost_series_take(struct rhost *rh, const struct conn *c,
 	if (pin != NULL && memcmp(pin, c->spool_id, WIRE_ID_LEN) != 0) {
 		id_hex(pin, old);
 		id_hex(c->spool_id, new);
-		log_warnx("host %s: accepting a new series %s from %s; the "
+		hlog_warnx(rh->name, "accepting a new series %s from %s; the "
 		    "previous one (%s) was last seen %" PRIu64 " s ago%s%s",
-		    rh->name, new, c->addr, old, (now - rh->series_seen) / 1000,
+		    new, c->addr, old, (now - rh->series_seen) / 1000,
 		    rh->series_addr[0] != '\0' ? " from " : "",
 		    rh->series_addr);
 	}

@@ -154,7 +154,7 @@ save_cursor(struct phost *h)
 	h->dirty = 1;
 	return 0;
 fail:
-	log_warn("host %s: saving %s", h->name, name);
+	hlog_warn(h->name, "saving %s", name);
 	return -1;
 }
 
@@ -166,8 +166,8 @@ make_subject(struct phost *h)
 	    h->name);
 	if (h->name[0] == '.' || h->name[strlen(h->name) - 1] == '.' ||
 	    strstr(h->name, "..") != NULL) {
-		log_warnx("host %s: its name makes no NATS "
-		    "subject; it is not published", h->name);
+		hlog_warnx(h->name, "its name makes no NATS "
+		    "subject; it is not published");
 		h->subj[0] = '\0';
 	}
 }
@@ -198,8 +198,8 @@ find(const char *name, const char *path)
 	nh->path = path;
 	make_subject(nh);
 	if (load_cursor(nh) == -1) {
-		log_warn("host %s: its cursor; publishing from "
-		    "the stream's last message on", name);
+		hlog_warn(name, "its cursor; publishing from "
+		    "the stream's last message on");
 		memset(&nh->cur, 0, sizeof(nh->cur));
 		nh->cur.seq = UINT64_MAX;	/* unknown: ask the stream */
 	}
@@ -244,14 +244,14 @@ resync(struct phost *h, const struct ptrail *tr)
 
 	if ((r = pubnats_last(h->subj, id, sizeof(id), &seq, &len, err,
 	    sizeof(err))) == -1) {
-		log_warnx("host %s: the last message of %s: %s",
-		    h->name, h->subj, err);
+		hlog_warnx(h->name, "the last message of %s: %s",
+		    h->subj, err);
 		return -1;
 	}
 	if (r == 0) {
 		if (h->cur.seq != 0 && h->cur.seq != UINT64_MAX)
-			log_warnx("host %s: %s holds nothing; "
-			    "going on from the cursor", h->name, h->subj);
+			hlog_warnx(h->name, "%s holds nothing; "
+			    "going on from the cursor", h->subj);
 		h->cur.seq = 0;
 		return save_cursor(h);
 	}
@@ -264,9 +264,9 @@ resync(struct phost *h, const struct ptrail *tr)
 	    pubidx_locate(h->idx, tr->storefd, tr->v, tr->n, p[1], segseq,
 	    &file, &start) == -1) {
 		if (!h->held)
-			log_warnx("host %s: the last message of %s "
+			hlog_warnx(h->name, "the last message of %s "
 			    "(sequence %" PRIu64 ", %s) is not in this trail "
-			    "(yet); waiting for it", h->name, h->subj, seq,
+			    "(yet); waiting for it", h->subj, seq,
 			    k == 3 ? "another receiver's" : "not ours");
 		h->held = 1;
 		h->tries = 0;
@@ -275,13 +275,13 @@ resync(struct phost *h, const struct ptrail *tr)
 	to = start + segoff + len;
 	/* Routine when two receivers publish one host: debug, then. */
 	if (h->held || h->cur.seq == UINT64_MAX)
-		log_info("host %s: going on after message %" PRIu64
+		hlog_info(h->name, "going on after message %" PRIu64
 		    " of %s (file %016" PRIx64 ", offset %" PRIu64 ")",
-		    h->name, seq, h->subj, file, to);
+		    seq, h->subj, file, to);
 	else if (file != h->cur.file || to != h->cur.off)
-		log_debug("host %s: going on after message %"
+		hlog_debug(h->name, "going on after message %"
 		    PRIu64 " of %s (file %016" PRIx64 ", offset %" PRIu64 ")",
-		    h->name, seq, h->subj, file, to);
+		    seq, h->subj, file, to);
 	h->held = 0;
 	/* Bytes now in the stream that this run did not count. */
 	if (h->cur.file != 0 && (file > h->cur.file ||
@@ -346,8 +346,8 @@ send_chunk(struct phost *h, const struct ptrail *tr, const struct pubseg *sg,
 	default:
 		/* Once per episode: it is tried again every few seconds. */
 		if (!pub.failing)
-			log_warnx("host %s: publishing %s: %s; "
-			    "trying again", h->name, id, err);
+			hlog_warnx(h->name, "publishing %s: %s; "
+			    "trying again", id, err);
 		pub.failing = 1;
 		return -1;
 	}
@@ -401,8 +401,8 @@ publish_file(struct phost *h, const struct ptrail *tr, uint64_t num,
 		if (pubidx_segment(h->idx, tr->storefd, num, h->cur.off,
 		    &sg) == -1) {
 			if (!h->noidx)
-				log_warn("host %s: the index of "
-				    "trail file %s at %" PRIu64, h->name, name,
+				hlog_warn(h->name, "the index of "
+				    "trail file %s at %" PRIu64, name,
 				    h->cur.off);
 			h->noidx = 1;
 			goto out;
@@ -462,9 +462,9 @@ static void
 move_to(struct phost *h, uint64_t num)
 {
 	if (h->cur.file != 0 && num != h->cur.file + 1)
-		log_warnx("host %s: trail files after %016" PRIx64
+		hlog_warnx(h->name, "trail files after %016" PRIx64
 		    " and before %016" PRIx64 " were removed before they were "
-		    "published", h->name, h->cur.file, num);
+		    "published", h->cur.file, num);
 	h->cur.file = num;
 	h->cur.off = 0;
 }
@@ -492,9 +492,9 @@ publish_host(struct phost *h, int hostfd)
 	for (;;) {
 		if ((i = serial_find_file(v, n, h->cur.file)) == n) {
 			if (h->cur.file != 0)
-				log_warnx("host %s: its trail "
+				hlog_warnx(h->name, "its trail "
 				    "was made anew; publishing it from its "
-				    "start", h->name);
+				    "start");
 			h->cur.file = 0;
 			i = 0;
 		}

@@ -226,7 +226,7 @@ rdhost_get(const char *name)
 		return NULL;
 	}
 	if (h->refused)
-		log_info("host %s: its trail is open again", h->name);
+		hlog_info(h->name, "its trail is open again");
 	h->refused = 0;
 	return h;
 }
@@ -260,9 +260,9 @@ gap(struct rdhost *h, const struct reader_msg *m, const char *why)
 		return;
 	for (i = 0; i < WIRE_ID_LEN; i++)
 		snprintf(idh + 2 * i, 3, "%02x", m->spool[i]);
-	log_warnx("host %s: message %" PRIu64 " (spool %s segment %"
+	hlog_warnx(h->name, "message %" PRIu64 " (spool %s segment %"
 	    PRIu64 " offset %" PRIu64 ") does not follow its trail: %s; the "
-	    "host waits for the messages before it", h->name, m->sseq, idh,
+	    "host waits for the messages before it", m->sseq, idh,
 	    m->seg, m->off, why);
 	h->waiting = 1;
 	h->wait_since = mono_ms();
@@ -338,8 +338,7 @@ rdhost_apply(struct rdhost *h, const struct reader_msg *m)
 			touch(h);
 			return RV_HELD;
 		case -1:
-			log_warn("host %s: reading its indexes",
-			    h->name);
+			hlog_warn(h->name, "reading its indexes");
 			return RV_WAIT;
 		}
 	}
@@ -366,14 +365,14 @@ rdhost_apply(struct rdhost *h, const struct reader_msg *m)
 	    trail_segend(h->t, p->id, p->seq, p->size) == -1) ||
 	    trail_append(h->t, m->spool, m->seg, m->off, m->data,
 	    m->len) == -1) {
-		log_warn("host %s: writing its trail", h->name);
+		hlog_warn(h->name, "writing its trail");
 		h->failed = 1;
 		touch(h);
 		return RV_WAIT;
 	}
 	if (h->waiting)
-		log_info("host %s: going on at message %" PRIu64,
-		    h->name, m->sseq);
+		hlog_info(h->name, "going on at message %" PRIu64,
+		    m->sseq);
 	h->waiting = 0;
 	h->last = m->sseq;
 	rd.bytes += m->len;
@@ -392,12 +391,12 @@ rdhost_commit(void)
 		if (h->failed)
 			continue;
 		if (trail_sync(h->t) == -1) {
-			log_warn("host %s: syncing its trail", h->name);
+			hlog_warn(h->name, "syncing its trail");
 			h->failed = 1;
 		} else if (h->last != h->dlast) {
 			if (save_state(h) == -1) {
-				log_warn("host %s: saving %s/%s",
-				    h->name, READER_STATE, h->name);
+				hlog_warn(h->name, "saving %s/%s",
+				    READER_STATE, h->name);
 				h->failed = 1;
 			} else
 				saved = 1;

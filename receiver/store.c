@@ -447,8 +447,8 @@ scan_file(struct trail *t, const char *dname, uint64_t num)
 	if (fstatat(t->storefd, dname, &st, AT_SYMLINK_NOFOLLOW) == -1)
 		return -1;
 	if (!S_ISREG(st.st_mode)) {
-		log_warnx("host %s: %s/%s is not a regular file; "
-		    "ignored", t->host, TRAIL_STORE, dname);
+		hlog_warnx(t->host, "%s/%s is not a regular file; "
+		    "ignored", TRAIL_STORE, dname);
 		return 0;
 	}
 	memset(&f, 0, sizeof(f));
@@ -834,9 +834,9 @@ store_retain(struct trail *t, char *err, size_t errlen)
 		store_name(name, sizeof(name), f->num, 1);
 		if (unlinkat(t->storefd, name, 0) == -1 && errno != ENOENT)
 			goto fail;
-		log_info("host %s: removed the oldest trail file %s/%016"
+		hlog_info(t->host, "removed the oldest trail file %s/%016"
 		    PRIx64 " (%" PRIu64 " bytes with its index) to keep "
-		    "within %s", t->host, TRAIL_STORE, f->num,
+		    "within %s", TRAIL_STORE, f->num,
 		    f->size + f->isize, t->lim.keep != 0 &&
 		    t->nfiles > t->lim.keep ? "trail_keep" : "trail_max_size");
 		t->total -= f->size + f->isize;

@@ -153,8 +153,8 @@ scan_index(struct trail *t, const char *buf, size_t len, uint64_t fsize,
 static int
 cut_after_end(struct trail *t, uint64_t *fsize, uint64_t esize)
 {
-	log_warnx("host %s: cut %" PRIu64 " bytes after the end of "
-	    "segment %" PRIu64, t->host, *fsize - t->segstart - esize,
+	hlog_warnx(t->host, "cut %" PRIu64 " bytes after the end of "
+	    "segment %" PRIu64, *fsize - t->segstart - esize,
 	    t->pos.seq);
 	t->cut_bytes += *fsize - t->segstart - esize;
 	*fsize = t->segstart + esize;
@@ -204,8 +204,8 @@ recover_index(struct trail *t, uint64_t *fsize, char *err, size_t errlen)
 	good = scan_index(t, buf, len, *fsize, &s);
 	if (good != buf + len) {
 		t->cut_idx_bytes = (uint64_t)(buf + len - good);
-		log_warnx("host %s: cut %" PRIu64 " bytes of index %s/%016"
-		    PRIx64 "%s that were never acknowledged", t->host,
+		hlog_warnx(t->host, "cut %" PRIu64 " bytes of index %s/%016"
+		    PRIx64 "%s that were never acknowledged",
 		    t->cut_idx_bytes, TRAIL_STORE, trail_current(t)->num,
 		    TRAIL_IDX_SUFFIX);
 		if (ftruncate(t->idxfd, good - buf) == -1 ||
@@ -300,9 +300,9 @@ recover(struct trail *t, char *err, size_t errlen)
 			return -1;
 		}
 		if (cut > 0) {
-			log_warnx("host %s: cut a torn last line (%" PRIu64
+			hlog_warnx(t->host, "cut a torn last line (%" PRIu64
 			    " bytes, never acknowledged) from %s/%016" PRIx64,
-			    t->host, (uint64_t)cut, TRAIL_STORE, f->num);
+			    (uint64_t)cut, TRAIL_STORE, f->num);
 			t->cut_bytes += (uint64_t)cut;
 		}
 		fsize = f->size - (uint64_t)cut;
@@ -323,11 +323,11 @@ recover(struct trail *t, char *err, size_t errlen)
 	if (f == NULL)
 		return 0;
 	if (memcmp(t->pos.id, zero_id, sizeof(zero_id)) == 0)
-		log_warnx("host %s: %s/%016" PRIx64 " has no index entry; the "
-		    "sender will start a new series", t->host, TRAIL_STORE,
+		hlog_warnx(t->host, "%s/%016" PRIx64 " has no index entry; the "
+		    "sender will start a new series", TRAIL_STORE,
 		    f->num);
 	trail_pos_str(&t->pos, pos, sizeof(pos));
-	log_debug("host %s: %zu trail files, resume at %s", t->host,
+	hlog_debug(t->host, "%zu trail files, resume at %s",
 	    t->nfiles, pos);
 	return 0;
 }
@@ -551,7 +551,7 @@ idx_append(struct trail *t, const char *line, size_t len)
 	if (write_all(t->idxfd, line, len, t->idxsize) == -1) {
 		saved = errno;
 		if (ftruncate(t->idxfd, (off_t)t->idxsize) == -1)
-			log_warn("host %s: cutting the index back", t->host);
+			hlog_warn(t->host, "cutting the index back");
 		errno = saved;
 		return -1;
 	}
@@ -585,7 +585,7 @@ rotate(struct trail *t)
 		log_warnx("%s", err);
 		return -1;
 	}
-	log_info("host %s: new trail file %s/%016" PRIx64, t->host,
+	hlog_info(t->host, "new trail file %s/%016" PRIx64,
 	    TRAIL_STORE, trail_current(t)->num);
 	/* Retention is housekeeping: the new data is safe either way. */
 	if (store_retain(t, err, sizeof(err)) == -1)
@@ -616,11 +616,11 @@ begin_segment(struct trail *t, enum trail_verdict v,
 	if (v == TRAIL_NEWSERIES) {
 		trail_pos_str(&t->pos, old, sizeof(old));
 		hex(idh, id, WIRE_ID_LEN);
-		log_info("host %s: new series: spool %s from seq %" PRIu64
-		    " (held %s)", t->host, idh, seq, old);
+		hlog_info(t->host, "new series: spool %s from seq %" PRIu64
+		    " (held %s)", idh, seq, old);
 	} else if (seq > t->pos.seq + 1)
-		log_warnx("host %s: the sender skipped segments %" PRIu64
-		    " to %" PRIu64 " (it no longer has them)", t->host,
+		hlog_warnx(t->host, "the sender skipped segments %" PRIu64
+		    " to %" PRIu64 " (it no longer has them)",
 		    t->pos.seq + 1, seq - 1);
 	hex(idh, id, WIRE_ID_LEN);
 	n = snprintf(line, sizeof(line), "S %s %016" PRIx64 " %" PRIu64 "\n",
@@ -632,8 +632,8 @@ begin_segment(struct trail *t, enum trail_verdict v,
 		return -1;
 	if (t->protect_num != 0) {
 		if (store_protect(t, t->protect_num) == -1)
-			log_warn("host %s: chmod of the rotated file %s/%016"
-			    PRIx64, t->host, TRAIL_STORE, t->protect_num);
+			hlog_warn(t->host, "chmod of the rotated file %s/%016"
+			    PRIx64, TRAIL_STORE, t->protect_num);
 		t->protect_num = 0;
 	}
 	memcpy(t->pos.id, id, WIRE_ID_LEN);
@@ -654,10 +654,10 @@ undo(struct trail *t, const struct trail_pos *pos, uint64_t segstart,
 
 	if (f != NULL && t->fd != -1 &&
 	    ftruncate(t->fd, (off_t)f->size) == -1)
-		log_warn("host %s: cutting back a failed write", t->host);
+		hlog_warn(t->host, "cutting back a failed write");
 	if (t->idxfd != -1 && t->idxsize != idxsize &&
 	    ftruncate(t->idxfd, (off_t)idxsize) == -1)
-		log_warn("host %s: cutting back the index", t->host);
+		hlog_warn(t->host, "cutting back the index");
 	if (t->idxsize != idxsize) {
 		t->total -= t->idxsize - idxsize;
 		t->idxsize = idxsize;
@@ -763,8 +763,7 @@ trail_sync(struct trail *t)
 		 */
 		if (ftruncate(t->fd, (off_t)t->dfsize) == -1 ||
 		    ftruncate(t->idxfd, (off_t)t->didxsize) == -1)
-			log_warn("host %s: cutting back to the last sync",
-			    t->host);
+			hlog_warn(t->host, "cutting back to the last sync");
 		t->total -= trail_current(t)->size - t->dfsize +
 		    t->idxsize - t->didxsize;
 		trail_current(t)->size = t->dfsize;
