@@ -10,7 +10,9 @@
 #include <sys/types.h>
 
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -58,6 +60,8 @@ struct bench {
 	unsigned	 fanin;		/* senders for the receiver's memory */
 	unsigned	 fanin_n;	/* senders of the fan-in group */
 	unsigned	 fanin_rate;	/* records/s per fan-in sender */
+	unsigned	 load_jobs;	/* -j: threads of the fan-in load; 0:
+					   one per core */
 	unsigned	 secs;		/* fan-in window, auditd workload */
 	uint64_t	 wan_ar_records;	/* audisp-remote over the WAN */
 	unsigned	 relay_ms;	/* > 0: connections go through a relay
@@ -372,6 +376,42 @@ struct senders_result {
 
 void		 senders_run(const struct senders_conf *,
 		    struct senders_result *, uint64_t *, uint64_t *);
+
+/*
+ * sendjobs.c runs the load as jobs, threads of senders.c's loop, each
+ * with a slice of the senders and an epoll of its own; they meet only
+ * here.
+ */
+struct senders_shared {
+	const struct senders_conf *cf;
+	struct ssl_ctx_st *ctx;	/* SSL_CTX */
+	const char	*stream;	/* mapped */
+	uint64_t	 stream_len;
+	double		 t0;
+	double		 t_hs_end;	/* written before started */
+	atomic_int	 started;	/* every job through its handshakes */
+	atomic_uint	 hs_left;	/* jobs still in their handshakes */
+	atomic_uint	 nready;	/* senders through a first handshake */
+	atomic_uint	 finished;	/* jobs done */
+	/* The restart storm. */
+	atomic_uint	 storm_armed;	/* jobs that expect the restart */
+	atomic_uint	 storm_senders;	/* shipping when it was asked for */
+	atomic_uint	 storm_welcomed, storm_back;
+	atomic_int	 storm_over;	/* all back, or too late: stop */
+};
+
+struct senders_job {
+	struct senders_shared *sh;
+	pthread_t	 tid;
+	unsigned	 lo, n;		/* hosts fan(lo+1)..fan(lo+n) */
+	struct senders_result res;	/* its part of the figures */
+	double		*lat;		/* ms, frames due in the window */
+	size_t		 nlat;
+	uint64_t	*sent, *acked;	/* its slice of the run's arrays */
+};
+
+void		*senders_job_run(void *);	/* senders.c */
+unsigned	 senders_jobs(const struct bench *, unsigned);	/* sendjobs.c */
 
 /* baseline.c */
 struct linecount {

@@ -621,8 +621,8 @@ group_fanin(struct bench *b, struct table *t)
 	row_add(t, &(struct row){ .figure = fig, .ours = FR_MED(hs_s),
 	    .base = NAN, .prec = 2, .no_ratio = 1 });
 	note_add(t, "fan-in: %u senders (hosts fan1..fan%u, each its own "
-	    "password) in one process (bench/senders.c: one epoll loop, "
-	    "non-blocking TLS, %u handshakes at a time), %u records/s each "
+	    "password) in one process (bench/senders.c: an epoll loop "
+	    "per job, -j, non-blocking TLS, %u handshakes at a time), %u records/s each "
 	    "(%u in all; the stream's records, one DATA frame per sender "
 	    "every %u ms, the senders' ticks spread evenly, at most 4 MiB "
 	    "unacknowledged each) into one auditdistd on 127.0.0.1; "
@@ -632,8 +632,8 @@ group_fanin(struct bench *b, struct table *t)
 	    "(and Rss) of /proc/PID/smaps_rollup summed over the same "
 	    "processes, largest of 3 samples; sent = records handed to TLS "
 	    "in the window, acked = records the receiver acknowledged "
-	    "(after fdatasync) in the window; latency from a frame's send "
-	    "to the ACK covering it; every trail checked against what its "
+	    "(after fdatasync) in the window; latency per record due in "
+	    "the window, from when it fell due to the ACK covering it; every trail checked against what its "
 	    "sender sent; median of %u runs",
 	    b->fanin_n, b->fanin_n, FANIN_HS, b->fanin_rate,
 	    b->fanin_n * b->fanin_rate, FANIN_TICK_MS, b->secs, FANIN_WARMUP,

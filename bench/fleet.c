@@ -299,8 +299,11 @@ group_fleet(struct bench *b, struct table *t)
 
 	note_add(t, "fleet: the fan-in of the fanin group (bench/senders.c, "
 	    "each sender its own host and password, one DATA frame per "
-	    "sender every 100 ms, ticks spread evenly, %u s window after 3 s "
-	    "of shipping) at %u x %u and %u x %u records/s; CPU in cores "
+	    "sender every 100 ms with the records that fell due, ticks spread "
+	    "evenly, %u s window after 3 s of shipping) at %u x %u and %u x "
+	    "%u records/s; ack latency per record, from when it fell due "
+	    "(not when it was sent) to the ACK that covers it, for the "
+	    "records due in the window; CPU in cores "
 	    "(utime+stime+cutime+cstime of the receiver's whole process "
 	    "tree over the window), Pss summed over the tree (largest of 3 "
 	    "samples), trails exact = hosts whose trail is byte for byte what "
@@ -314,13 +317,18 @@ group_fleet(struct bench *b, struct table *t)
 	    "doubling to 5 s, 3/4 of it plus up to 1/4 at random), resumes "
 	    "where the WELCOME says, and counts as shipping again at its "
 	    "first ACK after the restart; timed from the new receiver's "
-	    "start; the load tool %s, and the receiver's /proc is read by a "
-	    "child of it (10,000 processes take a while to read); median of "
-	    "%u runs", b->secs, small.n, small.rate, big.n,
-	    big.rate, big.n, big.rate, fit, FLEET_BIG_RATE, frb[0].realtime ?
-	    "runs SCHED_FIFO (real senders are other machines; at the "
-	    "receiver's priority it would get a thousandth of a core when "
-	    "a thousand writers are runnable, and the latency would be its "
-	    "own)" : "could not get SCHED_FIFO (not root?): with many "
-	    "writers runnable its latency figures are partly its own", nruns);
+	    "start; the load tool runs %u jobs (-j; threads, each with a "
+	    "slice of the senders in an epoll loop of its own; on loopback "
+	    "a sender's write also pays the receiving side's TCP work), %s, "
+	    "and the receiver's /proc is read by a child of it (10,000 "
+	    "processes take a while to read); median of %u runs", b->secs,
+	    small.n, small.rate, big.n, big.rate, big.n, big.rate, fit,
+	    FLEET_BIG_RATE, senders_jobs(b, big.n), frb[0].realtime ?
+	    "SCHED_FIFO (real senders are other machines; at the "
+	    "receiver's priority it would get a small share of a core when "
+	    "many writers are runnable, and the latency would be its own)" :
+	    "at normal priority (SCHED_FIFO only with fewer jobs than "
+	    "cores: real-time jobs on every core would leave the receiver "
+	    "nothing), so on a busy machine part of the latency may be its "
+	    "own", nruns);
 }

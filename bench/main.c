@@ -66,8 +66,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: bench [-kw] [-A records] [-a records] "
 	    "[-c senders] [-d dir] [-e MiB]\n"
-	    "\t[-f senders] [-g groups] [-i sample] [-l seconds] [-n runs] "
-	    "[-p rate]\n\t[-r runs] [-s MiB] [-t seconds]\n");
+	    "\t[-f senders] [-g groups] [-i sample] [-j jobs] [-l seconds]\n"
+	    "\t[-n runs] [-p rate] [-r runs] [-s MiB] [-t seconds]\n");
 	exit(EX_USAGE);
 }
 
@@ -393,7 +393,7 @@ main(int argc, char *argv[])
 	b.ar_records = DEFAULT_AR_RECS;
 	b.bindir = getenv("B") != NULL ? getenv("B") : "build";
 
-	while ((ch = getopt(argc, argv, "A:a:c:d:e:f:g:hi:kl:n:p:r:s:t:w")) !=
+	while ((ch = getopt(argc, argv, "A:a:c:d:e:f:g:hi:j:kl:n:p:r:s:t:w")) !=
 	    -1) {
 		switch (ch) {
 		case 'A':
@@ -420,6 +420,9 @@ main(int argc, char *argv[])
 			break;
 		case 'i':
 			b.sample = optarg;
+			break;
+		case 'j':
+			b.load_jobs = (unsigned)number(ch, optarg, 256);
 			break;
 		case 'k':
 			keep_tmp = 1;

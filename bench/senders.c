@@ -1,18 +1,20 @@
 /*
  * senders: many auditdist senders in one process, the load of the fan-in
- * group.  One epoll loop drives every connection through non-blocking
- * TLS (common/tlsio.h) and the handshake of docs/protocol.md, each sender
- * as its own configured host with its own password, and then ships at a
- * steady rate: every tick a sender sends, in one DATA frame, the records
- * that fell due since its last one; the ticks of the senders are spread
- * evenly over the period, as independent hosts would be.
+ * group.  A job (a thread of sendjobs.c) drives its slice of the senders
+ * in an epoll loop of its own, through non-blocking TLS (common/tlsio.h)
+ * and the handshake of docs/protocol.md, each sender as its own
+ * configured host with its own password, and then ships at a steady
+ * rate: every tick a sender sends, in one DATA frame, the records that
+ * fell due since its last one; the ticks of all the senders are spread
+ * evenly over the period, as independent hosts would be.  A record's
+ * latency runs from when it fell due, so neither the tick nor a job
+ * that falls behind hides a delay.
  *
  * Each sender ships the start of the bench stream as segment 1 of a new
  * series, so that its trail can be checked against the stream afterwards.
  * Handshakes are staggered (a bounded number in progress at once), the
  * shipping starts when every sender is through, and the measured window
- * begins after a warm-up.  Over the window the loop samples the receiver's
- * whole process tree (proctree.c) and its own CPU time.
+ * begins after a warm-up.
  */
 #include <sys/epoll.h>
 #include <sys/mman.h>
@@ -52,7 +54,6 @@
 #define RING		128		/* frames in flight, for latency */
 #define HS_TIMEOUT	30.0		/* s for one handshake */
 #define MAX_EV		256
-#define STORM_TIMEOUT	300.0	/* s for every sender to be back */
 #define SENDS_PER_TURN	256	/* then the ACKs that came meanwhile */
 
 enum sstate { S_IDLE, S_CONNECTING, S_TLS, S_CHALLENGE, S_WELCOME, S_SHIP,
@@ -60,7 +61,8 @@ enum sstate { S_IDLE, S_CONNECTING, S_TLS, S_CHALLENGE, S_WELCOME, S_SHIP,
 
 struct inflight {
 	uint64_t	 end;		/* stream offset after the frame */
-	double		 t;		/* when it was queued */
+	uint64_t	 first;		/* records the sender queued before */
+	uint64_t	 nrec;		/* records in the frame */
 };
 
 struct sconn {
@@ -93,18 +95,22 @@ struct sconn {
 	int		 back;		/* acked again after the restart */
 };
 
+/* One job: a slice of the senders in an epoll loop of its own. */
 struct loop {
 	const struct senders_conf *cf;
-	struct senders_result *res;
+	struct senders_shared *sh;
+	struct senders_job *job;
+	struct senders_result *res;	/* the job's part */
 	SSL_CTX		*ctx;
 	int		 epfd;
 	struct sconn	*c;
+	unsigned	 n;		/* senders in c */
 	const char	*stream;	/* mapped */
 	uint64_t	 stream_len;
 	unsigned	 next_connect, hs_inflight, nready, nfailed;
+	unsigned	 max_hs;	/* handshakes in progress at once */
 	int		 sending, in_window;
 	int		 storm;		/* restart asked for: failures retry */
-	pid_t		 recv_pid;	/* 0 while the receiver restarts */
 	unsigned	 nback;		/* shipping again since the restart */
 	double		 t_ws, t_we;
 	double		*lat;
@@ -279,12 +285,33 @@ static void
 lat_add(struct loop *l, double ms)
 {
 	if (l->nlat == l->latcap) {
+		/* Sized at the start for the window: growing costs faults. */
 		l->latcap = l->latcap ? l->latcap * 2 : 65536;
 		if ((l->lat = reallocarray(l->lat, l->latcap,
 		    sizeof(*l->lat))) == NULL)
 			err(EX_OSERR, "malloc");
 	}
 	l->lat[l->nlat++] = ms;
+}
+
+/*
+ * The latency of each record of an acknowledged frame that fell due in
+ * the window, from when it fell due, not from when it was sent: a
+ * sender that is late, or the tick that batches records, shows in it.
+ * The sender's k-th record falls due at start + k / rate.
+ */
+static void
+lat_frame(struct loop *l, const struct sconn *c, const struct inflight *f,
+    double t_ack)
+{
+	uint64_t k;
+	double due;
+
+	for (k = f->first + 1; k <= f->first + f->nrec; k++) {
+		due = c->start + (double)k / l->cf->rate;
+		if (due >= l->t_ws && due < l->t_we)
+			lat_add(l, (t_ack - due) * 1e3);
+	}
 }
 
 /*
@@ -381,10 +408,13 @@ sc_frame(struct loop *l, struct sconn *c, uint8_t type, const uint8_t *p,
 		c->epoch++;
 		c->backoff = 0;
 		l->hs_inflight--;
-		if (c->epoch == 1)
+		if (c->epoch == 1) {
 			l->nready++;
-		else if (c->epoch == 2)
+			atomic_fetch_add(&l->sh->nready, 1);
+		} else if (c->epoch == 2) {
 			l->res->storm_welcomed++;
+			atomic_fetch_add(&l->sh->storm_welcomed, 1);
+		}
 		t = now() - c->hs_start;
 		if (t > l->res->hs_max_s)
 			l->res->hs_max_s = t;
@@ -404,12 +434,11 @@ sc_frame(struct loop *l, struct sconn *c, uint8_t type, const uint8_t *p,
 		if (c->epoch > 1 && !c->back) {
 			c->back = 1;
 			l->nback++;
+			atomic_fetch_add(&l->sh->storm_back, 1);
 		}
 		t = now();
 		while (c->rn > 0 && c->ring[c->rhead].end <= a.size) {
-			if (c->ring[c->rhead].t >= l->t_ws &&
-			    c->ring[c->rhead].t < l->t_we)
-				lat_add(l, (t - c->ring[c->rhead].t) * 1e3);
+			lat_frame(l, c, &c->ring[c->rhead], t);
 			c->rhead = (c->rhead + 1) % RING;
 			c->rn--;
 		}
@@ -581,7 +610,8 @@ sc_send_due(struct loop *l, struct sconn *c, double t)
 	if (c->rn < RING) {
 		f = &c->ring[(c->rhead + c->rn++) % RING];
 		f->end = c->off + len;
-		f->t = t;
+		f->first = c->recs;
+		f->nrec = i;
 	}
 	c->off += len;
 	c->recs += i;
@@ -599,179 +629,32 @@ totals(const struct loop *l, uint64_t *acked, uint64_t *recs)
 	unsigned i;
 
 	*acked = *recs = 0;
-	for (i = 0; i < l->cf->n; i++) {
+	for (i = 0; i < l->n; i++) {
 		*acked += l->c[i].acked;
 		*recs += l->c[i].acked_recs;
 	}
 }
 
-static double
-cpu_self(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-static int
-recv_alive(pid_t pid)
-{
-	char path[64], buf[512], *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return p != NULL && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
-}
-
-/* What the sampler saw of the receiver over the window. */
-struct sample {
-	double		 t0, t1;	/* CPU sampled at */
-	uint64_t	 ticks0, ticks1;
-	uint64_t	 aticks0, aticks1;	/* the auditor's */
-	long		 pss, rss;	/* largest */
-	unsigned	 procs;
-};
-
-static void
-sample_mem(pid_t pid, struct sample *sm)
-{
-	long pss, rss;
-	unsigned np;
-
-	if (proctree_mem(pid, &pss, &rss, &np) == -1)
-		return;
-	if (pss > sm->pss)
-		sm->pss = pss;
-	if (rss > sm->rss)
-		sm->rss = rss;
-	if (np > sm->procs)
-		sm->procs = np;
-}
-
 /*
- * The receiver's CPU over the window and its memory at a third, two
- * thirds and the end, taken by a child of the load tool: with 10,000
- * processes in the receiver's tree, reading /proc takes long enough to
- * hold up the senders' loop.  Returns the read end of a pipe that gets
- * one struct sample at the end.
- */
-static int
-sampler_start(pid_t recv, double window)
-{
-	struct sample sm;
-	double t0;
-	unsigned np;
-	int p[2];
-	pid_t pid;
-
-	if (pipe2(p, O_CLOEXEC) == -1)
-		err(EX_OSERR, "pipe");
-	if ((pid = fork()) == -1)
-		err(EX_OSERR, "fork");
-	if (pid > 0) {
-		close(p[1]);
-		return p[0];
-	}
-	memset(&sm, 0, sizeof(sm));
-	t0 = now();
-	proctree_cpu(recv, &sm.ticks0, &np);
-	proctree_cpu_named(recv, AUDITOR_COMM, &sm.aticks0);
-	sm.t0 = now();
-	sleep_s(t0 + window / 3 - now());
-	sample_mem(recv, &sm);
-	sleep_s(t0 + window * 2 / 3 - now());
-	sample_mem(recv, &sm);
-	sleep_s(t0 + window - now());
-	proctree_cpu(recv, &sm.ticks1, &np);
-	proctree_cpu_named(recv, AUDITOR_COMM, &sm.aticks1);
-	sm.t1 = now();
-	sample_mem(recv, &sm);
-	_exit(write(p[1], &sm, sizeof(sm)) == (ssize_t)sizeof(sm) ? 0 : 1);
-}
-
-static void
-sampler_end(int fd, struct senders_result *res)
-{
-	struct sample sm;
-
-	if (read(fd, &sm, sizeof(sm)) != (ssize_t)sizeof(sm))
-		errx(EX_SOFTWARE, "the receiver's sampler failed");
-	close(fd);
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;
-	res->recv_cpu_s = (double)(sm.ticks1 - sm.ticks0) /
-	    (double)sysconf(_SC_CLK_TCK);
-	res->recv_window_s = sm.t1 - sm.t0;
-	res->aud_cpu_s = sm.aticks1 >= sm.aticks0 ? (double)(sm.aticks1 -
-	    sm.aticks0) / (double)sysconf(_SC_CLK_TCK) : 0;
-	res->recv_pss_kib = sm.pss;
-	res->recv_rss_kib = sm.rss;
-	res->recv_procs = sm.procs;
-}
-
-static void
-map_stream(struct loop *l)
-{
-	struct stat st;
-	void *m;
-	int fd;
-
-	if ((fd = open(l->cf->stream, O_RDONLY | O_CLOEXEC)) == -1 ||
-	    fstat(fd, &st) == -1)
-		err(EX_NOINPUT, "%s", l->cf->stream);
-	l->stream_len = (uint64_t)st.st_size;
-	m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (m == MAP_FAILED)
-		err(EX_OSERR, "mmap %s", l->cf->stream);
-	close(fd);
-	l->stream = m;
-}
-
-/*
- * The restart storm, once shipping has warmed up: ask the bench to
- * restart the receiver, learn the new one's pid, and bring every sender
- * back as the forwarder would.  1 when every sender is shipping again
- * (or the storm took too long), else 0.
+ * The restart storm, once shipping has warmed up: the job tells the
+ * coordinator (sendjobs.c) it expects the restart, then brings its
+ * senders back as the forwarder would, until the coordinator says that
+ * every sender is back or that it waited long enough (1).
  */
 static int
 storm_step(struct loop *l, double t)
 {
-	const struct senders_conf *cf = l->cf;
-	struct senders_result *res = l->res;
-	struct storm_msg m;
 	struct sconn *c;
 	unsigned i;
-	ssize_t r;
 
 	if (!l->storm) {
 		l->storm = 1;
-		l->recv_pid = 0;
-		res->storm_senders = l->nready - l->nfailed;
-		if (write(cf->storm_out, "R", 1) != 1)
-			err(EX_OSERR, "asking for the restart");
+		l->res->storm_senders = l->nready - l->nfailed;
+		atomic_fetch_add(&l->sh->storm_senders,
+		    l->res->storm_senders);
+		atomic_fetch_add(&l->sh->storm_armed, 1);
 	}
-	if (l->recv_pid == 0) {
-		r = read(cf->storm_in, &m, sizeof(m));
-		if (r == -1 && errno == EAGAIN)
-			return 0;
-		if (r != (ssize_t)sizeof(m))
-			errx(EX_SOFTWARE, "no new receiver from the bench");
-		l->recv_pid = m.pid;
-		res->storm_t_restart = m.t_restart;
-		res->storm_stop_s = m.stop_s;
-	}
-	for (i = 0; i < cf->n; i++) {
+	for (i = 0; i < l->n; i++) {
 		c = &l->c[i];
 		if (c->st == S_IDLE && c->next_try > 0 && t >= c->next_try) {
 			c->next_try = 0;
@@ -780,172 +663,126 @@ storm_step(struct loop *l, double t)
 		    t - c->hs_start > HS_TIMEOUT)
 			sc_fail(l, c, "no WELCOME within %.0f s", HS_TIMEOUT);
 	}
-	if (res->storm_welcome_s == 0 &&
-	    res->storm_welcomed >= res->storm_senders)
-		res->storm_welcome_s = t - res->storm_t_restart;
-	if (l->nback >= res->storm_senders) {
-		res->storm_ship_s = t - res->storm_t_restart;
-		res->storm_back = l->nback;
-		return 1;
+	return atomic_load(&l->sh->storm_over);
+}
+
+/* One round of events, waiting at most timeout ms. */
+static void
+events(struct loop *l, int timeout)
+{
+	struct epoll_event ev[MAX_EV];
+	int n, k;
+
+	n = epoll_wait(l->epfd, ev, MAX_EV, timeout);
+	if (n == -1 && errno != EINTR)
+		err(EX_OSERR, "epoll_wait");
+	for (k = 0; k < n; k++)
+		sc_run(l, ev[k].data.ptr);
+	if (interrupted)
+		errx(EX_TEMPFAIL, "interrupted");
+}
+
+/* Handshakes, a bounded number at a time. */
+static void
+handshakes(struct loop *l)
+{
+	double t, hs_deadline = now() + 120;
+	unsigned i;
+
+	while (l->nready + l->nfailed < l->n) {
+		while (l->next_connect < l->n && l->hs_inflight < l->max_hs)
+			sc_connect(l, &l->c[l->next_connect++]);
+		events(l, 10);
+		t = now();
+		for (i = 0; i < l->next_connect; i++)
+			if (l->c[i].st < S_SHIP && l->c[i].st != S_IDLE &&
+			    t - l->c[i].hs_start > HS_TIMEOUT)
+				sc_fail(l, &l->c[i], "no WELCOME within %.0f "
+				    "s of connecting", HS_TIMEOUT);
+		if (t > hs_deadline) {
+			for (i = 0; i < l->n; i++)
+				if (l->c[i].st < S_SHIP)
+					sc_fail(l, &l->c[i], "handshakes took "
+					    "more than 120 s");
+		}
 	}
-	if (t - res->storm_t_restart > STORM_TIMEOUT) {
-		res->storm_ship_s = NAN;
-		res->storm_back = l->nback;
-		return 1;
+}
+
+/* Sends of the senders that fell due; the ms until the next one. */
+static int
+send_round(struct loop *l, double t, unsigned *cur)
+{
+	unsigned k;
+	double tick = (double)l->cf->tick_ms / 1e3;
+
+	/*
+	 * A bounded number of sends per turn: a tool that falls behind
+	 * must still read the ACKs, or their latency and the acked count
+	 * would be its own.
+	 */
+	for (k = 0; k < SENDS_PER_TURN && t >= l->c[*cur].next_at; k++) {
+		if (l->c[*cur].st == S_SHIP)
+			sc_send_due(l, &l->c[*cur], t);
+		l->c[*cur].next_at += tick;
+		*cur = (*cur + 1) % l->n;
 	}
-	return 0;
+	return (int)ceil((l->c[*cur].next_at - t) * 1e3);
 }
 
 /*
- * Run the load against the receiver; fills res and, per sender, the
- * bytes it sent (sent[i]) and that were acknowledged (acked[i]).
+ * Shipping from t_hs_end: global sender g ticks at phase g/N of the
+ * period, so that the jobs' senders interleave as one fleet's would.
  */
-void
-senders_run(const struct senders_conf *cf, struct senders_result *res,
-    uint64_t *sent, uint64_t *acked)
+static void
+ship(struct loop *l, double t_hs_end)
 {
-	struct epoll_event ev[MAX_EV];
-	struct loop l;
-	struct rlimit rl;
-	struct sched_param sp = { .sched_priority = 1 };
+	const struct senders_conf *cf = l->cf;
+	struct senders_result *res = l->res;
+	double t, tick = (double)cf->tick_ms / 1e3, t_end_drain = 0;
 	uint64_t a0 = 0, r0 = 0, a1, r1;
-	double t, tick = (double)cf->tick_ms / 1e3, cpu0 = 0, cpu1;
-	double t_alive = 0, t_end_drain = 0, t_hs_end = 0;
-	double hs_deadline;
 	unsigned i, cur = 0, left;
-	char errbuf[256];
-	int n, k, timeout, sampler = -1;
+	int timeout;
 
-	memset(res, 0, sizeof(*res));
-	memset(&l, 0, sizeof(l));
-	srandom((unsigned)getpid() ^ (unsigned)(now() * 1e6));
-	/*
-	 * Real senders are other machines.  Here a receiver with a process
-	 * per host can have a thousand of them runnable at once, and a
-	 * load tool among them at the same priority would get a thousandth
-	 * of a core: its sends and the ACKs it reads would be late, and
-	 * the latency would be its own.  Real-time priority keeps it on
-	 * time; what it costs the receiver is its own CPU, shown beside.
-	 */
-	res->realtime = sched_setscheduler(0, SCHED_FIFO, &sp) == 0;
-	l.cf = cf;
-	l.res = res;
-	res->t0 = now();
-	res->drain_s = NAN;
-	/* One descriptor per sender, and some. */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < cf->n + 64 &&
-	    rl.rlim_max >= cf->n + 64) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
+	for (i = 0; i < l->n; i++) {
+		l->c[i].start = t_hs_end + tick * (l->job->lo + i) / cf->n;
+		l->c[i].next_at = l->c[i].start + tick;
 	}
-	map_stream(&l);
-	if ((l.ctx = tlsio_client_ctx(NULL, NULL, NULL, errbuf,
-	    sizeof(errbuf))) == NULL)
-		errx(EX_SOFTWARE, "TLS: %s", errbuf);
-	if ((l.epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
-		err(EX_OSERR, "epoll_create1");
-	if ((l.c = calloc(cf->n, sizeof(*l.c))) == NULL)
-		err(EX_OSERR, "calloc");
-	for (i = 0; i < cf->n; i++) {
-		l.c[i].fd = -1;
-		l.c[i].idx = i + 1;
-		snprintf(l.c[i].host, sizeof(l.c[i].host), "fan%u", i + 1);
-		host_password(cf->b, i + 1, l.c[i].password);
-		wbuf_init(&l.c[i].out);
-	}
-
-	/* Handshakes, a bounded number at a time. */
-	hs_deadline = now() + 120;
-	while (l.nready + l.nfailed < cf->n) {
-		while (l.next_connect < cf->n &&
-		    l.hs_inflight < cf->max_handshakes)
-			sc_connect(&l, &l.c[l.next_connect++]);
-		n = epoll_wait(l.epfd, ev, MAX_EV, 10);
-		if (n == -1 && errno != EINTR)
-			err(EX_OSERR, "epoll_wait");
-		for (k = 0; k < n; k++)
-			sc_run(&l, ev[k].data.ptr);
-		t = now();
-		for (i = 0; i < l.next_connect; i++)
-			if (l.c[i].st < S_SHIP && l.c[i].st != S_IDLE &&
-			    t - l.c[i].hs_start > HS_TIMEOUT)
-				sc_fail(&l, &l.c[i], "no WELCOME within %.0f "
-				    "s of connecting", HS_TIMEOUT);
-		if (interrupted)
-			errx(EX_TEMPFAIL, "interrupted");
-		if (t > hs_deadline) {
-			for (i = 0; i < cf->n; i++)
-				if (l.c[i].st < S_SHIP)
-					sc_fail(&l, &l.c[i], "handshakes took "
-					    "more than 120 s");
-		}
-		if (!recv_alive(cf->recv_pid))
-			errx(EX_SOFTWARE, "the receiver died during the "
-			    "handshakes of %u senders (%u through)", cf->n,
-			    l.nready);
-	}
-	t_hs_end = now();
-	res->hs_s = t_hs_end - res->t0;
-	res->connected = l.nready;
-
-	/* Shipping: sender i ticks at phase i/n of the period. */
-	for (i = 0; i < cf->n; i++) {
-		l.c[i].start = t_hs_end + tick * i / cf->n;
-		l.c[i].next_at = l.c[i].start + tick;
-	}
-	l.sending = 1;
-	l.t_ws = t_hs_end + cf->warmup;
-	l.t_we = l.t_ws + cf->window;
-	l.recv_pid = cf->recv_pid;
+	l->sending = 1;
+	l->t_ws = t_hs_end + cf->warmup;
+	l->t_we = l->t_ws + cf->window;
 	for (;;) {
 		t = now();
-		if (cf->storm_out != -1 && l.sending && t >= l.t_ws &&
-		    storm_step(&l, t) == 1) {
-			l.sending = 0;
-			l.t_we = t;
+		if (cf->storm_out != -1 && l->sending && t >= l->t_ws &&
+		    storm_step(l, t) == 1) {
+			l->sending = 0;
+			l->t_we = t;
 			t_end_drain = t + cf->drain;
 		}
-		if (!l.in_window && l.sending && t >= l.t_ws &&
+		if (!l->in_window && l->sending && t >= l->t_ws &&
 		    cf->storm_out == -1) {
-			l.in_window = 1;
-			sampler = sampler_start(cf->recv_pid, cf->window);
-			cpu0 = cpu_self();
-			totals(&l, &a0, &r0);
-			l.t_ws = now();
+			l->in_window = 1;
+			totals(l, &a0, &r0);
+			l->t_ws = now();
 		}
-		if (l.in_window && t >= l.t_we) {
-			l.in_window = 0;
-			l.sending = 0;
-			t = l.t_we = now();
-			cpu1 = cpu_self();
-			totals(&l, &a1, &r1);
-			res->window_s = l.t_we - l.t_ws;
-			res->self_cpu_s = cpu1 - cpu0;
+		if (l->in_window && t >= l->t_we) {
+			l->in_window = 0;
+			l->sending = 0;
+			t = l->t_we = now();
+			totals(l, &a1, &r1);
+			res->window_s = l->t_we - l->t_ws;
 			res->win_acked_bytes = a1 - a0;
 			res->win_acked_recs = r1 - r0;
 			t_end_drain = t + cf->drain;
 		}
-		if (l.sending) {
-			/*
-			 * A bounded number of sends per turn: a tool that
-			 * falls behind must still read the ACKs, or their
-			 * latency and the acked count would be its own.
-			 */
-			for (k = 0; k < SENDS_PER_TURN &&
-			    t >= l.c[cur].next_at; k++) {
-				if (l.c[cur].st == S_SHIP)
-					sc_send_due(&l, &l.c[cur], t);
-				l.c[cur].next_at += tick;
-				cur = (cur + 1) % cf->n;
-			}
-			timeout = (int)ceil((l.c[cur].next_at - t) * 1e3);
-		} else {
-			for (i = 0, left = 0; i < cf->n; i++)
-				if (l.c[i].st == S_SHIP &&
-				    l.c[i].acked < l.c[i].off)
+		if (l->sending)
+			timeout = send_round(l, t, &cur);
+		else {
+			for (i = 0, left = 0; i < l->n; i++)
+				if (l->c[i].st == S_SHIP &&
+				    l->c[i].acked < l->c[i].off)
 					left++;
 			if (left == 0) {
-				res->drain_s = now() - l.t_we;
+				res->drain_s = now() - l->t_we;
 				break;
 			}
 			if (t > t_end_drain)
@@ -954,37 +791,30 @@ senders_run(const struct senders_conf *cf, struct senders_result *res,
 		}
 		if (timeout < 0)
 			timeout = 0;
-		if (timeout > (l.storm ? 10 : 100))
-			timeout = l.storm ? 10 : 100;
-		n = epoll_wait(l.epfd, ev, MAX_EV, timeout);
-		if (n == -1 && errno != EINTR)
-			err(EX_OSERR, "epoll_wait");
-		for (k = 0; k < n; k++)
-			sc_run(&l, ev[k].data.ptr);
-		if (interrupted)
-			errx(EX_TEMPFAIL, "interrupted");
-		if (now() - t_alive > 1 && l.recv_pid != 0) {
-			t_alive = now();
-			if (!recv_alive(l.recv_pid))
-				errx(EX_SOFTWARE, "the receiver died with %u "
-				    "senders connected", l.nready);
-		}
+		if (timeout > (l->storm ? 10 : 100))
+			timeout = l->storm ? 10 : 100;
+		events(l, timeout);
 	}
+}
 
-	if (sampler != -1)
-		sampler_end(sampler, res);
+/* BYE, and the job's figures. */
+static void
+finish(struct loop *l)
+{
+	struct senders_job *job = l->job;
+	struct senders_result *res = l->res;
+	struct sconn *c;
+	unsigned i;
 
-	/* BYE, and the figures. */
-	for (i = 0; i < cf->n; i++) {
-		struct sconn *c = &l.c[i];
-
-		sent[i] = c->off;
-		acked[i] = c->acked;
+	for (i = 0; i < l->n; i++) {
+		c = &l->c[i];
+		job->sent[i] = c->off;
+		job->acked[i] = c->acked;
 		res->sent_bytes += c->off;
 		res->acked_bytes += c->acked;
 		if (c->st == S_SHIP) {
 			if (wire_enc_bye(&c->out) == 0)
-				(void)sc_flush(&l, c);
+				(void)sc_flush(l, c);
 			if (c->t != NULL) {
 				tlsio_shutdown(c->t);
 				tlsio_free(c->t);
@@ -992,18 +822,69 @@ senders_run(const struct senders_conf *cf, struct senders_result *res,
 			close(c->fd);
 			c->st = S_CLOSED;
 		}
+		if (c->rbuf != c->rsmall)
+			free(c->rbuf);
 		wbuf_free(&c->out);
 	}
-	res->failed = l.nfailed;
-	if (l.nlat > 0) {
-		res->lat_p50 = percentile(l.lat, l.nlat, 50);
-		res->lat_p99 = percentile(l.lat, l.nlat, 99);
-		res->lat_max = l.lat[l.nlat - 1];
-	} else
-		res->lat_p50 = res->lat_p99 = res->lat_max = NAN;
-	free(l.lat);
-	free(l.c);
-	close(l.epfd);
-	SSL_CTX_free(l.ctx);
-	munmap((void *)(uintptr_t)l.stream, (size_t)l.stream_len);
+	res->failed = l->nfailed;
+	job->lat = l->lat;
+	job->nlat = l->nlat;
+	free(l->c);
+	close(l->epfd);
+}
+
+/*
+ * A job (a thread of sendjobs.c): its senders through the handshake,
+ * then, once every job's are, shipping until the window and the drain
+ * are over.
+ */
+void *
+senders_job_run(void *arg)
+{
+	struct senders_job *job = arg;
+	struct senders_shared *sh = job->sh;
+	const struct senders_conf *cf = sh->cf;
+	struct loop l;
+	unsigned i;
+
+	memset(&l, 0, sizeof(l));
+	l.cf = cf;
+	l.sh = sh;
+	l.job = job;
+	l.res = &job->res;
+	l.res->t0 = sh->t0;
+	l.res->drain_s = NAN;
+	l.ctx = sh->ctx;
+	l.stream = sh->stream;
+	l.stream_len = sh->stream_len;
+	l.n = job->n;
+	l.max_hs = cf->max_handshakes * job->n / cf->n;
+	if (l.max_hs == 0)
+		l.max_hs = 1;
+	l.latcap = (size_t)(job->n * (cf->window * cf->rate + 2));
+	if ((l.lat = calloc(l.latcap, sizeof(*l.lat))) == NULL ||
+	    (l.c = calloc(job->n, sizeof(*l.c))) == NULL)
+		err(EX_OSERR, "calloc");
+	if ((l.epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		err(EX_OSERR, "epoll_create1");
+	for (i = 0; i < job->n; i++) {
+		l.c[i].fd = -1;
+		l.c[i].idx = job->lo + i + 1;
+		snprintf(l.c[i].host, sizeof(l.c[i].host), "fan%u",
+		    l.c[i].idx);
+		host_password(cf->b, l.c[i].idx, l.c[i].password);
+		wbuf_init(&l.c[i].out);
+	}
+	handshakes(&l);
+	/* The last job through starts the shipping of all. */
+	if (atomic_fetch_sub(&sh->hs_left, 1) == 1) {
+		sh->t_hs_end = now();
+		atomic_store(&sh->started, 1);
+	}
+	while (!atomic_load(&sh->started))
+		events(&l, 10);		/* PINGs meanwhile */
+	ship(&l, sh->t_hs_end);
+	finish(&l);
+	atomic_fetch_add(&sh->finished, 1);
+	return NULL;
 }

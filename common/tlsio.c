@@ -303,7 +303,7 @@ tlsio_write(struct tlsio *t, const void *buf, size_t len)
 int
 tlsio_pending(const struct tlsio *t)
 {
-	return SSL_pending(t->ssl);
+	return SSL_pending(t->ssl) > 0 || SSL_has_pending(t->ssl);
 }
 
 void

@@ -48,7 +48,7 @@ int		 tlsio_handshake(struct tlsio *);
 ssize_t		 tlsio_read(struct tlsio *, void *, size_t);
 /* > 0 bytes written (maybe fewer than asked), else TLSIO_WANT_* or ERROR. */
 ssize_t		 tlsio_write(struct tlsio *, const void *, size_t);
-/* Bytes already decrypted and waiting: read them before polling. */
+/* Bytes already read and waiting (or read ahead): read before polling. */
 int		 tlsio_pending(const struct tlsio *);
 /* Send close_notify; best effort, never blocks. */
 void		 tlsio_shutdown(struct tlsio *);

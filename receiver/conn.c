@@ -1438,6 +1438,15 @@ conn_timers(struct conn *c, uint64_t now)
 			update_interest(c);
 		return;
 	case C_READY:
+		/*
+		 * Not read because its writer is behind (our backpressure):
+		 * the silence is ours.  In a restart storm a new writer with
+		 * many hosts' backlogs held connections off for longer than
+		 * the timeout, and they were closed as silent, again and
+		 * again.
+		 */
+		if (writer_full(c))
+			c->deadline = now + timeout_ms(c);
 		if (now >= c->deadline) {
 			snprintf(why, sizeof(why), "nothing received for %u s",
 			    timeout_ms(c) / 1000);

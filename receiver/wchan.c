@@ -429,6 +429,16 @@ answer(struct wpool *p, struct msg *m)
 				conn_store_failed(c, a.err, a.why);
 			return 0;
 		}
+		/*
+		 * The answer to an earlier HELLO, of a connection since
+		 * replaced: the last one says where the writer stands.
+		 * Taken, this one would open the new connection, and the
+		 * last one would then move the position back behind the
+		 * DATA that connection sent meanwhile (in a restart storm:
+		 * "DATA refused: expected offset N").
+		 */
+		if (w->hello_out > 0)
+			return 0;
 		w->pos = a.pos;
 		w->sync_out = 0;
 		if (c != NULL && c->state == C_OPENING)

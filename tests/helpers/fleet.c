@@ -8,14 +8,16 @@
  * durable.  What a host shipped and got acknowledged goes to OUTDIR/HOST,
  * so that its trail can be compared with it.
  *
- *   fleet [-c handshakes] [-f fingerprint] [-s seconds] [-t timeout]
- *	ADDR:PORT LIST STREAM OUTDIR
+ *   fleet [-c handshakes] [-f fingerprint] [-i ms] [-s seconds]
+ *	[-t timeout] ADDR:PORT LIST STREAM OUTDIR
  *
  *   LIST	lines "HOST PASSWORD"
  *   STREAM	whole lines of records; host k ships a slice of 16 to 48 KiB
  *		starting at a line chosen by k
  *   -c n	handshakes in progress at once (default 32)
  *   -f fp	the receiver's certificate fingerprint (default: any)
+ *   -i ms	start a handshake every ms milliseconds (and at most -c at
+ *		once): hosts that arrive one after another, not in waves
  *   -s sec	how long the shipping is spread over (default 10)
  *   -t sec	give up after this long in all (default 110)
  *
@@ -592,7 +594,8 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: fleet [-c handshakes] [-f fingerprint] "
-	    "[-R] [-s seconds] [-t timeout] ADDR:PORT LIST STREAM OUTDIR\n");
+	    "[-i ms] [-R] [-s seconds] [-t timeout]\n"
+	    "\tADDR:PORT LIST STREAM OUTDIR\n");
 	exit(EX_USAGE);
 }
 
@@ -601,19 +604,23 @@ main(int argc, char *argv[])
 {
 	unsigned i, next = 0, maxhs = 32, cur = 0;
 	double t0, t_hs, t_end, spread = 10, timeout = 110;
+	double gap = 0, next_at = 0;
 	uint64_t bytes = 0;
 	struct rlimit rl;
 	char errbuf[256];
 	const char *colon;
 	int ch;
 
-	while ((ch = getopt(argc, argv, "c:f:Rs:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:f:i:Rs:t:")) != -1) {
 		switch (ch) {
 		case 'c':
 			maxhs = (unsigned)strtoul(optarg, NULL, 10);
 			break;
 		case 'f':
 			F.fp = optarg;
+			break;
+		case 'i':
+			gap = strtod(optarg, NULL) / 1e3;
 			break;
 		case 'R':
 			F.retry = 1;
@@ -651,10 +658,13 @@ main(int argc, char *argv[])
 	/* Handshakes, a bounded number at a time (the receiver lets one
 	 * address hold only so many unauthenticated connections). */
 	while (F.ready + F.failed < F.n && now() < t_end) {
-		while (next < F.n && F.inflight < maxhs)
+		while (next < F.n && F.inflight < maxhs &&
+		    (gap == 0 || now() >= next_at)) {
 			s_connect(&F.s[next++]);
+			next_at = now() + gap;
+		}
 		reconnect(now());
-		wait_events(10);
+		wait_events(gap > 0 ? 1 : 10);
 	}
 	t_hs = now();
 	printf("handshakes %u in %.1f s (%u failed)\n", F.ready, t_hs - t0,
