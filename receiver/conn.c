@@ -713,8 +713,8 @@ enrolled(struct conn *c, struct rhost *rh)
 		return NULL;
 	}
 	enrol_subject(tlsio_peer_cert(c->tls), subj, sizeof(subj));
-	log_info("host %s: enrolled by certificate \"%s\" from %s; its trail "
-	    "directory is %s", rh->name, subj, c->addr, rh->ch->directory);
+	hlog_info(rh->name, "enrolled by certificate \"%s\" from %s; its trail "
+	    "directory is %s", subj, c->addr, rh->ch->directory);
 	return rh;
 }
 
@@ -792,8 +792,8 @@ on_auth(struct conn *c, const uint8_t *p, size_t len)
 		return;
 	}
 	if (rh->conn != NULL) {
-		log_info("host %s: the connection from %s replaces the one "
-		    "from %s (the same spool)", rh->name, c->addr,
+		hlog_info(rh->name, "the connection from %s replaces the one "
+		    "from %s (the same spool)", c->addr,
 		    rh->conn->addr);
 		conn_close(rh->conn, WIRE_ERR_BUSY, "replaced by a newer "
 		    "connection from the same host");
@@ -838,8 +838,8 @@ conn_opened(struct conn *c, const struct trail_pos *dpos, const uint8_t *tail,
 	c->deadline = now_ms() + timeout_ms(c);
 	c->ping_at = now_ms() + timeout_ms(c) / 3;
 	trail_pos_str(dpos, pos, sizeof(pos));
-	log_info("host %s: connected from %s (%s, %s), resuming after %s",
-	    rh->name, c->addr, tlsio_version(c->tls),
+	hlog_info(rh->name, "connected from %s (%s, %s), resuming after %s",
+	    c->addr, tlsio_version(c->tls),
 	    rh->own != NULL ? "enrolled by certificate" :
 	    rh->ch->password && rh->ch->fingerprint ? "password and "
 	    "certificate" : rh->ch->password ? "password" : "certificate",
@@ -1011,8 +1011,8 @@ on_frame(struct conn *c, uint8_t type, const uint8_t *p, size_t len)
 			protocol_error(c, "malformed BYE");
 			break;
 		}
-		log_info("host %s: %s said goodbye (%" PRIu64 " bytes in)",
-		    c->rh->name, c->addr, c->bytes_in);
+		hlog_info(c->rh->name, "%s said goodbye (%" PRIu64 " bytes in)",
+		    c->addr, c->bytes_in);
 		conn_close(c, 0, NULL);
 		break;
 	case WIRE_MSG_ERROR:
@@ -1201,8 +1201,8 @@ input(struct conn *c)
 		}
 		if (n == TLSIO_ERROR || n == 0) {
 			if (n == 0 && c->state == C_READY)
-				log_info("host %s: %s closed the connection "
-				    "(%" PRIu64 " bytes in)", c->rh->name,
+				hlog_info(c->rh->name, "%s closed the connection "
+				    "(%" PRIu64 " bytes in)",
 				    c->addr, c->bytes_in);
 			else if (n == 0 && peer_log(c))
 				log_info("%s: closed the connection while %s",

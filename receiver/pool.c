@@ -118,7 +118,6 @@ static void __attribute__((noreturn))
 writer_child(int chan)
 {
 	struct writer_args wa;
-	sigset_t none;
 	int c, r;
 
 	log_close();	/* its socket may be 3 or 4, taken below */
@@ -130,13 +129,7 @@ writer_child(int chan)
 		_exit(EX_OSERR);
 	log_reopen();
 	log_procinit("writer");
-	sandbox_parent_death();
-	signal(SIGTERM, SIG_IGN);	/* it stops when its channel closes */
-	signal(SIGINT, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	sandbox_child_signals();	/* it stops when its channel closes */
 	memset(&wa, 0, sizeof(wa));
 	wa.nhosts = nbatch;
 	wa.hosts = (const char *const *)bhosts;
@@ -153,7 +146,7 @@ static void
 no_writer(const char *host)
 {
 	if (ctl_send_host(ctl, CTL_NOWRITER, host, ctl_to_net) == -1)
-		log_warn("host %s: telling the network process", host);
+		hlog_warn(host, "telling the network process");
 }
 
 static void
@@ -206,7 +199,7 @@ start_batch(void)
 	     * and holds none of them here.
 	     */
 	    (pid = _Fork()) == -1) {
-		log_warn("host %s: starting its writer", bhosts[0]);
+		hlog_warn(bhosts[0], "starting its writer");
 		if (sv[0] != -1) {
 			close(sv[0]);
 			close(sv[1]);
@@ -236,8 +229,7 @@ start_batch(void)
 		snprintf(m.host, sizeof(m.host), "%s", bhosts[i]);
 		m.slot = (uint16_t)i;
 		if (ctl_send(ctl, &m, -1, ctl_to_net) == -1)
-			log_warn("host %s: handing its writer over",
-			    bhosts[i]);
+			hlog_warn(bhosts[i], "handing its writer over");
 	}
 	batch_clear();
 }

@@ -165,8 +165,8 @@ lost(struct wpool *p, const char *why)
 	for (i = 0; i < p->nslots; i++)
 		if (p->slots[i] != NULL && p->slots[i]->rh != NULL &&
 		    p->slots[i]->rh->conn != NULL) {
-			log_debug("host %s: trail writer %s",
-			    p->slots[i]->rh->name, why);
+			hlog_debug(p->slots[i]->rh->name, "trail writer %s",
+			    why);
 			cs[n++] = p->slots[i]->rh->conn;
 		}
 	wpool_close(p);

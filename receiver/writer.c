@@ -117,10 +117,10 @@ store_error(struct slot *s, int err, const char *what)
 		for (what += 5 + n + 1; *what == ' '; what++)
 			;
 	if (s->store_errno != err)
-		log_warnx("host %s: %s; its data is refused until this is "
-		    "fixed", s->host, what);
+		hlog_warnx(s->host, "%s; its data is refused until this is "
+		    "fixed", what);
 	else
-		log_debug("host %s: %s (still)", s->host, what);
+		hlog_debug(s->host, "%s (still)", what);
 	s->store_errno = err;
 	/* The next HELLO recovers the trail from disk. */
 	trail_free(s->t);
@@ -292,8 +292,8 @@ commit(struct writer *w)
 		if (o->type == WMSG_DURABLE && s->t != NULL && !s->failed) {
 			/* Data written and durable: the episode is over. */
 			if (s->wrote && s->store_errno != 0) {
-				log_info("host %s: the trail can be written "
-				    "again", s->host);
+				hlog_info(s->host, "the trail can be written "
+				    "again");
 				s->store_errno = 0;
 			}
 			wmsg_put_durable(&w->out, o->slot, o->token,
@@ -319,14 +319,14 @@ static void
 close_slot(struct writer *w, struct slot *s)
 {
 	if (s->t != NULL && trail_sync(s->t) == -1)
-		log_warn("host %s: syncing the trail", s->host);
+		hlog_warn(s->host, "syncing the trail");
 	trail_free(s->t);
 	s->t = NULL;
 	if (s->dirfd != -1)
 		close(s->dirfd);
 	s->dirfd = -1;
 	s->closed = 1;
-	log_debug("host %s: no longer served by this writer", s->host);
+	hlog_debug(s->host, "no longer served by this writer");
 	(void)w;
 }
 
@@ -365,8 +365,8 @@ request(struct writer *w, struct msg *m)
 		if (errno == EINVAL) {
 			trail_expected(s->t, r.id, r.seq, r.offset, "offset",
 			    why, sizeof(why));
-			fatalx("host %s: DATA the network process should have "
-			    "refused: %s", s->host, why);
+			hfatalx(s->host, "DATA the network process should have "
+			    "refused: %s", why);
 		}
 		fail(w, s, errno, "writing");
 		owe(w, r.slot, WMSG_FAIL, 0);
@@ -375,8 +375,8 @@ request(struct writer *w, struct msg *m)
 		if (trail_segend(s->t, r.id, r.seq, r.offset) == 0)
 			return;
 		if (errno == EINVAL)
-			fatalx("host %s: SEGEND the network process should "
-			    "have refused", s->host);
+			hfatalx(s->host, "SEGEND the network process should "
+			    "have refused");
 		fail(w, s, errno, "writing the index of");
 		owe(w, r.slot, WMSG_FAIL, 0);
 		return;
@@ -428,8 +428,8 @@ open_dirs(struct writer *w)
 		else if (store_regroup(s->dirfd, s->host, err, sizeof(err)) ==
 		    -1)
 			/* Readers wait; the data is not at risk. */
-			log_warnx("host %s: giving its trail to group %u: %s",
-			    s->host, (unsigned)a->group, err);
+			hlog_warnx(s->host, "giving its trail to group %u: %s",
+			    (unsigned)a->group, err);
 	}
 }
 
