@@ -677,6 +677,36 @@ recv_setup()
 	mkdir -m 0750 "$trails"
 }
 
+# test_recv_conf FILE ADDR TOP [LINE...]: write FILE (mode 0600), the
+# config of the receiver recv_setup made: the top-level lines TOP (e.g.
+# "timeout 5"), then a receiver block listening on ADDR (HOST:PORT) with
+# $trails, $FWD_USER and $pki/recv.pem, then LINEs: more settings and host
+# blocks (test_recv_host), each of their lines indented by a tab.
+test_recv_conf()
+{
+	local file=$1 addr=$2 top=$3
+	shift 3
+	{
+		printf '%s\nreceiver {\n\tlisten "tls://%s"\n' "$top" "$addr"
+		printf '\tdirectory "%s"\n\tuser "%s"\n' "$trails" "$FWD_USER"
+		printf '\tcertfile "%s"\n\tkeyfile "%s"\n' "$pki/recv.pem" "$pki/recv.key"
+		[ $# -eq 0 ] || printf '%s\n' "$@" | sed 's/^/\t/'
+		echo "}"
+	} > "$file" || fail "test_recv_conf: cannot write $file"
+	chmod 0600 "$file"
+}
+
+# test_recv_host NAME PASSWORD [LINE...]: a host block for test_recv_conf,
+# for a sender at 127.0.0.1; LINEs are more settings of the host.
+test_recv_host()
+{
+	local name=$1 pw=$2
+	shift 2
+	printf 'host %s {\n\tremote "tls://127.0.0.1"\n\tpassword "%s"\n' "$name" "$pw"
+	[ $# -eq 0 ] || printf '\t%s\n' "$@"
+	echo "}"
+}
+
 # tls_pubkey_pin CERT: "sha256//BASE64" of the certificate's public key.
 tls_pubkey_pin()
 {

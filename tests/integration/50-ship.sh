@@ -69,23 +69,11 @@ for v in "${VARIANTS[@]}"; do
 done
 
 rconf=$T/recv.conf
-{
-	echo "timeout 5"
-	echo "receiver {"
-	echo "	listen \"tls://127.0.0.1:$PORT\""
-	echo "	directory \"$trails\""
-	echo "	user \"$FWD_USER\""
-	echo "	certfile \"$pki/recv.pem\""
-	echo "	keyfile \"$pki/recv.key\""
-	echo "	trail_size 1M"
+test_recv_conf "$rconf" "127.0.0.1:$PORT" "timeout 5" "trail_size 1M" "$(
 	for v in "${VARIANTS[@]}"; do
 		n=${v%%|*}
-		printf '\thost %s {\n\t\tremote "tls://127.0.0.1"\n\t\tpassword "%s"\n\t}\n' \
-		    "$n" "${PW[$n]}"
-	done
-	echo "}"
-} > "$rconf"
-chmod 0600 "$rconf"
+		test_recv_host "$n" "${PW[$n]}"
+	done)"
 
 sender_conf()	# NAME VERIFY-LINE [LINE]
 {

@@ -59,24 +59,9 @@ recv_setup
 tdir=$trails/$HOST
 
 rconf=$T/recv.conf
-cat > "$rconf" <<EOF
-timeout 3
-receiver {
-	listen "tls://127.0.0.1:$PORT"
-	directory "$trails"
-	user "$FWD_USER"
-	certfile "$pki/recv.pem"
-	keyfile "$pki/recv.key"
-	trail_size 4M
-	# The wiped spool's new series is accepted once the old one is gone.
-	series_hold 0
-	host $HOST {
-		remote "tls://127.0.0.1"
-		password "$PW"
-	}
-}
-EOF
-chmod 0600 "$rconf"
+# The wiped spool's new series is accepted once the old one is gone.
+test_recv_conf "$rconf" "127.0.0.1:$PORT" "timeout 3" "trail_size 4M" \
+    "series_hold 0" "$(test_recv_host "$HOST" "$PW")"
 
 spool=$T/spool
 conf=$T/sender.conf

@@ -56,31 +56,11 @@ printf '%s\n' "$PWS" > "$T/pw.loris"
 chmod 0600 "$T/pw.other" "$T/pw.loris"
 
 rconf=$T/recv.conf
-cat > "$rconf" <<EOF
-timeout $TIMEOUT
-receiver {
-	listen "tls://$ADDR"
-	directory "$trails"
-	user "$FWD_USER"
-	certfile "$pki/recv.pem"
-	keyfile "$pki/recv.key"
-	# The scenarios log in with a new spool each time: no series pin.
-	series_hold 0
-	host legit {
-		remote "tls://127.0.0.1"
-		password "$PWL"
-	}
-	host other {
-		remote "tls://127.0.0.1"
-		password "$PWO"
-	}
-	host loris {
-		remote "tls://127.0.0.1"
-		password "$PWS"
-	}
-}
-EOF
-chmod 0600 "$rconf"
+# The scenarios log in with a new spool each time: no series pin.
+test_recv_conf "$rconf" "$ADDR" "timeout $TIMEOUT" "series_hold 0" \
+    "$(test_recv_host legit "$PWL"
+	test_recv_host other "$PWO"
+	test_recv_host loris "$PWS")"
 
 spool=$T/spool
 conf=$T/sender.conf

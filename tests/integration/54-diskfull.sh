@@ -46,22 +46,8 @@ size=$(stat -c %s "$input")
 
 
 rconf=$T/recv.conf
-cat > "$rconf" <<EOF
-timeout 5
-receiver {
-	listen "tls://127.0.0.1:$PORT"
-	directory "$trails"
-	user "$FWD_USER"
-	certfile "$pki/recv.pem"
-	keyfile "$pki/recv.key"
-	trail_size 512K
-	host $HOST {
-		remote "tls://127.0.0.1"
-		password "$PW"
-	}
-}
-EOF
-chmod 0600 "$rconf"
+test_recv_conf "$rconf" "127.0.0.1:$PORT" "timeout 5" "trail_size 512K" \
+    "$(test_recv_host "$HOST" "$PW")"
 
 spool=$T/spool
 conf=$T/sender.conf

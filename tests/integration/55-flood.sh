@@ -38,25 +38,8 @@ chmod 0600 "$T/pw"
 ADDR=127.0.0.1:$PORT
 
 rconf=$T/recv.conf
-cat > "$rconf" <<EOF
-timeout $TIMEOUT
-receiver {
-	listen "tls://$ADDR"
-	directory "$trails"
-	user "$FWD_USER"
-	certfile "$pki/recv.pem"
-	keyfile "$pki/recv.key"
-	host legit {
-		remote "tls://127.0.0.1"
-		password "$PW"
-	}
-	host late {
-		remote "tls://127.0.0.1"
-		password "$PW"
-	}
-}
-EOF
-chmod 0600 "$rconf"
+test_recv_conf "$rconf" "$ADDR" "timeout $TIMEOUT" \
+    "$(test_recv_host legit "$PW"; test_recv_host late "$PW")"
 
 spool=$T/spool
 conf=$T/sender.conf

@@ -44,22 +44,8 @@ chmod 0600 "$T/pw"
 ADDR=127.0.0.1:$PORT
 
 rconf=$T/recv.conf
-cat > "$rconf" <<EOF
-timeout 5
-pidfile "none"
-receiver {
-	listen "tls://$ADDR"
-	directory "$trails"
-	user "$FWD_USER"
-	certfile "$pki/recv.pem"
-	keyfile "$pki/recv.key"
-	host $HOST {
-		remote "tls://127.0.0.1"
-		password "$PW"
-	}
-}
-EOF
-chmod 0600 "$rconf"
+test_recv_conf "$rconf" "$ADDR" $'timeout 5\npidfile "none"' \
+    "$(test_recv_host "$HOST" "$PW")"
 
 head -n 1000 "$SAMPLE" > "$T/part1"
 sed -n '1001,2000p' "$SAMPLE" > "$T/part2"

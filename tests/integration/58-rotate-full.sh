@@ -39,23 +39,8 @@ chmod 0600 "$T/pw"
 ADDR=127.0.0.1:$PORT
 
 rconf=$T/recv.conf
-cat > "$rconf" <<EOF
-timeout 5
-pidfile "none"
-receiver {
-	listen "tls://$ADDR"
-	directory "$trails"
-	user "$FWD_USER"
-	certfile "$pki/recv.pem"
-	keyfile "$pki/recv.key"
-	trail_size 64K
-	host $HOST {
-		remote "tls://127.0.0.1"
-		password "$PW"
-	}
-}
-EOF
-chmod 0600 "$rconf"
+test_recv_conf "$rconf" "$ADDR" $'timeout 5\npidfile "none"' "trail_size 64K" \
+    "$(test_recv_host "$HOST" "$PW")"
 
 # Four segments of whole lines, each a little more than 64K.
 awk -v dir="$T" 'n < 5 { if (len == 0) n++; print > (dir "/part" n);

@@ -42,24 +42,12 @@ chmod 0600 "$T/pw"
 ADDR=127.0.0.1:$PORT
 
 rconf=$T/recv.conf
-{
-	echo "timeout 10"
-	echo "receiver {"
-	echo "	listen \"tls://$ADDR\""
-	echo "	directory \"$trails\""
-	echo "	user \"$FWD_USER\""
-	echo "	certfile \"$pki/recv.pem\""
-	echo "	keyfile \"$pki/recv.key\""
-	echo "	trail_size 1M"
+test_recv_conf "$rconf" "$ADDR" "timeout 10" "trail_size 1M" "$(
 	for ((i = 1; i <= N; i++)); do
-		printf '\thost fan-%d {\n\t\tremote "tls://127.0.0.1"\n\t\tpassword "%s"\n\t}\n' "$i" "$PW"
+		test_recv_host "fan-$i" "$PW"
 	done
-	for h in real pinger; do
-		printf '\thost %s {\n\t\tremote "tls://127.0.0.1"\n\t\tpassword "%s"\n\t}\n' "$h" "$PW"
-	done
-	echo "}"
-} > "$rconf"
-chmod 0600 "$rconf"
+	test_recv_host real "$PW"
+	test_recv_host pinger "$PW")"
 
 spool=$T/spool
 conf=$T/sender.conf

@@ -38,23 +38,8 @@ recv_setup
 tdir=$trails/$HOST
 
 rconf=$T/recv.conf
-cat > "$rconf" <<EOF
-timeout 5
-receiver {
-	listen "tls://127.0.0.1:$PORT"
-	directory "$trails"
-	user "$FWD_USER"
-	certfile "$pki/recv.pem"
-	keyfile "$pki/recv.key"
-	series_hold 600
-	host $HOST {
-		remote "tls://127.0.0.1"
-		password "$PW"
-		series_hold $HOLD
-	}
-}
-EOF
-chmod 0600 "$rconf"
+test_recv_conf "$rconf" "127.0.0.1:$PORT" "timeout 5" "series_hold 600" \
+    "$(test_recv_host "$HOST" "$PW" "series_hold $HOLD")"
 
 # A ships the sample; B the sample with serials moved past 900000 (A's are
 # below 100000), so that every record says whose it is.

@@ -52,28 +52,13 @@ printf 'nameserver %s\noptions timeout:8 attempts:2\n' "$DNS" > "$T/resolv.conf"
 
 conf()	# FILE [EXTRA-HOST-BLOCK]
 {
-	cat > "$1" <<EOF
-timeout 5
-pidfile none
-receiver {
-	listen "tls://127.0.0.1:$PORT"
-	directory "$trails"
-	user "$FWD_USER"
-	certfile "$pki/recv.pem"
-	keyfile "$pki/recv.key"
-	host web {
-		remote "tls://127.0.0.1"
-		password "$PW"
-	}
-${2:-}
+	test_recv_conf "$1" "127.0.0.1:$PORT" $'timeout 5\npidfile none' \
+	    "$(test_recv_host web "$PW")" ${2:+"$2"}
 }
-EOF
-	chmod 0600 "$1"
-}
-far='	host far {
-		remote "tls://sender.invalid.example"
-		password "x"
-	}'
+far='host far {
+	remote "tls://sender.invalid.example"
+	password "x"
+}'
 conf "$T/recv.conf"
 conf "$T/recv2.conf" "$far"
 

@@ -27,21 +27,8 @@ deadline 90
 
 recv_setup
 rconf=$T/recv.conf
-cat > "$rconf" <<EOC
-timeout 5
-receiver {
-	listen "tls://127.0.0.1:$PORT"
-	directory "$trails"
-	user "$FWD_USER"
-	certfile "$pki/recv.pem"
-	keyfile "$pki/recv.key"
-	host back {
-		remote "tls://127.0.0.1"
-		password "$PW"
-	}
-}
-EOC
-chmod 0600 "$rconf"
+test_recv_conf "$rconf" "127.0.0.1:$PORT" "timeout 5" \
+    "$(test_recv_host back "$PW")"
 test_sender_conf "$T/send.conf" back "$T/spool" "127.0.0.1:$PORT" "$FP" "$PW" 5 \
     "segment_size 16K"
 

@@ -74,21 +74,8 @@ info "flush none: $renames closes, each fdatasync < fsync(dir) < renameat < fsyn
 
 # --- 2: SIGKILL between creating segment N+1 and naming N -------------------
 recv_setup
-cat > "$T/recv.conf" <<EOC
-timeout 5
-receiver {
-	listen "tls://127.0.0.1:$PORT"
-	directory "$trails"
-	user "$FWD_USER"
-	certfile "$pki/recv.pem"
-	keyfile "$pki/recv.key"
-	host two {
-		remote "tls://127.0.0.1"
-		password "$PW"
-	}
-}
-EOC
-chmod 0600 "$T/recv.conf"
+test_recv_conf "$T/recv.conf" "127.0.0.1:$PORT" "timeout 5" \
+    "$(test_recv_host two "$PW")"
 # A second host that is never reached: nothing is deleted from the
 # spool, so its segments say where the plugin's input stopped.
 test_sender_conf "$T/two.conf" two "$T/spool2" "127.0.0.1:$PORT" "$FP" "$PW" 5 \

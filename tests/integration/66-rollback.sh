@@ -32,21 +32,10 @@ deadline 90
 recv_setup
 read -r -a SHAPES <<< "${ADTEST_ROLLBACK_SHAPES:-newer same}"
 rconf=$T/recv.conf
-{
-	echo "timeout 5"
-	echo "receiver {"
-	echo "	listen \"tls://127.0.0.1:$PORT\""
-	echo "	directory \"$trails\""
-	echo "	user \"$FWD_USER\""
-	echo "	certfile \"$pki/recv.pem\""
-	echo "	keyfile \"$pki/recv.key\""
-	echo "	series_hold 1"
+test_recv_conf "$rconf" "127.0.0.1:$PORT" "timeout 5" "series_hold 1" "$(
 	for h in "${SHAPES[@]}"; do
-		printf '\thost %s {\n\t\tremote "tls://127.0.0.1"\n\t\tpassword "%s"\n\t}\n' "$h" "$PW"
-	done
-	echo "}"
-} > "$rconf"
-chmod 0600 "$rconf"
+		test_recv_host "$h" "$PW"
+	done)"
 # series_hold comes with the receiver's side of this fix; without it,
 # the receiver takes a new series at once anyway.
 if ! "$RECV" -n -c "$rconf" > /dev/null 2>&1 && ! "$RECV" -n "$rconf" > /dev/null 2>&1; then

@@ -44,22 +44,10 @@ recv_setup
 read -r -a CASES <<< "${ADTEST_CLONE_CASES:-stagger together}"
 
 rconf=$T/recv.conf
-{
-	echo "timeout 5"
-	echo "receiver {"
-	echo "	listen \"tls://127.0.0.1:$PORT\""
-	echo "	directory \"$trails\""
-	echo "	user \"$FWD_USER\""
-	echo "	certfile \"$pki/recv.pem\""
-	echo "	keyfile \"$pki/recv.key\""
-	echo "	series_hold 600"
+test_recv_conf "$rconf" "127.0.0.1:$PORT" "timeout 5" "series_hold 600" "$(
 	for c in "${CASES[@]}"; do
-		printf '\thost %s {\n\t\tremote "tls://127.0.0.1"\n' "$c"
-		printf '\t\tpassword "%s"\n\t\tseries_hold %s\n\t}\n' "$PW" "$HOLD"
-	done
-	echo "}"
-} > "$rconf"
-chmod 0600 "$rconf"
+		test_recv_host "$c" "$PW" "series_hold $HOLD"
+	done)"
 # A receiver without series_hold (before the fix) is tested without it.
 if ! "$RECV" -n -c "$rconf" > /dev/null 2>&1; then
 	sed -i '/series_hold/d' "$rconf"

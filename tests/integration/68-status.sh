@@ -29,21 +29,8 @@ recv_setup
 tls_cert "$pki" other
 WRONG=$(tls_fingerprint "$pki/other.pem")
 rconf=$T/recv.conf
-cat > "$rconf" <<EOC
-timeout 5
-receiver {
-	listen "tls://127.0.0.1:$PORT"
-	directory "$trails"
-	user "$FWD_USER"
-	certfile "$pki/recv.pem"
-	keyfile "$pki/recv.key"
-	host stat {
-		remote "tls://127.0.0.1"
-		password "$PW"
-	}
-}
-EOC
-chmod 0600 "$rconf"
+test_recv_conf "$rconf" "127.0.0.1:$PORT" "timeout 5" \
+    "$(test_recv_host stat "$PW")"
 conf=$T/send.conf
 spool=$T/spool
 test_sender_conf "$conf" stat "$spool" "127.0.0.1:$PORT" "$WRONG" "$PW" 5

@@ -44,22 +44,8 @@ recv_setup
 # rconf FILE [LINE]: a receiver for hosts web and new, LINE in its block.
 rconf()
 {
-	{
-		echo "timeout 5"
-		echo "receiver {"
-		echo "	listen \"tls://127.0.0.1:$PORT\""
-		echo "	directory \"$trails\""
-		echo "	user \"$FWD_USER\""
-		echo "	certfile \"$pki/recv.pem\""
-		echo "	keyfile \"$pki/recv.key\""
-		echo "	trail_size 64K"
-		[ -z "${2:-}" ] || echo "	$2"
-		for h in web new; do
-			printf '\thost %s {\n\t\tremote "tls://127.0.0.1"\n\t\tpassword "%s"\n\t}\n' "$h" "$PW"
-		done
-		echo "}"
-	} > "$1"
-	chmod 0600 "$1"
+	test_recv_conf "$1" "127.0.0.1:$PORT" "timeout 5" "trail_size 64K" ${2:+"$2"} \
+	    "$(test_recv_host web "$PW"; test_recv_host new "$PW")"
 }
 rconf "$T/plain.conf"
 rconf "$T/group.conf" "trail_group \"$TG\""

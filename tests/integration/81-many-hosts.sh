@@ -59,18 +59,9 @@ late=$(cut -d' ' -f1 "$T/late.list")
 rconf=$T/recv.conf
 recv_conf()
 {
-	{
-		echo "timeout 30"
-		echo "pidfile none"
-		echo "receiver {"
-		echo "	listen \"tls://$ADDR\""
-		echo "	directory \"$trails\""
-		echo "	user \"$FWD_USER\""
-		echo "	certfile \"$pki/recv.pem\""
-		echo "	keyfile \"$pki/recv.key\""
-		awk '{ printf "\thost %s {\n\t\tremote \"tls://%s\"\n\t\tpassword \"%s\"\n\t}\n", $1, $3, $2 }' "$1"
-		echo "}"
-	} > "$rconf.new"
+	test_recv_conf "$rconf.new" "$ADDR" $'timeout 30\npidfile none' "$(awk '{
+	    printf "host %s {\n\tremote \"tls://%s\"\n\tpassword \"%s\"\n}\n", $1, $3, $2
+	}' "$1")"
 	# In place: the network process may read that file (Landlock
 	# allows the file it started with, not a new one of that name).
 	cat "$rconf.new" > "$rconf"

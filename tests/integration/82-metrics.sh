@@ -34,21 +34,8 @@ PROMCHECK=tests/helpers/promcheck.py
 
 recv_setup
 rconf=$T/recv.conf
-cat > "$rconf" <<EOC
-timeout 5
-receiver {
-	listen "tls://127.0.0.1:$PORT"
-	directory "$trails"
-	user "$FWD_USER"
-	certfile "$pki/recv.pem"
-	keyfile "$pki/recv.key"
-	host met {
-		remote "tls://127.0.0.1"
-		password "$PW"
-	}
-}
-EOC
-chmod 0600 "$rconf"
+test_recv_conf "$rconf" "127.0.0.1:$PORT" "timeout 5" \
+    "$(test_recv_host met "$PW")"
 mkdir -m 0755 "$T/textfile"
 prom=$T/textfile/auditdist.prom
 conf=$T/send.conf

@@ -51,20 +51,8 @@ chmod 0666 "$viol" "$T/syncorder.crash"	# the writers run as $FWD_USER
 openssl rand -hex $((16 * N)) | fold -w 32 |
     awk '{ printf "p%d %s\n", NR, $0 }' > "$T/fleet.list"
 rconf=$T/recv.conf
-{
-	echo "timeout 30"
-	echo "pidfile none"
-	echo "receiver {"
-	echo "	listen \"tls://$ADDR\""
-	echo "	directory \"$trails\""
-	echo "	user \"$FWD_USER\""
-	echo "	certfile \"$pki/recv.pem\""
-	echo "	keyfile \"$pki/recv.key\""
-	echo "	writer_hosts $PER"
-	awk '{ printf "\thost %s {\n\t\tpassword \"%s\"\n\t}\n", $1, $2 }' "$T/fleet.list"
-	echo "}"
-} > "$rconf"
-chmod 0600 "$rconf"
+test_recv_conf "$rconf" "$ADDR" $'timeout 30\npidfile none' "writer_hosts $PER" \
+    "$(awk '{ printf "host %s {\n\tpassword \"%s\"\n}\n", $1, $2 }' "$T/fleet.list")"
 
 bg_start recv "$T/recv.log" env ADTEST_SANDBOX_FORBIDDEN="$link" \
     LD_PRELOAD="$(realpath "$SHIM")" SYNCORDER_ROOT="$trails" \

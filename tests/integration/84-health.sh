@@ -42,21 +42,14 @@ chown "$FWD_USER" "$T/state" "$T/textfile"
 status=$T/state/status
 prom=$T/textfile/auditdistd.prom
 rconf=$T/recv.conf
-{
-	printf 'timeout 5\nreceiver {\n\tlisten "tls://127.0.0.1:%s"\n' "$PORT"
-	printf '\tdirectory "%s"\n\tuser "%s"\n' "$trails" "$FWD_USER"
-	printf '\tcertfile "%s"\n\tkeyfile "%s"\n' "$pki/recv.pem" "$pki/recv.key"
-	printf '\tsilence_alarm 3\n\tstatus_file "%s"\n' "$status"
-	printf '\tmetrics_file "%s"\n' "$prom"
-	for h in quiet killed drop full old ghost; do
-		printf '\thost %s {\n\t\tremote "tls://127.0.0.1"\n' "$h"
-		printf '\t\tpassword "%s"\n' "$PW"
-		case $h in old | ghost) printf '\t\tsilence_alarm 0\n' ;; esac
-		printf '\t}\n'
+test_recv_conf "$rconf" "127.0.0.1:$PORT" "timeout 5" "silence_alarm 3" \
+    "status_file \"$status\"" "metrics_file \"$prom\"" "$(
+	for h in quiet killed drop full; do
+		test_recv_host "$h" "$PW"
 	done
-	printf '}\n'
-} > "$rconf"
-chmod 0600 "$rconf"
+	for h in old ghost; do
+		test_recv_host "$h" "$PW" "silence_alarm 0"
+	done)"
 
 HOLES=()
 hole()

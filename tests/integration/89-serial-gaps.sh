@@ -60,23 +60,8 @@ gap boot=1 from=150 to=150'
 
 recv_setup
 tdir=$trails/$HOST
-cat > "$T/recv.conf" <<EOF
-timeout 5
-receiver {
-	listen "tls://127.0.0.1:$PORT"
-	directory "$trails"
-	user "$FWD_USER"
-	certfile "$pki/recv.pem"
-	keyfile "$pki/recv.key"
-	trail_size 256K
-	status_file "$T/rstate/status"
-	host $HOST {
-		remote "tls://127.0.0.1"
-		password "$PW"
-	}
-}
-EOF
-chmod 0600 "$T/recv.conf"
+test_recv_conf "$T/recv.conf" "127.0.0.1:$PORT" "timeout 5" "trail_size 256K" \
+    "status_file \"$T/rstate/status\"" "$(test_recv_host "$HOST" "$PW")"
 mkdir -m 0755 "$T/rstate"
 chown "$FWD_USER" "$T/rstate"
 feed_input "$T/input" "$T/input.feed"

@@ -32,22 +32,8 @@ printf '%s\n' "$PW" > "$T/pw"
 chmod 0600 "$T/pw"
 ADDR=127.0.0.1:$PORT
 rconf=$T/recv.conf
-{
-	echo "timeout $TIMEOUT"
-	echo "pidfile \"none\""
-	echo "receiver {"
-	echo "	listen \"tls://$ADDR\""
-	echo "	directory \"$trails\""
-	echo "	user \"$FWD_USER\""
-	echo "	certfile \"$pki/recv.pem\""
-	echo "	keyfile \"$pki/recv.key\""
-	echo "	writer_hosts 2"
-	for h in held1 held2; do
-		printf '\thost %s {\n\t\tremote "tls://127.0.0.1"\n\t\tpassword "%s"\n\t}\n' "$h" "$PW"
-	done
-	echo "}"
-} > "$rconf"
-chmod 0600 "$rconf"
+test_recv_conf "$rconf" "$ADDR" "timeout $TIMEOUT"$'\npidfile "none"' \
+    "writer_hosts 2" "$(test_recv_host held1 "$PW"; test_recv_host held2 "$PW")"
 # About 18 MB of whole records each: more than the senders' windows.
 for _ in $(seq 16); do cat "$SAMPLE"; done > "$T/seg"
 bytes=$(stat -c %s "$T/seg")
