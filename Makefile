@@ -126,7 +126,7 @@ $(B)/san/tests/%: tests/unit/%.c $(B)/san/libauditdist.a $(wildcard tests/unit/*
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SAN) -Iplugin -Ireceiver -o $@ $< $(B)/san/libauditdist.a $(LDFLAGS) $(LIBS_ALL)
 
-$(B)/tests/%: tests/helpers/%.c $(B)/libauditdist.a
+$(B)/tests/%: tests/helpers/%.c $(B)/libauditdist.a $(wildcard tests/helpers/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Iplugin -Ireceiver -o $@ $< $(B)/libauditdist.a $(LDFLAGS) $(LIBS_ALL)
 
@@ -166,8 +166,8 @@ demo: deps all
 	B=$(B) scripts/demo.sh
 
 BENCH_SRC = $(sort $(wildcard bench/*.c))
-$(B)/bench: $(BENCH_SRC) $(wildcard bench/*.h) $(B)/libauditdist.a
-	$(CC) $(ALL_CFLAGS) -Ibench -o $@ $(BENCH_SRC) $(B)/libauditdist.a $(LDFLAGS) $(LIBS_ALL)
+$(B)/bench: $(BENCH_SRC) $(wildcard bench/*.h) tests/helpers/frames.h $(B)/libauditdist.a
+	$(CC) $(ALL_CFLAGS) -Ibench -Itests/helpers -o $@ $(BENCH_SRC) $(B)/libauditdist.a $(LDFLAGS) $(LIBS_ALL)
 
 bench: deps all $(HELPER_BIN) $(B)/bench
 	B=$(B) $(B)/bench

@@ -46,9 +46,7 @@
 #include "tlsio.h"
 #include "wire.h"
 
-/* Frames from the receiver: most fit RBUF; a WELCOME's tail may not. */
-#define RBUF		(WIRE_HDR_LEN + WIRE_TAIL_MIN + 2048)
-#define RBUF_MAX	(WIRE_HDR_LEN + 128 + WIRE_TAIL_MAX)
+#include "frames.h"
 #define WINDOW		(4 * 1024 * 1024)	/* unacked bytes, as the forwarder */
 #define OUT_MAX		(256 * 1024)	/* queued and not written: stalled */
 #define RING		128		/* frames in flight, for latency */
@@ -75,10 +73,7 @@ struct sconn {
 	uint8_t		 id[WIRE_ID_LEN];
 	uint8_t		 nonce_s[WIRE_NONCE_LEN], nonce_r[WIRE_NONCE_LEN];
 	uint8_t		 ekm[TLSIO_EKM_LEN];
-	uint8_t		 rsmall[RBUF];
-	uint8_t		*rbuf;		/* rsmall, or a bigger one */
-	size_t		 rcap;
-	size_t		 rlen;
+	struct frames	 in;
 	struct wbuf	 out;
 	uint32_t	 events;	/* registered with epoll */
 	int		 wants_out;	/* TLS waits for writability */
@@ -167,7 +162,7 @@ sc_fail(struct loop *l, struct sconn *c, const char *fmt, ...)
 	}
 	c->fd = -1;
 	c->rn = 0;
-	c->rlen = 0;
+	fr_reset(&c->in);
 	c->out.off = c->out.len = 0;
 	if (l->storm) {
 		sc_backoff(l, c);
@@ -243,27 +238,11 @@ sc_connect(struct loop *l, struct sconn *c)
 static int
 sc_flush(struct loop *l, struct sconn *c)
 {
-	ssize_t n;
-
-	c->wants_out = 0;
-	while (wbuf_pending(&c->out) > 0) {
-		n = tlsio_write(c->t, c->out.buf + c->out.off,
-		    wbuf_pending(&c->out));
-		if (n == TLSIO_WANT_WRITE) {
-			c->wants_out = 1;
-			break;
-		}
-		if (n == TLSIO_WANT_READ)
-			break;		/* EPOLLIN is always wanted */
-		if (n <= 0) {
-			sc_fail(l, c, "TLS write: %s", tlsio_error(c->t));
-			return -1;
-		}
-		c->out.off += (size_t)n;
+	if (fr_write(&c->out, c->t, &c->wants_out) == -1) {
+		sc_fail(l, c, "TLS write: %s", tlsio_error(c->t));
+		return -1;
 	}
-	if (c->out.off == c->out.len)
-		c->out.off = c->out.len = 0;
-	else if (c->out.off > OUT_MAX)
+	if (c->out.off > OUT_MAX)
 		wbuf_compact(&c->out);
 	return 0;
 }
@@ -450,73 +429,31 @@ sc_frame(struct loop *l, struct sconn *c, uint8_t type, const uint8_t *p,
 	return -1;
 }
 
-/* A long WELCOME (its tail back to a line's start): the bigger buffer. */
-static int
-sc_grow(struct loop *l, struct sconn *c)
-{
-	uint8_t *b;
+/* sc_frame for fr_read. */
+struct sc_arg {
+	struct loop	*l;
+	struct sconn	*c;
+};
 
-	if (c->rbuf != c->rsmall)
-		return 0;
-	if ((b = malloc(RBUF_MAX)) == NULL) {
-		sc_fail(l, c, "no memory for a frame");
-		return -1;
-	}
-	memcpy(b, c->rbuf, c->rlen);
-	c->rbuf = b;
-	c->rcap = RBUF_MAX;
-	return 0;
+static int
+sc_frame_cb(void *arg, uint8_t type, const uint8_t *p, uint32_t len)
+{
+	struct sc_arg *a = arg;
+
+	return sc_frame(a->l, a->c, type, p, len);
 }
 
 /* Read and act on everything readable; -1 when the connection failed. */
 static int
 sc_read(struct loop *l, struct sconn *c)
 {
-	uint32_t len;
-	uint8_t type;
-	ssize_t n;
-	size_t used;
+	struct sc_arg a = { l, c };
+	int r;
 
-	if (c->rbuf == NULL) {
-		c->rbuf = c->rsmall;
-		c->rcap = sizeof(c->rsmall);
-	}
-	for (;;) {
-		n = tlsio_read(c->t, c->rbuf + c->rlen, c->rcap - c->rlen);
-		if (n == TLSIO_WANT_READ)
-			return 0;
-		if (n == TLSIO_WANT_WRITE) {
-			c->wants_out = 1;
-			return 0;
-		}
-		if (n == 0) {
-			sc_fail(l, c, "the receiver closed the connection");
-			return -1;
-		}
-		if (n < 0) {
-			sc_fail(l, c, "TLS read: %s", tlsio_error(c->t));
-			return -1;
-		}
-		c->rlen += (size_t)n;
-		for (used = 0; c->rlen - used >= WIRE_HDR_LEN; ) {
-			if (wire_parse_header(c->rbuf + used, &type, &len) ==
-			    -1 || len > RBUF_MAX - WIRE_HDR_LEN) {
-				sc_fail(l, c, "a bad frame header (type %u, "
-				    "length %u)", c->rbuf[used + 4], len);
-				return -1;
-			}
-			if (len > c->rcap - WIRE_HDR_LEN && sc_grow(l, c) == -1)
-				return -1;
-			if (c->rlen - used < WIRE_HDR_LEN + len)
-				break;
-			if (sc_frame(l, c, type, c->rbuf + used +
-			    WIRE_HDR_LEN, len) == -1)
-				return -1;
-			used += WIRE_HDR_LEN + len;
-		}
-		memmove(c->rbuf, c->rbuf + used, c->rlen - used);
-		c->rlen -= used;
-	}
+	r = fr_read(&c->in, c->t, sc_frame_cb, &a, &c->wants_out);
+	if (r == FR_CUT || r == FR_BAD)
+		sc_fail(l, c, "%s", c->in.why);
+	return r == FR_BLOCKED ? 0 : -1;
 }
 
 /* Move a connection on as far as it goes without waiting. */
@@ -822,8 +759,7 @@ finish(struct loop *l)
 			close(c->fd);
 			c->st = S_CLOSED;
 		}
-		if (c->rbuf != c->rsmall)
-			free(c->rbuf);
+		fr_free(&c->in);
 		wbuf_free(&c->out);
 	}
 	res->failed = l->nfailed;

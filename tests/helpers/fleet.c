@@ -59,9 +59,8 @@
 #include "tlsio.h"
 #include "wire.h"
 
-/* Frames from the receiver: most fit RBUF; a WELCOME's tail may not. */
-#define RBUF		(WIRE_HDR_LEN + WIRE_TAIL_MIN + 2048)
-#define RBUF_MAX	(WIRE_HDR_LEN + 128 + WIRE_TAIL_MAX)
+#include "frames.h"
+
 #define SLICE_MIN	(16 * 1024)
 #define SLICE_VAR	(32 * 1024)
 #define FRAMES		8		/* per host, about */
@@ -79,9 +78,7 @@ struct snd {
 	uint8_t		 id[WIRE_ID_LEN];
 	uint8_t		 nonce_s[WIRE_NONCE_LEN], nonce_r[WIRE_NONCE_LEN];
 	uint8_t		 ekm[TLSIO_EKM_LEN];
-	uint8_t		 rsmall[RBUF];
-	uint8_t		*rbuf;		/* rsmall, or a bigger one */
-	size_t		 rlen, rcap;
+	struct frames	 in;
 	struct wbuf	 out;
 	struct in_addr	 from;		/* 0: any */
 	unsigned	 backoff;	/* s, -R */
@@ -133,7 +130,7 @@ s_retry(struct snd *c)
 	c->retry_at = t + c->backoff * 0.75 + c->backoff * 0.25 *
 	    (double)random() / RAND_MAX;
 	c->st = S_IDLE;
-	c->rlen = 0;
+	fr_reset(&c->in);
 	c->out.off = c->out.len = 0;
 }
 
@@ -213,26 +210,10 @@ s_connect(struct snd *c)
 static int
 s_flush(struct snd *c)
 {
-	ssize_t n;
-
-	c->wants_out = 0;
-	while (wbuf_pending(&c->out) > 0) {
-		n = tlsio_write(c->t, c->out.buf + c->out.off,
-		    wbuf_pending(&c->out));
-		if (n == TLSIO_WANT_WRITE) {
-			c->wants_out = 1;
-			break;
-		}
-		if (n == TLSIO_WANT_READ)
-			break;
-		if (n <= 0) {
-			s_fail(c, "TLS write failed");
-			return -1;
-		}
-		c->out.off += (size_t)n;
+	if (fr_write(&c->out, c->t, &c->wants_out) == -1) {
+		s_fail(c, "TLS write failed");
+		return -1;
 	}
-	if (c->out.off == c->out.len)
-		c->out.off = c->out.len = 0;
 	return 0;
 }
 
@@ -268,8 +249,9 @@ s_welcomed(struct snd *c, const struct msg_welcome *wl)
 }
 
 static int
-s_frame(struct snd *c, uint8_t type, const uint8_t *p, uint32_t len)
+s_frame(void *arg, uint8_t type, const uint8_t *p, uint32_t len)
 {
+	struct snd *c = arg;
 	uint8_t proof[WIRE_MAC_LEN];
 	struct msg_challenge ch;
 	struct msg_welcome wl;
@@ -338,70 +320,21 @@ bad:
 	return -1;
 }
 
-/* A long WELCOME (its tail back to a line's start): the bigger buffer. */
-static int
-grow(struct snd *c)
-{
-	uint8_t *b;
-
-	if (c->rbuf != c->rsmall)
-		return 0;
-	if ((b = malloc(RBUF_MAX)) == NULL) {
-		s_fail(c, "no memory for a frame");
-		return -1;
-	}
-	memcpy(b, c->rbuf, c->rlen);
-	c->rbuf = b;
-	c->rcap = RBUF_MAX;
-	return 0;
-}
-
 static int
 s_read(struct snd *c)
 {
-	uint32_t len;
-	uint8_t type;
-	size_t used;
-	ssize_t n;
+	int r;
 
-	if (c->rbuf == NULL) {
-		c->rbuf = c->rsmall;
-		c->rcap = sizeof(c->rsmall);
-	}
-	for (;;) {
-		n = tlsio_read(c->t, c->rbuf + c->rlen, c->rcap - c->rlen);
-		if (n == TLSIO_WANT_READ)
-			return 0;
-		if (n == TLSIO_WANT_WRITE) {
-			c->wants_out = 1;
-			return 0;
-		}
-		if (n <= 0) {
-			if (c->st == S_DONE)
-				return -1;
-			s_fail(c, n == 0 ? "the receiver closed the "
-			    "connection" : "TLS read failed");
+	switch ((r = fr_read(&c->in, c->t, s_frame, c, &c->wants_out))) {
+	case FR_CUT:
+		if (c->st == S_DONE)
 			return -1;
-		}
-		c->rlen += (size_t)n;
-		for (used = 0; c->rlen - used >= WIRE_HDR_LEN; ) {
-			if (wire_parse_header(c->rbuf + used, &type, &len) ==
-			    -1 || len > RBUF_MAX - WIRE_HDR_LEN) {
-				s_fail(c, "a bad frame header");
-				return -1;
-			}
-			if (len > c->rcap - WIRE_HDR_LEN && grow(c) == -1)
-				return -1;
-			if (c->rlen - used < WIRE_HDR_LEN + len)
-				break;
-			if (s_frame(c, type, c->rbuf + used + WIRE_HDR_LEN,
-			    len) == -1)
-				return -1;
-			used += WIRE_HDR_LEN + len;
-		}
-		memmove(c->rbuf, c->rbuf + used, c->rlen - used);
-		c->rlen -= used;
+		/* FALLTHROUGH */
+	case FR_BAD:
+		s_fail(c, c->in.why);
+		return -1;
 	}
+	return r;
 }
 
 static void
