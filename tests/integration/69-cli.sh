@@ -41,7 +41,7 @@ synopsis()
 info "hole 1: -h, --help, -V, --version and a bad option of each program"
 for p in audisp-dist audisp-dist-forwarder auditdistd; do
 	case $p in
-	auditdistd) page=auditdistd.8 opts="-c -d -f -h -l -n -V" ;;
+	auditdistd) page=auditdistd.8 opts="-c -d -f -h -l -n -R -V" ;;
 	audisp-dist) page=audisp-dist.8 opts="-D -d -f -h -n -s -V" ;;
 	*) page=audisp-dist.8 opts="-c -d -f -h -V" ;;
 	esac
