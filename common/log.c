@@ -143,97 +143,8 @@ vlog(int pri, const char *host, const char *fmt, va_list ap, int with_errno)
 	errno = saved;
 }
 
-void
-log_warn(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(LOG_WARNING, NULL, fmt, ap, 1);
-	va_end(ap);
-}
-
-void
-log_warnx(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(LOG_WARNING, NULL, fmt, ap, 0);
-	va_end(ap);
-}
-
-/* An error the process lives on with, such as a broken configuration. */
-void
-log_errx(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(LOG_ERR, NULL, fmt, ap, 0);
-	va_end(ap);
-}
-
-void
-log_info(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(LOG_INFO, NULL, fmt, ap, 0);
-	va_end(ap);
-}
-
-void
-log_debug(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!log_dbg)
-		return;
-	va_start(ap, fmt);
-	vlog(LOG_DEBUG, NULL, fmt, ap, 0);
-	va_end(ap);
-}
-
-void
-fatal(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(LOG_CRIT, NULL, fmt, ap, 1);
-	va_end(ap);
-	exit(1);
-}
-
-void
-fatalx(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(LOG_CRIT, NULL, fmt, ap, 0);
-	va_end(ap);
-	exit(1);
-}
-
-void
-fatalx_code(int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(LOG_CRIT, NULL, fmt, ap, 0);
-	va_end(ap);
-	exit(code);
-}
-
-/*
- * The same for a message about one host: "host NAME: " comes before it
- * (after the process's role), so that no caller types it.
- */
-#define HLOG(pri, host, fmt, with_errno) do {				\
+/* vlog with the caller's arguments. */
+#define LOG_VA(pri, host, fmt, with_errno) do {				\
 	va_list ap;							\
 									\
 	va_start(ap, fmt);						\
@@ -242,21 +153,79 @@ fatalx_code(int code, const char *fmt, ...)
 } while (0)
 
 void
+log_warn(const char *fmt, ...)
+{
+	LOG_VA(LOG_WARNING, NULL, fmt, 1);
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	LOG_VA(LOG_WARNING, NULL, fmt, 0);
+}
+
+/* An error the process lives on with, such as a broken configuration. */
+void
+log_errx(const char *fmt, ...)
+{
+	LOG_VA(LOG_ERR, NULL, fmt, 0);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	LOG_VA(LOG_INFO, NULL, fmt, 0);
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	if (!log_dbg)
+		return;
+	LOG_VA(LOG_DEBUG, NULL, fmt, 0);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	LOG_VA(LOG_CRIT, NULL, fmt, 1);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	LOG_VA(LOG_CRIT, NULL, fmt, 0);
+	exit(1);
+}
+
+void
+fatalx_code(int code, const char *fmt, ...)
+{
+	LOG_VA(LOG_CRIT, NULL, fmt, 0);
+	exit(code);
+}
+
+/*
+ * The same for a message about one host: "host NAME: " comes before it
+ * (after the process's role), so that no caller types it.
+ */
+void
 hlog_warn(const char *host, const char *fmt, ...)
 {
-	HLOG(LOG_WARNING, host, fmt, 1);
+	LOG_VA(LOG_WARNING, host, fmt, 1);
 }
 
 void
 hlog_warnx(const char *host, const char *fmt, ...)
 {
-	HLOG(LOG_WARNING, host, fmt, 0);
+	LOG_VA(LOG_WARNING, host, fmt, 0);
 }
 
 void
 hlog_info(const char *host, const char *fmt, ...)
 {
-	HLOG(LOG_INFO, host, fmt, 0);
+	LOG_VA(LOG_INFO, host, fmt, 0);
 }
 
 void
@@ -264,19 +233,19 @@ hlog_debug(const char *host, const char *fmt, ...)
 {
 	if (!log_dbg)
 		return;
-	HLOG(LOG_DEBUG, host, fmt, 0);
+	LOG_VA(LOG_DEBUG, host, fmt, 0);
 }
 
 void
 hfatal(const char *host, const char *fmt, ...)
 {
-	HLOG(LOG_CRIT, host, fmt, 1);
+	LOG_VA(LOG_CRIT, host, fmt, 1);
 	exit(1);
 }
 
 void
 hfatalx(const char *host, const char *fmt, ...)
 {
-	HLOG(LOG_CRIT, host, fmt, 0);
+	LOG_VA(LOG_CRIT, host, fmt, 0);
 	exit(1);
 }
