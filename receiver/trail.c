@@ -450,9 +450,10 @@ trail_check(const struct trail *t, const uint8_t id[WIRE_ID_LEN],
 	return trail_pos_check(&t->pos, id, seq, offset);
 }
 
-int
-trail_pos_data(struct trail_pos *p, const uint8_t id[WIRE_ID_LEN],
-    uint64_t seq, uint64_t offset, size_t len)
+/* Move p to where a frame at (id, seq, offset) lands, if it may. */
+static int
+advance(struct trail_pos *p, const uint8_t id[WIRE_ID_LEN], uint64_t seq,
+    uint64_t offset)
 {
 	switch (trail_pos_check(p, id, seq, offset)) {
 	case TRAIL_REJECT:
@@ -467,6 +468,15 @@ trail_pos_data(struct trail_pos *p, const uint8_t id[WIRE_ID_LEN],
 		p->complete = 0;
 		break;
 	}
+	return 0;
+}
+
+int
+trail_pos_data(struct trail_pos *p, const uint8_t id[WIRE_ID_LEN],
+    uint64_t seq, uint64_t offset, size_t len)
+{
+	if (advance(p, id, seq, offset) == -1)
+		return -1;
 	p->size += len;
 	return 0;
 }
@@ -478,18 +488,8 @@ trail_pos_segend(struct trail_pos *p, const uint8_t id[WIRE_ID_LEN],
 	if (memcmp(p->id, id, WIRE_ID_LEN) == 0 && seq == p->seq &&
 	    size == p->size && p->complete)
 		return 0;
-	switch (trail_pos_check(p, id, seq, size)) {
-	case TRAIL_REJECT:
+	if (advance(p, id, seq, size) == -1)
 		return -1;
-	case TRAIL_CONTINUE:
-		break;
-	case TRAIL_NEWSEG:
-	case TRAIL_NEWSERIES:
-		memcpy(p->id, id, WIRE_ID_LEN);
-		p->seq = seq;
-		p->size = 0;
-		break;
-	}
 	p->complete = 1;
 	return 0;
 }
