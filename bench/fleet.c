@@ -251,6 +251,30 @@ small_only(struct bench *b, struct table *t, struct fanspec *small)
 	return 1;
 }
 
+/*
+ * BENCH_FLEET_BIG=1: the 10,000 x 10 rows alone (to measure a change to
+ * the writers' commit without the other rows).
+ */
+static int
+big_only(struct bench *b, struct table *t, struct fanspec *big)
+{
+	const char *s = getenv("BENCH_FLEET_BIG");
+	struct fanrun fr[b->e2e_runs];
+	char why[256];
+
+	if (s == NULL || *s == '\0' || strcmp(s, "0") == 0)
+		return 0;
+	if ((big->n = fleet_fit(b, FLEET_BIG, why, sizeof(why))) == 0)
+		errx(EX_UNAVAILABLE, "fleet: the receiver does not start "
+		    "here: %s", why);
+	fleet_runs(b, big, fr, b->e2e_runs);
+	fleet_rows(t, fr, b->e2e_runs, big, 1.0, "");
+	note_add(t, "fleet (BENCH_FLEET_BIG): %u senders at %u records/s, "
+	    "%u s window; median of %u runs", big->n, big->rate, b->secs,
+	    b->e2e_runs);
+	return 1;
+}
+
 void
 group_fleet(struct bench *b, struct table *t)
 {
@@ -263,7 +287,8 @@ group_fleet(struct bench *b, struct table *t)
 	unsigned fit;
 
 	tls_setup(b);
-	if (storm_only(b, t) || small_only(b, t, &small))
+	if (storm_only(b, t) || small_only(b, t, &small) ||
+	    big_only(b, t, &big))
 		return;
 	fleet_runs(b, &small, fr, nruns);
 	fleet_rows(t, fr, nruns, &small, 0.5, "");
