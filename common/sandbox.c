@@ -396,7 +396,7 @@ static const int sc_spawn[] = {
 	SCMP_SYS(capget), SCMP_SYS(capset), SCMP_SYS(umask),
 	SCMP_SYS(chdir), SCMP_SYS(close_range), SCMP_SYS(dup2),
 	SCMP_SYS(getpgrp), SCMP_SYS(getpgid), SCMP_SYS(getsid),
-	SCMP_SYS(setpriority),
+	SCMP_SYS(getpriority), SCMP_SYS(setpriority),
 	SCMP_SYS(pidfd_open), SCMP_SYS(pidfd_send_signal),
 	SCMP_SYS(landlock_create_ruleset),
 	SCMP_SYS(landlock_add_rule), SCMP_SYS(landlock_restrict_self),
@@ -707,6 +707,17 @@ sandbox_parent_death(void)
 	/* The parent died before the call: nobody would tell us. */
 	if (getppid() == 1)
 		_exit(0);
+}
+
+int
+sandbox_nicer(int by)
+{
+	int cur;
+
+	errno = 0;
+	if ((cur = getpriority(PRIO_PROCESS, 0)) == -1 && errno != 0)
+		return -1;
+	return setpriority(PRIO_PROCESS, 0, cur + by > 19 ? 19 : cur + by);
 }
 
 void

@@ -86,6 +86,12 @@ void		 sandbox_parent_death(void);
  * PIPE) and unblocks the others.
  */
 void		 sandbox_child_signals(void);
+/*
+ * Lower this process's priority by `by` nice steps from where it was
+ * started (to at most 19): an unprivileged process may not raise it, so
+ * the steps are relative, never an absolute value.
+ */
+int		 sandbox_nicer(int by);
 
 /* "landlock ABI n", "no landlock: <why>", for start-up log lines. */
 const char	*sandbox_landlock_status(void);

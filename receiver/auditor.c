@@ -51,7 +51,7 @@
 #define AUDITOR_SAVE		30		/* rounds between saves (a minute) */
 #define AUDITOR_EARLY		3		/* reads told whatever they found */
 #define AUDITOR_BUDGET		(16u << 20)	/* bytes per host per round */
-#define AUDITOR_NICE		10
+#define AUDITOR_NICE		5		/* steps below the writers */
 #define AUDITOR_COMM		"auditdistd-gaps"	/* ps, pgrep */
 
 struct ahost {
@@ -347,7 +347,7 @@ auditor_child(const struct parent_args *a, int chan, const char *statedir)
 		fatal("%s", statedir);
 	sandbox_child_signals();	/* it stops when its channel closes */
 	/* Behind the writers and the network process: it only lags. */
-	(void)setpriority(PRIO_PROCESS, 0, AUDITOR_NICE);
+	(void)sandbox_nicer(AUDITOR_NICE);
 	(void)prctl(PR_SET_NAME, AUDITOR_COMM, 0, 0, 0);
 	sb = sandbox_new("auditor", SB_FILES);
 	sandbox_path(sb, statedir, SB_READ | SB_WRITE);

@@ -13,8 +13,9 @@
  * the writer runs); a writer exits when the network process closes its
  * channel (see wchan.c) or when it is killed, and the parent only reaps.
  *
- * Writers run at a lower priority (WRITER_NICE, the parent's own, which
- * they inherit) than the network process, so that many runnable writers
+ * Writers run at a lower priority (WRITER_NICE steps below where the
+ * receiver was started: the parent's, which they inherit) than the
+ * network process, so that many runnable writers
  * cannot starve the one process that reads every sender.
  */
 #include <sys/resource.h>
@@ -43,7 +44,7 @@
  */
 #define BATCH_MS	50	/* after the last ask */
 #define BATCH_MAX_MS	300	/* after the first */
-#define WRITER_NICE	5	/* below the network process's 0 */
+#define WRITER_NICE	5	/* steps below the network process */
 
 struct wproc {
 	pid_t		 pid;
@@ -71,9 +72,10 @@ pool_init(struct parent_args *a, int ctlfd, const struct sandbox_bpf *b)
 	/*
 	 * Before the parent confines itself (its children inherit its
 	 * filter, which has no setpriority): the writers inherit its nice
-	 * value; the network process, forked before, keeps 0.
+	 * value; the network process, forked before, keeps the one the
+	 * receiver was started with.
 	 */
-	if (setpriority(PRIO_PROCESS, 0, WRITER_NICE) == -1)
+	if (sandbox_nicer(WRITER_NICE) == -1)
 		log_warn("setpriority");
 }
 
