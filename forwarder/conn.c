@@ -14,6 +14,9 @@
  * retry every 30 s.
  * Either way the forwarder never gives up on a host: the network is not a
  * reason to stop.
+ *
+ * Checking who the receiver is after the TLS handshake, and the protocol
+ * handshake up to WELCOME, are login.c's.
  */
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -22,7 +25,6 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <netdb.h>
 #include <signal.h>
@@ -35,34 +37,18 @@
 
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
-#include <openssl/x509_vfy.h>
 
 #include "auth.h"
-#include "certcheck.h"
 #include "compress.h"
+#include "conn.h"
 #include "forwarder.h"
 #include "log.h"
 #include "tlsio.h"
 #include "wire.h"
 
-/* Longest R->S payload: WELCOME with a proof and a whole tail. */
-#define RX_MAX		(1 + WIRE_MAC_LEN + WIRE_ID_LEN + 19 + WIRE_TAIL_MAX)
 #define OUT_LOW		(16 * 1024)	/* refill the output below this */
 #define WINDOW		(4 * 1024 * 1024) /* unacknowledged DATA bytes */
 #define PUMP_ROUNDS	16		/* produce/flush per event */
-#define ADDR_MAX	256
-#define DATES_AGAIN_MS	(24 * 3600 * 1000)	/* a pinned, expired cert */
-
-enum cstate {
-	FC_IDLE,			/* waiting for next_try */
-	FC_DISABLED,		/* its configuration cannot work */
-	FC_RESOLVING,
-	FC_CONNECTING,
-	FC_TLS,
-	FC_HELLO,		/* HELLO sent, CHALLENGE expected */
-	FC_AUTH,			/* AUTH sent, WELCOME expected */
-	FC_STREAM,
-};
 
 static const char *const cstate_doing[] = {
 	[FC_IDLE] = "waiting",
@@ -75,65 +61,6 @@ static const char *const cstate_doing[] = {
 	[FC_STREAM] = "streaming",
 };
 
-enum fail_kind { F_TRANSIENT, F_SERIOUS };
-
-struct fwd_conn {
-	enum fwd_ev		 ev;		/* EV_CONN: epoll dispatch */
-	unsigned		 idx;
-	const struct conf_host	*ch;
-	char			 host[ADDR_MAX];	/* from remote: name or address */
-	char			 port[8];
-	int			 numeric;	/* host is an address literal */
-	SSL_CTX			*ctx;
-	enum cstate		 st;
-	int			 fd;
-	uint32_t		 events;	/* registered with epoll, 0: not */
-	struct tlsio		*tls;
-	/* name lookup; the request may outlive an attempt that gave up */
-	struct gaicb		 gai;
-	struct addrinfo		 hints;
-	int			 gai_busy;
-	struct addrinfo		*ai, *ai_cur;
-	int			 last_errno;
-	char			 peer[ADDR_MAX + 16];	/* for messages */
-	/* times, fwd_now_ms() */
-	int64_t			 deadline;	/* of the attempt, until WELCOME */
-	int64_t			 next_try;
-	int64_t			 last_rx, last_tx;
-	int64_t			 up_since;
-	/* failure episodes */
-	unsigned		 failures;
-	unsigned		 backoff;	/* seconds, the current base */
-	int			 healthy;
-	int			 said_connected;
-	int			 said_dates;	/* pinned cert out of its dates */
-	int64_t			 said_dates_at;
-	char			 logged[FWD_REASON_MAX + 1];
-	/* protocol */
-	uint8_t			 nonce_s[WIRE_NONCE_LEN];
-	uint8_t			 nonce_r[WIRE_NONCE_LEN];
-	uint8_t			 ekm[TLSIO_EKM_LEN];
-	struct wbuf		 out;
-	int			 write_blocked;	/* waiting for EPOLLOUT */
-	int			 read_wants_write;
-	uint8_t			 in[WIRE_HDR_LEN + RX_MAX];
-	size_t			 inlen;
-	uint64_t		 token;
-	uint16_t		 version;	/* HELLO's: 3, or 2 for an
-						   older receiver */
-	uint16_t		 proto;		/* CHALLENGE's: spoken */
-	/* audisp-dist's health for the receiver, as HEALTH carries it */
-	char			 health[WIRE_MAX_HEALTH];
-	size_t			 hlen;
-	/* the stream */
-	struct fwd_reader	 rd;		/* what comes next */
-	struct wire_pos		 sent;		/* end of what was sent */
-	struct wire_pos		 acked;
-	struct fwd_window	 win;
-};
-
-static void	conn_fail(struct fwd_conn *, enum fail_kind, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
 static int	pump(struct fwd_conn *);
 
 static void
@@ -236,8 +163,8 @@ fc_close(struct fwd_conn *c, int bye)
 	OPENSSL_cleanse(c->ekm, sizeof(c->ekm));
 }
 
-static void
-conn_fail(struct fwd_conn *c, enum fail_kind kind, const char *fmt, ...)
+void
+fc_fail(struct fwd_conn *c, enum fail_kind kind, const char *fmt, ...)
 {
 	char reason[FWD_REASON_MAX + 1];
 	unsigned delay_ms;
@@ -272,12 +199,8 @@ conn_fail(struct fwd_conn *c, enum fail_kind kind, const char *fmt, ...)
 }
 
 /* An error of the receiver's: tell it, then fail. */
-static void
-proto_error(struct fwd_conn *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-proto_error(struct fwd_conn *c, const char *fmt, ...)
+void
+fc_error(struct fwd_conn *c, const char *fmt, ...)
 {
 	char reason[FWD_REASON_MAX + 1];
 	va_list ap;
@@ -290,7 +213,7 @@ proto_error(struct fwd_conn *c, const char *fmt, ...)
 		if (wire_enc_error(&c->out, WIRE_ERR_PROTOCOL, reason) == 0)
 			(void)tlsio_write(c->tls, c->out.buf, c->out.len);
 	}
-	conn_fail(c, F_SERIOUS, "receiver %s: protocol error: %s", c->peer,
+	fc_fail(c, F_SERIOUS, "receiver %s: protocol error: %s", c->peer,
 	    reason);
 }
 
@@ -348,7 +271,7 @@ try_connect(struct fwd_conn *c)
 		}
 		c->last_errno = errno;
 	}
-	conn_fail(c, F_TRANSIENT, "connecting to %s: %s", c->peer,
+	fc_fail(c, F_TRANSIENT, "connecting to %s: %s", c->peer,
 	    strerror(c->last_errno));
 }
 
@@ -380,7 +303,7 @@ start_attempt(struct fwd_conn *c)
 		/* An address: no lookup, nothing to wait for. */
 		c->hints.ai_flags |= AI_NUMERICHOST;
 		if ((rc = getaddrinfo(c->host, c->port, &c->hints, &ai)) != 0) {
-			conn_fail(c, F_SERIOUS, "address %s: %s", c->host,
+			fc_fail(c, F_SERIOUS, "address %s: %s", c->host,
 			    gai_strerror(rc));
 			return;
 		}
@@ -399,7 +322,7 @@ start_attempt(struct fwd_conn *c)
 	sev.sigev_signo = FWD_SIG_RESOLVED;
 	list[0] = &c->gai;
 	if ((rc = getaddrinfo_a(GAI_NOWAIT, list, 1, &sev)) != 0) {
-		conn_fail(c, F_TRANSIENT, "looking up %s: %s", c->host,
+		fc_fail(c, F_TRANSIENT, "looking up %s: %s", c->host,
 		    gai_strerror(rc));
 		return;
 	}
@@ -421,7 +344,7 @@ fwd_conn_resolved(struct fwd_conn *c)
 		return;
 	}
 	if (rc != 0) {
-		conn_fail(c, F_TRANSIENT, "looking up %s: %s", c->host,
+		fc_fail(c, F_TRANSIENT, "looking up %s: %s", c->host,
 		    rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
 		return;
 	}
@@ -443,7 +366,7 @@ connected(struct fwd_conn *c)
 		return;
 	}
 	if ((c->tls = tlsio_new(c->ctx, c->fd, 0, c->host)) == NULL) {
-		conn_fail(c, F_TRANSIENT, "TLS with %s: out of memory",
+		fc_fail(c, F_TRANSIENT, "TLS with %s: out of memory",
 		    c->peer);
 		return;
 	}
@@ -469,7 +392,7 @@ send_frames(struct fwd_conn *c)
 			c->write_blocked = 1;
 			return 0;
 		}
-		conn_fail(c, F_TRANSIENT, "writing to %s: %s", c->peer,
+		fc_fail(c, F_TRANSIENT, "writing to %s: %s", c->peer,
 		    tlsio_error(c->tls));
 		return -1;
 	}
@@ -491,112 +414,6 @@ rearm(struct fwd_conn *c)
 	watch(c, ev);
 }
 
-/* The receiver is who the configuration says, before it hears anything. */
-static int
-verify_receiver(struct fwd_conn *c)
-{
-	const struct conf_host *ch = c->ch;
-	char fp[TLSIO_FP_LEN], pin[TLSIO_PIN_LEN];
-
-	if (ch->fingerprint != NULL) {
-		if (tlsio_peer_fingerprint(c->tls, fp) == -1) {
-			conn_fail(c, F_SERIOUS, "receiver %s presented no "
-			    "certificate", c->peer);
-			return -1;
-		}
-		if (!auth_pin_equal(fp, ch->fingerprint)) {
-			conn_fail(c, F_SERIOUS, "receiver %s presented %s but "
-			    "fingerprint says %s", c->peer, fp,
-			    ch->fingerprint);
-			return -1;
-		}
-	}
-	if (ch->pubkey != NULL) {
-		if (tlsio_peer_pubkey_pin(c->tls, pin) == -1) {
-			conn_fail(c, F_SERIOUS, "receiver %s presented no "
-			    "public key", c->peer);
-			return -1;
-		}
-		if (!auth_pin_equal(pin, ch->pubkey)) {
-			conn_fail(c, F_SERIOUS, "receiver %s presented key %s "
-			    "but pubkey says %s", c->peer, pin, ch->pubkey);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/*
- * A pin says who the receiver is, whatever the certificate's dates: an
- * expired one that matches is taken.  But it is said, once per receiver
- * when the forwarder starts and then at most once a day, however often
- * it reconnects.
- */
-static void
-pinned_dates(struct fwd_conn *c)
-{
-	const struct conf_host *ch = c->ch;
-	X509 *x = tlsio_peer_cert(c->tls);
-	char date[CERTCHECK_DATE_LEN];
-	enum certcheck st;
-	int64_t now = fwd_now_ms();
-
-	if (ch->cafile != NULL || x == NULL)
-		return;		/* a cafile's verification refuses it */
-	st = certcheck_x509(x, time(NULL), 0);
-	if (st != CERTCHECK_EXPIRED && st != CERTCHECK_NOT_YET)
-		return;
-	if (c->said_dates && now - c->said_dates_at < DATES_AGAIN_MS)
-		return;
-	c->said_dates = 1;
-	c->said_dates_at = now;
-	certcheck_date(st == CERTCHECK_EXPIRED ? X509_get0_notAfter(x) :
-	    X509_get0_notBefore(x), date);
-	hlog_warnx(ch->name, "warning: receiver %s presented a certificate that "
-	    "%s %s; taken because it matches the %s pin; %s (said again "
-	    "daily)", c->peer, st == CERTCHECK_EXPIRED ?
-	    "expired on" : "is not valid before", date,
-	    ch->fingerprint != NULL ? "fingerprint" : "pubkey",
-	    st == CERTCHECK_NOT_YET ? "check the clocks of both hosts" :
-	    ch->fingerprint != NULL ? "renew it on the receiver, then put its "
-	    "new fingerprint in this host block" : "renew it on the receiver "
-	    "(with the same key, pubkey stays valid)");
-}
-
-/*
- * A cafile's verification refusing the receiver's certificate needs a
- * person (renew it, fix the CA or the name): retrying soon would not
- * help.  Any other handshake failure may be the network's.
- */
-static void
-handshake_failed(struct fwd_conn *c)
-{
-	char date[CERTCHECK_DATE_LEN], whose[64];
-	int depth, e = tlsio_refusal(c->tls, &depth, date);
-
-	if (e == X509_V_OK) {
-		conn_fail(c, F_TRANSIENT, "TLS handshake with %s: %s", c->peer,
-		    tlsio_error(c->tls));
-		return;
-	}
-	if (depth == 0)
-		snprintf(whose, sizeof(whose), "its certificate");
-	else
-		snprintf(whose, sizeof(whose), "the CA certificate at depth "
-		    "%d of its chain", depth);
-	if (e == X509_V_ERR_CERT_HAS_EXPIRED)
-		conn_fail(c, F_SERIOUS, "receiver %s: %s expired on %s; renew "
-		    "it%s", c->peer, whose, date, depth == 0 ?
-		    " on the receiver" : " and the cafile");
-	else if (e == X509_V_ERR_CERT_NOT_YET_VALID)
-		conn_fail(c, F_SERIOUS, "receiver %s: %s is not valid before "
-		    "%s; check the clocks of both hosts", c->peer, whose, date);
-	else
-		conn_fail(c, F_SERIOUS, "receiver %s: cafile %s does not "
-		    "verify %s: %s", c->peer, c->ch->cafile, whose,
-		    X509_verify_cert_error_string(e));
-}
-
 static void
 tls_step(struct fwd_conn *c)
 {
@@ -611,15 +428,15 @@ tls_step(struct fwd_conn *c)
 		return;
 	}
 	if (r != 1) {
-		handshake_failed(c);
+		fc_tls_failed(c);
 		return;
 	}
-	if (verify_receiver(c) == -1)
+	if (fc_verify(c) == -1)
 		return;
-	pinned_dates(c);
+	fc_dates(c);
 	if (tlsio_exporter(c->tls, c->ekm) == -1 ||
 	    auth_random(c->nonce_s, sizeof(c->nonce_s)) == -1) {
-		conn_fail(c, F_TRANSIENT, "TLS with %s: no keying material",
+		fc_fail(c, F_TRANSIENT, "TLS with %s: no keying material",
 		    c->peer);
 		return;
 	}
@@ -632,96 +449,9 @@ tls_step(struct fwd_conn *c)
 		rearm(c);
 }
 
-static int
-on_challenge(struct fwd_conn *c, const uint8_t *p, size_t len)
-{
-	struct msg_challenge m;
-	uint8_t proof[WIRE_MAC_LEN];
-	int rc;
-
-	if (wire_dec_challenge(p, len, &m) == -1) {
-		proto_error(c, "malformed CHALLENGE");
-		return -1;
-	}
-	if (m.version < WIRE_MIN_VERSION || m.version > c->version) {
-		conn_fail(c, F_SERIOUS, "receiver %s speaks protocol version "
-		    "%u, not %d to %u", c->peer, m.version, WIRE_MIN_VERSION,
-		    c->version);
-		return -1;
-	}
-	c->proto = m.version;
-	memcpy(c->nonce_r, m.nonce, sizeof(c->nonce_r));
-	if (c->ch->password != NULL) {
-		if (auth_proof(c->ch->password, AUTH_SENDER, c->ekm,
-		    c->nonce_s, c->nonce_r, fwd_env.name, proof) == -1)
-			hfatalx(c->ch->name, "computing the password proof");
-		rc = wire_enc_auth(&c->out, proof);
-		OPENSSL_cleanse(proof, sizeof(proof));
-	} else
-		rc = wire_enc_auth(&c->out, NULL);	/* certificate only */
-	if (rc == -1)
-		hfatal(c->ch->name, "AUTH");
-	c->st = FC_AUTH;
-	return 0;
-}
-
-/*
- * Read the bytes of ours that the receiver's tail must equal (see
- * fwd_resume) into buf + 1, and the byte before them into buf[0] ('\n'
- * at the segment's start): *len counts those after buf[0].  -1: the
- * segment cannot be read now (try again later).
- */
-static int
-read_check(const struct fwd_resume *r, uint8_t *buf, size_t *len)
-{
-	char name[SEG_NAME_LEN + 8];
-	ssize_t n;
-	int fd, open, before = r->check_off > 0;
-
-	*len = 0;
-	buf[0] = '\n';
-	if (r->check_len == 0)
-		return 0;
-	for (open = 1; open >= 0; open--) {
-		spool_seg_name(name, sizeof(name), r->acked.seq, open);
-		if ((fd = openat(fwd_env.dirfd, name, O_RDONLY | O_CLOEXEC |
-		    O_NOFOLLOW)) != -1 || errno != ENOENT)
-			break;
-	}
-	if (fd == -1)
-		return -1;
-	n = pread(fd, buf + 1 - before, r->check_len + before,
-	    (off_t)(r->check_off - before));
-	close(fd);
-	if (n == -1)
-		return -1;
-	/* Not even the byte before: compared as "nothing of ours". */
-	*len = n > before ? (size_t)(n - before) : 0;
-	return 0;
-}
-
-/*
- * Our spool reuses segment numbers the receiver holds with other bytes:
- * it was rolled back (a snapshot, a restored backup).  Nothing of this
- * WELCOME may count as acknowledged; audisp-dist starts a new series and
- * restarts us, and everything is sent again under the new spool id.
- */
-static void
-rolled_back(struct fwd_conn *c, const struct msg_welcome *m,
-    const struct fwd_resume *r)
-{
-	hlog_warnx(c->ch->name, "error: receiver %s holds segment %016" PRIx64 " up "
-	    "to %" PRIu64 "%s of this spool, which does not match it: %s; "
-	    "asking for a new series", c->peer, m->seq, m->size,
-	    m->complete ? " (complete)" : "", r->note);
-	fwd_report_series(c->idx, r->note);
-	conn_fail(c, F_SERIOUS, "receiver %s: %s; a new series is started",
-	    c->peer, r->note);
-}
-
 /* HEALTH, to a receiver that speaks it; also the heartbeat. */
-static void
-send_health(struct fwd_conn *c)
+void
+fc_send_health(struct fwd_conn *c)
 {
 	if (c->st != FC_STREAM || c->proto < 3 || c->hlen == 0)
 		return;
@@ -738,89 +468,9 @@ fwd_conn_health(struct fwd_conn *c, const char *text, size_t len)
 	c->hlen = len;
 	if (c->st != FC_STREAM || c->proto < 3)
 		return;
-	send_health(c);
+	fc_send_health(c);
 	if (!c->write_blocked && send_frames(c) == 0)
 		rearm(c);
-}
-
-static int
-on_welcome(struct fwd_conn *c, const uint8_t *p, size_t len)
-{
-	uint8_t ours[1 + WIRE_TAIL_MAX];
-	struct msg_welcome m;
-	struct spool_seg *segs;
-	struct fwd_resume r;
-	struct wire_pos theirs;
-	size_t n, ourlen;
-
-	if (wire_dec_welcome(p, len, &m) == -1) {
-		proto_error(c, "malformed WELCOME");
-		return -1;
-	}
-	/* A receiver that does not know the password gets nothing. */
-	if (c->ch->password != NULL && (!m.has_proof ||
-	    auth_check(c->ch->password, AUTH_RECEIVER, c->ekm, c->nonce_s,
-	    c->nonce_r, fwd_env.name, m.proof) != 1)) {
-		conn_fail(c, F_SERIOUS, "receiver %s %s", c->peer, m.has_proof ?
-		    "does not prove it knows the password (different "
-		    "passwords?)" : "sent no password proof");
-		return -1;
-	}
-	if (spool_list(fwd_env.dirfd, &segs, &n) == -1) {
-		conn_fail(c, F_TRANSIENT, "listing the spool: %s",
-		    strerror(errno));
-		return -1;
-	}
-	theirs.seq = m.seq;
-	theirs.size = m.size;
-	theirs.complete = m.complete != 0;
-	fwd_resume(fwd_env.spool_id, segs, n, m.spool_id, &theirs, m.tail_len,
-	    &r);
-	free(segs);
-	if (r.act == FWD_RESUME_SEND) {
-		if (read_check(&r, ours, &ourlen) == -1) {
-			conn_fail(c, F_TRANSIENT, "reading segment %016" PRIx64
-			    " to compare it with receiver %s: %s", r.acked.seq,
-			    c->peer, strerror(errno));
-			return -1;
-		}
-		fwd_resume_check(&r, m.tail, ours + 1, ourlen,
-		    ours[0] == '\n');
-	}
-	if (r.act == FWD_RESUME_BROKEN) {
-		proto_error(c, "%s", r.note);
-		return -1;
-	}
-	if (r.act == FWD_RESUME_ROLLBACK) {
-		rolled_back(c, &m, &r);
-		return -1;
-	}
-	if (r.note[0] != '\0')
-		hlog_info(c->ch->name, "%s", r.note);
-	fwd_reader_seek(&c->rd, &r.from);
-	c->acked = r.acked;
-	c->sent = r.acked;
-	c->up_since = fwd_now_ms();
-	c->st = FC_STREAM;
-	send_health(c);
-	fwd_report_ack(c->idx, &r.acked);
-	fwd_report_state(c->idx, RS_CONNECTED, "");
-	if (!c->said_connected) {
-		if (r.new_series)
-			hlog_info(c->ch->name, "connected to %s (%s)%s; it holds "
-			    "nothing of this spool: sending all of it",
-			    c->peer, tlsio_version(c->tls),
-			    c->failures ? " after failed attempts" : "");
-		else
-			hlog_info(c->ch->name, "connected to %s (%s)%s; it holds "
-			    "segment %016" PRIx64 " up to %" PRIu64 "%s",
-			    c->peer, tlsio_version(c->tls),
-			    c->failures ? " after failed attempts" : "",
-			    r.acked.seq, r.acked.size, r.acked.complete ?
-			    " (complete)" : "");
-		c->said_connected = 1;
-	}
-	return 0;
 }
 
 /* The connection has proved itself: the next failure is a new episode. */
@@ -843,14 +493,14 @@ on_ack(struct fwd_conn *c, const uint8_t *p, size_t len)
 	struct wire_pos a;
 
 	if (wire_dec_pos(p, len, 1, &m) == -1) {
-		proto_error(c, "malformed ACK");
+		fc_error(c, "malformed ACK");
 		return -1;
 	}
 	a.seq = m.seq;
 	a.size = m.size;
 	a.complete = m.complete != 0;
 	if (!fwd_ack_ok(&c->sent, &c->acked, &a)) {
-		proto_error(c, "ACK of segment %016" PRIx64 " offset %" PRIu64
+		fc_error(c, "ACK of segment %016" PRIx64 " offset %" PRIu64
 		    "%s, but sent up to %016" PRIx64 " offset %" PRIu64
 		    " and acknowledged up to %016" PRIx64 " offset %" PRIu64,
 		    a.seq, a.size, a.complete ? " complete" : "", c->sent.seq,
@@ -875,7 +525,7 @@ on_error(struct fwd_conn *c, const uint8_t *p, size_t len)
 	struct msg_error m;
 
 	if (wire_dec_error(p, len, &m) == -1) {
-		conn_fail(c, F_SERIOUS, "receiver %s sent a malformed ERROR",
+		fc_fail(c, F_SERIOUS, "receiver %s sent a malformed ERROR",
 		    c->peer);
 		return -1;
 	}
@@ -893,7 +543,7 @@ on_error(struct fwd_conn *c, const uint8_t *p, size_t len)
 		/* Said above: the failure is only for the debug log. */
 		snprintf(c->logged, sizeof(c->logged), "receiver %s speaks an "
 		    "older protocol", c->peer);
-		conn_fail(c, F_TRANSIENT, "%s", c->logged);
+		fc_fail(c, F_TRANSIENT, "%s", c->logged);
 		c->next_try = fwd_now_ms();
 		return -1;
 	}
@@ -903,11 +553,11 @@ on_error(struct fwd_conn *c, const uint8_t *p, size_t len)
 	case WIRE_ERR_BUSY:
 	case WIRE_ERR_SHUTDOWN:
 	case WIRE_ERR_TIMEOUT:
-		conn_fail(c, F_TRANSIENT, "receiver %s: %s: %s", c->peer,
+		fc_fail(c, F_TRANSIENT, "receiver %s: %s: %s", c->peer,
 		    wire_error_name(m.code), m.reason);
 		break;
 	default:
-		conn_fail(c, F_SERIOUS, "receiver %s: %s: %s", c->peer,
+		fc_fail(c, F_SERIOUS, "receiver %s: %s: %s", c->peer,
 		    wire_error_name(m.code), m.reason);
 		break;
 	}
@@ -922,9 +572,9 @@ on_frame(struct fwd_conn *c, uint8_t type, const uint8_t *p, size_t len)
 	if (type == WIRE_MSG_ERROR)
 		return on_error(c, p, len);
 	if (c->st == FC_HELLO && type == WIRE_MSG_CHALLENGE)
-		return on_challenge(c, p, len);
+		return fc_challenge(c, p, len);
 	if (c->st == FC_AUTH && type == WIRE_MSG_WELCOME)
-		return on_welcome(c, p, len);
+		return fc_welcome(c, p, len);
 	if (c->st == FC_STREAM) {
 		switch (type) {
 		case WIRE_MSG_ACK:
@@ -932,7 +582,7 @@ on_frame(struct fwd_conn *c, uint8_t type, const uint8_t *p, size_t len)
 		case WIRE_MSG_PING:
 		case WIRE_MSG_PONG:
 			if (wire_dec_token(p, len, &token) == -1) {
-				proto_error(c, "malformed %s",
+				fc_error(c, "malformed %s",
 				    wire_type_name(type));
 				return -1;
 			}
@@ -942,15 +592,15 @@ on_frame(struct fwd_conn *c, uint8_t type, const uint8_t *p, size_t len)
 			return 0;
 		case WIRE_MSG_BYE:
 			if (len != 0) {
-				proto_error(c, "malformed BYE");
+				fc_error(c, "malformed BYE");
 				return -1;
 			}
-			conn_fail(c, F_TRANSIENT, "receiver %s closed the "
+			fc_fail(c, F_TRANSIENT, "receiver %s closed the "
 			    "connection (BYE)", c->peer);
 			return -1;
 		}
 	}
-	proto_error(c, "unexpected %s while %s", wire_type_name(type),
+	fc_error(c, "unexpected %s while %s", wire_type_name(type),
 	    cstate_doing[c->st]);
 	return -1;
 }
@@ -973,12 +623,12 @@ receive(struct fwd_conn *c)
 			return 0;
 		}
 		if (n == 0) {
-			conn_fail(c, F_TRANSIENT, "receiver %s closed the "
+			fc_fail(c, F_TRANSIENT, "receiver %s closed the "
 			    "connection", c->peer);
 			return -1;
 		}
 		if (n < 0) {
-			conn_fail(c, F_TRANSIENT, "reading from %s: %s",
+			fc_fail(c, F_TRANSIENT, "reading from %s: %s",
 			    c->peer, tlsio_error(c->tls));
 			return -1;
 		}
@@ -990,11 +640,11 @@ receive(struct fwd_conn *c)
 
 			if (wire_parse_header(c->in + done, &type, &plen) ==
 			    -1) {
-				proto_error(c, "malformed frame header");
+				fc_error(c, "malformed frame header");
 				return -1;
 			}
 			if (plen > RX_MAX) {
-				proto_error(c, "%s of %u bytes is too long",
+				fc_error(c, "%s of %u bytes is too long",
 				    wire_type_name(type), plen);
 				return -1;
 			}
@@ -1062,10 +712,10 @@ produce(struct fwd_conn *c)
 		case CHUNK_WAIT:
 			return (ssize_t)queued;
 		case CHUNK_FAIL:
-			conn_fail(c, F_TRANSIENT, "%s", why);
+			fc_fail(c, F_TRANSIENT, "%s", why);
 			return -1;
 		case CHUNK_BAD:
-			conn_fail(c, F_SERIOUS, "%s", why);
+			fc_fail(c, F_SERIOUS, "%s", why);
 			return -1;
 		}
 	}
@@ -1145,13 +795,13 @@ fwd_conn_timer(struct fwd_conn *c, int64_t now)
 		break;
 	default:
 		if (now >= c->deadline)
-			conn_fail(c, F_TRANSIENT, "%s: no progress in %u s "
+			fc_fail(c, F_TRANSIENT, "%s: no progress in %u s "
 			    "while %s", c->peer,
 			    fwd_env.timeout, cstate_doing[c->st]);
 		return;
 	}
 	if (now - c->last_rx >= t) {
-		conn_fail(c, F_TRANSIENT, "receiver %s silent for %u s",
+		fc_fail(c, F_TRANSIENT, "receiver %s silent for %u s",
 		    c->peer, fwd_env.timeout);
 		return;
 	}

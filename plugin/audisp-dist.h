@@ -228,6 +228,23 @@ int		 goodconf_save(const char *dir, const char *src, char *err,
 /* When the copy at path was saved, as an ISO 8601 UTC time. */
 void		 goodconf_time(const char *path, char *buf, size_t len);
 
+/* runconf.c: the running configuration; conf_path, dir (-D) are kept. */
+struct plugin;
+int		 runconf_init(struct plugin *, const char *conf_path,
+		    const char *dir);
+/* path's configuration, without its secrets; NULL and err if broken. */
+struct conf	*runconf_load(const char *path, char *err, size_t errlen);
+/* At start: the file, else its last good copy, else the defaults. */
+struct conf	*runconf_start(void);
+/* A reload loaded (good) or failed (broken: what runs stays). */
+void		 runconf_good(void);
+void		 runconf_broken(const char *err);
+void		 runconf_nag(time_t now);
+/* The file the forwarder reads the running configuration from. */
+const char	*runconf_fwd_path(void);
+/* -n beyond the file itself: exits if the spool cannot be used. */
+void		 runconf_check(const struct conf *);
+
 /* main.c: the plugin's state, shared with status.c and the tests. */
 enum plugin_state { ST_RUNNING, ST_BLOCKED, ST_DROPPING, ST_STOPPING, ST_STOPPED };
 /* Where the running configuration came from. */

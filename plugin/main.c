@@ -3,7 +3,9 @@
  * stream (format = string) on stdin, or from the af_unix plugin's socket
  * with -s, and appends it to the spool.  This process does one thing fast:
  * it never waits on disk sync (the syncer thread does that) nor on the
- * network.
+ * network.  Here: start-up, confinement and the event loop; which
+ * configuration runs (the file, its last good copy, the defaults) is
+ * runconf.c's.
  */
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -28,8 +30,6 @@
 
 #include "audisp-dist.h"
 #include "forwarder.h"
-#include "certcheck.h"
-#include "dircheck.h"
 #include "evloop.h"
 #include "log.h"
 #include "sandbox.h"
@@ -48,16 +48,11 @@
  */
 #define COALESCE_BYTES	(16 * 1024)
 #define COALESCE_NS	500000L
-#define CONF_NAG	60		/* seconds between config error logs */
 
 static struct plugin pl;
 static struct fwdsup fwd;		/* the forwarder, supervised */
 static const char *conf_path = CONF_DEFAULT_PATH;
 static const char *state_dir = CONF_DEFAULT_SPOOL;	/* -D */
-static char good_path[PATH_MAX];	/* the last good copy in state_dir */
-static int good_saved;			/* this run saved it */
-static time_t conf_nag_at;		/* CLOCK_MONOTONIC s of the last log */
-static char conf_last_error[sizeof(pl.last_error)];	/* ours, to clear */
 static const char *sock_path;		/* -s */
 static int infd = -1;			/* stdin or the af_unix socket */
 static int in_polled;			/* infd is in the epoll set */
@@ -184,216 +179,6 @@ sanitize_process(void)
 	clearenv();
 	setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
 	setenv("LC_ALL", "C", 1);
-}
-
-/* path's configuration, without its secrets; NULL and err if it is broken. */
-static struct conf *
-load_conf(const char *path, char *err, size_t errlen)
-{
-	struct conf *c;
-
-	if ((c = conf_load(path, err, errlen)) == NULL)
-		return NULL;
-	if (!c->sender.present) {
-		snprintf(err, errlen, "%s: no sender block; audisp-dist "
-		    "needs one", path);
-		conf_free(c);
-		return NULL;
-	}
-	/* The forwarder reads them itself; this process has no use for them. */
-	conf_forget_secrets(c);
-	return c;
-}
-
-/*
- * No configuration ever loaded: spool into the state directory, with
- * no receiver, so that nothing is lost until the file is fixed.
- */
-static struct conf *
-conf_defaults(void)
-{
-	char err[1024];
-	struct conf *c;
-
-	if ((c = conf_parse("(defaults)", "", err, sizeof(err))) == NULL)
-		fatalx("defaults: %s", err);
-	free(c->sender.directory);
-	free(c->sender.status_file);
-	c->sender.status_file = NULL;
-	if ((c->sender.directory = strdup(state_dir)) == NULL ||
-	    asprintf(&c->sender.status_file, "%s/status", state_dir) == -1)
-		fatal("defaults");
-	c->sender.present = 1;
-	return c;
-}
-
-/*
- * The file is broken: say so, what runs instead and how to get out of
- * it; at start, at each failed reload and every CONF_NAG seconds.
- */
-static void
-conf_complain(void)
-{
-	char when[32];
-
-	conf_nag_at = mono_now();
-	switch (pl.conf_from) {
-	case CONF_FROM_LAST_GOOD:
-		goodconf_time(good_path, when, sizeof(when));
-		log_errx("configuration error: %s; running on the last good "
-		    "configuration %s (saved %s): spooling and shipping as "
-		    "before; fix %s and send SIGHUP", pl.conf_error, good_path,
-		    when, conf_path);
-		break;
-	case CONF_FROM_DEFAULTS:
-		log_errx("configuration error: %s; no last good copy (%s): "
-		    "running on the defaults: spooling into %s, no receivers, "
-		    "NOTHING IS SHIPPED; fix %s and send SIGHUP", pl.conf_error,
-		    good_path, pl.conf->sender.directory, conf_path);
-		snprintf(conf_last_error, sizeof(conf_last_error), "nothing is "
-		    "shipped: %s is broken and no configuration has loaded "
-		    "yet; records are kept in %s", conf_path,
-		    pl.conf->sender.directory);
-		snprintf(pl.last_error, sizeof(pl.last_error), "%s",
-		    conf_last_error);
-		break;
-	case CONF_FROM_FILE:	/* a failed reload before any copy was saved */
-		log_errx("configuration error: %s; keeping the running "
-		    "configuration: spooling and shipping as before; fix %s "
-		    "and send SIGHUP", pl.conf_error, conf_path);
-		break;
-	}
-}
-
-/*
- * The file loaded: keep a copy of it for a start with a broken file,
- * and end what a broken one had started.
- */
-static void
-conf_good(void)
-{
-	char err[PATH_MAX + 1200];
-
-	good_saved = goodconf_save(state_dir, conf_path, err,
-	    sizeof(err)) == 0;
-	if (!good_saved)
-		log_warnx("keeping no last good copy of the configuration: %s",
-		    err);
-	if (pl.conf_error[0] != '\0')
-		log_info("%s loaded: the configuration error is over",
-		    conf_path);
-	pl.conf_error[0] = '\0';
-	if (conf_last_error[0] != '\0' &&
-	    strcmp(pl.last_error, conf_last_error) == 0)
-		pl.last_error[0] = '\0';
-	conf_last_error[0] = '\0';
-	pl.conf_from = CONF_FROM_FILE;
-}
-
-/* A reload failed: what runs stays, and the forwarder reads its copy. */
-static void
-conf_broken(const char *err)
-{
-	snprintf(pl.conf_error, sizeof(pl.conf_error), "%s", err);
-	if (pl.conf_from == CONF_FROM_FILE && good_saved)
-		pl.conf_from = CONF_FROM_LAST_GOOD;
-	conf_complain();
-}
-
-/* The forwarder reads the running configuration from its file itself. */
-static const char *
-fwd_conf(void)
-{
-	return pl.conf_from == CONF_FROM_LAST_GOOD ? good_path : conf_path;
-}
-
-/*
- * At start: the file, else its last good copy, else the defaults.  The
- * plugin never exits on a broken file: auditd would give up on it and
- * its records would be lost.
- */
-static struct conf *
-start_conf(void)
-{
-	char err[1024], gerr[1024];
-	struct conf *c;
-
-	if ((c = load_conf(conf_path, err, sizeof(err))) != NULL) {
-		pl.conf = c;
-		conf_good();
-		return c;
-	}
-	snprintf(pl.conf_error, sizeof(pl.conf_error), "%s", err);
-	if ((c = load_conf(good_path, gerr, sizeof(gerr))) != NULL)
-		pl.conf_from = CONF_FROM_LAST_GOOD;
-	else {
-		if (access(good_path, F_OK) == 0)
-			log_warnx("the last good copy is unusable too: %s", gerr);
-		c = conf_defaults();
-		pl.conf_from = CONF_FROM_DEFAULTS;
-	}
-	pl.conf = c;
-	conf_complain();
-	return c;
-}
-
-/*
- * -n: what spool_open() would refuse, found without creating anything:
- * the spool directory must be one this process may write, or be missing
- * in a directory where it may create it.
- */
-static int
-spool_check(const char *dir, char *err, size_t errlen)
-{
-	struct stat st;
-	int rc;
-
-	if ((rc = dircheck(dir, &st, err, errlen)) != 1)
-		return rc;
-	if (st.st_mode & S_IWOTH)
-		snprintf(err, errlen, "%s is writable by others (mode %04o); "
-		    "chmod 700 it", dir, st.st_mode & 07777);
-	else if (faccessat(AT_FDCWD, dir, R_OK | W_OK | X_OK,
-	    AT_EACCESS) == -1)
-		snprintf(err, errlen, "%s is not writable by uid %u: %s", dir,
-		    (unsigned)geteuid(), strerror(errno));
-	else
-		return 0;
-	return -1;
-}
-
-/*
- * -n: a host's certificate or CA file that is expired, not yet valid,
- * expiring soon or unreadable.  A warning, not a refusal: the other hosts
- * still ship, and a receiver pinned by fingerprint takes an expired
- * client certificate.
- */
-static void
-cert_dates(const struct conf_host *h, const char *what, const char *path)
-{
-	char msg[PATH_MAX + 512];
-
-	if (path != NULL && certcheck_file(path, time(NULL), msg,
-	    sizeof(msg)) != 0)
-		fprintf(stderr, "audisp-dist: warning: host %s (line %u): "
-		    "%s: %s\n", h->name, h->lineno, what, msg);
-}
-
-/* -n beyond the file itself. */
-static void
-check_startup(const struct conf *c)
-{
-	const struct conf_host *h;
-	char err[PATH_MAX + 200];
-
-	if (spool_check(c->sender.directory, err, sizeof(err)) == -1) {
-		fprintf(stderr, "audisp-dist: spool directory %s\n", err);
-		exit(EX_CANTCREAT);
-	}
-	for (h = c->sender.hosts; h != NULL; h = h->next) {
-		cert_dates(h, "certfile", h->certfile);
-		cert_dates(h, "cafile", h->cafile);
-	}
 }
 
 static void
@@ -721,14 +506,14 @@ reload(void)
 	struct conf *c;
 
 	log_info("reloading %s", conf_path);
-	if ((c = load_conf(conf_path, err, sizeof(err))) == NULL) {
-		conf_broken(err);
-		fwd.conf_path = fwd_conf();
+	if ((c = runconf_load(conf_path, err, sizeof(err))) == NULL) {
+		runconf_broken(err);
+		fwd.conf_path = runconf_fwd_path();
 		status_write(&pl.status, &pl);
 		return;
 	}
-	conf_good();
-	fwd.conf_path = fwd_conf();
+	runconf_good();
+	fwd.conf_path = runconf_fwd_path();
 	if (strcmp(c->sender.directory, pl.conf->sender.directory) != 0)
 		log_warnx("%s: a new spool directory takes effect at the next "
 		    "start; still using %s", conf_path,
@@ -785,8 +570,7 @@ tick(void)
 	if (sock_path != NULL && infd == -1 && now.tv_sec >= reconnect_at)
 		input_connect();
 	fwdsup_tick(&fwd);
-	if (pl.conf_error[0] != '\0' && now.tv_sec - conf_nag_at >= CONF_NAG)
-		conf_complain();
+	runconf_nag(now.tv_sec);
 	if (now.tv_sec - last_status >= (time_t)cs->status_interval) {
 		status_write(&pl.status, &pl);
 		fwdsup_health(&fwd);
@@ -897,8 +681,7 @@ parse_args(int argc, char *argv[], int *debug, int *fg, int *check)
 	if (sock_path != NULL && strlen(sock_path) >=
 	    sizeof(((struct sockaddr_un *)0)->sun_path))
 		fatalx_code(EX_USAGE, "socket path too long: %s", sock_path);
-	if (state_dir[0] != '/' || goodconf_path(good_path, sizeof(good_path),
-	    state_dir) == -1)
+	if (runconf_init(&pl, conf_path, state_dir) == -1)
 		fatalx_code(EX_USAGE, "-D %s: not an absolute path or too long",
 		    state_dir);
 }
@@ -913,7 +696,7 @@ start(int debug, int fg)
 	char err[1024];
 	sigset_t mask;
 
-	pl.conf = start_conf();
+	pl.conf = runconf_start();
 	pl.kernel_lost = pl.kernel_backlog = -1;
 	pl.format_sample = 1;
 	status_read_boot_id();
@@ -946,7 +729,7 @@ start(int debug, int fg)
 		input_connect();
 	else
 		input_setup_stdin();
-	if (fwdsup_init(&fwd, &pl, fwd_conf(), debug ? 'd' : fg ? 'f' : 0,
+	if (fwdsup_init(&fwd, &pl, runconf_fwd_path(), debug ? 'd' : fg ? 'f' : 0,
 	    loop.epfd) == -1)
 		fatal("forwarder setup");
 	pl.fwd = &fwd;
@@ -1047,9 +830,9 @@ main(int argc, char *argv[])
 	log_init("audisp-dist", fg, debug);
 
 	if (check) {
-		if ((pl.conf = load_conf(conf_path, err, sizeof(err))) == NULL)
+		if ((pl.conf = runconf_load(conf_path, err, sizeof(err))) == NULL)
 			fatalx_code(EX_CONFIG, "%s", err);
-		check_startup(pl.conf);
+		runconf_check(pl.conf);
 		printf("configuration OK\n");
 		return 0;
 	}

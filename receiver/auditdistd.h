@@ -3,9 +3,10 @@
  * "Privilege separation"):
  *   - the parent (main.c) binds, opens the receiver directory, starts the
  *     others and never reads a byte from the network;
- *   - the network process (net.c, conn.c, hosts.c, health.c, wchan.c)
- *     accepts TLS connections, authenticates senders and checks every
- *     frame, in one epoll loop, with no access to any file;
+ *   - the network process (net.c, conn.c, conn_login.c, conn_data.c,
+ *     hosts.c, health.c, wchan.c) accepts TLS connections, authenticates
+ *     senders and checks every frame, in one epoll loop, with no access
+ *     to any file;
  *   - writers (writer.c, trail.c, store.c), each started by the parent
  *     (pool.c) for a batch of up to writer_hosts hosts, append to those
  *     hosts' trails and make them durable in one group commit, and can
@@ -675,13 +676,16 @@ void	 conn_free(struct conn *);
 uint64_t conn_full_until(struct server *, uint64_t now);
 uint64_t conn_next_deadline(const struct conn *);
 /* From the host's writer. */
-void	 conn_opened(struct conn *, const struct trail_pos *durable,
-	    const uint8_t *tail, size_t tail_len);
 void	 conn_durable(struct conn *, uint64_t token,
 	    const struct trail_pos *durable);
 void	 conn_store_failed(struct conn *, int err, const char *reason);
 /* The writer is flushed below its limit: input may go on. */
 void	 conn_unblocked(struct conn *);
+
+/* conn_login.c */
+/* From the host's writer: what its trail holds; sends WELCOME. */
+void	 conn_opened(struct conn *, const struct trail_pos *durable,
+	    const uint8_t *tail, size_t tail_len);
 
 /* capacity.c */
 void	 capacity_raise(void);

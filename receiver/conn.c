@@ -1,7 +1,9 @@
 /*
- * One sender's connection: the TLS handshake, the protocol handshake
- * (HELLO, CHALLENGE, AUTH, WELCOME), then DATA and SEGEND, checked here
- * and passed to the host's writer process (wchan.c).  Everything is
+ * One sender's connection: accepting it within the limits on handshakes,
+ * the TLS handshake, reading whole frames, writing, timers and closing.
+ * What the frames say is checked elsewhere: the protocol handshake (HELLO,
+ * CHALLENGE, AUTH, WELCOME) in conn_login.c, DATA and SEGEND, passed to
+ * the host's writer process (wchan.c), in conn_data.c.  Everything is
  * non-blocking; memory per connection is one frame of input, a little
  * output, and at most WCHAN_MAX_OUT queued for the writer.
  *
@@ -23,11 +25,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
 #include "auditdistd.h"
-#include "auth.h"
-#include "compress.h"
+#include "conn.h"
 #include "log.h"
 #include "tlsio.h"
 
@@ -37,7 +36,6 @@
 #define FRAME_MAX	(WIRE_HDR_LEN + WIRE_MAX_PAYLOAD)
 #define READ_BUDGET	(16 * 1024 * 1024)	/* then sync, ack, others */
 #define OUT_MAX		(64 * 1024)	/* stop reading while this is unsent */
-#define AUTH_DELAY_MS	1000
 #define MAX_PENDING_PER_ADDR 64		/* of MAX_PENDING, from one address */
 #define PENDING_IDLE_MS	2000		/* a handshake this idle may be evicted */
 #define PENDING_MAX_AGE_MS 10000	/* ... and any this old */
@@ -109,8 +107,8 @@ format_addr(const struct sockaddr_storage *ss, char *buf, size_t len)
 }
 
 /* "1.2.3.4:5 (host web1)" once the peer said who it is. */
-static const char *
-who(const struct conn *c)
+const char *
+conn_who(const struct conn *c)
 {
 	static char buf[sizeof(c->addr) + WIRE_MAX_HOST + 16];
 
@@ -120,8 +118,8 @@ who(const struct conn *c)
 	return buf;
 }
 
-static unsigned
-timeout_ms(const struct conn *c)
+unsigned
+conn_timeout_ms(const struct conn *c)
 {
 	unsigned t = c->srv->conf->timeout;
 
@@ -133,8 +131,8 @@ timeout_ms(const struct conn *c)
  * yet authenticated come from a token bucket, so that a flood of them
  * cannot fill the disk; how many were left out is said with the next one.
  */
-static int
-peer_log(const struct conn *c)
+int
+conn_peer_log(const struct conn *c)
 {
 	static double tokens = PEER_LOG_BURST;
 	static uint64_t last;
@@ -370,7 +368,7 @@ conn_accept(struct server *srv, int fd, const struct sockaddr_storage *ss,
 	srv->nconns++;
 	srv->npending++;
 	c->accepted_at = now;
-	c->deadline = now + timeout_ms(c);
+	c->deadline = now + conn_timeout_ms(c);
 	timer_want(srv, c->deadline);
 	log_debug("%s: connected", c->addr);
 }
@@ -459,7 +457,7 @@ conn_durable(struct conn *c, uint64_t token, const struct trail_pos *p)
 	if (wire_enc_ack(&c->out, p->seq, p->size, p->complete) == -1)
 		fatal("ACK");
 	c->acked_bytes = p->size;
-	c->ping_at = now_ms() + timeout_ms(c) / 3;
+	c->ping_at = now_ms() + conn_timeout_ms(c) / 3;
 	if (flush(c) == 0)
 		update_interest(c);
 	timer_want(c->srv, conn_next_deadline(c));
@@ -499,12 +497,8 @@ conn_close(struct conn *c, enum wire_error code, const char *reason)
 		update_interest(c);
 }
 
-static void
-protocol_error(struct conn *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-protocol_error(struct conn *c, const char *fmt, ...)
+void
+conn_protocol_error(struct conn *c, const char *fmt, ...)
 {
 	char why[WIRE_MAX_REASON];
 	va_list ap;
@@ -512,8 +506,8 @@ protocol_error(struct conn *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	if (peer_log(c))
-		log_warnx("%s: protocol error: %s", who(c), why);
+	if (conn_peer_log(c))
+		log_warnx("%s: protocol error: %s", conn_who(c), why);
 	conn_close(c, WIRE_ERR_PROTOCOL, why);
 }
 
@@ -526,509 +520,12 @@ conn_store_failed(struct conn *c, int err, const char *reason)
 	if (c->state == C_DEAD || c->state == C_CLOSING)
 		return;
 	/* The writer logged it, once per episode. */
-	log_debug("%s: %s", who(c), reason);
+	log_debug("%s: %s", conn_who(c), reason);
 	conn_close(c, full ? WIRE_ERR_DISK_FULL : WIRE_ERR_IO, full ?
 	    "receiver disk full; retry later" :
 	    "receiver storage error; retry later");
 }
 
-static void
-on_hello(struct conn *c, const uint8_t *p, size_t len)
-{
-	static const uint8_t zero[WIRE_ID_LEN];
-	struct msg_hello m;
-	char why[128];
-
-	if (wire_dec_hello(p, len, &m) == -1) {
-		protocol_error(c, "malformed HELLO (%s)", m.why);
-		return;
-	}
-	memcpy(c->host, m.host, sizeof(c->host));
-	/* A v2 sender ships as before; it sends no HEALTH. */
-	if (m.version < WIRE_MIN_VERSION || m.version > WIRE_VERSION) {
-		snprintf(why, sizeof(why), "protocol version %u is not "
-		    "supported; this receiver speaks %d to %d", m.version,
-		    WIRE_MIN_VERSION, WIRE_VERSION);
-		if (peer_log(c))
-			log_warnx("%s: %s", who(c), why);
-		conn_close(c, WIRE_ERR_VERSION, why);
-		return;
-	}
-	if (memcmp(m.spool_id, zero, sizeof(zero)) == 0) {
-		protocol_error(c, "the spool id is all zero");
-		return;
-	}
-	memcpy(c->spool_id, m.spool_id, sizeof(c->spool_id));
-	memcpy(c->nonce_s, m.nonce, sizeof(c->nonce_s));
-	/*
-	 * Unknown hosts get a challenge too, and fail at AUTH like a wrong
-	 * password: the answer must not tell which host names exist.
-	 */
-	if (auth_random(c->nonce_r, sizeof(c->nonce_r)) == -1)
-		fatalx("no random bytes for a challenge");
-	c->version = m.version;
-	if (wire_enc_challenge(&c->out, c->version, c->nonce_r) == -1)
-		fatal("CHALLENGE");
-	c->state = C_AUTH;
-}
-
-/*
- * NULL when the peer proved to be the host it named, else why not; *quiet
- * when that was said already.
- */
-static const char *
-auth_problem(struct conn *c, struct rhost *rh, const struct msg_auth *m,
-    int *quiet)
-{
-	static char why[TLSIO_FP_LEN + 64];
-	uint8_t ekm[TLSIO_EKM_LEN];
-	char fp[TLSIO_FP_LEN];
-	const struct conf_host *ch;
-	const char *p;
-	int ok;
-
-	*quiet = 0;
-	if (rh == NULL)
-		return "unknown host";
-	ch = rh->ch;
-	if ((p = rhost_addr_problem(rh, &c->peer, quiet)) != NULL)
-		return p;
-	if (ch->password == NULL && ch->fingerprint == NULL)
-		return "the host has neither a password nor a fingerprint";
-	if (ch->password != NULL) {
-		if (!m->has_proof)
-			return "no password proof (the host has a password)";
-		if (tlsio_exporter(c->tls, ekm) == -1)
-			return "no TLS keying material";
-		ok = auth_check(ch->password, AUTH_SENDER, ekm, c->nonce_s,
-		    c->nonce_r, c->host, m->proof);
-		OPENSSL_cleanse(ekm, sizeof(ekm));
-		if (!ok)
-			return "wrong password proof";
-	} else if (m->has_proof)
-		return "a password proof, but the host has no password";
-	if (ch->fingerprint != NULL) {
-		if (tlsio_peer_fingerprint(c->tls, fp) == -1)
-			return "no client certificate (the host has a "
-			    "fingerprint)";
-		if (!auth_pin_equal(fp, ch->fingerprint)) {
-			snprintf(why, sizeof(why), "client certificate %s "
-			    "does not match the fingerprint", fp);
-			return why;
-		}
-	}
-	return NULL;
-}
-
-/* The host ships another spool's series (see rhost_series_problem). */
-static void
-refuse_series(struct conn *c, const char *why)
-{
-	log_warnx("%s: login refused: %s", c->addr, why);
-	conn_close(c, WIRE_ERR_SERIES, why);
-}
-
-/*
- * Once the writer said what the trail holds, the series check again (no
- * connection of the host may have been live at AUTH), then the pin.
- * 1 when the connection was refused.
- */
-static int
-series_refused(struct conn *c, const struct trail_pos *dpos)
-{
-	const char *why;
-
-	if (c->state != C_OPENING)
-		return 0;
-	if ((why = rhost_series_problem(c->rh, c, dpos->id)) != NULL) {
-		refuse_series(c, why);
-		return 1;
-	}
-	rhost_series_take(c->rh, c, dpos->id);
-	return 0;
-}
-
-/*
- * Refuse a login after a delay that slows down guessing; tell: what the
- * peer is told, "" for "authentication failed".
- */
-static void
-auth_refuse(struct conn *c, const char *tell)
-{
-	free(c->refusal);
-	c->refusal = *tell != '\0' ? strdup(tell) : NULL;
-	c->state = C_AUTHFAIL;
-	c->authfail_at = now_ms() + AUTH_DELAY_MS;
-	timer_want(c->srv, c->authfail_at);
-}
-
-/*
- * A login under "enrol yes" of a host with no host block: NULL when its
- * certificate enrols it, else why (for the log and the peer).
- */
-static const char *
-enrol_problem(struct conn *c, const struct msg_auth *m)
-{
-	static char why[2 * WIRE_MAX_HOST + 256];
-	const char *owner;
-
-	if (c->srv->enrol == NULL)
-		return "enrolment by certificate is unavailable: the receiver "
-		    "could not load its cafile or crlfile";
-	if (m->has_proof)
-		snprintf(why, sizeof(why), "a password proof, but host %s is "
-		    "not configured and enrols by certificate alone", c->host);
-	else if ((owner = enrol_taken(c->srv->conf, c->host)) != NULL)
-		snprintf(why, sizeof(why), "name \"%s\" is the trail directory "
-		    "of configured host \"%s\"", c->host, owner);
-	else if (enrol_check(c->srv->enrol, tlsio_peer_cert(c->tls),
-	    tlsio_peer_chain(c->tls), c->host, why, sizeof(why)) == 0)
-		return NULL;
-	return why;
-}
-
-static void
-enrol_refused(struct conn *c, const char *why)
-{
-	char subj[300];
-
-	enrol_subject(tlsio_peer_cert(c->tls), subj, sizeof(subj));
-	if (peer_log(c))
-		log_warnx("%s: enrolment refused: certificate \"%s\": %s",
-		    who(c), subj, why);
-	auth_refuse(c, why);
-}
-
-/* The host of an enrolment that passed; NULL: refused (no memory). */
-static struct rhost *
-enrolled(struct conn *c, struct rhost *rh)
-{
-	char subj[300];
-
-	if (rh != NULL)
-		return rh;
-	if ((rh = hosts_enrol(c->srv, c->host)) == NULL) {
-		log_warn("%s: enrolment", who(c));
-		auth_refuse(c, "receiver out of memory; retry later");
-		return NULL;
-	}
-	enrol_subject(tlsio_peer_cert(c->tls), subj, sizeof(subj));
-	hlog_info(rh->name, "enrolled by certificate \"%s\" from %s; its trail "
-	    "directory is %s", subj, c->addr, rh->ch->directory);
-	return rh;
-}
-
-/*
- * A configured host refused: a peer whose certificate would enrol it is a
- * member of the fleet and may be told why.
- */
-static const char *
-other_credentials(struct conn *c)
-{
-	static char why[64 + WIRE_MAX_HOST];
-	char tmp[2 * WIRE_MAX_HOST + 256];
-
-	if (c->srv->enrol == NULL || enrol_check(c->srv->enrol,
-	    tlsio_peer_cert(c->tls), tlsio_peer_chain(c->tls), c->host, tmp,
-	    sizeof(tmp)) == -1)
-		return "";
-	snprintf(why, sizeof(why), "host %s is configured with other "
-	    "credentials", c->host);
-	return why;
-}
-
-static void
-on_auth(struct conn *c, const uint8_t *p, size_t len)
-{
-	struct server *srv = c->srv;
-	struct msg_auth m;
-	struct rhost *rh;
-	uint8_t ekm[TLSIO_EKM_LEN];
-	const char *why, *tell;
-	int quiet;
-
-	if (wire_dec_auth(p, len, &m) == -1) {
-		protocol_error(c, "malformed AUTH");
-		return;
-	}
-	rh = hosts_find(srv, c->host);
-	if (srv->conf->receiver.enrol && (rh == NULL || rh->own != NULL)) {
-		why = enrol_problem(c, &m);
-		OPENSSL_cleanse(&m, sizeof(m));
-		if (why != NULL)
-			enrol_refused(c, why);
-		else
-			rh = enrolled(c, rh);
-		if (why != NULL || rh == NULL)
-			return;
-	} else if ((why = auth_problem(c, rh, &m, &quiet)) != NULL) {
-		tell = other_credentials(c);
-		if (quiet)
-			log_debug("%s: authentication failed: %s", who(c),
-			    why);
-		else if (peer_log(c))
-			log_warnx("%s: authentication failed: %s%s%s", who(c),
-			    why, *tell ? "; " : "", tell);
-		OPENSSL_cleanse(&m, sizeof(m));
-		auth_refuse(c, tell);
-		return;
-	}
-	OPENSSL_cleanse(&m, sizeof(m));
-	if (rh->ch->password != NULL) {
-		if (tlsio_exporter(c->tls, ekm) == -1 ||
-		    auth_proof(rh->ch->password, AUTH_RECEIVER, ekm,
-		    c->nonce_s, c->nonce_r, c->host, c->proof) == -1) {
-			OPENSSL_cleanse(ekm, sizeof(ekm));
-			log_warnx("%s: cannot compute the receiver's proof",
-			    who(c));
-			conn_close(c, WIRE_ERR_AUTH, "authentication failed");
-			return;
-		}
-		OPENSSL_cleanse(ekm, sizeof(ekm));
-	}
-	/* Before replacing anyone: a live one of another spool stays. */
-	if ((why = rhost_series_problem(rh, c, NULL)) != NULL) {
-		refuse_series(c, why);
-		return;
-	}
-	if (rh->conn != NULL) {
-		hlog_info(rh->name, "the connection from %s replaces the one "
-		    "from %s (the same spool)", c->addr,
-		    rh->conn->addr);
-		conn_close(rh->conn, WIRE_ERR_BUSY, "replaced by a newer "
-		    "connection from the same host");
-	}
-	c->rh = rh;
-	rh->conn = c;
-	c->state = C_OPENING;
-	srv->npending--;
-	/* Its writer syncs what the replaced connection sent, then answers
-	 * with what is durable: conn_opened. */
-	rhost_open(srv, rh);
-}
-
-/*
- * tail: the last tail_len bytes held of segment dpos->seq, from a line's
- * start (trail_tail), for the sender to check its copy against.  A
- * version 2 sender gets exactly min(size, WIRE_TAIL_MIN) of them.
- */
-void
-conn_opened(struct conn *c, const struct trail_pos *dpos, const uint8_t *tail,
-    size_t tail_len)
-{
-	struct rhost *rh = c->rh;
-	char pos[160];
-
-	if (series_refused(c, dpos))
-		return;
-	if (c->state != C_OPENING)
-		return;
-	if (c->version < 3 && tail_len > WIRE_TAIL_MIN) {
-		tail += tail_len - WIRE_TAIL_MIN;
-		tail_len = WIRE_TAIL_MIN;
-	}
-	if (wire_enc_welcome(&c->out, rh->ch->password ? c->proof : NULL,
-	    dpos->id, dpos->seq, dpos->size, dpos->complete, tail,
-	    tail_len) == -1)
-		fatal("WELCOME");
-	OPENSSL_cleanse(c->proof, sizeof(c->proof));
-	c->state = C_READY;
-	health_connected(rh, c->version);
-	c->srv->churn++;
-	c->deadline = now_ms() + timeout_ms(c);
-	c->ping_at = now_ms() + timeout_ms(c) / 3;
-	trail_pos_str(dpos, pos, sizeof(pos));
-	hlog_info(rh->name, "connected from %s (%s, %s), resuming after %s",
-	    c->addr, tlsio_version(c->tls),
-	    rh->own != NULL ? "enrolled by certificate" :
-	    rh->ch->password && rh->ch->fingerprint ? "password and "
-	    "certificate" : rh->ch->password ? "password" : "certificate",
-	    pos);
-	conn_run(c);
-}
-
-/* Lines for the trail, from DATA or a decompressed DATAZ. */
-static void
-take_data(struct conn *c, uint64_t seq, uint64_t offset, const uint8_t *data,
-    size_t len)
-{
-	struct wchan *w = c->rh->w;
-	char why[WIRE_MAX_REASON];
-
-	if (w == NULL || w->failed) {
-		conn_store_failed(c, EIO, "the trail writer is gone");
-		return;
-	}
-	if (trail_pos_check(&w->pos, c->spool_id, seq, offset) ==
-	    TRAIL_REJECT) {
-		trail_pos_expected(&w->pos, c->spool_id, seq, offset,
-		    "offset", why, sizeof(why));
-		log_warnx("%s: DATA refused: %s", who(c), why);
-		conn_close(c, WIRE_ERR_OFFSET, why);
-		return;
-	}
-	wchan_data(w, c->spool_id, seq, offset, data, len);
-	health_data(c->rh, data, len);
-}
-
-static void
-on_data(struct conn *c, const uint8_t *p, size_t len)
-{
-	struct msg_data m;
-
-	if (wire_dec_data(p, len, &m) == -1) {
-		protocol_error(c, "malformed DATA (%s)", m.why);
-		return;
-	}
-	take_data(c, m.seq, m.offset, m.data, m.len);
-}
-
-/* Compressed lines: restored exactly, or the connection is refused. */
-static void
-on_dataz(struct conn *c, const uint8_t *p, size_t len)
-{
-	static uint8_t *raw;
-	struct msg_dataz m;
-	const char *why;
-
-	if (wire_dec_dataz(p, len, &m) == -1) {
-		protocol_error(c, "malformed DATAZ (%s)", m.why);
-		return;
-	}
-	if (raw == NULL && (raw = malloc(WIRE_MAX_DATA)) == NULL) {
-		log_warn("%s", who(c));
-		conn_close(c, WIRE_ERR_BUSY, "receiver out of memory");
-		return;
-	}
-	if (decompress_chunk(raw, m.rawlen, m.z, m.zlen, &why) == -1) {
-		protocol_error(c, "DATAZ: %s", why);
-		return;
-	}
-	if (raw[m.rawlen - 1] != '\n') {
-		protocol_error(c, "DATAZ does not end with a newline");
-		return;
-	}
-	take_data(c, m.seq, m.offset, raw, m.rawlen);
-}
-
-static void
-on_segend(struct conn *c, const uint8_t *p, size_t len)
-{
-	struct wchan *w = c->rh->w;
-	struct trail_pos next;
-	struct wire_pos m;
-	char why[WIRE_MAX_REASON], exp[WIRE_MAX_REASON - 64];
-
-	if (wire_dec_pos(p, len, 0, &m) == -1) {
-		protocol_error(c, "malformed SEGEND");
-		return;
-	}
-	if (w == NULL || w->failed) {
-		conn_store_failed(c, EIO, "the trail writer is gone");
-		return;
-	}
-	next = w->pos;
-	if (trail_pos_segend(&next, c->spool_id, m.seq, m.size) == 0) {
-		wchan_segend(w, c->spool_id, m.seq, m.size);
-		return;
-	}
-	trail_pos_expected(&w->pos, c->spool_id, m.seq, m.size, "size", exp,
-	    sizeof(exp));
-	snprintf(why, sizeof(why), "SEGEND: %s", exp);
-	log_warnx("%s: %s", who(c), why);
-	conn_close(c, WIRE_ERR_OFFSET, why);
-}
-
-/* The sender's word on its own health (version 3): kept, not stored. */
-static void
-on_health(struct conn *c, const uint8_t *p, size_t len)
-{
-	struct msg_health m;
-
-	if (c->version < 3) {
-		protocol_error(c, "HEALTH in protocol version %u", c->version);
-		return;
-	}
-	if (wire_dec_health(p, len, &m) == -1) {
-		protocol_error(c, "malformed HEALTH");
-		return;
-	}
-	health_report(c->rh, &m);
-}
-
-static void
-on_frame(struct conn *c, uint8_t type, const uint8_t *p, size_t len)
-{
-	struct msg_error e;
-	uint64_t token;
-
-	switch (c->state) {
-	case C_HELLO:
-		if (type != WIRE_MSG_HELLO)
-			protocol_error(c, "expected HELLO, got %s",
-			    wire_type_name(type));
-		else
-			on_hello(c, p, len);
-		return;
-	case C_AUTH:
-		if (type != WIRE_MSG_AUTH)
-			protocol_error(c, "expected AUTH, got %s",
-			    wire_type_name(type));
-		else
-			on_auth(c, p, len);
-		return;
-	case C_READY:
-		health_seen(c->rh);
-		break;
-	default:
-		return;
-	}
-	switch (type) {
-	case WIRE_MSG_DATA:
-		on_data(c, p, len);
-		break;
-	case WIRE_MSG_DATAZ:
-		on_dataz(c, p, len);
-		break;
-	case WIRE_MSG_SEGEND:
-		on_segend(c, p, len);
-		break;
-	case WIRE_MSG_PING:
-		if (wire_dec_token(p, len, &token) == -1)
-			protocol_error(c, "malformed PING");
-		else if (wire_enc_token(&c->out, WIRE_MSG_PONG, token) == -1)
-			fatal("PONG");
-		break;
-	case WIRE_MSG_PONG:
-		if (wire_dec_token(p, len, &token) == -1)
-			protocol_error(c, "malformed PONG");
-		break;
-	case WIRE_MSG_HEALTH:
-		on_health(c, p, len);
-		break;
-	case WIRE_MSG_BYE:
-		if (len != 0) {
-			protocol_error(c, "malformed BYE");
-			break;
-		}
-		hlog_info(c->rh->name, "%s said goodbye (%" PRIu64 " bytes in)",
-		    c->addr, c->bytes_in);
-		conn_close(c, 0, NULL);
-		break;
-	case WIRE_MSG_ERROR:
-		if (wire_dec_error(p, len, &e) == -1)
-			protocol_error(c, "malformed ERROR");
-		else {
-			log_warnx("%s: the sender says: %s: %s", who(c),
-			    wire_error_name(e.code), e.reason);
-			conn_close(c, 0, NULL);
-		}
-		break;
-	default:
-		protocol_error(c, "unexpected %s", wire_type_name(type));
-		break;
-	}
-}
 
 /* The whole length of the frame the buffer starts with, 0 if not known. */
 static size_t
@@ -1056,14 +553,14 @@ frames(struct conn *c)
 	    (c->state == C_HELLO || c->state == C_AUTH ||
 	    c->state == C_READY)) {
 		if (wire_dec_header(c->rbuf + off, &h) == -1) {
-			protocol_error(c, "%s", h.why);
+			conn_protocol_error(c, "%s", h.why);
 			return;
 		}
 		type = h.type;
 		len = h.len;
 		/* No large buffer for anyone not yet authenticated. */
 		if (c->state != C_READY && len > HS_MAX_PAYLOAD) {
-			protocol_error(c, "%s of %u bytes before "
+			conn_protocol_error(c, "%s of %u bytes before "
 			    "authentication", wire_type_name(type), len);
 			return;
 		}
@@ -1076,8 +573,8 @@ frames(struct conn *c)
 		 * The handshake's deadline, set at accept, never moves.
 		 */
 		if (c->state == C_READY)
-			c->deadline = now_ms() + timeout_ms(c);
-		on_frame(c, type, c->rbuf + off + WIRE_HDR_LEN, len);
+			c->deadline = now_ms() + conn_timeout_ms(c);
+		conn_on_frame(c, type, c->rbuf + off + WIRE_HDR_LEN, len);
 		off += WIRE_HDR_LEN + len;
 	}
 	if (c->state == C_DEAD)
@@ -1089,7 +586,7 @@ frames(struct conn *c)
 	/* A buffer of its own: room for exactly the rest of this frame. */
 	if (c->rbuf != shared_in && (need = frame_need(c)) > c->rcap) {
 		if ((nb = realloc(c->rbuf, need)) == NULL) {
-			log_warn("%s", who(c));
+			log_warn("%s", conn_who(c));
 			conn_close(c, WIRE_ERR_BUSY, "receiver out of memory");
 			return;
 		}
@@ -1149,7 +646,7 @@ keep_input(struct conn *c)
 		if (need < c->rlen)
 			need = c->rlen;
 		if ((c->rbuf = malloc(need)) == NULL) {
-			log_warn("%s", who(c));
+			log_warn("%s", conn_who(c));
 			c->rlen = c->rcap = 0;
 			conn_close(c, WIRE_ERR_BUSY, "receiver out of memory");
 			return;
@@ -1171,7 +668,7 @@ input(struct conn *c)
 
 	c->read_wants_write = 0;
 	if (shared_in == NULL && (shared_in = malloc(FRAME_MAX)) == NULL) {
-		log_warn("%s", who(c));
+		log_warn("%s", conn_who(c));
 		conn_close(c, WIRE_ERR_BUSY, "receiver out of memory");
 		return;
 	}
@@ -1204,11 +701,11 @@ input(struct conn *c)
 				hlog_info(c->rh->name, "%s closed the connection "
 				    "(%" PRIu64 " bytes in)",
 				    c->addr, c->bytes_in);
-			else if (n == 0 && peer_log(c))
+			else if (n == 0 && conn_peer_log(c))
 				log_info("%s: closed the connection while %s",
-				    who(c), state_name(c->state));
-			else if (n != 0 && peer_log(c))
-				log_warnx("%s: %s", who(c),
+				    conn_who(c), state_name(c->state));
+			else if (n != 0 && conn_peer_log(c))
+				log_warnx("%s: %s", conn_who(c),
 				    tlsio_error(c->tls));
 			conn_drop(c);
 			break;
@@ -1238,7 +735,7 @@ flush(struct conn *c)
 			break;
 		}
 		if (n <= 0) {
-			log_info("%s: %s", who(c), tlsio_error(c->tls));
+			log_info("%s: %s", conn_who(c), tlsio_error(c->tls));
 			conn_drop(c);
 			return -1;
 		}
@@ -1315,7 +812,7 @@ tls_handshake(struct conn *c)
 	c->hs_want = 0;
 	if (rc != 1) {
 		/* Plain TCP, a scanner, a client that distrusts our cert. */
-		if (peer_log(c))
+		if (conn_peer_log(c))
 			log_info("%s: TLS handshake failed: %s", c->addr,
 		    tlsio_error(c->tls));
 		conn_drop(c);
@@ -1373,7 +870,8 @@ conn_event(struct conn *c, uint32_t events)
 	/* Not reading: an error or hang-up would be reported forever. */
 	if ((events & (EPOLLERR | EPOLLHUP)) && !(c->events & EPOLLIN) &&
 	    c->state != C_TLS) {
-		log_debug("%s: hung up while %s", who(c), state_name(c->state));
+		log_debug("%s: hung up while %s", conn_who(c),
+		    state_name(c->state));
 		conn_drop(c);
 		return;
 	}
@@ -1412,8 +910,8 @@ conn_timers(struct conn *c, uint64_t now)
 	case C_AUTH:
 		if (now < c->deadline)
 			return;
-		if (peer_log(c))
-			log_warnx("%s: handshake timed out (%s)", who(c),
+		if (conn_peer_log(c))
+			log_warnx("%s: handshake timed out (%s)", conn_who(c),
 			    state_name(c->state));
 		conn_close(c, WIRE_ERR_TIMEOUT, "handshake timed out");
 		return;
@@ -1421,7 +919,7 @@ conn_timers(struct conn *c, uint64_t now)
 		if (now < c->deadline)
 			return;
 		log_warnx("%s: the trail writer did not answer in time",
-		    who(c));
+		    conn_who(c));
 		conn_close(c, WIRE_ERR_IO, "receiver storage unavailable; retry "
 		    "later");
 		return;
@@ -1446,11 +944,11 @@ conn_timers(struct conn *c, uint64_t now)
 		 * again.
 		 */
 		if (writer_full(c))
-			c->deadline = now + timeout_ms(c);
+			c->deadline = now + conn_timeout_ms(c);
 		if (now >= c->deadline) {
 			snprintf(why, sizeof(why), "nothing received for %u s",
-			    timeout_ms(c) / 1000);
-			log_warnx("%s: %s", who(c), why);
+			    conn_timeout_ms(c) / 1000);
+			log_warnx("%s: %s", conn_who(c), why);
 			conn_close(c, WIRE_ERR_TIMEOUT, why);
 			return;
 		}
@@ -1458,16 +956,16 @@ conn_timers(struct conn *c, uint64_t now)
 			if (wire_enc_token(&c->out, WIRE_MSG_PING,
 			    ++c->ping_token) == -1)
 				fatal("PING");
-			c->ping_at = now + timeout_ms(c) / 3;
+			c->ping_at = now + conn_timeout_ms(c) / 3;
 			if (flush(c) == 0)
 				update_interest(c);
 		}
 		return;
 	case C_CLOSING:
 		if (now >= c->close_at) {
-			log_debug("%s: %s", who(c), c->draining ? "the peer "
-			    "did not close in time" : "gave up sending the "
-			    "last message");
+			log_debug("%s: %s", conn_who(c), c->draining ?
+			    "the peer did not close in time" :
+			    "gave up sending the last message");
 			conn_drop(c);
 		}
 		return;

@@ -20,7 +20,7 @@
 #include "wire.h"
 #include "fuzz.h"
 
-#define FWD_ADDR_MAX	256	/* ADDR_MAX of forwarder/conn.c */
+#define FWD_ADDR_MAX	256	/* ADDR_MAX of forwarder/conn.h */
 
 static int memfd = -1;
 static char path[64];

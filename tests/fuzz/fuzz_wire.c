@@ -22,7 +22,7 @@
 #include "wire.h"
 #include "fuzz.h"
 
-/* RX_MAX of forwarder/conn.c: a WELCOME with a proof and a whole tail */
+/* RX_MAX of forwarder/conn.h: a WELCOME with a proof and a whole tail */
 #define RX_LIMIT	(1 + WIRE_MAC_LEN + WIRE_ID_LEN + 19 + WIRE_TAIL_MAX)
 
 enum role { ROLE_RECEIVER, ROLE_SENDER, ROLE_CURSOR, NROLES };
@@ -209,8 +209,8 @@ sender_ack(struct sender *s, const struct wire_pos *m)
 
 /*
  * What the receiver does with a DATAZ: restore exactly rawlen bytes into
- * a buffer of WIRE_MAX_DATA, as receiver/conn.c does.  Lines that come
- * out must make the same trip through the forwarder's compressor.
+ * a buffer of WIRE_MAX_DATA, as receiver/conn_data.c does.  Lines that
+ * come out must make the same trip through the forwarder's compressor.
  */
 static void
 dataz(const struct msg_dataz *m)
