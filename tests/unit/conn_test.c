@@ -21,42 +21,12 @@
 #include "auth.h"
 #include "fakewriter.h"
 #include "harness.h"
+#include "netstubs.h"
 #include "log.h"
 #include "tlspeer.h"
 
 static char certfile[64], keyfile[64];
-static uint64_t now = 1000000;
 
-/* The event loop lives in net.c; conn.c and wchan.c need these of it. */
-uint64_t
-now_ms(void)
-{
-	return now;
-}
-
-void
-timer_want(struct server *s, uint64_t at)
-{
-	(void)s;
-	(void)at;
-}
-
-int
-ev_mod(struct server *s, int fd, void *p, uint32_t ev)
-{
-	(void)s;
-	(void)fd;
-	(void)p;
-	(void)ev;
-	return 0;
-}
-
-void
-ready_add(struct server *s, struct conn *c)
-{
-	(void)s;
-	(void)c;
-}
 
 void
 ctl_ask_writer(struct server *s, const char *host)
