@@ -430,6 +430,8 @@ allow_files(scmp_filter_ctx ctx, const struct sandbox *sb)
 		    SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC,
 		    O_RDONLY));
 		ALLOW(getdents64);
+		if (sb->syscalls & SB_SYNCFS)
+			ALLOW(syncfs);
 	}
 }
 

@@ -31,6 +31,7 @@
 #define SB_NETLINK	0x040	/* netlink sockets (audit status, routes) */
 #define SB_NOTIFY	0x080	/* sd_notify: AF_UNIX datagrams */
 #define SB_SIGNAL	0x100	/* signal processes outside its domain */
+#define SB_SYNCFS	0x200	/* syncfs of a descriptor it holds (SB_FILES has it) */
 
 struct sandbox;
 

@@ -542,6 +542,7 @@ struct writer_args {
 	struct trail_limits	 lim;
 	gid_t			 group;		/* trail_group, or (gid_t)-1 */
 	const struct sandbox_bpf *bpf;		/* its system call filter */
+	int			 commitfd;	/* the committer's channel, -1 */
 };
 void		 writer_main(int chan, const struct writer_args *)
 		    __attribute__((noreturn));
@@ -576,6 +577,8 @@ void	 pool_run(uint64_t now);		/* start the batch if due */
 /* A child exited: 1 if it was a writer (logged when failed). */
 int	 pool_reaped(pid_t, const char *how, int failed);
 size_t	 pool_writers(void);
+/* The committer's channel (-1: none) for the writers started from now. */
+void	 pool_committer(int chan);
 /*
  * Fork a process of the auditor's kind (the publisher's too): its state
  * directory made, a channel to the parent; child(a, chan, statedir) never
@@ -585,6 +588,28 @@ typedef void	 auditor_child_fn(const struct parent_args *, int,
 		    const char *);
 pid_t		 auditor_fork(const struct parent_args *, const char *what,
 		    const char *statedir, auditor_child_fn *, int *chan);
+
+/*
+ * committer.c: the process that makes the writers' bytes durable, one
+ * syncfs of the receiver directory's file system for all the writers
+ * that asked before it began.  The parent starts it and hands it each
+ * writer's end of a channel (CTL_POOL with the descriptor); a writer asks
+ * (CMT_ASK: a number) and is answered (CMT_DONE: that number and 0 or the
+ * errno of the syncfs) once a syncfs that began after the ask is done.
+ */
+enum cmt_type {
+	CMT_ASK = 'a',		/* writer -> committer: u64 ask */
+	CMT_DONE = 'd',		/* committer -> writer: u64 ask, u32 errno */
+};
+extern const struct msg_type ctl_to_committer[];
+/* Fork it; *chan: the parent's end of its channel.  -1: not started. */
+pid_t		 committer_start(const struct parent_args *, int *chan);
+/*
+ * A writer's ask on fd (its channel): 0 when a syncfs that began after it
+ * succeeded, an errno when that syncfs failed (or one failed since this
+ * writer last asked), -1 when the channel is gone.
+ */
+int		 committer_sync(int fd, uint64_t ask);
 
 /* publish.c: the process that publishes the trails to NATS JetStream */
 #define PUBLISH_DIR	"publish"	/* beside the status file */

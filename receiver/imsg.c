@@ -47,6 +47,10 @@ const struct msg_type ctl_from_publisher[] = {
 	    2 + WIRE_MAX_HOST + CTL_PUBLISH_LEN },
 	{ 0, 0, 0 }
 };
+const struct msg_type ctl_to_committer[] = {
+	{ CTL_POOL, 4, 4 },
+	{ 0, 0, 0 }
+};
 const struct msg_type ctl_to_net[] = {
 	{ CTL_POOL, 4, 4 },
 	{ CTL_SLOT, 2 + 1 + 6, 2 + WIRE_MAX_HOST + 6 },

@@ -393,6 +393,10 @@ static uint64_t aud_retry;	/* ms; 0: none due */
 static pid_t pub_pid = -1;
 static int pub_chan = -1;
 static uint64_t pub_retry;
+/* The committer (committer.c): the same way; it never speaks. */
+static pid_t cmt_pid = -1;
+static int cmt_chan = -1;
+static uint64_t cmt_retry;
 
 static int
 send_ctl(enum ctl_type type)
@@ -489,6 +493,35 @@ start_publisher(struct evloop *ev)
 }
 
 static void
+start_committer(struct evloop *ev)
+{
+	cmt_retry = 0;
+	if ((cmt_pid = committer_start(sa, &cmt_chan)) == -1) {
+		cmt_retry = ev_now_ms() + AUDITOR_RETRY_MS;
+		return;
+	}
+	if (ev_add(ev, cmt_chan, EPOLLIN, &cmt_chan) == -1)
+		fatal("epoll");
+	pool_committer(cmt_chan);
+}
+
+/*
+ * Its channel closed: it died (reap() says how).  Writers started until
+ * the next one sync by themselves, as do those whose channel it held.
+ */
+static void
+lost_committer(struct evloop *ev)
+{
+	pool_committer(-1);
+	(void)ev_del(ev, cmt_chan);
+	close(cmt_chan);
+	cmt_chan = -1;
+	if (cmt_pid != -1)
+		(void)kill(cmt_pid, SIGKILL);	/* it spoke: it must not */
+	cmt_retry = ev_now_ms() + AUDITOR_RETRY_MS;
+}
+
+static void
 describe(int status, char *buf, size_t len)
 {
 	if (WIFEXITED(status))
@@ -524,6 +557,14 @@ reap(int stopping)
 				log_warnx("auditor (serial gaps) %s; started "
 				    "again in %d s", how,
 				    AUDITOR_RETRY_MS / 1000);
+			continue;
+		}
+		if (pid == cmt_pid) {
+			cmt_pid = -1;
+			if (!stopping)
+				log_warnx("committer %s; started again in %d "
+				    "s, each writer syncing by itself until "
+				    "then", how, AUDITOR_RETRY_MS / 1000);
 			continue;
 		}
 		if (pid == pub_pid) {
@@ -678,6 +719,7 @@ parent_run(struct parent_args *a)
 	/* As started: the sandbox allows these files' directories alone. */
 	rstatus_init(a->conf);
 	confine();
+	start_committer(&ev);
 	start_auditor(&ev);
 	start_publisher(&ev);
 
@@ -691,9 +733,13 @@ parent_run(struct parent_args *a)
 		if (pub_retry != 0 && pub_pid == -1 && !stopping &&
 		    ev_now_ms() >= pub_retry)
 			start_publisher(&ev);
+		if (cmt_retry != 0 && cmt_pid == -1 && !stopping &&
+		    ev_now_ms() >= cmt_retry)
+			start_committer(&ev);
 		/* A batch of asks waits at most until it is due. */
 		if ((wait = pool_timeout(ev_now_ms())) == -1)
-			wait = net_pid == -1 || aud_retry || pub_retry ?
+			wait = net_pid == -1 || aud_retry || pub_retry ||
+			    cmt_retry ?
 			    200 : -1;
 		if ((n = ev_wait(&ev, evs, 8, wait)) == -1)
 			fatal("epoll_wait");
@@ -724,6 +770,8 @@ parent_run(struct parent_args *a)
 				on_child(&ev, "auditor", ctl_from_auditor,
 				    rstatus_serial, aud_pid, &aud_chan,
 				    &aud_retry);
+			else if (evs[i].data.ptr == &cmt_chan)
+				lost_committer(&ev);
 			else if (evs[i].data.ptr == &pub_chan)
 				on_child(&ev, "publisher",
 				    ctl_from_publisher, rstatus_publish,

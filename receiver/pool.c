@@ -62,6 +62,7 @@ static char **bhosts, **bdirs;
 static size_t nbatch;
 static uint64_t batch_due;	/* ms, 0: none */
 static uint64_t batch_first;	/* ms, when its first ask came */
+static int cmt = -1;		/* the committer's channel, -1: none */
 
 void
 pool_init(struct parent_args *a, int ctlfd, const struct sandbox_bpf *b)
@@ -77,6 +78,12 @@ pool_init(struct parent_args *a, int ctlfd, const struct sandbox_bpf *b)
 	 */
 	if (sandbox_nicer(WRITER_NICE) == -1)
 		log_warn("setpriority");
+}
+
+void
+pool_committer(int chan)
+{
+	cmt = chan;
 }
 
 size_t
@@ -115,19 +122,24 @@ host_directory(const char *host, char *dir, size_t len)
 	return enrol_directory(sa->conf, host, dir, len);
 }
 
-/* The child's descriptors: its channel as 3, the receiver directory 4. */
+/*
+ * The child's descriptors: its channel as 3, the receiver directory 4,
+ * its channel to the committer 5 (when there is one).
+ */
 static void __attribute__((noreturn))
-writer_child(int chan)
+writer_child(int chan, int commit)
 {
 	struct writer_args wa;
-	int c, r;
+	int c, r, k = -1;
 
-	log_close();	/* its socket may be 3 or 4, taken below */
+	log_close();	/* its socket may be 3 to 5, taken below */
 	if ((c = fcntl(chan, F_DUPFD, 10)) == -1 ||
 	    (r = fcntl(sa->recvfd, F_DUPFD, 10)) == -1 ||
-	    dup2(c, 3) == -1 || dup2(r, 4) == -1)
+	    (commit != -1 && (k = fcntl(commit, F_DUPFD, 10)) == -1) ||
+	    dup2(c, 3) == -1 || dup2(r, 4) == -1 ||
+	    (k != -1 && dup2(k, 5) == -1))
 		_exit(EX_OSERR);
-	if (close_range(5, ~0U, 0) == -1)
+	if (close_range(k != -1 ? 6 : 5, ~0U, 0) == -1)
 		_exit(EX_OSERR);
 	log_reopen();
 	log_procinit("writer");
@@ -141,6 +153,7 @@ writer_child(int chan)
 	hosts_trail_limits(sa->conf, &wa.lim);
 	wa.group = sa->tgid;
 	wa.bpf = bpf;
+	wa.commitfd = k != -1 ? 5 : -1;
 	writer_main(3, &wa);
 }
 
@@ -184,15 +197,40 @@ remember(pid_t pid)
 	nwprocs++;
 }
 
+/*
+ * The writer's channel to the committer: its end to the committer, or
+ * closed (the writer then syncs by itself).
+ */
+static void
+hand_to_committer(pid_t pid, int fd)
+{
+	struct ctl_msg m;
+
+	if (fd == -1)
+		return;
+	memset(&m, 0, sizeof(m));
+	m.type = CTL_POOL;
+	m.pool = (uint32_t)pid;
+	if (cmt == -1 || ctl_send(cmt, &m, fd, ctl_to_committer) == -1)
+		log_debug("trail writer (pid %d) syncs by itself: no "
+		    "committer", (int)pid);
+	close(fd);
+}
+
 /* The writer for the batch, its channel and slots to the network process. */
 static void
 start_batch(void)
 {
 	struct ctl_msg m;
-	int sv[2] = { -1, -1 };
+	int sv[2] = { -1, -1 }, cv[2] = { -1, -1 };
 	size_t i;
 	pid_t pid = -1;
 
+	if (cmt != -1 && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC,
+	    0, cv) == -1) {
+		log_warn("a channel to the committer");
+		cv[0] = cv[1] = -1;
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1 ||
 	    /*
 	     * _Fork: without the C library's fork handlers, which reset its
@@ -206,6 +244,10 @@ start_batch(void)
 			close(sv[0]);
 			close(sv[1]);
 		}
+		if (cv[0] != -1) {
+			close(cv[0]);
+			close(cv[1]);
+		}
 		for (i = 0; i < nbatch; i++)
 			no_writer(bhosts[i]);
 		batch_clear();
@@ -214,9 +256,14 @@ start_batch(void)
 	if (pid == 0) {
 		close(sv[0]);
 		close(ctl);
-		writer_child(sv[1]);
+		if (cv[0] != -1)
+			close(cv[0]);
+		writer_child(sv[1], cv[1]);
 	}
 	close(sv[1]);
+	if (cv[1] != -1)
+		close(cv[1]);
+	hand_to_committer(pid, cv[0]);
 	remember(pid);
 	log_debug("trail writer (pid %d) started for %zu host(s), first %s",
 	    (int)pid, nbatch, bhosts[0]);

@@ -12,7 +12,9 @@
  * (up to BATCH_MAX of them), applies them, then makes every trail that
  * has pending bytes durable in one pass (one syncfs of their file system
  * when more than a few are dirty, else fdatasync of each file), and only
- * then answers, in the order of the requests.  A HELLO or CLOSE ends a
+ * then answers, in the order of the requests.  The syncfs of the receiver
+ * directory's file system is asked of the committer (committer.c), which
+ * makes one for all the writers waiting.  A HELLO or CLOSE ends a
  * batch first: it syncs and reads one trail and answers at once.
  *
  * With trail_group set, the trails (old files too) belong to that group.
@@ -24,6 +26,7 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -83,6 +86,9 @@ struct writer {
 	struct owed	 owed[BATCH_MAX];
 	size_t		 nowed;
 	struct wbuf	 out;
+	int		 commitfd;	/* the committer's channel, -1 */
+	dev_t		 commitdev;	/* the file system it syncs */
+	uint64_t	 asks;		/* asked of it so far */
 };
 
 static void
@@ -229,6 +235,28 @@ hello(struct writer *w, unsigned slot)
 }
 
 /*
+ * One syncfs of t's file system: the committer's (one for every writer
+ * that asked) when it is the receiver directory's, else our own.
+ */
+static int
+sync_fs(struct writer *w, const struct trail *t)
+{
+	int r;
+
+	if (w->commitfd != -1 && trail_dev(t) == w->commitdev) {
+		if ((r = committer_sync(w->commitfd, ++w->asks)) >= 0) {
+			errno = r;
+			return r == 0 ? 0 : -1;
+		}
+		log_warnx("the committer's channel is gone; this writer "
+		    "syncs by itself from now on");
+		close(w->commitfd);
+		w->commitfd = -1;
+	}
+	return syncfs(t->fd);
+}
+
+/*
  * Every trail with pending bytes made durable: one syncfs per file
  * system when more than SYNCFS_MIN of them are dirty there, fdatasync of
  * each file otherwise.  syncfs reports a writeback error of any file of
@@ -257,7 +285,7 @@ sync_all(struct writer *w)
 		}
 		if (n <= SYNCFS_MIN)
 			continue;
-		if (syncfs(s->t->fd) == -1) {
+		if (sync_fs(w, s->t) == -1) {
 			log_debug("syncfs: %s; syncing each trail",
 			    strerror(errno));
 			break;
@@ -509,6 +537,7 @@ void
 writer_main(int chan, const struct writer_args *a)
 {
 	struct writer *w;
+	struct stat st;
 	size_t applied, bytes;
 	int avail, r;
 
@@ -517,6 +546,10 @@ writer_main(int chan, const struct writer_args *a)
 		fatal("writer");
 	w->a = a;
 	w->chan = chan;
+	w->commitfd = a->commitfd;
+	if (fstat(a->recvfd, &st) == -1)
+		fatal("the receiver directory");
+	w->commitdev = st.st_dev;
 	w->nslots = a->nhosts;
 	wbuf_init(&w->out);
 	/* Its own mapping: pages are touched only as large requests come. */

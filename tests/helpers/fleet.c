@@ -8,12 +8,14 @@
  * durable.  What a host shipped and got acknowledged goes to OUTDIR/HOST,
  * so that its trail can be compared with it.
  *
- *   fleet [-c handshakes] [-f fingerprint] [-i ms] [-s seconds]
+ *   fleet [-B] [-c handshakes] [-f fingerprint] [-i ms] [-s seconds]
  *	[-t timeout] ADDR:PORT LIST STREAM OUTDIR
  *
  *   LIST	lines "HOST PASSWORD"
  *   STREAM	whole lines of records; host k ships a slice of 16 to 48 KiB
  *		starting at a line chosen by k
+ *   -B	every host sends its frames at the same moments (bursts, as
+ *		after a stall), not at ticks spread evenly
  *   -c n	handshakes in progress at once (default 32)
  *   -f fp	the receiver's certificate fingerprint (default: any)
  *   -i ms	start a handshake every ms milliseconds (and at most -c at
@@ -526,7 +528,7 @@ write_sent(const char *dir, const struct snd *c)
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: fleet [-c handshakes] [-f fingerprint] "
+	fprintf(stderr, "usage: fleet [-B] [-c handshakes] [-f fingerprint] "
 	    "[-i ms] [-R] [-s seconds] [-t timeout]\n"
 	    "\tADDR:PORT LIST STREAM OUTDIR\n");
 	exit(EX_USAGE);
@@ -538,14 +540,18 @@ main(int argc, char *argv[])
 	unsigned i, next = 0, maxhs = 32, cur = 0;
 	double t0, t_hs, t_end, spread = 10, timeout = 110;
 	double gap = 0, next_at = 0;
+	int burst = 0;
 	uint64_t bytes = 0;
 	struct rlimit rl;
 	char errbuf[256];
 	const char *colon;
 	int ch;
 
-	while ((ch = getopt(argc, argv, "c:f:i:Rs:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "Bc:f:i:Rs:t:")) != -1) {
 		switch (ch) {
+		case 'B':
+			burst = 1;
+			break;
 		case 'c':
 			maxhs = (unsigned)strtoul(optarg, NULL, 10);
 			break;
@@ -609,7 +615,7 @@ main(int argc, char *argv[])
 	F.tick = spread / FRAMES;
 	F.shipping = 1;
 	for (i = 0; i < F.n; i++) {
-		F.s[i].next_at = t_hs + F.tick * i / F.n;
+		F.s[i].next_at = t_hs + (burst ? 0 : F.tick * i / F.n);
 		if (F.s[i].st == S_READY)
 			F.s[i].st = S_SHIP;
 	}

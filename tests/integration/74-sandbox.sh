@@ -105,16 +105,19 @@ wait_for '[ "$(trail_size "$trails/boxed")" -gt 0 ]' 20 ||
     { show_tails "$T/send.log" "$T/recv.log"; fail "nothing shipped within 20 s"; }
 
 # The receiver's parent's children: the network process first, then the
-# auditor (named auditdistd-gaps) and writers.
+# committer (named auditdistd-sync), the auditor (auditdistd-gaps), the
+# publisher (auditdistd-pub) and writers.
 recv_children() { pgrep -P "$RECV_PID" | sort -n; }
 NET=$(recv_children | head -n 1)
+COMMITTER=$(pgrep -P "$RECV_PID" -x auditdistd-sync || :)
 AUDITOR=$(pgrep -P "$RECV_PID" -x auditdistd-gaps || :)
 PUBLISHER=$(pgrep -P "$RECV_PID" -x auditdistd-pub || :)
 WRITER=$(recv_children | grep -vx "$NET" | grep -vx "${AUDITOR:-none}" |
-    grep -vx "${PUBLISHER:-none}" | head -n 1)
+    grep -vx "${PUBLISHER:-none}" | grep -vx "${COMMITTER:-none}" | head -n 1)
 FWDP=$(child_pid "$PLUG")
-[ -n "$NET" ] && [ -n "$WRITER" ] && [ -n "$AUDITOR" ] && [ -n "$PUBLISHER" ] ||
-    fail "expected a network process, the auditor, the publisher and a writer under $RECV_PID: $(recv_children | tr '\n' ' ')"
+[ -n "$NET" ] && [ -n "$WRITER" ] && [ -n "$AUDITOR" ] && [ -n "$PUBLISHER" ] &&
+    [ -n "$COMMITTER" ] ||
+    fail "expected a network process, the committer, the auditor, the publisher and a writer under $RECV_PID: $(recv_children | tr '\n' ' ')"
 
 field() { sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status" | awk '{print $1}'; }
 # CAP_CHOWN 0, CAP_KILL 5, CAP_SETGID 6, CAP_SETUID 7, CAP_AUDIT_CONTROL 30
@@ -134,6 +137,7 @@ check_proc forwarder "$FWDP" "$want_uid" 0000000000000000
 check_proc "receiver parent" "$RECV_PID" "$want_uid" 0000000000000000
 check_proc "network process" "$NET" "$want_uid" 0000000000000000
 check_proc writer "$WRITER" "$want_uid" 0000000000000000
+check_proc committer "$COMMITTER" "$want_uid" 0000000000000000
 check_proc auditor "$AUDITOR" "$want_uid" 0000000000000000
 check_proc publisher "$PUBLISHER" "$want_uid" 0000000000000000
 
@@ -157,6 +161,12 @@ expect_refused writer "$T/recv.log"
 wait_for "grep -q 'trail writer (pid $WRITER) killed by signal 31' '$T/recv.log'" 10 ||
     { show_tails "$T/recv.log"; fail "the writer (pid $WRITER) was not killed by SIGSYS at execve"; }
 info "writer: open refused, execve killed it (SIGSYS)"
+
+trigger "$COMMITTER" "$T/recv.log"
+expect_refused committer "$T/recv.log"
+wait_for "grep -q 'committer killed by signal 31' '$T/recv.log'" 10 ||
+    { show_tails "$T/recv.log"; fail "the committer (pid $COMMITTER) was not killed by SIGSYS at execve"; }
+info "committer: open refused, execve killed it (SIGSYS)"
 
 trigger "$AUDITOR" "$T/recv.log"
 expect_refused auditor "$T/recv.log"
@@ -233,4 +243,4 @@ wait_for '[ -z "$(alive_kids)" ]' 10 ||
     fail "the receiver's children outlived their parent: $(alive_kids)"
 info "receiver parent: open refused, ptrace killed it; its children died with it"
 
-echo "sandbox: $checked processes with the expected uid, no_new_privs, seccomp filter and capabilities; open outside the tree refused (writer, auditor, publisher, forwarder, network process, parent); execve or ptrace killed each of the 7; shipping resumed byte-identical"
+echo "sandbox: $checked processes with the expected uid, no_new_privs, seccomp filter and capabilities; open outside the tree refused (writer, committer, auditor, publisher, forwarder, network process, parent); execve or ptrace killed each of the 8; shipping resumed byte-identical"

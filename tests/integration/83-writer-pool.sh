@@ -5,6 +5,9 @@
 # receiver with writer_hosts 16, so that few writers serve them all (the
 # receiver's processes are counted: a writer per host would be 52).
 # While they ship:
+#   - the committer (the one process that makes syncfs for the writers)
+#     is SIGKILLed: the writers sync by themselves, and the parent starts
+#     another one 10 s later;
 #   - one writer is SIGKILLed: its hosts' connections are closed, they
 #     come back, get a new writer and resume where it says;
 #   - Landlock: a writer is made to open (test build's SIGUSR2 trigger,
@@ -62,8 +65,10 @@ RECV_PID=$BG_PID
 wait_for "port_listening $PORT" 20 ||
     { show_tails "$T/recv.log"; fail "auditdistd did not listen on $ADDR"; }
 
-# writers: the parent's children but the first (the network process).
-writers() { pgrep -P "$RECV_PID" | sort -n | tail -n +2; }
+# writers: the parent's children but the first (the network process) and
+# the committer.
+committer() { pgrep -P "$RECV_PID" -x auditdistd-sync || :; }
+writers() { pgrep -P "$RECV_PID" | sort -n | tail -n +2 | grep -vx "$(committer)"; }
 # hosts_of PID: the hosts whose directories writer PID holds.
 hosts_of()
 {
@@ -71,7 +76,7 @@ hosts_of()
 	    sed -n "s|^$trails/\(p[0-9]*\)\$|\1|p" | sort -u
 }
 
-bg_start fleet "$T/fleet.out" "$FLEET" -R -f "$FP" -s "$SECS" -t 80 \
+bg_start fleet "$T/fleet.out" "$FLEET" -B -R -f "$FP" -s "$SECS" -t 80 \
     "$ADDR" "$T/fleet.list" "$SAMPLE" "$out"
 wait_for "grep -q '^shipping' '$T/fleet.out'" 30 ||
     { show_tails "$T/fleet.out" "$T/recv.log"; fail "the fleet's handshakes did not end"; }
@@ -88,8 +93,19 @@ for w in $(writers); do
 	    fail "writer $w serves more than writer_hosts $PER hosts: $(hosts_of "$w" | tr '\n' ' ')"
 done
 
+# --- the committer SIGKILLed: the writers sync by themselves ------------------
+sleep 2
+cpid=$(committer)
+[ -n "$cpid" ] || { show_tails "$T/recv.log"; fail "no committer (auditdistd-sync) under $RECV_PID"; }
+kill -KILL "$cpid"
+wait_for "grep -q 'committer killed by signal 9' '$T/recv.log'" 10 ||
+    { show_tails "$T/recv.log"; fail "the parent did not see the committer ($cpid) die"; }
+# A writer notices at its next ask: proof that the writers were asking it.
+wait_for "grep -q \"the committer's channel is gone\" '$T/recv.log'" 10 ||
+    { show_tails "$T/recv.log"; fail "no writer noticed that the committer was gone (were they asking it?)"; }
+info "committer $cpid killed while shipping: $(grep -c "the committer's channel is gone" "$T/recv.log") writer(s) noticed at their next ask"
+
 # --- a pool writer SIGKILLed: its hosts resume -------------------------------
-sleep 3
 victim=$(writers | head -n 1)
 vhosts=$(hosts_of "$victim" | tr '\n' ' ')
 kill -KILL "$victim"
@@ -134,6 +150,11 @@ kill -USR2 "$c"
 wait_for '[ "$(refusals)" -gt '"$before"' ]' 10 ||
     { show_tails "$T/recv.log"; fail "hole: writer $c (hosts $(hosts_of "$c" | tr '\n' ' ')) could open host $other's directory"; }
 echo "pool: writer $a opened its own host $own's directory; writer $c was refused host $other's (Landlock); both killed by SIGSYS after"
+
+# The parent started another committer (10 s after), for later writers.
+wait_for '[ -n "$(committer)" ] && [ "$(committer)" != "$cpid" ]' 15 ||
+    { show_tails "$T/recv.log"; fail "the parent did not start another committer"; }
+echo "pool: committer $cpid killed while shipping; the writers went on by themselves; committer $(committer) started after"
 
 # --- every trail exact ----------------------------------------------------------
 bg_stop fleet 0 80 || { show_tails "$T/fleet.out"; fail "the fleet did not finish within 80 s"; }

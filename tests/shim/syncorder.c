@@ -8,14 +8,23 @@
  * truncated or allocated; and the directories whose entries changed or
  * were listed.  fsync/fdatasync of a descriptor of the same inode cleans
  * it; a syncfs that succeeds cleans every dirty file and directory of the
- * file system its descriptor is on (that is what it makes durable).  A write, send or sendmsg to a socket other than 0-2 while anything
- * is dirty is a violation, appended as one line to SYNCORDER_LOG:
+ * file system its descriptor is on (that is what it makes durable), in
+ * every process, if it began after the file was last dirtied: the
+ * writers ask another process (the committer) for their syncfs.  So each
+ * dirtying is stamped with the number of syncfs calls begun so far, and a
+ * successful syncfs publishes its own number, in a page all the processes
+ * share (mapped before the daemon forks).  A write, send or sendmsg to a
+ * socket other than 0-2 while anything is dirty is a violation, appended
+ * as one line to SYNCORDER_LOG:
  *	violation pid=P fd=N ms=T dirty=NAME
+ * except on a SOCK_SEQPACKET socket: that is a writer's ask to the
+ * committer, which tells nothing (the network process's channels are
+ * stream sockets).
  *
  * SYNCORDER_CRASH names a file holding "data" or "idx" (or anything else:
  * off): the next fsync/fdatasync of a dirty file whose name ends (".idx")
- * or does not end ("data") in .idx, or the next syncfs while such a file
- * is dirty, rewrites it to "off", logs
+ * or does not end ("data") in .idx, or the next syncfs or ask to the
+ * committer while such a file is dirty, rewrites it to "off", logs
  *	crash pid=P name=NAME
  * and kills the process with SIGKILL instead: a writer that dies with its
  * bytes in the page cache only.
@@ -23,10 +32,11 @@
  * Both files are opened at load time (the writers are forked, then
  * confined: they could not open them later) on descriptors that
  * close_range and close leave alone.  Only system calls the writers'
- * seccomp filter allows are used (fstat, newfstatat, write, pread, kill).
- * Writers serve many hosts, so all of this is per process, not per
- * host.
+ * seccomp filter allows are used (fstat, newfstatat, write, pread, kill,
+ * getsockopt).  Writers serve many hosts, so the dirty files are tracked
+ * per process, not per host.
  */
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -37,6 +47,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,8 +63,16 @@ struct dirty {
 	dev_t	 dev;
 	ino_t	 ino;
 	int	 reg;
+	uint64_t gen;		/* syncfs calls begun when last dirtied */
 	char	 name[64];
 };
+
+/* Shared by every process of the daemon. */
+struct shared {
+	uint64_t started;	/* syncfs calls begun */
+	uint64_t covered;	/* the largest number of one that succeeded */
+};
+static struct shared *sh;
 
 static struct dirty dirty[MAXDIRTY];
 static char fdname[MAXFD][64];		/* what each descriptor was opened as */
@@ -143,6 +162,9 @@ mark(const struct stat *st, const char *name)
 		d->reg = S_ISREG(st->st_mode);
 		d->name[0] = '\0';
 	}
+	/* After the change: a syncfs begun before it does not cover it. */
+	d->gen = sh != NULL ? __atomic_load_n(&sh->started, __ATOMIC_SEQ_CST) :
+	    0;
 	if (name == NULL && d->name[0] == '\0')
 		snprintf(d->name, sizeof(d->name), "%s",
 		    S_ISDIR(st->st_mode) ? "(a directory)" : "(a file)");
@@ -174,15 +196,48 @@ clean(const struct stat *st)
 		*d = dirty[--ndirty];
 }
 
+/* What another process's syncfs made durable since it was dirtied. */
+static void
+clean_covered(void)
+{
+	uint64_t covered;
+	size_t i;
+
+	if (sh == NULL)
+		return;
+	covered = __atomic_load_n(&sh->covered, __ATOMIC_SEQ_CST);
+	for (i = 0; i < ndirty; ) {
+		if (dirty[i].dev == root_dev && dirty[i].gen < covered)
+			dirty[i] = dirty[--ndirty];
+		else
+			i++;
+	}
+}
+
+static void crash_at(const struct dirty *);
+
 /* A socket write while something is dirty. */
 static void
 check(int fd)
 {
 	struct stat st;
+	socklen_t len = sizeof(int);
+	int type = 0;
+	size_t i;
 
-	if (!active || ndirty == 0 || fd <= 2 || fstat(fd, &st) == -1 ||
+	if (!active || fd <= 2 || fstat(fd, &st) == -1 ||
 	    !S_ISSOCK(st.st_mode))
 		return;
+	clean_covered();
+	if (ndirty == 0)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+	    type == SOCK_SEQPACKET) {
+		/* An ask to the committer: where a sync would be. */
+		for (i = 0; i < ndirty; i++)
+			crash_at(&dirty[i]);
+		return;
+	}
 	say("violation pid=%ld fd=%d ms=%ld dirty=%s (%zu dirty)\n",
 	    (long)getpid(), fd, ms(), dirty[0].name[0] ? dirty[0].name : "?",
 	    ndirty);
@@ -238,14 +293,23 @@ syncfs(int fd)
 	size_t i;
 	int r;
 
+	uint64_t n, seen;
+
 	resolve();
 	if (fstat(fd, &st) == -1)
 		return real_syncfs(fd);
 	for (i = 0; i < ndirty; i++)
 		if (dirty[i].dev == st.st_dev)
 			crash_at(&dirty[i]);
+	n = sh != NULL && st.st_dev == root_dev ?
+	    __atomic_add_fetch(&sh->started, 1, __ATOMIC_SEQ_CST) : 0;
 	if ((r = real_syncfs(fd)) != 0)
 		return r;
+	/* covered = max(covered, n) */
+	seen = n ? __atomic_load_n(&sh->covered, __ATOMIC_SEQ_CST) : 0;
+	while (n > seen && !__atomic_compare_exchange_n(&sh->covered, &seen,
+	    n, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		;
 	for (i = 0; i < ndirty; ) {
 		if (dirty[i].dev == st.st_dev)
 			dirty[i] = dirty[--ndirty];
@@ -266,6 +330,9 @@ init(void)
 	if ((p = getenv("SYNCORDER_ROOT")) == NULL || stat(p, &st) == -1)
 		return;
 	root_dev = st.st_dev;
+	if ((sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED)
+		sh = NULL;
 	if ((p = getenv("SYNCORDER_LOG")) != NULL &&
 	    (fd = real_open(p, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
 	    0600)) != -1) {
@@ -372,42 +439,67 @@ open(const char *path, int flags, ...)
 
 int open64(const char *, int, ...) __attribute__((alias("open")));
 
-/* A write to a file dirties it; one to a socket may report a position. */
-static void
-before_write(int fd)
+/*
+ * A write to a file dirties it (marked after it is done: a syncfs begun
+ * during it need not cover it); one to a socket may report a position.
+ */
+static int
+is_file(int fd)
 {
 	struct stat st;
 
-	if (active && fd > 2 && fstat(fd, &st) == 0) {
-		if (S_ISREG(st.st_mode))
-			mark(&st, NULL);
-		else
-			check(fd);
-	}
+	return active && fd > 2 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* errno as the real call left it. */
+static void
+mark_after(int fd)
+{
+	int saved = errno;
+
+	mark_fd(fd, NULL);
+	errno = saved;
 }
 
 ssize_t
 write(int fd, const void *buf, size_t len)
 {
+	ssize_t r;
+
 	resolve();
-	before_write(fd);
-	return real_write(fd, buf, len);
+	if (!is_file(fd)) {
+		check(fd);
+		return real_write(fd, buf, len);
+	}
+	r = real_write(fd, buf, len);
+	mark_after(fd);
+	return r;
 }
 
 ssize_t
 writev(int fd, const struct iovec *iov, int n)
 {
+	ssize_t r;
+
 	resolve();
-	before_write(fd);
-	return real_writev(fd, iov, n);
+	if (!is_file(fd)) {
+		check(fd);
+		return real_writev(fd, iov, n);
+	}
+	r = real_writev(fd, iov, n);
+	mark_after(fd);
+	return r;
 }
 
 ssize_t
 pwrite(int fd, const void *buf, size_t len, off_t off)
 {
+	ssize_t r;
+
 	resolve();
-	mark_fd(fd, NULL);
-	return real_pwrite(fd, buf, len, off);
+	r = real_pwrite(fd, buf, len, off);
+	mark_after(fd);
+	return r;
 }
 
 ssize_t pwrite64(int, const void *, size_t, off_t)
@@ -441,9 +533,12 @@ sendmsg(int fd, const struct msghdr *m, int flags)
 int
 ftruncate(int fd, off_t len)
 {
+	int r;
+
 	resolve();
-	mark_fd(fd, NULL);
-	return real_ftruncate(fd, len);
+	r = real_ftruncate(fd, len);
+	mark_after(fd);
+	return r;
 }
 
 int ftruncate64(int, off_t) __attribute__((alias("ftruncate")));
@@ -451,9 +546,12 @@ int ftruncate64(int, off_t) __attribute__((alias("ftruncate")));
 int
 fallocate(int fd, int mode, off_t off, off_t len)
 {
+	int r;
+
 	resolve();
-	mark_fd(fd, NULL);
-	return real_fallocate(fd, mode, off, len);
+	r = real_fallocate(fd, mode, off, len);
+	mark_after(fd);
+	return r;
 }
 
 int fallocate64(int, int, off_t, off_t) __attribute__((alias("fallocate")));
