@@ -49,6 +49,7 @@
 #include "publish.h"
 #include "sandbox.h"
 #include "serial.h"
+#include "tcur.h"
 
 #define PUBLISH_COMM		"auditdistd-pub"	/* ps, pgrep */
 #define PUBLISH_ROUND_MS	500
@@ -109,6 +110,7 @@ load_cursor(struct phost *h)
 {
 	char name[WIRE_MAX_HOST + 8], buf[CURSOR_MAX];
 	struct pcursor c;
+	struct tcur tc;
 	ssize_t len;
 	int fd;
 
@@ -116,14 +118,24 @@ load_cursor(struct phost *h)
 	if ((fd = openat(pub.statefd, name, O_RDONLY | O_CLOEXEC |
 	    O_NOFOLLOW)) == -1)
 		return errno == ENOENT ? 0 : -1;
-	len = read(fd, buf, sizeof(buf) - 1);
+	len = read(fd, buf, sizeof(buf));
 	close(fd);
 	if (len <= 0)
 		return -1;
-	buf[len] = '\0';
-	if (sscanf(buf, "file %" SCNx64 " off %" SCNu64 " seq %" SCNu64
-	    " bytes %" SCNu64 " time %" SCNu64, &c.file, &c.off, &c.seq,
-	    &c.bytes, &c.time) != 5) {
+	/* As save_cursor writes it. */
+	tc_init(&tc, buf, (size_t)len);
+	tc_lit(&tc, "file ");
+	tc_hex(&tc, TRAIL_NAME_LEN, &c.file);
+	tc_lit(&tc, " off ");
+	tc_dec(&tc, UINT64_MAX, &c.off);
+	tc_lit(&tc, " seq ");
+	tc_dec(&tc, UINT64_MAX, &c.seq);
+	tc_lit(&tc, " bytes ");
+	tc_dec(&tc, UINT64_MAX, &c.bytes);
+	tc_lit(&tc, " time ");
+	tc_dec(&tc, UINT64_MAX, &c.time);
+	tc_lit(&tc, "\n");
+	if (tc_end(&tc) == -1) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -229,6 +241,34 @@ span(const struct ptrail *tr, uint64_t f1, uint64_t o1, uint64_t f2,
 }
 
 /*
+ * A message ID as send_chunk makes it, HOST:SPOOL:SEGMENT:OFFSET, into
+ * its parts (host: a view into id); -1: not of that shape.
+ */
+static int
+parse_msg_id(const char *id, const char **host, size_t *hostlen,
+    char *spool, uint64_t *segseq, uint64_t *segoff)
+{
+	uint8_t raw[PUBLISH_SPOOL_LEN / 2];
+	struct tcur c;
+	const char *hex;
+
+	tc_init(&c, id, strlen(id));
+	tc_word(&c, ':', host, hostlen);
+	tc_lit(&c, ":");
+	hex = tc_rest(&c);
+	tc_hexbytes(&c, raw, sizeof(raw));
+	tc_lit(&c, ":");
+	tc_hex(&c, TRAIL_NAME_LEN, segseq);
+	tc_lit(&c, ":");
+	tc_dec(&c, UINT64_MAX, segoff);
+	if (tc_end(&c) == -1)
+		return -1;
+	memcpy(spool, hex, PUBLISH_SPOOL_LEN);
+	spool[PUBLISH_SPOOL_LEN] = '\0';
+	return 0;
+}
+
+/*
  * Go on from the end of the subject's last message, wherever it came from
  * (this receiver, or another one of the same sender): its ID names the
  * sender's segment and offset, which the trail's index finds.  When the
@@ -238,9 +278,11 @@ span(const struct ptrail *tr, uint64_t f1, uint64_t o1, uint64_t f2,
 static int
 resync(struct phost *h, const struct ptrail *tr)
 {
-	char id[256], err[512], *p[4], *save = NULL;
+	char id[256], err[512], spool[PUBLISH_SPOOL_LEN + 1];
 	uint64_t seq = 0, len = 0, segseq, segoff, file, start, to;
-	int r, k = 0;
+	const char *host;
+	size_t hostlen;
+	int r, ours;
 
 	if ((r = pubnats_last(h->subj, id, sizeof(id), &seq, &len, err,
 	    sizeof(err))) == -1) {
@@ -255,19 +297,16 @@ resync(struct phost *h, const struct ptrail *tr)
 		h->cur.seq = 0;
 		return save_cursor(h);
 	}
-	for (p[0] = strtok_r(id, ":", &save); p[k] != NULL && k < 3;)
-		p[++k] = strtok_r(NULL, ":", &save);
-	if (k != 3 || strcmp(p[0], h->name) != 0 ||
-	    strlen(p[1]) != PUBLISH_SPOOL_LEN ||
-	    sscanf(p[2], "%" SCNx64, &segseq) != 1 ||
-	    sscanf(p[3], "%" SCNu64, &segoff) != 1 ||
-	    pubidx_locate(h->idx, tr->storefd, tr->v, tr->n, p[1], segseq,
+	ours = parse_msg_id(id, &host, &hostlen, spool, &segseq, &segoff) == 0;
+	if (!ours || hostlen != strlen(h->name) ||
+	    memcmp(host, h->name, hostlen) != 0 ||
+	    pubidx_locate(h->idx, tr->storefd, tr->v, tr->n, spool, segseq,
 	    &file, &start) == -1) {
 		if (!h->held)
 			hlog_warnx(h->name, "the last message of %s "
 			    "(sequence %" PRIu64 ", %s) is not in this trail "
 			    "(yet); waiting for it", h->subj, seq,
-			    k == 3 ? "another receiver's" : "not ours");
+			    ours ? "another receiver's" : "not ours");
 		h->held = 1;
 		h->tries = 0;
 		return 0;
@@ -301,12 +340,20 @@ resync(struct phost *h, const struct ptrail *tr)
 static void
 test_crash(const struct phost *h)
 {
-	const char *e = getenv("AUDITDIST_TEST_PUBLISH_EXIT"), *colon;
+	const char *e = getenv("AUDITDIST_TEST_PUBLISH_EXIT"), *host;
+	struct tcur c;
+	uint64_t n;
+	size_t len;
 	int fd;
 
-	if (e == NULL || (colon = strchr(e, ':')) == NULL ||
-	    strncmp(e, h->name, (size_t)(colon - e)) != 0 ||
-	    h->name[colon - e] != '\0' || ++pub.acks != (unsigned)atoi(colon + 1))
+	if (e == NULL)
+		return;
+	tc_init(&c, e, strlen(e));
+	tc_word(&c, ':', &host, &len);
+	tc_lit(&c, ":");
+	tc_dec(&c, UINT_MAX, &n);
+	if (tc_end(&c) == -1 || len != strlen(h->name) ||
+	    memcmp(host, h->name, len) != 0 || ++pub.acks != n)
 		return;
 	if ((fd = openat(pub.statefd, "test-exited", O_WRONLY | O_CREAT |
 	    O_EXCL | O_CLOEXEC, 0640)) == -1)
@@ -609,19 +656,25 @@ publish_sandbox(struct sandbox *sb, const struct conf *c)
 	    "/etc/resolv.conf", "/etc/nsswitch.conf", "/etc/gai.conf",
 	    "/etc/host.conf" };
 	const char *p, *colon, *end;
+	struct tcur tc;
+	uint64_t port;
 	size_t i;
-	long port;
 
 	for (i = 0; i < sizeof(resolver) / sizeof(resolver[0]); i++)
 		sandbox_path(sb, resolver[i], SB_READ);
 	for (p = c->receiver.publish.urls; p != NULL && *p != '\0'; p = end) {
 		if ((end = strchr(p, ',')) == NULL)
 			end = p + strlen(p);
+		/* The scheme's colon is followed by "//": no port. */
 		colon = memrchr(p, ':', (size_t)(end - p));
-		port = colon != NULL && colon[1] != '/' ?
-		    strtol(colon + 1, NULL, 10) : 4222;
-		sandbox_connect_port(sb, port > 0 && port < 65536 ?
-		    (uint16_t)port : 0);
+		port = 4222;
+		if (colon != NULL && colon[1] != '/') {
+			tc_init(&tc, colon + 1, (size_t)(end - colon - 1));
+			if (tc_dec(&tc, UINT16_MAX, &port) == -1 ||
+			    tc_end(&tc) == -1)
+				port = 0;	/* not a port: any */
+		}
+		sandbox_connect_port(sb, (uint16_t)port);
 		if (*end == ',')
 			end++;
 	}
