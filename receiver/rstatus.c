@@ -26,6 +26,7 @@
 
 #include "auditdistd.h"
 #include "log.h"
+#include "tcur.h"
 
 /* Written at each round's end if a host's state changed, else this often. */
 #define RSTATUS_EVERY	5
@@ -544,13 +545,15 @@ field(const char *line, const char *key, char *buf, size_t len)
 static int64_t
 field_num(const char *line, const char *key)
 {
-	char buf[32], *end;
-	long long v;
+	char buf[32];
+	struct tcur c;
+	uint64_t v;
 
+	/* As put_num writes it: a number, or a word for none. */
 	field(line, key, buf, sizeof(buf));
-	errno = 0;
-	v = strtoll(buf, &end, 10);
-	return buf[0] == '\0' || *end != '\0' || errno ? -1 : (int64_t)v;
+	tc_init(&c, buf, strlen(buf));
+	return tc_dec(&c, INT64_MAX, &v) == 0 && tc_end(&c) == 0 ?
+	    (int64_t)v : -1;
 }
 
 static int
