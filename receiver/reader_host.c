@@ -30,6 +30,7 @@
 #include "log.h"
 #include "publish.h"
 #include "reader.h"
+#include "tcur.h"
 
 /* Trails open at once (four descriptors each); the idlest is closed. */
 #define READER_OPEN_MAX		256
@@ -76,18 +77,23 @@ static int
 load_state(struct rdhost *h)
 {
 	char buf[STATE_MAX];
+	struct tcur c;
 	ssize_t len;
 	int fd;
 
 	if ((fd = openat(rd.statefd, h->name, O_RDONLY | O_CLOEXEC |
 	    O_NOFOLLOW)) == -1)
 		return errno == ENOENT ? 0 : -1;
-	len = read(fd, buf, sizeof(buf) - 1);
+	len = read(fd, buf, sizeof(buf));
 	close(fd);
 	if (len <= 0)
 		return -1;
-	buf[len] = '\0';
-	if (sscanf(buf, "seq %" SCNu64, &h->last) != 1) {
+	/* As save_state writes it. */
+	tc_init(&c, buf, (size_t)len);
+	tc_lit(&c, "seq ");
+	tc_dec(&c, UINT64_MAX, &h->last);
+	tc_lit(&c, "\n");
+	if (tc_end(&c) == -1) {
 		errno = EINVAL;
 		return -1;
 	}
