@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "auditdistd.h"
+#include "hosttab.h"
 #include "log.h"
 #include "publish.h"
 #include "sandbox.h"
@@ -92,14 +93,13 @@ static struct {
 	const struct parent_args *a;
 	const struct conf_publish *c;
 	int		 chan, statefd;
-	struct phost	**h;
-	size_t		 n, cap;
+	struct hosttab	 hosts;		/* of phost */
 	int		 up;		/* NATS answers and the stream fits */
 	int		 progress;	/* this round published something */
 	int		 failing;	/* a publication failed: logged */
 	unsigned	 acks;		/* for the test hook */
 	char		 buf[PUBLISH_CHUNK];
-} pub;
+} pub = { .hosts = HOSTTAB_INIT(struct phost, name) };
 
 /* The publish block's cafile, read at the start: the user may not read it. */
 static char *ca_pem;
@@ -187,26 +187,20 @@ make_subject(struct phost *h)
 static struct phost *
 find(const char *name, const char *path)
 {
-	struct phost *nh, **nv;
-	size_t i;
+	struct phost *nh;
+	size_t at;
 
-	for (i = 0; i < pub.n; i++)
-		if (strcmp(pub.h[i]->name, name) == 0)
-			return pub.h[i];
-	if (pub.n == pub.cap) {
-		if ((nv = reallocarray(pub.h, pub.cap ? pub.cap * 2 : 256,
-		    sizeof(*nv))) == NULL)
-			return NULL;
-		pub.h = nv;
-		pub.cap = pub.cap ? pub.cap * 2 : 256;
-	}
+	if ((nh = hosttab_find(&pub.hosts, name, &at)) != NULL)
+		return nh;
 	if ((nh = calloc(1, sizeof(*nh))) == NULL)
 		return NULL;
-	if ((nh->idx = pubidx_new()) == NULL) {
+	snprintf(nh->name, sizeof(nh->name), "%s", name);
+	if ((nh->idx = pubidx_new()) == NULL ||
+	    hosttab_insert(&pub.hosts, at, nh) == -1) {
+		pubidx_free(nh->idx);
 		free(nh);
 		return NULL;
 	}
-	snprintf(nh->name, sizeof(nh->name), "%s", name);
 	nh->path = path;
 	make_subject(nh);
 	if (load_cursor(nh) == -1) {
@@ -215,7 +209,6 @@ find(const char *name, const char *path)
 		memset(&nh->cur, 0, sizeof(nh->cur));
 		nh->cur.seq = UINT64_MAX;	/* unknown: ask the stream */
 	}
-	pub.h[pub.n++] = nh;
 	nh->dirty = 1;
 	return nh;
 }
@@ -627,6 +620,7 @@ publish_run(void)
 	struct pollfd p = { .fd = pub.chan, .events = POLLIN };
 	uint64_t down_since = 0, backoff = 1000, next_try = 0, t;
 	unsigned rounds = 0;
+	struct phost *h;
 	size_t i;
 
 	for (;;) {
@@ -640,9 +634,11 @@ publish_run(void)
 		}
 		pub.progress = 0;
 		serial_each_host(pub.a, visit, NULL);
-		for (i = 0; i < pub.n; i++)
-			if (pub.h[i]->dirty || rounds % PUBLISH_FULL == 0)
-				tell(pub.h[i]);
+		for (i = 0; i < pub.hosts.n; i++) {
+			h = pub.hosts.v[i];
+			if (h->dirty || rounds % PUBLISH_FULL == 0)
+				tell(h);
+		}
 		rounds++;
 		if (poll(&p, 1, pub.progress ? 0 : PUBLISH_ROUND_MS) == 1)
 			_exit(0);	/* the parent closed its end */
