@@ -48,6 +48,19 @@ pubidx_free(struct pubidx *x)
 	free(x);
 }
 
+int
+pubidx_get_spool(struct tcur *c, char *spool)
+{
+	uint8_t id[PUBLISH_SPOOL_LEN / 2];
+	const char *hex = tc_rest(c);
+
+	if (tc_hexbytes(c, id, sizeof(id)) == -1)
+		return -1;
+	memcpy(spool, hex, PUBLISH_SPOOL_LEN);
+	spool[PUBLISH_SPOOL_LEN] = '\0';
+	return 0;
+}
+
 /*
  * "S <32 hex> <16 hex> <decimal>": 0, or -1 for any other line.  Read as
  * trail.c's recover_index reads the same lines.
@@ -55,23 +68,16 @@ pubidx_free(struct pubidx *x)
 static int
 parse_s(const char *l, size_t len, char *spool, struct pubent *e)
 {
-	uint8_t id[PUBLISH_SPOOL_LEN / 2];
 	struct tcur c;
-	const char *hex;
 
 	tc_init(&c, l, len);
 	tc_lit(&c, "S ");
-	hex = tc_rest(&c);
-	tc_hexbytes(&c, id, sizeof(id));
+	pubidx_get_spool(&c, spool);
 	tc_lit(&c, " ");
 	tc_hex(&c, TRAIL_NAME_LEN, &e->seq);
 	tc_lit(&c, " ");
 	tc_dec(&c, UINT64_MAX, &e->start);
-	if (tc_end(&c) == -1)
-		return -1;
-	memcpy(spool, hex, PUBLISH_SPOOL_LEN);
-	spool[PUBLISH_SPOOL_LEN] = '\0';
-	return 0;
+	return tc_end(&c);
 }
 
 static int

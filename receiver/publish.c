@@ -241,24 +241,17 @@ static int
 parse_msg_id(const char *id, const char **host, size_t *hostlen,
     char *spool, uint64_t *segseq, uint64_t *segoff)
 {
-	uint8_t raw[PUBLISH_SPOOL_LEN / 2];
 	struct tcur c;
-	const char *hex;
 
 	tc_init(&c, id, strlen(id));
 	tc_word(&c, ':', host, hostlen);
 	tc_lit(&c, ":");
-	hex = tc_rest(&c);
-	tc_hexbytes(&c, raw, sizeof(raw));
+	pubidx_get_spool(&c, spool);
 	tc_lit(&c, ":");
 	tc_hex(&c, TRAIL_NAME_LEN, segseq);
 	tc_lit(&c, ":");
 	tc_dec(&c, UINT64_MAX, segoff);
-	if (tc_end(&c) == -1)
-		return -1;
-	memcpy(spool, hex, PUBLISH_SPOOL_LEN);
-	spool[PUBLISH_SPOOL_LEN] = '\0';
-	return 0;
+	return tc_end(&c);
 }
 
 /*

@@ -37,6 +37,7 @@ enum pubnats_res {
 
 /* pubidx.c */
 struct pubidx;
+struct tcur;
 struct pubidx	*pubidx_new(void);
 void		 pubidx_free(struct pubidx *);
 /* The segment that holds byte off of trail file num; -1: not indexed. */
@@ -47,6 +48,8 @@ int		 pubidx_segment(struct pubidx *, int storefd, uint64_t num,
 int		 pubidx_locate(struct pubidx *, int storefd, const uint64_t *v,
 		    size_t n, const char *spool, uint64_t seq, uint64_t *file,
 		    uint64_t *start);
+/* A spool id's PUBLISH_SPOOL_LEN hex digits, as text (tcur.h's getters). */
+int		 pubidx_get_spool(struct tcur *, char *spool);
 
 /* pubnats.c */
 /* The connection's options; ca_pem: the cafile's text, or NULL. */

@@ -126,9 +126,34 @@ test_locate(void)
 	teardown();
 }
 
+/* Only lines as the writer writes them are S lines; others are passed. */
+static void
+test_lines(void)
+{
+	struct pubidx *x;
+	struct pubseg s;
+
+	setup();
+	REQUIRE((x = pubidx_new()) != NULL);
+	put(1, "S " SPOOL_A " 0000000000000001 0\n"
+	    "S " SPOOL_A " 000000000000000A 40\n"		/* upper case */
+	    "S " SPOOL_A " 000000000000000b 050\n"		/* leading zero */
+	    "S " SPOOL_A " 000000000000000c +60\n"		/* a sign */
+	    "S " SPOOL_A " 0x0000000000000d 70\n"
+	    "S " SPOOL_A " 000000000000000e 80 \n"		/* trailing */
+	    "S " SPOOL_A "  000000000000000f 90\n"
+	    "S " SPOOL_A " 0000000000000002 100\n");
+	CHECK(pubidx_segment(x, storefd, 1, 95, &s) == 0);
+	CHECK(s.seq == 1 && s.start == 0 && s.end == 100);
+	CHECK(pubidx_segment(x, storefd, 1, 100, &s) == 0 && s.seq == 2);
+	pubidx_free(x);
+	teardown();
+}
+
 static const struct h_test tests[] = {
 	TEST(test_segment),
 	TEST(test_locate),
+	TEST(test_lines),
 };
 
 RUN_TESTS("pubidx", tests)
