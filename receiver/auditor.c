@@ -107,20 +107,13 @@ load(struct ahost *h)
 	char name[WIRE_MAX_HOST + 8];
 	static char buf[SERIAL_STATE_MAX];
 	struct serial *s = NULL;
-	ssize_t len;
-	int fd;
+	size_t len;
 
 	snprintf(name, sizeof(name), "%s.state", h->name);
-	if ((fd = openat(au.statefd, name, O_RDONLY | O_CLOEXEC |
-	    O_NOFOLLOW)) != -1) {
-		len = read(fd, buf, sizeof(buf));
-		close(fd);
-		if (len > 0 && (s = serial_load(buf, (size_t)len, on_gap,
-		    h)) == NULL)
-			hlog_warnx(h->name, "%s: not a serial counter's state; "
-			    "counting again from the trail's start",
-			    name);
-	}
+	if (hosttab_read_file(au.statefd, name, buf, sizeof(buf), &len) == 1 &&
+	    (s = serial_load(buf, len, on_gap, h)) == NULL)
+		hlog_warnx(h->name, "%s: not a serial counter's state; "
+		    "counting again from the trail's start", name);
 	return s != NULL ? s : serial_new(on_gap, h);
 }
 

@@ -1,6 +1,9 @@
 /* A table of hosts sorted by name (hosttab.h). */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hosttab.h"
 
@@ -58,4 +61,25 @@ hosttab_clear(struct hosttab *t)
 	free(t->v);
 	t->v = NULL;
 	t->n = t->cap = 0;
+}
+
+int
+hosttab_read_file(int dirfd, const char *name, char *buf, size_t cap,
+    size_t *len)
+{
+	ssize_t r;
+	int fd, saved;
+
+	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) ==
+	    -1)
+		return errno == ENOENT ? 0 : -1;
+	r = read(fd, buf, cap);
+	saved = r == 0 ? EINVAL : errno;
+	close(fd);
+	if (r <= 0) {
+		errno = saved;
+		return -1;
+	}
+	*len = (size_t)r;
+	return 1;
 }

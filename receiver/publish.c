@@ -111,19 +111,15 @@ load_cursor(struct phost *h)
 	char name[WIRE_MAX_HOST + 8], buf[CURSOR_MAX];
 	struct pcursor c;
 	struct tcur tc;
-	ssize_t len;
-	int fd;
+	size_t len;
+	int r;
 
 	snprintf(name, sizeof(name), "%s.cursor", h->name);
-	if ((fd = openat(pub.statefd, name, O_RDONLY | O_CLOEXEC |
-	    O_NOFOLLOW)) == -1)
-		return errno == ENOENT ? 0 : -1;
-	len = read(fd, buf, sizeof(buf));
-	close(fd);
-	if (len <= 0)
-		return -1;
+	if ((r = hosttab_read_file(pub.statefd, name, buf, sizeof(buf),
+	    &len)) != 1)
+		return r;
 	/* As save_cursor writes it. */
-	tc_init(&tc, buf, (size_t)len);
+	tc_init(&tc, buf, len);
 	tc_lit(&tc, "file ");
 	tc_hex(&tc, TRAIL_NAME_LEN, &c.file);
 	tc_lit(&tc, " off ");

@@ -80,18 +80,14 @@ load_state(struct rdhost *h)
 {
 	char buf[STATE_MAX];
 	struct tcur c;
-	ssize_t len;
-	int fd;
+	size_t len;
+	int r;
 
-	if ((fd = openat(rd.statefd, h->name, O_RDONLY | O_CLOEXEC |
-	    O_NOFOLLOW)) == -1)
-		return errno == ENOENT ? 0 : -1;
-	len = read(fd, buf, sizeof(buf));
-	close(fd);
-	if (len <= 0)
-		return -1;
+	if ((r = hosttab_read_file(rd.statefd, h->name, buf, sizeof(buf),
+	    &len)) != 1)
+		return r;
 	/* As save_state writes it. */
-	tc_init(&c, buf, (size_t)len);
+	tc_init(&c, buf, len);
 	tc_lit(&c, "seq ");
 	tc_dec(&c, UINT64_MAX, &h->last);
 	tc_lit(&c, "\n");
