@@ -48,17 +48,33 @@ pubidx_free(struct pubidx *x)
 	free(x);
 }
 
-int
-pubidx_get_spool(struct tcur *c, char *spool)
+/* A spool id's hex digits, as text into spool and as bytes into raw. */
+static int
+get_spool(struct tcur *c, char *spool, uint8_t *raw)
 {
-	uint8_t id[PUBLISH_SPOOL_LEN / 2];
 	const char *hex = tc_rest(c);
 
-	if (tc_hexbytes(c, id, sizeof(id)) == -1)
+	if (tc_hexbytes(c, raw, PUBLISH_SPOOL_LEN / 2) == -1)
 		return -1;
 	memcpy(spool, hex, PUBLISH_SPOOL_LEN);
 	spool[PUBLISH_SPOOL_LEN] = '\0';
 	return 0;
+}
+
+int
+pubidx_parse_id(const char *id, struct pubid *p)
+{
+	struct tcur c;
+
+	tc_init(&c, id, strlen(id));
+	tc_word(&c, ':', &p->host, &p->hostlen);
+	tc_lit(&c, ":");
+	get_spool(&c, p->spool, p->spool_id);
+	tc_lit(&c, ":");
+	tc_hex(&c, TRAIL_NAME_LEN, &p->seg);
+	tc_lit(&c, ":");
+	tc_dec(&c, UINT64_MAX, &p->off);
+	return tc_end(&c);
 }
 
 /*
@@ -68,11 +84,12 @@ pubidx_get_spool(struct tcur *c, char *spool)
 static int
 parse_s(const char *l, size_t len, char *spool, struct pubent *e)
 {
+	uint8_t raw[PUBLISH_SPOOL_LEN / 2];
 	struct tcur c;
 
 	tc_init(&c, l, len);
 	tc_lit(&c, "S ");
-	pubidx_get_spool(&c, spool);
+	get_spool(&c, spool, raw);
 	tc_lit(&c, " ");
 	tc_hex(&c, TRAIL_NAME_LEN, &e->seq);
 	tc_lit(&c, " ");

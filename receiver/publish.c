@@ -230,27 +230,6 @@ span(const struct ptrail *tr, uint64_t f1, uint64_t o1, uint64_t f2,
 }
 
 /*
- * A message ID as send_chunk makes it, HOST:SPOOL:SEGMENT:OFFSET, into
- * its parts (host: a view into id); -1: not of that shape.
- */
-static int
-parse_msg_id(const char *id, const char **host, size_t *hostlen,
-    char *spool, uint64_t *segseq, uint64_t *segoff)
-{
-	struct tcur c;
-
-	tc_init(&c, id, strlen(id));
-	tc_word(&c, ':', host, hostlen);
-	tc_lit(&c, ":");
-	pubidx_get_spool(&c, spool);
-	tc_lit(&c, ":");
-	tc_hex(&c, TRAIL_NAME_LEN, segseq);
-	tc_lit(&c, ":");
-	tc_dec(&c, UINT64_MAX, segoff);
-	return tc_end(&c);
-}
-
-/*
  * Go on from the end of the subject's last message, wherever it came from
  * (this receiver, or another one of the same sender): its ID names the
  * sender's segment and offset, which the trail's index finds.  When the
@@ -260,10 +239,9 @@ parse_msg_id(const char *id, const char **host, size_t *hostlen,
 static int
 resync(struct phost *h, const struct ptrail *tr)
 {
-	char id[256], err[512], spool[PUBLISH_SPOOL_LEN + 1];
-	uint64_t seq = 0, len = 0, segseq, segoff, file, start, to;
-	const char *host;
-	size_t hostlen;
+	char id[256], err[512];
+	uint64_t seq = 0, len = 0, file, start, to;
+	struct pubid pid;
 	int r, ours;
 
 	if ((r = pubnats_last(h->subj, id, sizeof(id), &seq, &len, err,
@@ -279,11 +257,11 @@ resync(struct phost *h, const struct ptrail *tr)
 		h->cur.seq = 0;
 		return save_cursor(h);
 	}
-	ours = parse_msg_id(id, &host, &hostlen, spool, &segseq, &segoff) == 0;
-	if (!ours || hostlen != strlen(h->name) ||
-	    memcmp(host, h->name, hostlen) != 0 ||
-	    pubidx_locate(h->idx, tr->storefd, tr->v, tr->n, spool, segseq,
-	    &file, &start) == -1) {
+	ours = pubidx_parse_id(id, &pid) == 0;
+	if (!ours || pid.hostlen != strlen(h->name) ||
+	    memcmp(pid.host, h->name, pid.hostlen) != 0 ||
+	    pubidx_locate(h->idx, tr->storefd, tr->v, tr->n, pid.spool,
+	    pid.seg, &file, &start) == -1) {
 		if (!h->held)
 			hlog_warnx(h->name, "the last message of %s "
 			    "(sequence %" PRIu64 ", %s) is not in this trail "
@@ -293,7 +271,7 @@ resync(struct phost *h, const struct ptrail *tr)
 		h->tries = 0;
 		return 0;
 	}
-	to = start + segoff + len;
+	to = start + pid.off + len;
 	/* Routine when two receivers publish one host: debug, then. */
 	if (h->held || h->cur.seq == UINT64_MAX)
 		hlog_info(h->name, "going on after message %" PRIu64
