@@ -48,13 +48,25 @@ pubidx_free(struct pubidx *x)
 	free(x);
 }
 
-/* A spool id's hex digits, as text into spool and as bytes into raw. */
+/*
+ * What an index's S line and a message ID both end with, to the end of
+ * c: SPOOL, SEGMENT and a decimal number, each after sep.  The spool id's
+ * 32 hex digits go into spool as text and into raw as bytes.
+ */
 static int
-get_spool(struct tcur *c, char *spool, uint8_t *raw)
+get_tail(struct tcur *c, const char *sep, char *spool, uint8_t *raw,
+    uint64_t *seg, uint64_t *num)
 {
-	const char *hex = tc_rest(c);
+	const char *hex;
 
-	if (tc_hexbytes(c, raw, PUBLISH_SPOOL_LEN / 2) == -1)
+	tc_lit(c, sep);
+	hex = tc_rest(c);
+	tc_hexbytes(c, raw, PUBLISH_SPOOL_LEN / 2);
+	tc_lit(c, sep);
+	tc_hex(c, TRAIL_NAME_LEN, seg);
+	tc_lit(c, sep);
+	tc_dec(c, UINT64_MAX, num);
+	if (tc_end(c) == -1)
 		return -1;
 	memcpy(spool, hex, PUBLISH_SPOOL_LEN);
 	spool[PUBLISH_SPOOL_LEN] = '\0';
@@ -68,13 +80,7 @@ pubidx_parse_id(const char *id, struct pubid *p)
 
 	tc_init(&c, id, strlen(id));
 	tc_word(&c, ':', &p->host, &p->hostlen);
-	tc_lit(&c, ":");
-	get_spool(&c, p->spool, p->spool_id);
-	tc_lit(&c, ":");
-	tc_hex(&c, TRAIL_NAME_LEN, &p->seg);
-	tc_lit(&c, ":");
-	tc_dec(&c, UINT64_MAX, &p->off);
-	return tc_end(&c);
+	return get_tail(&c, ":", p->spool, p->spool_id, &p->seg, &p->off);
 }
 
 /*
@@ -88,13 +94,8 @@ parse_s(const char *l, size_t len, char *spool, struct pubent *e)
 	struct tcur c;
 
 	tc_init(&c, l, len);
-	tc_lit(&c, "S ");
-	get_spool(&c, spool, raw);
-	tc_lit(&c, " ");
-	tc_hex(&c, TRAIL_NAME_LEN, &e->seq);
-	tc_lit(&c, " ");
-	tc_dec(&c, UINT64_MAX, &e->start);
-	return tc_end(&c);
+	tc_lit(&c, "S");
+	return get_tail(&c, " ", spool, raw, &e->seq, &e->start);
 }
 
 static int
