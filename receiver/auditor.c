@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "auditdistd.h"
+#include "hosttab.h"
 #include "log.h"
 #include "sandbox.h"
 #include "serial.h"
@@ -70,12 +71,12 @@ struct ahost {
 static struct {
 	const struct parent_args *a;
 	int		 chan, statefd;
-	struct ahost	**h;		/* by name; each counter points at it */
-	size_t		 n, cap;
+	struct hosttab	 hosts;		/* of ahost; each counter points at
+					   its own */
 	/* The gap lines the host being read found (one host at a time). */
 	char		 gaps[4096];
 	size_t		 ngaps;
-} au;
+} au = { .hosts = HOSTTAB_INIT(struct ahost, name) };
 
 static void
 on_gap(const struct serial_gap *g, void *arg)
@@ -106,20 +107,13 @@ load(struct ahost *h)
 	char name[WIRE_MAX_HOST + 8];
 	static char buf[SERIAL_STATE_MAX];
 	struct serial *s = NULL;
-	ssize_t len;
-	int fd;
+	size_t len;
 
 	snprintf(name, sizeof(name), "%s.state", h->name);
-	if ((fd = openat(au.statefd, name, O_RDONLY | O_CLOEXEC |
-	    O_NOFOLLOW)) != -1) {
-		len = read(fd, buf, sizeof(buf));
-		close(fd);
-		if (len > 0 && (s = serial_load(buf, (size_t)len, on_gap,
-		    h)) == NULL)
-			hlog_warnx(h->name, "%s: not a serial counter's state; "
-			    "counting again from the trail's start",
-			    name);
-	}
+	if (hosttab_read_file(au.statefd, name, buf, sizeof(buf), &len) == 1 &&
+	    (s = serial_load(buf, len, on_gap, h)) == NULL)
+		hlog_warnx(h->name, "%s: not a serial counter's state; "
+		    "counting again from the trail's start", name);
 	return s != NULL ? s : serial_new(on_gap, h);
 }
 
@@ -173,26 +167,11 @@ append_gaps(struct ahost *h)
 static struct ahost *
 find(const char *name, const char *path)
 {
-	struct ahost *nh, **nv;
-	size_t lo = 0, hi = au.n, mid;
-	int c;
+	struct ahost *nh;
+	size_t at;
 
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if ((c = strcmp(name, au.h[mid]->name)) == 0)
-			return au.h[mid];
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	if (au.n == au.cap) {
-		if ((nv = reallocarray(au.h, au.cap ? au.cap * 2 : 256,
-		    sizeof(*nv))) == NULL)
-			return NULL;
-		au.h = nv;
-		au.cap = au.cap ? au.cap * 2 : 256;
-	}
+	if ((nh = hosttab_find(&au.hosts, name, &at)) != NULL)
+		return nh;
 	if ((nh = calloc(1, sizeof(*nh))) == NULL)
 		return NULL;
 	snprintf(nh->name, sizeof(nh->name), "%s", name);
@@ -201,10 +180,13 @@ find(const char *name, const char *path)
 		free(nh);
 		return NULL;
 	}
-	nh->unsaved = (unsigned)(au.n % AUDITOR_SAVE);	/* not all at once */
-	memmove(au.h + lo + 1, au.h + lo, (au.n - lo) * sizeof(*au.h));
-	au.h[lo] = nh;
-	au.n++;
+	/* Saves of many hosts found at once: not all in one round. */
+	nh->unsaved = (unsigned)(au.hosts.n % AUDITOR_SAVE);
+	if (hosttab_insert(&au.hosts, at, nh) == -1) {
+		serial_free(nh->s);
+		free(nh);
+		return NULL;
+	}
 	nh->dirty = 1;
 	return nh;
 }
@@ -289,12 +271,15 @@ visit(const char *name, const char *path, void *arg)
 static void
 round_all(int full)
 {
+	struct ahost *h;
 	size_t i;
 
 	serial_each_host(au.a, visit, NULL);
-	for (i = 0; i < au.n; i++)
-		if (au.h[i]->dirty || full)
-			tell(au.h[i]);
+	for (i = 0; i < au.hosts.n; i++) {
+		h = au.hosts.v[i];
+		if (h->dirty || full)
+			tell(h);
+	}
 }
 
 #ifdef AUDITDIST_TEST_HOOKS

@@ -40,6 +40,7 @@
 
 #include "auditdistd.h"
 #include "log.h"
+#include "tcur.h"
 
 #define NET_SPARE_FDS	96	/* see above */
 #define SPARE_PROCS	32	/* parent, network, resolver threads */
@@ -87,17 +88,21 @@ static uint64_t
 cgroup_value(const char *dir, const char *file)
 {
 	char path[PATH_MAX], buf[64];
-	unsigned long long v;
+	struct tcur c;
+	uint64_t v;
 	FILE *f;
 	int ok;
 
 	if (snprintf(path, sizeof(path), "%s%s/%s", CGROUP_ROOT, dir, file) >=
 	    (int)sizeof(path) || (f = fopen(path, "re")) == NULL)
 		return UINT64_MAX;
-	ok = fgets(buf, sizeof(buf), f) != NULL &&
-	    sscanf(buf, "%llu", &v) == 1;
+	ok = fgets(buf, sizeof(buf), f) != NULL;
 	fclose(f);
-	return ok ? (uint64_t)v : UINT64_MAX;
+	if (!ok)
+		return UINT64_MAX;
+	tc_init(&c, buf, strcspn(buf, "\n"));
+	return tc_dec(&c, UINT64_MAX, &v) == 0 && tc_end(&c) == 0 ? v :
+	    UINT64_MAX;
 }
 
 /*
@@ -148,30 +153,28 @@ writers_for(uint64_t hosts, unsigned per_writer)
 static int
 check_procs(unsigned nhosts, uint64_t writers, char *err, size_t errlen)
 {
-	uint64_t need = writers + SPARE_PROCS, lim, cur;
+	uint64_t need = writers + SPARE_PROCS, lim, cur = 0;
+	const char *who, *fix;
 
 	if ((lim = limit_of(RLIMIT_NPROC)) < need) {
-		snprintf(err, errlen, "%u hosts need %llu processes (%llu "
-		    "writers), the limit is %llu: raise LimitNPROC= "
-		    "(systemctl edit auditdistd) or ulimit -u", nhosts,
-		    (unsigned long long)need, (unsigned long long)writers,
-		    (unsigned long long)lim);
-		return -1;
+		who = "the limit is";
+		fix = "LimitNPROC= (systemctl edit auditdistd) or ulimit -u";
+	} else if ((lim = cgroup_pids(&cur)) < need) {
+		who = "the cgroup allows";
+		fix = "TasksMax= (systemctl edit auditdistd)";
+	} else {
+		if (lim != UINT64_MAX && lim - cur < need)
+			log_warnx("%u hosts need %llu processes (%llu "
+			    "writers); the cgroup allows %llu and holds %llu "
+			    "already", nhosts, (unsigned long long)need,
+			    (unsigned long long)writers,
+			    (unsigned long long)lim, (unsigned long long)cur);
+		return 0;
 	}
-	if ((lim = cgroup_pids(&cur)) < need) {
-		snprintf(err, errlen, "%u hosts need %llu processes (%llu "
-		    "writers), the cgroup allows %llu: raise TasksMax= "
-		    "(systemctl edit auditdistd)", nhosts,
-		    (unsigned long long)need, (unsigned long long)writers,
-		    (unsigned long long)lim);
-		return -1;
-	}
-	if (lim != UINT64_MAX && lim - cur < need)
-		log_warnx("%u hosts need %llu processes (%llu writers); the "
-		    "cgroup allows %llu and holds %llu already", nhosts,
-		    (unsigned long long)need, (unsigned long long)writers,
-		    (unsigned long long)lim, (unsigned long long)cur);
-	return 0;
+	snprintf(err, errlen, "%u hosts need %llu processes (%llu writers), "
+	    "%s %llu: raise %s", nhosts, (unsigned long long)need,
+	    (unsigned long long)writers, who, (unsigned long long)lim, fix);
+	return -1;
 }
 
 /*

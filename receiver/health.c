@@ -25,9 +25,11 @@
 
 #include "auditdistd.h"
 #include "log.h"
+#include "tcur.h"
 
 #define HEALTH_TICK_MS	2000
 #define HEALTH_FULL_MS	30000
+#define AUDIT_TIME_MAX	UINT64_C(999999999999999999)	/* 18 digits */
 
 static int64_t
 wall_now(void)
@@ -85,17 +87,17 @@ audit_time(const uint8_t *line, size_t len)
 {
 	static const char tag[] = "msg=audit(";
 	const uint8_t *p;
-	int64_t t = 0;
-	int digits = 0;
+	struct tcur c;
+	uint64_t t;
 
 	if (len > 512)		/* the tag comes after type= and node= */
 		len = 512;
 	if ((p = memmem(line, len, tag, sizeof(tag) - 1)) == NULL)
 		return 0;
-	for (p += sizeof(tag) - 1; p < line + len && *p >= '0' && *p <= '9' &&
-	    digits < 18; p++, digits++)
-		t = t * 10 + (*p - '0');
-	return digits > 0 && p < line + len && *p == '.' ? t : 0;
+	p += sizeof(tag) - 1;
+	tc_init(&c, p, len - (size_t)(p - line));
+	return tc_dec(&c, AUDIT_TIME_MAX, &t) == 0 && tc_lit(&c, ".") == 0 ?
+	    (int64_t)t : 0;
 }
 
 /* Whole lines taken for the host's trail. */

@@ -19,6 +19,7 @@
 
 #include "auditdistd.h"
 #include "publish.h"
+#include "tcur.h"
 
 struct pubent {
 	uint64_t	 seq, start;
@@ -47,31 +48,54 @@ pubidx_free(struct pubidx *x)
 	free(x);
 }
 
-/* "S <32 hex> <16 hex> <decimal>": 0, or -1 for any other line. */
+/*
+ * What an index's S line and a message ID both end with, to the end of
+ * c: SPOOL, SEGMENT and a decimal number, each after sep.  The spool id's
+ * 32 hex digits go into spool as text and into raw as bytes.
+ */
+static int
+get_tail(struct tcur *c, const char *sep, char *spool, uint8_t *raw,
+    uint64_t *seg, uint64_t *num)
+{
+	const char *hex;
+
+	tc_lit(c, sep);
+	hex = tc_rest(c);
+	tc_hexbytes(c, raw, PUBLISH_SPOOL_LEN / 2);
+	tc_lit(c, sep);
+	tc_hex(c, TRAIL_NAME_LEN, seg);
+	tc_lit(c, sep);
+	tc_dec(c, UINT64_MAX, num);
+	if (tc_end(c) == -1)
+		return -1;
+	memcpy(spool, hex, PUBLISH_SPOOL_LEN);
+	spool[PUBLISH_SPOOL_LEN] = '\0';
+	return 0;
+}
+
+int
+pubidx_parse_id(const char *id, struct pubid *p)
+{
+	struct tcur c;
+
+	tc_init(&c, id, strlen(id));
+	tc_word(&c, ':', &p->host, &p->hostlen);
+	return get_tail(&c, ":", p->spool, p->spool_id, &p->seg, &p->off);
+}
+
+/*
+ * "S <32 hex> <16 hex> <decimal>": 0, or -1 for any other line.  Read as
+ * trail.c's recover_index reads the same lines.
+ */
 static int
 parse_s(const char *l, size_t len, char *spool, struct pubent *e)
 {
-	char buf[PUBLISH_SPOOL_LEN + 64], *end;
-	size_t i;
+	uint8_t raw[PUBLISH_SPOOL_LEN / 2];
+	struct tcur c;
 
-	if (len < 2 + PUBLISH_SPOOL_LEN + 1 + 16 + 2 || len >= sizeof(buf) ||
-	    l[0] != 'S' || l[1] != ' ' || l[2 + PUBLISH_SPOOL_LEN] != ' ' ||
-	    l[2 + PUBLISH_SPOOL_LEN + 1 + 16] != ' ')
-		return -1;
-	memcpy(buf, l, len);
-	buf[len] = '\0';
-	for (i = 2; i < 2 + PUBLISH_SPOOL_LEN; i++)
-		if (!((buf[i] >= '0' && buf[i] <= '9') ||
-		    (buf[i] >= 'a' && buf[i] <= 'f')))
-			return -1;
-	memcpy(spool, buf + 2, PUBLISH_SPOOL_LEN);
-	spool[PUBLISH_SPOOL_LEN] = '\0';
-	errno = 0;
-	e->seq = strtoull(buf + 3 + PUBLISH_SPOOL_LEN, &end, 16);
-	if (errno != 0 || *end != ' ')
-		return -1;
-	e->start = strtoull(end + 1, &end, 10);
-	return errno != 0 || *end != '\0' ? -1 : 0;
+	tc_init(&c, l, len);
+	tc_lit(&c, "S");
+	return get_tail(&c, " ", spool, raw, &e->seq, &e->start);
 }
 
 static int

@@ -45,10 +45,12 @@
 #include <unistd.h>
 
 #include "auditdistd.h"
+#include "hosttab.h"
 #include "log.h"
 #include "publish.h"
 #include "sandbox.h"
 #include "serial.h"
+#include "tcur.h"
 
 #define PUBLISH_COMM		"auditdistd-pub"	/* ps, pgrep */
 #define PUBLISH_ROUND_MS	500
@@ -91,14 +93,13 @@ static struct {
 	const struct parent_args *a;
 	const struct conf_publish *c;
 	int		 chan, statefd;
-	struct phost	**h;
-	size_t		 n, cap;
+	struct hosttab	 hosts;		/* of phost */
 	int		 up;		/* NATS answers and the stream fits */
 	int		 progress;	/* this round published something */
 	int		 failing;	/* a publication failed: logged */
 	unsigned	 acks;		/* for the test hook */
 	char		 buf[PUBLISH_CHUNK];
-} pub;
+} pub = { .hosts = HOSTTAB_INIT(struct phost, name) };
 
 /* The publish block's cafile, read at the start: the user may not read it. */
 static char *ca_pem;
@@ -109,21 +110,28 @@ load_cursor(struct phost *h)
 {
 	char name[WIRE_MAX_HOST + 8], buf[CURSOR_MAX];
 	struct pcursor c;
-	ssize_t len;
-	int fd;
+	struct tcur tc;
+	size_t len;
+	int r;
 
 	snprintf(name, sizeof(name), "%s.cursor", h->name);
-	if ((fd = openat(pub.statefd, name, O_RDONLY | O_CLOEXEC |
-	    O_NOFOLLOW)) == -1)
-		return errno == ENOENT ? 0 : -1;
-	len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (len <= 0)
-		return -1;
-	buf[len] = '\0';
-	if (sscanf(buf, "file %" SCNx64 " off %" SCNu64 " seq %" SCNu64
-	    " bytes %" SCNu64 " time %" SCNu64, &c.file, &c.off, &c.seq,
-	    &c.bytes, &c.time) != 5) {
+	if ((r = hosttab_read_file(pub.statefd, name, buf, sizeof(buf),
+	    &len)) != 1)
+		return r;
+	/* As save_cursor writes it. */
+	tc_init(&tc, buf, len);
+	tc_lit(&tc, "file ");
+	tc_hex(&tc, TRAIL_NAME_LEN, &c.file);
+	tc_lit(&tc, " off ");
+	tc_dec(&tc, UINT64_MAX, &c.off);
+	tc_lit(&tc, " seq ");
+	tc_dec(&tc, UINT64_MAX, &c.seq);
+	tc_lit(&tc, " bytes ");
+	tc_dec(&tc, UINT64_MAX, &c.bytes);
+	tc_lit(&tc, " time ");
+	tc_dec(&tc, UINT64_MAX, &c.time);
+	tc_lit(&tc, "\n");
+	if (tc_end(&tc) == -1) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -175,26 +183,20 @@ make_subject(struct phost *h)
 static struct phost *
 find(const char *name, const char *path)
 {
-	struct phost *nh, **nv;
-	size_t i;
+	struct phost *nh;
+	size_t at;
 
-	for (i = 0; i < pub.n; i++)
-		if (strcmp(pub.h[i]->name, name) == 0)
-			return pub.h[i];
-	if (pub.n == pub.cap) {
-		if ((nv = reallocarray(pub.h, pub.cap ? pub.cap * 2 : 256,
-		    sizeof(*nv))) == NULL)
-			return NULL;
-		pub.h = nv;
-		pub.cap = pub.cap ? pub.cap * 2 : 256;
-	}
+	if ((nh = hosttab_find(&pub.hosts, name, &at)) != NULL)
+		return nh;
 	if ((nh = calloc(1, sizeof(*nh))) == NULL)
 		return NULL;
-	if ((nh->idx = pubidx_new()) == NULL) {
+	snprintf(nh->name, sizeof(nh->name), "%s", name);
+	if ((nh->idx = pubidx_new()) == NULL ||
+	    hosttab_insert(&pub.hosts, at, nh) == -1) {
+		pubidx_free(nh->idx);
 		free(nh);
 		return NULL;
 	}
-	snprintf(nh->name, sizeof(nh->name), "%s", name);
 	nh->path = path;
 	make_subject(nh);
 	if (load_cursor(nh) == -1) {
@@ -203,7 +205,6 @@ find(const char *name, const char *path)
 		memset(&nh->cur, 0, sizeof(nh->cur));
 		nh->cur.seq = UINT64_MAX;	/* unknown: ask the stream */
 	}
-	pub.h[pub.n++] = nh;
 	nh->dirty = 1;
 	return nh;
 }
@@ -238,9 +239,10 @@ span(const struct ptrail *tr, uint64_t f1, uint64_t o1, uint64_t f2,
 static int
 resync(struct phost *h, const struct ptrail *tr)
 {
-	char id[256], err[512], *p[4], *save = NULL;
-	uint64_t seq = 0, len = 0, segseq, segoff, file, start, to;
-	int r, k = 0;
+	char id[256], err[512];
+	uint64_t seq = 0, len = 0, file, start, to;
+	struct pubid pid;
+	int r, ours;
 
 	if ((r = pubnats_last(h->subj, id, sizeof(id), &seq, &len, err,
 	    sizeof(err))) == -1) {
@@ -255,24 +257,21 @@ resync(struct phost *h, const struct ptrail *tr)
 		h->cur.seq = 0;
 		return save_cursor(h);
 	}
-	for (p[0] = strtok_r(id, ":", &save); p[k] != NULL && k < 3;)
-		p[++k] = strtok_r(NULL, ":", &save);
-	if (k != 3 || strcmp(p[0], h->name) != 0 ||
-	    strlen(p[1]) != PUBLISH_SPOOL_LEN ||
-	    sscanf(p[2], "%" SCNx64, &segseq) != 1 ||
-	    sscanf(p[3], "%" SCNu64, &segoff) != 1 ||
-	    pubidx_locate(h->idx, tr->storefd, tr->v, tr->n, p[1], segseq,
-	    &file, &start) == -1) {
+	ours = pubidx_parse_id(id, &pid) == 0;
+	if (!ours || pid.hostlen != strlen(h->name) ||
+	    memcmp(pid.host, h->name, pid.hostlen) != 0 ||
+	    pubidx_locate(h->idx, tr->storefd, tr->v, tr->n, pid.spool,
+	    pid.seg, &file, &start) == -1) {
 		if (!h->held)
 			hlog_warnx(h->name, "the last message of %s "
 			    "(sequence %" PRIu64 ", %s) is not in this trail "
 			    "(yet); waiting for it", h->subj, seq,
-			    k == 3 ? "another receiver's" : "not ours");
+			    ours ? "another receiver's" : "not ours");
 		h->held = 1;
 		h->tries = 0;
 		return 0;
 	}
-	to = start + segoff + len;
+	to = start + pid.off + len;
 	/* Routine when two receivers publish one host: debug, then. */
 	if (h->held || h->cur.seq == UINT64_MAX)
 		hlog_info(h->name, "going on after message %" PRIu64
@@ -301,12 +300,20 @@ resync(struct phost *h, const struct ptrail *tr)
 static void
 test_crash(const struct phost *h)
 {
-	const char *e = getenv("AUDITDIST_TEST_PUBLISH_EXIT"), *colon;
+	const char *e = getenv("AUDITDIST_TEST_PUBLISH_EXIT"), *host;
+	struct tcur c;
+	uint64_t n;
+	size_t len;
 	int fd;
 
-	if (e == NULL || (colon = strchr(e, ':')) == NULL ||
-	    strncmp(e, h->name, (size_t)(colon - e)) != 0 ||
-	    h->name[colon - e] != '\0' || ++pub.acks != (unsigned)atoi(colon + 1))
+	if (e == NULL)
+		return;
+	tc_init(&c, e, strlen(e));
+	tc_word(&c, ':', &host, &len);
+	tc_lit(&c, ":");
+	tc_dec(&c, UINT_MAX, &n);
+	if (tc_end(&c) == -1 || len != strlen(h->name) ||
+	    memcmp(host, h->name, len) != 0 || ++pub.acks != n)
 		return;
 	if ((fd = openat(pub.statefd, "test-exited", O_WRONLY | O_CREAT |
 	    O_EXCL | O_CLOEXEC, 0640)) == -1)
@@ -580,6 +587,7 @@ publish_run(void)
 	struct pollfd p = { .fd = pub.chan, .events = POLLIN };
 	uint64_t down_since = 0, backoff = 1000, next_try = 0, t;
 	unsigned rounds = 0;
+	struct phost *h;
 	size_t i;
 
 	for (;;) {
@@ -593,9 +601,11 @@ publish_run(void)
 		}
 		pub.progress = 0;
 		serial_each_host(pub.a, visit, NULL);
-		for (i = 0; i < pub.n; i++)
-			if (pub.h[i]->dirty || rounds % PUBLISH_FULL == 0)
-				tell(pub.h[i]);
+		for (i = 0; i < pub.hosts.n; i++) {
+			h = pub.hosts.v[i];
+			if (h->dirty || rounds % PUBLISH_FULL == 0)
+				tell(h);
+		}
 		rounds++;
 		if (poll(&p, 1, pub.progress ? 0 : PUBLISH_ROUND_MS) == 1)
 			_exit(0);	/* the parent closed its end */
@@ -609,19 +619,25 @@ publish_sandbox(struct sandbox *sb, const struct conf *c)
 	    "/etc/resolv.conf", "/etc/nsswitch.conf", "/etc/gai.conf",
 	    "/etc/host.conf" };
 	const char *p, *colon, *end;
+	struct tcur tc;
+	uint64_t port;
 	size_t i;
-	long port;
 
 	for (i = 0; i < sizeof(resolver) / sizeof(resolver[0]); i++)
 		sandbox_path(sb, resolver[i], SB_READ);
 	for (p = c->receiver.publish.urls; p != NULL && *p != '\0'; p = end) {
 		if ((end = strchr(p, ',')) == NULL)
 			end = p + strlen(p);
+		/* The scheme's colon is followed by "//": no port. */
 		colon = memrchr(p, ':', (size_t)(end - p));
-		port = colon != NULL && colon[1] != '/' ?
-		    strtol(colon + 1, NULL, 10) : 4222;
-		sandbox_connect_port(sb, port > 0 && port < 65536 ?
-		    (uint16_t)port : 0);
+		port = 4222;
+		if (colon != NULL && colon[1] != '/') {
+			tc_init(&tc, colon + 1, (size_t)(end - colon - 1));
+			if (tc_dec(&tc, UINT16_MAX, &port) == -1 ||
+			    tc_end(&tc) == -1)
+				port = 0;	/* not a port: any */
+		}
+		sandbox_connect_port(sb, (uint16_t)port);
 		if (*end == ',')
 			end++;
 	}

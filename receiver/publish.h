@@ -35,6 +35,15 @@ enum pubnats_res {
 	PN_DOWN,	/* no answer, or an error: try again later */
 };
 
+/* A message ID, HOST:SPOOL:SEGMENT:OFFSET (publish.c makes them). */
+struct pubid {
+	const char	*host;		/* hostlen bytes of the ID */
+	size_t		 hostlen;
+	char		 spool[PUBLISH_SPOOL_LEN + 1];	/* as text */
+	uint8_t		 spool_id[PUBLISH_SPOOL_LEN / 2];	/* as bytes */
+	uint64_t	 seg, off;
+};
+
 /* pubidx.c */
 struct pubidx;
 struct pubidx	*pubidx_new(void);
@@ -47,6 +56,8 @@ int		 pubidx_segment(struct pubidx *, int storefd, uint64_t num,
 int		 pubidx_locate(struct pubidx *, int storefd, const uint64_t *v,
 		    size_t n, const char *spool, uint64_t seq, uint64_t *file,
 		    uint64_t *start);
+/* id taken apart; -1: it is not of that shape. */
+int		 pubidx_parse_id(const char *id, struct pubid *);
 
 /* pubnats.c */
 /* The connection's options; ca_pem: the cafile's text, or NULL. */

@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@
 #include "publish.h"
 #include "reader.h"
 #include "sandbox.h"
+#include "tcur.h"
 
 #define READER_BATCH	128		/* messages a round, at most */
 #define READER_BYTES	(16LL << 20)	/* bytes a round, at most */
@@ -66,41 +68,15 @@ on_stop(int sig)
 	stopping = 1;
 }
 
-static int
-unhex(const char *s, size_t n, uint8_t *bytes, uint64_t *val)
-{
-	uint64_t v = 0;
-	size_t i;
-	int d;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] >= '0' && s[i] <= '9')
-			d = s[i] - '0';
-		else if (s[i] >= 'a' && s[i] <= 'f')
-			d = s[i] - 'a' + 10;
-		else
-			return -1;
-		if (bytes != NULL)
-			bytes[i / 2] = (uint8_t)(i % 2 ? bytes[i / 2] | d :
-			    d << 4);
-		else
-			v = v << 4 | (uint64_t)d;
-	}
-	if (val != NULL)
-		*val = v;
-	return 0;
-}
-
+/* A decimal number, all of s. */
 static int
 undec(const char *s, uint64_t *val)
 {
-	char *end;
+	struct tcur c;
 
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	*val = strtoull(s, &end, 10);
-	return errno != 0 || *end != '\0' ? -1 : 0;
+	tc_init(&c, s, strlen(s));
+	tc_dec(&c, UINT64_MAX, val);
+	return tc_end(&c);
 }
 
 /*
@@ -111,16 +87,16 @@ static const char *
 parse_id(const char *id, struct reader_msg *rm)
 {
 	size_t hl = strlen(rm->host);
-	const char *p = id + hl + 1;
+	struct pubid p;
 
+	_Static_assert(sizeof(p.spool_id) == sizeof(rm->spool), "spool id");
 	if (strncmp(id, rm->host, hl) != 0 || id[hl] != ':')
 		return "its ID names another host";
-	if (strlen(p) < 2 * WIRE_ID_LEN + 1 + 16 + 2 ||
-	    p[2 * WIRE_ID_LEN] != ':' || p[2 * WIRE_ID_LEN + 17] != ':' ||
-	    unhex(p, 2 * WIRE_ID_LEN, rm->spool, NULL) == -1 ||
-	    unhex(p + 2 * WIRE_ID_LEN + 1, 16, NULL, &rm->seg) == -1 ||
-	    undec(p + 2 * WIRE_ID_LEN + 18, &rm->off) == -1)
+	if (pubidx_parse_id(id, &p) == -1)
 		return "its ID is not HOST:SPOOL:SEGMENT:OFFSET";
+	memcpy(rm->spool, p.spool_id, sizeof(rm->spool));
+	rm->seg = p.seg;
+	rm->off = p.off;
 	if (rm->off > UINT64_MAX - rm->len)
 		return "its offset is out of range";
 	return NULL;
@@ -180,12 +156,18 @@ test_exit(const char *where)
 {
 	static unsigned rounds;
 	const char *e = getenv("AUDITDIST_TEST_READER_EXIT");
-	size_t n = strlen(where);
+	struct tcur c;
+	uint64_t n;
 
 	if (strcmp(where, "fetched") == 0)
 		rounds++;
-	if (e == NULL || strncmp(e, where, n) != 0 || e[n] != ':' ||
-	    (unsigned)atoi(e + n + 1) != rounds)
+	if (e == NULL)
+		return;
+	tc_init(&c, e, strlen(e));
+	tc_lit(&c, where);
+	tc_lit(&c, ":");
+	tc_dec(&c, UINT_MAX, &n);
+	if (tc_end(&c) == -1 || n != rounds)
 		return;
 	log_warnx("test hook: exiting at round %u, %s", rounds,
 	    where);

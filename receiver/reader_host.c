@@ -27,9 +27,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hosttab.h"
 #include "log.h"
 #include "publish.h"
 #include "reader.h"
+#include "tcur.h"
 
 /* Trails open at once (four descriptors each); the idlest is closed. */
 #define READER_OPEN_MAX		256
@@ -51,12 +53,13 @@ struct rdhost {
 static struct {
 	int		 rootfd, statefd;
 	struct trail_limits lim;
-	struct rdhost	**h;
-	size_t		 n, cap, nopen;
+	struct hosttab	 hosts;		/* of rdhost */
+	size_t		 nopen;
 	struct rdhost	*touched;
 	struct rdhost	*hint;		/* the last one found */
 	uint64_t	 round, bytes, msgs;
-} rd = { .rootfd = -1, .statefd = -1 };
+} rd = { .rootfd = -1, .statefd = -1,
+    .hosts = HOSTTAB_INIT(struct rdhost, name) };
 
 static const uint8_t zero_id[WIRE_ID_LEN];
 
@@ -76,18 +79,19 @@ static int
 load_state(struct rdhost *h)
 {
 	char buf[STATE_MAX];
-	ssize_t len;
-	int fd;
+	struct tcur c;
+	size_t len;
+	int r;
 
-	if ((fd = openat(rd.statefd, h->name, O_RDONLY | O_CLOEXEC |
-	    O_NOFOLLOW)) == -1)
-		return errno == ENOENT ? 0 : -1;
-	len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (len <= 0)
-		return -1;
-	buf[len] = '\0';
-	if (sscanf(buf, "seq %" SCNu64, &h->last) != 1) {
+	if ((r = hosttab_read_file(rd.statefd, h->name, buf, sizeof(buf),
+	    &len)) != 1)
+		return r;
+	/* As save_state writes it. */
+	tc_init(&c, buf, len);
+	tc_lit(&c, "seq ");
+	tc_dec(&c, UINT64_MAX, &h->last);
+	tc_lit(&c, "\n");
+	if (tc_end(&c) == -1) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -127,15 +131,17 @@ close_host(struct rdhost *h)
 static void
 make_room(void)
 {
-	struct rdhost *old = NULL;
+	struct rdhost *old = NULL, *h;
 	size_t i;
 
 	if (rd.nopen < READER_OPEN_MAX)
 		return;
-	for (i = 0; i < rd.n; i++)
-		if (rd.h[i]->t != NULL && !rd.h[i]->touched &&
-		    (old == NULL || rd.h[i]->used < old->used))
-			old = rd.h[i];
+	for (i = 0; i < rd.hosts.n; i++) {
+		h = rd.hosts.v[i];
+		if (h->t != NULL && !h->touched &&
+		    (old == NULL || h->used < old->used))
+			old = h;
+	}
 	if (old != NULL)
 		close_host(old);
 }
@@ -180,25 +186,20 @@ open_host(struct rdhost *h, char *err, size_t errlen)
 static struct rdhost *
 find(const char *name)
 {
-	struct rdhost *h, **nv;
-	size_t i;
+	struct rdhost *h;
+	size_t at;
 
 	if (rd.hint != NULL && strcmp(rd.hint->name, name) == 0)
 		return rd.hint;
-	for (i = 0; i < rd.n; i++)
-		if (strcmp(rd.h[i]->name, name) == 0)
-			return rd.hint = rd.h[i];
-	if (rd.n == rd.cap) {
-		if ((nv = reallocarray(rd.h, rd.cap ? rd.cap * 2 : 64,
-		    sizeof(*nv))) == NULL)
-			return NULL;
-		rd.h = nv;
-		rd.cap = rd.cap ? rd.cap * 2 : 64;
-	}
+	if ((h = hosttab_find(&rd.hosts, name, &at)) != NULL)
+		return rd.hint = h;
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return NULL;
 	snprintf(h->name, sizeof(h->name), "%s", name);
-	rd.h[rd.n++] = h;
+	if (hosttab_insert(&rd.hosts, at, h) == -1) {
+		free(h);
+		return NULL;
+	}
 	return rd.hint = h;
 }
 
@@ -438,16 +439,16 @@ rdhost_round_end(void)
 void
 rdhost_close_all(void)
 {
+	struct rdhost *h;
 	size_t i;
 
-	for (i = 0; i < rd.n; i++) {
-		close_host(rd.h[i]);
-		free(rd.h[i]);
+	for (i = 0; i < rd.hosts.n; i++) {
+		h = rd.hosts.v[i];
+		close_host(h);
+		free(h);
 	}
-	free(rd.h);
-	rd.h = NULL;
+	hosttab_clear(&rd.hosts);
 	rd.hint = NULL;
-	rd.n = rd.cap = 0;
 }
 
 void

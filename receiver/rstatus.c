@@ -25,7 +25,9 @@
 #include <unistd.h>
 
 #include "auditdistd.h"
+#include "hosttab.h"
 #include "log.h"
+#include "tcur.h"
 
 /* Written at each round's end if a host's state changed, else this often. */
 #define RSTATUS_EVERY	5
@@ -50,8 +52,7 @@ struct rstat {
 	int64_t		 pub_time;	/* of its last publication, 0: none */
 };
 
-static struct rstat *tab;		/* sorted by name */
-static size_t ntab, captab;
+static struct hosttab tab = HOSTTAB_INIT(struct rstat, name);
 static char *status_path, *metrics_path;
 static time_t written;
 static int changed;
@@ -78,44 +79,36 @@ rstatus_init(const struct conf *conf)
 static struct rstat *
 find(const char *name, int add)
 {
-	size_t lo = 0, hi = ntab, mid;
-	int c;
+	struct rstat *r;
+	size_t at;
 
-	while (lo < hi) {
-		mid = (lo + hi) / 2;
-		if ((c = strcmp(name, tab[mid].name)) == 0)
-			return &tab[mid];
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	if (!add)
-		return NULL;
-	if (ntab == captab) {
-		captab = captab ? captab * 2 : 64;
-		if ((tab = reallocarray(tab, captab, sizeof(*tab))) == NULL)
-			fatal("host table");
-	}
-	memmove(&tab[lo + 1], &tab[lo], (ntab - lo) * sizeof(*tab));
-	ntab++;
-	memset(&tab[lo], 0, sizeof(*tab));
-	snprintf(tab[lo].name, sizeof(tab[lo].name), "%s", name);
+	if ((r = hosttab_find(&tab, name, &at)) != NULL || !add)
+		return r;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		fatal("host table");
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	if (hosttab_insert(&tab, at, r) == -1)
+		fatal("host table");
 	changed = 1;
-	return &tab[lo];
+	return r;
 }
 
 static void
 forget_stale(time_t now)
 {
+	struct rstat *r;
 	size_t i, j;
 
-	for (i = j = 0; i < ntab; i++)
-		if (now - tab[i].updated < RSTATUS_STALE)
-			tab[j++] = tab[i];
-	if (j != ntab)
+	for (i = j = 0; i < tab.n; i++) {
+		r = tab.v[i];
+		if (now - r->updated < RSTATUS_STALE)
+			tab.v[j++] = r;
+		else
+			free(r);
+	}
+	if (j != tab.n)
 		changed = 1;
-	ntab = j;
+	tab.n = j;
 }
 
 /* From our own network process: anything malformed is a bug. */
@@ -325,8 +318,8 @@ status_lines(FILE *f, time_t now)
 	int has;
 	size_t i;
 
-	for (i = 0; i < ntab; i++) {
-		r = &tab[i];
+	for (i = 0; i < tab.n; i++) {
+		r = tab.v[i];
 		has = health_of(r, &h);
 		iso(ts, sizeof(ts), now);
 		fputs(ts, f);
@@ -488,8 +481,8 @@ metrics_text(FILE *f, time_t now)
 		fm = &families[k];
 		fprintf(f, "# HELP auditdist_%s %s\n# TYPE auditdist_%s %s\n",
 		    fm->name, fm->help, fm->name, fm->type);
-		for (i = 0; i < ntab; i++) {
-			r = &tab[i];
+		for (i = 0; i < tab.n; i++) {
+			r = tab.v[i];
 			has = health_of(r, &h);
 			if (fm->v == MV_DROPPED || fm->v == MV_DROPPED_BYTES) {
 				if (!has)
@@ -544,13 +537,15 @@ field(const char *line, const char *key, char *buf, size_t len)
 static int64_t
 field_num(const char *line, const char *key)
 {
-	char buf[32], *end;
-	long long v;
+	char buf[32];
+	struct tcur c;
+	uint64_t v;
 
+	/* As put_num writes it: a number, or a word for none. */
 	field(line, key, buf, sizeof(buf));
-	errno = 0;
-	v = strtoll(buf, &end, 10);
-	return buf[0] == '\0' || *end != '\0' || errno ? -1 : (int64_t)v;
+	tc_init(&c, buf, strlen(buf));
+	return tc_dec(&c, INT64_MAX, &v) == 0 && tc_end(&c) == 0 ?
+	    (int64_t)v : -1;
 }
 
 static int

@@ -34,6 +34,7 @@
 #include <auparse.h>
 
 #include "serial.h"
+#include "tcur.h"
 
 #define SERIAL_MAX	UINT32_MAX	/* the kernel's serial is 32 bits */
 #define TIME_MAX_MS	(UINT64_C(1) << 52)
@@ -413,6 +414,8 @@ get_lit(const char **pp, const char *end, const char *lit)
  * [ ], at most one 0x1D).  p..end excludes the newline.  Plain: auditd's
  * own records (DAEMON_*, and UNKNOWN[N] that may be one), EOE and odd
  * stamps are not, and are left to libauparse when they begin an event.
+ * Read by hand, not through tcur: it runs for every record, and the same
+ * checks through tcur cost a third more instructions (docs/serial-gaps.md).
  */
 static int
 is_record(const char *p, const char *end, struct rec *r)
@@ -803,66 +806,38 @@ serial_save(struct serial *s, char *buf, size_t cap, size_t *len)
 	return 0;
 }
 
-/* A cursor over the state text; every getter fails rather than over-read. */
-struct in {
-	const char	*p, *end;
-};
-
+/* 0 or 1. */
 static int
-get_u64(struct in *in, uint64_t *v)
-{
-	const char *p = in->p;
-	uint64_t x = 0;
-
-	if (p == in->end || *p < '0' || *p > '9' ||
-	    (*p == '0' && p + 1 < in->end && p[1] >= '0' && p[1] <= '9'))
-		return -1;
-	for (; p < in->end && *p >= '0' && *p <= '9'; p++) {
-		if (x > (UINT64_MAX - 9) / 10)
-			return -1;
-		x = x * 10 + (uint64_t)(*p - '0');
-	}
-	in->p = p;
-	*v = x;
-	return 0;
-}
-
-static int
-get_str(struct in *in, const char *lit)
-{
-	return get_lit(&in->p, in->end, lit);
-}
-
-static int
-get_flag(struct in *in, int *v)
+get_flag(struct tcur *c, int *v)
 {
 	uint64_t x;
 
-	if (get_u64(in, &x) == -1 || x > 1)
+	if (tc_dec(c, 1, &x) == -1)
 		return -1;
 	*v = (int)x;
 	return 0;
 }
 
 static int
-load_holes(struct serial *s, struct in *in)
+load_holes(struct serial *s, struct tcur *c)
 {
 	uint64_t n, i, prev;
 
-	if (get_str(in, "holes ") == -1 || get_u64(in, &n) == -1 ||
-	    get_str(in, "\n") == -1 || n > SERIAL_MAX_HOLES ||
-	    (!s->started && n > 0))
+	tc_lit(c, "holes ");
+	tc_dec(c, SERIAL_MAX_HOLES, &n);
+	if (tc_lit(c, "\n") == -1 || (!s->started && n > 0))
 		return -1;
 	prev = s->floor;		/* the first hole starts above it */
 	for (i = 0; i < n; i++) {
 		struct iv v;
 
-		if (get_u64(in, &v.lo) == -1 || get_str(in, " ") == -1 ||
-		    get_u64(in, &v.hi) == -1 || get_str(in, " ") == -1 ||
-		    get_u64(in, &v.t) == -1 || get_str(in, "\n") == -1)
-			return -1;
-		if (v.lo < prev + 2 || v.hi < v.lo || v.hi > SERIAL_MAX ||
-		    v.t > TIME_MAX_MS || grow(s) == -1)
+		tc_dec(c, SERIAL_MAX, &v.lo);
+		tc_lit(c, " ");
+		tc_dec(c, SERIAL_MAX, &v.hi);
+		tc_lit(c, " ");
+		tc_dec(c, TIME_MAX_MS, &v.t);
+		if (tc_lit(c, "\n") == -1 || v.lo < prev + 2 || v.hi < v.lo ||
+		    grow(s) == -1)
 			return -1;
 		s->iv[s->niv++] = v;
 		prev = v.hi;
@@ -873,35 +848,40 @@ load_holes(struct serial *s, struct in *in)
 struct serial *
 serial_load(const char *text, size_t len, serial_gap_fn *fn, void *arg)
 {
-	struct in in = { text, text + len };
 	struct serial *s;
+	struct tcur c;
 	size_t i;
 
 	if ((s = serial_new(fn, arg)) == NULL)
 		return NULL;
-	if (get_str(&in, STATE_MAGIC "pos ") == -1 ||
-	    get_u64(&in, &s->pos.file) == -1 || get_str(&in, " ") == -1 ||
-	    get_u64(&in, &s->pos.off) == -1 ||
-	    get_str(&in, "\nboot ") == -1 || get_flag(&in, &s->started) == -1 ||
-	    get_str(&in, " ") == -1 || get_u64(&in, &s->resync) == -1 ||
-	    get_str(&in, " ") == -1 || get_u64(&in, &s->floor) == -1 ||
-	    get_str(&in, " ") == -1 || get_u64(&in, &s->maxtime) == -1 ||
-	    get_str(&in, " ") == -1 || get_u64(&in, &s->last) == -1 ||
-	    get_str(&in, " ") == -1 || get_u64(&in, &s->cand) == -1 ||
-	    get_str(&in, "\nstats") == -1)
-		goto bad;
-	for (i = 0; i < NSTATS; i++)
-		if (get_str(&in, " ") == -1 ||
-		    get_str(&in, stat_names[i]) == -1 ||
-		    get_str(&in, "=") == -1 ||
-		    get_u64(&in, stat_field(&s->st, i)) == -1)
-			goto bad;
-	if (get_str(&in, "\n") == -1 || s->floor > SERIAL_MAX ||
-	    s->last > SERIAL_MAX || s->cand > SERIAL_MAX || s->resync > (uint64_t)SERIAL_MAX + 1 ||
-	    s->maxtime > TIME_MAX_MS ||
+	tc_init(&c, text, len);
+	tc_lit(&c, STATE_MAGIC "pos ");
+	tc_dec(&c, UINT64_MAX, &s->pos.file);
+	tc_lit(&c, " ");
+	tc_dec(&c, UINT64_MAX, &s->pos.off);
+	tc_lit(&c, "\nboot ");
+	get_flag(&c, &s->started);
+	tc_lit(&c, " ");
+	tc_dec(&c, (uint64_t)SERIAL_MAX + 1, &s->resync);
+	tc_lit(&c, " ");
+	tc_dec(&c, SERIAL_MAX, &s->floor);
+	tc_lit(&c, " ");
+	tc_dec(&c, TIME_MAX_MS, &s->maxtime);
+	tc_lit(&c, " ");
+	tc_dec(&c, SERIAL_MAX, &s->last);
+	tc_lit(&c, " ");
+	tc_dec(&c, SERIAL_MAX, &s->cand);
+	tc_lit(&c, "\nstats");
+	for (i = 0; i < NSTATS; i++) {
+		tc_lit(&c, " ");
+		tc_lit(&c, stat_names[i]);
+		tc_lit(&c, "=");
+		tc_dec(&c, UINT64_MAX, stat_field(&s->st, i));
+	}
+	if (tc_lit(&c, "\n") == -1 ||
 	    (!s->started && (s->floor != 0 || s->resync)) ||
-	    load_holes(s, &in) == -1 || get_str(&in, "end\n") == -1 ||
-	    in.p != in.end)
+	    load_holes(s, &c) == -1 || tc_lit(&c, "end\n") == -1 ||
+	    tc_end(&c) == -1)
 		goto bad;
 	return s;
 bad:

@@ -126,9 +126,72 @@ test_locate(void)
 	teardown();
 }
 
+/* Only lines as the writer writes them are S lines; others are passed. */
+static void
+test_lines(void)
+{
+	struct pubidx *x;
+	struct pubseg s;
+
+	setup();
+	REQUIRE((x = pubidx_new()) != NULL);
+	put(1, "S " SPOOL_A " 0000000000000001 0\n"
+	    "S " SPOOL_A " 000000000000000A 40\n"		/* upper case */
+	    "S " SPOOL_A " 000000000000000b 050\n"		/* leading zero */
+	    "S " SPOOL_A " 000000000000000c +60\n"		/* a sign */
+	    "S " SPOOL_A " 0x0000000000000d 70\n"
+	    "S " SPOOL_A " 000000000000000e 80 \n"		/* trailing */
+	    "S " SPOOL_A "  000000000000000f 90\n"
+	    "S " SPOOL_A " 0000000000000002 100\n");
+	CHECK(pubidx_segment(x, storefd, 1, 95, &s) == 0);
+	CHECK(s.seq == 1 && s.start == 0 && s.end == 100);
+	CHECK(pubidx_segment(x, storefd, 1, 100, &s) == 0 && s.seq == 2);
+	pubidx_free(x);
+	teardown();
+}
+
+/* Message IDs: as the publisher makes them, and nothing else. */
+static void
+test_parse_id(void)
+{
+	static const char *const bad[] = {
+		"web:" SPOOL_A ":0000000000000007",		/* short */
+		"web:" SPOOL_A ":0000000000000007:12:1",	/* long */
+		":" SPOOL_A ":0000000000000007:12",		/* no host */
+		"web:" SPOOL_A "0:0000000000000007:12",
+		"web:0101010101010101010101010101010A:0000000000000007:12",
+		"web:" SPOOL_A ":000000000000007:12",
+		"web:" SPOOL_A ":000000000000000G:12",
+		"web:" SPOOL_A ":0000000000000007:012",	/* leading zero */
+		"web:" SPOOL_A ":0000000000000007:+12",
+		"web:" SPOOL_A ":0000000000000007:12 ",
+		"web:" SPOOL_A ":0000000000000007:18446744073709551616",
+		"",
+	};
+	const uint8_t want[16] = { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	    1, 0x0a };
+	struct pubid p;
+	size_t i;
+
+	REQUIRE(pubidx_parse_id("web.b-1:" SPOOL_A ":00000000000000a7:"
+	    "18446744073709551615", &p) == 0);
+	CHECK(p.hostlen == 7 && memcmp(p.host, "web.b-1", 7) == 0);
+	CHECK_STR(p.spool, SPOOL_A);
+	CHECK_EQ_MEM(p.spool_id, want, sizeof(want));
+	CHECK_EQ_U64(p.seg, 0xa7);
+	CHECK_EQ_U64(p.off, UINT64_MAX);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (pubidx_parse_id(bad[i], &p) != -1) {
+			fprintf(stderr, "accepted: %s\n", bad[i]);
+			CHECK(0);
+		}
+}
+
 static const struct h_test tests[] = {
 	TEST(test_segment),
 	TEST(test_locate),
+	TEST(test_lines),
+	TEST(test_parse_id),
 };
 
 RUN_TESTS("pubidx", tests)
