@@ -174,39 +174,43 @@ conf_check_path(struct parser *p, const struct stmt *st, const char *what,
 	return 0;
 }
 
-int
-conf_get_uint(struct parser *p, const struct stmt *st, const char *v,
-    uint64_t min, uint64_t max, const char *unit, uint64_t *out)
+/* A number read by parse, within min and max: range says which. */
+static int
+get_number(struct parser *p, const struct stmt *st, const char *v,
+    int (*parse)(const char *, uint64_t *), const char *what, uint64_t min,
+    uint64_t max, const char *range, uint64_t *out)
 {
 	uint64_t n = 0;
 	int rc;
 
-	if ((rc = conf_parse_u64(v, &n)) == -1 && errno == EINVAL)
-		return conf_perr(p, st->line, "\"%s\" needs a whole number, "
-		    "not \"%s\"", st->word, v);
+	if ((rc = parse(v, &n)) == -1 && errno == EINVAL)
+		return conf_perr(p, st->line, "\"%s\" needs %s, not \"%s\"",
+		    st->word, what, v);
 	if (rc == -1 || n < min || n > max)
-		return conf_perr(p, st->line, "\"%s\" %s is out of range "
-		    "(%llu to %llu %s)", st->word, v, (unsigned long long)min,
-		    (unsigned long long)max, unit);
+		return conf_perr(p, st->line, "\"%s\" %s is out of range (%s)",
+		    st->word, v, range);
 	*out = n;
 	return 0;
+}
+
+int
+conf_get_uint(struct parser *p, const struct stmt *st, const char *v,
+    uint64_t min, uint64_t max, const char *unit, uint64_t *out)
+{
+	char range[128];
+
+	snprintf(range, sizeof(range), "%llu to %llu %s",
+	    (unsigned long long)min, (unsigned long long)max, unit);
+	return get_number(p, st, v, conf_parse_u64, "a whole number", min, max,
+	    range, out);
 }
 
 int
 conf_get_size(struct parser *p, const struct stmt *st, const char *v,
     uint64_t min, uint64_t max, const char *range, uint64_t *out)
 {
-	uint64_t n = 0;
-	int rc;
-
-	if ((rc = conf_parse_size(v, &n)) == -1 && errno == EINVAL)
-		return conf_perr(p, st->line, "\"%s\" needs a size such as "
-		    "4096, 64K, 8M or 1G, not \"%s\"", st->word, v);
-	if (rc == -1 || n < min || n > max)
-		return conf_perr(p, st->line, "\"%s\" %s is out of range (%s)",
-		    st->word, v, range);
-	*out = n;
-	return 0;
+	return get_number(p, st, v, conf_parse_size, "a size such as 4096, "
+	    "64K, 8M or 1G", min, max, range, out);
 }
 
 /*
