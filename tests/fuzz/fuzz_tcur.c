@@ -3,8 +3,8 @@
  * from outside goes through.  The input is "program|text": each program
  * byte picks a getter and its argument, run in turn over the text.  A
  * getter never consumes more than is there; what it accepts prints back
- * to exactly the bytes it consumed; after the first failure every getter
- * fails and nothing more is consumed.
+ * to exactly the bytes it consumed (tc_digits: after leading zeros); after
+ * the first failure every getter fails and nothing more is consumed.
  */
 #include <inttypes.h>
 #include <string.h>
