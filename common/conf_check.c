@@ -18,92 +18,56 @@
 #include <unistd.h>
 
 #include "conf_int.h"
+#include "tcur.h"
 
 #define PUBKEY_PREFIX		"sha256//"
 #define PUBKEY_B64_LEN		44	/* base64 of 32 bytes, '=' */
+#define FPR_BYTES		32	/* SHA-256 */
+#define FPR_TEXT_LEN		(3 * FPR_BYTES - 1)	/* "8F:0A:...:2B" */
+#define HEX_CHARS		"0123456789abcdefABCDEF"
+#define NAME_CHARS		"abcdefghijklmnopqrstuvwxyz" \
+				"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_"
 
 /* Unsigned decimal digits only: no sign, no spaces, no overflow. */
 int
 conf_parse_u64(const char *s, uint64_t *out)
 {
-	uint64_t v = 0;
+	struct tcur c;
+	uint64_t v;
 
-	if (*s == '\0') {
-		errno = EINVAL;
+	tc_init(&c, s, strlen(s));
+	if (tc_digits(&c, UINT64_MAX, &v) == -1 || tc_end(&c) == -1)
 		return -1;
-	}
-	for (; *s != '\0'; s++) {
-		unsigned d;
-
-		if (*s < '0' || *s > '9') {
-			errno = EINVAL;
-			return -1;
-		}
-		d = (unsigned)(*s - '0');
-		if (v > (UINT64_MAX - d) / 10) {
-			errno = ERANGE;
-			return -1;
-		}
-		v = v * 10 + d;
-	}
 	*out = v;
 	return 0;
 }
 
+/* Digits and an optional unit: k, m, g or t in either case, powers of 2. */
 int
 conf_parse_size(const char *s, uint64_t *out)
 {
-	uint64_t v = 0, mult = 1;
+	static const char units[] = "kmgt";
+	const char *u;
+	struct tcur c;
+	uint64_t v;
+	size_t len;
+	unsigned shift = 0;
 
-	if (s == NULL || *s < '0' || *s > '9') {
+	if (s == NULL) {
 		errno = EINVAL;
 		return -1;
 	}
-	for (; *s >= '0' && *s <= '9'; s++) {
-		unsigned d = (unsigned)(*s - '0');
-
-		if (v > (UINT64_MAX - d) / 10) {
-			errno = ERANGE;
-			return -1;
-		}
-		v = v * 10 + d;
+	len = strlen(s);
+	if (len > 1 && (u = memchr(units, tolower((unsigned char)s[len - 1]),
+	    sizeof(units) - 1)) != NULL) {
+		shift = 10 * (unsigned)(u - units + 1);
+		len--;
 	}
-	if (*s != '\0') {
-		switch (*s) {
-		case 'k': case 'K':
-			mult = KIB;
-			break;
-		case 'm': case 'M':
-			mult = MIB;
-			break;
-		case 'g': case 'G':
-			mult = GIB;
-			break;
-		case 't': case 'T':
-			mult = 1024 * GIB;
-			break;
-		default:
-			errno = EINVAL;
-			return -1;
-		}
-		if (s[1] != '\0') {
-			errno = EINVAL;
-			return -1;
-		}
-	}
-	if (v > UINT64_MAX / mult) {
-		errno = ERANGE;
+	tc_init(&c, s, len);
+	if (tc_digits(&c, UINT64_MAX >> shift, &v) == -1 || tc_end(&c) == -1)
 		return -1;
-	}
-	*out = v * mult;
+	*out = v << shift;
 	return 0;
-}
-
-static int
-is_hex(int c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-	    (c >= 'A' && c <= 'F');
 }
 
 /* Host names become directory names on the receiver: wire.c's rule. */
@@ -129,45 +93,46 @@ conf_user_name_ok(const char *s)
 	return 1;
 }
 
+/* 1 if each of the first n bytes of a string is one of set. */
+static int
+all_in(const char *w, size_t n, const char *set)
+{
+	return strspn(w, set) >= n;
+}
+
 /* "host", "host:port", "[v6]", "[v6]:port"; NULL when fine, else why not. */
 const char *
 conf_hostport_problem(const char *s)
 {
-	const char *host_end, *port = NULL, *q;
-	uint64_t n = 0;
+	const char *h;
+	struct tcur c;
+	uint64_t port;
+	size_t n;
 
+	tc_init(&c, s, strlen(s));
 	if (*s == '[') {
-		host_end = strchr(s, ']');
-		if (host_end == NULL)
+		tc_lit(&c, "[");
+		if (strchr(s, ']') == NULL)
 			return "has \"[\" without \"]\"";
-		if (host_end == s + 1)
+		if (tc_word(&c, ']', &h, &n) == -1)
 			return "has no address";
-		for (q = s + 1; q < host_end; q++)
-			if (!is_hex(*q) && *q != ':' && *q != '.' && *q != '%')
-				return "has a bad IPv6 address";
-		if (host_end[1] == ':')
-			port = host_end + 2;
-		else if (host_end[1] != '\0')
-			return "has junk after \"]\"";
+		if (!all_in(h, n, HEX_CHARS ":.%"))
+			return "has a bad IPv6 address";
+		tc_lit(&c, "]");
 	} else {
-		q = strchr(s, ':');
-		if (q != NULL && strchr(q + 1, ':') != NULL)
+		if ((h = strchr(s, ':')) != NULL && strchr(h + 1, ':') != NULL)
 			return "needs brackets around an IPv6 address, "
 			    "as in tls://[::1]:7878";
-		host_end = q != NULL ? q : s + strlen(s);
-		if (host_end == s)
+		if (tc_word(&c, ':', &h, &n) == -1)
 			return "has no address";
-		for (q = s; q < host_end; q++)
-			if (!((*q >= 'a' && *q <= 'z') ||
-			    (*q >= 'A' && *q <= 'Z') ||
-			    (*q >= '0' && *q <= '9') ||
-			    *q == '.' || *q == '-' || *q == '_'))
-				return "has a bad character in its address";
-		if (*host_end == ':')
-			port = host_end + 1;
+		if (!all_in(h, n, NAME_CHARS))
+			return "has a bad character in its address";
 	}
-	if (port != NULL &&
-	    (conf_parse_u64(port, &n) == -1 || n == 0 || n > 65535))
+	if (tc_left(&c) == 0)
+		return NULL;
+	if (tc_lit(&c, ":") == -1)
+		return "has junk after \"]\"";
+	if (tc_digits(&c, 65535, &port) == -1 || port == 0 || tc_end(&c) == -1)
 		return "has a bad port (1 to 65535)";
 	return NULL;
 }
@@ -209,39 +174,43 @@ conf_check_path(struct parser *p, const struct stmt *st, const char *what,
 	return 0;
 }
 
-int
-conf_get_uint(struct parser *p, const struct stmt *st, const char *v,
-    uint64_t min, uint64_t max, const char *unit, uint64_t *out)
+/* A number read by parse, within min and max: range says which. */
+static int
+get_number(struct parser *p, const struct stmt *st, const char *v,
+    int (*parse)(const char *, uint64_t *), const char *what, uint64_t min,
+    uint64_t max, const char *range, uint64_t *out)
 {
 	uint64_t n = 0;
 	int rc;
 
-	if ((rc = conf_parse_u64(v, &n)) == -1 && errno == EINVAL)
-		return conf_perr(p, st->line, "\"%s\" needs a whole number, "
-		    "not \"%s\"", st->word, v);
+	if ((rc = parse(v, &n)) == -1 && errno == EINVAL)
+		return conf_perr(p, st->line, "\"%s\" needs %s, not \"%s\"",
+		    st->word, what, v);
 	if (rc == -1 || n < min || n > max)
-		return conf_perr(p, st->line, "\"%s\" %s is out of range "
-		    "(%llu to %llu %s)", st->word, v, (unsigned long long)min,
-		    (unsigned long long)max, unit);
+		return conf_perr(p, st->line, "\"%s\" %s is out of range (%s)",
+		    st->word, v, range);
 	*out = n;
 	return 0;
+}
+
+int
+conf_get_uint(struct parser *p, const struct stmt *st, const char *v,
+    uint64_t min, uint64_t max, const char *unit, uint64_t *out)
+{
+	char range[128];
+
+	snprintf(range, sizeof(range), "%llu to %llu %s",
+	    (unsigned long long)min, (unsigned long long)max, unit);
+	return get_number(p, st, v, conf_parse_u64, "a whole number", min, max,
+	    range, out);
 }
 
 int
 conf_get_size(struct parser *p, const struct stmt *st, const char *v,
     uint64_t min, uint64_t max, const char *range, uint64_t *out)
 {
-	uint64_t n = 0;
-	int rc;
-
-	if ((rc = conf_parse_size(v, &n)) == -1 && errno == EINVAL)
-		return conf_perr(p, st->line, "\"%s\" needs a size such as "
-		    "4096, 64K, 8M or 1G, not \"%s\"", st->word, v);
-	if (rc == -1 || n < min || n > max)
-		return conf_perr(p, st->line, "\"%s\" %s is out of range (%s)",
-		    st->word, v, range);
-	*out = n;
-	return 0;
+	return get_number(p, st, v, conf_parse_size, "a size such as 4096, "
+	    "64K, 8M or 1G", min, max, range, out);
 }
 
 /*
@@ -271,37 +240,46 @@ fingerprint_hex(const struct stmt *st)
 	return v + 12;
 }
 
+/* 32 colon-separated hex bytes, in either case. */
+static int
+fingerprint_ok(const char *hex)
+{
+	char low[FPR_TEXT_LEN];
+	uint8_t byte;
+	struct tcur c;
+	size_t i, n = strlen(hex);
+
+	if (n > sizeof(low))
+		return 0;
+	for (i = 0; i < n; i++)
+		low[i] = (char)tolower((unsigned char)hex[i]);
+	tc_init(&c, low, n);
+	for (i = 0; i < FPR_BYTES; i++) {
+		if (i > 0)
+			tc_lit(&c, ":");
+		tc_hexbytes(&c, &byte, 1);
+	}
+	return tc_end(&c) == 0;
+}
+
 /* The fingerprint in one spelling, so that the forwarder can use strcmp. */
 int
 conf_check_fingerprint(struct parser *p, const struct stmt *st, char **out)
 {
-	const char *hex, *q;
+	const char *hex;
 	char *v, *d;
-	int i;
 
-	if ((hex = q = fingerprint_hex(st)) == NULL)
-		goto bad;
-	for (i = 0; i < 32; i++) {
-		if (!is_hex(q[0]) || !is_hex(q[1]))
-			goto bad;
-		q += 2;
-		if (i < 31 && *q++ != ':')
-			goto bad;
-	}
-	if (*q != '\0')
-		goto bad;
+	if ((hex = fingerprint_hex(st)) == NULL || !fingerprint_ok(hex))
+		return conf_perr(p, st->line, "\"fingerprint\" must be "
+		    "\"SHA256=\" or \"sha256 Fingerprint=\" (in either case) "
+		    "and 32 colon-separated hex bytes, as printed by \"openssl "
+		    "x509 -noout -fingerprint -sha256\"");
 	if (asprintf(&v, "SHA256=%s", hex) == -1)
 		return conf_perr(p, st->line, "out of memory");
 	for (d = v; *d != '\0'; d++)
-		if (*d >= 'a' && *d <= 'z')
-			*d = (char)(*d - 'a' + 'A');
+		*d = (char)toupper((unsigned char)*d);
 	*out = v;
 	return 0;
-bad:
-	return conf_perr(p, st->line, "\"fingerprint\" must be \"SHA256=\" or "
-	    "\"sha256 Fingerprint=\" (in either case) and 32 colon-separated "
-	    "hex bytes, as printed by \"openssl x509 -noout -fingerprint "
-	    "-sha256\"");
 }
 
 static int

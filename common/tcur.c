@@ -26,11 +26,18 @@ tc_init(struct tcur *c, const void *buf, size_t len)
 
 /* Every getter returns at once after a failure: this one sticks. */
 static int
-fail(struct tcur *c, size_t at, const char *want)
+fail_errno(struct tcur *c, size_t at, const char *want, int err)
 {
 	c->want = want;
 	c->err_off = at;
+	errno = err;
 	return -1;
+}
+
+static int
+fail(struct tcur *c, size_t at, const char *want)
+{
+	return fail_errno(c, at, want, EINVAL);
 }
 
 static int
@@ -88,28 +95,46 @@ tc_hexbytes(struct tcur *c, uint8_t *out, size_t n)
 	return 0;
 }
 
-int
-tc_dec(struct tcur *c, uint64_t max, uint64_t *out)
+static int
+is_digit(const struct tcur *c, size_t p)
+{
+	return p < c->len && c->buf[p] >= '0' && c->buf[p] <= '9';
+}
+
+static int
+dec(struct tcur *c, uint64_t max, int zeros, uint64_t *out)
 {
 	size_t p = c->off;
 	uint64_t v = 0, d;
 
 	if (c->want != NULL)
 		return -1;
-	if (p == c->len || c->buf[p] < '0' || c->buf[p] > '9')
+	if (!is_digit(c, p))
 		return fail(c, p, "a decimal number");
-	if (c->buf[p] == '0' && p + 1 < c->len && c->buf[p + 1] >= '0' &&
-	    c->buf[p + 1] <= '9')
+	if (!zeros && c->buf[p] == '0' && is_digit(c, p + 1))
 		return fail(c, p, "a number without leading zeros");
-	for (; p < c->len && c->buf[p] >= '0' && c->buf[p] <= '9'; p++) {
+	for (; is_digit(c, p); p++) {
 		d = (uint64_t)(c->buf[p] - '0');
 		if (d > max || v > (max - d) / 10)
-			return fail(c, c->off, "a smaller number");
+			return fail_errno(c, c->off, "a smaller number",
+			    ERANGE);
 		v = v * 10 + d;
 	}
 	c->off = p;
 	*out = v;
 	return 0;
+}
+
+int
+tc_dec(struct tcur *c, uint64_t max, uint64_t *out)
+{
+	return dec(c, max, 0, out);
+}
+
+int
+tc_digits(struct tcur *c, uint64_t max, uint64_t *out)
+{
+	return dec(c, max, 1, out);
 }
 
 int

@@ -4,7 +4,8 @@
  * text twin of wire.h's cursor.  Getters never read past the end; the
  * first one that fails sticks: every later getter fails at once, so a
  * parser may chain its getters and ask tc_end once.  tc_error says where
- * it went wrong and what was expected there.
+ * it went wrong and what was expected there.  The failing getter sets
+ * errno: ERANGE for a number above its bound, else EINVAL.
  */
 #ifndef AUDITDIST_TCUR_H
 #define AUDITDIST_TCUR_H
@@ -27,6 +28,8 @@ int	 tc_hex(struct tcur *, size_t ndig, uint64_t *);
 int	 tc_hexbytes(struct tcur *, uint8_t *out, size_t n);
 /* A decimal number as printf writes it ("0" or no leading zero), <= max. */
 int	 tc_dec(struct tcur *, uint64_t max, uint64_t *);
+/* The same as a person may write it: leading zeros allowed. */
+int	 tc_digits(struct tcur *, uint64_t max, uint64_t *);
 /* One or more bytes up to sep or the end; sep is not consumed. */
 int	 tc_word(struct tcur *, char sep, const char **w, size_t *wlen);
 /* The bytes of lit, exactly. */

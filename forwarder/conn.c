@@ -43,6 +43,7 @@
 #include "conn.h"
 #include "forwarder.h"
 #include "log.h"
+#include "tcur.h"
 #include "tlsio.h"
 #include "wire.h"
 
@@ -845,13 +846,11 @@ fwd_conn_deadline(const struct fwd_conn *c)
 uint16_t
 fwd_conn_port(const struct fwd_conn *c)
 {
-	char *end;
-	unsigned long v;
+	struct tcur t;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoul(c->port, &end, 10);
-	if (c->port[0] == '\0' || *end != '\0' || errno != 0 || v == 0 ||
-	    v > 65535)
+	tc_init(&t, c->port, strlen(c->port));
+	if (tc_digits(&t, 65535, &v) == -1 || tc_end(&t) == -1)
 		return 0;
 	return (uint16_t)v;
 }

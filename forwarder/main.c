@@ -36,10 +36,10 @@
 
 #include "forwarder.h"
 #include "compress.h"
+#include "cli.h"
 #include "evloop.h"
 #include "log.h"
 #include "sandbox.h"
-#include "version.h"
 
 #define SAFETY_TICK_MS	5000	/* wake at least this often */
 #define IPC_BUF		8192
@@ -69,37 +69,19 @@ static size_t olen;
 static int ipc_out;		/* EPOLLOUT is asked for */
 
 /* Only these have long names, as administrators expect of a daemon. */
-static const struct option longopts[] = {
-	{ "help",	no_argument,	NULL,	'h' },
-	{ "version",	no_argument,	NULL,	'V' },
-	{ NULL,		0,		NULL,	0 }
-};
+static const struct option longopts[] = { CLI_LONGOPTS_END };
 
 /* -h: the usage and the options on stdout; a usage error: stderr, 64. */
 static void __attribute__((noreturn))
 usage(int status)
 {
-	FILE *f = status == 0 ? stdout : stderr;
-
-	fprintf(f, "usage: %s [-dfhV] -c config\n", FWD_PROG);
-	if (status == 0)
-		fputs(
-		    "  -c config      the configuration file\n"
-		    "  -d             debug: -f, and log debug messages too\n"
-		    "  -f             stay in the foreground, log to stderr\n"
-		    "  -h, --help     print this help and exit\n"
-		    "  -V, --version  print the version and exit\n"
-		    "audisp-dist starts it and passes it descriptors 3 and 4.\n", f);
-	if (fflush(f) == EOF && status == 0)
-		exit(EX_IOERR);
-	exit(status);
-}
-
-static void __attribute__((noreturn))
-version(void)
-{
-	printf("%s %s\n", FWD_PROG, AUDITDIST_VERSION);
-	exit(fflush(stdout) == EOF ? EX_IOERR : 0);
+	cli_usage(status, FWD_PROG, "[-dfhV] -c config",
+	    "  -c config      the configuration file\n"
+	    "  -d             debug: -f, and log debug messages too\n"
+	    "  -f             stay in the foreground, log to stderr\n"
+	    "  -h, --help     print this help and exit\n"
+	    "  -V, --version  print the version and exit\n"
+	    "audisp-dist starts it and passes it descriptors 3 and 4.\n");
 }
 
 int64_t
@@ -477,7 +459,7 @@ parse_args(int argc, char *argv[], int *debug, int *fg)
 		case 'h':
 			usage(0);
 		case 'V':
-			version();
+			cli_version(FWD_PROG);
 		default:
 			usage(EX_USAGE);
 		}

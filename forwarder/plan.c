@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "forwarder.h"
+#include "tcur.h"
 
 static void
 verdict(struct fwd_resume *r, enum fwd_resume_act act, const char *fmt, ...)
@@ -284,41 +285,31 @@ int
 fwd_split_hostport(const char *s, char *host, size_t hostlen, char *port,
     size_t portlen, const char *defport, int *numeric)
 {
-	const char *e, *p = defport;
+	const char *h = NULL, *p = defport != NULL ? defport : "";
 	struct in_addr a4;
-	size_t len;
+	struct tcur c;
+	size_t hlen = 0;
+	uint64_t v;
 
-	*numeric = 0;
 	if (strncmp(s, "tls://", 6) == 0)
 		s += 6;
-	if (*s == '[') {
-		if ((e = strchr(++s, ']')) == NULL)
-			return -1;
-		if (e[1] == ':')
-			p = e + 2;
-		else if (e[1] != '\0')
-			return -1;
-		*numeric = 1;
-	} else {
-		if ((e = strchr(s, ':')) != NULL) {
-			if (strchr(e + 1, ':') != NULL)
-				return -1;
-			p = e + 1;
-		} else
-			e = s + strlen(s);
+	tc_init(&c, s, strlen(s));
+	if ((*numeric = *s == '[')) {
+		tc_lit(&c, "[");
+		tc_word(&c, ']', &h, &hlen);
+		tc_lit(&c, "]");
+	} else
+		tc_word(&c, ':', &h, &hlen);
+	if (tc_left(&c) > 0) {
+		tc_lit(&c, ":");
+		p = tc_rest(&c);
+		/* Digits only, as written; their range is conf.c's check. */
+		tc_digits(&c, UINT64_MAX, &v);
 	}
-	len = (size_t)(e - s);
-	if (len == 0 || len >= hostlen)
+	if (tc_end(&c) == -1 || hlen >= hostlen || strlen(p) >= portlen)
 		return -1;
-	if (p != defport && (*p == '\0' ||
-	    strspn(p, "0123456789") != strlen(p)))
-		return -1;
-	if (p == NULL)
-		p = "";
-	if (strlen(p) >= portlen)
-		return -1;
-	memcpy(host, s, len);
-	host[len] = '\0';
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
 	memcpy(port, p, strlen(p) + 1);
 	if (!*numeric)
 		*numeric = inet_pton(AF_INET, host, &a4) == 1;

@@ -30,10 +30,10 @@
 
 #include "audisp-dist.h"
 #include "forwarder.h"
+#include "cli.h"
 #include "evloop.h"
 #include "log.h"
 #include "sandbox.h"
-#include "version.h"
 
 #define READ_BUF_SIZE	(512 * 1024)
 #define RECONNECT_MAX	30		/* seconds between af_unix retries */
@@ -68,44 +68,25 @@ static time_t last_status;
 #define PROG	"audisp-dist"
 
 /* Only these have long names, as administrators expect of a daemon. */
-static const struct option longopts[] = {
-	{ "help",	no_argument,	NULL,	'h' },
-	{ "version",	no_argument,	NULL,	'V' },
-	{ NULL,		0,		NULL,	0 }
-};
+static const struct option longopts[] = { CLI_LONGOPTS_END };
 
 /* -h: the usage and the options on stdout; a usage error: stderr, 64. */
 static void __attribute__((noreturn))
 usage(int status)
 {
-	FILE *f = status == 0 ? stdout : stderr;
-
-	fprintf(f, "usage: %s [-dfhnV] [-D statedir] [-s socket] [config]\n",
-	    PROG);
-	if (status == 0)
-		fputs(
-		    "  -D statedir    keep the last good configuration there, and"
-		    " spool there\n"
-		    "                 when none ever loaded"
-		    " (" CONF_DEFAULT_SPOOL ")\n"
-		    "  -d             debug: -f, and log debug messages too\n"
-		    "  -f             stay in the foreground, log to stderr\n"
-		    "  -h, --help     print this help and exit\n"
-		    "  -n             check the configuration and exit\n"
-		    "  -s socket      read auditd's af_unix plugin socket, not stdin\n"
-		    "  -V, --version  print the version and exit\n"
-		    "  config         the configuration file"
-		    " (" CONF_DEFAULT_PATH ")\n", f);
-	if (fflush(f) == EOF && status == 0)
-		exit(EX_IOERR);
-	exit(status);
-}
-
-static void __attribute__((noreturn))
-version(void)
-{
-	printf("%s %s\n", PROG, AUDITDIST_VERSION);
-	exit(fflush(stdout) == EOF ? EX_IOERR : 0);
+	cli_usage(status, PROG, "[-dfhnV] [-D statedir] [-s socket] [config]",
+	    "  -D statedir    keep the last good configuration there, and"
+	    " spool there\n"
+	    "                 when none ever loaded"
+	    " (" CONF_DEFAULT_SPOOL ")\n"
+	    "  -d             debug: -f, and log debug messages too\n"
+	    "  -f             stay in the foreground, log to stderr\n"
+	    "  -h, --help     print this help and exit\n"
+	    "  -n             check the configuration and exit\n"
+	    "  -s socket      read auditd's af_unix plugin socket, not stdin\n"
+	    "  -V, --version  print the version and exit\n"
+	    "  config         the configuration file"
+	    " (" CONF_DEFAULT_PATH ")\n");
 }
 
 const char *
@@ -667,7 +648,7 @@ parse_args(int argc, char *argv[], int *debug, int *fg, int *check)
 		case 'h':
 			usage(0);
 		case 'V':
-			version();
+			cli_version(PROG);
 		default:
 			usage(EX_USAGE);
 		}

@@ -228,9 +228,14 @@ syncer_close_segment(struct syncer *s, int fd, uint64_t seq)
 	pthread_mutex_unlock(&s->mtx);
 }
 
-/* Bounded, so that a dead disk cannot keep the plugin from exiting. */
-int
-syncer_drain(struct syncer *s, unsigned timeout_sec)
+/*
+ * Wake the thread until every closed segment is synced and renamed
+ * (closed_only: the open one's syncs may go on), or until everything
+ * asked for is done.  Bounded, so that a dead disk cannot keep the plugin
+ * from exiting: -1 when timeout_sec ran out.
+ */
+static int
+wait_done(struct syncer *s, int closed_only, unsigned timeout_sec)
 {
 	struct timespec deadline;
 	int rc = 0;
@@ -238,7 +243,8 @@ syncer_drain(struct syncer *s, unsigned timeout_sec)
 	clock_gettime(CLOCK_REALTIME, &deadline);
 	deadline.tv_sec += timeout_sec;
 	pthread_mutex_lock(&s->mtx);
-	while (s->busy || pending(s)) {
+	while (closed_only ? s->jobs != NULL || s->closing :
+	    s->busy || pending(s)) {
 		pthread_cond_signal(&s->wake);
 		if (pthread_cond_timedwait(&s->idle, &s->mtx, &deadline) ==
 		    ETIMEDOUT) {
@@ -250,29 +256,16 @@ syncer_drain(struct syncer *s, unsigned timeout_sec)
 	return rc;
 }
 
-/*
- * Until every closed segment is synced and renamed; the open one's syncs
- * may go on.  Bounded, as syncer_drain.
- */
+int
+syncer_drain(struct syncer *s, unsigned timeout_sec)
+{
+	return wait_done(s, 0, timeout_sec);
+}
+
 int
 syncer_wait_closed(struct syncer *s, unsigned timeout_sec)
 {
-	struct timespec deadline;
-	int rc = 0;
-
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += timeout_sec;
-	pthread_mutex_lock(&s->mtx);
-	while (s->jobs != NULL || s->closing) {
-		pthread_cond_signal(&s->wake);
-		if (pthread_cond_timedwait(&s->idle, &s->mtx, &deadline) ==
-		    ETIMEDOUT) {
-			rc = -1;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&s->mtx);
-	return rc;
+	return wait_done(s, 1, timeout_sec);
 }
 
 unsigned

@@ -38,12 +38,12 @@
 
 #include "auditdistd.h"
 #include "certcheck.h"
+#include "cli.h"
 #include "dircheck.h"
 #include "log.h"
 #include "reader.h"
 #include "sandbox.h"
 #include "tlsio.h"
-#include "version.h"
 
 #define DEFAULT_PIDFILE	"/run/auditdistd.pid"
 #define STOP_WAIT_MS	30000	/* writers syncing after the network stops */
@@ -55,41 +55,25 @@ static char *pidfile;
 
 /* Only these have long names, as administrators expect of a daemon. */
 static const struct option longopts[] = {
-	{ "help",	no_argument,	NULL,	'h' },
 	{ "list",	no_argument,	NULL,	'l' },
-	{ "version",	no_argument,	NULL,	'V' },
-	{ NULL,		0,		NULL,	0 }
+	CLI_LONGOPTS_END
 };
 
 /* -h: the usage and the options on stdout; a usage error: stderr, 64. */
 static void __attribute__((noreturn))
 usage(int status)
 {
-	FILE *f = status == 0 ? stdout : stderr;
-
-	fprintf(f, "usage: %s [-dfhlnRV] [-c config | config]\n", PROG);
-	if (status == 0)
-		fputs(
-		    "  -c config      the configuration file"
-		    " (" CONF_RECV_DEFAULT_PATH ")\n"
-		    "  -d             debug: -f, and log debug messages too\n"
-		    "  -f             log to stderr, not syslog\n"
-		    "  -h, --help     print this help and exit\n"
-		    "  -l, --list     print the hosts' status, worst first\n"
-		    "  -n             check the configuration and exit\n"
-		    "  -R             read the publish block's stream into"
-		    " its read_into\n"
-		    "  -V, --version  print the version and exit\n", f);
-	if (fflush(f) == EOF && status == 0)
-		exit(EX_IOERR);
-	exit(status);
-}
-
-static void __attribute__((noreturn))
-version(void)
-{
-	printf("%s %s\n", PROG, AUDITDIST_VERSION);
-	exit(fflush(stdout) == EOF ? EX_IOERR : 0);
+	cli_usage(status, PROG, "[-dfhlnRV] [-c config | config]",
+	    "  -c config      the configuration file"
+	    " (" CONF_RECV_DEFAULT_PATH ")\n"
+	    "  -d             debug: -f, and log debug messages too\n"
+	    "  -f             log to stderr, not syslog\n"
+	    "  -h, --help     print this help and exit\n"
+	    "  -l, --list     print the hosts' status, worst first\n"
+	    "  -n             check the configuration and exit\n"
+	    "  -R             read the publish block's stream into"
+	    " its read_into\n"
+	    "  -V, --version  print the version and exit\n");
 }
 
 static struct conf *
@@ -901,7 +885,7 @@ main(int argc, char *argv[])
 		case 'h':
 			usage(0);
 		case 'V':
-			version();
+			cli_version(PROG);
 		default:
 			usage(EX_USAGE);
 		}

@@ -3,8 +3,8 @@
  * from outside goes through.  The input is "program|text": each program
  * byte picks a getter and its argument, run in turn over the text.  A
  * getter never consumes more than is there; what it accepts prints back
- * to exactly the bytes it consumed; after the first failure every getter
- * fails and nothing more is consumed.
+ * to exactly the bytes it consumed (tc_digits: after leading zeros); after
+ * the first failure every getter fails and nothing more is consumed.
  */
 #include <inttypes.h>
 #include <string.h>
@@ -34,13 +34,25 @@ run(struct tcur *c, uint8_t op)
 		rc = tc_hexbytes(c, b, k % 17);
 		break;
 	case 2:
-	case 3:
 		v = k == 31 ? UINT64_MAX : (uint64_t)1 << (2 * k);
 		rc = tc_dec(c, v, &v);
 		if (rc == 0) {
 			snprintf(back, sizeof(back), "%" PRIu64, v);
 			FUZZ_CHECK(strlen(back) == c->off - before);
 			FUZZ_CHECK(memcmp(back, at, c->off - before) == 0);
+		}
+		break;
+	case 3:
+		v = k == 31 ? UINT64_MAX : (uint64_t)1 << (2 * k);
+		rc = tc_digits(c, v, &v);
+		if (rc == 0) {
+			/* What printf writes, after any leading zeros. */
+			snprintf(back, sizeof(back), "%" PRIu64, v);
+			n = strlen(back);
+			FUZZ_CHECK(n <= c->off - before);
+			FUZZ_CHECK(memcmp(back, c->buf + c->off - n, n) == 0);
+			for (k = 0; k < c->off - before - n; k++)
+				FUZZ_CHECK(at[k] == '0');
 		}
 		break;
 	case 4:

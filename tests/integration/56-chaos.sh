@@ -59,7 +59,7 @@ echo "chaos: every record exactly once while forwarders, the receiver's parent, 
 info "seed $SEED (ADTEST_SEED=$SEED replays this run's schedule)"
 
 # --- inputs and configuration -----------------------------------------------
-declare -A SIZE PW FEED_PID PLUG_PID
+declare -A SIZE HOST_PW FEED_PID PLUG_PID
 sample_stream "$SAMPLE" $((2 * KB * 1024)) "$T/all"
 n=$(head -c $((KB * 1024)) "$T/all" | wc -l)
 head -n "$n" "$T/all" > "$T/input.${HOSTS[0]}"
@@ -67,33 +67,19 @@ tail -n +$((n + 1)) "$T/all" > "$T/input.${HOSTS[1]}"
 for h in "${HOSTS[@]}"; do
 	feed_input "$T/input.$h" "$T/input.$h.feed"
 	SIZE[$h]=$(stat -c %s "$T/input.$h")
-	PW[$h]=$(rand_password)
+	HOST_PW[$h]=$(rand_password)
 	info "$h: ${SIZE[$h]} bytes, $(wc -l < "$T/input.$h") records, fed at $((SIZE[$h] / FEED_SECONDS / 1024)) KiB/s"
 done
 
-pki=$T/pki
-mkdir -m 0755 "$pki"
-tls_cert "$pki" recv
-FP=$(tls_fingerprint "$pki/recv.pem")
-PORT=$(free_port)
-trails=$T/trails
-mkdir -m 0750 "$trails"
+recv_setup
 rconf=$T/recv.conf
-{
-	printf 'timeout 3\nreceiver {\n\tlisten "tls://127.0.0.1:%s"\n' "$PORT"
-	printf '\tdirectory "%s"\n\tuser "%s"\n' "$trails" "$FWD_USER"
-	printf '\tcertfile "%s"\n\tkeyfile "%s"\n' "$pki/recv.pem" "$pki/recv.key"
-	printf '\ttrail_size 64K\n'
+test_recv_conf "$rconf" "127.0.0.1:$PORT" "timeout 3" "trail_size 64K" "$(
 	for h in "${HOSTS[@]}"; do
-		printf '\thost %s {\n\t\tremote "tls://127.0.0.1"\n' "$h"
-		printf '\t\tpassword "%s"\n\t}\n' "${PW[$h]}"
-	done
-	printf '}\n'
-} > "$rconf"
-chmod 0600 "$rconf"
+		test_recv_host "$h" "${HOST_PW[$h]}"
+	done)"
 for h in "${HOSTS[@]}"; do
 	test_sender_conf "$T/send.$h.conf" "$h" "$T/spool.$h" "127.0.0.1:$PORT" \
-	    "$FP" "${PW[$h]}" 3 "segment_size 16K"
+	    "$FP" "${HOST_PW[$h]}" 3 "segment_size 16K"
 done
 
 # --- the receiver, under a supervisor -------------------------------------------

@@ -448,6 +448,14 @@ test_addresses(void)
 	REFUSED(REMOTE("tls://10.0.0.4:65536"), 3, "bad port", NULL);
 	REFUSED(REMOTE("tls://10.0.0.4:http"), 3, "bad port", NULL);
 	REFUSED(REMOTE("tls://a/b"), 3, "bad character", NULL);
+	/* A person may write leading zeros; the port is still in range. */
+	REQUIRE((c = parse(REMOTE("tls://10.0.0.4:07878"))) != NULL);
+	conf_free(c);
+	REFUSED(REMOTE("tls://10.0.0.4:065536"), 3, "bad port", NULL);
+	REFUSED(REMOTE("tls://10.0.0.4:"), 3, "bad port", NULL);
+	REFUSED(REMOTE("\"tls://[::1]:\""), 3, "bad port", NULL);
+	REFUSED(REMOTE("\"tls://[\""), 3, "without \"]\"", NULL);
+	REFUSED(REMOTE("\"tls://[]:7878\""), 3, "has no address", NULL);
 #undef REMOTE
 
 	REQUIRE((c = parse("receiver {\n listen tls://0.0.0.0:7878\n"
@@ -1567,6 +1575,28 @@ test_parse_size(void)
 	CHECK(conf_parse_size("1P", &v) == -1);
 	CHECK(conf_parse_size("1.5G", &v) == -1);
 	CHECK(conf_parse_size("0x10", &v) == -1);
+	/* Leading zeros, as a person may write them. */
+	CHECK(conf_parse_size("008M", &v) == 0 && v == 8ULL << 20);
+	CHECK(conf_parse_size("00", &v) == 0 && v == 0);
+	v = 7;
+	CHECK(conf_parse_size("1x", &v) == -1 && errno == EINVAL);
+	CHECK_EQ_U64(v, 7);
+}
+
+/* Whole numbers: leading zeros allowed, too large is out of range. */
+static void
+test_parse_uint(void)
+{
+	struct conf *c;
+
+	REQUIRE((c = parse("timeout 0030\n")) != NULL);
+	CHECK_EQ_U64(c->timeout, 30);
+	conf_free(c);
+	REFUSED("timeout 18446744073709551616\n", 1, "\"timeout\" "
+	    "18446744073709551616 is out of range (", NULL);
+	REFUSED("timeout 30s\n", 1, "\"timeout\" needs a whole number, "
+	    "not \"30s\"", NULL);
+	REFUSED("timeout 0\n", 1, "is out of range", NULL);
 }
 
 static void
@@ -1985,6 +2015,7 @@ static const struct h_test tests[] = {
 	TEST(test_lexer),
 	TEST(test_secrets_not_echoed),
 	TEST(test_parse_size),
+	TEST(test_parse_uint),
 	TEST(test_names),
 	TEST(test_load_modes),
 	TEST(test_load_files),

@@ -683,6 +683,14 @@ test_split_hostport(void)
 	    sizeof(port), "7878", &num) == -1);
 	CHECK(fwd_split_hostport("tls://h:123456789", host, sizeof(host),
 	    port, sizeof(port), "7878", &num) == -1);
+	CHECK(fwd_split_hostport("tls://[]:7878", host, sizeof(host), port,
+	    sizeof(port), "7878", &num) == -1);
+	CHECK(fwd_split_hostport("tls://h:1:2", host, sizeof(host), port,
+	    sizeof(port), "7878", &num) == -1);
+	/* The port as written: the sandbox's fwd_conn_port reads it. */
+	CHECK(fwd_split_hostport("tls://h:07878", host, sizeof(host), port,
+	    sizeof(port), "7878", &num) == 0);
+	CHECK_STR(port, "07878");
 }
 
 static char dir[64];

@@ -560,6 +560,35 @@ test_version_downgrade(void)
 	env_free(&e);
 }
 
+/* The port the sandbox lets it connect to: leading zeros as written. */
+static void
+test_port(void)
+{
+	static const struct {
+		const char	*remote;
+		uint16_t	 port;
+	} t[] = {
+		{ "tls://10.0.0.4:07878", 7878 },
+		{ "tls://10.0.0.4", 7878 },
+		{ "tls://[::1]:65535", 65535 },
+		{ "tls://h:1", 1 },
+	};
+	struct conf_host ch;
+	struct fwd_conn *c;
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		memset(&ch, 0, sizeof(ch));
+		ch.name = (char *)(uintptr_t)"recv";
+		ch.remote = (char *)(uintptr_t)t[i].remote;
+		ch.fingerprint = (char *)(uintptr_t)"SHA256=00";
+		ch.password = (char *)(uintptr_t)"right";
+		REQUIRE((c = fwd_conn_new(0, &ch)) != NULL);
+		CHECK_EQ_U64(fwd_conn_port(c), t[i].port);
+		fwd_conn_free(c, 0);
+	}
+}
+
 static const struct h_test tests[] = {
 	TEST(test_happy_path),
 	TEST(test_resume),
@@ -573,6 +602,7 @@ static const struct h_test tests[] = {
 	TEST(test_wrong_pin),
 	TEST(test_error_transient),
 	TEST(test_version_downgrade),
+	TEST(test_port),
 };
 
 int

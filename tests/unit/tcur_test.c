@@ -123,6 +123,45 @@ test_dec(void)
 	CHECK(tc_dec(&c, INT64_MAX, &v) == -1);
 }
 
+/* As a person writes numbers in a configuration: leading zeros too. */
+static void
+test_digits(void)
+{
+	struct tcur c;
+	uint64_t v = 7;
+
+	TC(&c, "007");
+	CHECK(tc_digits(&c, UINT64_MAX, &v) == 0 && tc_end(&c) == 0);
+	CHECK_EQ_U64(v, 7);
+	TC(&c, "00");
+	CHECK(tc_digits(&c, 0, &v) == 0 && tc_end(&c) == 0);
+	CHECK_EQ_U64(v, 0);
+	TC(&c, "000000000000000000000000065535:");
+	CHECK(tc_digits(&c, 65535, &v) == 0);
+	CHECK_EQ_U64(v, 65535);
+	CHECK_EQ_U64(tc_left(&c), 1);
+
+	/* Syntax is EINVAL; a number past its bound is ERANGE. */
+	v = 7;
+	TC(&c, "");
+	CHECK(tc_digits(&c, UINT64_MAX, &v) == -1 && errno == EINVAL);
+	TC(&c, "+1");
+	CHECK(tc_digits(&c, UINT64_MAX, &v) == -1 && errno == EINVAL);
+	TC(&c, "065536");
+	CHECK(tc_digits(&c, 65535, &v) == -1 && errno == ERANGE);
+	TC(&c, "18446744073709551616");
+	CHECK(tc_digits(&c, UINT64_MAX, &v) == -1 && errno == ERANGE);
+	CHECK_EQ_U64(v, 7);
+	CHECK_EQ_U64(c.off, 0);
+	/* tc_dec says which of its refusals is which too. */
+	TC(&c, "07");
+	CHECK(tc_dec(&c, UINT64_MAX, &v) == -1 && errno == EINVAL);
+	TC(&c, "10");
+	CHECK(tc_dec(&c, 9, &v) == -1 && errno == ERANGE);
+	/* A sticky failure keeps the first getter's errno. */
+	CHECK(tc_end(&c) == -1 && errno == ERANGE);
+}
+
 static void
 test_word_lit(void)
 {
@@ -321,6 +360,7 @@ static const struct h_test tests[] = {
 	TEST(test_hex),
 	TEST(test_hexbytes),
 	TEST(test_dec),
+	TEST(test_digits),
 	TEST(test_word_lit),
 	TEST(test_sticky),
 	TEST(test_bounds),
