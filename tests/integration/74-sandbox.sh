@@ -56,27 +56,12 @@ mkdir -m 0750 "$trails"
 mkdir -m 0755 "$T/rstate"	# the status file and the auditor's state
 chown "$FWD_USER" "$T/rstate"
 rconf=$T/recv.conf
-cat > "$rconf" <<EOF
-pidfile none
-timeout 5
-receiver {
-	listen "tls://$ADDR"
-	directory "$trails"
-	user "$FWD_USER"
-	certfile "$pki/recv.pem"
-	keyfile "$pki/recv.key"
-	status_file "$T/rstate/status"
-	# Nothing listens there: the publisher runs, lagging, all along.
-	publish "nats://127.0.0.1:$(free_port)" {
-		create_stream no
-	}
-	host boxed {
-		remote "tls://127.0.0.1"
-		password "$PW"
-	}
-}
-EOF
-chmod 0600 "$rconf"
+# Nothing listens at the publish address: the publisher runs, lagging,
+# all along.
+test_recv_conf "$rconf" "$ADDR" $'pidfile none\ntimeout 5' \
+    "status_file \"$T/rstate/status\"" \
+    "publish \"nats://127.0.0.1:$(free_port)\" {" $'\tcreate_stream no' "}" \
+    "$(test_recv_host boxed "$PW")"
 spool=$T/spool
 conf=$T/sender.conf
 test_sender_conf "$conf" boxed "$spool" "$ADDR" "$FP" "$PW" 5
