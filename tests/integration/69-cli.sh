@@ -43,7 +43,7 @@ for p in audisp-dist audisp-dist-forwarder auditdistd; do
 	case $p in
 	auditdistd) page=auditdistd.8 opts="-c -d -f -h -l -n -R -V" ;;
 	audisp-dist) page=audisp-dist.8 opts="-D -d -f -h -n -s -V" ;;
-	*) page=audisp-dist.8 opts="-c -d -f -h -V" ;;
+	*) page=audisp-dist.8 opts="-c -d -f -h -n -V" ;;
 	esac
 	for h in -h --help; do
 		run "$B/$p" $h
