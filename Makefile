@@ -39,7 +39,7 @@ LIB_SRC     = $(COMMON_SRC) $(PLUGIN_SRC) $(FWD_SRC) $(RECV_SRC)
 UNIT_SRC    = $(sort $(wildcard tests/unit/*_test.c))
 HELPER_SRC  = $(sort $(wildcard tests/helpers/*.c))
 
-LIBS_PLUGIN = -laudit -lpthread -lseccomp -lcrypto
+LIBS_PLUGIN = -laudit -lpthread -lseccomp
 LIBS_TLS    = -lssl -lcrypto -lseccomp -lzstd
 LIBS_AUPARSE = -lauparse -laudit
 LIBS_ALL    = $(LIBS_PLUGIN) $(LIBS_TLS) -lsystemd $(LIBS_AUPARSE)

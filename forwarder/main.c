@@ -14,6 +14,9 @@
  * data is sent at once, without polling), the socketpair, and one socket
  * per receiver.
  * getaddrinfo_a runs name lookups on glibc's threads and signals the end.
+ *
+ * With -n it only checks the dates of the hosts' certificates, for
+ * audisp-dist -n (check_dates).
  */
 #include <sys/epoll.h>
 #include <sys/inotify.h>
@@ -24,6 +27,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <netdb.h>
 #include <pwd.h>
 #include <signal.h>
@@ -35,6 +39,7 @@
 #include <unistd.h>
 
 #include "forwarder.h"
+#include "certcheck.h"
 #include "compress.h"
 #include "cli.h"
 #include "evloop.h"
@@ -75,11 +80,13 @@ static const struct option longopts[] = { CLI_LONGOPTS_END };
 static void __attribute__((noreturn))
 usage(int status)
 {
-	cli_usage(status, FWD_PROG, "[-dfhV] -c config",
+	cli_usage(status, FWD_PROG, "[-dfhnV] -c config",
 	    "  -c config      the configuration file\n"
 	    "  -d             debug: -f, and log debug messages too\n"
 	    "  -f             stay in the foreground, log to stderr\n"
 	    "  -h, --help     print this help and exit\n"
+	    "  -n             warn of certificates out of their dates, "
+	    "for audisp-dist -n\n"
 	    "  -V, --version  print the version and exit\n"
 	    "audisp-dist starts it and passes it descriptors 3 and 4.\n");
 }
@@ -437,14 +444,14 @@ on_plugin(uint32_t events)
 	return 0;
 }
 
-/* The command line: the configuration file's path, and the two flags. */
+/* The command line: the configuration file's path, and the flags. */
 static const char *
-parse_args(int argc, char *argv[], int *debug, int *fg)
+parse_args(int argc, char *argv[], int *debug, int *fg, int *check)
 {
 	const char *path = NULL;
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "c:dfhV", longopts,
+	while ((ch = getopt_long(argc, argv, "c:dfhnV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -458,6 +465,9 @@ parse_args(int argc, char *argv[], int *debug, int *fg)
 			break;
 		case 'h':
 			usage(0);
+		case 'n':
+			*check = 1;
+			break;
 		case 'V':
 			cli_version(FWD_PROG);
 		default:
@@ -467,6 +477,42 @@ parse_args(int argc, char *argv[], int *debug, int *fg)
 	if (path == NULL || optind != argc)
 		usage(EX_USAGE);
 	return path;
+}
+
+/* -n: one certificate file of a host, if it is out of its dates. */
+static void
+cert_dates(const struct conf_host *h, const char *what, const char *path)
+{
+	char msg[PATH_MAX + 512];
+
+	if (path != NULL && certcheck_file(path, time(NULL), msg,
+	    sizeof(msg)) != 0)
+		fprintf(stderr, "audisp-dist: warning: host %s (line %u): "
+		    "%s: %s\n", h->name, h->lineno, what, msg);
+}
+
+/*
+ * -n, run by audisp-dist -n, which does not link libcrypto: each host's
+ * certfile and cafile that is expired, not yet valid, expiring soon or
+ * unreadable.  A warning in audisp-dist's name, not a refusal: the other
+ * hosts still ship, and a receiver pinned by fingerprint takes an
+ * expired client certificate.  Nothing else: no spool, no network.
+ */
+static int
+check_dates(const char *path)
+{
+	const struct conf_host *h;
+	char err[1024];
+
+	log_init(FWD_PROG, 1, 0);
+	if ((conf = conf_load(path, err, sizeof(err))) == NULL)
+		fatalx_code(EX_CONFIG, "%s", err);
+	for (h = conf->sender.hosts; h != NULL; h = h->next) {
+		cert_dates(h, "certfile", h->certfile);
+		cert_dates(h, "cafile", h->cafile);
+	}
+	conf_free(conf);
+	return 0;
 }
 
 /*
@@ -597,7 +643,7 @@ int
 main(int argc, char *argv[])
 {
 	const struct conf_host *h;
-	int debug = 0, fg = 0, i;
+	int debug = 0, fg = 0, check = 0, i;
 	const char *path;
 	sigset_t mask;
 	unsigned k;
@@ -607,7 +653,9 @@ main(int argc, char *argv[])
 			signal(i, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
 	umask(077);
-	path = parse_args(argc, argv, &debug, &fg);
+	path = parse_args(argc, argv, &debug, &fg, &check);
+	if (check)
+		return check_dates(path);
 	/* First: it closes every descriptor above the two it is given. */
 	check_descriptors();
 	log_init(FWD_PROG, fg, debug);

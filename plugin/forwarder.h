@@ -12,6 +12,7 @@
 #define AUDISP_DIST_FORWARDER_H
 
 #include <sys/types.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -279,6 +280,9 @@ struct fwdsup {
 	struct wbuf	 hout;		/* health lines not yet written */
 };
 
+/* The forwarder's path, with room for any directory of ours. */
+#define FWD_PATH_MAX	(PATH_MAX + sizeof(FWD_PROG))
+int		 fwdsup_prog_path(char [FWD_PATH_MAX]);
 int		 fwdsup_init(struct fwdsup *, struct plugin *,
 		    const char *conf_path, int log_flag, int epfd);
 /* Take the hosts of a (re)loaded configuration; (re)start the forwarder. */

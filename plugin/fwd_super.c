@@ -108,12 +108,34 @@ set_run(struct fwdsup *fs, enum fwd_run r)
 	status_write(&fs->pl->status, fs->pl);
 }
 
+/*
+ * The forwarder beside our own executable (its path read before a package
+ * upgrade can replace it), else in /usr/sbin: -1 then, errno set.
+ */
+int
+fwdsup_prog_path(char out[FWD_PATH_MAX])
+{
+	char exe[PATH_MAX], *slash;
+	ssize_t n;
+	int rc = 0;
+
+	if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) == -1 ||
+	    (exe[n] = '\0', slash = strrchr(exe, '/')) == NULL) {
+		if (n != -1)
+			errno = ENOENT;
+		snprintf(exe, sizeof(exe), "/usr/sbin/");
+		rc = -1;
+	} else
+		slash[1] = '\0';
+	snprintf(out, FWD_PATH_MAX, "%s%s", exe, FWD_PROG);
+	return rc;
+}
+
 int
 fwdsup_init(struct fwdsup *fs, struct plugin *pl, const char *conf_path,
     int log_flag, int epfd)
 {
-	char exe[PATH_MAX], *slash;
-	ssize_t n;
+	char prog[FWD_PATH_MAX];
 
 	memset(fs, 0, sizeof(*fs));
 	fs->pl = pl;
@@ -123,18 +145,11 @@ fwdsup_init(struct fwdsup *fs, struct plugin *pl, const char *conf_path,
 	fs->pid = -1;
 	fs->fd = -1;
 	fs->delay = FWD_BACKOFF_MIN;
-	/* Now, before a package upgrade can replace our own executable. */
-	if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) == -1 ||
-	    (exe[n] = '\0', slash = strrchr(exe, '/')) == NULL) {
+	if (fwdsup_prog_path(prog) == -1)
 		log_warn("finding our own executable; looking for the "
 		    "forwarder in /usr/sbin");
-		snprintf(exe, sizeof(exe), "/usr/sbin/");
-	} else
-		slash[1] = '\0';
-	if (asprintf(&fs->prog, "%s%s", exe, FWD_PROG) == -1) {
-		fs->prog = NULL;
+	if ((fs->prog = strdup(prog)) == NULL)
 		return -1;
-	}
 	return 0;
 }
 
