@@ -601,6 +601,17 @@ free_port()
 	fail "free_port: no free port after 200 tries"
 }
 
+# recv_writers PID: the trail writers of the receiver whose parent is PID:
+# its children but the first (the network process) and those named
+# auditdistd-sync (the committer), auditdistd-gaps (the auditor) and
+# auditdistd-pub (the publisher).
+recv_writers()
+{
+	local named
+	named=$(pgrep -P "$1" -x 'auditdistd-(sync|gaps|pub)' || :)
+	pgrep -P "$1" | sort -n | tail -n +2 | grep -vxF "${named:-none}" || :
+}
+
 # port_listening PORT: true when something listens on TCP PORT.
 port_listening()
 {

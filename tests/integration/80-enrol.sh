@@ -154,10 +154,7 @@ echo "issue 12: $(grep -m1 -o 'host fleet-1: enrolled by .*' "$T/recv.log")"
 # Its writer: confined like every other, holding only its own directory.
 WRITER=$(grep -m1 -o 'host fleet-1: writer started (pid [0-9]*' "$T/recv.log" |
     grep -o '[0-9]*$' || :)
-if [ -z "$WRITER" ]; then
-	NET=$(pgrep -P "$RECV_PID" | sort -n | head -n 1)
-	WRITER=$(pgrep -P "$RECV_PID" | sort -n | grep -vx "$NET" | head -n 1)
-fi
+[ -n "$WRITER" ] || WRITER=$(recv_writers "$RECV_PID" | head -n 1)
 [ -n "$WRITER" ] || fail "no writer for fleet-1 under $RECV_PID"
 field() { sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status" | awk '{print $1}'; }
 want_uid=$(id -u "$FWD_USER")

@@ -65,10 +65,9 @@ RECV_PID=$BG_PID
 wait_for "port_listening $PORT" 20 ||
     { show_tails "$T/recv.log"; fail "auditdistd did not listen on $ADDR"; }
 
-# writers: the parent's children but the first (the network process) and
-# the committer.
+# writers: the trail writers (tests/lib.sh); the committer by its name.
 committer() { pgrep -P "$RECV_PID" -x auditdistd-sync || :; }
-writers() { pgrep -P "$RECV_PID" | sort -n | tail -n +2 | grep -vx "$(committer)"; }
+writers() { recv_writers "$RECV_PID"; }
 # hosts_of PID: the hosts whose directories writer PID holds.
 hosts_of()
 {

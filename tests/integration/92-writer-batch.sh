@@ -43,8 +43,8 @@ RECV_PID=$BG_PID
 wait_for "port_listening $PORT" 20 ||
     { show_tails "$T/recv.log"; fail "auditdistd did not listen on $ADDR"; }
 
-# writers: the parent's children but the first (the network process).
-writers() { pgrep -P "$RECV_PID" | sort -n | tail -n +2; }
+# writers: the trail writers (tests/lib.sh).
+writers() { recv_writers "$RECV_PID"; }
 
 bg_start fleet "$T/fleet.out" "$FLEET" -i "$GAP_MS" -f "$FP" -s 3 -t 50 \
     "$ADDR" "$T/fleet.list" "$SAMPLE" "$out"

@@ -41,8 +41,8 @@ bytes=$(stat -c %s "$T/seg")
 bg_start recv "$T/recv.log" "$RECV" -f "$rconf"
 RECV_PID=$BG_PID
 wait_for "port_listening $PORT" 10 || { show_tails "$T/recv.log"; fail "auditdistd did not listen on $ADDR"; }
-# writers: the parent's children but the first (the network process).
-writers() { pgrep -P "$RECV_PID" | sort -n | tail -n +2; }
+# writers: the trail writers (tests/lib.sh).
+writers() { recv_writers "$RECV_PID"; }
 
 for h in held1 held2; do
 	bg_start "$h" "$T/$h.out" timeout 70 "$ADPEER" -t 40 -r 4000000 \
