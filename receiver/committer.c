@@ -2,14 +2,15 @@
  * The committer: one process that makes the writers' bytes durable for
  * all of them at once.  A writer with more than a few dirty trails on
  * the receiver directory's file system (writer.c) asks here instead of
- * calling syncfs itself; the committer takes every ask that has arrived,
+ * calling syncfs itself; the committer gathers the asks that arrive
+ * within CMT_GATHER_MS of the first (or until every writer has asked),
  * calls syncfs once on its descriptor of the receiver directory, and
  * answers each of those asks.  An ask read before a syncfs began is
  * covered by it: the writer wrote its bytes before it asked.  Asks that
- * arrive during a syncfs wait for the next one, which starts as soon as
- * this one ends.  Hundreds of writers each flushing the whole file system
- * for a few hosts made the flushes queue behind one another; here there
- * is one at a time, and each serves every writer waiting.
+ * arrive during a syncfs wait for the next one, gathered the same way.
+ * Hundreds of writers each flushing the whole file system for a few
+ * hosts made the flushes queue behind one another; here there is one at
+ * a time, and each serves every writer waiting.
  *
  * A failed syncfs says that some file of the file system lost a write,
  * not which.  The committer tells every writer: those waiting now, and
@@ -46,6 +47,12 @@
 
 #define CMT_COMM	"auditdistd-sync"	/* ps, pgrep */
 #define CMT_EVENTS	1024
+/*
+ * Asks gathered for this long after the first before the syncfs: when
+ * each call is quick (a few hosts' bytes), the calls would otherwise
+ * come one per ask, each with its journal commit and cache flush.
+ */
+#define CMT_GATHER_MS	2
 #define CMT_MSG_LEN	(MSG_HDR_LEN + 12)	/* the largest message */
 
 static const struct msg_type cmt_asks[] = {
@@ -108,6 +115,7 @@ committer_sync(int fd, uint64_t ask)
 	mark = msg_begin(&w, CMT_ASK);
 	msg_put_u64(&w, ask);
 	msg_finish(&w, mark, cmt_asks);
+	VERIFY(w.buf == buf);		/* it fit: no allocation */
 	if (send_msg(fd, buf, w.len, 0) == -1)
 		return -1;
 	for (;;) {
@@ -219,6 +227,7 @@ answer(struct wchan_c *c, int err)
 	msg_put_u64(&w, c->ask);
 	msg_put_u32(&w, (uint32_t)(c->owed ? c->owed : err));
 	msg_finish(&w, mark, cmt_answers);
+	VERIFY(w.buf == buf);
 	c->owed = 0;
 	/* One answer per ask: a full channel is a writer not listening. */
 	if (send_msg(c->fd, buf, w.len, MSG_DONTWAIT) == -1)
@@ -270,20 +279,31 @@ static void __attribute__((noreturn))
 committer_run(void)
 {
 	struct epoll_event evs[CMT_EVENTS];
-	int n, i;
+	uint64_t first = 0, now;	/* when the first ask waiting came */
+	int n, i, wait;
 
 	for (;;) {
-		/* Asks that came during the last syncfs: at once. */
-		if ((n = ev_wait(&ev, evs, CMT_EVENTS, nwaiting ? 0 : -1)) ==
-		    -1)
+		wait = -1;
+		if (nwaiting > 0) {
+			now = ev_now_ms();
+			wait = now < first + CMT_GATHER_MS ?
+			    (int)(first + CMT_GATHER_MS - now) : 0;
+		}
+		if ((n = ev_wait(&ev, evs, CMT_EVENTS, wait)) == -1)
 			fatal("epoll_wait");
 		for (i = 0; i < n; i++)
 			if (evs[i].data.ptr == &ctl)
 				take_ctl();
 			else if (((struct wchan_c *)evs[i].data.ptr)->fd != -1)
 				take_asks(evs[i].data.ptr);
-		if (nwaiting > 0)
+		if (nwaiting > 0 && first == 0)
+			first = ev_now_ms();
+		/* Every writer waiting, or the time is up. */
+		if (nwaiting > 0 && (nwaiting >= nchans ||
+		    ev_now_ms() >= first + CMT_GATHER_MS)) {
 			commit();
+			first = 0;
+		}
 		sweep();
 	}
 }
