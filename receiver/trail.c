@@ -644,14 +644,20 @@ begin_segment(struct trail *t, enum trail_verdict v,
 	return 0;
 }
 
-/* Undo the frame being stored; what was before it stays. */
-static void
+/*
+ * Undo the frame being stored; what was before it stays.  After a
+ * rotation (the current file is no longer fnum), the whole new file
+ * belongs to the frame, its index too.  -1, errno as it was.
+ */
+static int
 undo(struct trail *t, const struct trail_pos *pos, uint64_t segstart,
-    uint64_t idxsize)
+    uint64_t idxsize, uint64_t fnum)
 {
 	struct tfile *f = trail_current(t);
 	int saved = errno;
 
+	if (f == NULL || f->num != fnum)
+		idxsize = 0;
 	if (f != NULL && t->fd != -1 &&
 	    ftruncate(t->fd, (off_t)f->size) == -1)
 		hlog_warn(t->host, "cutting back a failed write");
@@ -667,6 +673,7 @@ undo(struct trail *t, const struct trail_pos *pos, uint64_t segstart,
 	t->segstart = segstart;
 	t->failed = 1;
 	errno = saved;
+	return -1;
 }
 
 int
@@ -699,11 +706,7 @@ trail_append(struct trail *t, const uint8_t id[WIRE_ID_LEN], uint64_t seq,
 	t->dirty_data = 1;
 	return 0;
 fail:
-	/* After a rotation, the whole new file belongs to this frame. */
-	if (t->nfiles == 0 || trail_current(t)->num != fnum)
-		idxsize = 0;
-	undo(t, &pos, segstart, idxsize);
-	return -1;
+	return undo(t, &pos, segstart, idxsize, fnum);
 }
 
 int
@@ -741,10 +744,7 @@ trail_segend(struct trail *t, const uint8_t id[WIRE_ID_LEN], uint64_t seq,
 	t->pos.complete = 1;
 	return 0;
 fail:
-	if (t->nfiles == 0 || trail_current(t)->num != fnum)
-		idxsize = 0;
-	undo(t, &pos, segstart, idxsize);
-	return -1;
+	return undo(t, &pos, segstart, idxsize, fnum);
 }
 
 int
