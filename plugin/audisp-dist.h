@@ -171,11 +171,20 @@ struct limits {
 	uint64_t	 episode_records, episode_bytes;
 	struct timespec	 episode_start;
 	time_t		 last_refusal;	/* CLOCK_MONOTONIC s: last time over */
+	int		 dropping;	/* drop_new dropped: see limits_dropping */
 };
 /* An episode ends after this long with nothing refused. */
 #define LIMITS_QUIET	5
 int		 limits_refresh(struct limits *, struct spool *);
 /* Would writing len more bytes break a limit?  Sets reason. */
+/*
+ * drop_new keeps the oldest unbroken history: once it dropped a record,
+ * later ones are dropped too (short ones that would fit the last bytes
+ * as well) until there is room for a segment again (half of
+ * spool_max_size if that is less).  1 while that lasts.
+ */
+int		 limits_dropping(struct limits *, const struct conf_sender *,
+		    const struct spool *);
 /* Bytes that may still be spooled (l->reason: the limit that binds). */
 uint64_t	 limits_room(struct limits *, const struct conf_sender *,
 		    const struct spool *);

@@ -65,6 +65,23 @@ limits_over(struct limits *l, const struct conf_sender *cs,
 	return limits_room(l, cs, sp) < len;
 }
 
+int
+limits_dropping(struct limits *l, const struct conf_sender *cs,
+    const struct spool *sp)
+{
+	uint64_t want = cs->segment_size;
+
+	if (!l->dropping)
+		return 0;
+	if (cs->spool_max_size > 0 && want > cs->spool_max_size / 2)
+		want = cs->spool_max_size / 2;
+	if (limits_room(l, cs, sp) >= want) {
+		l->dropping = 0;
+		return 0;
+	}
+	return 1;
+}
+
 void
 limits_episode_begin(struct limits *l, const struct conf_sender *cs,
     const struct spool *sp)
@@ -86,6 +103,7 @@ limits_episode_end(struct limits *l, const struct conf_sender *cs)
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	l->state = LIMIT_OK;
+	l->dropping = 0;
 	log_warnx("spool below its limits again after %lld s; %" PRIu64
 	    " records (%" PRIu64 " bytes) dropped meanwhile (action %s)",
 	    (long long)(now.tv_sec - l->episode_start.tv_sec),

@@ -362,8 +362,12 @@ when_full(int *cut)
 		__attribute__((fallthrough));
 	case FULL_DROP_NEW:
 		set_state(ST_DROPPING);
-		if ((*cut = keep_what_fits() > 0))
+		/* What fits, unless a record was dropped before it. */
+		if (!l->dropping && (*cut = keep_what_fits() > 0)) {
+			l->dropping = 1;
 			break;
+		}
+		l->dropping = 1;
 		drop(pending.records, pending.len);
 		pending.len = 0;
 		return 0;
@@ -389,7 +393,8 @@ spool_pending(void)
 
 	if (pending.len == 0)
 		return 0;
-	if (limits_over(l, cs, sp, pending.len) && (rc = when_full(&cut)) != 1)
+	if ((limits_over(l, cs, sp, pending.len) ||
+	    limits_dropping(l, cs, sp)) && (rc = when_full(&cut)) != 1)
 		return rc;
 
 	written = spool_write(sp, pending.data, pending.len, cs->segment_size);

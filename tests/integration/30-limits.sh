@@ -5,7 +5,8 @@
 # larger, fed through a socketpair as auditd does.  What the status file's
 # last line says must equal what happened, counted from the files:
 #   drop_new  the spool stays under the limit; the records it holds are in
-#	      input order; dropped = input - spooled; once room is made by
+#	      input order, and while it is full they are the input's first
+#	      ones (nothing kept after a dropped record); dropped = input - spooled; once room is made by
 #	      hand the episode ends with a log line giving the same drop count
 #   drop_old  the oldest segments go, the newest stay; dropped = records in
 #	      the deleted segments = input - spool; a segment someone holds a
@@ -157,6 +158,10 @@ mapfile -t segs < <(spool_segments "$spool")
 sb=$(total_bytes "${segs[@]}")
 sl=$(total_lines "${segs[@]}")
 [ "$sb" -le "$LIMIT" ] || bad "drop_new: the spool holds $sb bytes, over the limit of $LIMIT"
+# The oldest unbroken history: the input's first records and no later one
+# (not even a short one that fitted the last bytes after others dropped).
+head -n "$sl" "$input" | cmp -s - <(cat "${segs[@]}") ||
+    bad "drop_new: while full, the spool's $sl records are not the input's first $sl"
 wait_for '[ "$(status_value "$st" dropped_records)" = $((A_lines - sl)) ]' 3 ||
     bad "drop_new: while full, status says dropped_records=$(status_value "$st" dropped_records), the files say $((A_lines - sl))"
 grep -q ' state=dropping ' "$st" || bad "drop_new: no state=dropping in the status file"
