@@ -119,9 +119,11 @@ status_has()
 {
 	tail -n 1 "$2" 2>/dev/null | grep -qE "$3"
 }
+# A plugin on the defaults (its file broken) writes its status every 10 s
+# (status_interval): wait for one write and some.
 expect_status()	# HOST STATUS-FILE REGEX WHAT
 {
-	wait_for "status_has '$1' '$2' '$3'" 10 || {
+	wait_for "status_has '$1' '$2' '$3'" 15 || {
 		echo "status: $(tail -n 1 "$2" 2>/dev/null)"
 		show_tails "$T/$1.log"
 		fail "$1: $4 (the status file lacks /$3/)"; }
