@@ -306,6 +306,7 @@ struct fanrun {
 	double		 aud_cpu_pct;	/* of recv_cpu_pct: the auditor */
 	double		 sent_rps, acked_rps, sent_mbs, acked_mbs, drain_ms;
 	double		 lat_p50, lat_p99, self_cpu_pct, hs_s;
+	double		 lag_p99;	/* of lat, from due to sent */
 	double		 exact;		/* hosts whose trail is what was sent */
 	double		 pss0_kib, pss_kib;	/* receiver before, during */
 	double		 storm_s, storm_hs_s, storm_stop_s;
@@ -365,6 +366,7 @@ struct senders_result {
 	uint64_t	 stalls;	/* sends put off: window or socket full */
 	double		 drain_s;	/* end of sending to last ACK; NAN */
 	double		 lat_p50, lat_p99, lat_max;	/* ms */
+	double		 lag_p50, lag_p99;	/* of it, before the send */
 	/* The restart storm. */
 	unsigned	 storm_senders;	/* shipping when it was asked for */
 	unsigned	 storm_welcomed;	/* handshakes after it */
@@ -406,6 +408,7 @@ struct senders_job {
 	unsigned	 lo, n;		/* hosts fan(lo+1)..fan(lo+n) */
 	struct senders_result res;	/* its part of the figures */
 	double		*lat;		/* ms, frames due in the window */
+	double		*lag;		/* of which before it was sent */
 	size_t		 nlat;
 	uint64_t	*sent, *acked;	/* its slice of the run's arrays */
 };

@@ -426,7 +426,9 @@ fanin_run(struct bench *b, const struct fanspec *sp, unsigned run,
 	cf.rate = sp->rate;
 	cf.tick_ms = FANIN_TICK_MS;
 	cf.max_handshakes = FANIN_HS;
-	cf.warmup = FANIN_WARMUP;
+	/* BENCH_WARMUP=S: a longer one, to see the steady state. */
+	cf.warmup = getenv("BENCH_WARMUP") != NULL ?
+	    atof(getenv("BENCH_WARMUP")) : FANIN_WARMUP;
 	cf.window = b->secs;
 	cf.drain = FANIN_DRAIN;
 	cf.recv_pid = r.pid;
@@ -497,7 +499,8 @@ fanin_run(struct bench *b, const struct fanspec *sp, unsigned run,
 	    PRIu64 " records (%" PRIu64 " bytes), %" PRIu64 " sends put off; "
 	    "receiver CPU %.2f s over %u processes, Pss %ld KiB, Rss sum %ld "
 	    "KiB; load tool CPU %.2f s; all acked %.0f ms after sending "
-	    "stopped; ack latency p50 %.1f p99 %.1f max %.1f ms\n",
+	    "stopped; ack latency p50 %.1f p99 %.1f max %.1f ms (of it, "
+	    "from due to sent: p50 %.1f p99 %.1f ms)\n",
 	    sp->n, sp->rate, sp->storm ? " (restart storm)" : "",
 	    run + 1, b->e2e_runs, res.connected, sp->n, res.hs_s,
 	    res.hs_max_s, res.failed, res.first_error[0] ? ": first: " : "",
@@ -505,7 +508,7 @@ fanin_run(struct bench *b, const struct fanspec *sp, unsigned run,
 	    res.win_sent_bytes, res.win_acked_recs, res.win_acked_bytes,
 	    res.stalls, res.recv_cpu_s, res.recv_procs, res.recv_pss_kib,
 	    res.recv_rss_kib, res.self_cpu_s, res.drain_s * 1e3, res.lat_p50,
-	    res.lat_p99, res.lat_max);
+	    res.lat_p99, res.lat_max, res.lag_p50, res.lag_p99);
 	if (sp->storm)
 		fprintf(stderr, "restart storm: the receiver stopped in %.2f s; "
 		    "%u of %u senders through the handshake again after %.2f "
@@ -536,6 +539,7 @@ fanin_run(struct bench *b, const struct fanspec *sp, unsigned run,
 	fr->drain_ms = res.drain_s * 1e3;
 	fr->lat_p50 = res.lat_p50;
 	fr->lat_p99 = res.lat_p99;
+	fr->lag_p99 = res.lag_p99;
 	fr->self_cpu_pct = res.self_cpu_s / res.window_s * 100;
 	fr->hs_s = res.hs_s;
 	fr->pss0_kib = pss0 > 0 ? (double)pss0 : NAN;

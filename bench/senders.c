@@ -61,6 +61,7 @@ struct inflight {
 	uint64_t	 end;		/* stream offset after the frame */
 	uint64_t	 first;		/* records the sender queued before */
 	uint64_t	 nrec;		/* records in the frame */
+	double		 sent;		/* handed to TLS */
 };
 
 struct sconn {
@@ -108,7 +109,7 @@ struct loop {
 	int		 storm;		/* restart asked for: failures retry */
 	unsigned	 nback;		/* shipping again since the restart */
 	double		 t_ws, t_we;
-	double		*lat;
+	double		*lat, *lag;	/* lag: due to handed to TLS */
 	size_t		 nlat, latcap;
 };
 
@@ -261,15 +262,18 @@ spool_count_lines(const char *p, uint64_t len)
 }
 
 static void
-lat_add(struct loop *l, double ms)
+lat_add(struct loop *l, double ms, double lag_ms)
 {
 	if (l->nlat == l->latcap) {
 		/* Sized at the start for the window: growing costs faults. */
 		l->latcap = l->latcap ? l->latcap * 2 : 65536;
 		if ((l->lat = reallocarray(l->lat, l->latcap,
-		    sizeof(*l->lat))) == NULL)
+		    sizeof(*l->lat))) == NULL ||
+		    (l->lag = reallocarray(l->lag, l->latcap,
+		    sizeof(*l->lag))) == NULL)
 			err(EX_OSERR, "malloc");
 	}
+	l->lag[l->nlat] = lag_ms;
 	l->lat[l->nlat++] = ms;
 }
 
@@ -289,7 +293,7 @@ lat_frame(struct loop *l, const struct sconn *c, const struct inflight *f,
 	for (k = f->first + 1; k <= f->first + f->nrec; k++) {
 		due = c->start + (double)k / l->cf->rate;
 		if (due >= l->t_ws && due < l->t_we)
-			lat_add(l, (t_ack - due) * 1e3);
+			lat_add(l, (t_ack - due) * 1e3, (f->sent - due) * 1e3);
 	}
 }
 
@@ -549,6 +553,7 @@ sc_send_due(struct loop *l, struct sconn *c, double t)
 		f->end = c->off + len;
 		f->first = c->recs;
 		f->nrec = i;
+		f->sent = t;
 	}
 	c->off += len;
 	c->recs += i;
@@ -764,6 +769,7 @@ finish(struct loop *l)
 	}
 	res->failed = l->nfailed;
 	job->lat = l->lat;
+	job->lag = l->lag;
 	job->nlat = l->nlat;
 	free(l->c);
 	close(l->epfd);
@@ -799,6 +805,7 @@ senders_job_run(void *arg)
 		l.max_hs = 1;
 	l.latcap = (size_t)(job->n * (cf->window * cf->rate + 2));
 	if ((l.lat = calloc(l.latcap, sizeof(*l.lat))) == NULL ||
+	    (l.lag = calloc(l.latcap, sizeof(*l.lag))) == NULL ||
 	    (l.c = calloc(job->n, sizeof(*l.c))) == NULL)
 		err(EX_OSERR, "calloc");
 	if ((l.epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)

@@ -290,7 +290,7 @@ window(struct senders_shared *sh, struct senders_result *res,
 /* The jobs' figures into res; every frame's latency into one array. */
 static void
 merge(struct senders_result *res, struct senders_job *job, unsigned jobs,
-    double **lat, size_t *nlat)
+    double **lat, double **lag, size_t *nlat)
 {
 	const struct senders_result *r;
 	size_t n = 0;
@@ -299,7 +299,8 @@ merge(struct senders_result *res, struct senders_job *job, unsigned jobs,
 
 	for (k = 0; k < jobs; k++)
 		n += job[k].nlat;
-	if ((*lat = calloc(n + 1, sizeof(**lat))) == NULL)
+	if ((*lat = calloc(n + 1, sizeof(**lat))) == NULL ||
+	    (*lag = calloc(n + 1, sizeof(**lag))) == NULL)
 		err(EX_OSERR, "calloc");
 	*nlat = 0;
 	res->drain_s = 0;
@@ -325,8 +326,10 @@ merge(struct senders_result *res, struct senders_job *job, unsigned jobs,
 		else if (r->drain_s > res->drain_s)
 			res->drain_s = r->drain_s;
 		memcpy(*lat + *nlat, job[k].lat, job[k].nlat * sizeof(**lat));
+		memcpy(*lag + *nlat, job[k].lag, job[k].nlat * sizeof(**lag));
 		*nlat += job[k].nlat;
 		free(job[k].lat);
+		free(job[k].lag);
 	}
 	if (!drained)
 		res->drain_s = NAN;
@@ -375,7 +378,7 @@ senders_run(const struct senders_conf *cf, struct senders_result *res,
 	char errbuf[256];
 	long ncpu;
 	int sampler = -1, go = -1;
-	double *lat;
+	double *lat, *lag;
 	size_t nlat;
 
 	memset(res, 0, sizeof(*res));
@@ -431,16 +434,20 @@ senders_run(const struct senders_conf *cf, struct senders_result *res,
 		watch_step(&w);
 	for (k = 0; k < jobs; k++)
 		pthread_join(job[k].tid, NULL);
-	merge(res, job, jobs, &lat, &nlat);
+	merge(res, job, jobs, &lat, &lag, &nlat);
 	if (sampler != -1)
 		sampler_end(sampler, res);
 	if (nlat > 0) {
 		res->lat_p50 = percentile(lat, nlat, 50);
 		res->lat_p99 = percentile(lat, nlat, 99);
 		res->lat_max = lat[nlat - 1];
+		res->lag_p50 = percentile(lag, nlat, 50);
+		res->lag_p99 = percentile(lag, nlat, 99);
 	} else
-		res->lat_p50 = res->lat_p99 = res->lat_max = NAN;
+		res->lat_p50 = res->lat_p99 = res->lat_max = res->lag_p50 =
+		    res->lag_p99 = NAN;
 	free(lat);
+	free(lag);
 	free(job);
 	SSL_CTX_free(sh.ctx);
 	munmap((void *)(uintptr_t)sh.stream, (size_t)sh.stream_len);
