@@ -38,7 +38,14 @@
 #define READY_TIMEOUT	60.0
 #define SETTLE		1.0		/* s after the last one is ready */
 #define FANIN_TICK_MS	100		/* each sender sends this often */
-#define FANIN_HS	32		/* handshakes in progress at once */
+/*
+ * Handshakes in progress at once: as many as the receiver admits
+ * (MAX_PENDING), as a fleet coming back at once.  With fewer, every host
+ * of a wave waits for its writer, no ask comes for the 50 ms that close
+ * the parent's batch, and the writers serve a wave each, not writer_hosts
+ * (32 made 31 writers of 32 hosts for 1,000 senders; 256 makes 16 of 64).
+ */
+#define FANIN_HS	256
 #define FANIN_WARMUP	3.0		/* s of shipping before the window */
 #define FANIN_DRAIN	30.0		/* s for the last ACKs */
 #define FANIN_RECV_TIMEOUT 60		/* the receiver's idle timeout, s */
@@ -425,8 +432,9 @@ fanin_run(struct bench *b, const struct fanspec *sp, unsigned run,
 	cf.n = sp->n;
 	cf.rate = sp->rate;
 	cf.tick_ms = FANIN_TICK_MS;
-	cf.max_handshakes = FANIN_HS;
-	/* BENCH_WARMUP=S: a longer one, to see the steady state. */
+	cf.max_handshakes = getenv("BENCH_FANIN_HS") != NULL ?
+	    (unsigned)atoi(getenv("BENCH_FANIN_HS")) : FANIN_HS;
+	/* BENCH_FANIN_HS=N, BENCH_WARMUP=S: to see what they change. */
 	cf.warmup = getenv("BENCH_WARMUP") != NULL ?
 	    atof(getenv("BENCH_WARMUP")) : FANIN_WARMUP;
 	cf.window = b->secs;
