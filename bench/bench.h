@@ -200,6 +200,8 @@ int		 write_file(const char *, int, const char *, ...)
 int64_t		 file_size(const char *);
 double		 median(const double *, size_t);
 double		 percentile(double *, size_t, double);
+/* Environment variable name as a number from lo to hi, else def. */
+double		 env_number(const char *name, double def, double lo, double hi);
 int		 compare_files(const char *const *, size_t, const char *,
 		    uint64_t, char *, size_t);
 

@@ -432,11 +432,9 @@ fanin_run(struct bench *b, const struct fanspec *sp, unsigned run,
 	cf.n = sp->n;
 	cf.rate = sp->rate;
 	cf.tick_ms = FANIN_TICK_MS;
-	cf.max_handshakes = getenv("BENCH_FANIN_HS") != NULL ?
-	    (unsigned)atoi(getenv("BENCH_FANIN_HS")) : FANIN_HS;
-	/* BENCH_FANIN_HS=N, BENCH_WARMUP=S: to see what they change. */
-	cf.warmup = getenv("BENCH_WARMUP") != NULL ?
-	    atof(getenv("BENCH_WARMUP")) : FANIN_WARMUP;
+	cf.max_handshakes = (unsigned)env_number("BENCH_FANIN_HS", FANIN_HS,
+	    1, 100000);
+	cf.warmup = env_number("BENCH_WARMUP", FANIN_WARMUP, 0, 600);
 	cf.window = b->secs;
 	cf.drain = FANIN_DRAIN;
 	cf.recv_pid = r.pid;
@@ -647,8 +645,10 @@ group_fanin(struct bench *b, struct table *t)
 	    "(after fdatasync) in the window; latency per record due in "
 	    "the window, from when it fell due to the ACK covering it; every trail checked against what its "
 	    "sender sent; median of %u runs",
-	    b->fanin_n, b->fanin_n, FANIN_HS, b->fanin_rate,
-	    b->fanin_n * b->fanin_rate, FANIN_TICK_MS, b->secs, FANIN_WARMUP,
+	    b->fanin_n, b->fanin_n, (unsigned)env_number("BENCH_FANIN_HS",
+	    FANIN_HS, 1, 100000), b->fanin_rate,
+	    b->fanin_n * b->fanin_rate, FANIN_TICK_MS, b->secs,
+	    env_number("BENCH_WARMUP", FANIN_WARMUP, 0, 600),
 	    proctree_children_files() ? "descendants from /proc/PID/task/*/children" :
 	    "descendants from the parent field of every /proc/PID/stat, the "
 	    "kernel has no /proc/PID/task/*/children", b->e2e_runs);

@@ -115,7 +115,7 @@ fleet_rows(struct table *t, const struct fanrun *fr, unsigned nruns,
 	snprintf(fig, sizeof(fig), "  %s: ack latency p50 (ms)", pre);
 	row_add(t, &(struct row){ .figure = fig, .ours = MED(lat_p50),
 	    .base = NAN, .prec = 1, .no_ratio = 1 });
-	snprintf(fig, sizeof(fig), "  %s: of the p99, due to sent (ms)", pre);
+	snprintf(fig, sizeof(fig), "  %s: from due to sent, p99 (ms)", pre);
 	row_add(t, &(struct row){ .figure = fig, .ours = MED(lag_p99),
 	    .base = NAN, .prec = 1, .no_ratio = 1 });
 	snprintf(fig, sizeof(fig), "  %s: senders shipping at once", pre);

@@ -577,6 +577,23 @@ median(const double *v, size_t n)
 	return m % 2 ? s[m / 2] : (s[m / 2 - 1] + s[m / 2]) / 2;
 }
 
+double
+env_number(const char *name, double def, double lo, double hi)
+{
+	const char *s = getenv(name);
+	char *end;
+	double v;
+
+	if (s == NULL || *s == '\0')
+		return def;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || *end != '\0' || !(v >= lo && v <= hi))
+		errx(EX_USAGE, "%s=%s: a number from %g to %g", name, s, lo,
+		    hi);
+	return v;
+}
+
 /* The p-th percentile (0..100, nearest rank) of v, which gets sorted. */
 double
 percentile(double *v, size_t n, double p)
