@@ -47,6 +47,19 @@ ev_init(struct evloop *l, const sigset_t *mask)
 	return 0;
 }
 
+int
+ev_init_nested(struct evloop *in, struct evloop *out, void *cookie)
+{
+	in->sigfd = in->timerfd = -1;
+	if ((in->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		return -1;
+	if (ev_add(out, in->epfd, EPOLLIN, cookie) == -1) {
+		ev_close(in);
+		return -1;
+	}
+	return 0;
+}
+
 void
 ev_close(struct evloop *l)
 {
@@ -104,7 +117,7 @@ ev_is_signal(const struct evloop *l, const struct epoll_event *ev)
 int
 ev_is_timer(const struct evloop *l, const struct epoll_event *ev)
 {
-	return ev->data.u64 == (uint64_t)l->timerfd;
+	return l->timerfd != -1 && ev->data.u64 == (uint64_t)l->timerfd;
 }
 
 int

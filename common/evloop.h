@@ -26,6 +26,13 @@ struct evloop {
  * is the caller's business (threads and children inherit the mask).
  */
 int	 ev_init(struct evloop *, const sigset_t *mask);
+/*
+ * A set of its own (no signals, no timer) nested in out: out's ev_wait
+ * returns cookie once when any of in's descriptors is ready, and the
+ * caller takes their events with ev_wait on in when it chooses; so what
+ * is in out comes first, however many of in's are ready.
+ */
+int	 ev_init_nested(struct evloop *in, struct evloop *out, void *cookie);
 void	 ev_close(struct evloop *);
 /* Watch fd for events (0: none for now), added or changed. */
 int	 ev_add(struct evloop *, int fd, uint32_t events, void *cookie);

@@ -720,14 +720,21 @@ unsigned capacity_plan(const struct conf *, unsigned nlisten, char *err,
 
 /* net.c: the network process */
 /* What the cookie of an event names; the loop's own two it tells apart. */
-enum ev_type { EV_LISTEN = 1, EV_CONN, EV_WRITER, EV_CTL };
+enum ev_type { EV_LISTEN = 1, EV_CONN, EV_WRITER, EV_CTL, EV_CONNS };
 
 struct server {
 	struct conf		*conf;
 	SSL_CTX			*ctx;
 	struct enrol		*enrol;		/* "enrol yes": CA and CRL */
 	struct evloop		 ev;
-	int			 epfd;		/* ev's, for conn.c and wchan.c */
+	int			 epfd;		/* ev's, for wchan.c */
+	/*
+	 * The connections' own set, nested in ev: each round takes the
+	 * writers' answers, the parent's word and new connections first,
+	 * then up to a round's worth of the connections (a fleet has
+	 * thousands ready at once).
+	 */
+	struct evloop		 cset;
 	uint64_t		 timer_armed;	/* ms, 0: not armed */
 	int			 ctlfd;		/* to the parent */
 	struct rhost		*hosts;
@@ -762,6 +769,9 @@ uint64_t now_ms(void);
 void	 ctl_ask_writer(struct server *, const char *host);
 void	 timer_want(struct server *, uint64_t at);
 int	 ev_mod(struct server *, int fd, void *ptr, uint32_t events);
+/* A connection's, in the connections' set (cset). */
+int	 ev_conn(struct server *, int fd, struct conn *, uint32_t events);
+void	 ev_conn_del(struct server *, int fd);
 void	 ready_add(struct server *, struct conn *);
 /* In main.c before the fork, as started: */
 void	 net_init(struct conf *, const char *conf_path);

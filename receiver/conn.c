@@ -354,7 +354,7 @@ conn_accept(struct server *srv, int fd, const struct sockaddr_storage *ss,
 		return;
 	}
 	c->events = EPOLLIN;
-	if (ev_mod(srv, fd, c, EPOLLIN) == -1) {
+	if (ev_conn(srv, fd, c, EPOLLIN) == -1) {
 		log_warn("epoll");
 		tlsio_free(c->tls);
 		free(c);
@@ -401,7 +401,7 @@ conn_drop(struct conn *c)
 	if (c->rh != NULL && c->rh->w != NULL && c->rh->conn == c)
 		wchan_sync(c->rh->w);
 	detach(c);
-	epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	ev_conn_del(srv, c->fd);
 	tlsio_free(c->tls);
 	c->tls = NULL;
 	close(c->fd);
@@ -794,7 +794,7 @@ update_interest(struct conn *c)
 	    c->read_wants_write || c->hs_want == TLSIO_WANT_WRITE))
 		ev |= EPOLLOUT;
 	if (ev != c->events) {
-		if (ev_mod(c->srv, c->fd, c, ev) == -1)
+		if (ev_conn(c->srv, c->fd, c, ev) == -1)
 			log_warn("%s: epoll", c->addr);
 		c->events = ev;
 	}

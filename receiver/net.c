@@ -75,11 +75,23 @@ timer_want(struct server *s, uint64_t at)
 	s->timer_armed = at;
 }
 
-/* conn.c's and wchan.c's: ptr starts with its enum ev_type. */
+/* wchan.c's and the listeners': ptr starts with its enum ev_type. */
 int
 ev_mod(struct server *s, int fd, void *ptr, uint32_t events)
 {
 	return ev_add(&s->ev, fd, events, ptr);
+}
+
+int
+ev_conn(struct server *s, int fd, struct conn *c, uint32_t events)
+{
+	return ev_add(&s->cset, fd, events, c);
+}
+
+void
+ev_conn_del(struct server *s, int fd)
+{
+	(void)ev_del(&s->cset, fd);
 }
 
 void
@@ -258,6 +270,7 @@ net_init(struct conf *c, const char *path)
 {
 	srv.conf = c;
 	srv.epfd = srv.ev.epfd = srv.ev.sigfd = srv.ev.timerfd = -1;
+	srv.cset.epfd = srv.cset.sigfd = srv.cset.timerfd = -1;
 	conf_path = path;
 }
 
@@ -594,12 +607,25 @@ run_ready(void)
 	}
 }
 
+/* Up to a round's worth of the connections, after everything else. */
+static void
+conns_round(void)
+{
+	struct epoll_event ev[MAX_EVENTS];
+	int i, n;
+
+	if ((n = ev_wait(&srv.cset, ev, MAX_EVENTS, 0)) == -1)
+		fatal("epoll_wait");
+	for (i = 0; i < n; i++)
+		conn_event(ev[i].data.ptr, ev[i].events);
+}
+
 static void
 loop(void)
 {
 	struct epoll_event ev[MAX_EVENTS];
 	uint64_t stop_deadline = 0;
-	int i, n, *type;
+	int i, n, *type, conns;
 
 	for (;;) {
 		if (srv.stopping && (srv.conns == NULL ||
@@ -609,7 +635,7 @@ loop(void)
 		    srv.stopping ? 100 : srv.churn ? TRIM_MS : -1);
 		if (n == -1)
 			fatal("epoll_wait");
-		for (i = 0; i < n; i++) {
+		for (i = 0, conns = 0; i < n; i++) {
 			if (ev_is_signal(&srv.ev, &ev[i])) {
 				if (on_signal() && !srv.stopping) {
 					begin_stop();
@@ -628,8 +654,8 @@ loop(void)
 				if (!srv.stopping)
 					on_accept((struct listener *)type);
 				break;
-			case EV_CONN:
-				conn_event((struct conn *)type, ev[i].events);
+			case EV_CONNS:
+				conns = 1;
 				break;
 			case EV_WRITER:
 				wchan_event((struct wpool *)type,
@@ -640,6 +666,8 @@ loop(void)
 				break;
 			}
 		}
+		if (conns)
+			conns_round();
 		run_ready();
 		free_dead();
 		wchan_reap(&srv);
@@ -786,7 +814,7 @@ net_confine(void)
 void
 net_main(int ctlfd, const struct parent_args *a)
 {
-	static int ctltype = EV_CTL;
+	static int ctltype = EV_CTL, connstype = EV_CONNS;
 	struct rhost *rh;
 	unsigned nhosts;
 	size_t i;
@@ -825,6 +853,8 @@ net_main(int ctlfd, const struct parent_args *a)
 	if (ev_init(&srv.ev, &mask) == -1)
 		fatal("event setup");
 	srv.epfd = srv.ev.epfd;
+	if (ev_init_nested(&srv.cset, &srv.ev, &connstype) == -1)
+		fatal("event setup");
 	if (ev_mod(&srv, ctlfd, &ctltype, EPOLLIN) == -1)
 		fatal("epoll");
 	for (i = 0; i < nlisteners; i++)

@@ -1,7 +1,8 @@
 /*
  * common/evloop.c: the loop's own signal and timer events told apart
  * from the caller's (pointer and descriptor cookies alike), a deadline
- * and a periodic tick, and the clock they are read from.
+ * and a periodic tick, the clock they are read from, and a set nested in
+ * another.
  */
 #include <sys/socket.h>
 
@@ -128,11 +129,68 @@ test_cookies(void)
 	ev_close(&l);
 }
 
+/*
+ * A nested set: the outer loop names it once, however many of its own
+ * are ready, and what the outer set holds comes out of the outer wait
+ * on its own; the inner set's events keep their cookies.
+ */
+static void
+test_nested(void)
+{
+	struct epoll_event ev[8];
+	struct evloop out, in;
+	static int outer, inner_set, conn[3];
+	int sv[3][2], wv[2], n, i, sets = 0, ours = 0;
+
+	REQUIRE(ev_init(&out, NULL) == 0);
+	REQUIRE(ev_init_nested(&in, &out, &inner_set) == 0);
+	CHECK(in.sigfd == -1 && in.timerfd == -1);
+	REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, wv) == 0);
+	CHECK(ev_add(&out, wv[0], EPOLLIN, &outer) == 0);
+	for (i = 0; i < 3; i++) {
+		REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv[i]) == 0);
+		CHECK(ev_add(&in, sv[i][0], EPOLLIN, &conn[i]) == 0);
+	}
+	CHECK(ev_wait(&out, ev, 8, 0) == 0);
+	for (i = 0; i < 3; i++)
+		CHECK(write(sv[i][1], "x", 1) == 1);
+	CHECK(write(wv[1], "x", 1) == 1);
+	n = ev_wait(&out, ev, 8, 1000);
+	CHECK(n == 2);
+	for (i = 0; i < n; i++) {
+		CHECK(!ev_is_timer(&out, &ev[i]) && !ev_is_signal(&out, &ev[i]));
+		sets += ev[i].data.ptr == &inner_set;
+		ours += ev[i].data.ptr == &outer;
+	}
+	CHECK(sets == 1 && ours == 1);
+	/* Taken from the inner set, a round's worth at a time. */
+	n = ev_wait(&in, ev, 2, 0);
+	CHECK(n == 2);
+	for (i = 0; i < n; i++)
+		CHECK(!ev_is_timer(&in, &ev[i]) && (ev[i].data.ptr == &conn[0] ||
+		    ev[i].data.ptr == &conn[1] || ev[i].data.ptr == &conn[2]));
+	/* Nothing read: all three still ready, and so is the set. */
+	CHECK(ev_wait(&in, ev, 8, 0) == 3);
+	for (i = 0; i < 3; i++) {
+		CHECK(ev_del(&in, sv[i][0]) == 0);
+		close(sv[i][0]);
+		close(sv[i][1]);
+	}
+	n = ev_wait(&out, ev, 8, 0);
+	CHECK(n == 1 && ev[0].data.ptr == &outer);
+	close(wv[0]);
+	close(wv[1]);
+	ev_close(&in);
+	CHECK(in.epfd == -1);
+	ev_close(&out);
+}
+
 static const struct h_test tests[] = {
 	TEST(test_signal),
 	TEST(test_timer_at),
 	TEST(test_timer_every),
 	TEST(test_cookies),
+	TEST(test_nested),
 };
 
 RUN_TESTS("evloop", tests)

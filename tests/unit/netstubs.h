@@ -35,6 +35,23 @@ ev_mod(struct server *s, int fd, void *p, uint32_t ev)
 	return 0;
 }
 
+int
+ev_conn(struct server *s, int fd, struct conn *c, uint32_t ev)
+{
+	(void)s;
+	(void)fd;
+	(void)c;
+	(void)ev;
+	return 0;
+}
+
+void
+ev_conn_del(struct server *s, int fd)
+{
+	(void)s;
+	(void)fd;
+}
+
 void
 ready_add(struct server *s, struct conn *c)
 {
