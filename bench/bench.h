@@ -309,6 +309,7 @@ struct fanrun {
 	double		 sent_rps, acked_rps, sent_mbs, acked_mbs, drain_ms;
 	double		 lat_p50, lat_p99, self_cpu_pct, hs_s;
 	double		 lag_p99;	/* of lat, from due to sent */
+	double		 wire_p99;	/* of lat, from sent to acked */
 	double		 exact;		/* hosts whose trail is what was sent */
 	double		 pss0_kib, pss_kib;	/* receiver before, during */
 	double		 storm_s, storm_hs_s, storm_stop_s;
@@ -317,6 +318,8 @@ struct fanrun {
 	double		 t_done;	/* now() when every ACK was in */
 };
 
+/* s of shipping before a fan-in window of this many senders */
+double		 fanin_warmup(unsigned senders);
 void		 fanin_run(struct bench *, const struct fanspec *, unsigned,
 		    struct fanrun *);
 
@@ -369,6 +372,7 @@ struct senders_result {
 	double		 drain_s;	/* end of sending to last ACK; NAN */
 	double		 lat_p50, lat_p99, lat_max;	/* ms */
 	double		 lag_p50, lag_p99;	/* of it, before the send */
+	double		 wire_p99;	/* of it, from sent to acked */
 	/* The restart storm. */
 	unsigned	 storm_senders;	/* shipping when it was asked for */
 	unsigned	 storm_welcomed;	/* handshakes after it */

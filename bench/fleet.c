@@ -118,6 +118,9 @@ fleet_rows(struct table *t, const struct fanrun *fr, unsigned nruns,
 	snprintf(fig, sizeof(fig), "  %s: from due to sent, p99 (ms)", pre);
 	row_add(t, &(struct row){ .figure = fig, .ours = MED(lag_p99),
 	    .base = NAN, .prec = 1, .no_ratio = 1 });
+	snprintf(fig, sizeof(fig), "  %s: from sent to acked, p99 (ms)", pre);
+	row_add(t, &(struct row){ .figure = fig, .ours = MED(wire_p99),
+	    .base = NAN, .prec = 1, .no_ratio = 1 });
 	snprintf(fig, sizeof(fig), "  %s: senders shipping at once", pre);
 	row_add(t, &(struct row){ .figure = fig, .ours = MED(connected),
 	    .base = NAN, .prec = 0, .no_ratio = 1 });
@@ -248,9 +251,10 @@ small_only(struct bench *b, struct table *t, struct fanspec *small)
 	fleet_rows(t, fr, b->e2e_runs, small, 0.5, "");
 	note_add(t, "fleet (BENCH_FLEET_SMALL): %u senders, each its own "
 	    "host, one DATA frame every 100 ms at %u records/s, %u s window "
-	    "after 3 s of shipping; CPU in cores of the receiver's whole "
+	    "after %.0f s of shipping; CPU in cores of the receiver's whole "
 	    "process tree over the window, Pss summed over it; median of %u "
-	    "runs", small->n, small->rate, b->secs, b->e2e_runs);
+	    "runs", small->n, small->rate, b->secs, fanin_warmup(small->n),
+	    b->e2e_runs);
 	return 1;
 }
 
@@ -273,8 +277,8 @@ big_only(struct bench *b, struct table *t, struct fanspec *big)
 	fleet_runs(b, big, fr, b->e2e_runs);
 	fleet_rows(t, fr, b->e2e_runs, big, 1.0, "");
 	note_add(t, "fleet (BENCH_FLEET_BIG): %u senders at %u records/s, "
-	    "%u s window; median of %u runs", big->n, big->rate, b->secs,
-	    b->e2e_runs);
+	    "%u s window after %.0f s of shipping; median of %u runs", big->n,
+	    big->rate, b->secs, fanin_warmup(big->n), b->e2e_runs);
 	return 1;
 }
 
@@ -328,10 +332,11 @@ group_fleet(struct bench *b, struct table *t)
 	note_add(t, "fleet: the fan-in of the fanin group (bench/senders.c, "
 	    "each sender its own host and password, one DATA frame per "
 	    "sender every 100 ms with the records that fell due, ticks spread "
-	    "evenly, %u s window after 3 s of shipping) at %u x %u and %u x "
-	    "%u records/s; ack latency per record, from when it fell due "
-	    "(not when it was sent) to the ACK that covers it, for the "
-	    "records due in the window; CPU in cores "
+	    "evenly, %u s window after %.0f and %.0f s of shipping: 2 s per "
+	    "1,000 senders, at least 3) at %u x %u and %u x %u records/s; "
+	    "ack latency per record, from when it fell due (not when it was "
+	    "sent) to the ACK that covers it, for the records due in the "
+	    "window; CPU in cores "
 	    "(utime+stime+cutime+cstime of the receiver's whole process "
 	    "tree over the window), Pss summed over the tree (largest of 3 "
 	    "samples), trails exact = hosts whose trail is byte for byte what "
@@ -350,7 +355,7 @@ group_fleet(struct bench *b, struct table *t)
 	    "a sender's write also pays the receiving side's TCP work), %s, "
 	    "and the receiver's /proc is read by a child of it (10,000 "
 	    "processes take a while to read); median of %u runs", b->secs,
-	    small.n, small.rate, big.n, big.rate, big.n, big.rate, fit,
+	    fanin_warmup(small.n), fanin_warmup(big.n), small.n, small.rate, big.n, big.rate, big.n, big.rate, fit,
 	    FLEET_BIG_RATE, senders_jobs(b, big.n), frb[0].realtime ?
 	    "SCHED_FIFO (real senders are other machines; at the "
 	    "receiver's priority it would get a small share of a core when "

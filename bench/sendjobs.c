@@ -335,6 +335,26 @@ merge(struct senders_result *res, struct senders_job *job, unsigned jobs,
 		res->drain_s = NAN;
 }
 
+/*
+ * The p99 of each record's latency after its frame was handed to TLS:
+ * the receiver's part, and the load tool's reading of the ACK.  Before
+ * lat and lag are sorted.
+ */
+static double
+wire_p99(const double *lat, const double *lag, size_t n)
+{
+	double *d, p;
+	size_t i;
+
+	if ((d = malloc(n * sizeof(*d))) == NULL)
+		return NAN;
+	for (i = 0; i < n; i++)
+		d[i] = lat[i] - lag[i];
+	p = percentile(d, n, 99);
+	free(d);
+	return p;
+}
+
 /* The jobs, each with its slice of the senders, on their way. */
 static struct senders_job *
 jobs_start(struct senders_shared *sh, unsigned jobs, uint64_t *sent,
@@ -438,6 +458,7 @@ senders_run(const struct senders_conf *cf, struct senders_result *res,
 	if (sampler != -1)
 		sampler_end(sampler, res);
 	if (nlat > 0) {
+		res->wire_p99 = wire_p99(lat, lag, nlat);
 		res->lat_p50 = percentile(lat, nlat, 50);
 		res->lat_p99 = percentile(lat, nlat, 99);
 		res->lat_max = lat[nlat - 1];
@@ -445,7 +466,7 @@ senders_run(const struct senders_conf *cf, struct senders_result *res,
 		res->lag_p99 = percentile(lag, nlat, 99);
 	} else
 		res->lat_p50 = res->lat_p99 = res->lat_max = res->lag_p50 =
-		    res->lag_p99 = NAN;
+		    res->lag_p99 = res->wire_p99 = NAN;
 	free(lat);
 	free(lag);
 	free(job);
