@@ -318,8 +318,9 @@ struct fanrun {
 	double		 t_done;	/* now() when every ACK was in */
 };
 
-/* s of shipping before a fan-in window of this many senders */
+/* s of shipping before a fan-in window of this many senders, and its s */
 double		 fanin_warmup(unsigned senders);
+unsigned	 fanin_window(const struct bench *, unsigned senders);
 void		 fanin_run(struct bench *, const struct fanspec *, unsigned,
 		    struct fanrun *);
 

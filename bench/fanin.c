@@ -56,8 +56,24 @@
  */
 #define FANIN_WARMUP	3.0
 #define FANIN_WARMUP_PER_1000	2.0
+/*
+ * The window: -t, or 3 s per 1,000 senders if longer.  Acked against
+ * sent in a window is off by the change in what is in flight between
+ * its ends, about the ack latency's swing over the window's length: at
+ * 10,000 x 10 (latency 0.3 to 0.7 s from one second to the next) 10 s
+ * windows gave 0.96 to 1.01x, 30 s ones 0.997 to 1.007x.
+ */
+#define FANIN_WINDOW_PER_1000	3
 #define FANIN_DRAIN	30.0		/* s for the last ACKs */
 #define FANIN_RECV_TIMEOUT 60		/* the receiver's idle timeout, s */
+
+unsigned
+fanin_window(const struct bench *b, unsigned senders)
+{
+	unsigned w = FANIN_WINDOW_PER_1000 * senders / 1000;
+
+	return w > b->secs ? w : b->secs;
+}
 
 double
 fanin_warmup(unsigned senders)
@@ -452,10 +468,14 @@ fanin_run(struct bench *b, const struct fanspec *sp, unsigned run,
 	cf.tick_ms = FANIN_TICK_MS;
 	cf.max_handshakes = (unsigned)env_number("BENCH_FANIN_HS", FANIN_HS,
 	    1, 100000);
-	/* The storm is timed from the restart: 3 s of shipping do. */
-	cf.warmup = sp->storm ? env_number("BENCH_WARMUP", FANIN_WARMUP, 0,
-	    600) : fanin_warmup(sp->n);
-	cf.window = b->secs;
+	/*
+	 * The storm is timed from the restart, and idle senders leave no
+	 * backlog: 3 s do.
+	 */
+	cf.warmup = sp->storm || sp->rate == 0 ? env_number("BENCH_WARMUP",
+	    FANIN_WARMUP, 0, 600) : fanin_warmup(sp->n);
+	cf.window = sp->storm || sp->rate == 0 ? b->secs :
+	    fanin_window(b, sp->n);
 	cf.drain = FANIN_DRAIN;
 	cf.recv_pid = r.pid;
 
@@ -669,7 +689,8 @@ group_fanin(struct bench *b, struct table *t)
 	    "sender sent; median of %u runs",
 	    b->fanin_n, b->fanin_n, (unsigned)env_number("BENCH_FANIN_HS",
 	    FANIN_HS, 1, 100000), b->fanin_rate,
-	    b->fanin_n * b->fanin_rate, FANIN_TICK_MS, b->secs,
+	    b->fanin_n * b->fanin_rate, FANIN_TICK_MS,
+	    fanin_window(b, b->fanin_n),
 	    fanin_warmup(b->fanin_n),
 	    proctree_children_files() ? "descendants from /proc/PID/task/*/children" :
 	    "descendants from the parent field of every /proc/PID/stat, the "

@@ -253,7 +253,8 @@ small_only(struct bench *b, struct table *t, struct fanspec *small)
 	    "host, one DATA frame every 100 ms at %u records/s, %u s window "
 	    "after %.0f s of shipping; CPU in cores of the receiver's whole "
 	    "process tree over the window, Pss summed over it; median of %u "
-	    "runs", small->n, small->rate, b->secs, fanin_warmup(small->n),
+	    "runs", small->n, small->rate, fanin_window(b, small->n),
+	    fanin_warmup(small->n),
 	    b->e2e_runs);
 	return 1;
 }
@@ -278,7 +279,8 @@ big_only(struct bench *b, struct table *t, struct fanspec *big)
 	fleet_rows(t, fr, b->e2e_runs, big, 1.0, "");
 	note_add(t, "fleet (BENCH_FLEET_BIG): %u senders at %u records/s, "
 	    "%u s window after %.0f s of shipping; median of %u runs", big->n,
-	    big->rate, b->secs, fanin_warmup(big->n), b->e2e_runs);
+	    big->rate, fanin_window(b, big->n), fanin_warmup(big->n),
+	    b->e2e_runs);
 	return 1;
 }
 
@@ -332,8 +334,9 @@ group_fleet(struct bench *b, struct table *t)
 	note_add(t, "fleet: the fan-in of the fanin group (bench/senders.c, "
 	    "each sender its own host and password, one DATA frame per "
 	    "sender every 100 ms with the records that fell due, ticks spread "
-	    "evenly, %u s window after %.0f and %.0f s of shipping: 2 s per "
-	    "1,000 senders, at least 3) at %u x %u and %u x %u records/s; "
+	    "evenly, windows of %u and %u s after %.0f and %.0f s of "
+	    "shipping: 3 and 2 s per 1,000 senders, at least -t and 3) at "
+	    "%u x %u and %u x %u records/s; "
 	    "ack latency per record, from when it fell due (not when it was "
 	    "sent) to the ACK that covers it, for the records due in the "
 	    "window; CPU in cores "
@@ -354,7 +357,8 @@ group_fleet(struct bench *b, struct table *t)
 	    "slice of the senders in an epoll loop of its own; on loopback "
 	    "a sender's write also pays the receiving side's TCP work), %s, "
 	    "and the receiver's /proc is read by a child of it (10,000 "
-	    "processes take a while to read); median of %u runs", b->secs,
+	    "processes take a while to read); median of %u runs",
+	    fanin_window(b, small.n), fanin_window(b, big.n),
 	    fanin_warmup(small.n), fanin_warmup(big.n), small.n, small.rate, big.n, big.rate, big.n, big.rate, fit,
 	    FLEET_BIG_RATE, senders_jobs(b, big.n), frb[0].realtime ?
 	    "SCHED_FIFO (real senders are other machines; at the "
