@@ -649,8 +649,8 @@ enum conn_state {
 	C_DEAD,		/* freed after this round of events */
 };
 
+/* In the connections' own set (cset), whose cookies are all conns. */
 struct conn {
-	int			 evtype;	/* EV_CONN, first member */
 	struct conn		*next, *prev;
 	struct server		*srv;
 	int			 fd;
@@ -719,8 +719,11 @@ unsigned capacity_plan(const struct conf *, unsigned nlisten, char *err,
 	    size_t errlen);
 
 /* net.c: the network process */
-/* What the cookie of an event names; the loop's own two it tells apart. */
-enum ev_type { EV_LISTEN = 1, EV_CONN, EV_WRITER, EV_CTL, EV_CONNS };
+/*
+ * What the cookie of an event in the loop's set names (the loop's own two
+ * it tells apart); EV_CONNS is the connections' set, nested in it.
+ */
+enum ev_type { EV_LISTEN = 1, EV_WRITER, EV_CTL, EV_CONNS };
 
 struct server {
 	struct conf		*conf;

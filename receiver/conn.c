@@ -340,7 +340,6 @@ conn_accept(struct server *srv, int fd, const struct sockaddr_storage *ss,
 		close(fd);
 		return;
 	}
-	c->evtype = EV_CONN;
 	c->srv = srv;
 	c->fd = fd;
 	c->peer = *ss;
