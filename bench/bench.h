@@ -318,9 +318,9 @@ struct fanrun {
 	double		 t_done;	/* now() when every ACK was in */
 };
 
-/* s of shipping before a fan-in window of this many senders, and its s */
-double		 fanin_warmup(unsigned senders);
-unsigned	 fanin_window(const struct bench *, unsigned senders);
+/* s of shipping before a fan-in's window, and the window's s */
+double		 fanin_warmup(const struct fanspec *);
+unsigned	 fanin_window(const struct bench *, const struct fanspec *);
 void		 fanin_run(struct bench *, const struct fanspec *, unsigned,
 		    struct fanrun *);
 

@@ -67,21 +67,37 @@
 #define FANIN_DRAIN	30.0		/* s for the last ACKs */
 #define FANIN_RECV_TIMEOUT 60		/* the receiver's idle timeout, s */
 
-unsigned
-fanin_window(const struct bench *b, unsigned senders)
+/*
+ * The storm is timed from the restart, and idle senders leave no
+ * backlog and send nothing to count: 3 s and -t do for them.
+ */
+static int
+fanin_steady(const struct fanspec *sp)
 {
-	unsigned w = FANIN_WINDOW_PER_1000 * senders / 1000;
+	return !sp->storm && sp->rate > 0;
+}
 
-	return w > b->secs ? w : b->secs;
+unsigned
+fanin_window(const struct bench *b, const struct fanspec *sp)
+{
+	unsigned w = FANIN_WINDOW_PER_1000 * sp->n / 1000;
+
+	return fanin_steady(sp) && w > b->secs ? w : b->secs;
 }
 
 double
-fanin_warmup(unsigned senders)
+fanin_warmup(const struct fanspec *sp)
 {
-	double w = FANIN_WARMUP_PER_1000 * senders / 1000;
+	double w = FANIN_WARMUP_PER_1000 * sp->n / 1000;
 
-	return env_number("BENCH_WARMUP", w > FANIN_WARMUP ? w :
-	    FANIN_WARMUP, 0, 600);
+	return env_number("BENCH_WARMUP", fanin_steady(sp) &&
+	    w > FANIN_WARMUP ? w : FANIN_WARMUP, 0, 600);
+}
+
+static unsigned
+fanin_hs(void)
+{
+	return (unsigned)env_number("BENCH_FANIN_HS", FANIN_HS, 1, 100000);
 }
 
 /* Does the file hold the word? */
@@ -466,16 +482,9 @@ fanin_run(struct bench *b, const struct fanspec *sp, unsigned run,
 	cf.n = sp->n;
 	cf.rate = sp->rate;
 	cf.tick_ms = FANIN_TICK_MS;
-	cf.max_handshakes = (unsigned)env_number("BENCH_FANIN_HS", FANIN_HS,
-	    1, 100000);
-	/*
-	 * The storm is timed from the restart, and idle senders leave no
-	 * backlog: 3 s do.
-	 */
-	cf.warmup = sp->storm || sp->rate == 0 ? env_number("BENCH_WARMUP",
-	    FANIN_WARMUP, 0, 600) : fanin_warmup(sp->n);
-	cf.window = sp->storm || sp->rate == 0 ? b->secs :
-	    fanin_window(b, sp->n);
+	cf.max_handshakes = fanin_hs();
+	cf.warmup = fanin_warmup(sp);
+	cf.window = fanin_window(b, sp);
 	cf.drain = FANIN_DRAIN;
 	cf.recv_pid = r.pid;
 
@@ -687,11 +696,9 @@ group_fanin(struct bench *b, struct table *t)
 	    "(after fdatasync) in the window; latency per record due in "
 	    "the window, from when it fell due to the ACK covering it; every trail checked against what its "
 	    "sender sent; median of %u runs",
-	    b->fanin_n, b->fanin_n, (unsigned)env_number("BENCH_FANIN_HS",
-	    FANIN_HS, 1, 100000), b->fanin_rate,
-	    b->fanin_n * b->fanin_rate, FANIN_TICK_MS,
-	    fanin_window(b, b->fanin_n),
-	    fanin_warmup(b->fanin_n),
+	    b->fanin_n, b->fanin_n, fanin_hs(), b->fanin_rate,
+	    b->fanin_n * b->fanin_rate, FANIN_TICK_MS, fanin_window(b, &sp),
+	    fanin_warmup(&sp),
 	    proctree_children_files() ? "descendants from /proc/PID/task/*/children" :
 	    "descendants from the parent field of every /proc/PID/stat, the "
 	    "kernel has no /proc/PID/task/*/children", b->e2e_runs);

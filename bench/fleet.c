@@ -253,9 +253,8 @@ small_only(struct bench *b, struct table *t, struct fanspec *small)
 	    "host, one DATA frame every 100 ms at %u records/s, %u s window "
 	    "after %.0f s of shipping; CPU in cores of the receiver's whole "
 	    "process tree over the window, Pss summed over it; median of %u "
-	    "runs", small->n, small->rate, fanin_window(b, small->n),
-	    fanin_warmup(small->n),
-	    b->e2e_runs);
+	    "runs", small->n, small->rate, fanin_window(b, small),
+	    fanin_warmup(small), b->e2e_runs);
 	return 1;
 }
 
@@ -279,8 +278,7 @@ big_only(struct bench *b, struct table *t, struct fanspec *big)
 	fleet_rows(t, fr, b->e2e_runs, big, 1.0, "");
 	note_add(t, "fleet (BENCH_FLEET_BIG): %u senders at %u records/s, "
 	    "%u s window after %.0f s of shipping; median of %u runs", big->n,
-	    big->rate, fanin_window(b, big->n), fanin_warmup(big->n),
-	    b->e2e_runs);
+	    big->rate, fanin_window(b, big), fanin_warmup(big), b->e2e_runs);
 	return 1;
 }
 
@@ -358,8 +356,9 @@ group_fleet(struct bench *b, struct table *t)
 	    "a sender's write also pays the receiving side's TCP work), %s, "
 	    "and the receiver's /proc is read by a child of it (10,000 "
 	    "processes take a while to read); median of %u runs",
-	    fanin_window(b, small.n), fanin_window(b, big.n),
-	    fanin_warmup(small.n), fanin_warmup(big.n), small.n, small.rate, big.n, big.rate, big.n, big.rate, fit,
+	    fanin_window(b, &small), fanin_window(b, &big),
+	    fanin_warmup(&small), fanin_warmup(&big), small.n, small.rate,
+	    big.n, big.rate, big.n, big.rate, fit,
 	    FLEET_BIG_RATE, senders_jobs(b, big.n), frb[0].realtime ?
 	    "SCHED_FIFO (real senders are other machines; at the "
 	    "receiver's priority it would get a small share of a core when "
