@@ -50,7 +50,7 @@
  * Shipping before the window: 3 s, or 2 s per 1,000 senders.  Senders
  * that all start at once leave the receiver a backlog at first: at
  * 10,000 senders it takes about 6 s to work off (ack latency from 5 s
- * down), and about 12 s in there is one stall of about a second
+ * down), and about 12 s in there is often one stall of 1 to 2 s
  * (docs/benchmarks.md); a window from 3 s measured those, not the
  * steady state (acked was 1.1 to 1.2x sent in it).
  */
