@@ -488,6 +488,13 @@ struct wpool {
 	uint64_t		 idle_since;	/* ms, 0: a host is connected */
 	int			 flush_due;	/* in srv->wflush */
 	struct wpool		*flush_next;
+	/*
+	 * The DATA queued last, while nothing follows it in out: the next
+	 * frame of the same segment for the same slot joins it (wchan.c).
+	 */
+	struct wchan		*tail;		/* NULL: none */
+	size_t			 tail_mark;	/* its header: msg_begin's mark */
+	size_t			 tail_end;	/* wbuf_pending just after it */
 	struct wpool		*next;		/* srv->pools */
 	struct wpool		*dead_next;	/* closed, to free */
 };

@@ -97,6 +97,8 @@ slot_free(struct wchan *w)
 	if (w->rh != NULL && w->rh->w == w)
 		w->rh->w = NULL;
 	w->rh = NULL;
+	if (w->p->tail == w)
+		w->p->tail = NULL;
 	w->p->slots[w->slot] = NULL;
 	w->p->nlive--;
 	w->p = NULL;
@@ -206,6 +208,7 @@ flush(struct wpool *p)
 
 	if (p->fd == -1)
 		return -1;
+	p->tail = NULL;		/* its mark counts from what is sent */
 	while (wbuf_pending(&p->out) > 0) {
 		n = write(p->fd, p->out.buf + p->out.off,
 		    wbuf_pending(&p->out));
@@ -333,24 +336,43 @@ wchan_data(struct wchan *w, const uint8_t id[WIRE_ID_LEN], uint64_t seq,
     uint64_t offset, const void *data, size_t len)
 {
 	struct wpool *p = w->p;
+	int joins;
 
 	if (p == NULL)
 		return;
+	/*
+	 * Right after this slot's DATA and in the same segment: the frame
+	 * joins that message, and the writer makes one write of both (a
+	 * connection's frames read in one turn come one after another).
+	 */
+	joins = p->tail == w && p->tail_end == wbuf_pending(&p->out) &&
+	    memcmp(w->pos.id, id, WIRE_ID_LEN) == 0 && w->pos.seq == seq &&
+	    w->pos.size == offset && !w->pos.complete &&
+	    p->tail_end - p->tail_mark - WMSG_HDR_LEN + len <= WMSG_MAX;
 	VERIFY(trail_pos_data(&w->pos, id, seq, offset, len) == 0);
 	w->dirty = 1;
-	/*
-	 * Nothing queued: without a copy into the queue; only what the
-	 * socket did not take is queued.
-	 */
-	if (wbuf_pending(&p->out) == 0 && len >= WCHAN_DIRECT) {
+	if (joins) {
+		msg_put_bytes(&p->out, data, len);
+		msg_finish(&p->out, p->tail_mark, wmsg_requests);
+		p->tail_end = wbuf_pending(&p->out);
+	} else if (wbuf_pending(&p->out) == 0 && len >= WCHAN_DIRECT) {
+		/*
+		 * Nothing queued: without a copy into the queue; only what
+		 * the socket did not take is queued.
+		 */
 		data_direct(w, id, seq, offset, data, len);
 		return;
+	} else {
+		/* One reservation for the whole message: at most one copy. */
+		if (wbuf_reserve(&p->out, WMSG_HDR_LEN + WMSG_DATA_FIXED +
+		    len) == -1)
+			fatal("writer channel");
+		p->tail = w;
+		p->tail_mark = wbuf_pending(&p->out);
+		wmsg_put_data_hdr(&p->out, w->slot, id, seq, offset, len);
+		msg_put_bytes(&p->out, data, len);
+		p->tail_end = wbuf_pending(&p->out);
 	}
-	/* One reservation for the whole message: at most one copy. */
-	if (wbuf_reserve(&p->out, WMSG_HDR_LEN + WMSG_DATA_FIXED + len) == -1)
-		fatal("writer channel");
-	wmsg_put_data_hdr(&p->out, w->slot, id, seq, offset, len);
-	msg_put_bytes(&p->out, data, len);
 	/* Large: out now, while the next frame is being read. */
 	if (wbuf_pending(&p->out) >= 64 * 1024)
 		(void)flush(p);

@@ -4,8 +4,8 @@
  * connections' callbacks recorded: requests batched (one SYNC at a time
  * per host, sent after the round), answers delivered in order to the
  * right connection, a STATE with a long tail, DATA larger than the socket
- * takes, a FAIL, and a writer that dies: its hosts' connections are
- * failed, the other pool's are not.
+ * takes, a FAIL, a writer that dies (its hosts' connections are
+ * failed, the other pool's are not), and frames of one segment joined.
  */
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -320,11 +320,82 @@ test_large(void)
 	done(&pl, NULL);
 }
 
+/* The DATA requests of slot, in order: their lengths and first bytes. */
+static size_t
+data_reqs(const struct fwriter *fw, unsigned slot, const struct fw_req **r,
+    size_t max)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < fw->nreq && n < max; i++)
+		if (fw->reqs[i].type == WMSG_DATA && fw->reqs[i].slot == slot)
+			r[n++] = &fw->reqs[i];
+	return n;
+}
+
+/*
+ * Frames of one segment queued one after another join one DATA (one
+ * write of the trail); another slot's request, a SEGEND, a new segment
+ * or the queue going out starts the next.
+ */
+static void
+test_joined(void)
+{
+	static const char *const names[] = { "a", "b" };
+	const struct fw_req *r[8];
+	struct fpool pl;
+	struct wchan *a, *b;
+
+	memset(&srv, 0, sizeof(srv));
+	srv.epfd = -1;
+	REQUIRE(fpool_init(&pl, 105, 2, names) == 0);
+	a = pl.rh[0].w;
+	b = pl.rh[1].w;
+	wchan_hello(a);
+	wchan_hello(b);
+	turn(&pl);
+	REQUIRE(ncalls == 2);
+	pl.fw.hold = 1;
+	wchan_data(a, id, 1, 0, "1\n", 2);
+	wchan_data(a, id, 1, 2, "22\n", 3);
+	wchan_data(a, id, 1, 5, "333\n", 4);
+	wchan_data(b, id, 1, 0, "x\n", 2);
+	wchan_data(a, id, 1, 9, "4\n", 2);	/* after b's */
+	wchan_segend(a, id, 1, 11);
+	wchan_data(a, id, 2, 0, "5\n", 2);	/* a new segment */
+	wchan_data(a, id, 2, 2, "6\n", 2);
+	wchan_sync(a);
+	wchan_sync(b);
+	turn(&pl);
+	REQUIRE(data_reqs(&pl.fw, 0, r, 8) == 3);
+	CHECK_EQ_U64(r[0]->len, 9);
+	CHECK_EQ_MEM(r[0]->data, "1\n22\n333\n", 9);
+	CHECK_EQ_U64(r[1]->offset, 9);
+	CHECK_EQ_U64(r[1]->len, 2);
+	CHECK_EQ_U64(r[2]->seq, 2);
+	CHECK_EQ_U64(r[2]->len, 4);
+	CHECK_EQ_MEM(r[2]->data, "5\n6\n", 4);
+	CHECK_EQ_U64(fw_count(&pl.fw, WMSG_DATA, 1), 1);
+	CHECK_EQ_U64(pl.fw.pos[0].seq, 2);
+	CHECK_EQ_U64(pl.fw.pos[0].size, 4);
+	CHECK_EQ_U64(pl.fw.hash[0], fw_hash(fw_hash(fw_hash(0,
+	    "1\n22\n333\n", 9), "4\n", 2), "5\n6\n", 4));
+	/* Sent since: the next frame is a message of its own. */
+	wchan_data(a, id, 2, 4, "7\n", 2);
+	wchan_sync(a);
+	turn(&pl);
+	REQUIRE(data_reqs(&pl.fw, 0, r, 8) == 4);
+	CHECK_EQ_U64(r[3]->offset, 4);
+	CHECK_EQ_U64(pl.fw.pos[0].size, 6);
+	done(&pl, NULL);
+}
+
 static const struct h_test tests[] = {
 	TEST(test_answers_in_order),
 	TEST(test_writer_dies),
 	TEST(test_failures),
 	TEST(test_large),
+	TEST(test_joined),
 };
 
 int
