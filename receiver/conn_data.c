@@ -33,8 +33,12 @@ take_data(struct conn *c, uint64_t seq, uint64_t offset, const uint8_t *data,
 		conn_close(c, WIRE_ERR_OFFSET, why);
 		return;
 	}
-	wchan_data(w, c->spool_id, seq, offset, data, len);
+	/*
+	 * Counted first: a writer found dead while this is passed on fails
+	 * the connection, which leaves its host (c->rh is then NULL).
+	 */
 	health_data(c->rh, data, len);
+	wchan_data(w, c->spool_id, seq, offset, data, len);
 }
 
 static void

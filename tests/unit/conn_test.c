@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <signal.h>
 #include <unistd.h>
 
 #include "auditdistd.h"
@@ -128,7 +129,9 @@ round_once(struct env *e)
 		e->peer.eof = 1;
 	if (e->c->state != C_DEAD)
 		conn_run(e->c);
-	if (e->pool->fd != -1) {
+	/* A pool found dead is freed after the round. */
+	if ((e->pool = wpool_find(&e->srv, 4242)) != NULL &&
+	    e->pool->fd != -1) {
 		(void)fw_poll(&e->fw);
 		wchan_event(e->pool, EPOLLIN | EPOLLOUT);
 	}
@@ -503,6 +506,31 @@ test_store_failed(void)
 	env_free(&e);
 }
 
+/*
+ * The writer dies while a large DATA is passed on to it (found dead by
+ * that very write, before its channel's end is read): ERROR(IO), and
+ * the connection ends cleanly.
+ */
+static void
+test_writer_gone(void)
+{
+	static char data[2 * WCHAN_MAX_OUT / 64];
+	struct env e;
+	size_t i;
+
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = i % 64 == 63 ? '\n' : 'a' + (char)(i % 26);
+	signal(SIGPIPE, SIG_IGN);
+	REQUIRE(env_init(&e) == 0);
+	REQUIRE(login(&e) == 0);
+	close(e.fw.fd);
+	e.fw.fd = -1;
+	REQUIRE(wire_enc_data(&e.peer.out, 1, 0, data, sizeof(data)) == 0);
+	expect_error(&e, WIRE_ERR_IO);
+	CHECK_EQ_U64(e.rh->health.bytes, sizeof(data));
+	env_free(&e);
+}
+
 static const struct h_test tests[] = {
 	TEST(test_happy_path),
 	TEST(test_order_tls),
@@ -516,6 +544,7 @@ static const struct h_test tests[] = {
 	TEST(test_opening),
 	TEST(test_bad_proof),
 	TEST(test_store_failed),
+	TEST(test_writer_gone),
 };
 
 int
