@@ -602,14 +602,23 @@ free_port()
 }
 
 # recv_writers PID: the trail writers of the receiver whose parent is PID:
-# its children but the first (the network process) and those named
-# auditdistd-sync (the committer), auditdistd-gaps (the auditor) and
-# auditdistd-pub (the publisher).
+# its children, less those named auditdistd-sync (the committer),
+# auditdistd-gaps (the auditor) and auditdistd-pub (the publisher), less
+# the first of the others to start (the network process).  By start
+# time, not by pid: pids wrap (at 32768 here), and a writer started after
+# the wrap has a smaller pid than the network process.
 recv_writers()
 {
-	local named
-	named=$(pgrep -P "$1" -x 'auditdistd-(sync|gaps|pub)' || :)
-	pgrep -P "$1" | sort -n | tail -n +2 | grep -vxF "${named:-none}" || :
+	local p comm
+	for p in $(pgrep -P "$1"); do
+		comm=$(cat "/proc/$p/comm" 2>/dev/null) || continue
+		case $comm in
+		auditdistd-sync|auditdistd-gaps|auditdistd-pub) continue ;;
+		esac
+		# Field 22 of stat, the start time, is $20 once "pid (comm) " goes.
+		awk -v p="$p" '{ sub(/^.*\) /, ""); print $20, p }' \
+		    "/proc/$p/stat" 2>/dev/null || :
+	done | sort -n -k1,1 -k2,2 | tail -n +2 | cut -d' ' -f2
 }
 
 # port_listening PORT: true when something listens on TCP PORT.
