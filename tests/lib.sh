@@ -602,23 +602,22 @@ free_port()
 }
 
 # recv_writers PID: the trail writers of the receiver whose parent is PID:
-# its children, less those named auditdistd-sync (the committer),
-# auditdistd-gaps (the auditor) and auditdistd-pub (the publisher), less
-# the first of the others to start (the network process).  By start
-# time, not by pid: pids wrap (at 32768 here), and a writer started after
-# the wrap has a smaller pid than the network process.
+# its children but the oldest (the network process, forked first and
+# never again; by start time, as pids wrap) and those named
+# auditdistd-sync (the committer), auditdistd-gaps (the auditor) and
+# auditdistd-pub (the publisher), told apart by /proc/PID/comm (pgrep
+# takes no name pattern longer than 15 characters).
 recv_writers()
 {
-	local p comm
+	local p net
+	net=$(child_pid "$1")
 	for p in $(pgrep -P "$1"); do
-		comm=$(cat "/proc/$p/comm" 2>/dev/null) || continue
-		case $comm in
-		auditdistd-sync|auditdistd-gaps|auditdistd-pub) continue ;;
+		[ "$p" != "$net" ] || continue
+		case $(cat "/proc/$p/comm" 2>/dev/null) in
+		auditdistd-sync|auditdistd-gaps|auditdistd-pub|'') ;;
+		*) echo "$p" ;;
 		esac
-		# Field 22 of stat, the start time, is $20 once "pid (comm) " goes.
-		awk -v p="$p" '{ sub(/^.*\) /, ""); print $20, p }' \
-		    "/proc/$p/stat" 2>/dev/null || :
-	done | sort -n -k1,1 -k2,2 | tail -n +2 | cut -d' ' -f2
+	done
 }
 
 # port_listening PORT: true when something listens on TCP PORT.
