@@ -609,15 +609,18 @@ free_port()
 # takes no name pattern longer than 15 characters).
 recv_writers()
 {
-	local p net
+	local p net list=
 	net=$(child_pid "$1")
 	for p in $(pgrep -P "$1"); do
 		[ "$p" != "$net" ] || continue
 		case $(cat "/proc/$p/comm" 2>/dev/null) in
 		auditdistd-sync|auditdistd-gaps|auditdistd-pub|'') ;;
-		*) echo "$p" ;;
+		*) list="$list$p"$'\n' ;;
 		esac
 	done
+	# One write: a reader that stops early (head -n 1) leaves no echo
+	# to die of SIGPIPE under pipefail.
+	printf '%s' "$list"
 }
 
 # port_listening PORT: true when something listens on TCP PORT.
